@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# User-facing entry points. The kernel build itself is described in Kbuild.
+#
+#   make                  build kvmmu.ko against the running kernel
+#   make KDIR=<tree>      ... against another kernel build tree
+#   make MODNAME=kvm      build the same code as kvm.ko (/dev/kvm)
+#   make W=1 C=1          extra warnings, sparse
+#   make selftests        static userspace tests into build/selftests
+#   make lint             checkpatch --strict, W=1 and sparse on every kernel
+#   make check            the whole harness on every kernel (KERNELS=, T=)
+#   make run              boot a VM and run the demo VMM
+#   make vm-shell         boot a VM with the module loaded and a shell
+#   make bench            benchmarks beside stock kvm_amd
+
+KDIR    ?= /lib/modules/$(shell uname -r)/build
+MODNAME ?= kvmmu
+KERNELS ?= stock61 stock612 debug
+T       ?=
+export KERNELS T
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) MODNAME=$(MODNAME) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build
+
+selftests:
+	$(MAKE) -C tests/selftests OUT=$(CURDIR)/build/selftests
+
+lint:
+	tests/vm/lint.sh
+
+check:
+	tests/vm/check.sh
+
+run:
+	tests/vm/run-demo.sh
+
+vm-shell:
+	tests/vm/vm-shell.sh
+
+bench:
+	tests/vm/bench.sh
+
+.PHONY: all modules clean selftests lint check run vm-shell bench
