@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * compat.h - the one place where kernel-version differences live.
+ *
+ * kvmmu builds against Debian's stock 6.1 and 6.12 kernels and a debug 6.12
+ * tree. Code elsewhere never tests LINUX_VERSION_CODE or the presence of a
+ * UAPI symbol; it uses the names defined here instead.
+ *
+ * Today the only difference is the KVM UAPI: 6.1's <linux/kvm.h> predates
+ * KVM_SET_USER_MEMORY_REGION2 (Linux 6.8). The ABI is fixed, so defining the
+ * missing pieces with their upstream values is safe: the ioctl numbers and the
+ * struct layout are what a 6.8+ VMM sends, whatever kernel runs us.
+ */
+#ifndef KVMMU_COMPAT_H
+#define KVMMU_COMPAT_H
+
+#include <linux/bits.h>
+#include <linux/kvm.h>
+
+#ifndef KVM_CAP_USER_MEMORY2
+#define KVM_CAP_USER_MEMORY2 231
+
+struct kvm_userspace_memory_region2 {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+	__u64 guest_memfd_offset;
+	__u32 guest_memfd;
+	__u32 pad1;
+	__u64 pad2[14];
+};
+
+#define KVM_SET_USER_MEMORY_REGION2 _IOW(KVMIO, 0x49, \
+					 struct kvm_userspace_memory_region2)
+#endif
+
+#ifndef KVM_MEM_GUEST_MEMFD
+#define KVM_MEM_GUEST_MEMFD BIT(2)
+#endif
+
+#endif /* KVMMU_COMPAT_H */

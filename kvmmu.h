@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmmu.h - the VM object and the memslot types every room of kvmmu shares.
+ *
+ * A VM is created by KVM_CREATE_VM on the device and lives as long as its
+ * file (and anything else holding a reference through kvmmu_vm_get()). It
+ * belongs to the mm of the process that created it: like KVM, every VM ioctl
+ * from another mm fails with -EIO, so a VM fd inherited across fork() is inert
+ * in the child.
+ *
+ * Memslots are the guest's physical memory map: each one maps a run of guest
+ * frame numbers (GFNs) to a run of host virtual addresses (HVAs) of the VMM.
+ * They are kept in two sets per address space (see memslot.c for why), read
+ * under vm->srcu and changed under vm->slots_lock.
+ */
+#ifndef KVMMU_H
+#define KVMMU_H
+
+#include <linux/types.h>
+#include <linux/bits.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/srcu.h>
+#include <linux/rbtree.h>
+#include <linux/interval_tree.h>
+#include <linux/hashtable.h>
+
+#include "compat.h"
+
+typedef u64 gfn_t;
+typedef u64 gpa_t;
+
+/*
+ * Limits, chosen to be KVM's on x86 so that a VMM sees the same numbers:
+ * 32767 slot ids of which the top three are KVM-internal, two address spaces
+ * (the second is SMM's), and 2^31 - 1 pages per slot.
+ */
+#define KVMMU_MEM_SLOTS_NUM		SHRT_MAX
+#define KVMMU_USER_MEM_SLOTS		(KVMMU_MEM_SLOTS_NUM - 3)
+#define KVMMU_ADDRESS_SPACE_NUM		2
+#define KVMMU_MEM_MAX_NR_PAGES		((1UL << 31) - 1)
+#define KVMMU_API_VERSION		12
+
+/* Flags userspace may set on a slot, and kvmmu's own flag above them. */
+#define KVMMU_MEM_USER_FLAGS	(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)
+#define KVMMU_MEMSLOT_INVALID	BIT(16)
+
+#define KVMMU_MEMSLOTS_ID_BITS	7
+
+/**
+ * struct kvmmu_memory_slot - one GFN range backed by one HVA range.
+ * @gfn_node: links in the GFN tree of each of the two sets of its as.
+ * @hva_node: links in the HVA interval tree of each of the two sets.
+ * @id_node: links in the id hash of each of the two sets.
+ * @base_gfn: first guest frame.
+ * @npages: number of 4 KiB pages, never 0.
+ * @userspace_addr: HVA of @base_gfn, page aligned.
+ * @flags: KVM_MEM_* from userspace plus KVMMU_MEMSLOT_INVALID.
+ * @id: slot id within its address space.
+ * @as_id: address space.
+ *
+ * A slot is immutable once published: a move or a flags change publishes a
+ * new slot and frees the old one after an SRCU grace period. The nodes come
+ * in pairs so that one slot object can sit in both sets at once.
+ */
+struct kvmmu_memory_slot {
+	struct rb_node gfn_node[2];
+	struct interval_tree_node hva_node[2];
+	struct hlist_node id_node[2];
+	gfn_t base_gfn;
+	unsigned long npages;
+	unsigned long userspace_addr;
+	u32 flags;
+	u16 id;
+	u16 as_id;
+};
+
+/**
+ * struct kvmmu_memslots - one published set of slots of one address space.
+ * @generation: bumped on every publication; lets caches notice changes.
+ * @gfn_tree: slots ordered by base_gfn, for GFN lookup in O(log n).
+ * @hva_tree: slots by HVA range, for mmu notifier invalidations.
+ * @id_hash: slots by id.
+ * @last_used: the slot the last GFN lookup hit; a hint, checked on use.
+ * @node_idx: which of a slot's node pairs this set uses (0 or 1).
+ */
+struct kvmmu_memslots {
+	u64 generation;
+	struct rb_root gfn_tree;
+	struct rb_root_cached hva_tree;
+	DECLARE_HASHTABLE(id_hash, KVMMU_MEMSLOTS_ID_BITS);
+	struct kvmmu_memory_slot *last_used;
+	int node_idx;
+};
+
+/**
+ * struct kvmmu_vm - a virtual machine.
+ * @refcount: the VM file holds one reference; see kvmmu_vm_get().
+ * @mm: the creator's mm (grabbed, not pinned); VM ioctls from others fail.
+ * @slots_lock: serialises memslot updates (held across a whole update).
+ * @srcu: protects readers of @memslots against the frees of an update.
+ * @memslots: the active set of each address space, read under @srcu.
+ * @__memslots: storage for the active and the inactive set of each as.
+ * @generation: last generation published, in any address space.
+ * @nr_memslot_pages: total pages over all slots, for the overflow check.
+ * @debugfs_dentry: /sys/kernel/debug/kvmmu/<pid>-<fd>, or NULL.
+ */
+struct kvmmu_vm {
+	struct kref refcount;
+	struct mm_struct *mm;
+	struct mutex slots_lock;	/* see memslot.c: exclusion rules */
+	struct srcu_struct srcu;
+	struct kvmmu_memslots __rcu *memslots[KVMMU_ADDRESS_SPACE_NUM];
+	struct kvmmu_memslots __memslots[KVMMU_ADDRESS_SPACE_NUM][2];
+	u64 generation;
+	unsigned long nr_memslot_pages;
+	struct dentry *debugfs_dentry;
+};
+
+void kvmmu_vm_get(struct kvmmu_vm *vm);
+void kvmmu_vm_put(struct kvmmu_vm *vm);
+
+/* memslot.c */
+int kvmmu_memslots_init(struct kvmmu_vm *vm);
+void kvmmu_memslots_destroy(struct kvmmu_vm *vm);
+int kvmmu_set_memory_region(struct kvmmu_vm *vm,
+			    const struct kvm_userspace_memory_region2 *mem,
+			    bool v1);
+struct kvmmu_memslots *kvmmu_memslots(struct kvmmu_vm *vm, int as_id);
+struct kvmmu_memory_slot *kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
+					       gfn_t gfn);
+struct kvmmu_memory_slot *kvmmu_id_to_memslot(struct kvmmu_memslots *slots,
+					      int id);
+struct kvmmu_memory_slot *kvmmu_memslot_first(struct kvmmu_memslots *slots);
+struct kvmmu_memory_slot *kvmmu_memslot_next(struct kvmmu_memslots *slots,
+					     struct kvmmu_memory_slot *slot);
+struct kvmmu_memory_slot *
+kvmmu_memslot_hva_first(struct kvmmu_memslots *slots,
+			unsigned long start, unsigned long last);
+struct kvmmu_memory_slot *
+kvmmu_memslot_hva_next(struct kvmmu_memslots *slots,
+		       struct kvmmu_memory_slot *slot,
+		       unsigned long start, unsigned long last);
+
+/**
+ * kvmmu_memslot_gfn_to_hva - translate a GFN inside @slot to its HVA.
+ * @slot: a slot containing @gfn.
+ * @gfn: the guest frame.
+ *
+ * Return: the host virtual address backing the first byte of @gfn.
+ */
+static inline unsigned long
+kvmmu_memslot_gfn_to_hva(const struct kvmmu_memory_slot *slot, gfn_t gfn)
+{
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+/* debugfs.c */
+void kvmmu_debugfs_init(void);
+void kvmmu_debugfs_exit(void);
+void kvmmu_debugfs_vm_create(struct kvmmu_vm *vm, int fd);
+void kvmmu_debugfs_vm_destroy(struct kvmmu_vm *vm);
+
+#endif /* KVMMU_H */

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - module entry, the device node, VM files and ioctl dispatch.
+ *
+ * A VMM opens the device (/dev/kvmmu, or /dev/kvm when built with
+ * MODNAME=kvm), checks the API version and capabilities, and creates VMs.
+ * Each VM is an anonymous-inode file whose ioctls this file dispatches to the
+ * rooms that own them (memslot.c today; the MMU and vCPUs next).
+ *
+ * Lifetime: the VM file holds a reference on the VM and, through its
+ * file_operations owner, on the module, so the module cannot be unloaded
+ * while any VM file is open. The VM is freed when its last reference goes:
+ * on the last close, which also happens when the owning process exits.
+ *
+ * Ownership: a VM belongs to the mm that created it. Like KVM, every VM
+ * ioctl from another mm fails with -EIO; a forked child that inherited the
+ * fd can only close it.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+
+#include "kvmmu.h"
+
+#ifdef KVMMU_AS_KVM
+/*
+ * KVM's selftests read this parameter of the module named "kvm" and skip
+ * every test when it is missing. kvmmu never forces emulation: it is 0.
+ */
+static int force_emulation_prefix;
+module_param(force_emulation_prefix, int, 0444);
+MODULE_PARM_DESC(force_emulation_prefix, "Always 0: kvmmu has no forced emulation");
+#define KVMMU_DEV_NAME	"kvm"
+#define KVMMU_DEV_MINOR	KVM_MINOR
+#else
+#define KVMMU_DEV_NAME	"kvmmu"
+#define KVMMU_DEV_MINOR	MISC_DYNAMIC_MINOR
+#endif
+
+/*
+ * Every capability kvmmu reports, with its value. KVM_CHECK_EXTENSION on the
+ * device and on a VM reads only this table; anything absent is 0, as KVM
+ * answers for capabilities it does not know.
+ */
+static const struct {
+	long cap;
+	int value;
+} kvmmu_caps[] = {
+	{ KVM_CAP_USER_MEMORY,			1 },
+	{ KVM_CAP_USER_MEMORY2,			1 },
+	{ KVM_CAP_DESTROY_MEMORY_REGION_WORKS,	1 },
+	{ KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,	1 },
+	{ KVM_CAP_READONLY_MEM,			1 },
+	{ KVM_CAP_CHECK_EXTENSION_VM,		1 },
+	{ KVM_CAP_NR_MEMSLOTS,			KVMMU_USER_MEM_SLOTS },
+	{ KVM_CAP_MULTI_ADDRESS_SPACE,		KVMMU_ADDRESS_SPACE_NUM },
+};
+
+static long check_extension(long cap)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kvmmu_caps); i++) {
+		if (kvmmu_caps[i].cap == cap)
+			return kvmmu_caps[i].value;
+	}
+	return 0;
+}
+
+/**
+ * kvmmu_vm_get - take a reference on a VM.
+ * @vm: a VM the caller already holds a reference on.
+ */
+void kvmmu_vm_get(struct kvmmu_vm *vm)
+{
+	kref_get(&vm->refcount);
+}
+
+static void vm_destroy(struct kref *kref)
+{
+	struct kvmmu_vm *vm = container_of(kref, struct kvmmu_vm, refcount);
+
+	/* Debugfs first: its removal waits for readers of the VM. */
+	kvmmu_debugfs_vm_destroy(vm);
+	kvmmu_memslots_destroy(vm);
+	mmdrop(vm->mm);
+	kfree(vm);
+}
+
+/**
+ * kvmmu_vm_put - drop a reference on a VM; the last one frees it.
+ * @vm: the VM. May sleep.
+ */
+void kvmmu_vm_put(struct kvmmu_vm *vm)
+{
+	kref_put(&vm->refcount, vm_destroy);
+}
+
+static int vm_set_memory_region(struct kvmmu_vm *vm, unsigned int ioctl,
+				void __user *argp)
+{
+	struct kvm_userspace_memory_region2 mem;
+	bool v1 = ioctl == KVM_SET_USER_MEMORY_REGION;
+	size_t size;
+
+	BUILD_BUG_ON(offsetof(struct kvm_userspace_memory_region, userspace_addr) !=
+		     offsetof(struct kvm_userspace_memory_region2, userspace_addr));
+
+	/* The v1 struct is a prefix of v2; the rest reads as zero. */
+	memset(&mem, 0, sizeof(mem));
+	size = v1 ? sizeof(struct kvm_userspace_memory_region) : sizeof(mem);
+	if (copy_from_user(&mem, argp, size))
+		return -EFAULT;
+
+	return kvmmu_set_memory_region(vm, &mem, v1);
+}
+
+static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct kvmmu_vm *vm = filp->private_data;
+	void __user *argp = (void __user *)arg;
+
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (ioctl) {
+	case KVM_SET_USER_MEMORY_REGION:
+	case KVM_SET_USER_MEMORY_REGION2:
+		return vm_set_memory_region(vm, ioctl, argp);
+	case KVM_CHECK_EXTENSION:
+		return check_extension((long)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int vm_release(struct inode *inode, struct file *filp)
+{
+	kvmmu_vm_put(filp->private_data);
+	return 0;
+}
+
+static const struct file_operations vm_fops = {
+	.owner		= THIS_MODULE,
+	.release	= vm_release,
+	.unlocked_ioctl	= vm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static int create_vm(unsigned long type)
+{
+	struct kvmmu_vm *vm;
+	struct file *file;
+	int fd, r;
+
+	/* Only KVM_X86_DEFAULT_VM (0); KVM says -EINVAL to the rest. */
+	if (type)
+		return -EINVAL;
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	kref_init(&vm->refcount);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	r = kvmmu_memslots_init(vm);
+	if (r)
+		goto err_free;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
+		goto err_put;
+	}
+
+	file = anon_inode_getfile("kvmmu-vm", &vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		r = PTR_ERR(file);
+		goto err_put;
+	}
+
+	/* Named after the fd, so it must be known; failure is not fatal. */
+	kvmmu_debugfs_vm_create(vm, fd);
+	fd_install(fd, file);
+	return fd;
+
+err_put:
+	/* Takes the debugfs, memslot and mm teardown of a full VM. */
+	kvmmu_vm_put(vm);
+	return r;
+err_free:
+	mmdrop(vm->mm);
+	kfree(vm);
+	return r;
+}
+
+static long dev_ioctl(struct file *filp, unsigned int ioctl,
+		      unsigned long arg)
+{
+	switch (ioctl) {
+	case KVM_GET_API_VERSION:
+		if (arg)
+			return -EINVAL;
+		return KVMMU_API_VERSION;
+	case KVM_CREATE_VM:
+		return create_vm(arg);
+	case KVM_CHECK_EXTENSION:
+		return check_extension((long)arg);
+	default:
+		/* KVM's answer on x86 to an unknown system ioctl. */
+		return -EINVAL;
+	}
+}
+
+static const struct file_operations dev_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice kvmmu_dev = {
+	.minor	= KVMMU_DEV_MINOR,
+	.name	= KVMMU_DEV_NAME,
+	.fops	= &dev_fops,
+};
+
+static int __init kvmmu_init(void)
+{
+	int r;
+
+	kvmmu_debugfs_init();
+	r = misc_register(&kvmmu_dev);
+	if (r) {
+		pr_err("cannot register /dev/%s: %d\n", KVMMU_DEV_NAME, r);
+		kvmmu_debugfs_exit();
+		return r;
+	}
+	return 0;
+}
+
+static void __exit kvmmu_exit(void)
+{
+	misc_deregister(&kvmmu_dev);
+	kvmmu_debugfs_exit();
+}
+
+module_init(kvmmu_init);
+module_exit(kvmmu_exit);
+
+MODULE_DESCRIPTION("kvmmu: a KVM-style x86 MMU with the KVM ioctl ABI");
+MODULE_LICENSE("GPL");
