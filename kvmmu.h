@@ -24,8 +24,14 @@
 #include <linux/rbtree.h>
 #include <linux/interval_tree.h>
 #include <linux/hashtable.h>
+#include <linux/xarray.h>
+#include <linux/atomic.h>
 
 #include "compat.h"
+
+struct kvmmu_mmu;
+struct kvmmu_mmu_vcpu;
+struct kvmmu_vcpu;
 
 typedef u64 gfn_t;
 typedef u64 gpa_t;
@@ -104,6 +110,10 @@ struct kvmmu_memslots {
  * @generation: last generation published, in any address space.
  * @nr_memslot_pages: total pages over all slots, for the overflow check.
  * @debugfs_dentry: /sys/kernel/debug/kvmmu/<pid>-<fd>, or NULL.
+ * @mmu: the MMU's per-VM state (mmu.c owns it), or NULL before MMU init.
+ * @vcpus: vCPUs by index, read locklessly up to @online_vcpus.
+ * @online_vcpus: number of fully created vCPUs.
+ * @lock: serialises vCPU creation.
  */
 struct kvmmu_vm {
 	struct kref refcount;
@@ -115,9 +125,38 @@ struct kvmmu_vm {
 	u64 generation;
 	unsigned long nr_memslot_pages;
 	struct dentry *debugfs_dentry;
+	struct kvmmu_mmu *mmu;
+	struct xarray vcpus;
+	atomic_t online_vcpus;
+	struct mutex lock;	/* vCPU creation */
+};
+
+/**
+ * struct kvmmu_vcpu - a virtual CPU, vendor-neutral part.
+ * @vm: the VM (the vCPU file holds a reference on it).
+ * @vcpu_id: the id given to KVM_CREATE_VCPU.
+ * @mutex: held by every vCPU ioctl.
+ * @run: the struct kvm_run page shared with the VMM by mmap.
+ * @regs: general registers and RIP/RFLAGS in KVM's layout.
+ * @sregs: segments, control registers and EFER in KVM's layout.
+ * @mmu: the MMU's per-vCPU state (page cache), owned by mmu.c.
+ *
+ * @regs and @sregs are the architectural state while the vCPU is outside
+ * KVM_RUN; the vendor backend loads them into and saves them from its
+ * hardware structure (the VMCB) around each guest entry.
+ */
+struct kvmmu_vcpu {
+	struct kvmmu_vm *vm;
+	u32 vcpu_id;
+	struct mutex mutex;	/* vCPU ioctls */
+	struct kvm_run *run;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvmmu_mmu_vcpu *mmu;
 };
 
 void kvmmu_vm_get(struct kvmmu_vm *vm);
+void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm);
 void kvmmu_vm_put(struct kvmmu_vm *vm);
 
 /* memslot.c */

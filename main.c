@@ -84,6 +84,18 @@ void kvmmu_vm_get(struct kvmmu_vm *vm)
 	kref_get(&vm->refcount);
 }
 
+/**
+ * kvmmu_flush_remote_tlbs - make every vCPU of @vm drop stale translations.
+ * @vm: the VM whose secondary page tables changed.
+ *
+ * On return no vCPU runs with a TLB entry from before the call. Called after
+ * zapping SPTEs, with or without the MMU lock. May sleep.
+ */
+void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
+{
+	/* No vCPU runs guest code yet: nothing can hold a stale entry. */
+}
+
 static void vm_destroy(struct kref *kref)
 {
 	struct kvmmu_vm *vm = container_of(kref, struct kvmmu_vm, refcount);
@@ -91,6 +103,8 @@ static void vm_destroy(struct kref *kref)
 	/* Debugfs first: its removal waits for readers of the VM. */
 	kvmmu_debugfs_vm_destroy(vm);
 	kvmmu_memslots_destroy(vm);
+	xa_destroy(&vm->vcpus);
+	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);
 	kfree(vm);
 }
@@ -170,6 +184,8 @@ static int create_vm(unsigned long type)
 	if (!vm)
 		return -ENOMEM;
 	kref_init(&vm->refcount);
+	mutex_init(&vm->lock);
+	xa_init(&vm->vcpus);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
