@@ -1,0 +1,322 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# init.sh: /init of the test VM (busybox ash). It runs the test PLAN for one
+# kernel and writes everything the verdict needs to the second serial port
+# (/dev/ttyS1): a line per harness step, the raw TAP/KTAP of every test, and
+# a final "done" marker. Before each step it writes a marker line to
+# /dev/kmsg so that kernel reports on the console (ttyS0) can be pinned to
+# the test that was running. Each test runs under a timeout, so a hang is
+# reported by name and the run goes on. The VM always ends with reboot -f
+# (QEMU runs with -no-reboot; tinyconfig has no ACPI for poweroff).
+#
+# /etc/kvmmu.conf (written by initramfs.sh) sets:
+#   KERNEL   stock61 | stock612 | debug (used in markers)
+#   MODE     check | selftest | shell | bench
+#   T        substring filter on test names (empty: all)
+#   TIMEOUT  per-test timeout in seconds
+#
+# Result-port protocol (all lines start with "kvmmu-harness: "):
+#   plan <test>...            tests this run intends to run
+#   begin <test>              output until "end" belongs to <test>
+#   end <test> rc=<n>         exit status (137 = killed by the timeout)
+#   check <test> ok|FAIL|SKIP <case> [reason]   a harness-own check
+#   done                      the run completed
+
+PATH=/bin:/sbin
+export PATH
+/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
+/bin/busybox --install -s
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || true
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
+mount -t tmpfs tmpfs /tmp
+
+KERNEL=unknown
+MODE=check
+T=
+TIMEOUT=600
+# shellcheck disable=SC1091
+. /etc/kvmmu.conf
+
+if [ -c /dev/ttyS1 ]; then
+	stty -F /dev/ttyS1 raw -echo 2>/dev/null || true
+	exec 3>/dev/ttyS1
+else
+	echo "kvmmu-harness: no /dev/ttyS1, results go to the console" >/dev/console
+	exec 3>/dev/console
+fi
+
+say() { echo "kvmmu-harness: $*" >&3; }
+kmsg() { echo "kvmmu-harness: $*" >/dev/kmsg; }
+# mark <test>: this test starts now (console attribution + results framing)
+mark() {
+	kmsg "begin $KERNEL/$1"
+	say "begin $1"
+}
+check() { say "check $*"; }
+finish() {
+	kmsg "done $KERNEL"
+	say "done"
+	sync
+	reboot -f
+	sleep 10
+}
+
+# want <test>: does the T= filter select this test?
+want() {
+	[ -z "$T" ] && return 0
+	case "$1" in *"$T"*) return 0 ;; esac
+	return 1
+}
+# want_any <test>...: is at least one of these selected?
+want_any() {
+	for _t in "$@"; do want "$_t" && return 0; done
+	return 1
+}
+
+# run_bin <test> <timeout> "<VAR=val ...>" <binary> [args...]: run a test
+# binary from /tests with that environment, output to the result port.
+run_bin() {
+	_t=$1 _to=$2 _env=$3 _bin=$4
+	shift 4
+	mark "$_t"
+	if [ ! -x "/tests/$_bin" ]; then
+		check "$_t" FAIL missing-binary "/tests/$_bin was not built"
+		say "end $_t rc=127"
+		return 1
+	fi
+	say "env $_env"
+	# shellcheck disable=SC2086
+	env $_env timeout -s KILL "$_to" "/tests/$_bin" "$@" >&3 2>&3 </dev/null
+	_rc=$?
+	say "end $_t rc=$_rc"
+	return $_rc
+}
+
+# load_stock: insmod the kernel's own kvm stack in dependency order
+# (/stock/order, computed on the host with modinfo).
+load_stock() {
+	_ok=0
+	while read -r _m; do
+		if insmod "/stock/$_m.ko" >/dev/null 2>&1 || [ -d "/sys/module/$(echo "$_m" | tr - _)" ]; then
+			check control.load ok "insmod:$_m"
+		else
+			check control.load FAIL "insmod:$_m" "insmod failed"
+			_ok=1
+		fi
+	done </stock/order
+	return $_ok
+}
+unload_stock() {
+	_ok=0
+	# reverse order
+	for _m in $(tac /stock/order); do
+		_n=$(echo "$_m" | tr - _)
+		[ -d "/sys/module/$_n" ] || continue
+		if rmmod "$_n"; then
+			check control.unload ok "rmmod:$_n"
+		else
+			check control.unload FAIL "rmmod:$_n" "rmmod failed"
+			_ok=1
+		fi
+	done
+	return $_ok
+}
+
+# load_ours <test> <file>: insmod one of our modules
+load_ours() {
+	mark "$1"
+	if [ ! -e "/kvmmu/$2" ]; then
+		check "$1" FAIL "insmod:$2" "module was not built"
+		return 1
+	fi
+	if insmod "/kvmmu/$2"; then
+		check "$1" ok "insmod:$2"
+	else
+		check "$1" FAIL "insmod:$2" "insmod failed"
+		return 1
+	fi
+}
+unload_ours() {
+	mark "$1"
+	[ -d "/sys/module/$2" ] || return 0
+	if rmmod "$2"; then
+		check "$1" ok "rmmod:$2"
+	else
+		check "$1" FAIL "rmmod:$2" "rmmod failed"
+		return 1
+	fi
+}
+
+# collect_kunit <test>: copy every suite's self-contained KTAP from debugfs
+collect_kunit() {
+	_found=0
+	for _r in /sys/kernel/debug/kunit/*/results; do
+		[ -e "$_r" ] || continue
+		_found=1
+		cat "$_r" >&3
+	done
+	[ $_found = 1 ] || check "$1" FAIL results "no /sys/kernel/debug/kunit/*/results"
+}
+
+# ---- plan -----------------------------------------------------------------
+
+group_control() {
+	want_any control.guest control.memslot_test || return 0
+	mark control.load
+	if ! load_stock; then
+		check control.guest FAIL guest "stock kvm stack did not load"
+		unload_stock || true
+		return 0
+	fi
+	if want control.guest; then
+		run_bin control.guest "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" control_guest || true
+	fi
+	if want control.memslot_test; then
+		run_bin control.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm" memslot_test || true
+	fi
+	mark control.unload
+	unload_stock || true
+}
+
+group_kvmmu() {
+	_tests="kvmmu.memslot_test"
+	[ -d /sys/kernel/debug/kunit ] && _tests="$_tests kvmmu.kunit"
+	# shellcheck disable=SC2086
+	want_any $_tests || return 0
+	load_ours kvmmu.load kvmmu.ko || return 0
+	if want kvmmu.memslot_test; then
+		run_bin kvmmu.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" memslot_test || true
+	fi
+	if [ -d /sys/kernel/debug/kunit ] && want kvmmu.kunit; then
+		if load_ours kvmmu.kunit kvmmu_test.ko; then
+			collect_kunit kvmmu.kunit
+			say "end kvmmu.kunit rc=0"
+			unload_ours kvmmu.unload kvmmu_test || true
+		fi
+	fi
+	unload_ours kvmmu.unload kvmmu || true
+}
+
+group_kvm() {
+	want_any kvm.dev kvm.memslot_test || return 0
+	load_ours kvm.load kvm.ko || return 0
+	if want kvm.dev; then
+		mark kvm.dev
+		if [ -c /dev/kvm ]; then
+			check kvm.dev ok dev-kvm
+		else
+			check kvm.dev FAIL dev-kvm "/dev/kvm missing"
+		fi
+		_p=$(cat /sys/module/kvm/parameters/force_emulation_prefix 2>/dev/null || echo missing)
+		if [ "$_p" = 0 ]; then
+			check kvm.dev ok force_emulation_prefix
+		else
+			check kvm.dev FAIL force_emulation_prefix "reads '$_p', want 0"
+		fi
+	fi
+	if want kvm.memslot_test; then
+		run_bin kvm.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_MODULE=kvm" memslot_test || true
+	fi
+	unload_ours kvm.unload kvm || true
+}
+
+kmemleak_clear() {
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	# forget what the boot leaked, so that reports belong to our run
+	echo scan >/sys/kernel/debug/kmemleak 2>/dev/null || true
+	echo clear >/sys/kernel/debug/kmemleak 2>/dev/null || true
+}
+
+group_kmemleak() {
+	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	want kmemleak || return 0
+	mark kmemleak
+	# kmemleak only reports objects older than 5 s and needs two scans to
+	# see an object unreferenced twice
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	_leaks=$(cat /sys/kernel/debug/kmemleak)
+	if [ -z "$_leaks" ]; then
+		check kmemleak ok scan
+	else
+		echo "$_leaks" | sed 's/^/# /' >&3
+		check kmemleak FAIL scan "kmemleak reported leaks (above)"
+	fi
+}
+
+# Harness self-test plan: each of these must make the verdict go red.
+group_selftest() {
+	if want selftest.kunit_warn && [ -d /sys/kernel/debug/kunit ]; then
+		# kvmmu_test.ko built with -DKVMMU_TEST_BROKEN_WARN: a case WARNs
+		load_ours kvmmu.load kvmmu.ko || true
+		mark selftest.kunit_warn
+		insmod /kvmmu/kvmmu_test.ko || true
+		collect_kunit selftest.kunit_warn
+		say "end selftest.kunit_warn rc=0"
+		rmmod kvmmu_test 2>/dev/null || true
+		rmmod kvmmu 2>/dev/null || true
+	fi
+	if want selftest.fail; then
+		run_bin selftest.fail "$TIMEOUT" "" harness_broken fail || true
+	fi
+	if want selftest.hang; then
+		# short timeout: the point is that the hang is caught and named
+		run_bin selftest.hang 20 "" harness_broken hang || true
+	fi
+}
+
+group_bench() {
+	mark control.load
+	if load_stock; then
+		run_bin bench.kvm_amd "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm" memslot_bench || true
+	fi
+	mark control.unload
+	unload_stock || true
+	if load_ours kvm.load kvm.ko; then
+		run_bin bench.kvmmu "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_MODULE=kvm" memslot_bench || true
+		unload_ours kvm.unload kvm || true
+	fi
+}
+
+kmsg "init $KERNEL mode=$MODE T=$T"
+case "$MODE" in
+shell)
+	echo "kvmmu vm-shell ($KERNEL): stock kvm stack in /stock (order in /stock/order),"
+	echo "our modules in /kvmmu, tests in /tests. Exit the shell to end the VM."
+	insmod /kvmmu/kvmmu.ko && echo "kvmmu.ko loaded: /dev/kvmmu"
+	setsid cttyhack sh -l
+	reboot -f
+	;;
+bench)
+	say "plan bench.kvm_amd bench.kvmmu"
+	group_bench
+	finish
+	;;
+selftest)
+	say "plan $(for t in selftest.kunit_warn selftest.fail selftest.hang; do want $t && printf '%s ' $t; done)"
+	group_selftest
+	finish
+	;;
+*)
+	plan="control.guest control.memslot_test kvmmu.memslot_test"
+	[ -d /sys/kernel/debug/kunit ] && plan="$plan kvmmu.kunit"
+	plan="$plan kvm.dev kvm.memslot_test"
+	[ -e /sys/kernel/debug/kmemleak ] && plan="$plan kmemleak"
+	sel=
+	for t in $plan; do want "$t" && sel="$sel $t"; done
+	say "plan$sel"
+	kmemleak_clear
+	group_control
+	group_kvmmu
+	group_kvm
+	group_kmemleak
+	finish
+	;;
+esac

@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench]
+#              [--mods DIR] [--tests DIR] [--timeout S]
+# Build the test VM's initramfs: static busybox, /init (init.sh), the
+# kernel's own kvm stack for the control run (/stock, decompressed, with the
+# load order resolved by `modinfo -F depends`), our modules (/kvmmu, kept
+# apart because our kvm.ko has the stock module's name), the selftest
+# binaries (/tests) and /etc/kvmmu.conf (kernel name, mode, T= filter).
+# Defaults: --mods build/<kernel> (kvmmu/*.ko, kvm/kvm.ko),
+# --tests build/selftests, --mode check, T from the environment.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+kernel=${1:-}
+out=${2:-}
+if ! valid_kernel "$kernel" || [ -z "$out" ]; then
+	die "usage: initramfs.sh <kernel> <out.cpio.gz> [--mode M] [--mods DIR] [--tests DIR] [--timeout S]"
+fi
+shift 2
+mode=check mods="$BUILD/$kernel" tests="$BUILD/selftests" timeout=${KVMMU_TEST_TIMEOUT:-600}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--mode) mode=$2 ;;
+	--mods) mods=$2 ;;
+	--tests) tests=$2 ;;
+	--timeout) timeout=$2 ;;
+	*) die "unknown option $1" ;;
+	esac
+	shift 2
+done
+
+ensure_pkgs busybox-static cpio kmod xz-utils gzip
+eval "$("$VMDIR/kernel.sh" "$kernel")"
+: "${KMODS:?}"
+
+root=$(mktemp -d "${TMPDIR:-/tmp}/kvmmu-initramfs.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,stock,kvmmu,tests}
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$VMDIR/init.sh" "$root/init"
+chmod 755 "$root/init"
+
+# --- the kernel's own kvm stack, dependencies first --------------------------
+declare -A modfile=()
+while IFS= read -r f; do
+	n=${f##*/}
+	n=${n%%.ko*}
+	modfile[${n//-/_}]=$f
+done < <(find "$KMODS/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
+
+order=()
+declare -A seen=()
+add_mod() { # add_mod NAME: dependencies first, each once
+	local n=${1//-/_} d
+	[ -n "${seen[$n]:-}" ] && return 0
+	seen[$n]=1
+	local f=${modfile[$n]:-}
+	if [ -z "$f" ]; then
+		# built in, or not built at all: builtin is fine
+		grep -q "/${1}.ko\$\|/${n}.ko\$" "$KMODS/modules.builtin" 2>/dev/null && return 0
+		die "$kernel: module $1 not found in $KMODS"
+	fi
+	for d in $(modinfo -F depends "$f" | tr ',' ' '); do
+		add_mod "$d"
+	done
+	order+=("$n")
+}
+add_mod kvm_amd
+for n in "${order[@]}"; do
+	f=${modfile[$n]}
+	case "$f" in
+	*.xz) xz -dc "$f" >"$root/stock/$n.ko" ;;
+	*.zst) zstd -qdc "$f" >"$root/stock/$n.ko" ;;
+	*.gz) gzip -dc "$f" >"$root/stock/$n.ko" ;;
+	*) cp "$f" "$root/stock/$n.ko" ;;
+	esac
+	echo "$n" >>"$root/stock/order"
+done
+log "$kernel: stock kvm stack: ${order[*]}"
+
+# --- our modules (missing ones are reported by /init as failures) ---------------
+for f in "$mods/kvmmu/kvmmu.ko" "$mods/kvmmu/kvmmu_test.ko" "$mods/kvm/kvm.ko"; do
+	[ -e "$f" ] && cp "$f" "$root/kvmmu/"
+done
+
+# --- test binaries -------------------------------------------------------------
+if [ -d "$tests" ]; then
+	find "$tests" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/" \;
+fi
+
+cat >"$root/etc/kvmmu.conf" <<CONF
+KERNEL=$kernel
+MODE=$mode
+T='${T:-}'
+TIMEOUT=$timeout
+CONF
+
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+log "$kernel: initramfs $out ($(du -h "$out" | cut -f1)), tests: $(cd "$root/tests" && echo *)"
