@@ -6,15 +6,17 @@
  * tree. Code elsewhere never tests LINUX_VERSION_CODE or the presence of a
  * UAPI symbol; it uses the names defined here instead.
  *
- * Today the only difference is the KVM UAPI: 6.1's <linux/kvm.h> predates
- * KVM_SET_USER_MEMORY_REGION2 (Linux 6.8). The ABI is fixed, so defining the
- * missing pieces with their upstream values is safe: the ioctl numbers and the
- * struct layout are what a 6.8+ VMM sends, whatever kernel runs us.
+ * The differences are in the KVM UAPI as the kernel sees it: 6.1's
+ * <linux/kvm.h> predates KVM_SET_USER_MEMORY_REGION2 (Linux 6.8), and 6.9
+ * renamed a kvm_run field for kernel code. The ABI is fixed, so defining the
+ * missing pieces with their upstream values is safe: the ioctl numbers and
+ * the struct layout are what a 6.8+ VMM sends, whatever kernel runs us.
  */
 #ifndef KVMMU_COMPAT_H
 #define KVMMU_COMPAT_H
 
 #include <linux/bits.h>
+#include <linux/compiler.h>
 #include <linux/kvm.h>
 
 #ifndef KVM_CAP_USER_MEMORY2
@@ -39,5 +41,15 @@ struct kvm_userspace_memory_region2 {
 #ifndef KVM_MEM_GUEST_MEMFD
 #define KVM_MEM_GUEST_MEMFD BIT(2)
 #endif
+
+/*
+ * struct kvm_run's immediate_exit is called immediate_exit__unsafe inside the
+ * kernel since 6.9, to make KVM read it once. The ABI places it in the byte
+ * after request_interrupt_window on every version; read it there, once.
+ */
+static inline u8 kvmmu_run_immediate_exit(struct kvm_run *run)
+{
+	return READ_ONCE(*(&run->request_interrupt_window + 1));
+}
 
 #endif /* KVMMU_COMPAT_H */

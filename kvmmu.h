@@ -26,6 +26,8 @@
 #include <linux/hashtable.h>
 #include <linux/xarray.h>
 #include <linux/atomic.h>
+#include <linux/signal.h>
+#include <asm/fpu/api.h>
 
 #include "compat.h"
 
@@ -131,15 +133,52 @@ struct kvmmu_vm {
 	struct mutex lock;	/* vCPU creation */
 };
 
+/* vcpu->mode: whether a kick must interrupt the vCPU (see x86.c). */
+enum kvmmu_vcpu_mode {
+	KVMMU_OUTSIDE_GUEST_MODE,
+	KVMMU_IN_GUEST_MODE,
+};
+
+/* vcpu->requests bits, set by other threads, consumed before entry. */
+#define KVMMU_REQ_TLB_FLUSH	0
+
+/* What the next KVM_RUN must finish before entering the guest again. */
+enum kvmmu_pending {
+	KVMMU_PENDING_NONE,
+	KVMMU_PENDING_PIO,	/* IN or OUT: RAX for IN, then skip */
+	KVMMU_PENDING_MMIO,	/* MMIO load or store: register, then skip */
+};
+
+#define KVMMU_MAX_CPUID_ENTRIES	256
+#define KVMMU_MAX_VCPUS		1024
+#define KVMMU_MAX_VCPU_IDS	1024
+
 /**
  * struct kvmmu_vcpu - a virtual CPU, vendor-neutral part.
  * @vm: the VM (the vCPU file holds a reference on it).
  * @vcpu_id: the id given to KVM_CREATE_VCPU.
  * @mutex: held by every vCPU ioctl.
  * @run: the struct kvm_run page shared with the VMM by mmap.
+ * @pio_data: the page after it, holding port I/O data.
  * @regs: general registers and RIP/RFLAGS in KVM's layout.
  * @sregs: segments, control registers and EFER in KVM's layout.
  * @mmu: the MMU's per-vCPU state (page cache), owned by mmu.c.
+ * @cpu: the physical CPU while in guest mode, for kicks.
+ * @mode: enum kvmmu_vcpu_mode, read by kickers.
+ * @requests: KVMMU_REQ_* bits.
+ * @guest_fpu: the guest's FPU/SSE state, swapped in for KVM_RUN.
+ * @sigset: the signal mask from KVM_SET_SIGNAL_MASK.
+ * @sigset_active: KVM_SET_SIGNAL_MASK gave a mask.
+ * @cpuid: entries from KVM_SET_CPUID2, @cpuid_nent of them.
+ * @cpuid_nent: number of @cpuid entries.
+ * @mp_state: KVM_MP_STATE_*.
+ * @pending: an exit the VMM must have answered, finished by the next run.
+ * @pending_rip: RIP of the instruction @pending belongs to.
+ * @pending_len: its length, to skip it once finished.
+ * @pending_size: PIO/MMIO access size.
+ * @pending_in: PIO IN or MMIO load (data flows into the guest).
+ * @pending_reg: destination of an MMIO load (emulate.c's encoding).
+ * @pending_insn: emulate.c's decoded instruction for an MMIO exit.
  *
  * @regs and @sregs are the architectural state while the vCPU is outside
  * KVM_RUN; the vendor backend loads them into and saves them from its
@@ -150,10 +189,54 @@ struct kvmmu_vcpu {
 	u32 vcpu_id;
 	struct mutex mutex;	/* vCPU ioctls */
 	struct kvm_run *run;
+	void *pio_data;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvmmu_mmu_vcpu *mmu;
+	int cpu;
+	int mode;
+	unsigned long requests;
+	struct fpu_guest guest_fpu;
+	sigset_t sigset;
+	bool sigset_active;
+	struct kvm_cpuid_entry2 *cpuid;
+	int cpuid_nent;
+	u32 mp_state;
+	enum kvmmu_pending pending;
+	u64 pending_rip;
+	u8 pending_len;
+	u8 pending_size;
+	bool pending_in;
+	u64 pending_insn[4];
 };
+
+/**
+ * struct kvmmu_vendor_ops - what a hardware backend (SVM, later VMX) does.
+ * @name: for messages.
+ * @hardware_setup: check the CPU, refuse with one dmesg line if unusable,
+ *                  enable virtualization on every CPU (and hotplugged ones).
+ * @hardware_unsetup: undo @hardware_setup.
+ * @vcpu_size: bytes to allocate for a vCPU; struct kvmmu_vcpu comes first.
+ * @vcpu_create: set up the vendor part of a zeroed vCPU.
+ * @vcpu_free: free it.
+ * @vcpu_reset: put the vendor state in the power-on state (after the
+ *              generic reset of @regs and @sregs).
+ * @vcpu_run: enter the guest once and handle the exit: 1 to enter again,
+ *            0 to return to the VMM (vcpu->run filled), <0 an errno for
+ *            KVM_RUN.
+ */
+struct kvmmu_vendor_ops {
+	const char *name;
+	int (*hardware_setup)(void);
+	void (*hardware_unsetup)(void);
+	size_t vcpu_size;
+	int (*vcpu_create)(struct kvmmu_vcpu *vcpu);
+	void (*vcpu_free)(struct kvmmu_vcpu *vcpu);
+	void (*vcpu_reset)(struct kvmmu_vcpu *vcpu);
+	int (*vcpu_run)(struct kvmmu_vcpu *vcpu);
+};
+
+extern const struct kvmmu_vendor_ops kvmmu_svm_ops;
 
 void kvmmu_vm_get(struct kvmmu_vm *vm);
 void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm);
@@ -193,6 +276,19 @@ kvmmu_memslot_gfn_to_hva(const struct kvmmu_memory_slot *slot, gfn_t gfn)
 {
 	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
 }
+
+/* x86.c: vCPUs, and the exits every backend shares */
+int kvmmu_create_vcpu(struct kvmmu_vm *vm, unsigned long id);
+void kvmmu_vcpu_destroy_all(struct kvmmu_vm *vm);
+long kvmmu_get_supported_cpuid(void __user *argp);
+u32 kvmmu_guest_phys_bits(void);
+int kvmmu_handle_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port, int size,
+		     u64 next_rip);
+int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code);
+int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu);
+int kvmmu_internal_error(struct kvmmu_vcpu *vcpu, u32 suberror, u64 data0);
+bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
+long kvmmu_tsc_khz(void);
 
 /* debugfs.c */
 void kvmmu_debugfs_init(void);

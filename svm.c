@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svm.c - the AMD SVM backend behind struct kvmmu_vendor_ops.
+ *
+ * What it does
+ * ------------
+ * - Refuses to load, with one dmesg line, when the CPU has no SVM, firmware
+ *   disabled it (VM_CR.SVMDIS), nested paging is missing (no shadow MMU yet),
+ *   or another hypervisor already owns SVM (EFER.SVME set: kvm_amd).
+ * - Enables SVM on every CPU (EFER.SVME, VM_HSAVE_PA) through a CPU hotplug
+ *   state, so CPUs that come online later get it too, and disables it on
+ *   unload, CPU offlining and emergency reboot.
+ * - Gives each vCPU a VMCB: every instruction that could escape the guest
+ *   (VMRUN and friends, port I/O, MSRs, CPUID, HLT, XSETBV) is intercepted;
+ *   memory goes through the NPT of mmu.c (nCR3).
+ * - Runs the guest (svm_vmenter.S) with host interrupts held off by GIF and
+ *   turned into #VMEXIT(INTR), then handled normally once GIF is set again.
+ *
+ * Hardware that is not there
+ * --------------------------
+ * QEMU's TCG, where this is tested, lacks NRIP save, decode assists, VMCB
+ * clean bits and flush-by-ASID. So: the next RIP is computed here (or given
+ * by EXITINFO2 for I/O), MMIO instructions are decoded by emulate.c from
+ * guest memory, VMCB clean bits are always 0 (everything reloaded), and TLB
+ * flushes use fresh ASIDs, which are only handed out after a full flush of
+ * all ASIDs. TCG flushes its TLB on every VMRUN anyway, so a missing flush
+ * would not show in tests: review the ASID code by reading.
+ *
+ * Exclusion rules
+ * ---------------
+ * - Per-CPU data (host save pages, ASID allocator) is used with interrupts
+ *   off, on its own CPU.
+ * - A vCPU's VMCB is touched only by the thread holding vcpu->mutex.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpuhotplug.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include <asm/reboot.h>
+#include <asm/svm.h>
+#include <asm/kvm_vcpu_regs.h>
+#include <asm/traps.h>
+
+#include "kvmmu.h"
+#include "mmu.h"
+#include "svm.h"
+
+#define IOPM_ORDER	2	/* 12 KiB used */
+#define MSRPM_ORDER	1	/* 8 KiB */
+
+struct svm_cpu {
+	struct page *hsave;	/* VM_HSAVE_PA: VMRUN's host save area */
+	struct page *host_save;	/* VMSAVE/VMLOAD of host state */
+	u64 asid_generation;
+	u32 next_asid;
+};
+
+struct svm_vcpu {
+	struct kvmmu_vcpu vcpu;
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	unsigned long gprs[16];	/* __VCPU_REGS_* order, for svm_vmenter.S */
+	u64 asid_generation;
+	int last_cpu;
+};
+
+static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+static struct page *iopm_pages, *msrpm_pages;
+static enum cpuhp_state svm_hp_state;
+static u32 max_asid;
+
+static struct svm_vcpu *to_svm(struct kvmmu_vcpu *vcpu)
+{
+	return container_of(vcpu, struct svm_vcpu, vcpu);
+}
+
+static inline void clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+/* Per-CPU enable and disable --------------------------------------------- */
+
+static void svm_disable_this_cpu(void)
+{
+	u64 efer;
+
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		/* GIF may be clear if we crashed inside the run loop. */
+		stgi();
+		wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	}
+}
+
+static int svm_cpu_online(unsigned int cpu)
+{
+	struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		pr_err("CPU %u: SVM is already in use by another hypervisor\n",
+		       cpu);
+		return -EBUSY;
+	}
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+
+	/* The first vCPU to run here starts a generation: full flush. */
+	sd->asid_generation++;
+	sd->next_asid = max_asid + 1;
+	return 0;
+}
+
+static int svm_cpu_offline(unsigned int cpu)
+{
+	svm_disable_this_cpu();
+	return 0;
+}
+
+/* Called on crash or emergency reboot, with interrupts off. */
+static void svm_emergency_disable(void)
+{
+	svm_disable_this_cpu();
+}
+
+static void free_cpu_pages(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sd->hsave)
+			__free_page(sd->hsave);
+		if (sd->host_save)
+			__free_page(sd->host_save);
+		sd->hsave = NULL;
+		sd->host_save = NULL;
+	}
+}
+
+static int svm_check_cpu(void)
+{
+	u64 vm_cr, efer;
+
+	if (!boot_cpu_has(X86_FEATURE_SVM)) {
+		pr_err("refusing to load: this CPU has no AMD SVM\n");
+		return -EOPNOTSUPP;
+	}
+	rdmsrl(MSR_VM_CR, vm_cr);
+	if (vm_cr & SVM_VM_CR_SVM_DIS_MASK) {
+		pr_err("refusing to load: SVM is disabled by firmware (VM_CR.SVMDIS)\n");
+		return -EOPNOTSUPP;
+	}
+	if (!boot_cpu_has(X86_FEATURE_NPT)) {
+		pr_err("refusing to load: SVM without nested paging (NPT) needs the shadow MMU, which does not exist yet\n");
+		return -EOPNOTSUPP;
+	}
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		pr_err("refusing to load: SVM is already in use by another hypervisor (EFER.SVME is set; is kvm_amd loaded?)\n");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int svm_hardware_setup(void)
+{
+	int cpu, r;
+
+	r = svm_check_cpu();
+	if (r)
+		return r;
+
+	/* ASID 0 is the host's. */
+	max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
+	if (!max_asid) {
+		pr_err("refusing to load: SVM reports no guest ASIDs\n");
+		return -EOPNOTSUPP;
+	}
+
+	/* Every port and every MSR access exits: nothing passes through. */
+	iopm_pages = alloc_pages(GFP_KERNEL, IOPM_ORDER);
+	msrpm_pages = alloc_pages(GFP_KERNEL, MSRPM_ORDER);
+	if (!iopm_pages || !msrpm_pages)
+		goto err_nomem;
+	memset(page_address(iopm_pages), 0xff, PAGE_SIZE << IOPM_ORDER);
+	memset(page_address(msrpm_pages), 0xff, PAGE_SIZE << MSRPM_ORDER);
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		sd->hsave = alloc_pages_node(cpu_to_node(cpu),
+					     GFP_KERNEL | __GFP_ZERO, 0);
+		sd->host_save = alloc_pages_node(cpu_to_node(cpu),
+						 GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sd->hsave || !sd->host_save)
+			goto err_nomem;
+	}
+
+	cpu_emergency_register_virt_callback(svm_emergency_disable);
+	r = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "kvmmu/svm:online",
+			      svm_cpu_online, svm_cpu_offline);
+	if (r < 0) {
+		cpu_emergency_unregister_virt_callback(svm_emergency_disable);
+		goto err_free;
+	}
+	svm_hp_state = r;
+	pr_info("AMD SVM with nested paging enabled, %u ASIDs\n", max_asid);
+	return 0;
+
+err_nomem:
+	r = -ENOMEM;
+err_free:
+	free_cpu_pages();
+	if (msrpm_pages)
+		__free_pages(msrpm_pages, MSRPM_ORDER);
+	if (iopm_pages)
+		__free_pages(iopm_pages, IOPM_ORDER);
+	msrpm_pages = NULL;
+	iopm_pages = NULL;
+	return r;
+}
+
+static void svm_hardware_unsetup(void)
+{
+	cpuhp_remove_state(svm_hp_state);
+	cpu_emergency_unregister_virt_callback(svm_emergency_disable);
+	free_cpu_pages();
+	__free_pages(msrpm_pages, MSRPM_ORDER);
+	__free_pages(iopm_pages, IOPM_ORDER);
+}
+
+/* The VMCB ------------------------------------------------------------------ */
+
+static void set_intercept(struct vmcb *vmcb, int bit)
+{
+	vmcb->control.intercepts[bit / 32] |= BIT(bit % 32);
+}
+
+static const int svm_intercepts[] = {
+	INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_CPUID,
+	INTERCEPT_INVD, INTERCEPT_HLT, INTERCEPT_INVLPGA, INTERCEPT_IOIO_PROT,
+	INTERCEPT_MSR_PROT, INTERCEPT_SHUTDOWN, INTERCEPT_VMRUN,
+	INTERCEPT_VMMCALL, INTERCEPT_VMLOAD, INTERCEPT_VMSAVE, INTERCEPT_STGI,
+	INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
+	INTERCEPT_XSETBV,
+};
+
+/* The control area; the guest state comes from vcpu->regs/sregs each run. */
+static void init_vmcb(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+	int i;
+
+	memset(vmcb, 0, PAGE_SIZE);
+	for (i = 0; i < ARRAY_SIZE(svm_intercepts); i++)
+		set_intercept(vmcb, svm_intercepts[i]);
+	vmcb->control.iopm_base_pa = page_to_phys(iopm_pages);
+	vmcb->control.msrpm_base_pa = page_to_phys(msrpm_pages);
+	vmcb->control.int_ctl = V_INTR_MASKING_MASK;
+	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	vmcb->control.nested_cr3 = kvmmu_mmu_root_pa(svm->vcpu.vm);
+	vmcb->save.g_pat = 0x0007040600070406ULL;
+	vmcb->save.dr6 = 0xffff0ff0;
+	vmcb->save.dr7 = 0x400;
+	/* Force a fresh ASID on the first run. */
+	svm->asid_generation = 0;
+	svm->last_cpu = -1;
+}
+
+static void seg_to_vmcb(struct vmcb_seg *v, const struct kvm_segment *s)
+{
+	v->selector = s->selector;
+	v->base = s->base;
+	v->limit = s->limit;
+	if (s->unusable || !s->present) {
+		v->attrib = 0;
+		return;
+	}
+	v->attrib = (s->type & SVM_SELECTOR_TYPE_MASK) |
+		    s->s << SVM_SELECTOR_S_SHIFT |
+		    (s->dpl & 3) << SVM_SELECTOR_DPL_SHIFT |
+		    s->present << SVM_SELECTOR_P_SHIFT |
+		    s->avl << SVM_SELECTOR_AVL_SHIFT |
+		    s->l << SVM_SELECTOR_L_SHIFT |
+		    s->db << SVM_SELECTOR_DB_SHIFT |
+		    s->g << SVM_SELECTOR_G_SHIFT;
+}
+
+static void seg_from_vmcb(struct kvm_segment *s, const struct vmcb_seg *v)
+{
+	u16 a = v->attrib;
+
+	s->selector = v->selector;
+	s->base = v->base;
+	s->limit = v->limit;
+	s->type = a & SVM_SELECTOR_TYPE_MASK;
+	s->s = !!(a & SVM_SELECTOR_S_MASK);
+	s->dpl = (a & SVM_SELECTOR_DPL_MASK) >> SVM_SELECTOR_DPL_SHIFT;
+	s->present = !!(a & SVM_SELECTOR_P_MASK);
+	s->avl = !!(a & SVM_SELECTOR_AVL_MASK);
+	s->l = !!(a & SVM_SELECTOR_L_MASK);
+	s->db = !!(a & SVM_SELECTOR_DB_MASK);
+	s->g = !!(a & SVM_SELECTOR_G_MASK);
+	s->unusable = !s->present;
+}
+
+static void load_guest_state(struct svm_vcpu *svm)
+{
+	struct kvm_regs *r = &svm->vcpu.regs;
+	struct kvm_sregs *s = &svm->vcpu.sregs;
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	svm->gprs[__VCPU_REGS_RCX] = r->rcx;
+	svm->gprs[__VCPU_REGS_RDX] = r->rdx;
+	svm->gprs[__VCPU_REGS_RBX] = r->rbx;
+	svm->gprs[__VCPU_REGS_RBP] = r->rbp;
+	svm->gprs[__VCPU_REGS_RSI] = r->rsi;
+	svm->gprs[__VCPU_REGS_RDI] = r->rdi;
+	svm->gprs[__VCPU_REGS_R8] = r->r8;
+	svm->gprs[__VCPU_REGS_R9] = r->r9;
+	svm->gprs[__VCPU_REGS_R10] = r->r10;
+	svm->gprs[__VCPU_REGS_R11] = r->r11;
+	svm->gprs[__VCPU_REGS_R12] = r->r12;
+	svm->gprs[__VCPU_REGS_R13] = r->r13;
+	svm->gprs[__VCPU_REGS_R14] = r->r14;
+	svm->gprs[__VCPU_REGS_R15] = r->r15;
+	save->rax = r->rax;
+	save->rsp = r->rsp;
+	save->rip = r->rip;
+	save->rflags = r->rflags | X86_EFLAGS_FIXED;
+
+	seg_to_vmcb(&save->es, &s->es);
+	seg_to_vmcb(&save->cs, &s->cs);
+	seg_to_vmcb(&save->ss, &s->ss);
+	seg_to_vmcb(&save->ds, &s->ds);
+	seg_to_vmcb(&save->fs, &s->fs);
+	seg_to_vmcb(&save->gs, &s->gs);
+	seg_to_vmcb(&save->tr, &s->tr);
+	seg_to_vmcb(&save->ldtr, &s->ldt);
+	save->gdtr.base = s->gdt.base;
+	save->gdtr.limit = s->gdt.limit;
+	save->idtr.base = s->idt.base;
+	save->idtr.limit = s->idt.limit;
+
+	/* CPL is SS.DPL in protected mode, 0 in real mode, 3 in VM86. */
+	if (!(s->cr0 & X86_CR0_PE))
+		save->cpl = 0;
+	else if (r->rflags & X86_EFLAGS_VM)
+		save->cpl = 3;
+	else
+		save->cpl = s->ss.dpl & 3;
+
+	save->cr0 = s->cr0;
+	save->cr2 = s->cr2;
+	save->cr3 = s->cr3;
+	save->cr4 = s->cr4;
+	/* VMRUN refuses a guest EFER without SVME; the guest never sees it. */
+	save->efer = s->efer | EFER_SVME;
+	svm->vmcb->control.clean = 0;
+}
+
+static void save_guest_state(struct svm_vcpu *svm)
+{
+	struct kvm_regs *r = &svm->vcpu.regs;
+	struct kvm_sregs *s = &svm->vcpu.sregs;
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	r->rcx = svm->gprs[__VCPU_REGS_RCX];
+	r->rdx = svm->gprs[__VCPU_REGS_RDX];
+	r->rbx = svm->gprs[__VCPU_REGS_RBX];
+	r->rbp = svm->gprs[__VCPU_REGS_RBP];
+	r->rsi = svm->gprs[__VCPU_REGS_RSI];
+	r->rdi = svm->gprs[__VCPU_REGS_RDI];
+	r->r8 = svm->gprs[__VCPU_REGS_R8];
+	r->r9 = svm->gprs[__VCPU_REGS_R9];
+	r->r10 = svm->gprs[__VCPU_REGS_R10];
+	r->r11 = svm->gprs[__VCPU_REGS_R11];
+	r->r12 = svm->gprs[__VCPU_REGS_R12];
+	r->r13 = svm->gprs[__VCPU_REGS_R13];
+	r->r14 = svm->gprs[__VCPU_REGS_R14];
+	r->r15 = svm->gprs[__VCPU_REGS_R15];
+	r->rax = save->rax;
+	r->rsp = save->rsp;
+	r->rip = save->rip;
+	r->rflags = save->rflags;
+
+	seg_from_vmcb(&s->es, &save->es);
+	seg_from_vmcb(&s->cs, &save->cs);
+	seg_from_vmcb(&s->ss, &save->ss);
+	seg_from_vmcb(&s->ds, &save->ds);
+	seg_from_vmcb(&s->fs, &save->fs);
+	seg_from_vmcb(&s->gs, &save->gs);
+	seg_from_vmcb(&s->tr, &save->tr);
+	seg_from_vmcb(&s->ldt, &save->ldtr);
+	s->gdt.base = save->gdtr.base;
+	s->gdt.limit = save->gdtr.limit;
+	s->idt.base = save->idtr.base;
+	s->idt.limit = save->idtr.limit;
+
+	s->cr0 = save->cr0;
+	s->cr2 = save->cr2;
+	s->cr3 = save->cr3;
+	s->cr4 = save->cr4;
+	s->efer = save->efer & ~EFER_SVME;
+}
+
+/* vCPUs --------------------------------------------------------------------- */
+
+static int svm_vcpu_create(struct kvmmu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct page *page;
+
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	init_vmcb(svm);
+	return 0;
+}
+
+static void svm_vcpu_free(struct kvmmu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (svm->vmcb)
+		free_page((unsigned long)svm->vmcb);
+}
+
+static void svm_vcpu_reset(struct kvmmu_vcpu *vcpu)
+{
+	init_vmcb(to_svm(vcpu));
+}
+
+/*
+ * A fresh ASID has no TLB entries: ASIDs are handed out in increasing order
+ * and, when they run out, a new generation starts with a flush of all ASIDs.
+ */
+static void new_asid(struct svm_vcpu *svm, struct svm_cpu *sd)
+{
+	if (sd->next_asid > max_asid) {
+		sd->asid_generation++;
+		sd->next_asid = 1;
+		svm->vmcb->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	svm->asid_generation = sd->asid_generation;
+	svm->vmcb->control.asid = sd->next_asid++;
+}
+
+static void inject_exception(struct svm_vcpu *svm, int vector, bool has_err)
+{
+	svm->vmcb->control.event_inj = vector | SVM_EVTINJ_VALID |
+				       SVM_EVTINJ_TYPE_EXEPT |
+				       (has_err ? SVM_EVTINJ_VALID_ERR : 0);
+	svm->vmcb->control.event_inj_err = 0;
+}
+
+static int handle_ioio(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u32 info = c->exit_info_1;
+	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
+
+	if (info & SVM_IOIO_STR_MASK)
+		return kvmmu_internal_error(&svm->vcpu,
+					    KVM_INTERNAL_ERROR_EMULATION,
+					    SVM_EXIT_IOIO);
+	/* SZ8/SZ16/SZ32 are one-hot: 1, 2, 4 -> bytes. */
+	return kvmmu_handle_pio(&svm->vcpu, info & SVM_IOIO_TYPE_MASK,
+				info >> 16, size, c->exit_info_2);
+}
+
+static int handle_exit(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvm_run *run = vcpu->run;
+	u32 code = c->exit_code;
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		/* Taken by the host once GIF was set again. */
+		return 1;
+	case SVM_EXIT_HLT:
+		/* No in-kernel APIC: the VMM decides what HLT means. */
+		vcpu->regs.rip++;
+		run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	case SVM_EXIT_IOIO:
+		return handle_ioio(svm);
+	case SVM_EXIT_NPF:
+		return kvmmu_handle_npf(vcpu, c->exit_info_2, c->exit_info_1);
+	case SVM_EXIT_CPUID:
+		return kvmmu_handle_cpuid(vcpu);
+	case SVM_EXIT_SHUTDOWN:
+		/* The VMCB is undefined after SHUTDOWN: start it over. */
+		init_vmcb(svm);
+		run->exit_reason = KVM_EXIT_SHUTDOWN;
+		return 0;
+	case SVM_EXIT_MSR:
+		/* No MSR is emulated yet: #GP, as KVM does for unknown ones. */
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	case SVM_EXIT_INVD:
+		vcpu->regs.rip += 2;
+		return 1;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMMCALL:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_XSETBV:
+		/* Not offered in CPUID: the guest gets #UD. */
+		inject_exception(svm, X86_TRAP_UD, false);
+		return 1;
+	case SVM_EXIT_ERR:
+		run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_entry_failure_reason = code;
+		run->fail_entry.cpu = svm->last_cpu;
+		return 0;
+	default:
+		return kvmmu_internal_error(vcpu,
+					    KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+					    code);
+	}
+}
+
+static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct svm_cpu *sd;
+	int cpu;
+
+	load_guest_state(svm);
+
+	local_irq_disable();
+	cpu = smp_processor_id();
+	sd = this_cpu_ptr(&svm_cpu);
+	WRITE_ONCE(vcpu->cpu, cpu);
+	WRITE_ONCE(vcpu->mode, KVMMU_IN_GUEST_MODE);
+	/* Pairs with kvmmu_flush_remote_tlbs(): request, barrier, mode. */
+	smp_mb();
+	if (kvmmu_check_request(vcpu, KVMMU_REQ_TLB_FLUSH) ||
+	    svm->asid_generation != sd->asid_generation ||
+	    svm->last_cpu != cpu)
+		new_asid(svm, sd);
+	svm->last_cpu = cpu;
+
+	clgi();
+	/*
+	 * VMRUN takes the host's RFLAGS.IF as the mask for physical
+	 * interrupts (V_INTR_MASKING): set it, GIF=0 keeps them held here.
+	 */
+	raw_local_irq_enable();
+	__kvmmu_svm_run(svm->vmcb_pa, svm->gprs, page_to_phys(sd->host_save));
+	raw_local_irq_disable();
+	stgi();
+
+	WRITE_ONCE(vcpu->mode, KVMMU_OUTSIDE_GUEST_MODE);
+	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	local_irq_enable();
+
+	save_guest_state(svm);
+
+	/*
+	 * An event cut short by the exit (e.g. an #NPF while delivering a
+	 * guest #PF) is delivered again on the next entry.
+	 */
+	c->event_inj = 0;
+	if (c->exit_int_info & SVM_EXITINTINFO_VALID) {
+		c->event_inj = c->exit_int_info;
+		c->event_inj_err = c->exit_int_info_err;
+	}
+	return handle_exit(svm);
+}
+
+const struct kvmmu_vendor_ops kvmmu_svm_ops = {
+	.name			= "svm",
+	.hardware_setup		= svm_hardware_setup,
+	.hardware_unsetup	= svm_hardware_unsetup,
+	.vcpu_size		= sizeof(struct svm_vcpu),
+	.vcpu_create		= svm_vcpu_create,
+	.vcpu_free		= svm_vcpu_free,
+	.vcpu_reset		= svm_vcpu_reset,
+	.vcpu_run		= svm_vcpu_run,
+};

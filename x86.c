@@ -1,0 +1,902 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86.c - vCPUs: their file, their state as a VMM sets it, and KVM_RUN.
+ *
+ * What it is
+ * ----------
+ * Everything about a vCPU that does not depend on SVM or VMX: the vCPU file
+ * and its mmap (struct kvm_run, then a page for port I/O data), the register
+ * ioctls with KVM's validation, CPUID as the VMM sets it, the KVM_RUN loop
+ * (signals, need_resched, immediate_exit, the guest FPU) and the exits that
+ * every backend turns into the same kvm_run contents: port I/O, MMIO, CPUID,
+ * internal errors.
+ *
+ * Design
+ * ------
+ * The architectural state lives in vcpu->regs and vcpu->sregs in KVM's own
+ * layout whenever the vCPU is outside the backend's vcpu_run(); the backend
+ * copies it into its hardware structure before each entry and back after
+ * each exit. That costs a few hundred bytes of copying per exit and buys a
+ * backend-free definition of every ioctl and exit handler.
+ *
+ * An exit to the VMM that needs an answer (IN, an MMIO load) or that KVM
+ * finishes on the next KVM_RUN (OUT, MMIO store) is recorded in
+ * vcpu->pending. The next KVM_RUN completes it, and skips the instruction,
+ * before anything else, including before honouring immediate_exit; if the VMM
+ * moved RIP meanwhile, the completion is dropped as KVM does.
+ *
+ * Exclusion rules
+ * ---------------
+ * - vcpu->mutex is held by every vCPU ioctl; vCPU state is only touched under
+ *   it (or, for vcpu->mode and vcpu->requests, with atomics: see
+ *   kvmmu_flush_remote_tlbs()).
+ * - vCPUs are created under vm->lock and freed only when the VM is freed,
+ *   after every vCPU file and the VM file are closed.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/cpufeature.h>
+#include <asm/processor.h>
+#include <asm/tsc.h>
+
+#include "kvmmu.h"
+#include "mmu.h"
+#include "emulate.h"
+
+#define KVMMU_VCPU_MMAP_PAGES	2	/* struct kvm_run, then PIO data */
+
+static struct kvmmu_vcpu *vcpu_from_file(struct file *filp)
+{
+	return filp->private_data;
+}
+
+/* CPUID ---------------------------------------------------------------- */
+
+/**
+ * kvmmu_guest_phys_bits - MAXPHYADDR reported to guests.
+ *
+ * The NPT has four levels, which cover 48 bits of guest physical address.
+ *
+ * Return: min(host MAXPHYADDR, 48).
+ */
+u32 kvmmu_guest_phys_bits(void)
+{
+	return min_t(u32, boot_cpu_data.x86_phys_bits, 48);
+}
+
+static const struct kvm_cpuid_entry2 *
+find_cpuid(const struct kvm_cpuid_entry2 *e, int nent, u32 func, u32 index)
+{
+	int i;
+
+	for (i = 0; i < nent; i++) {
+		if (e[i].function != func)
+			continue;
+		if ((e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) &&
+		    e[i].index != index)
+			continue;
+		return &e[i];
+	}
+	return NULL;
+}
+
+static bool guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
+		      u32 bit)
+{
+	const struct kvm_cpuid_entry2 *e;
+	u32 val;
+
+	e = find_cpuid(vcpu->cpuid, vcpu->cpuid_nent, func, 0);
+	if (!e)
+		return false;
+	val = reg == 0 ? e->eax : reg == 1 ? e->ebx : reg == 2 ? e->ecx : e->edx;
+	return val & bit;
+}
+
+#define CPUID_EBX	1
+#define CPUID_ECX	2
+#define CPUID_EDX	3
+
+/*
+ * Features passed through from the host when it has them. Only what the
+ * guest can use without help from us: no XSAVE/AVX yet (XCR0 is not
+ * switched), no virtualization extensions, no APIC (no in-kernel APIC).
+ */
+#define LEAF1_ECX	(BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | \
+			 BIT(20) | BIT(22) | BIT(23) | BIT(25) | BIT(30))
+#define LEAF1_EDX	(BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4) | \
+			 BIT(5) | BIT(6) | BIT(7) | BIT(8) | BIT(11) | \
+			 BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(16) | \
+			 BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | \
+			 BIT(26))
+#define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(8) | BIT(9) | BIT(18) | \
+			 BIT(19) | BIT(29))
+#define EXT1_ECX	(BIT(0) | BIT(5) | BIT(6) | BIT(8))
+#define EXT1_EDX	(BIT(11) | BIT(20) | BIT(26) | BIT(27) | BIT(29))
+
+static int build_supported_cpuid(struct kvm_cpuid_entry2 *e)
+{
+	u32 max_basic = min_t(u32, cpuid_eax(0), 7);
+	u32 max_ext = min_t(u32, cpuid_eax(0x80000000), 0x80000008);
+	int n = 0;
+	u32 f;
+
+	for (f = 0; f <= max_basic; f++) {
+		if (f != 0 && f != 1 && f != 7)
+			continue;
+		e[n].function = f;
+		if (f == 7)
+			e[n].flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		cpuid_count(f, 0, &e[n].eax, &e[n].ebx, &e[n].ecx, &e[n].edx);
+		if (f == 0) {
+			e[n].eax = max_basic;
+		} else if (f == 1) {
+			/* No APIC ids to give: clear them, flag a hypervisor. */
+			e[n].ebx &= 0xffff;
+			e[n].ecx = (e[n].ecx & LEAF1_ECX) | BIT(31);
+			e[n].edx &= LEAF1_EDX;
+		} else {
+			e[n].eax = 0;
+			e[n].ebx &= LEAF7_EBX;
+			e[n].ecx = 0;
+			e[n].edx = 0;
+		}
+		n++;
+	}
+
+	for (f = 0x80000000; f <= max_ext; f++) {
+		if (f != 0x80000000 && f != 0x80000001 && f != 0x80000008)
+			continue;
+		e[n].function = f;
+		cpuid(f, &e[n].eax, &e[n].ebx, &e[n].ecx, &e[n].edx);
+		if (f == 0x80000000) {
+			e[n].eax = max_ext;
+		} else if (f == 0x80000001) {
+			e[n].ecx &= EXT1_ECX;
+			e[n].edx &= EXT1_EDX;
+		} else {
+			e[n].eax = kvmmu_guest_phys_bits() | 48 << 8;
+			e[n].ebx = 0;
+			e[n].ecx = 0;
+			e[n].edx = 0;
+		}
+		n++;
+	}
+	return n;
+}
+
+/**
+ * kvmmu_get_supported_cpuid - KVM_GET_SUPPORTED_CPUID.
+ * @argp: user pointer to a struct kvm_cpuid2 followed by its entries.
+ *
+ * Return:
+ * * 0       - the entries were written and nent set to their number.
+ * * -E2BIG  - nent is smaller than the number of entries.
+ * * -EFAULT - @argp cannot be read or written.
+ * * -ENOMEM - out of memory.
+ */
+long kvmmu_get_supported_cpuid(void __user *argp)
+{
+	struct kvm_cpuid2 __user *ucpuid = argp;
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 cpuid;
+	long r;
+	int n;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+
+	e = kcalloc(16, sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	n = build_supported_cpuid(e);
+
+	r = -E2BIG;
+	if (cpuid.nent < n)
+		goto out;
+	r = -EFAULT;
+	cpuid.nent = n;
+	if (copy_to_user(ucpuid, &cpuid, sizeof(cpuid)) ||
+	    copy_to_user(ucpuid->entries, e, n * sizeof(*e)))
+		goto out;
+	r = 0;
+out:
+	kfree(e);
+	return r;
+}
+
+static int set_cpuid2(struct kvmmu_vcpu *vcpu, struct kvm_cpuid2 __user *u)
+{
+	struct kvm_cpuid_entry2 *e = NULL;
+	struct kvm_cpuid2 cpuid;
+
+	if (copy_from_user(&cpuid, u, sizeof(cpuid)))
+		return -EFAULT;
+	if (cpuid.nent > KVMMU_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	if (cpuid.nent) {
+		e = vmemdup_user(u->entries, array_size(cpuid.nent, sizeof(*e)));
+		if (IS_ERR(e))
+			return PTR_ERR(e);
+	}
+	kvfree(vcpu->cpuid);
+	vcpu->cpuid = e;
+	vcpu->cpuid_nent = cpuid.nent;
+	return 0;
+}
+
+static int get_cpuid2(struct kvmmu_vcpu *vcpu, struct kvm_cpuid2 __user *u)
+{
+	struct kvm_cpuid2 cpuid;
+
+	if (copy_from_user(&cpuid, u, sizeof(cpuid)))
+		return -EFAULT;
+	if (cpuid.nent < vcpu->cpuid_nent)
+		return -E2BIG;
+	cpuid.nent = vcpu->cpuid_nent;
+	if (copy_to_user(u, &cpuid, sizeof(cpuid)) ||
+	    copy_to_user(u->entries, vcpu->cpuid,
+			 vcpu->cpuid_nent * sizeof(*vcpu->cpuid)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * kvmmu_handle_cpuid - emulate CPUID from the entries the VMM set.
+ * @vcpu: the vCPU, state in vcpu->regs.
+ *
+ * A leaf the VMM did not set reads as zeros.
+ *
+ * Return: 1, the guest continues.
+ */
+int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e;
+	struct kvm_regs *regs = &vcpu->regs;
+
+	e = find_cpuid(vcpu->cpuid, vcpu->cpuid_nent, (u32)regs->rax,
+		       (u32)regs->rcx);
+	regs->rax = e ? e->eax : 0;
+	regs->rbx = e ? e->ebx : 0;
+	regs->rcx = e ? e->ecx : 0;
+	regs->rdx = e ? e->edx : 0;
+	regs->rip += 2;
+	return 1;
+}
+
+/* Registers ------------------------------------------------------------ */
+
+static void reset_seg(struct kvm_segment *s, u16 sel, u64 base, u8 type)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->base = base;
+	s->limit = 0xffff;
+	s->type = type;
+	s->present = 1;
+	s->s = 1;
+}
+
+/* The state of a vCPU after RESET, as KVM gives it. */
+static void vcpu_reset(struct kvmmu_vcpu *vcpu)
+{
+	struct kvm_sregs *s = &vcpu->sregs;
+
+	memset(&vcpu->regs, 0, sizeof(vcpu->regs));
+	vcpu->regs.rip = 0xfff0;
+	vcpu->regs.rflags = X86_EFLAGS_FIXED;
+	vcpu->regs.rdx = 0x600;
+
+	memset(s, 0, sizeof(*s));
+	reset_seg(&s->cs, 0xf000, 0xffff0000, 0xb);
+	reset_seg(&s->ds, 0, 0, 0x3);
+	s->es = s->ds;
+	s->fs = s->ds;
+	s->gs = s->ds;
+	s->ss = s->ds;
+	reset_seg(&s->ldt, 0, 0, 0x2);
+	s->ldt.s = 0;
+	reset_seg(&s->tr, 0, 0, 0xb);
+	s->tr.s = 0;
+	s->gdt.limit = 0xffff;
+	s->idt.limit = 0xffff;
+	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	s->apic_base = 0xfee00000 | (vcpu->vcpu_id ? 0 : BIT(8)) | BIT(11);
+
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	vcpu->pending = KVMMU_PENDING_NONE;
+	kvmmu_svm_ops.vcpu_reset(vcpu);
+}
+
+static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
+{
+	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
+		 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |
+		 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	/* Bits that need a feature of the host and of the guest's CPUID. */
+	if (boot_cpu_has(X86_FEATURE_FSGSBASE) &&
+	    guest_has(vcpu, 7, CPUID_EBX, BIT(0)))
+		ok |= X86_CR4_FSGSBASE;
+	if (boot_cpu_has(X86_FEATURE_SMEP) &&
+	    guest_has(vcpu, 7, CPUID_EBX, BIT(7)))
+		ok |= X86_CR4_SMEP;
+	if (boot_cpu_has(X86_FEATURE_SMAP) &&
+	    guest_has(vcpu, 7, CPUID_EBX, BIT(20)))
+		ok |= X86_CR4_SMAP;
+	if (boot_cpu_has(X86_FEATURE_PCID) &&
+	    guest_has(vcpu, 1, CPUID_ECX, BIT(17)))
+		ok |= X86_CR4_PCIDE;
+	if (boot_cpu_has(X86_FEATURE_XSAVE) &&
+	    guest_has(vcpu, 1, CPUID_ECX, BIT(26)))
+		ok |= X86_CR4_OSXSAVE;
+	return !(cr4 & ~ok);
+}
+
+static bool valid_efer(const struct kvmmu_vcpu *vcpu, u64 efer)
+{
+	if (efer & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+		return false;
+	if ((efer & (EFER_LME | EFER_LMA)) &&
+	    !guest_has(vcpu, 0x80000001, CPUID_EDX, BIT(29)))
+		return false;
+	if ((efer & EFER_NX) && !guest_has(vcpu, 0x80000001, CPUID_EDX, BIT(20)))
+		return false;
+	return true;
+}
+
+/* KVM's checks, in KVM's order; the state is untouched on failure. */
+static bool valid_sregs(const struct kvmmu_vcpu *vcpu,
+			const struct kvm_sregs *s)
+{
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return false;
+		if (s->cr3 >> kvmmu_guest_phys_bits())
+			return false;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	if (!valid_cr4(vcpu, s->cr4))
+		return false;
+	if (s->cr0 >> 32)
+		return false;
+	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
+		return false;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return false;
+	return valid_efer(vcpu, s->efer);
+}
+
+/* PIO and MMIO exits ----------------------------------------------------- */
+
+/**
+ * kvmmu_handle_pio - exit to the VMM for an IN or OUT.
+ * @vcpu: the vCPU, state in vcpu->regs.
+ * @in: IN (data flows to the guest) rather than OUT.
+ * @port: the I/O port.
+ * @size: 1, 2 or 4 bytes.
+ * @next_rip: RIP of the following instruction.
+ *
+ * OUT data is copied from RAX to the PIO page now; IN data is copied to RAX,
+ * and RIP advanced for both, by the next KVM_RUN.
+ *
+ * Return: 0, exit to the VMM with KVM_EXIT_IO.
+ */
+int kvmmu_handle_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port, int size,
+		     u64 next_rip)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = 1;
+	run->io.data_offset = PAGE_SIZE;
+	if (!in)
+		memcpy(vcpu->pio_data, &vcpu->regs.rax, size);
+
+	vcpu->pending = KVMMU_PENDING_PIO;
+	vcpu->pending_in = in;
+	vcpu->pending_size = size;
+	vcpu->pending_rip = vcpu->regs.rip;
+	vcpu->pending_len = next_rip - vcpu->regs.rip;
+	return 0;
+}
+
+/* The guest's operand and address size, for the decoder. */
+static int cpu_mode(const struct kvmmu_vcpu *vcpu)
+{
+	const struct kvm_sregs *s = &vcpu->sregs;
+
+	if (!(s->cr0 & X86_CR0_PE) || (vcpu->regs.rflags & X86_EFLAGS_VM))
+		return 16;
+	if ((s->efer & EFER_LMA) && s->cs.l)
+		return 64;
+	return s->cs.db ? 32 : 16;
+}
+
+/**
+ * kvmmu_internal_error - exit with KVM_EXIT_INTERNAL_ERROR.
+ * @vcpu: the vCPU.
+ * @suberror: KVM_INTERNAL_ERROR_*.
+ * @data0: first word of explanation (exit code, ...).
+ *
+ * Return: 0, exit to the VMM.
+ */
+int kvmmu_internal_error(struct kvmmu_vcpu *vcpu, u32 suberror, u64 data0)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 2;
+	run->internal.data[0] = data0;
+	run->internal.data[1] = vcpu->regs.rip;
+	return 0;
+}
+
+static int emulation_failed(struct kvmmu_vcpu *vcpu, const u8 *insn, int len)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.ndata = 0;
+	run->emulation_failure.flags = 0;
+	if (len > 0) {
+		/* KVM's layout: flags, insn_size, insn_bytes[16]. */
+		run->emulation_failure.ndata = 4;
+		run->emulation_failure.flags =
+			KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		run->emulation_failure.insn_size = len;
+		memcpy(run->emulation_failure.insn_bytes, insn, len);
+	}
+	return 0;
+}
+
+/**
+ * kvmmu_handle_npf - a nested page fault: map the page, or emulate MMIO.
+ * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
+ * @gpa: the faulting guest physical address.
+ * @error_code: the #NPF error code (EXITINFO1).
+ *
+ * Return: 1 to re-enter the guest, 0 to exit to the VMM (KVM_EXIT_MMIO or
+ * KVM_EXIT_INTERNAL_ERROR), or a negative errno for KVM_RUN (-EFAULT when
+ * the memory behind a memslot cannot be reached).
+ */
+int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
+{
+	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	struct kvm_run *run = vcpu->run;
+	u8 bytes[15];
+	int r, len;
+
+	BUILD_BUG_ON(sizeof(*insn) > sizeof(vcpu->pending_insn));
+
+	r = kvmmu_mmu_page_fault(vcpu, gpa, error_code);
+	if (r != KVMMU_PF_EMULATE)
+		return r < 0 ? r : 1;
+
+	len = kvmmu_fetch_insn(vcpu, bytes, sizeof(bytes));
+	if (len < 0)
+		return emulation_failed(vcpu, NULL, 0);
+	r = kvmmu_decode_mmio(bytes, len, cpu_mode(vcpu), insn);
+	if (r)
+		return emulation_failed(vcpu, bytes, len);
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = insn->mem_size;
+	run->mmio.is_write = insn->is_write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (insn->is_write) {
+		u64 val = kvmmu_mmio_store_value(vcpu, insn);
+
+		memcpy(run->mmio.data, &val, insn->mem_size);
+	}
+	vcpu->pending = KVMMU_PENDING_MMIO;
+	vcpu->pending_in = !insn->is_write;
+	vcpu->pending_rip = vcpu->regs.rip;
+	vcpu->pending_len = insn->len;
+	return 0;
+}
+
+/*
+ * Finish the exit the VMM has just answered. Like KVM, a VMM that moved RIP
+ * in between (KVM_SET_REGS) has taken over: the completion is dropped.
+ */
+static void complete_pending(struct kvmmu_vcpu *vcpu)
+{
+	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	enum kvmmu_pending pending = vcpu->pending;
+
+	vcpu->pending = KVMMU_PENDING_NONE;
+	if (pending == KVMMU_PENDING_NONE || vcpu->regs.rip != vcpu->pending_rip)
+		return;
+
+	if (pending == KVMMU_PENDING_PIO) {
+		if (vcpu->pending_in) {
+			u64 val = 0;
+
+			memcpy(&val, vcpu->pio_data, vcpu->pending_size);
+			if (vcpu->pending_size == 4)
+				vcpu->regs.rax = val;	/* zero-extends */
+			else
+				memcpy(&vcpu->regs.rax, &val, vcpu->pending_size);
+		}
+		vcpu->regs.rip += vcpu->pending_len;
+	} else if (vcpu->pending_in) {
+		/* Advances RIP itself. */
+		kvmmu_mmio_complete_load(vcpu, insn, vcpu->run->mmio.data);
+	} else {
+		vcpu->regs.rip += vcpu->pending_len;
+	}
+}
+
+/* KVM_RUN ---------------------------------------------------------------- */
+
+/**
+ * kvmmu_check_request - test and clear a request bit before guest entry.
+ * @vcpu: the vCPU, which the caller runs.
+ * @req: KVMMU_REQ_*.
+ *
+ * Return: whether the request was pending.
+ */
+bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req)
+{
+	return test_and_clear_bit(req, &vcpu->requests);
+}
+
+static void ipi_nop(void *unused)
+{
+}
+
+/**
+ * kvmmu_flush_remote_tlbs - make every vCPU of @vm drop stale translations.
+ * @vm: the VM whose secondary page tables changed.
+ *
+ * Sets KVMMU_REQ_TLB_FLUSH on every vCPU, then interrupts those in guest
+ * mode and waits until each has left it; a vCPU checks its requests with
+ * interrupts off after publishing IN_GUEST_MODE, so none can enter with a
+ * stale TLB after this returns. May sleep; not from atomic context.
+ */
+void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
+{
+	struct kvmmu_vcpu *vcpu;
+	unsigned long i;
+	int cpu;
+
+	xa_for_each(&vm->vcpus, i, vcpu) {
+		set_bit(KVMMU_REQ_TLB_FLUSH, &vcpu->requests);
+		/* Pairs with the barrier after setting IN_GUEST_MODE. */
+		smp_mb__after_atomic();
+		if (READ_ONCE(vcpu->mode) != KVMMU_IN_GUEST_MODE)
+			continue;
+		cpu = READ_ONCE(vcpu->cpu);
+		if (cpu >= 0 && cpu != raw_smp_processor_id())
+			smp_call_function_single(cpu, ipi_nop, NULL, 1);
+	}
+}
+
+static int vcpu_run(struct kvmmu_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	sigset_t saved;
+	int r;
+
+	complete_pending(vcpu);
+	if (kvmmu_run_immediate_exit(run))
+		return -EINTR;
+
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
+
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+		cond_resched();
+		r = kvmmu_svm_ops.vcpu_run(vcpu);
+		if (r <= 0)
+			break;
+	}
+
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	return r;
+}
+
+/* The vCPU file ---------------------------------------------------------- */
+
+static long set_sregs(struct kvmmu_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_sregs *s;
+	long r = 0;
+
+	s = memdup_user(argp, sizeof(*s));
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	if (valid_sregs(vcpu, s))
+		vcpu->sregs = *s;
+	else
+		r = -EINVAL;
+	kfree(s);
+	return r;
+}
+
+static long set_signal_mask(struct kvmmu_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_signal_mask __user *umask = argp;
+	struct kvm_signal_mask kmask;
+	sigset_t set;
+
+	if (!argp) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&kmask, umask, sizeof(kmask)))
+		return -EFAULT;
+	if (kmask.len != sizeof(set))
+		return -EINVAL;
+	if (copy_from_user(&set, umask->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
+static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
+			      unsigned long arg)
+{
+	void __user *argp = (void __user *)arg;
+	struct kvm_mp_state mp;
+
+	switch (ioctl) {
+	case KVM_RUN:
+		if (arg)
+			return -EINVAL;
+		return vcpu_run(vcpu);
+	case KVM_GET_REGS:
+		return copy_to_user(argp, &vcpu->regs, sizeof(vcpu->regs)) ?
+		       -EFAULT : 0;
+	case KVM_SET_REGS: {
+		struct kvm_regs regs;
+
+		if (copy_from_user(&regs, argp, sizeof(regs)))
+			return -EFAULT;
+		regs.rflags |= X86_EFLAGS_FIXED;
+		vcpu->regs = regs;
+		return 0;
+	}
+	case KVM_GET_SREGS:
+		return copy_to_user(argp, &vcpu->sregs, sizeof(vcpu->sregs)) ?
+		       -EFAULT : 0;
+	case KVM_SET_SREGS:
+		return set_sregs(vcpu, argp);
+	case KVM_SET_CPUID2:
+		return set_cpuid2(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return get_cpuid2(vcpu, argp);
+	case KVM_GET_MP_STATE:
+		mp.mp_state = vcpu->mp_state;
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	case KVM_SET_MP_STATE:
+		if (copy_from_user(&mp, argp, sizeof(mp)))
+			return -EFAULT;
+		/* Without an in-kernel APIC only these make sense (KVM too). */
+		if (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
+		    mp.mp_state != KVM_MP_STATE_HALTED)
+			return -EINVAL;
+		vcpu->mp_state = mp.mp_state;
+		return 0;
+	case KVM_SET_SIGNAL_MASK:
+		return set_signal_mask(vcpu, argp);
+	default:
+		return -EINVAL;
+	}
+}
+
+static long vcpu_ioctl(struct file *filp, unsigned int ioctl,
+		       unsigned long arg)
+{
+	struct kvmmu_vcpu *vcpu = vcpu_from_file(filp);
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	r = vcpu_ioctl_locked(vcpu, ioctl, arg);
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+static vm_fault_t vcpu_fault(struct vm_fault *vmf)
+{
+	struct kvmmu_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	struct page *page;
+
+	if (vmf->pgoff == 0)
+		page = virt_to_page(vcpu->run);
+	else if (vmf->pgoff == 1)
+		page = virt_to_page(vcpu->pio_data);
+	else
+		return VM_FAULT_SIGBUS;
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct vcpu_vm_ops = {
+	.fault = vcpu_fault,
+};
+
+static int vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &vcpu_vm_ops;
+	return 0;
+}
+
+static int vcpu_release(struct inode *inode, struct file *filp)
+{
+	kvmmu_vm_put(vcpu_from_file(filp)->vm);
+	return 0;
+}
+
+static const struct file_operations vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.release	= vcpu_release,
+	.unlocked_ioctl	= vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= vcpu_mmap,
+	.llseek		= noop_llseek,
+};
+
+static void vcpu_free(struct kvmmu_vcpu *vcpu)
+{
+	kvmmu_svm_ops.vcpu_free(vcpu);
+	kvmmu_mmu_vcpu_destroy(vcpu);
+	fpu_free_guest_fpstate(&vcpu->guest_fpu);
+	kvfree(vcpu->cpuid);
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	mutex_destroy(&vcpu->mutex);
+	kfree(vcpu);
+}
+
+static struct kvmmu_vcpu *vcpu_alloc(struct kvmmu_vm *vm, u32 id)
+{
+	struct kvmmu_vcpu *vcpu;
+
+	vcpu = kzalloc(kvmmu_svm_ops.vcpu_size, GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return NULL;
+	vcpu->vm = vm;
+	vcpu->vcpu_id = id;
+	vcpu->cpu = -1;
+	mutex_init(&vcpu->mutex);
+
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->pio_data)
+		goto err_pages;
+	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu))
+		goto err_pages;
+	if (kvmmu_mmu_vcpu_init(vcpu))
+		goto err_fpu;
+	if (kvmmu_svm_ops.vcpu_create(vcpu))
+		goto err_mmu;
+	vcpu_reset(vcpu);
+	return vcpu;
+
+err_mmu:
+	kvmmu_mmu_vcpu_destroy(vcpu);
+err_fpu:
+	fpu_free_guest_fpstate(&vcpu->guest_fpu);
+err_pages:
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+	return NULL;
+}
+
+/**
+ * kvmmu_create_vcpu - KVM_CREATE_VCPU.
+ * @vm: the VM.
+ * @id: the vCPU id.
+ *
+ * Return:
+ * * a new vCPU fd.
+ * * -EINVAL - @id >= KVMMU_MAX_VCPU_IDS, or KVMMU_MAX_VCPUS already exist.
+ * * -EEXIST - a vCPU with @id exists.
+ * * -ENOMEM - out of memory.
+ * * -EMFILE and friends - no fd available.
+ */
+int kvmmu_create_vcpu(struct kvmmu_vm *vm, unsigned long id)
+{
+	struct kvmmu_vcpu *vcpu, *other;
+	char name[24];
+	unsigned long i;
+	int fd, r;
+
+	if (id >= KVMMU_MAX_VCPU_IDS)
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (atomic_read(&vm->online_vcpus) >= KVMMU_MAX_VCPUS)
+		goto out_unlock;
+	r = -EEXIST;
+	xa_for_each(&vm->vcpus, i, other) {
+		if (other->vcpu_id == id)
+			goto out_unlock;
+	}
+
+	r = -ENOMEM;
+	vcpu = vcpu_alloc(vm, id);
+	if (!vcpu)
+		goto out_unlock;
+
+	r = xa_insert(&vm->vcpus, atomic_read(&vm->online_vcpus), vcpu,
+		      GFP_KERNEL_ACCOUNT);
+	if (r)
+		goto out_free;
+
+	/* The file's reference; taken before the fd can be used. */
+	kvmmu_vm_get(vm);
+	snprintf(name, sizeof(name), "kvmmu-vcpu:%lu", id);
+	fd = anon_inode_getfd(name, &vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
+		xa_erase(&vm->vcpus, atomic_read(&vm->online_vcpus));
+		kvmmu_vm_put(vm);
+		goto out_free;
+	}
+	atomic_inc(&vm->online_vcpus);
+	mutex_unlock(&vm->lock);
+	return fd;
+
+out_free:
+	vcpu_free(vcpu);
+out_unlock:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/**
+ * kvmmu_vcpu_destroy_all - free every vCPU of a VM that is being freed.
+ * @vm: the VM; no vCPU file is open any more.
+ */
+void kvmmu_vcpu_destroy_all(struct kvmmu_vm *vm)
+{
+	struct kvmmu_vcpu *vcpu;
+	unsigned long i;
+
+	xa_for_each(&vm->vcpus, i, vcpu)
+		vcpu_free(vcpu);
+	xa_destroy(&vm->vcpus);
+}
+
+/**
+ * kvmmu_tsc_khz - KVM_GET_TSC_KHZ: the guest TSC runs at the host's rate.
+ *
+ * Return: the frequency in kHz.
+ */
+long kvmmu_tsc_khz(void)
+{
+	return tsc_khz;
+}
