@@ -132,6 +132,8 @@ debug() {
 		log "debug kernel built in $((SECONDS - t0)) s"
 		echo "$((SECONDS - t0))" >"$dest/build-seconds"
 		touch "$dest/.ready"
+		# older debug builds are dead weight (a few GB each)
+		find "$CACHE" -maxdepth 1 -name 'debug-*' ! -path "$dest" -exec rm -rf {} +
 	fi
 	KVER=$(cat "$dest/kernelrelease")
 	KIMG="$dest/src/arch/x86/boot/bzImage"

@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: `make check`. For each kernel in $KERNELS (default: stock61
+# stock612 debug): make the kernel ready, build our modules and the
+# selftests, build the initramfs, boot the VM and judge it (verdict.sh).
+# Then the counted checks: lint (checkpatch, W=1 C=1), dkms build on the
+# stock 6.1 headers, the rst docs, and the harness self-test (deliberately
+# broken tests must turn the verdict red). T=<substring> narrows the VM
+# plan (and the counted checks) to matching names, for the inner loop.
+#
+# Every result is one line `ok|FAIL <name>`; the very last line is exactly
+# `N passed, N failed` (skipped cases are in neither number and are listed
+# just before it); the exit status is 1 when anything failed.
+# Logs: build/<kernel>/ (vm/console.log, vm/results.log), build/check/.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+KERNELS=${KERNELS:-stock61 stock612 debug}
+T=${T:-}
+export T
+for k in $KERNELS; do valid_kernel "$k" || die "unknown kernel '$k' in KERNELS"; done
+
+CHK="$BUILD/check"
+mkdir -p "$CHK"
+: >"$CHK/results.txt"
+: >"$CHK/timings.txt"
+passed=0 failed=0 skipped=0
+t_start=$SECONDS
+
+# record <line>: count and echo one ok/FAIL line
+record() {
+	local l=$1
+	case "$l" in
+	"ok "*"# SKIP"*) skipped=$((skipped + 1)) ;;
+	"ok "*) passed=$((passed + 1)) ;;
+	"FAIL "*) failed=$((failed + 1)) ;;
+	"# "*)
+		echo "$l"
+		return 0
+		;;
+	*) return 0 ;;
+	esac
+	echo "$l"
+	echo "$l" >>"$CHK/results.txt"
+}
+# check_cmd <name> <cmd...>: run a command as one counted check
+check_cmd() {
+	local name=$1 logf
+	shift
+	logf="$CHK/${name//\//_}.log"
+	if "$@" >"$logf" 2>&1; then
+		record "ok $name"
+	else
+		record "FAIL $name   # see $logf"
+		tail -n 30 "$logf" | sed 's/^/    /' >&2
+	fi
+}
+# want_check <name>: is this counted check selected by T=?
+want_check() {
+	[ -z "$T" ] && return 0
+	case "$1" in *"$T"*) return 0 ;; esac
+	return 1
+}
+timing() {
+	echo "$1 $2" >>"$CHK/timings.txt"
+	log "time: $1 $2 s"
+}
+# run a script whose stdout is ok/FAIL lines, counting them
+run_counted() {
+	local line
+	while IFS= read -r line; do record "$line"; done < <("$@" || true)
+}
+
+log "kernels: $KERNELS${T:+, T=$T}"
+ensure_pkgs build-essential flex bison bc libelf-dev libssl-dev kmod cpio xz-utils gzip \
+	busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.12 sparse dkms perl \
+	python3-docutils
+
+# The debug kernel build is the long pole: start it now, in the background,
+# while the stock kernels run (it waits on the cache lock if already running).
+bg_pid=
+case " $KERNELS " in
+*" debug "*)
+	(
+		t0=$SECONDS
+		"$VMDIR/kernel.sh" debug >/dev/null 2>"$CHK/kernel-debug.log" && rc=0 || rc=$?
+		echo "$((SECONDS - t0))" >"$CHK/kernel-debug.seconds"
+		exit "$rc"
+	) &
+	bg_pid=$!
+	;;
+esac
+
+t0=$SECONDS
+check_cmd build/selftests make -C "$REPO/tests/selftests" OUT="$BUILD/selftests"
+timing selftests-build $((SECONDS - t0))
+
+for k in $KERNELS; do
+	t0=$SECONDS
+	if [ "$k" = debug ] && [ -n "$bg_pid" ]; then
+		log "waiting for the debug kernel build (log: $CHK/kernel-debug.log)"
+		if ! wait "$bg_pid"; then
+			bg_pid=
+			record "FAIL $k/kernel   # build failed, see $CHK/kernel-debug.log"
+			tail -n 30 "$CHK/kernel-debug.log" >&2
+			continue
+		fi
+		bg_pid=
+		timing kernel-debug-wait $((SECONDS - t0))
+	fi
+	if ! "$VMDIR/kernel.sh" "$k" >"$CHK/kernel-$k.out" 2>"$CHK/kernel-$k.log"; then
+		record "FAIL $k/kernel   # see $CHK/kernel-$k.log"
+		continue
+	fi
+	timing "kernel-$k" $((SECONDS - t0))
+	t0=$SECONDS
+	check_cmd "$k/build/module" "$VMDIR/build-module.sh" "$k"
+	timing "module-$k" $((SECONDS - t0))
+	if ! "$VMDIR/initramfs.sh" "$k" "$BUILD/$k/initramfs.cpio.gz" 2>"$CHK/initramfs-$k.log"; then
+		record "FAIL $k/initramfs   # see $CHK/initramfs-$k.log"
+		continue
+	fi
+	t0=$SECONDS
+	"$VMDIR/run-qemu.sh" "$k" "$BUILD/$k/initramfs.cpio.gz" "$BUILD/$k/vm" || true
+	timing "vm-$k" $((SECONDS - t0))
+	run_counted "$VMDIR/verdict.sh" "$k" "$BUILD/$k/vm"
+done
+if [ -n "$bg_pid" ]; then wait "$bg_pid" || true; fi
+
+# ---- counted checks ---------------------------------------------------------
+if want_check lint; then
+	t0=$SECONDS
+	run_counted "$VMDIR/lint.sh"
+	timing lint $((SECONDS - t0))
+fi
+if want_check dkms; then
+	t0=$SECONDS
+	check_cmd dkms/build "$VMDIR/dkms.sh"
+	timing dkms $((SECONDS - t0))
+fi
+if want_check docs; then
+	run_counted "$VMDIR/docs.sh"
+fi
+if want_check harness; then
+	# on debug when it is in the run (KUnit), else on the first kernel
+	hk=${KERNELS%% *}
+	case " $KERNELS " in *" debug "*) hk=debug ;; esac
+	t0=$SECONDS
+	run_counted "$VMDIR/selftest-harness.sh" "$hk"
+	timing harness-selftest $((SECONDS - t0))
+fi
+
+timing check-total $((SECONDS - t_start))
+if [ $skipped -gt 0 ]; then
+	echo "# $skipped skipped (counted in neither number below)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
