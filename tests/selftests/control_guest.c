@@ -72,7 +72,7 @@ static void check(int ok, const char *fmt, ...)
 		failed = 1;
 }
 
-static void __attribute__((noreturn)) bail(const char *fmt, ...)
+static _Noreturn void bail(const char *fmt, ...)
 {
 	va_list ap;
 
