@@ -36,7 +36,7 @@ record() {
 	"ok "*"# SKIP"*) skipped=$((skipped + 1)) ;;
 	"ok "*) passed=$((passed + 1)) ;;
 	"FAIL "*) failed=$((failed + 1)) ;;
-	"# "*)
+	"# "* | "    "*)
 		echo "$l"
 		return 0
 		;;
@@ -59,8 +59,11 @@ check_cmd() {
 }
 # want_check <name>: is this counted check selected by T=?
 want_check() {
+	local p
 	[ -z "$T" ] && return 0
-	case "$1" in *"$T"*) return 0 ;; esac
+	for p in $T; do
+		case "$1" in *"$p"*) return 0 ;; esac
+	done
 	return 1
 }
 timing() {

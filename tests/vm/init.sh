@@ -14,7 +14,7 @@
 # /etc/kvmmu.conf (written by initramfs.sh) sets:
 #   KERNEL   stock61 | stock612 | debug (used in markers)
 #   MODE     check | selftest | shell | bench
-#   T        substring filter on test names (empty: all)
+#   T        space-separated substrings of test names to run (empty: all)
 #   TIMEOUT  per-test timeout in seconds
 #
 # Result-port protocol (all lines start with "kvmmu-harness: "):
@@ -66,10 +66,13 @@ finish() {
 	sleep 10
 }
 
-# want <test>: does the T= filter select this test?
+# want <test>: does the T= filter select this test? T holds one or more
+# space-separated substrings.
 want() {
 	[ -z "$T" ] && return 0
-	case "$1" in *"$T"*) return 0 ;; esac
+	for _p in $T; do
+		case "$1" in *"$_p"*) return 0 ;; esac
+	done
 	return 1
 }
 # want_any <test>...: is at least one of these selected?

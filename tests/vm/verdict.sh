@@ -80,9 +80,14 @@ BEGIN {
 }' >"$outdir/console-reports.txt"
 
 tr -d '\r' <"$results" | awk -v kernel="$kernel" -v reportfile="$outdir/console-reports.txt" '
-function emit(status, t, c, why) {
+function emit(status, t, c, why,    i) {
 	nout++
 	out[nout] = status " " kernel "/" t "/" c (why != "" ? "   # " why : "")
+	# a failed case carries the diagnostics printed just before it
+	if (status == "FAIL")
+		for (i = 1; i <= ndiag; i++)
+			out[nout] = out[nout] "\n    " diag[i]
+	ndiag = 0
 	if (status == "FAIL") { failed++; tfail[t]++ }
 	else if (why ~ /^SKIP/) skipped++
 	else passed++
@@ -161,6 +166,7 @@ BEGIN {
 	if (index(line, P) == 1) {
 		rest = substr(line, length(P) + 1)
 		n = split(rest, w, " ")
+		ndiag = 0
 		if (w[1] == "plan") {
 			for (i = 2; i <= n; i++) { nplan++; plan[nplan] = w[i] }
 		} else if (w[1] == "begin") {
@@ -201,6 +207,11 @@ BEGIN {
 		suiteseen[sub4] = 1
 	} else if (body ~ /^(not )?ok( |$)/) {
 		result(body, indent)
+		ndiag = 0
+	} else if (body ~ /^#/ && body !~ /^# +(RUN|OK|SKIP) / && body !~ /^# Subtest:/) {
+		# keep the last few diagnostic lines for the next failing case
+		if (ndiag == 4) { diag[1] = diag[2]; diag[2] = diag[3]; diag[3] = diag[4]; ndiag = 3 }
+		diag[++ndiag] = body
 	} else if (body ~ /^Bail out!/ && indent == 0) {
 		blockbail = 1
 		emit("FAIL", cur, "bail-out", substr(body, 10))
