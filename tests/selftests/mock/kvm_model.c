@@ -120,7 +120,8 @@ static bool access_ok(uint64_t addr, uint64_t size)
 	return sum <= USER_PTR_MAX + 1 && sum >= addr;
 }
 
-static long set_region(struct vm *vm, const struct kvm_userspace_memory_region2 *m)
+static long set_region(struct vm *vm,
+		       const struct kvm_userspace_memory_region2 *m)
 {
 	uint32_t valid = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
 	unsigned int as_id = m->slot >> 16, id = (uint16_t)m->slot, i;
@@ -168,7 +169,8 @@ static long set_region(struct vm *vm, const struct kvm_userspace_memory_region2 
 
 		if (i == id || !s->npages)
 			continue;
-		if (base < s->base_gfn + s->npages && s->base_gfn < base + npages)
+		if (base < s->base_gfn + s->npages &&
+		    s->base_gfn < base + npages)
 			return fail(EEXIST);
 	}
 	if (base + npages - 1 > MAX_GFN)
@@ -217,7 +219,7 @@ static long vm_ioctl(struct vm *vm, unsigned long req, unsigned long arg)
 			return fail(ENOENT);
 		return 0;
 	case KVM_CREATE_VCPU:
-		return fail(ENOSYS);
+		return fail(ENOTTY);
 	case KVM_CHECK_EXTENSION:
 		break;
 	default:
@@ -310,6 +312,23 @@ static int debugfs_vm(const char *path, bool *file)
 	return fd;
 }
 
+static size_t slot_line(char *buf, size_t len, unsigned int as_id,
+			unsigned int id, const struct slot *s)
+{
+	unsigned long long gpa = s->base_gfn * PAGE, bytes = s->npages * PAGE;
+	int n;
+
+	if (!s->npages || len < 200)
+		return 0;
+	n = snprintf(buf, len,
+		     "%u %u 0x%016llx-0x%016llx 0x%016llx-0x%016llx 0x%x %llu\n",
+		     as_id, id, gpa, gpa + bytes - 1,
+		     (unsigned long long)s->hva,
+		     (unsigned long long)s->hva + bytes - 1, s->flags,
+		     (unsigned long long)s->npages);
+	return n;
+}
+
 FILE *__wrap_fopen(const char *path, const char *mode)
 {
 	static char buf[1 << 16];
@@ -326,21 +345,9 @@ FILE *__wrap_fopen(const char *path, const char *mode)
 	}
 	len += snprintf(buf, sizeof(buf), "as id gpa hva flags npages\n");
 	for (as_id = 0; as_id < NR_AS; as_id++)
-		for (id = 0; id < NR_USER_SLOTS; id++) {
-			struct slot *s = &vms[fd]->slots[as_id][id];
-			uint64_t bytes = s->npages * PAGE;
-
-			if (!s->npages || len >= sizeof(buf) - 200)
-				continue;
-			len += snprintf(buf + len, sizeof(buf) - len,
-					"%u %u 0x%016llx-0x%016llx 0x%016llx-0x%016llx 0x%x %llu\n",
-					as_id, id,
-					(unsigned long long)s->base_gfn * PAGE,
-					(unsigned long long)(s->base_gfn * PAGE + bytes - 1),
-					(unsigned long long)s->hva,
-					(unsigned long long)(s->hva + bytes - 1),
-					s->flags, (unsigned long long)s->npages);
-		}
+		for (id = 0; id < NR_USER_SLOTS; id++)
+			len += slot_line(buf + len, sizeof(buf) - len,
+					 as_id, id, &vms[fd]->slots[as_id][id]);
 	return fmemopen(buf, len, "r");
 }
 
