@@ -88,8 +88,8 @@ static _Noreturn void bail(const char *fmt, ...)
 /* check() that bails out when a later check would be meaningless. */
 #define REQUIRE(cond, ...) do {				\
 	int __ok = !!(cond);				\
-	check(__ok, __VA_ARGS__);			\
-	if (!__ok)					\
+	check(ok_, __VA_ARGS__);			\
+	if (!ok_)					\
 		bail("check %d failed", test_nr);	\
 } while (0)
 
