@@ -87,7 +87,7 @@ static _Noreturn void bail(const char *fmt, ...)
 
 /* check() that bails out when a later check would be meaningless. */
 #define REQUIRE(cond, ...) do {				\
-	int __ok = !!(cond);				\
+	int ok_ = !!(cond);				\
 	check(ok_, __VA_ARGS__);			\
 	if (!ok_)					\
 		bail("check %d failed", test_nr);	\
