@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The instruction decoder behind KVM_EXIT_MMIO.
+ *
+ * What it is
+ * ----------
+ * When a guest touches a GPA that no memslot backs, the nested page fault
+ * tells kvmmu where but not what: the VMM needs the access size, the
+ * direction and, for a store, the data; after a load the destination
+ * register must be written. This file decodes the faulting instruction far
+ * enough for that, and does the register side of the exit. Fetching the
+ * bytes (through the guest's page tables) is walker.c's job.
+ *
+ * Design
+ * ------
+ * KVM has a table-driven emulator of most of the ISA (5k lines) because
+ * it also emulates real mode, task switches and instructions that touch
+ * memory twice. kvmmu only needs the MOV family
+ * that drivers and KVM's selftests use for MMIO, so the decoder is a
+ * straight-line parser over a cursor: prefixes, REX, opcode, ModRM, SIB,
+ * displacement, immediate. The address itself is not computed (the fault
+ * gave it): ModRM, SIB and displacement only count towards the length.
+ * The decoder is a pure function of the bytes and the CPU mode, so the
+ * KUnit suite drives it with byte strings.
+ *
+ * Anything it does not know is -EINVAL and becomes
+ * KVM_INTERNAL_ERROR_EMULATION in the caller: refusing is always safe,
+ * guessing a length is not.
+ */
+
+#include <linux/kernel.h>
+#include <linux/errno.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+
+#include "kvmmu.h"
+#include "emulate.h"
+
+/* A cursor over the bytes that may be read. */
+struct decoder {
+	const u8 *bytes;
+	unsigned int avail;	/* min(avail, 15) */
+	unsigned int pos;
+	bool truncated;		/* the caller gave fewer than 15 bytes */
+};
+
+/* Consume @n bytes; return -ENODATA or -EINVAL when they are not there. */
+static int take(struct decoder *d, unsigned int n)
+{
+	if (d->pos + n > d->avail)
+		return d->truncated ? -ENODATA : -EINVAL;
+	d->pos += n;
+	return 0;
+}
+
+/* Read one byte and consume it. */
+static int next_byte(struct decoder *d, u8 *b)
+{
+	int r = take(d, 1);
+
+	if (!r)
+		*b = d->bytes[d->pos - 1];
+	return r;
+}
+
+/* Read an @n-byte little-endian signed immediate and consume it. */
+static int next_imm(struct decoder *d, unsigned int n, u64 *imm)
+{
+	const u8 *p = d->bytes + d->pos;
+	int r = take(d, n);
+
+	if (r)
+		return r;
+	switch (n) {
+	case 1:
+		*imm = (s64)(s8)p[0];
+		break;
+	case 2:
+		*imm = (s64)(s16)(p[0] | p[1] << 8);
+		break;
+	default:	/* 4; no MOV to memory has an 8-byte immediate */
+		*imm = (s64)(s32)((u32)p[0] | (u32)p[1] << 8 |
+				  (u32)p[2] << 16 | (u32)p[3] << 24);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Consume a ModRM byte and what it implies (SIB, displacement); return the
+ * reg field in *@reg (without REX.R). Register-only forms are refused: an
+ * MMIO fault comes from a memory operand.
+ */
+static int skip_modrm(struct decoder *d, unsigned int addr_size, u8 *reg)
+{
+	u8 modrm, mod, rm, sib;
+	int r;
+
+	r = next_byte(d, &modrm);
+	if (r)
+		return r;
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	*reg = (modrm >> 3) & 7;
+	if (mod == 3)
+		return -EINVAL;
+
+	if (addr_size == 2) {
+		/* [bx+si] ...: no SIB; mod 0 rm 6 is disp16 alone. */
+		if (mod == 1)
+			return take(d, 1);
+		if (mod == 2 || rm == 6)
+			return take(d, 2);
+		return 0;
+	}
+
+	/* 32- and 64-bit addressing; REX.B does not change these cases. */
+	if (rm == 4) {
+		r = next_byte(d, &sib);
+		if (r)
+			return r;
+		/* No base: disp32 follows even with mod 0. */
+		if (mod == 0 && (sib & 7) == 5)
+			return take(d, 4);
+	} else if (mod == 0 && rm == 5) {
+		/* disp32, RIP-relative in 64-bit mode. */
+		return take(d, 4);
+	}
+	if (mod == 1)
+		return take(d, 1);
+	if (mod == 2)
+		return take(d, 4);
+	return 0;
+}
+
+/*
+ * An 8-bit register operand: with any REX, 4..7 are SPL..DIL; without,
+ * they are AH..BH, the high bytes of 0..3.
+ */
+static void set_reg8(struct kvmmu_mmio_insn *insn, u8 reg, bool rex)
+{
+	if (!rex && reg >= 4 && reg < 8) {
+		insn->reg = reg - 4;
+		insn->high_byte = true;
+	} else {
+		insn->reg = reg;
+	}
+}
+
+int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
+		      struct kvmmu_mmio_insn *insn)
+{
+	struct decoder d = {
+		.bytes = bytes,
+		.avail = min_t(unsigned int, avail, KVMMU_MAX_INSN_LEN),
+		.truncated = avail < KVMMU_MAX_INSN_LEN,
+	};
+	unsigned int op_size, addr_size;
+	bool opsize_prefix = false, addrsize_prefix = false;
+	u8 rex = 0, op, reg;
+	int r;
+
+	if (cpu_mode != 16 && cpu_mode != 32 && cpu_mode != 64)
+		return -EINVAL;
+	memset(insn, 0, sizeof(*insn));
+	insn->mode = cpu_mode;
+
+	/* Legacy prefixes in any order and number, then REX (64-bit only). */
+	for (;;) {
+		r = next_byte(&d, &op);
+		if (r)
+			return r;
+		switch (op) {
+		case 0x66:
+			opsize_prefix = true;
+			rex = 0;	/* a REX not right before the opcode is ignored */
+			continue;
+		case 0x67:
+			addrsize_prefix = true;
+			rex = 0;
+			continue;
+		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+			rex = 0;
+			continue;
+		case 0xf0:	/* LOCK MOV is #UD */
+		case 0xf2:
+		case 0xf3:
+			return -EINVAL;
+		}
+		if (cpu_mode == 64 && (op & 0xf0) == 0x40) {
+			rex = op;
+			continue;
+		}
+		break;
+	}
+
+	if (cpu_mode == 64) {
+		op_size = (rex & 8) ? 8 : opsize_prefix ? 2 : 4;
+		addr_size = addrsize_prefix ? 4 : 8;
+	} else {
+		op_size = (cpu_mode == 32) != opsize_prefix ? 4 : 2;
+		addr_size = (cpu_mode == 32) != addrsize_prefix ? 4 : 2;
+	}
+
+	switch (op) {
+	case 0x88:	/* MOV r/m8, r8 */
+	case 0x89:	/* MOV r/m, r */
+	case 0x8a:	/* MOV r8, r/m8 */
+	case 0x8b:	/* MOV r, r/m */
+		r = skip_modrm(&d, addr_size, &reg);
+		if (r)
+			return r;
+		reg |= (rex & 4) << 1;
+		insn->is_write = !(op & 2);
+		insn->mem_size = (op & 1) ? op_size : 1;
+		insn->reg_size = insn->mem_size;
+		if (op & 1)
+			insn->reg = reg;
+		else
+			set_reg8(insn, reg, rex);
+		break;
+	case 0xc6:	/* MOV r/m8, imm8 */
+	case 0xc7:	/* MOV r/m, imm16/32 (sign-extended with REX.W) */
+		r = skip_modrm(&d, addr_size, &reg);
+		if (r)
+			return r;
+		if (reg)
+			return -EINVAL;
+		insn->is_write = true;
+		insn->src_imm = true;
+		insn->mem_size = (op & 1) ? op_size : 1;
+		r = next_imm(&d, min_t(u8, insn->mem_size, 4), &insn->imm);
+		if (r)
+			return r;
+		break;
+	case 0xa0:	/* MOV AL, moffs8 */
+	case 0xa1:	/* MOV rAX, moffs */
+	case 0xa2:	/* MOV moffs8, AL */
+	case 0xa3:	/* MOV moffs, rAX */
+		/* The offset has the address size; REX.B does not apply. */
+		r = take(&d, addr_size);
+		if (r)
+			return r;
+		insn->is_write = op & 2;
+		insn->mem_size = (op & 1) ? op_size : 1;
+		insn->reg_size = insn->mem_size;
+		insn->reg = KVMMU_GPR_RAX;
+		break;
+	case 0x63:	/* MOVSXD r, r/m32 (ARPL outside 64-bit mode) */
+		if (cpu_mode != 64)
+			return -EINVAL;
+		r = skip_modrm(&d, addr_size, &reg);
+		if (r)
+			return r;
+		insn->reg = reg | (rex & 4) << 1;
+		insn->reg_size = op_size;
+		/* Without REX.W it is a plain 16/32-bit load. */
+		insn->mem_size = min(op_size, 4U);
+		insn->sign_extend = true;
+		break;
+	case 0x0f:
+		r = next_byte(&d, &op);
+		if (r)
+			return r;
+		if (op != 0xb6 && op != 0xb7 && op != 0xbe && op != 0xbf)
+			return -EINVAL;
+		/* MOVZX / MOVSX r, r/m8 or r/m16 */
+		r = skip_modrm(&d, addr_size, &reg);
+		if (r)
+			return r;
+		insn->reg = reg | (rex & 4) << 1;
+		insn->reg_size = op_size;
+		insn->mem_size = (op & 1) ? 2 : 1;
+		insn->sign_extend = op & 8;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	insn->len = d.pos;
+	return 0;
+}
+
+/* struct kvm_regs is rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, r8..r15. */
+static const u8 gpr_offset[KVMMU_NR_GPRS] = {
+	[KVMMU_GPR_RAX] = offsetof(struct kvm_regs, rax),
+	[KVMMU_GPR_RCX] = offsetof(struct kvm_regs, rcx),
+	[KVMMU_GPR_RDX] = offsetof(struct kvm_regs, rdx),
+	[KVMMU_GPR_RBX] = offsetof(struct kvm_regs, rbx),
+	[KVMMU_GPR_RSP] = offsetof(struct kvm_regs, rsp),
+	[KVMMU_GPR_RBP] = offsetof(struct kvm_regs, rbp),
+	[KVMMU_GPR_RSI] = offsetof(struct kvm_regs, rsi),
+	[KVMMU_GPR_RDI] = offsetof(struct kvm_regs, rdi),
+	[KVMMU_GPR_R8] = offsetof(struct kvm_regs, r8),
+	[KVMMU_GPR_R9] = offsetof(struct kvm_regs, r9),
+	[KVMMU_GPR_R10] = offsetof(struct kvm_regs, r10),
+	[KVMMU_GPR_R11] = offsetof(struct kvm_regs, r11),
+	[KVMMU_GPR_R12] = offsetof(struct kvm_regs, r12),
+	[KVMMU_GPR_R13] = offsetof(struct kvm_regs, r13),
+	[KVMMU_GPR_R14] = offsetof(struct kvm_regs, r14),
+	[KVMMU_GPR_R15] = offsetof(struct kvm_regs, r15),
+};
+
+static u64 *gpr(struct kvm_regs *regs, unsigned int reg)
+{
+	return (u64 *)((u8 *)regs + gpr_offset[reg % KVMMU_NR_GPRS]);
+}
+
+static u64 gpr_read(const struct kvm_regs *regs, unsigned int reg)
+{
+	return *(const u64 *)((const u8 *)regs + gpr_offset[reg % KVMMU_NR_GPRS]);
+}
+
+static u64 size_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : BIT_ULL(size * 8) - 1;
+}
+
+u64 kvmmu_mmio_store_value(const struct kvmmu_vcpu *vcpu,
+			   const struct kvmmu_mmio_insn *insn)
+{
+	u64 val;
+
+	if (insn->src_imm)
+		val = insn->imm;
+	else
+		val = gpr_read(&vcpu->regs, insn->reg) >>
+		      (insn->high_byte ? 8 : 0);
+	return val & size_mask(insn->mem_size);
+}
+
+void kvmmu_mmio_skip(struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_mmio_insn *insn)
+{
+	vcpu->regs.rip += insn->len;
+	if (insn->mode != 64)
+		vcpu->regs.rip = (u32)vcpu->regs.rip;
+}
+
+void kvmmu_mmio_complete_load(struct kvmmu_vcpu *vcpu,
+			      const struct kvmmu_mmio_insn *insn,
+			      const void *data)
+{
+	unsigned int bits = insn->mem_size * 8;
+	u64 *dst = gpr(&vcpu->regs, insn->reg);
+	u64 val = 0;
+
+	memcpy(&val, data, min_t(unsigned int, insn->mem_size, sizeof(val)));
+	if (insn->sign_extend && bits < 64)
+		val = (u64)sign_extend64(val, bits - 1);
+
+	switch (insn->reg_size) {
+	case 1:
+		if (insn->high_byte)
+			*dst = (*dst & ~0xff00ULL) | (val & 0xff) << 8;
+		else
+			*dst = (*dst & ~0xffULL) | (val & 0xff);
+		break;
+	case 2:
+		*dst = (*dst & ~0xffffULL) | (val & 0xffff);
+		break;
+	case 4:
+		*dst = (u32)val;	/* 32-bit writes zero bits 63:32 */
+		break;
+	default:
+		*dst = val;
+		break;
+	}
+	kvmmu_mmio_skip(vcpu, insn);
+}

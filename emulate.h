@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Decoding the instruction behind an MMIO exit, and walking the guest's page
+ * tables to fetch it.
+ *
+ * An MMIO access reaches kvmmu as a nested page fault on a GPA no memslot
+ * backs. The fault gives the GPA but not the instruction (TCG's SVM has no
+ * decode assists), so the exit handler:
+ *
+ *   1. kvmmu_fetch_insn(): reads the bytes at CS.base + RIP, translating the
+ *      linear address through the guest's own page tables (walker.c);
+ *   2. kvmmu_decode_mmio(): finds the length, direction, access size and
+ *      register or immediate operand of the MOV that faulted;
+ *   3. exits with KVM_EXIT_MMIO; a store's data comes from
+ *      kvmmu_mmio_store_value(), and the next KVM_RUN finishes with
+ *      kvmmu_mmio_complete_load() (loads) or kvmmu_mmio_skip() (stores).
+ *
+ * Only the MOV family is decoded: it is what device drivers and KVM's
+ * selftests use for MMIO. Anything else is refused, and the caller reports
+ * KVM_INTERNAL_ERROR_EMULATION with the bytes, as KVM does for instructions
+ * its emulator lacks.
+ */
+#ifndef KVMMU_EMULATE_H
+#define KVMMU_EMULATE_H
+
+#include <linux/types.h>
+
+struct kvmmu_vcpu;
+
+/* Longest x86 instruction; longer ones raise #GP on hardware. */
+#define KVMMU_MAX_INSN_LEN	15
+
+/* GPR numbers in x86 encoding order (ModRM.reg/rm, REX.R/B extended). */
+enum kvmmu_gpr {
+	KVMMU_GPR_RAX, KVMMU_GPR_RCX, KVMMU_GPR_RDX, KVMMU_GPR_RBX,
+	KVMMU_GPR_RSP, KVMMU_GPR_RBP, KVMMU_GPR_RSI, KVMMU_GPR_RDI,
+	KVMMU_GPR_R8, KVMMU_GPR_R9, KVMMU_GPR_R10, KVMMU_GPR_R11,
+	KVMMU_GPR_R12, KVMMU_GPR_R13, KVMMU_GPR_R14, KVMMU_GPR_R15,
+	KVMMU_NR_GPRS,
+};
+
+/**
+ * struct kvmmu_mmio_insn - one decoded instruction that accesses memory.
+ * @len: instruction length in bytes, prefixes included (1..15).
+ * @mem_size: bytes read or written in memory: 1, 2, 4 or 8.
+ * @is_write: a store (memory is written) rather than a load.
+ * @mode: the cpu_mode it was decoded in (16, 32 or 64); RIP arithmetic
+ *        uses it.
+ * @reg: register operand, enum kvmmu_gpr: a store's source unless
+ *       @src_imm, a load's destination.
+ * @high_byte: @reg (0..3) names AH, CH, DH or BH: bits 15:8 of it.
+ * @reg_size: a load's destination width: 1, 2, 4 or 8 (>= @mem_size).
+ * @sign_extend: a load widens @mem_size to @reg_size by sign (MOVSX,
+ *               MOVSXD) rather than by zeroes (MOV, MOVZX).
+ * @src_imm: a store of @imm rather than of @reg.
+ * @imm: the immediate of a store, sign-extended to 64 bits.
+ *
+ * A load writes @reg as x86 does: 8- and 16-bit destinations keep the rest
+ * of the register, a 32-bit one zeroes bits 63:32.
+ */
+struct kvmmu_mmio_insn {
+	u8 len;
+	u8 mem_size;
+	bool is_write;
+	u8 mode;
+	u8 reg;
+	bool high_byte;
+	u8 reg_size;
+	bool sign_extend;
+	bool src_imm;
+	u64 imm;
+};
+
+/**
+ * kvmmu_decode_mmio - decode the MOV that caused an MMIO fault.
+ * @bytes: instruction bytes starting at RIP.
+ * @avail: how many of @bytes are valid; never read past. At most 15 count.
+ * @cpu_mode: default operand and address size: 16 (real mode, VM86, or a
+ *            16-bit code segment), 32 (CS.D=1) or 64 (EFER.LMA and CS.L).
+ * @insn: filled with the decoded instruction on success; undefined
+ *        otherwise.
+ *
+ * Handles MOV 88/89/8A/8B, C6 /0, C7 /0, A0-A3 (moffs), MOVZX 0F B6/B7,
+ * MOVSX 0F BE/BF and, in 64-bit mode, MOVSXD 63, with any ModRM, SIB and
+ * displacement form (16-bit forms under a 16-bit address size), prefixes
+ * 66, 67, segment overrides (ignored: the fault gives the address) and REX.
+ * LOCK (F0) is refused: hardware raises #UD for a locked MOV, so such an
+ * instruction never reaches memory. F2/F3, VEX/EVEX and register-only
+ * forms (ModRM.mod == 3) are refused too.
+ *
+ * Return: 0 on success; -ENODATA if the instruction continues past @avail
+ * bytes (and @avail < 15); -EINVAL if it is not one of the above, is
+ * longer than 15 bytes, or @cpu_mode is not 16, 32 or 64.
+ */
+int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
+		      struct kvmmu_mmio_insn *insn);
+
+/**
+ * kvmmu_mmio_store_value - the data a decoded store writes.
+ * @vcpu: the vCPU, registers in vcpu->regs.
+ * @insn: a decoded store (@insn->is_write).
+ *
+ * Return: the value in its low @insn->mem_size bytes (little endian, as
+ * kvm_run->mmio.data wants it when copied), upper bytes zero.
+ */
+u64 kvmmu_mmio_store_value(const struct kvmmu_vcpu *vcpu,
+			   const struct kvmmu_mmio_insn *insn);
+
+/**
+ * kvmmu_mmio_complete_load - finish a load with the VMM's data.
+ * @vcpu: the vCPU, registers in vcpu->regs; RIP still at the instruction.
+ * @insn: the decoded load (!@insn->is_write).
+ * @data: @insn->mem_size bytes from kvm_run->mmio.data.
+ *
+ * Writes the destination register with x86's width rules and advances RIP
+ * past the instruction (kvmmu_mmio_skip()).
+ */
+void kvmmu_mmio_complete_load(struct kvmmu_vcpu *vcpu,
+			      const struct kvmmu_mmio_insn *insn,
+			      const void *data);
+
+/**
+ * kvmmu_mmio_skip - advance RIP past a decoded instruction.
+ * @vcpu: the vCPU, registers in vcpu->regs.
+ * @insn: the decoded instruction.
+ *
+ * Outside 64-bit mode the new RIP is truncated to 32 bits, as KVM does.
+ * Stores call this once the VMM has seen the data; loads get it from
+ * kvmmu_mmio_complete_load().
+ */
+void kvmmu_mmio_skip(struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_mmio_insn *insn);
+
+/* Page-fault error code bits: the walker's access argument and its result. */
+#define KVMMU_PFERR_PRESENT	BIT(0)
+#define KVMMU_PFERR_WRITE	BIT(1)
+#define KVMMU_PFERR_USER	BIT(2)
+#define KVMMU_PFERR_RSVD	BIT(3)
+#define KVMMU_PFERR_FETCH	BIT(4)
+
+/* kvmmu_gva_to_gpa() and kvmmu_walk(): the guest would take a #PF. */
+#define KVMMU_WALK_PAGE_FAULT	1
+
+/**
+ * struct kvmmu_walk_env - what a guest page-table walk depends on.
+ * @cr0: guest CR0 (PG, WP).
+ * @cr3: guest CR3: the root table.
+ * @cr4: guest CR4 (PSE, PAE, SMEP, SMAP, LA57).
+ * @efer: guest EFER (LMA, NXE).
+ * @rflags: guest RFLAGS (AC, for SMAP).
+ * @maxphyaddr: guest physical address width; PTE bits above are reserved.
+ * @gbpages: 1 GiB pages are allowed (PS in a 4-level PDPTE).
+ * @read_gpa: read @len bytes of guest physical memory at @gpa into @buf,
+ *            never crossing a page: 0 or -EFAULT.
+ * @opaque: first argument of @read_gpa.
+ *
+ * The vCPU path (kvmmu_gva_to_gpa()) reads through memslots; KUnit tests
+ * and, later, the shadow MMU may supply their own @read_gpa.
+ */
+struct kvmmu_walk_env {
+	u64 cr0;
+	u64 cr3;
+	u64 cr4;
+	u64 efer;
+	u64 rflags;
+	u8 maxphyaddr;
+	bool gbpages;
+	int (*read_gpa)(void *opaque, u64 gpa, void *buf, unsigned int len);
+	void *opaque;
+};
+
+/* Deepest walk: 5-level paging. */
+#define KVMMU_WALK_MAX_LEVELS	5
+
+/**
+ * struct kvmmu_walk - the result of one walk.
+ * @gpa: the translation, valid when the walk succeeded.
+ * @error_code: KVMMU_PFERR_* a #PF would carry, valid on a page fault.
+ * @level: level of the last entry read (1 = PTE; 2 = a 2M/4M page ...).
+ * @levels: number of levels of the paging mode (2, 3, 4 or 5).
+ * @pte: entry read at each level, index level - 1 (32-bit ones widened).
+ * @pte_gpa: where each of them lives, for a later A/D update.
+ */
+struct kvmmu_walk {
+	u64 gpa;
+	u32 error_code;
+	int level;
+	int levels;
+	u64 pte[KVMMU_WALK_MAX_LEVELS];
+	u64 pte_gpa[KVMMU_WALK_MAX_LEVELS];
+};
+
+/**
+ * kvmmu_walk - translate a linear address through the guest's page tables.
+ * @env: paging state and the guest memory reader.
+ * @gva: the linear address (truncated to 32 bits outside long mode).
+ * @access: KVMMU_PFERR_WRITE, _USER (CPL 3) and _FETCH bits of the access.
+ * @walk: filled with the translation or the fault.
+ *
+ * Without CR0.PG the translation is the identity. Otherwise the mode is
+ * 32-bit (CR4.PAE clear), PAE (CR4.PAE, EFER.LMA clear), 4-level or 5-level
+ * (CR4.LA57), with 4M (CR4.PSE), 2M and 1G pages, reserved-bit, U/S, R/W
+ * (CR0.WP), NX (EFER.NXE), SMEP and SMAP (RFLAGS.AC) checks. Accessed and
+ * dirty bits are not set; protection keys are not checked.
+ *
+ * Return: 0 with @walk->gpa set; KVMMU_WALK_PAGE_FAULT with
+ * @walk->error_code set as the guest's #PF would have it; -EFAULT if
+ * @env->read_gpa failed (a table outside guest memory) or @gva is not
+ * canonical in long mode (a #GP, not a #PF).
+ */
+int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
+	       struct kvmmu_walk *walk);
+
+/**
+ * kvmmu_gva_to_gpa - translate a guest linear address for a vCPU.
+ * @vcpu: the vCPU; paging state from vcpu->sregs and vcpu->regs.rflags.
+ * @gva: the linear address.
+ * @access: KVMMU_PFERR_WRITE, _USER and _FETCH bits of the access.
+ * @gpa: the translation, set on success.
+ * @error_code: if not NULL, set to the #PF error code on a page fault.
+ *
+ * Page tables are read from address space 0's memslots under vm->srcu
+ * with copy_from_user(): the caller runs in the VMM's process (current->mm
+ * == vm->mm) and may sleep.
+ *
+ * Return: 0 with *@gpa set; KVMMU_WALK_PAGE_FAULT with *@error_code set;
+ * -EFAULT if a page table is in no memslot (or an invalid one), cannot be
+ * copied, the caller is not in the VM's mm, or @gva is not canonical.
+ */
+int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,
+		     u32 *error_code);
+
+/**
+ * kvmmu_fetch_insn - read the bytes of the instruction at CS:RIP.
+ * @vcpu: the vCPU; CS, RIP, CR0/CR3/CR4/EFER from vcpu->regs and ->sregs.
+ * @buf: where the bytes go.
+ * @len: how many to read, at most 15.
+ *
+ * The linear address is CS.base + RIP (RIP truncated to 32 bits and CS.base
+ * used outside 64-bit mode, CS.base ignored in it), translated as a fetch
+ * at the vCPU's CPL through kvmmu_gva_to_gpa(); the read may cross into a
+ * second page. Segment limits are not checked. Memory comes only from
+ * memslots: see kvmmu_gva_to_gpa() for the context needed.
+ *
+ * Return: the number of bytes read, at least 1 and fewer than @len only if
+ * the next page is unmapped in the guest or has no memslot; -EFAULT if not
+ * even the first byte can be read; -EINVAL if @len is 0 or above 15.
+ */
+int kvmmu_fetch_insn(struct kvmmu_vcpu *vcpu, u8 *buf, unsigned int len);
+
+#endif /* KVMMU_EMULATE_H */

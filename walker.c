@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest linear -> guest physical: the walk of the guest's own page tables.
+ *
+ * What it is
+ * ----------
+ * With nested paging the hardware walks the guest's page tables itself, so
+ * kvmmu needs a software walk only to read guest memory by linear address:
+ * today to fetch the instruction behind an MMIO exit, later for a shadow
+ * MMU (tdp=0), which must build its tables from the guest's.
+ *
+ * Design
+ * ------
+ * The walk is a function of a small environment (struct kvmmu_walk_env:
+ * control registers, MAXPHYADDR, and a "read guest physical memory"
+ * callback), not of a vCPU. The vCPU path fills the environment from
+ * vcpu->sregs and reads through memslots with copy_from_user(); the KUnit
+ * suite fills it by hand and reads from a buffer, since its kthread has
+ * no user mm. The walk proper is paging_tmpl.h, instantiated for 32-bit,
+ * PAE and 64-bit (4/5-level) paging; the permission checks and the page
+ * fault error code are shared below.
+ *
+ * The walk reads each entry once and sets no accessed or dirty bits: for
+ * an instruction fetch the CPU has just walked the same tables and set
+ * them. struct kvmmu_walk keeps every entry and its GPA so that a shadow
+ * MMU can add A/D updates (a cmpxchg on the entry) on top.
+ *
+ * Exclusion rules
+ * ---------------
+ * - kvmmu_walk() takes no locks; its read_gpa callback decides.
+ * - kvmmu_gva_to_gpa() and kvmmu_fetch_insn() hold vm->srcu across the
+ *   walk and the reads, and run in the VMM's process; they may sleep.
+ */
+
+#include <linux/kernel.h>
+#include <linux/errno.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/srcu.h>
+#include <linux/uaccess.h>
+#include <asm/msr-index.h>
+#include <asm/processor.h>
+#include <asm/processor-flags.h>
+
+#include "kvmmu.h"
+#include "emulate.h"
+
+/* Entry bits shared by all three formats. */
+#define PT_PRESENT	BIT_ULL(0)
+#define PT_WRITABLE	BIT_ULL(1)
+#define PT_USER		BIT_ULL(2)
+#define PT_PAGE_SIZE	BIT_ULL(7)
+#define PT_NX		BIT_ULL(63)
+#define PT_ADDR_MASK	GENMASK_ULL(51, 12)
+
+/* Permissions a walk accumulates, narrowed by every level. */
+#define WALK_ALLOW_WRITE	BIT(0)
+#define WALK_ALLOW_USER		BIT(1)
+#define WALK_ALLOW_EXEC		BIT(2)
+#define WALK_ALLOW_ALL		(WALK_ALLOW_WRITE | WALK_ALLOW_USER | \
+				 WALK_ALLOW_EXEC)
+
+#define PTTYPE_32	32
+#define PTTYPE_PAE	36
+#define PTTYPE_64	64
+
+/*
+ * Fail a walk with a #PF whose error code is @bits (PRESENT, RSVD) plus
+ * the access's W and U bits, and I/D when the CPU would report it: with
+ * SMEP, or with NX usable (EFER.NXE in PAE and 64-bit paging).
+ */
+static int walk_fault(const struct kvmmu_walk_env *env,
+		      struct kvmmu_walk *walk, u32 access, u32 bits)
+{
+	bool nx = (env->efer & EFER_NX) && (env->cr4 & X86_CR4_PAE);
+
+	walk->error_code = bits | (access & (KVMMU_PFERR_WRITE |
+					     KVMMU_PFERR_USER));
+	if ((access & KVMMU_PFERR_FETCH) && (nx || (env->cr4 & X86_CR4_SMEP)))
+		walk->error_code |= KVMMU_PFERR_FETCH;
+	return KVMMU_WALK_PAGE_FAULT;
+}
+
+/* The checks on a present translation whose levels allowed @allow. */
+static int walk_check(const struct kvmmu_walk_env *env,
+		      struct kvmmu_walk *walk, u32 access, u32 allow)
+{
+	bool user = access & KVMMU_PFERR_USER;
+	bool write = access & KVMMU_PFERR_WRITE;
+	bool fetch = access & KVMMU_PFERR_FETCH;
+	bool user_page = allow & WALK_ALLOW_USER;
+	bool denied;
+
+	denied = (user && !user_page) ||
+		 (write && !(allow & WALK_ALLOW_WRITE) &&
+		  (user || (env->cr0 & X86_CR0_WP))) ||
+		 (fetch && !(allow & WALK_ALLOW_EXEC));
+	/* Supervisor access to a user page: SMEP for fetches, else SMAP. */
+	if (!user && user_page) {
+		if (fetch)
+			denied |= !!(env->cr4 & X86_CR4_SMEP);
+		else
+			denied |= (env->cr4 & X86_CR4_SMAP) &&
+				  !(env->rflags & X86_EFLAGS_AC);
+	}
+	if (denied)
+		return walk_fault(env, walk, access, KVMMU_PFERR_PRESENT);
+	return 0;
+}
+
+#define PTTYPE PTTYPE_32
+#include "paging_tmpl.h"
+#undef PTTYPE
+
+#define PTTYPE PTTYPE_PAE
+#include "paging_tmpl.h"
+#undef PTTYPE
+
+#define PTTYPE PTTYPE_64
+#include "paging_tmpl.h"
+#undef PTTYPE
+
+int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
+	       struct kvmmu_walk *walk)
+{
+	struct kvmmu_walk_env e = *env;
+	unsigned int va_bits;
+
+	memset(walk, 0, sizeof(*walk));
+	e.maxphyaddr = clamp_t(u8, env->maxphyaddr, 32, 52);
+
+	if (!(e.cr0 & X86_CR0_PG)) {
+		walk->gpa = (u32)gva;
+		return 0;
+	}
+	if (e.efer & EFER_LMA) {
+		va_bits = (e.cr4 & X86_CR4_LA57) ? 57 : 48;
+		if (sign_extend64(gva, va_bits - 1) != gva)
+			return -EFAULT;
+		return paging64_walk(&e, gva, access, walk);
+	}
+	if (e.cr4 & X86_CR4_PAE)
+		return pae_walk(&e, (u32)gva, access, walk);
+	return paging32_walk(&e, (u32)gva, access, walk);
+}
+
+/* Read guest memory of address space 0 through its memslots. */
+static int read_gpa_memslot(void *opaque, u64 gpa, void *buf,
+			    unsigned int len)
+{
+	struct kvmmu_vm *vm = opaque;
+	struct kvmmu_memory_slot *slot;
+	unsigned long hva;
+
+	if (current->mm != vm->mm ||
+	    offset_in_page(gpa) + len > PAGE_SIZE)
+		return -EFAULT;
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gpa >> PAGE_SHIFT);
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
+		return -EFAULT;
+	hva = kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+	      offset_in_page(gpa);
+	if (copy_from_user(buf, (const void __user *)hva, len))
+		return -EFAULT;
+	return 0;
+}
+
+static const struct kvm_cpuid_entry2 *
+vcpu_cpuid(const struct kvmmu_vcpu *vcpu, u32 function)
+{
+	int i;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++)
+		if (vcpu->cpuid[i].function == function)
+			return &vcpu->cpuid[i];
+	return NULL;
+}
+
+/* The walk environment of @vcpu; guest CPUID decides, else the host's. */
+static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	env->cr0 = vcpu->sregs.cr0;
+	env->cr3 = vcpu->sregs.cr3;
+	env->cr4 = vcpu->sregs.cr4;
+	env->efer = vcpu->sregs.efer;
+	env->rflags = vcpu->regs.rflags;
+	e = vcpu_cpuid(vcpu, 0x80000008);
+	env->maxphyaddr = e ? e->eax & 0xff : boot_cpu_data.x86_phys_bits;
+	e = vcpu_cpuid(vcpu, 0x80000001);
+	env->gbpages = e ? !!(e->edx & BIT(26)) :
+			   boot_cpu_has(X86_FEATURE_GBPAGES);
+	env->read_gpa = read_gpa_memslot;
+	env->opaque = vcpu->vm;
+}
+
+/* CPL as svm.c derives it: 0 in real mode, 3 in VM86, else SS.DPL. */
+static unsigned int vcpu_cpl(const struct kvmmu_vcpu *vcpu)
+{
+	if (!(vcpu->sregs.cr0 & X86_CR0_PE))
+		return 0;
+	if (vcpu->regs.rflags & X86_EFLAGS_VM)
+		return 3;
+	return vcpu->sregs.ss.dpl & 3;
+}
+
+int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,
+		     u32 *error_code)
+{
+	struct kvmmu_walk_env env;
+	struct kvmmu_walk walk;
+	int idx, r;
+
+	vcpu_walk_env(vcpu, &env);
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = kvmmu_walk(&env, gva, access, &walk);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	if (!r)
+		*gpa = walk.gpa;
+	else if (r == KVMMU_WALK_PAGE_FAULT && error_code)
+		*error_code = walk.error_code;
+	return r;
+}
+
+/*
+ * Read @len bytes at linear address @linear, page by page; @wrap32 keeps
+ * the address in 32 bits as outside long mode. Returns the bytes read, or
+ * -EFAULT when not even the first one could be.
+ */
+static int fetch_linear(const struct kvmmu_walk_env *env, u64 linear,
+			bool wrap32, u32 access, u8 *buf, unsigned int len)
+{
+	unsigned int done = 0;
+
+	if (!len || len > KVMMU_MAX_INSN_LEN)
+		return -EINVAL;
+	while (done < len) {
+		u64 la = linear + done;
+		struct kvmmu_walk walk;
+		unsigned int chunk;
+
+		if (wrap32)
+			la = (u32)la;
+		chunk = min_t(unsigned int, len - done,
+			      PAGE_SIZE - offset_in_page(la));
+		if (kvmmu_walk(env, la, access, &walk) ||
+		    env->read_gpa(env->opaque, walk.gpa, buf + done, chunk))
+			break;
+		done += chunk;
+	}
+	return done ? done : -EFAULT;
+}
+
+int kvmmu_fetch_insn(struct kvmmu_vcpu *vcpu, u8 *buf, unsigned int len)
+{
+	const struct kvm_sregs *s = &vcpu->sregs;
+	bool long64 = (s->efer & EFER_LMA) && s->cs.l;
+	struct kvmmu_walk_env env;
+	u32 access = KVMMU_PFERR_FETCH;
+	u64 linear;
+	int idx, r;
+
+	if (long64)
+		linear = vcpu->regs.rip;
+	else
+		linear = s->cs.base + (u32)vcpu->regs.rip;
+	if (vcpu_cpl(vcpu) == 3)
+		access |= KVMMU_PFERR_USER;
+
+	vcpu_walk_env(vcpu, &env);
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = fetch_linear(&env, linear, !long64, access, buf, len);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r;
+}
