@@ -38,6 +38,11 @@ struct kvm_userspace_memory_region2 {
 					 struct kvm_userspace_memory_region2)
 #endif
 
+#ifndef KVM_CAP_VM_TYPES
+#define KVM_CAP_VM_TYPES 235
+#define KVM_X86_DEFAULT_VM 0
+#endif
+
 #ifndef KVM_MEM_GUEST_MEMFD
 #define KVM_MEM_GUEST_MEMFD BIT(2)
 #endif

@@ -177,7 +177,6 @@ enum kvmmu_pending {
  * @pending_len: its length, to skip it once finished.
  * @pending_size: PIO/MMIO access size.
  * @pending_in: PIO IN or MMIO load (data flows into the guest).
- * @pending_reg: destination of an MMIO load (emulate.c's encoding).
  * @pending_insn: emulate.c's decoded instruction for an MMIO exit.
  *
  * @regs and @sregs are the architectural state while the vCPU is outside

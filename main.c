@@ -62,6 +62,7 @@ static const struct {
 	{ KVM_CAP_CHECK_EXTENSION_VM,		1 },
 	{ KVM_CAP_NR_MEMSLOTS,			KVMMU_USER_MEM_SLOTS },
 	{ KVM_CAP_MULTI_ADDRESS_SPACE,		KVMMU_ADDRESS_SPACE_NUM },
+	{ KVM_CAP_VM_TYPES,			BIT(KVM_X86_DEFAULT_VM) },
 };
 
 static long check_extension(long cap)
@@ -76,24 +77,23 @@ static long check_extension(long cap)
 }
 
 /**
+ * kvmmu_flush_remote_tlbs - make every vCPU of @vm drop stale translations.
+ * @vm: the VM whose secondary page tables changed.
+ *
+ * On return no vCPU runs with a TLB entry from before the call. May sleep.
+ */
+void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
+{
+	/* No vCPU runs guest code yet: nothing can hold a stale entry. */
+}
+
+/**
  * kvmmu_vm_get - take a reference on a VM.
  * @vm: a VM the caller already holds a reference on.
  */
 void kvmmu_vm_get(struct kvmmu_vm *vm)
 {
 	kref_get(&vm->refcount);
-}
-
-/**
- * kvmmu_flush_remote_tlbs - make every vCPU of @vm drop stale translations.
- * @vm: the VM whose secondary page tables changed.
- *
- * On return no vCPU runs with a TLB entry from before the call. Called after
- * zapping SPTEs, with or without the MMU lock. May sleep.
- */
-void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
-{
-	/* No vCPU runs guest code yet: nothing can hold a stale entry. */
 }
 
 static void vm_destroy(struct kref *kref)
@@ -176,13 +176,20 @@ static int create_vm(unsigned long type)
 	struct file *file;
 	int fd, r;
 
-	/* Only KVM_X86_DEFAULT_VM (0); KVM says -EINVAL to the rest. */
-	if (type)
-		return -EINVAL;
+	/* KVM's order: the fd first, so a full fd table wins over a bad type. */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
 
+	/* Only KVM_X86_DEFAULT_VM (0); KVM says -EINVAL to the rest. */
+	r = -EINVAL;
+	if (type)
+		goto err_fd;
+
+	r = -ENOMEM;
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
-		return -ENOMEM;
+		goto err_fd;
 	kref_init(&vm->refcount);
 	mutex_init(&vm->lock);
 	xa_init(&vm->vcpus);
@@ -193,15 +200,8 @@ static int create_vm(unsigned long type)
 	if (r)
 		goto err_free;
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		r = fd;
-		goto err_put;
-	}
-
 	file = anon_inode_getfile("kvmmu-vm", &vm_fops, vm, O_RDWR);
 	if (IS_ERR(file)) {
-		put_unused_fd(fd);
 		r = PTR_ERR(file);
 		goto err_put;
 	}
@@ -212,12 +212,14 @@ static int create_vm(unsigned long type)
 	return fd;
 
 err_put:
-	/* Takes the debugfs, memslot and mm teardown of a full VM. */
+	/* Takes the debugfs, MMU, memslot and mm teardown of a full VM. */
 	kvmmu_vm_put(vm);
-	return r;
+	goto err_fd;
 err_free:
 	mmdrop(vm->mm);
 	kfree(vm);
+err_fd:
+	put_unused_fd(fd);
 	return r;
 }
 

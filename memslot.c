@@ -54,6 +54,7 @@
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/rcupdate.h>
+#include <asm/processor.h>
 
 #include "kvmmu.h"
 #include "mmu.h"
@@ -344,6 +345,25 @@ static void replace_via_invalid(struct kvmmu_vm *vm,
 	publish(vm, old->as_id, invalid, new);
 }
 
+/*
+ * The highest GFN a slot may reach: the host's MAXPHYADDR, raw from CPUID as
+ * KVM takes it, since nested page tables cannot map beyond it.
+ */
+static gfn_t host_max_gfn(void)
+{
+	static gfn_t max_gfn;
+	gfn_t cached = READ_ONCE(max_gfn);
+	u32 bits = 36;
+
+	if (cached)
+		return cached;
+	if (cpuid_eax(0x80000000) >= 0x80000008)
+		bits = cpuid_eax(0x80000008) & 0xff;
+	cached = (1ULL << (bits - PAGE_SHIFT)) - 1;
+	WRITE_ONCE(max_gfn, cached);
+	return cached;
+}
+
 static int check_region(const struct kvm_userspace_memory_region2 *mem,
 			bool v1)
 {
@@ -415,7 +435,7 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 	    overlaps_other(set, id, base_gfn, base_gfn + npages))
 		return -EEXIST;
 
-	/* Allocate everything first: past this point nothing can fail. */
+	/* Allocate everything first: past the GFN check nothing can fail. */
 	if (change != KVMMU_MR_DELETE) {
 		new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
 		if (!new)
@@ -433,6 +453,14 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 			kfree(new);
 			return -ENOMEM;
 		}
+	}
+
+	/* KVM checks this last, after its allocations: same errno order. */
+	if ((change == KVMMU_MR_CREATE || change == KVMMU_MR_MOVE) &&
+	    base_gfn + npages - 1 > host_max_gfn()) {
+		kfree(invalid);
+		kfree(new);
+		return -EINVAL;
 	}
 
 	switch (change) {
@@ -474,7 +502,8 @@ static int __set_memory_region(struct kvmmu_vm *vm,
  *             GPA or HVA not page aligned; HVA range not user memory; GPA +
  *             size wraps; more than 2^31 - 1 pages; delete of a slot that
  *             does not exist; on an existing slot, a changed HVA, size or
- *             READONLY flag; total pages of the VM would overflow.
+ *             READONLY flag; total pages of the VM would overflow; a
+ *             create or move reaching past the host's MAXPHYADDR.
  * * -EEXIST - a create or move would overlap another slot of the same
  *             address space.
  * * -ENOMEM - out of memory; nothing changed.
