@@ -152,7 +152,7 @@ static int read_gpa_memslot(void *opaque, u64 gpa, void *buf,
 	struct kvmmu_memory_slot *slot;
 	unsigned long hva;
 
-	if (current->mm != vm->mm ||
+	if (!current->mm || current->mm != vm->mm ||
 	    offset_in_page(gpa) + len > PAGE_SIZE)
 		return -EFAULT;
 	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gpa >> PAGE_SHIFT);
