@@ -133,7 +133,7 @@ debug() {
 		echo "$((SECONDS - t0))" >"$dest/build-seconds"
 		touch "$dest/.ready"
 		# older debug builds are dead weight (a few GB each)
-		find "$CACHE" -maxdepth 1 -name 'debug-*' ! -path "$dest" -exec rm -rf {} +
+		find "$CACHE" -maxdepth 1 -type d -name 'debug-*-*' ! -path "$dest" -exec rm -rf {} +
 	fi
 	KVER=$(cat "$dest/kernelrelease")
 	KIMG="$dest/src/arch/x86/boot/bzImage"
