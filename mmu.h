@@ -1,48 +1,212 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * mmu.h - what the rest of kvmmu asks of the MMU.
+ * The MMU: what the rest of kvmmu calls, and the MMU's own types.
  *
- * The MMU (mmu.c, next milestone) turns guest physical addresses into host
- * physical ones in nested (NPT/EPT) or shadow page tables. Memslot updates are
- * its main client here: before a slot is deleted or moved, every SPTE that was
- * built from it must be gone, or the guest would keep reaching host pages that
- * no memslot gives it any more.
+ * The MMU turns guest physical addresses into host physical ones in AMD's
+ * nested page tables (NPT): a 4-level x86-64 page table per VM, built lazily
+ * by nested page faults (mmu.c), torn down by zaps when memslots change or
+ * the host mm changes under the guest (notifier.c), and indexed backwards by
+ * a reverse map from guest frames to the entries that map them (rmap.c).
  *
- * Until the MMU exists no SPTE is ever built, so the hooks below have nothing
- * to zap and are empty. Their call sites in memslot.c are already where the
- * MMU needs them: after the INVALID copy of the slot is published and before
- * the old slot is freed.
+ * The first half of this file is the interface for the vCPU code, memslots
+ * and debugfs. The second half, marked below, belongs to mmu.c, rmap.c,
+ * notifier.c and their KUnit suite: nobody else may touch those fields.
  */
 #ifndef KVMMU_MMU_H
 #define KVMMU_MMU_H
 
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/spinlock.h>
+#include <linux/xarray.h>
+#include <asm/pgtable_types.h>
+
 #include "kvmmu.h"
 
-/**
- * kvmmu_mmu_zap_memslot - drop every SPTE built from @slot and flush TLBs.
- * @vm: the VM owning the slot.
- * @slot: the slot being deleted or moved (already invisible to new faults).
- *
- * Called with vm->slots_lock held. May sleep.
+struct dentry;
+
+/* kvmmu_mmu_page_fault(): the caller must emulate the access (MMIO). */
+#define KVMMU_PF_EMULATE	1
+
+/* #NPF EXITINFO1 bits that the fault path reads. */
+#define KVMMU_NPF_PRESENT	BIT_ULL(0)
+#define KVMMU_NPF_WRITE		BIT_ULL(1)
+#define KVMMU_NPF_USER		BIT_ULL(2)
+#define KVMMU_NPF_FETCH		BIT_ULL(4)
+#define KVMMU_NPF_FINAL_GPA	BIT_ULL(32)
+#define KVMMU_NPF_GUEST_WALK	BIT_ULL(33)
+
+int kvmmu_mmu_vm_init(struct kvmmu_vm *vm);
+void kvmmu_mmu_vm_destroy(struct kvmmu_vm *vm);
+int kvmmu_mmu_vcpu_init(struct kvmmu_vcpu *vcpu);
+void kvmmu_mmu_vcpu_destroy(struct kvmmu_vcpu *vcpu);
+u64 kvmmu_mmu_root_pa(struct kvmmu_vm *vm);
+unsigned int kvmmu_mmu_phys_bits(void);
+int kvmmu_mmu_topup(struct kvmmu_vcpu *vcpu);
+int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code);
+void kvmmu_mmu_zap_all(struct kvmmu_vm *vm);
+void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
+			   const struct kvmmu_memory_slot *slot);
+void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
+				     const struct kvmmu_memory_slot *old,
+				     const struct kvmmu_memory_slot *new);
+void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir);
+
+/*
+ * ---- MMU internals: mmu.c, rmap.c, notifier.c and tests/kunit only ----
  */
-static inline void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
-					 const struct kvmmu_memory_slot *slot)
+
+/*
+ * NPT entries are x86-64 long-mode page-table entries. A leaf maps 4K at
+ * level 1, 2M at level 2 (PS) or 1G at level 3 (PS); level 4 is the root.
+ * Bits 9-11 are ignored by the CPU and are ours.
+ */
+#define KVMMU_SPTE_PRESENT	BIT_ULL(0)
+#define KVMMU_SPTE_WRITABLE	BIT_ULL(1)
+#define KVMMU_SPTE_USER		BIT_ULL(2)
+#define KVMMU_SPTE_ACCESSED_BIT	5
+#define KVMMU_SPTE_ACCESSED	BIT_ULL(KVMMU_SPTE_ACCESSED_BIT)
+#define KVMMU_SPTE_DIRTY	BIT_ULL(6)
+#define KVMMU_SPTE_HUGE		BIT_ULL(7)
+/* Software: the host page may be written (a write-protected leaf may be
+ * made writable again without GUP; for dirty logging).
+ */
+#define KVMMU_SPTE_HOST_WRITABLE BIT_ULL(9)
+#define KVMMU_SPTE_PFN_MASK	GENMASK_ULL(51, 12)
+
+#define KVMMU_ROOT_LEVEL	4
+#define KVMMU_MAX_HUGE_LEVEL	PG_LEVEL_1G
+#define KVMMU_SPTE_PER_TABLE	512
+#define KVMMU_LEVEL_SHIFT(l)	(((l) - 1) * 9)
+#define KVMMU_PAGES_PER(l)	(1ULL << KVMMU_LEVEL_SHIFT(l))
+#define KVMMU_MAX_PHYS_BITS	48
+
+static inline bool kvmmu_spte_present(u64 spte)
 {
+	return spte & KVMMU_SPTE_PRESENT;
 }
 
-/**
- * kvmmu_mmu_memslot_flags_changed - react to a flags-only memslot update.
- * @vm: the VM owning the slot.
- * @old: the slot before the change.
- * @new: the slot after it, already published.
- *
- * Dirty logging write-protects here. Called with vm->slots_lock held.
- */
-static inline void
-kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
-				const struct kvmmu_memory_slot *old,
-				const struct kvmmu_memory_slot *new)
+/* Whether a present SPTE of a table at @level maps memory (not a table). */
+static inline bool kvmmu_spte_is_leaf(u64 spte, int level)
 {
+	return level == PG_LEVEL_4K || (spte & KVMMU_SPTE_HUGE);
 }
+
+static inline u64 kvmmu_spte_pfn(u64 spte)
+{
+	return (spte & KVMMU_SPTE_PFN_MASK) >> PAGE_SHIFT;
+}
+
+/*
+ * The reverse map: for every (address space, level, first GFN of a leaf)
+ * the SPTEs that may map it. An xarray entry is NULL, one u64 * (the usual
+ * case: the NPT maps a GFN once) or, tagged with 1, a chain of descriptors
+ * for several SPTEs (shadow pages will need that). See rmap.c.
+ */
+#define KVMMU_RMAP_DESC_SPTES	7
+
+struct kvmmu_rmap_desc {
+	struct kvmmu_rmap_desc *more;
+	unsigned int nr;
+	u64 *sptes[KVMMU_RMAP_DESC_SPTES];
+};
+
+struct kvmmu_rmap {
+	struct xarray xa[KVMMU_ADDRESS_SPACE_NUM][KVMMU_MAX_HUGE_LEVEL];
+};
+
+/* Called for each SPTE of a walk; returns whether it counted (young). */
+typedef bool (*kvmmu_rmap_fn)(u64 *sptep, int level, void *data);
+
+void kvmmu_rmap_init(struct kvmmu_rmap *rmap);
+void kvmmu_rmap_destroy(struct kvmmu_rmap *rmap);
+int kvmmu_rmap_reserve(struct kvmmu_rmap *rmap, int as_id, int level,
+		       gfn_t gfn);
+int kvmmu_rmap_add(struct kvmmu_rmap *rmap, int as_id, int level, gfn_t gfn,
+		   u64 *sptep, struct kvmmu_rmap_desc **spare);
+void kvmmu_rmap_remove(struct kvmmu_rmap *rmap, int as_id, int level,
+		       gfn_t gfn, u64 *sptep);
+void kvmmu_rmap_remove_table(struct kvmmu_rmap *rmap, int as_id, int level,
+			     gfn_t base, const u64 *table);
+bool kvmmu_rmap_walk(struct kvmmu_rmap *rmap, int as_id, gfn_t start,
+		     gfn_t end, kvmmu_rmap_fn fn, void *data);
+unsigned int kvmmu_rmap_count(struct kvmmu_rmap *rmap, int as_id, int level,
+			      gfn_t gfn, const u64 *sptep);
+
+/* Counters for debugfs "stats"; racy reads are fine. */
+struct kvmmu_mmu_stats {
+	atomic64_t faults;
+	atomic64_t emulate;
+	atomic64_t retries;
+	atomic64_t invalidations;
+	atomic64_t zaps;
+	atomic64_t zapped;
+	atomic64_t leaves[KVMMU_MAX_HUGE_LEVEL];
+	atomic64_t tables;
+};
+
+/**
+ * struct kvmmu_mmu - the MMU state of one VM (vm->mmu).
+ * @vm: the VM.
+ * @lock: the MMU lock: read for faults and aging, write for zaps and the
+ *        invalidation bookkeeping (see Documentation/locking.rst).
+ * @root: the level-4 table; never replaced while the VM lives.
+ * @phys_bits: guest MAXPHYADDR the NPT covers.
+ * @max_gfn: first GFN the NPT cannot map (1 << (@phys_bits - 12)).
+ * @max_level: biggest leaf: PG_LEVEL_1G if the CPU has 1G pages, else 2M.
+ * @invalidate_seq: bumped by every invalidate_range_end; read locklessly
+ *                  by faults before GUP, written under @lock for write.
+ * @invalidate_in_progress: invalidate_range_start calls not yet ended.
+ * @invalidate_start: union of the HVA ranges in progress, [start, end).
+ * @invalidate_end: see @invalidate_start.
+ * @rmap: GFN -> SPTE reverse map.
+ * @mn: our mmu_notifier on vm->mm.
+ * @mn_registered: @mn is registered and must be unregistered.
+ * @stats: counters.
+ */
+struct kvmmu_mmu {
+	struct kvmmu_vm *vm;
+	rwlock_t lock;	/* see Documentation/locking.rst */
+	u64 *root;
+	unsigned int phys_bits;
+	gfn_t max_gfn;
+	int max_level;
+	unsigned long invalidate_seq;
+	long invalidate_in_progress;
+	unsigned long invalidate_start;
+	unsigned long invalidate_end;
+	struct kvmmu_rmap rmap;
+	struct mmu_notifier mn;
+	bool mn_registered;
+	struct kvmmu_mmu_stats stats;
+};
+
+/* Table pages one fault may need (levels 3, 2, 1), plus slack. */
+#define KVMMU_PAGE_CACHE_SIZE	4
+
+/**
+ * struct kvmmu_mmu_vcpu - per-vCPU MMU state (vcpu->mmu).
+ * @nr_pages: zeroed table pages in @pages.
+ * @pages: zeroed pages, filled outside any lock by kvmmu_mmu_topup().
+ * @desc: a spare rmap descriptor, same rules.
+ *
+ * Used only by the vCPU's own thread under vcpu->mutex: no lock.
+ */
+struct kvmmu_mmu_vcpu {
+	int nr_pages;
+	void *pages[KVMMU_PAGE_CACHE_SIZE];
+	struct kvmmu_rmap_desc *desc;
+};
+
+/* mmu.c, for notifier.c: zaps under mmu->lock held for write. */
+bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			 gfn_t end, struct list_head *freed);
+void kvmmu_mmu_flush_and_free(struct kvmmu_mmu *mmu, bool flush,
+			      struct list_head *freed);
+
+/* notifier.c */
+int kvmmu_mmu_notifier_register(struct kvmmu_mmu *mmu, struct mm_struct *mm);
+void kvmmu_mmu_notifier_unregister(struct kvmmu_mmu *mmu, struct mm_struct *mm);
 
 #endif /* KVMMU_MMU_H */

@@ -1,0 +1,1027 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The TDP MMU for AMD nested paging (NPT).
+ *
+ * What it is
+ * ----------
+ * Each VM has one nested page table: a 4-level x86-64 page table whose root
+ * goes into the VMCB's nCR3 and which maps guest physical addresses (of
+ * address space 0; SMM is not supported) to host physical ones. It starts
+ * empty. When the guest touches a GPA the table does not map, the CPU exits
+ * with #NPF and kvmmu_mmu_page_fault() builds the mapping:
+ *
+ *   GPA -> memslot -> HVA -> (GUP) host page -> leaf SPTE, 4K, 2M or 1G
+ *
+ * The host stays the owner of the memory: the page reference taken by GUP
+ * is dropped as soon as the SPTE is in place. What keeps the SPTE honest is
+ * the mmu notifier (notifier.c): before the host changes or frees a page
+ * it calls invalidate_range_start, which zaps the SPTEs of that range.
+ *
+ * Races with invalidations
+ * ------------------------
+ * A fault reads mmu->invalidate_seq before GUP. Under the MMU lock, before
+ * installing, it retries (returns 0 and lets the guest fault again) if an
+ * invalidation ran since (the sequence moved) or is running over the HVAs
+ * the new leaf would map. Otherwise any later invalidation starts after
+ * the install and will zap it. Like KVM, the host mapping level is read
+ * locklessly; unlike KVM it is read before the lock: a huge page that
+ * splits or collapses meanwhile is an invalidation, caught the same way.
+ * The in-progress range is kept in HVAs, not GFNs, so a slot created
+ * during an invalidation cannot slip through.
+ *
+ * Concurrency
+ * -----------
+ * Faults of several vCPUs run in parallel under mmu->lock taken for read:
+ * they only ever turn an SPTE from one value into another with cmpxchg
+ * and give up (retry) when they lose a race. Tables are linked in with
+ * cmpxchg; a loser returns its page to its vCPU's cache. Faults never
+ * detach a table. Zaps (notifiers, memslot changes, zap_all) take the lock
+ * for write and may detach whole tables; detached pages are freed only
+ * after the remote TLB flush and then an RCU grace period, so neither a
+ * vCPU's paging-structure cache nor a lockless walker (none today, a fast
+ * path later) can see a reused page. See Documentation/locking.rst.
+ *
+ * Huge pages: the level is min(host mapping level, memslot alignment, 4K
+ * when the slot logs dirty pages). If a table already sits where a huge
+ * leaf would go, the fault maps the smaller size instead of replacing the
+ * table under the read lock; zaps of whole ranges free such tables, so huge
+ * mappings come back after e.g. a THP collapse.
+ *
+ * Exclusion rules
+ * ---------------
+ * - SPTEs change only under mmu->lock: with cmpxchg under the read lock,
+ *   with xchg/WRITE_ONCE under the write lock. The CPU may set A/D at any
+ *   time, hence atomic updates even under the write lock for leaves.
+ * - Table pages are linked under either lock, detached only under the
+ *   write lock, freed after a TLB flush plus call_rcu().
+ * - invalidate_seq/in_progress/range change only under the write lock.
+ * - The vCPU page cache (vcpu->mmu) belongs to the vCPU's thread.
+ *
+ * debugfs (kvmmu_mmu_debugfs_init)
+ * --------------------------------
+ *   mappings  one line per present leaf, in GPA order:
+ *               "<gpa> <pfn> <4K|2M|1G> <w|-><a|-><d|->"
+ *             gpa and pfn in hex with 0x, w = writable, a = accessed,
+ *             d = dirty; then "pages_4k N", "pages_2m N", "pages_1g N"
+ *             counting the leaves listed. Built in batches under the read
+ *             lock, so a dump racing with faults is not one snapshot.
+ *   stats     "name value" lines: faults, mmio (KVMMU_PF_EMULATE
+ *             returns), retries (faults that lost to an invalidation or
+ *             a racing vCPU), invalidations (invalidate_range_start
+ *             calls), zaps (zap operations that removed something),
+ *             zapped (leaves removed), pages_4k, pages_2m, pages_1g
+ *             (present leaves now), table_pages (root included).
+ */
+
+#include <linux/debugfs.h>
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <asm/cpufeature.h>
+#include <asm/processor.h>
+
+#include "mmu.h"
+
+/* ---- SPTE format ---- */
+
+static unsigned int spte_index(gfn_t gfn, int level)
+{
+	return (gfn >> KVMMU_LEVEL_SHIFT(level)) & (KVMMU_SPTE_PER_TABLE - 1);
+}
+
+static u64 *spte_table(u64 spte)
+{
+	return __va(spte & KVMMU_SPTE_PFN_MASK);
+}
+
+/* NPT needs U on every level: the walk is done as a user access. */
+static u64 make_table_spte(u64 *table)
+{
+	return __pa(table) | KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE |
+	       KVMMU_SPTE_USER;
+}
+
+/*
+ * A leaf for @pfn (aligned to the leaf size), A already set since the
+ * guest is about to use it, D set if it is about to write.
+ */
+static u64 make_leaf_spte(u64 pfn, int level, bool writable, bool dirty)
+{
+	u64 spte = KVMMU_SPTE_PRESENT | KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED |
+		   ((pfn << PAGE_SHIFT) & KVMMU_SPTE_PFN_MASK);
+
+	if (level > PG_LEVEL_4K)
+		spte |= KVMMU_SPTE_HUGE;
+	if (writable)
+		spte |= KVMMU_SPTE_WRITABLE | KVMMU_SPTE_HOST_WRITABLE;
+	if (writable && dirty)
+		spte |= KVMMU_SPTE_DIRTY;
+	return spte;
+}
+
+/**
+ * kvmmu_mmu_phys_bits - the guest MAXPHYADDR the NPT covers.
+ *
+ * Return: min(host MAXPHYADDR, 48); CPUID 0x80000008 should report it.
+ */
+unsigned int kvmmu_mmu_phys_bits(void)
+{
+	return min_t(unsigned int, boot_cpu_data.x86_phys_bits,
+		     KVMMU_MAX_PHYS_BITS);
+}
+
+/* ---- the per-vCPU page cache ---- */
+
+static void *cache_pop(struct kvmmu_mmu_vcpu *cache)
+{
+	if (!cache->nr_pages)
+		return NULL;
+	return cache->pages[--cache->nr_pages];
+}
+
+/* Give back a page that was never linked in: it is still zeroed. */
+static void cache_push(struct kvmmu_mmu_vcpu *cache, void *page)
+{
+	if (WARN_ON_ONCE(cache->nr_pages == KVMMU_PAGE_CACHE_SIZE))
+		free_page((unsigned long)page);
+	else
+		cache->pages[cache->nr_pages++] = page;
+}
+
+/**
+ * kvmmu_mmu_topup - fill a vCPU's cache of table pages and rmap descriptors.
+ * @vcpu: the vCPU; its thread, outside any MMU lock.
+ *
+ * Called by kvmmu_mmu_page_fault() itself; other callers need not bother.
+ * May sleep (GFP_KERNEL_ACCOUNT).
+ *
+ * Return: 0 when the cache holds enough for one fault; -ENOMEM otherwise.
+ */
+int kvmmu_mmu_topup(struct kvmmu_vcpu *vcpu)
+{
+	struct kvmmu_mmu_vcpu *cache = vcpu->mmu;
+
+	while (cache->nr_pages < KVMMU_PAGE_CACHE_SIZE) {
+		void *page = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+		if (!page) {
+			if (cache->nr_pages >= KVMMU_ROOT_LEVEL - 1)
+				break;
+			return -ENOMEM;
+		}
+		cache->pages[cache->nr_pages++] = page;
+	}
+	if (!cache->desc) {
+		cache->desc = kzalloc(sizeof(*cache->desc), GFP_KERNEL_ACCOUNT);
+		if (!cache->desc)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * kvmmu_mmu_vcpu_init - give a vCPU its MMU state.
+ * @vcpu: the new vCPU; vcpu->mmu is NULL.
+ *
+ * The cache starts empty: the first fault fills it.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int kvmmu_mmu_vcpu_init(struct kvmmu_vcpu *vcpu)
+{
+	vcpu->mmu = kzalloc(sizeof(*vcpu->mmu), GFP_KERNEL_ACCOUNT);
+	return vcpu->mmu ? 0 : -ENOMEM;
+}
+
+/**
+ * kvmmu_mmu_vcpu_destroy - free a vCPU's MMU state.
+ * @vcpu: the vCPU; NULL vcpu->mmu (init failed or not run) is fine.
+ */
+void kvmmu_mmu_vcpu_destroy(struct kvmmu_vcpu *vcpu)
+{
+	struct kvmmu_mmu_vcpu *cache = vcpu->mmu;
+
+	if (!cache)
+		return;
+	while (cache->nr_pages)
+		free_page((unsigned long)cache_pop(cache));
+	kfree(cache->desc);
+	kfree(cache);
+	vcpu->mmu = NULL;
+}
+
+/* ---- zap: under mmu->lock for write ---- */
+
+/* A leaf is gone from a live table: forget it. */
+static void leaf_gone(struct kvmmu_mmu *mmu, int as_id, int level, gfn_t gfn,
+		      u64 *sptep)
+{
+	kvmmu_rmap_remove(&mmu->rmap, as_id, level, gfn, sptep);
+	atomic64_dec(&mmu->stats.leaves[level - 1]);
+	atomic64_inc(&mmu->stats.zapped);
+}
+
+/*
+ * @table (entries of @level, first GFN @base) is detached: count its
+ * leaves out, drop its rmap entries and queue it and its children on
+ * @freed. The CPU may still walk it until the TLB flush.
+ */
+static void free_subtree(struct kvmmu_mmu *mmu, int as_id, u64 *table,
+			 int level, gfn_t base, struct list_head *freed)
+{
+	unsigned int i;
+
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
+		u64 spte = READ_ONCE(table[i]);
+
+		if (!kvmmu_spte_present(spte))
+			continue;
+		if (kvmmu_spte_is_leaf(spte, level)) {
+			atomic64_dec(&mmu->stats.leaves[level - 1]);
+			atomic64_inc(&mmu->stats.zapped);
+		} else {
+			free_subtree(mmu, as_id, spte_table(spte), level - 1,
+				     base + i * KVMMU_PAGES_PER(level), freed);
+		}
+	}
+	kvmmu_rmap_remove_table(&mmu->rmap, as_id, level, base, table);
+	list_add(&virt_to_page(table)->lru, freed);
+	atomic64_dec(&mmu->stats.tables);
+}
+
+/*
+ * Zap what @table (entries of @level, first GFN @base) maps of GFNs
+ * [@start, @end). Leaves that meet the range go whole (a 2M leaf partly
+ * inside goes entirely: zapping more is always safe); tables wholly inside
+ * are detached. Return whether anything was zapped.
+ */
+static bool zap_table(struct kvmmu_mmu *mmu, int as_id, u64 *table,
+		      int level, gfn_t base, gfn_t start, gfn_t end,
+		      struct list_head *freed)
+{
+	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
+	u64 per = KVMMU_PAGES_PER(level);
+	unsigned int i = start > base ? (start - base) >> shift : 0;
+	bool zapped = false;
+
+	for (; i < KVMMU_SPTE_PER_TABLE; i++) {
+		gfn_t gfn = base + ((u64)i << shift);
+		u64 *sptep = &table[i];
+		u64 spte;
+
+		if (gfn >= end)
+			break;
+		spte = READ_ONCE(*sptep);
+		if (!kvmmu_spte_present(spte))
+			continue;
+		if (kvmmu_spte_is_leaf(spte, level)) {
+			xchg(sptep, 0);
+			leaf_gone(mmu, as_id, level, gfn, sptep);
+			zapped = true;
+		} else if (gfn >= start && gfn + per <= end) {
+			WRITE_ONCE(*sptep, 0);
+			free_subtree(mmu, as_id, spte_table(spte), level - 1,
+				     gfn, freed);
+			zapped = true;
+		} else {
+			zapped |= zap_table(mmu, as_id, spte_table(spte),
+					    level - 1, gfn, start, end, freed);
+		}
+	}
+	return zapped;
+}
+
+/**
+ * kvmmu_zap_gfn_range - remove every mapping of GFNs [@start, @end).
+ * @mmu: the MMU; mmu->lock held for write.
+ * @as_id: address space (only 0 has an NPT; others have nothing to zap).
+ * @start: first GFN.
+ * @end: GFN after the last.
+ * @freed: detached table pages are added here; pass the list and the
+ *         return value to kvmmu_mmu_flush_and_free() after unlocking.
+ *
+ * Return: whether SPTEs were removed, i.e. whether TLBs must be flushed.
+ */
+bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			 gfn_t end, struct list_head *freed)
+{
+	bool zapped;
+
+	lockdep_assert_held_write(&mmu->lock);
+	if (as_id)
+		return false;
+	end = min(end, mmu->max_gfn);
+	if (start >= end)
+		return false;
+	zapped = zap_table(mmu, as_id, mmu->root, KVMMU_ROOT_LEVEL, 0, start,
+			   end, freed);
+	if (zapped)
+		atomic64_inc(&mmu->stats.zaps);
+	return zapped;
+}
+
+static void free_table_rcu(struct rcu_head *head)
+{
+	__free_page(container_of(head, struct page, rcu_head));
+}
+
+/**
+ * kvmmu_mmu_flush_and_free - finish a zap after dropping mmu->lock.
+ * @mmu: the MMU.
+ * @flush: the zap removed SPTEs: flush every vCPU's TLB.
+ * @freed: table pages the zap detached; freed after the flush and an RCU
+ *         grace period. Emptied.
+ *
+ * Must not be called under mmu->lock. Sleeps only if
+ * kvmmu_flush_remote_tlbs() does.
+ */
+void kvmmu_mmu_flush_and_free(struct kvmmu_mmu *mmu, bool flush,
+			      struct list_head *freed)
+{
+	struct page *page, *tmp;
+
+	if (flush || !list_empty(freed))
+		kvmmu_flush_remote_tlbs(mmu->vm);
+	list_for_each_entry_safe(page, tmp, freed, lru) {
+		list_del(&page->lru);
+		call_rcu(&page->rcu_head, free_table_rcu);
+	}
+}
+
+static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			    gfn_t end)
+{
+	LIST_HEAD(freed);
+	bool flush;
+
+	write_lock(&mmu->lock);
+	flush = kvmmu_zap_gfn_range(mmu, as_id, start, end, &freed);
+	write_unlock(&mmu->lock);
+	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+}
+
+/**
+ * kvmmu_mmu_zap_all - remove every mapping of the VM and flush TLBs.
+ * @vm: the VM; a NULL vm->mmu is fine (nothing to zap).
+ *
+ * Process context, no MMU lock held. Sleeps only if
+ * kvmmu_flush_remote_tlbs() does.
+ */
+void kvmmu_mmu_zap_all(struct kvmmu_vm *vm)
+{
+	if (vm->mmu)
+		zap_range_flush(vm->mmu, 0, 0, vm->mmu->max_gfn);
+}
+
+/**
+ * kvmmu_mmu_zap_memslot - drop every SPTE built from @slot and flush TLBs.
+ * @vm: the VM owning the slot; a NULL vm->mmu is fine.
+ * @slot: the slot being deleted or moved (already invisible to new faults:
+ *        its INVALID copy is published and SRCU readers have drained).
+ *
+ * Called with vm->slots_lock held. May sleep.
+ */
+void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
+			   const struct kvmmu_memory_slot *slot)
+{
+	if (vm->mmu)
+		zap_range_flush(vm->mmu, slot->as_id, slot->base_gfn,
+				slot->base_gfn + slot->npages);
+}
+
+/**
+ * kvmmu_mmu_memslot_flags_changed - react to a flags-only memslot update.
+ * @vm: the VM owning the slot; a NULL vm->mmu is fine.
+ * @old: the slot before the change.
+ * @new: the slot after it, already published.
+ *
+ * Turning dirty logging on or off zaps the slot: faults then map it at 4K
+ * (on) or with huge pages again (off). Dirty logging proper (write
+ * protection through the rmap) will refine the "on" case. Called with
+ * vm->slots_lock held. May sleep.
+ */
+void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
+				     const struct kvmmu_memory_slot *old,
+				     const struct kvmmu_memory_slot *new)
+{
+	if ((old->flags ^ new->flags) & KVM_MEM_LOG_DIRTY_PAGES)
+		kvmmu_mmu_zap_memslot(vm, new);
+}
+
+/* ---- the fault ---- */
+
+/**
+ * struct kvmmu_map - one mapping the fault path wants.
+ * @gfn: the faulting GFN.
+ * @pfn: the host frame backing @gfn.
+ * @hva: the HVA of @gfn.
+ * @seq: mmu->invalidate_seq read before GUP.
+ * @level: leaf level wanted; lowered if a table is in the way.
+ * @writable: map writable.
+ * @write: the fault is a write (the leaf gets D).
+ */
+struct kvmmu_map {
+	gfn_t gfn;
+	u64 pfn;
+	unsigned long hva;
+	unsigned long seq;
+	int level;
+	bool writable;
+	bool write;
+};
+
+enum map_result {
+	MAP_DONE,	/* a leaf was installed or changed */
+	MAP_SPURIOUS,	/* a leaf already gives the access */
+	MAP_RETRY,	/* lost a race: let the guest fault again */
+	MAP_LOWER,	/* a table sits at the goal level */
+	MAP_NOMEM,	/* the vCPU cache ran dry */
+};
+
+/* Whether @spte, a leaf at @level, maps @m->gfn to @m->pfn as needed. */
+static bool leaf_serves(u64 spte, int level, const struct kvmmu_map *m)
+{
+	u64 offset = m->gfn & (KVMMU_PAGES_PER(level) - 1);
+
+	if (kvmmu_spte_pfn(spte) + offset != m->pfn)
+		return false;
+	return !m->write || (spte & KVMMU_SPTE_WRITABLE);
+}
+
+static int map_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
+		    const struct kvmmu_map *m, u64 *sptep, u64 old, bool *flush)
+{
+	int level = m->level;
+	u64 pfn = m->pfn & ~(KVMMU_PAGES_PER(level) - 1);
+	u64 new = make_leaf_spte(pfn, level, m->writable, m->write);
+
+	if (kvmmu_spte_present(old)) {
+		if (!kvmmu_spte_is_leaf(old, level))
+			return MAP_LOWER;
+		if (leaf_serves(old, level, m))
+			return MAP_SPURIOUS;
+		/* Read-only -> writable, or (never seen) another frame. */
+		if (!try_cmpxchg64(sptep, &old, new))
+			return MAP_RETRY;
+		if (kvmmu_spte_pfn(old) != pfn)
+			*flush = true;
+	} else {
+		if (!try_cmpxchg64(sptep, &old, new))
+			return MAP_RETRY;
+		atomic64_inc(&mmu->stats.leaves[level - 1]);
+	}
+
+	if (kvmmu_rmap_add(&mmu->rmap, 0, level, m->gfn, sptep, &cache->desc)) {
+		/* Never leave a leaf the rmap cannot find: undo it. */
+		old = xchg(sptep, 0);
+		if (kvmmu_spte_present(old)) {
+			atomic64_dec(&mmu->stats.leaves[level - 1]);
+			*flush = true;
+		}
+		return MAP_RETRY;
+	}
+	return MAP_DONE;
+}
+
+/*
+ * Walk from the root to @m->level, linking tables from @cache where there
+ * are none, and install the leaf. mmu->lock is held for read.
+ */
+static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
+		   const struct kvmmu_map *m, bool *flush)
+{
+	int level = KVMMU_ROOT_LEVEL;
+	u64 *table = mmu->root;
+
+	lockdep_assert_held_read(&mmu->lock);
+	for (;;) {
+		u64 *sptep = &table[spte_index(m->gfn, level)];
+		u64 old = READ_ONCE(*sptep);
+		u64 *child;
+
+		if (level == m->level)
+			return map_leaf(mmu, cache, m, sptep, old, flush);
+
+		if (kvmmu_spte_present(old) &&
+		    !kvmmu_spte_is_leaf(old, level)) {
+			table = spte_table(old);
+			level--;
+			continue;
+		}
+
+		if (kvmmu_spte_present(old)) {
+			/* A bigger leaf than wanted, e.g. before a split. */
+			if (leaf_serves(old, level, m))
+				return MAP_SPURIOUS;
+			if (!try_cmpxchg64(sptep, &old, 0))
+				return MAP_RETRY;
+			leaf_gone(mmu, 0, level, m->gfn, sptep);
+			*flush = true;
+			old = 0;
+		}
+
+		child = cache_pop(cache);
+		if (!child)
+			return MAP_NOMEM;
+		if (!try_cmpxchg64(sptep, &old, make_table_spte(child))) {
+			/* Another vCPU linked something: look again. */
+			cache_push(cache, child);
+			continue;
+		}
+		atomic64_inc(&mmu->stats.tables);
+		table = child;
+		level--;
+	}
+}
+
+/* Whether an invalidation ran since @m->seq or runs over the leaf's HVAs. */
+static bool invalidate_retry(struct kvmmu_mmu *mmu, const struct kvmmu_map *m)
+{
+	u64 pages = KVMMU_PAGES_PER(m->level);
+	unsigned long start = m->hva - ((m->gfn & (pages - 1)) << PAGE_SHIFT);
+	unsigned long end = start + (pages << PAGE_SHIFT);
+
+	lockdep_assert_held(&mmu->lock);
+	if (mmu->invalidate_in_progress &&
+	    start < mmu->invalidate_end && end > mmu->invalidate_start)
+		return true;
+	return mmu->invalidate_seq != m->seq;
+}
+
+/*
+ * Install @m, from @cache, unless an invalidation got in the way.
+ * *@installed tells whether a leaf now maps the page (to mark it dirty).
+ * Return: 0 (installed, spurious or retry) or -ENOMEM.
+ */
+static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
+		   struct kvmmu_map *m, bool *installed)
+{
+	bool flush = false;
+	int r;
+
+	*installed = false;
+	for (;;) {
+		/* Make the rmap add under the lock allocation-free. */
+		if (kvmmu_rmap_reserve(&mmu->rmap, 0, m->level, m->gfn))
+			return -ENOMEM;
+
+		read_lock(&mmu->lock);
+		if (invalidate_retry(mmu, m))
+			r = MAP_RETRY;
+		else
+			r = tdp_map(mmu, cache, m, &flush);
+		read_unlock(&mmu->lock);
+
+		if (r != MAP_LOWER)
+			break;
+		m->level--;
+	}
+
+	if (flush)
+		kvmmu_flush_remote_tlbs(mmu->vm);
+
+	switch (r) {
+	case MAP_DONE:
+		*installed = true;
+		return 0;
+	case MAP_RETRY:
+		atomic64_inc(&mmu->stats.retries);
+		return 0;
+	case MAP_NOMEM:
+		return -ENOMEM;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The level at which the host maps @hva: 1G, 2M (THP, hugetlbfs) or 4K.
+ * Lockless: IRQs off keep the page-table pages from being freed under us
+ * (their freeing waits for an IPI or RCU), and each entry is read once,
+ * since a table may turn into a huge leaf between two reads. The answer
+ * is only a hint, checked by the invalidation sequence (see the top).
+ */
+static int host_mapping_level(struct mm_struct *mm, unsigned long hva)
+{
+	int level = PG_LEVEL_4K;
+	unsigned long flags;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (pgd_none(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (p4d_none(p4d) || !p4d_present(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (pud_none(pud) || !pud_present(pud))
+		goto out;
+	if (pud_leaf(pud)) {
+		level = PG_LEVEL_1G;
+		goto out;
+	}
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	if (pmd_none(pmd) || !pmd_present(pmd))
+		goto out;
+	if (pmd_leaf(pmd))
+		level = PG_LEVEL_2M;
+out:
+	local_irq_restore(flags);
+	return level;
+}
+
+/*
+ * The biggest leaf level for @gfn of @slot given the host's @host_level
+ * and the MMU's @max_level: the slot's GFNs and HVAs must be congruent
+ * modulo the leaf size and the whole leaf must lie inside the slot; dirty
+ * logging wants 4K.
+ */
+static int fault_level(const struct kvmmu_memory_slot *slot, gfn_t gfn,
+		       int host_level, int max_level)
+{
+	int level = min(host_level, max_level);
+
+	if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
+		return PG_LEVEL_4K;
+
+	for (; level > PG_LEVEL_4K; level--) {
+		u64 pages = KVMMU_PAGES_PER(level);
+		gfn_t base = gfn & ~(pages - 1);
+
+		if ((slot->base_gfn ^ (slot->userspace_addr >> PAGE_SHIFT)) &
+		    (pages - 1))
+			continue;
+		if (base < slot->base_gfn ||
+		    base + pages > slot->base_gfn + slot->npages)
+			continue;
+		break;
+	}
+	return level;
+}
+
+static int gup_errno(long r)
+{
+	switch (r) {
+	case -EINTR:
+	case -ERESTARTSYS:
+	case -ENOMEM:
+		return r;
+	default:
+		/* 0 pages, -EFAULT, -EHWPOISON, ...: KVM_RUN fails EFAULT. */
+		return -EFAULT;
+	}
+}
+
+/*
+ * Get a reference on the page at @hva of current's mm (never a long-term
+ * pin: the notifier, not the reference, keeps the SPTE correct). For a
+ * read on a writable slot, a writable page is taken when it comes cheap,
+ * so that the guest's first write does not fault again.
+ */
+static int faultin_page(unsigned long hva, bool write, bool slot_writable,
+			struct page **pagep, bool *writable)
+{
+	struct page *page, *wpage;
+	long n;
+
+	*writable = false;
+	if (slot_writable && get_user_page_fast_only(hva, FOLL_WRITE, pagep)) {
+		*writable = true;
+		return 0;
+	}
+
+	n = get_user_pages_unlocked(hva, 1, &page, write ? FOLL_WRITE : 0);
+	if (n != 1)
+		return gup_errno(n);
+
+	if (write) {
+		*writable = true;
+	} else if (slot_writable &&
+		   get_user_page_fast_only(hva, FOLL_WRITE, &wpage)) {
+		put_page(page);
+		page = wpage;
+		*writable = true;
+	}
+	*pagep = page;
+	return 0;
+}
+
+/**
+ * kvmmu_mmu_page_fault - handle a nested page fault (#NPF).
+ * @vcpu: the faulting vCPU; called from its own thread.
+ * @gpa: the faulting guest physical address (EXITINFO2).
+ * @error_code: EXITINFO1: bit 0 present, 1 write, 2 user, 4 fetch, 32
+ *              final-GPA access, 33 guest page-table walk. Only the write
+ *              bit changes what is done.
+ *
+ * Context: process context, may sleep (GUP, page allocation, TLB flush);
+ * no MMU lock held; current->mm must be vm->mm (the VM's owner); vm->srcu
+ * may be held or not (it is taken here). Calls for one vCPU must not run
+ * concurrently (vcpu->mutex); calls for different vCPUs may.
+ *
+ * Return:
+ * * 0                - a mapping is installed, or was already there, or
+ *                      the fault lost a race: enter the guest again.
+ * * KVMMU_PF_EMULATE - no memslot, an INVALID slot (being deleted or
+ *                      moved), a write to a READONLY slot, or a GPA
+ *                      beyond the guest MAXPHYADDR: emulate (MMIO).
+ * * -EFAULT          - GUP failed: HVA not mapped, write to a read-only
+ *                      VMA, VM_PFNMAP/VM_IO, hardware poison, or called
+ *                      from another mm. KVM_RUN should fail with it.
+ * * -EINTR, -ERESTARTSYS - a fatal signal interrupted GUP.
+ * * -ENOMEM          - no memory for table pages, the rmap or GUP.
+ */
+int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
+{
+	struct kvmmu_vm *vm = vcpu->vm;
+	struct kvmmu_mmu *mmu = vm->mmu;
+	bool write = error_code & KVMMU_NPF_WRITE;
+	struct kvmmu_map m = { .gfn = gpa >> PAGE_SHIFT, .write = write };
+	struct kvmmu_memory_slot *slot;
+	struct page *page;
+	bool installed;
+	int idx, r;
+
+	atomic64_inc(&mmu->stats.faults);
+	if (m.gfn >= mmu->max_gfn) {
+		atomic64_inc(&mmu->stats.emulate);
+		return KVMMU_PF_EMULATE;
+	}
+	r = kvmmu_mmu_topup(vcpu);
+	if (r)
+		return r;
+
+	idx = srcu_read_lock(&vm->srcu);
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), m.gfn);
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID) ||
+	    (write && (slot->flags & KVM_MEM_READONLY))) {
+		atomic64_inc(&mmu->stats.emulate);
+		r = KVMMU_PF_EMULATE;
+		goto out;
+	}
+
+	/* GUP works on current->mm: only the VM's owner may fault. */
+	if (current->mm != vm->mm) {
+		r = -EFAULT;
+		goto out;
+	}
+
+	m.hva = kvmmu_memslot_gfn_to_hva(slot, m.gfn);
+	m.seq = READ_ONCE(mmu->invalidate_seq);
+	/* Read the sequence before GUP reads the host PTE; see the top. */
+	smp_rmb();
+
+	r = faultin_page(m.hva, write, !(slot->flags & KVM_MEM_READONLY),
+			 &page, &m.writable);
+	if (r)
+		goto out;
+
+	m.pfn = page_to_pfn(page);
+	m.level = fault_level(slot, m.gfn, host_mapping_level(vm->mm, m.hva),
+			      mmu->max_level);
+	r = mmu_map(mmu, vcpu->mmu, &m, &installed);
+
+	/* The guest may write through the leaf without telling the host. */
+	if (installed && m.writable && !PageDirty(page))
+		set_page_dirty_lock(page);
+	put_page(page);
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/* ---- VM lifetime ---- */
+
+static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
+				    unsigned int phys_bits, int max_level)
+{
+	struct kvmmu_mmu *mmu;
+
+	mmu = kzalloc(sizeof(*mmu), GFP_KERNEL_ACCOUNT);
+	if (!mmu)
+		return NULL;
+	mmu->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!mmu->root) {
+		kfree(mmu);
+		return NULL;
+	}
+	mmu->vm = vm;
+	rwlock_init(&mmu->lock);
+	mmu->phys_bits = phys_bits;
+	mmu->max_gfn = 1ULL << (phys_bits - PAGE_SHIFT);
+	mmu->max_level = max_level;
+	kvmmu_rmap_init(&mmu->rmap);
+	atomic64_set(&mmu->stats.tables, 1);
+	return mmu;
+}
+
+/* Free everything; nobody can reach @mmu any more. */
+static void mmu_free(struct kvmmu_mmu *mmu)
+{
+	struct page *page, *tmp;
+	LIST_HEAD(freed);
+
+	write_lock(&mmu->lock);
+	kvmmu_zap_gfn_range(mmu, 0, 0, mmu->max_gfn, &freed);
+	write_unlock(&mmu->lock);
+	/* No vCPU and no walker is left: no flush, no grace period. */
+	list_for_each_entry_safe(page, tmp, &freed, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	/* Earlier zaps' pages may still wait for RCU: our callback. */
+	rcu_barrier();
+	free_page((unsigned long)mmu->root);
+	kvmmu_rmap_destroy(&mmu->rmap);
+	kfree(mmu);
+}
+
+/**
+ * kvmmu_mmu_vm_init - give a new VM its NPT and mmu notifier.
+ * @vm: the VM; memslots initialised (kvmmu_memslots_init()), vm->mm set,
+ *      vm->mmu NULL. Called by its creator, so current->mm == vm->mm.
+ *
+ * The NPT root covers the guest MAXPHYADDR kvmmu_mmu_phys_bits(). May
+ * sleep (takes vm->mm's mmap lock to register the notifier).
+ *
+ * Return: 0; -ENOMEM; or the errno of mmu_notifier_register() (-EINTR if
+ * interrupted by a fatal signal). On error vm->mmu stays NULL.
+ */
+int kvmmu_mmu_vm_init(struct kvmmu_vm *vm)
+{
+	int max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? PG_LEVEL_1G :
+							    PG_LEVEL_2M;
+	struct kvmmu_mmu *mmu;
+	int r;
+
+	mmu = mmu_create(vm, kvmmu_mmu_phys_bits(), max_level);
+	if (!mmu)
+		return -ENOMEM;
+	r = kvmmu_mmu_notifier_register(mmu, vm->mm);
+	if (r) {
+		mmu_free(mmu);
+		return r;
+	}
+	vm->mmu = mmu;
+	return 0;
+}
+
+/**
+ * kvmmu_mmu_vm_destroy - unregister the notifier and free every table.
+ * @vm: the VM; NULL vm->mmu is fine. vm->mm is grabbed (mm_count), its
+ *      address space may be gone. No vCPU may exist any more, the debugfs
+ *      files must be removed, and the memslots not yet destroyed (a
+ *      notifier callback in flight still reads them).
+ *
+ * May sleep (notifier SRCU, rcu_barrier()).
+ */
+void kvmmu_mmu_vm_destroy(struct kvmmu_vm *vm)
+{
+	struct kvmmu_mmu *mmu = vm->mmu;
+
+	if (!mmu)
+		return;
+	kvmmu_mmu_notifier_unregister(mmu, vm->mm);
+	vm->mmu = NULL;
+	mmu_free(mmu);
+}
+
+/**
+ * kvmmu_mmu_root_pa - the NPT root for the VMCB's nCR3.
+ * @vm: the VM, with its MMU initialised.
+ *
+ * Return: the physical address of the level-4 table; constant for the
+ * VM's life.
+ */
+u64 kvmmu_mmu_root_pa(struct kvmmu_vm *vm)
+{
+	return __pa(vm->mmu->root);
+}
+
+/* ---- debugfs ---- */
+
+#define DUMP_BATCH	32
+
+struct dump_batch {
+	gfn_t next;	/* resume at this GFN */
+	int n;
+	struct {
+		gfn_t gfn;
+		u64 spte;
+		int level;
+	} leaf[DUMP_BATCH];
+};
+
+/* Collect leaves at or after b->next; false when the batch is full. */
+static bool dump_collect(u64 *table, int level, gfn_t base,
+			 struct dump_batch *b)
+{
+	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
+	u64 idx = b->next > base ? (b->next - base) >> shift : 0;
+
+	for (; idx < KVMMU_SPTE_PER_TABLE; idx++) {
+		gfn_t gfn = base + (idx << shift);
+		u64 spte = READ_ONCE(table[idx]);
+
+		if (!kvmmu_spte_present(spte))
+			continue;
+		if (!kvmmu_spte_is_leaf(spte, level)) {
+			if (!dump_collect(spte_table(spte), level - 1, gfn, b))
+				return false;
+			continue;
+		}
+		if (gfn < b->next)
+			continue;	/* appeared since the last batch */
+		if (b->n == DUMP_BATCH)
+			return false;
+		b->leaf[b->n].gfn = gfn;
+		b->leaf[b->n].spte = spte;
+		b->leaf[b->n].level = level;
+		b->n++;
+		b->next = gfn + KVMMU_PAGES_PER(level);
+	}
+	return true;
+}
+
+static const char *const level_name[] = { "4K", "2M", "1G" };
+
+static int mappings_show(struct seq_file *sf, void *unused)
+{
+	struct kvmmu_mmu *mmu = sf->private;
+	u64 count[KVMMU_MAX_HUGE_LEVEL] = {};
+	struct dump_batch *b;
+	bool done;
+	int i;
+
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	do {
+		b->n = 0;
+		read_lock(&mmu->lock);
+		done = dump_collect(mmu->root, KVMMU_ROOT_LEVEL, 0, b);
+		read_unlock(&mmu->lock);
+
+		for (i = 0; i < b->n; i++) {
+			u64 spte = b->leaf[i].spte;
+			int level = b->leaf[i].level;
+
+			seq_printf(sf, "%#018llx %#llx %s %c%c%c\n",
+				   b->leaf[i].gfn << PAGE_SHIFT,
+				   kvmmu_spte_pfn(spte), level_name[level - 1],
+				   spte & KVMMU_SPTE_WRITABLE ? 'w' : '-',
+				   spte & KVMMU_SPTE_ACCESSED ? 'a' : '-',
+				   spte & KVMMU_SPTE_DIRTY ? 'd' : '-');
+			count[level - 1]++;
+		}
+		cond_resched();
+	} while (!done);
+	kfree(b);
+
+	seq_printf(sf, "pages_4k %llu\npages_2m %llu\npages_1g %llu\n",
+		   count[0], count[1], count[2]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mappings);
+
+static int stats_show(struct seq_file *sf, void *unused)
+{
+	struct kvmmu_mmu_stats *s = &((struct kvmmu_mmu *)sf->private)->stats;
+
+	seq_printf(sf, "faults %lld\nmmio %lld\nretries %lld\n",
+		   atomic64_read(&s->faults), atomic64_read(&s->emulate),
+		   atomic64_read(&s->retries));
+	seq_printf(sf, "invalidations %lld\nzaps %lld\nzapped %lld\n",
+		   atomic64_read(&s->invalidations), atomic64_read(&s->zaps),
+		   atomic64_read(&s->zapped));
+	seq_printf(sf, "pages_4k %lld\npages_2m %lld\npages_1g %lld\n",
+		   atomic64_read(&s->leaves[0]), atomic64_read(&s->leaves[1]),
+		   atomic64_read(&s->leaves[2]));
+	seq_printf(sf, "table_pages %lld\n", atomic64_read(&s->tables));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
+/**
+ * kvmmu_mmu_debugfs_init - create the MMU's files in a VM's directory.
+ * @vm: the VM; nothing is created if it has no MMU.
+ * @dir: the VM's debugfs directory; errors and NULL are ignored.
+ *
+ * Creates "mappings" and "stats" (format in this file's top comment). The files
+ * must be removed before kvmmu_mmu_vm_destroy(); debugfs removal waits
+ * for readers.
+ */
+void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir)
+{
+	if (!vm->mmu || IS_ERR_OR_NULL(dir))
+		return;
+	debugfs_create_file("mappings", 0444, dir, vm->mmu, &mappings_fops);
+	debugfs_create_file("stats", 0444, dir, vm->mmu, &stats_fops);
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Keeping the NPT in step with the host mm: the mmu notifier.
+ *
+ * What and why
+ * ------------
+ * The fault path holds no page reference once a leaf is installed: the
+ * host may swap, migrate, compact, COW-break or unmap guest memory at any
+ * time. Before it does, it calls invalidate_range_start() with the HVA
+ * range; we find the memslots of both address spaces that map those HVAs,
+ * zap their GFNs and flush TLBs, so the guest loses access before the page
+ * changes. invalidate_range_end() then lets faults in again.
+ *
+ * A fault that did GUP before or during an invalidation must not install
+ * what it got: start() counts the invalidation as in progress and widens
+ * the in-progress HVA range, end() bumps the sequence and uncounts it; the
+ * fault checks both under the MMU lock (see mmu.c, "Races with
+ * invalidations"). Ranges are kept in HVAs so that a memslot created while
+ * an invalidation runs is covered too (KVM instead makes the memslot
+ * update wait for invalidations to finish).
+ *
+ * Aging (clear_flush_young, clear_young, test_young) reads and clears the
+ * accessed bit of leaves found through the rmap, under the read lock, with
+ * atomic bit operations (the CPU sets A concurrently). release() (the mm
+ * exits) zaps everything.
+ *
+ * Exclusion rules
+ * ---------------
+ * - Callbacks may run in atomic context (aging runs under a host page-table
+ *   lock; the OOM reaper calls start() non-blockable): nothing here sleeps.
+ *   mmu->lock is a spinning rwlock; vm->srcu readers do not sleep; the TLB
+ *   flush must not sleep either (see kvmmu_flush_remote_tlbs()).
+ * - Order: vm->srcu (read) -> mmu->lock -> rmap xa_lock.
+ * - The bookkeeping (invalidate_seq, _in_progress, _start/_end) changes
+ *   under mmu->lock held for write.
+ */
+
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/srcu.h>
+
+#include "mmu.h"
+
+static struct kvmmu_mmu *to_mmu(struct mmu_notifier *mn)
+{
+	return container_of(mn, struct kvmmu_mmu, mn);
+}
+
+/* GFNs [*@gs, *@ge) of @slot whose HVAs meet [@start, @end); they must. */
+static void slot_hva_to_gfns(const struct kvmmu_memory_slot *slot,
+			     unsigned long start, unsigned long end,
+			     gfn_t *gs, gfn_t *ge)
+{
+	unsigned long slot_end = slot->userspace_addr +
+				 (slot->npages << PAGE_SHIFT);
+
+	start = max(start, slot->userspace_addr);
+	end = min(end, slot_end);
+	*gs = slot->base_gfn + ((start - slot->userspace_addr) >> PAGE_SHIFT);
+	*ge = slot->base_gfn +
+	      ((end - slot->userspace_addr + PAGE_SIZE - 1) >> PAGE_SHIFT);
+}
+
+typedef bool (*gfn_range_fn)(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			     gfn_t end, void *data);
+
+/*
+ * Call @fn for the GFN range of every slot, of either address space, that
+ * maps HVAs [@start, @end); INVALID slots included (their SPTEs may not be
+ * zapped yet). Return the OR of the calls. vm->srcu is held.
+ */
+static bool walk_hva_gfns(struct kvmmu_mmu *mmu, unsigned long start,
+			  unsigned long end, gfn_range_fn fn, void *data)
+{
+	struct kvmmu_vm *vm = mmu->vm;
+	bool ret = false;
+	int as_id;
+
+	if (end <= start)
+		return false;
+
+	for (as_id = 0; as_id < KVMMU_ADDRESS_SPACE_NUM; as_id++) {
+		struct kvmmu_memslots *slots = kvmmu_memslots(vm, as_id);
+		struct kvmmu_memory_slot *slot;
+
+		for (slot = kvmmu_memslot_hva_first(slots, start, end - 1); slot;
+		     slot = kvmmu_memslot_hva_next(slots, slot, start, end - 1)) {
+			gfn_t gs, ge;
+
+			slot_hva_to_gfns(slot, start, end, &gs, &ge);
+			ret |= fn(mmu, as_id, gs, ge, data);
+		}
+	}
+	return ret;
+}
+
+static bool zap_gfns(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+		     gfn_t end, void *freed)
+{
+	return kvmmu_zap_gfn_range(mmu, as_id, start, end, freed);
+}
+
+/* The body of invalidate_range_start for HVAs [@start, @end). */
+static void invalidate_begin(struct kvmmu_mmu *mmu, unsigned long start,
+			     unsigned long end)
+{
+	LIST_HEAD(freed);
+	bool flush;
+	int idx;
+
+	idx = srcu_read_lock(&mmu->vm->srcu);
+	write_lock(&mmu->lock);
+	if (!mmu->invalidate_in_progress++) {
+		mmu->invalidate_start = start;
+		mmu->invalidate_end = end;
+	} else {
+		/* One range for all: false positives only delay faults. */
+		mmu->invalidate_start = min(mmu->invalidate_start, start);
+		mmu->invalidate_end = max(mmu->invalidate_end, end);
+	}
+	flush = walk_hva_gfns(mmu, start, end, zap_gfns, &freed);
+	write_unlock(&mmu->lock);
+	srcu_read_unlock(&mmu->vm->srcu, idx);
+
+	atomic64_inc(&mmu->stats.invalidations);
+	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+}
+
+/* The body of invalidate_range_end. */
+static void invalidate_finish(struct kvmmu_mmu *mmu)
+{
+	write_lock(&mmu->lock);
+	/* Read locklessly by faults before GUP. */
+	WRITE_ONCE(mmu->invalidate_seq, mmu->invalidate_seq + 1);
+	mmu->invalidate_in_progress--;
+	WARN_ON_ONCE(mmu->invalidate_in_progress < 0);
+	write_unlock(&mmu->lock);
+}
+
+static int mn_invalidate_range_start(struct mmu_notifier *mn,
+				     const struct mmu_notifier_range *range)
+{
+	/* Nothing blocks: fine for non-blockable ranges too. */
+	invalidate_begin(to_mmu(mn), range->start, range->end);
+	return 0;
+}
+
+static void mn_invalidate_range_end(struct mmu_notifier *mn,
+				    const struct mmu_notifier_range *range)
+{
+	invalidate_finish(to_mmu(mn));
+}
+
+/* Report (and with *@data true, clear) the accessed bit of a leaf. */
+static bool age_spte(u64 *sptep, int level, void *data)
+{
+	const bool *clear = data;
+	u64 spte = READ_ONCE(*sptep);
+
+	/* The rmap may name a slot that is empty or a table now. */
+	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level) ||
+	    !(spte & KVMMU_SPTE_ACCESSED))
+		return false;
+	if (*clear)
+		clear_bit(KVMMU_SPTE_ACCESSED_BIT, (unsigned long *)sptep);
+	return true;
+}
+
+static bool age_gfns(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+		     gfn_t end, void *clear)
+{
+	return kvmmu_rmap_walk(&mmu->rmap, as_id, start, end, age_spte, clear);
+}
+
+static bool age_hva_range(struct kvmmu_mmu *mmu, unsigned long start,
+			  unsigned long end, bool clear)
+{
+	bool young;
+	int idx;
+
+	idx = srcu_read_lock(&mmu->vm->srcu);
+	read_lock(&mmu->lock);
+	young = walk_hva_gfns(mmu, start, end, age_gfns, &clear);
+	read_unlock(&mmu->lock);
+	srcu_read_unlock(&mmu->vm->srcu, idx);
+	return young;
+}
+
+static int mn_clear_flush_young(struct mmu_notifier *mn, struct mm_struct *mm,
+				unsigned long start, unsigned long end)
+{
+	struct kvmmu_mmu *mmu = to_mmu(mn);
+	bool young = age_hva_range(mmu, start, end, true);
+
+	/* Cached translations would hide the next access: drop them. */
+	if (young)
+		kvmmu_flush_remote_tlbs(mmu->vm);
+	return young;
+}
+
+static int mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			  unsigned long start, unsigned long end)
+{
+	return age_hva_range(to_mmu(mn), start, end, true);
+}
+
+static int mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			 unsigned long address)
+{
+	return age_hva_range(to_mmu(mn), address, address + 1, false);
+}
+
+static void mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	kvmmu_mmu_zap_all(to_mmu(mn)->vm);
+}
+
+static const struct mmu_notifier_ops kvmmu_mn_ops = {
+	.invalidate_range_start	= mn_invalidate_range_start,
+	.invalidate_range_end	= mn_invalidate_range_end,
+	.clear_flush_young	= mn_clear_flush_young,
+	.clear_young		= mn_clear_young,
+	.test_young		= mn_test_young,
+	.release		= mn_release,
+};
+
+/**
+ * kvmmu_mmu_notifier_register - start following @mm's changes.
+ * @mmu: the MMU, fully set up: callbacks may run before this returns.
+ * @mm: the VM's mm, with users (the caller runs in it).
+ *
+ * May sleep (takes @mm's mmap lock for write).
+ *
+ * Return: 0, or the errno of mmu_notifier_register() (-ENOMEM, -EINTR).
+ */
+int kvmmu_mmu_notifier_register(struct kvmmu_mmu *mmu, struct mm_struct *mm)
+{
+	int r;
+
+	mmu->mn.ops = &kvmmu_mn_ops;
+	r = mmu_notifier_register(&mmu->mn, mm);
+	if (!r)
+		mmu->mn_registered = true;
+	return r;
+}
+
+/**
+ * kvmmu_mmu_notifier_unregister - stop following @mm; waits for callbacks.
+ * @mmu: the MMU; nothing happens if its notifier is not registered.
+ * @mm: the mm it was registered on; grabbed (mm_count) by the caller, its
+ *      address space may be gone already (then release() has run).
+ *
+ * May sleep.
+ */
+void kvmmu_mmu_notifier_unregister(struct kvmmu_mmu *mmu, struct mm_struct *mm)
+{
+	if (!mmu->mn_registered)
+		return;
+	mmu_notifier_unregister(&mmu->mn, mm);
+	mmu->mn_registered = false;
+}
