@@ -1,0 +1,1001 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite for the TDP MMU (mmu.c, rmap.c, notifier.c), built into
+ * kvmmu_test.ko on kernels with KUnit.
+ *
+ * The sources are compiled into this module (the #includes below) so the
+ * static pieces can be driven directly: there is no guest and no GUP here.
+ * Mappings are installed through mmu_map(), the locked half of the fault
+ * path, with made-up host frame numbers that are never dereferenced. The
+ * suites check what a guest, the host and dirty logging would rely on:
+ *
+ *  - the SPTE format (NPT leaf and table entries);
+ *  - the leaf level: host level, memslot alignment and bounds, dirty log;
+ *  - the rmap: single entries, descriptor chains, table sweeps, walks;
+ *  - installs: tables linked, spurious faults, write upgrades, a table in
+ *    the way of a huge leaf, a huge leaf in the way of a small one;
+ *  - zaps of GFN ranges (leaves, whole tables, memslot delete and dirty
+ *    logging), each followed by a TLB flush;
+ *  - the invalidation sequence: faults that raced with an invalidation
+ *    (in progress or finished) install nothing;
+ *  - aging through the notifier callbacks, and release.
+ *
+ * memslot.c comes from memslot_test.c, in the same module. The TLB flush
+ * lives in main.c, outside the module: the double below counts calls.
+ */
+
+#include <kunit/test.h>
+#include <linux/sizes.h>
+
+#include "../../mmu.c"
+#include "../../rmap.c"
+#include "../../notifier.c"
+
+static atomic_t test_flushes = ATOMIC_INIT(0);
+
+/* Test double for main.c's flush: count, so tests can assert a flush. */
+void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
+{
+	atomic_inc(&test_flushes);
+}
+
+#define MT_HVA		0x7f0000000000UL	/* 1G aligned */
+#define MT_GFN		0x40000ULL		/* GPA 1G */
+#define MT_PAGES	0x40000ULL		/* 1G of slot */
+#define MT_PFN		0x100000ULL		/* made-up host frames, 4G */
+
+struct mmu_fixture {
+	struct kvmmu_vm *vm;
+	struct kvmmu_mmu *mmu;
+	struct kvmmu_vcpu *vcpu;
+};
+
+static int mmu_test_init(struct kunit *test)
+{
+	struct mmu_fixture *f;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->vm = kzalloc(sizeof(*f->vm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f->vm);
+	if (kvmmu_memslots_init(f->vm)) {
+		kfree(f->vm);
+		KUNIT_FAIL(test, "kvmmu_memslots_init failed");
+		return -ENOMEM;
+	}
+	/* Never dereferenced: only compared with current->mm (NULL here). */
+	f->vm->mm = kunit_kzalloc(test, sizeof(*f->vm->mm), GFP_KERNEL);
+	f->mmu = mmu_create(f->vm, 48, PG_LEVEL_1G);
+	KUNIT_ASSERT_NOT_NULL(test, f->mmu);
+	f->vm->mmu = f->mmu;
+
+	f->vcpu = kunit_kzalloc(test, sizeof(*f->vcpu), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f->vcpu);
+	f->vcpu->vm = f->vm;
+	KUNIT_ASSERT_EQ(test, kvmmu_mmu_vcpu_init(f->vcpu), 0);
+	test->priv = f;
+	return 0;
+}
+
+static void mmu_test_exit(struct kunit *test)
+{
+	struct mmu_fixture *f = test->priv;
+
+	if (!f)
+		return;
+	kvmmu_mmu_vcpu_destroy(f->vcpu);
+	kvmmu_mmu_vm_destroy(f->vm);
+	kvmmu_memslots_destroy(f->vm);
+	kfree(f->vm);
+}
+
+static struct mmu_fixture *fixture(struct kunit *test)
+{
+	return test->priv;
+}
+
+/* A slot of the fixture's VM: @pages pages at @gfn backed from @hva. */
+static int add_slot(struct kvmmu_vm *vm, u32 id, u32 flags, gfn_t gfn,
+		    u64 pages, unsigned long hva)
+{
+	struct kvm_userspace_memory_region2 mem = {
+		.slot = id,
+		.flags = flags,
+		.guest_phys_addr = gfn << PAGE_SHIFT,
+		.memory_size = pages << PAGE_SHIFT,
+		.userspace_addr = hva,
+	};
+
+	return kvmmu_set_memory_region(vm, &mem, false);
+}
+
+/* Find the leaf mapping @gfn: its SPTE pointer and level, or NULL. */
+static u64 *find_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *levelp)
+{
+	u64 *table = mmu->root;
+	int level;
+
+	for (level = KVMMU_ROOT_LEVEL; level >= PG_LEVEL_4K; level--) {
+		u64 *sptep = &table[spte_index(gfn, level)];
+
+		if (!kvmmu_spte_present(*sptep))
+			return NULL;
+		if (kvmmu_spte_is_leaf(*sptep, level)) {
+			*levelp = level;
+			return sptep;
+		}
+		table = spte_table(*sptep);
+	}
+	return NULL;
+}
+
+/*
+ * Drive the fault path's locked half: map @gfn to @pfn at @level (or
+ * lower), with the invalidation sequence @seq. Returns what mmu_map()
+ * returns; *@installed tells whether it installed.
+ */
+static int map_seq(struct kunit *test, gfn_t gfn, u64 pfn, int level,
+		   bool writable, bool write, unsigned long seq,
+		   bool *installed)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_map m = {
+		.gfn = gfn,
+		.pfn = pfn,
+		.hva = MT_HVA + ((gfn - MT_GFN) << PAGE_SHIFT),
+		.seq = seq,
+		.level = level,
+		.writable = writable,
+		.write = write,
+	};
+
+	KUNIT_ASSERT_EQ(test, kvmmu_mmu_topup(f->vcpu), 0);
+	return mmu_map(f->mmu, f->vcpu->mmu, &m, installed);
+}
+
+static bool map(struct kunit *test, gfn_t gfn, u64 pfn, int level,
+		bool writable, bool write)
+{
+	bool installed;
+
+	KUNIT_EXPECT_EQ(test, map_seq(test, gfn, pfn, level, writable, write,
+				      fixture(test)->mmu->invalidate_seq,
+				      &installed), 0);
+	return installed;
+}
+
+static s64 stat(atomic64_t *counter)
+{
+	return atomic64_read(counter);
+}
+
+static int count_pages(struct list_head *list)
+{
+	struct page *page;
+	int n = 0;
+
+	list_for_each_entry(page, list, lru)
+		n++;
+	return n;
+}
+
+/* ---- SPTE format ---- */
+
+static void mmu_spte_format(struct kunit *test)
+{
+	u64 pfn = 0xfffffffffeULL;	/* bits up to 51 of the address */
+	u64 spte;
+	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, table);
+
+	spte = make_leaf_spte(pfn, PG_LEVEL_4K, true, true);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(spte), pfn);
+	KUNIT_EXPECT_TRUE(test, kvmmu_spte_present(spte));
+	KUNIT_EXPECT_EQ(test, spte & ~KVMMU_SPTE_PFN_MASK,
+			KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE |
+			KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED |
+			KVMMU_SPTE_DIRTY | KVMMU_SPTE_HOST_WRITABLE);
+	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_4K));
+
+	/* Read-only, and a write fault on it does not make it dirty. */
+	spte = make_leaf_spte(0x1234, PG_LEVEL_4K, false, true);
+	KUNIT_EXPECT_EQ(test, spte, 0x1234000ULL | KVMMU_SPTE_PRESENT |
+			KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED);
+	KUNIT_EXPECT_EQ(test, spte & BIT_ULL(63), 0);	/* executable */
+
+	spte = make_leaf_spte(0x200, PG_LEVEL_2M, true, false);
+	KUNIT_EXPECT_EQ(test, spte & KVMMU_SPTE_HUGE, KVMMU_SPTE_HUGE);
+	KUNIT_EXPECT_EQ(test, spte & KVMMU_SPTE_DIRTY, 0);
+	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_2M));
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(spte), 0x200);
+	spte = make_leaf_spte(0x40000, PG_LEVEL_1G, true, false);
+	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_1G));
+	KUNIT_EXPECT_EQ(test, spte & GENMASK_ULL(29, 12), 0);
+
+	spte = make_table_spte(table);
+	KUNIT_EXPECT_EQ(test, spte & ~KVMMU_SPTE_PFN_MASK,
+			KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE |
+			KVMMU_SPTE_USER);
+	KUNIT_EXPECT_FALSE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_2M));
+	KUNIT_EXPECT_PTR_EQ(test, spte_table(spte), table);
+
+	/* Index of GPA 0x0000_8040_2010_3000 at each level. */
+	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 1), 0x103);
+	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 2), 0x100);
+	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 3), 0x100);
+	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 4), 0x100);
+	free_page((unsigned long)table);
+}
+
+/* ---- level selection ---- */
+
+struct level_case {
+	const char *name;
+	gfn_t base_gfn;
+	u64 npages;
+	unsigned long hva;
+	u32 flags;
+	gfn_t gfn;
+	int host_level;
+	int max_level;
+	int expect;
+};
+
+#define L4K	PG_LEVEL_4K
+#define L2M	PG_LEVEL_2M
+#define L1G	PG_LEVEL_1G
+#define H2M	SZ_2M
+#define H1G	SZ_1G
+#define DL	KVM_MEM_LOG_DIRTY_PAGES
+
+static const struct level_case level_cases[] = {
+	{ "host 4K", 0x200, 0x400, H1G, 0, 0x201, L4K, L1G, L4K },
+	{ "host 2M aligned", 0x200, 0x400, H1G, 0, 0x201, L2M, L1G, L2M },
+	{ "host 2M, hva off by 4K", 0x200, 0x400, H1G + 4096, 0, 0x201, L2M, L1G, L4K },
+	{ "host 2M, gpa and hva off by 4K", 0x201, 0x600, H1G + 4096, 0, 0x400, L2M, L1G, L2M },
+	{ "2M range starts before the slot", 0x201, 0x600, H1G + 4096, 0, 0x202, L2M, L1G, L4K },
+	{ "2M range ends after the slot", 0x200, 0x3ff, H1G, 0, 0x400, L2M, L1G, L4K },
+	{ "last whole 2M of the slot", 0x200, 0x400, H1G, 0, 0x5ff, L2M, L1G, L2M },
+	{ "dirty logging", 0x200, 0x400, H1G, DL, 0x201, L2M, L1G, L4K },
+	{ "host 1G, slot 1G", 0x40000, 0x40000, H1G, 0, 0x40123, L1G, L1G, L1G },
+	{ "host 1G, no 1G pages", 0x40000, 0x40000, H1G, 0, 0x40123, L1G, L2M, L2M },
+	{ "host 1G, slot 2M-aligned only", 0x40000, 0x40000, H1G + H2M, 0, 0x40123, L1G, L1G, L2M },
+	{ "host 1G, slot too small", 0x40000, 0x3fe00, H1G, 0, 0x40123, L1G, L1G, L2M },
+	{ "host 1G, dirty logging", 0x40000, 0x40000, H1G, DL, 0x40123, L1G, L1G, L4K },
+};
+
+static void level_case_desc(const struct level_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(level, level_cases, level_case_desc);
+
+static void mmu_fault_level(struct kunit *test)
+{
+	const struct level_case *c = test->param_value;
+	struct kvmmu_memory_slot slot = {
+		.base_gfn = c->base_gfn,
+		.npages = c->npages,
+		.userspace_addr = c->hva,
+		.flags = c->flags,
+	};
+
+	KUNIT_EXPECT_EQ(test, fault_level(&slot, c->gfn, c->host_level,
+					  c->max_level), c->expect);
+}
+
+/* ---- rmap ---- */
+
+static void mmu_rmap_single(struct kunit *test)
+{
+	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
+	struct kvmmu_rmap_desc *spare = NULL;
+	u64 sptes[2];
+
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 5, &sptes[0], &spare), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, &sptes[0]), 1);
+	/* Again: no duplicate. */
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 5, &sptes[0], &spare), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 1);
+	/* A second SPTE needs a descriptor, and there is none. */
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 5, &sptes[1], &spare),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 1);
+	/* Other keys, levels and address spaces are separate. */
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 6, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 5, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 5, NULL), 0);
+	/* Huge keys: any GFN of the 2M finds the entry. */
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 2, 0x400, &sptes[1], &spare), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x5ff, &sptes[1]), 1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x600, NULL), 0);
+
+	/* Removing an absent SPTE changes nothing; the right one empties. */
+	kvmmu_rmap_remove(rmap, 0, 1, 5, &sptes[1]);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 1);
+	kvmmu_rmap_remove(rmap, 0, 1, 5, &sptes[0]);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 0);
+	KUNIT_EXPECT_NULL(test, xa_load(rmap_xa(rmap, 0, 1), 5));
+}
+
+static void mmu_rmap_desc_chain(struct kunit *test)
+{
+	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
+	const int n = 3 * KVMMU_RMAP_DESC_SPTES + 2;
+	struct kvmmu_rmap_desc *spare = NULL, *none = NULL;
+	u64 sptes[3 * KVMMU_RMAP_DESC_SPTES + 2];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!spare)
+			spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, spare);
+		KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 1, 1, 9, &sptes[i],
+						     &spare), 0);
+	}
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, &sptes[i]), 1);
+	/* Re-adding any of them adds nothing. */
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 1, 1, 9, &sptes[3], &spare), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n);
+
+	/* Remove the even ones: the odd ones stay, packed. */
+	for (i = 0; i < n; i += 2)
+		kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[i]);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n / 2);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, &sptes[i]),
+				i & 1);
+	/* A hole refills without a new descriptor. */
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 1, 1, 9, &sptes[0], &none), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n / 2 + 1);
+	kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[0]);
+
+	/* Down to one (n is odd: sptes[n - 2] is the last odd one). */
+	for (i = 1; i < n - 2; i += 2)
+		kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[i]);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), 1);
+	/* A plain pointer again, no descriptor. */
+	KUNIT_EXPECT_PTR_EQ(test, xa_load(rmap_xa(rmap, 1, 1), 9),
+			    (void *)&sptes[n - 2]);
+	kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[n - 2]);
+	KUNIT_EXPECT_NULL(test, xa_load(rmap_xa(rmap, 1, 1), 9));
+	kfree(spare);
+}
+
+static bool count_fn(u64 *sptep, int level, void *data)
+{
+	(*(int *)data) += level;
+	return level == PG_LEVEL_2M;
+}
+
+static void mmu_rmap_table_and_walk(struct kunit *test)
+{
+	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
+	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL);
+	u64 *other = (u64 *)get_zeroed_page(GFP_KERNEL);
+	struct kvmmu_rmap_desc *spare;
+	int sum = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, table);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+
+	/* A table of 4K leaves for GFNs 0x1000..0x11ff. */
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x1000), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x1000, &table[0], &spare), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x11ff, &table[511], &spare), 0);
+	/* Same key, SPTE elsewhere (a shadow page): must survive. */
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x11ff, &other[3], &spare), 0);
+	/* Next table's first key: must survive. */
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x1200, &other[0], &spare), 0);
+	/* A 2M leaf over all of it, and an unused reservation. */
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 2, 0x1000, &other[8], &spare), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x1100), 0);
+
+	/* Walk 0x1100..0x11ff: one 4K key (two SPTEs) and the 2M leaf. */
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_walk(rmap, 0, 0x1100, 0x1200,
+						count_fn, &sum));
+	KUNIT_EXPECT_EQ(test, sum, 1 + 1 + 2);
+	sum = 0;
+	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_walk(rmap, 0, 0x1000, 0x1000,
+						 count_fn, &sum));
+	KUNIT_EXPECT_EQ(test, sum, 0);
+	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_walk(rmap, 1, 0, 0x100000,
+						 count_fn, &sum));
+
+	kvmmu_rmap_remove_table(rmap, 0, 1, 0x1000, table);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x1000, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x11ff, NULL), 1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x11ff, &other[3]), 1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x1200, &other[0]), 1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x1000, &other[8]), 1);
+
+	kfree(spare);
+	free_page((unsigned long)table);
+	free_page((unsigned long)other);
+}
+
+/* ---- installs ---- */
+
+static void mmu_map_4k(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	gfn_t gfn = MT_GFN + 0x1234;
+	u64 *sptep, spte;
+	int level;
+
+	KUNIT_EXPECT_TRUE(test, map(test, gfn, MT_PFN + 7, L4K, true, false));
+	sptep = find_leaf(mmu, gfn, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	spte = *sptep;
+	KUNIT_EXPECT_EQ(test, level, L4K);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(spte), MT_PFN + 7);
+	KUNIT_EXPECT_TRUE(test, spte & KVMMU_SPTE_WRITABLE);
+	KUNIT_EXPECT_TRUE(test, spte & KVMMU_SPTE_ACCESSED);
+	KUNIT_EXPECT_FALSE(test, spte & KVMMU_SPTE_DIRTY);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, gfn, sptep), 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 4);
+	/* Nothing else is mapped. */
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, gfn + 1, &level));
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, gfn - 1, &level));
+
+	/* Another vCPU's fault on the same page: nothing to do. */
+	KUNIT_EXPECT_FALSE(test, map(test, gfn, MT_PFN + 7, L4K, true, true));
+	KUNIT_EXPECT_EQ(test, *sptep, spte);
+
+	/* A neighbour shares the tables. */
+	KUNIT_EXPECT_TRUE(test, map(test, gfn + 1, MT_PFN + 8, L4K, true, true));
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 4);
+	sptep = find_leaf(mmu, gfn + 1, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_DIRTY);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 2);
+}
+
+static void mmu_map_write_upgrade(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	int flushes = atomic_read(&test_flushes);
+	gfn_t gfn = MT_GFN + 3;
+	u64 *sptep;
+	int level;
+
+	/* The host gave a read-only page (e.g. the zero page). */
+	KUNIT_EXPECT_TRUE(test, map(test, gfn, MT_PFN, L4K, false, false));
+	sptep = find_leaf(mmu, gfn, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	/* A read again is spurious, a write is not. */
+	KUNIT_EXPECT_FALSE(test, map(test, gfn, MT_PFN, L4K, false, false));
+	KUNIT_EXPECT_TRUE(test, map(test, gfn, MT_PFN, L4K, true, true));
+	KUNIT_EXPECT_PTR_EQ(test, find_leaf(mmu, gfn, &level), sptep);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_DIRTY);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, gfn, NULL), 1);
+	/* Same frame, more rights: no flush needed. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes);
+
+	/* A different frame (a COW break the notifier missed?): flush. */
+	KUNIT_EXPECT_TRUE(test, map(test, gfn, MT_PFN + 1, L4K, true, true));
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(*sptep), MT_PFN + 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
+}
+
+static void mmu_map_huge(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	u64 *sptep;
+	int level;
+
+	/* 2M: the leaf maps the aligned frame; any GFN inside finds it. */
+	KUNIT_EXPECT_TRUE(test, map(test, MT_GFN + 0x205, MT_PFN + 0x205, L2M,
+				    true, false));
+	sptep = find_leaf(mmu, MT_GFN + 0x3ff, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L2M);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_HUGE);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(*sptep), MT_PFN + 0x200);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 3);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 2, MT_GFN + 0x200,
+					       sptep), 1);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x1ff, &level));
+	/* A 4K fault inside, same frames: spurious. */
+	KUNIT_EXPECT_FALSE(test, map(test, MT_GFN + 0x210, MT_PFN + 0x210, L4K,
+				     true, false));
+
+	/* 1G at GFN 2^19 (GPA 2G). */
+	KUNIT_EXPECT_TRUE(test, map(test, MT_GFN * 2 + 77, MT_PFN * 4 + 77, L1G,
+				    true, true));
+	sptep = find_leaf(mmu, MT_GFN * 3 - 1, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L1G);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(*sptep), MT_PFN * 4);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[2]), 1);
+}
+
+static void mmu_map_table_in_the_way(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	u64 *sptep;
+	int level;
+
+	/* A 4K leaf first: its table sits where a 2M leaf would go. */
+	KUNIT_EXPECT_TRUE(test, map(test, MT_GFN + 0x400, MT_PFN, L4K, true, false));
+	KUNIT_EXPECT_TRUE(test, map(test, MT_GFN + 0x401, MT_PFN + 1, L2M, true,
+				    false));
+	sptep = find_leaf(mmu, MT_GFN + 0x401, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L4K);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(*sptep), MT_PFN + 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 2);
+	/* Same for 1G over 2M tables. */
+	KUNIT_EXPECT_TRUE(test, map(test, MT_GFN + 0x800, MT_PFN + 0x800, L1G,
+				    true, false));
+	sptep = find_leaf(mmu, MT_GFN + 0x800, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L2M);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(*sptep), MT_PFN + 0x800);
+}
+
+static void mmu_map_huge_in_the_way(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	int flushes = atomic_read(&test_flushes);
+	u64 *sptep;
+	int level;
+
+	/* A read-only 2M leaf, then a write that may only map 4K. */
+	KUNIT_EXPECT_TRUE(test, map(test, MT_GFN + 0x600, MT_PFN, L2M, false,
+				    false));
+	KUNIT_EXPECT_TRUE(test, map(test, MT_GFN + 0x605, MT_PFN + 5, L4K, true,
+				    true));
+	sptep = find_leaf(mmu, MT_GFN + 0x605, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L4K);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	/* The rest of the 2M is unmapped and will fault at 4K. */
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x600, &level));
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 2, MT_GFN + 0x600,
+					       NULL), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
+}
+
+/* The fault path's exits before GUP: MMIO, read-only, beyond MAXPHYADDR. */
+static void mmu_fault_emulate(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	u64 gpa = MT_GFN << PAGE_SHIFT;
+
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, MT_GFN, 16, MT_HVA), 0);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 1, KVM_MEM_READONLY, MT_GFN + 16,
+				       16, MT_HVA + 0x10000), 0);
+	/* No slot. */
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa - 4096, 0),
+			KVMMU_PF_EMULATE);
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa + 32 * 4096,
+						   KVMMU_NPF_WRITE),
+			KVMMU_PF_EMULATE);
+	/* Write to a read-only slot. */
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa + 16 * 4096,
+						   KVMMU_NPF_WRITE |
+						   KVMMU_NPF_PRESENT),
+			KVMMU_PF_EMULATE);
+	/* Beyond the 48 bits the NPT covers. */
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, BIT_ULL(48), 0),
+			KVMMU_PF_EMULATE);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.emulate), 4);
+	/* A slot, but not our mm (a kthread): GUP is not attempted. */
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa, 0), -EFAULT);
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa + 16 * 4096, 0),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.faults), 6);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 0);
+}
+
+/* ---- zaps ---- */
+
+static void mmu_zap_range(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	int flushes = atomic_read(&test_flushes);
+	LIST_HEAD(freed);
+	gfn_t g = MT_GFN;
+	bool flush;
+	int level;
+	int i;
+
+	/* 4K leaves in the first two level-1 tables, a 2M leaf after. */
+	for (i = 0; i < 4; i++) {
+		KUNIT_ASSERT_TRUE(test, map(test, g + i, MT_PFN + i, L4K, true, false));
+		KUNIT_ASSERT_TRUE(test, map(test, g + 0x200 + i, MT_PFN + 0x200 + i,
+					    L4K, true, false));
+	}
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x400, MT_PFN + 0x400, L2M, true,
+				    false));
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 5);
+
+	/* Zap GFNs g+1, g+2: the neighbours stay. */
+	write_lock(&mmu->lock);
+	flush = kvmmu_zap_gfn_range(mmu, 0, g + 1, g + 3, &freed);
+	write_unlock(&mmu->lock);
+	KUNIT_EXPECT_TRUE(test, flush);
+	KUNIT_EXPECT_TRUE(test, list_empty(&freed));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g, &level));
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 1, &level));
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 2, &level));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g + 3, &level));
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, g + 1, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, g + 3, NULL), 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 6);
+	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
+
+	/* Nothing mapped there any more: no flush asked. */
+	write_lock(&mmu->lock);
+	flush = kvmmu_zap_gfn_range(mmu, 0, g + 1, g + 3, &freed);
+	flush |= kvmmu_zap_gfn_range(mmu, 1, 0, mmu->max_gfn, &freed);
+	flush |= kvmmu_zap_gfn_range(mmu, 0, mmu->max_gfn, ~0ULL, &freed);
+	write_unlock(&mmu->lock);
+	KUNIT_EXPECT_FALSE(test, flush);
+
+	/*
+	 * Zap g+0x1ff .. g+0x401: the second level-1 table is inside and
+	 * goes whole; the 2M leaf is partly inside and goes whole too.
+	 */
+	write_lock(&mmu->lock);
+	flush = kvmmu_zap_gfn_range(mmu, 0, g + 0x1ff, g + 0x401, &freed);
+	write_unlock(&mmu->lock);
+	KUNIT_EXPECT_TRUE(test, flush);
+	KUNIT_EXPECT_EQ(test, count_pages(&freed), 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 4);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 0x200, &level));
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 0x5ff, &level));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g + 3, &level));
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1,
+						       g + 0x200 + i, NULL), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 2, g + 0x400, NULL), 0);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 2);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
+	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	KUNIT_EXPECT_TRUE(test, list_empty(&freed));
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 2);
+
+	/* Everything: only the root is left. */
+	kvmmu_mmu_zap_all(fixture(test)->vm);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 3);
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+		KUNIT_EXPECT_EQ(test, mmu->root[i], 0);
+	/* A 2M leaf can now replace the freed tables. */
+	KUNIT_EXPECT_TRUE(test, map(test, g, MT_PFN, L2M, true, false));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g + 0x1ff, &level));
+	KUNIT_EXPECT_EQ(test, level, L2M);
+}
+
+static void mmu_zap_memslot(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	int flushes;
+	int level;
+
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, MT_GFN, 0x400, MT_HVA), 0);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 1, 0, MT_GFN + 0x400, 0x200,
+				       MT_HVA + 0x400000), 0);
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN, MT_PFN, L2M, true, false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x3ff, MT_PFN + 0x3ff, L4K,
+				    true, false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x400, MT_PFN + 0x400, L4K,
+				    true, false));
+
+	/* Dirty logging on: slot 0's leaves go, slot 1's stay. */
+	flushes = atomic_read(&test_flushes);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
+				       0x400, MT_HVA), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN, &level));
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x3ff, &level));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, MT_GFN + 0x400, &level));
+
+	/* A flags change that is not dirty logging zaps nothing. */
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 1, MT_PFN + 1, L4K, true, false));
+	flushes = atomic_read(&test_flushes);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
+				       0x400, MT_HVA), 0);
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, MT_GFN + 1, &level));
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes);
+
+	/* Move slot 1: its leaf goes. Delete slot 0: its leaf goes. */
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 1, 0, MT_GFN * 4, 0x200,
+				       MT_HVA + 0x400000), 0);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x400, &level));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, MT_GFN + 1, &level));
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, 0, 0, 0), 0);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 1, &level));
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 2);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 0);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
+}
+
+/* ---- invalidations ---- */
+
+static void mmu_invalidate_retry(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	unsigned long hva = MT_HVA + 0x5000, seq;
+	gfn_t gfn = MT_GFN + 5;
+	bool installed;
+	int level;
+
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, MT_GFN, MT_PAGES, MT_HVA), 0);
+	KUNIT_ASSERT_TRUE(test, map(test, gfn, MT_PFN + 5, L4K, true, false));
+
+	/* A fault reads the sequence, then the host starts invalidating. */
+	seq = mmu->invalidate_seq;
+	atomic_set(&test_flushes, 0);
+	invalidate_begin(mmu, hva, hva + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), 1);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, gfn, &level));
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_in_progress, 1);
+
+	/* The fault got the old page: it must not install it. */
+	KUNIT_EXPECT_EQ(test, map_seq(test, gfn, MT_PFN + 5, L4K, true, false,
+				      seq, &installed), 0);
+	KUNIT_EXPECT_FALSE(test, installed);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, gfn, &level));
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.retries), 1);
+	/* Outside the range, faults go on. */
+	KUNIT_EXPECT_EQ(test, map_seq(test, gfn + 1, MT_PFN + 6, L4K, true,
+				      false, seq, &installed), 0);
+	KUNIT_EXPECT_TRUE(test, installed);
+	/* But not a 2M leaf that would cover the range. */
+	KUNIT_EXPECT_EQ(test, map_seq(test, MT_GFN + 0x1ff, MT_PFN, L2M, true,
+				      false, seq, &installed), 0);
+	KUNIT_EXPECT_FALSE(test, installed);
+
+	/* The invalidation ends: the sequence moved, old reads retry. */
+	invalidate_finish(mmu);
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_in_progress, 0);
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_seq, seq + 1);
+	KUNIT_EXPECT_EQ(test, map_seq(test, gfn, MT_PFN + 5, L4K, true, false,
+				      seq, &installed), 0);
+	KUNIT_EXPECT_FALSE(test, installed);
+	KUNIT_EXPECT_EQ(test, map_seq(test, gfn + 2, MT_PFN + 7, L4K, true,
+				      false, seq, &installed), 0);
+	KUNIT_EXPECT_FALSE(test, installed);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.retries), 4);
+	/* A fault that read the new sequence installs. */
+	KUNIT_EXPECT_EQ(test, map_seq(test, gfn, MT_PFN + 9, L4K, true, false,
+				      seq + 1, &installed), 0);
+	KUNIT_EXPECT_TRUE(test, installed);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.invalidations), 1);
+}
+
+static void mmu_invalidate_nested(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	unsigned long seq = mmu->invalidate_seq;
+	bool installed;
+
+	/* No slot yet: nothing to zap, but the range still counts. */
+	invalidate_begin(mmu, MT_HVA + 0x10000, MT_HVA + 0x11000);
+	invalidate_begin(mmu, MT_HVA + 0x2000, MT_HVA + 0x3000);
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_in_progress, 2);
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_start, MT_HVA + 0x2000);
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_end, MT_HVA + 0x11000);
+
+	/* A slot created meanwhile over those HVAs: its faults wait. */
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, MT_GFN, 0x100, MT_HVA), 0);
+	seq = mmu->invalidate_seq;
+	KUNIT_EXPECT_EQ(test, map_seq(test, MT_GFN + 2, MT_PFN, L4K, true, false,
+				      seq, &installed), 0);
+	KUNIT_EXPECT_FALSE(test, installed);
+	/* Between the two ranges: the union covers it, a false positive. */
+	KUNIT_EXPECT_EQ(test, map_seq(test, MT_GFN + 8, MT_PFN, L4K, true, false,
+				      seq, &installed), 0);
+	KUNIT_EXPECT_FALSE(test, installed);
+	KUNIT_EXPECT_EQ(test, map_seq(test, MT_GFN + 0x11, MT_PFN, L4K, true,
+				      false, seq, &installed), 0);
+	KUNIT_EXPECT_TRUE(test, installed);
+
+	invalidate_finish(mmu);
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_in_progress, 1);
+	seq = mmu->invalidate_seq;
+	KUNIT_EXPECT_EQ(test, map_seq(test, MT_GFN + 8, MT_PFN, L4K, true, false,
+				      seq, &installed), 0);
+	KUNIT_EXPECT_FALSE(test, installed);
+	invalidate_finish(mmu);
+	KUNIT_EXPECT_EQ(test, mmu->invalidate_in_progress, 0);
+	KUNIT_EXPECT_EQ(test, map_seq(test, MT_GFN + 8, MT_PFN, L4K, true, false,
+				      seq + 1, &installed), 0);
+	KUNIT_EXPECT_TRUE(test, installed);
+}
+
+static void mmu_invalidate_zaps_slots(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	gfn_t gs, ge;
+	int level;
+
+	/* Two slots share HVAs (an alias); a third does not. */
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, MT_GFN, 0x400, MT_HVA), 0);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 1, 0, MT_GFN * 2, 0x400,
+				       MT_HVA + 0x100000), 0);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 2, 0, MT_GFN * 3, 0x400,
+				       MT_HVA + 0x1000000), 0);
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x100, MT_PFN, L4K, true, false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 2, MT_PFN, L4K, true, false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 3, MT_PFN, L4K, true, false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x101, MT_PFN, L4K, true, false));
+
+	/* HVA MT_HVA + 1M (+ a partial page) is GFN 0x100 of slot 0 and 0 of 1. */
+	invalidate_begin(mmu, MT_HVA + 0x100000, MT_HVA + 0x100800);
+	invalidate_finish(mmu);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x100, &level));
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN * 2, &level));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, MT_GFN * 3, &level));
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, MT_GFN + 0x101, &level));
+
+	/* The HVA -> GFN clipping itself. */
+	mutex_lock(&f->vm->slots_lock);
+	slot_hva_to_gfns(kvmmu_id_to_memslot(kvmmu_memslots(f->vm, 0), 0),
+			 MT_HVA - 0x5000, MT_HVA + 0x1001, &gs, &ge);
+	KUNIT_EXPECT_EQ(test, gs, MT_GFN);
+	KUNIT_EXPECT_EQ(test, ge, MT_GFN + 2);
+	slot_hva_to_gfns(kvmmu_id_to_memslot(kvmmu_memslots(f->vm, 0), 0),
+			 MT_HVA + 0x3ff000, ~0UL, &gs, &ge);
+	KUNIT_EXPECT_EQ(test, gs, MT_GFN + 0x3ff);
+	KUNIT_EXPECT_EQ(test, ge, MT_GFN + 0x400);
+	mutex_unlock(&f->vm->slots_lock);
+}
+
+/* ---- aging and release ---- */
+
+static void mmu_age(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	struct mmu_notifier *mn = &mmu->mn;
+	unsigned long hva2m = MT_HVA + 0x200000;
+	int flushes;
+	u64 *sptep;
+	int level;
+
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, MT_GFN, 0x400, MT_HVA), 0);
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 1, MT_PFN, L4K, true, false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x200, MT_PFN + 0x200, L2M,
+				    true, false));
+
+	/* Unmapped HVAs are never young. */
+	KUNIT_EXPECT_EQ(test, mn_test_young(mn, NULL, MT_HVA), 0);
+	KUNIT_EXPECT_EQ(test, mn_test_young(mn, NULL, MT_HVA - 4096), 0);
+	/* A fresh leaf is young; testing does not clear it. */
+	KUNIT_EXPECT_EQ(test, mn_test_young(mn, NULL, MT_HVA + 0x1fff), 1);
+	KUNIT_EXPECT_EQ(test, mn_test_young(mn, NULL, MT_HVA + 0x1000), 1);
+	KUNIT_EXPECT_EQ(test, mn_clear_young(mn, NULL, MT_HVA, MT_HVA + 0x2000), 1);
+	sptep = find_leaf(mmu, MT_GFN + 1, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_ACCESSED);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_PRESENT);
+	KUNIT_EXPECT_EQ(test, mn_test_young(mn, NULL, MT_HVA + 0x1000), 0);
+	KUNIT_EXPECT_EQ(test, mn_clear_young(mn, NULL, MT_HVA, MT_HVA + 0x2000), 0);
+
+	/* The CPU sets A again on access. */
+	set_bit(KVMMU_SPTE_ACCESSED_BIT, (unsigned long *)sptep);
+	KUNIT_EXPECT_EQ(test, mn_test_young(mn, NULL, MT_HVA + 0x1000), 1);
+
+	/* The 2M leaf answers for any of its pages; a flush when young. */
+	flushes = atomic_read(&test_flushes);
+	KUNIT_EXPECT_EQ(test, mn_clear_flush_young(mn, NULL, hva2m + 0x10000,
+						   hva2m + 0x11000), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
+	KUNIT_EXPECT_EQ(test, mn_clear_flush_young(mn, NULL, hva2m,
+						   hva2m + 0x200000), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
+	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, MT_GFN + 0x200, &level));
+}
+
+static void mmu_release(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	int level;
+
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN, MT_PFN, L4K, true, false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 2, MT_PFN, L1G, true, false));
+	mn_release(&mmu->mn, NULL);
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN, &level));
+	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN * 2, &level));
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 1);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.zapped), 2);
+}
+
+/* ---- debugfs dump ---- */
+
+static void mmu_dump_batches(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	struct dump_batch *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	gfn_t last = 0;
+	int i, total = 0, rounds = 0;
+	bool done;
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	/* 70 leaves: 69 4K ones in three tables, one 2M leaf between. */
+	for (i = 0; i < 23; i++) {
+		KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + i * 7, MT_PFN + i, L4K,
+					    true, false));
+		KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x400 + i, MT_PFN + i,
+					    L4K, true, false));
+		KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 5 + i, MT_PFN + i, L4K,
+					    true, false));
+	}
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x200, MT_PFN, L2M, true, false));
+
+	do {
+		b->n = 0;
+		read_lock(&mmu->lock);
+		done = dump_collect(mmu->root, KVMMU_ROOT_LEVEL, 0, b);
+		read_unlock(&mmu->lock);
+		for (i = 0; i < b->n; i++) {
+			KUNIT_EXPECT_GT(test, b->leaf[i].gfn + 1, last);
+			last = b->leaf[i].gfn + 1;
+			KUNIT_EXPECT_EQ(test, b->leaf[i].level,
+					b->leaf[i].gfn == MT_GFN + 0x200 ? L2M : L4K);
+		}
+		total += b->n;
+		KUNIT_ASSERT_LT(test, ++rounds, 10);
+	} while (!done);
+	KUNIT_EXPECT_EQ(test, total, 70);
+	KUNIT_EXPECT_EQ(test, rounds, 3);
+}
+
+static struct kunit_case mmu_test_cases[] = {
+	KUNIT_CASE(mmu_spte_format),
+	KUNIT_CASE_PARAM(mmu_fault_level, level_gen_params),
+	KUNIT_CASE(mmu_rmap_single),
+	KUNIT_CASE(mmu_rmap_desc_chain),
+	KUNIT_CASE(mmu_rmap_table_and_walk),
+	KUNIT_CASE(mmu_map_4k),
+	KUNIT_CASE(mmu_map_write_upgrade),
+	KUNIT_CASE(mmu_map_huge),
+	KUNIT_CASE(mmu_map_table_in_the_way),
+	KUNIT_CASE(mmu_map_huge_in_the_way),
+	KUNIT_CASE(mmu_fault_emulate),
+	KUNIT_CASE(mmu_zap_range),
+	KUNIT_CASE(mmu_zap_memslot),
+	KUNIT_CASE(mmu_invalidate_retry),
+	KUNIT_CASE(mmu_invalidate_nested),
+	KUNIT_CASE(mmu_invalidate_zaps_slots),
+	KUNIT_CASE(mmu_age),
+	KUNIT_CASE(mmu_release),
+	KUNIT_CASE(mmu_dump_batches),
+	{}
+};
+
+static struct kunit_suite mmu_test_suite = {
+	.name = "kvmmu_mmu",
+	.init = mmu_test_init,
+	.exit = mmu_test_exit,
+	.test_cases = mmu_test_cases,
+};
+
+kunit_test_suite(mmu_test_suite);
