@@ -7,7 +7,8 @@
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VMDIR="$REPO/tests/vm"
-BUILD="$REPO/build"
+# KVMMU_BUILD moves the per-run output (default build/, git-ignored)
+BUILD="${KVMMU_BUILD:-$REPO/build}"
 CACHE="${KVMMU_CACHE:-$HOME/.cache/kvmmu}"
 export REPO VMDIR BUILD CACHE
 
