@@ -22,6 +22,7 @@
 #include <linux/sched.h>
 
 #include "kvmmu.h"
+#include "mmu.h"
 
 static struct dentry *kvmmu_debugfs_root;
 
@@ -101,6 +102,7 @@ void kvmmu_debugfs_vm_create(struct kvmmu_vm *vm, int fd)
 		return;
 	debugfs_create_file("memslots", 0444, dent, vm, &memslots_fops);
 	vm->debugfs_dentry = dent;
+	kvmmu_mmu_debugfs_init(vm, dent);
 }
 
 /**

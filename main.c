@@ -29,6 +29,7 @@
 #include <linux/uaccess.h>
 
 #include "kvmmu.h"
+#include "mmu.h"
 
 #ifdef KVMMU_AS_KVM
 /*
@@ -63,6 +64,14 @@ static const struct {
 	{ KVM_CAP_NR_MEMSLOTS,			KVMMU_USER_MEM_SLOTS },
 	{ KVM_CAP_MULTI_ADDRESS_SPACE,		KVMMU_ADDRESS_SPACE_NUM },
 	{ KVM_CAP_VM_TYPES,			BIT(KVM_X86_DEFAULT_VM) },
+	{ KVM_CAP_IMMEDIATE_EXIT,		1 },
+	{ KVM_CAP_GET_TSC_KHZ,			1 },
+	{ KVM_CAP_EXT_CPUID,			1 },
+	{ KVM_CAP_NR_VCPUS,			KVMMU_MAX_VCPUS },
+	{ KVM_CAP_MAX_VCPUS,			KVMMU_MAX_VCPUS },
+	{ KVM_CAP_MAX_VCPU_ID,			KVMMU_MAX_VCPU_IDS },
+	{ KVM_CAP_NOP_IO_DELAY,			1 },
+	{ KVM_CAP_SYNC_MMU,			1 },
 };
 
 static long check_extension(long cap)
@@ -74,17 +83,6 @@ static long check_extension(long cap)
 			return kvmmu_caps[i].value;
 	}
 	return 0;
-}
-
-/**
- * kvmmu_flush_remote_tlbs - make every vCPU of @vm drop stale translations.
- * @vm: the VM whose secondary page tables changed.
- *
- * On return no vCPU runs with a TLB entry from before the call. May sleep.
- */
-void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
-{
-	/* No vCPU runs guest code yet: nothing can hold a stale entry. */
 }
 
 /**
@@ -102,6 +100,12 @@ static void vm_destroy(struct kref *kref)
 
 	/* Debugfs first: its removal waits for readers of the VM. */
 	kvmmu_debugfs_vm_destroy(vm);
+	/*
+	 * vCPUs hold MMU caches; a notifier callback still in flight reads the
+	 * memslots, so the MMU (and its notifier) goes before them.
+	 */
+	kvmmu_vcpu_destroy_all(vm);
+	kvmmu_mmu_vm_destroy(vm);
 	kvmmu_memslots_destroy(vm);
 	xa_destroy(&vm->vcpus);
 	mutex_destroy(&vm->lock);
@@ -151,6 +155,19 @@ static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		return vm_set_memory_region(vm, ioctl, argp);
 	case KVM_CHECK_EXTENSION:
 		return check_extension((long)arg);
+	case KVM_CREATE_VCPU:
+		return kvmmu_create_vcpu(vm, arg);
+	case KVM_GET_TSC_KHZ:
+		return kvmmu_tsc_khz();
+	case KVM_CREATE_IRQCHIP:
+		/* Accepted so VMMs go on; there is no in-kernel APIC yet. */
+		return 0;
+	case KVM_SET_NR_MMU_PAGES:
+		/* The TDP MMU has no page budget to set. */
+		return 0;
+	case KVM_ENABLE_CAP:
+		/* No VM capability can be enabled yet: KVM says EINVAL. */
+		return -EINVAL;
 	default:
 		return -ENOTTY;
 	}
@@ -199,6 +216,9 @@ static int create_vm(unsigned long type)
 	r = kvmmu_memslots_init(vm);
 	if (r)
 		goto err_free;
+	r = kvmmu_mmu_vm_init(vm);
+	if (r)
+		goto err_put;
 
 	file = anon_inode_getfile("kvmmu-vm", &vm_fops, vm, O_RDWR);
 	if (IS_ERR(file)) {
@@ -235,6 +255,12 @@ static long dev_ioctl(struct file *filp, unsigned int ioctl,
 		return create_vm(arg);
 	case KVM_CHECK_EXTENSION:
 		return check_extension((long)arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		if (arg)
+			return -EINVAL;
+		return 2 * PAGE_SIZE;	/* struct kvm_run, PIO data */
+	case KVM_GET_SUPPORTED_CPUID:
+		return kvmmu_get_supported_cpuid((void __user *)arg);
 	default:
 		/* KVM's answer on x86 to an unknown system ioctl. */
 		return -EINVAL;
@@ -258,11 +284,15 @@ static int __init kvmmu_init(void)
 {
 	int r;
 
+	r = kvmmu_svm_ops.hardware_setup();
+	if (r)
+		return r;
 	kvmmu_debugfs_init();
 	r = misc_register(&kvmmu_dev);
 	if (r) {
 		pr_err("cannot register /dev/%s: %d\n", KVMMU_DEV_NAME, r);
 		kvmmu_debugfs_exit();
+		kvmmu_svm_ops.hardware_unsetup();
 		return r;
 	}
 	return 0;
@@ -272,6 +302,7 @@ static void __exit kvmmu_exit(void)
 {
 	misc_deregister(&kvmmu_dev);
 	kvmmu_debugfs_exit();
+	kvmmu_svm_ops.hardware_unsetup();
 }
 
 module_init(kvmmu_init);

@@ -812,6 +812,16 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 		kfree(mmu);
 		return NULL;
 	}
+	/* NPT walks use the host's paging mode: LA57 means five levels. */
+	if (pgtable_l5_enabled()) {
+		mmu->root5 = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!mmu->root5) {
+			free_page((unsigned long)mmu->root);
+			kfree(mmu);
+			return NULL;
+		}
+		mmu->root5[0] = make_table_spte(mmu->root);
+	}
 	mmu->vm = vm;
 	rwlock_init(&mmu->lock);
 	mmu->phys_bits = phys_bits;
@@ -838,6 +848,7 @@ static void mmu_free(struct kvmmu_mmu *mmu)
 	}
 	/* Earlier zaps' pages may still wait for RCU: our callback. */
 	rcu_barrier();
+	free_page((unsigned long)mmu->root5);
 	free_page((unsigned long)mmu->root);
 	kvmmu_rmap_destroy(&mmu->rmap);
 	kfree(mmu);
@@ -897,12 +908,14 @@ void kvmmu_mmu_vm_destroy(struct kvmmu_vm *vm)
  * kvmmu_mmu_root_pa - the NPT root for the VMCB's nCR3.
  * @vm: the VM, with its MMU initialised.
  *
- * Return: the physical address of the level-4 table; constant for the
- * VM's life.
+ * Return: the physical address of the top table (level 5 when the host
+ * uses 5-level paging, else level 4); constant for the VM's life.
  */
 u64 kvmmu_mmu_root_pa(struct kvmmu_vm *vm)
 {
-	return __pa(vm->mmu->root);
+	struct kvmmu_mmu *mmu = vm->mmu;
+
+	return __pa(mmu->root5 ? mmu->root5 : mmu->root);
 }
 
 /* ---- debugfs ---- */

@@ -152,6 +152,9 @@ struct kvmmu_mmu_stats {
  * @lock: the MMU lock: read for faults and aging, write for zaps and the
  *        invalidation bookkeeping (see Documentation/locking.rst).
  * @root: the level-4 table; never replaced while the VM lives.
+ * @root5: with 5-level host paging, the level-5 table above @root: the
+ *         hardware walks the NPT in the host's paging mode. Its entry 0
+ *         points to @root and never changes (GPAs stay below 2^48).
  * @phys_bits: guest MAXPHYADDR the NPT covers.
  * @max_gfn: first GFN the NPT cannot map (1 << (@phys_bits - 12)).
  * @max_level: biggest leaf: PG_LEVEL_1G if the CPU has 1G pages, else 2M.
@@ -169,6 +172,7 @@ struct kvmmu_mmu {
 	struct kvmmu_vm *vm;
 	rwlock_t lock;	/* see Documentation/locking.rst */
 	u64 *root;
+	u64 *root5;
 	unsigned int phys_bits;
 	gfn_t max_gfn;
 	int max_level;

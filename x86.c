@@ -567,7 +567,8 @@ static void ipi_nop(void *unused)
  * Sets KVMMU_REQ_TLB_FLUSH on every vCPU, then interrupts those in guest
  * mode and waits until each has left it; a vCPU checks its requests with
  * interrupts off after publishing IN_GUEST_MODE, so none can enter with a
- * stale TLB after this returns. May sleep; not from atomic context.
+ * stale TLB after this returns. Never sleeps (mmu notifiers call it under
+ * spinlocks) but waits for the IPIs; not with interrupts disabled.
  */
 void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 {
