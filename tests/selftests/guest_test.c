@@ -1,0 +1,1319 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guest_test - what a guest reads and writes through the MMU, checked
+ * from both sides.
+ *
+ * Every test runs the register-driven 32-bit guest of lib/guest32.h (code
+ * in slot 0 at GPA 0x1000) and asserts exact values: what the guest read
+ * (ECX/ESI after the operation), what the host sees at the HVA, the
+ * KVM_EXIT_MMIO fields, KVM_RUN's errno, and on kvmmu the leaves in
+ * debugfs <pid>-<vmfd>/mappings (GPA, level, PFN = /proc/self/pagemap's).
+ * The same binary runs against stock KVM (KVMMU_STOCK=1: the debugfs
+ * checks are skipped, everything else must pass there too).
+ *
+ *   1  hva_buffer           guest <-> host through one slot, all MOV forms
+ *   2  hva_map_fixed        mmap MAP_FIXED over the HVA: the new page
+ *      hva_madv_dontneed    MADV_DONTNEED: the guest reads zeros
+ *      hva_mremap           mremap away + new page at the old HVA
+ *   3  slot_recreate        delete + create at the same GPA, new HVA
+ *      slot_move            new guest_phys_addr: old GPA is MMIO
+ *   4  mmio_no_slot         every decoder MOV form, loads and stores
+ *      mmio_readonly        READONLY slot: reads map, writes are MMIO
+ *   5  efault_munmap        KVM_RUN -EFAULT, then recovers
+ *      efault_mprotect      PROT_READ: reads work, writes -EFAULT
+ *   6  thp_2m, thp_misaligned_4k, hugetlb_2m
+ *   7  smp_faults           4 vCPU threads, same and different pages
+ *      slot_updates_race    slot create/delete/move vs guest faults
+ *      fork_eio             child: EIO; COW keeps parent and child apart
+ *   8  nothing_left         MemFree back, VmPin/VmLck 0
+ *
+ * Each test is bounded by alarm() (g32_alarm) under the harness timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "kvmmu_util.h"
+#include "guest32.h"
+
+#define PG		G32_PAGE
+#define HVA(p)		((uint64_t)(unsigned long)(p))
+#define DATA_GPA	0xa000UL	/* scenario 1's GPA */
+#define MMIO_GPA	0xd0000000UL	/* no slot, ever */
+#define MMIO_FILL	0xee		/* junk past mmio.len */
+#define SZ_2M		(2UL << 20)
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* @len bytes, aligned to @align, anonymous private. */
+static void *map_aligned(size_t len, size_t align)
+{
+	uint8_t *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	munmap((void *)(a + len), (uintptr_t)p + len + align - (a + len));
+	return (void *)a;
+}
+
+static uint32_t *u32p(void *base, size_t off)
+{
+	return (uint32_t *)((uint8_t *)base + off);
+}
+
+FIXTURE(g) {
+	struct g32_vm vm;
+	struct g32_vcpu v;
+};
+
+FIXTURE_SETUP(g)
+{
+	int r;
+
+	g32_alarm(120);
+	g32_step = "setup";
+	r = g32_vm_create(&self->vm);
+	ASSERT_EQ(0, r) TH_LOG("VM on %s: %s", kvmmu_dev_path(),
+			       strerror(-r));
+	r = g32_vcpu_create(&self->vm, &self->v, 0);
+	ASSERT_EQ(0, r) TH_LOG("vCPU 0: %s", strerror(-r));
+	/* The guest itself works before anything else is asserted. */
+	r = g32_do(&self->v, G32_NOP, 0, 0, 0);
+	ASSERT_EQ(G32_DONE, r) TH_LOG("NOP: %s", r < 0 ? strerror(-r) :
+				      g32_exit_str(&self->v));
+}
+
+FIXTURE_TEARDOWN(g)
+{
+	g32_vcpu_destroy(&self->v);
+	g32_vm_destroy(&self->vm);
+}
+
+/* ---- helpers that assert ---- */
+
+/* Run @op to its end (no MMIO expected); return ECX (ESI for G32_SUM). */
+static uint32_t op_ok(struct __test_metadata *_metadata, struct g32_vcpu *v,
+		      uint32_t op, uint64_t gpa, uint32_t ecx, uint32_t edx)
+{
+	int r = g32_do(v, op, gpa, ecx, edx);
+
+	ASSERT_EQ(G32_DONE, r) TH_LOG("op %u at GPA 0x%llx: %s", op,
+				      (unsigned long long)gpa,
+				      r < 0 ? strerror(-r) : g32_exit_str(v));
+	return op == G32_SUM ? g32_esi(v) : g32_ecx(v);
+}
+
+static uint32_t rd32(struct __test_metadata *_metadata, struct g32_vcpu *v,
+		     uint64_t gpa)
+{
+	return op_ok(_metadata, v, G32_R32, gpa, 0, 0);
+}
+
+static void wr32(struct __test_metadata *_metadata, struct g32_vcpu *v,
+		 uint64_t gpa, uint32_t val)
+{
+	op_ok(_metadata, v, G32_W32, gpa, val, 0);
+}
+
+/*
+ * Run @op and expect an MMIO exit at @gpa of @len bytes, @is_write; for a
+ * store the data must be @data, for a load @data is supplied. Then the
+ * operation must complete. Return ECX after it.
+ */
+static uint32_t op_mmio(struct __test_metadata *_metadata, struct g32_vcpu *v,
+			uint32_t op, uint64_t gpa, uint32_t ecx,
+			unsigned int len, bool is_write, uint64_t data)
+{
+	struct kvm_run *run = v->run;
+	uint8_t want[8];
+	int r;
+
+	r = g32_do(v, op, gpa, ecx, 0);
+	ASSERT_EQ(G32_MMIO, r) TH_LOG("op %u at GPA 0x%llx: %s", op,
+				      (unsigned long long)gpa,
+				      r < 0 ? strerror(-r) : g32_exit_str(v));
+	EXPECT_EQ(gpa, run->mmio.phys_addr);
+	EXPECT_EQ(len, run->mmio.len);
+	EXPECT_EQ(is_write, run->mmio.is_write);
+	memcpy(want, &data, sizeof(want));
+	if (is_write) {
+		EXPECT_EQ(0, memcmp(want, run->mmio.data, len))
+			TH_LOG("op %u store data 0x%llx, want 0x%llx", op,
+			       (unsigned long long)*(uint64_t *)run->mmio.data,
+			       (unsigned long long)data);
+	} else {
+		memset(run->mmio.data, MMIO_FILL, sizeof(run->mmio.data));
+		memcpy(run->mmio.data, want, len);
+	}
+	r = g32_run(v);
+	ASSERT_EQ(G32_DONE, r) TH_LOG("op %u after MMIO: %s", op,
+				      r < 0 ? strerror(-r) : g32_exit_str(v));
+	return g32_ecx(v);
+}
+
+static bool stock(void)
+{
+	return kvmmu_is_stock();
+}
+
+/*
+ * On kvmmu: the leaf mapping @gpa has level @level and maps the page
+ * the host has at @hva (pagemap), writable or not as @w says (-1: any).
+ */
+static void expect_leaf(struct __test_metadata *_metadata, struct g32_vm *vm,
+			uint64_t gpa, unsigned int level, const void *hva,
+			int w)
+{
+	static struct g32_leaf leaves[4096];
+	const struct g32_leaf *l;
+	uint64_t pfn, lsize;
+	int n;
+
+	if (stock())
+		return;
+	ASSERT_EQ(0, kvmmu_mount_debugfs());
+	n = g32_read_mappings(getpid(), vm->vmfd, leaves, 4096);
+	ASSERT_LE(0, n) TH_LOG("mappings: %s", strerror(-n));
+	ASSERT_GE(4096, n);
+	l = g32_find_leaf(leaves, n, gpa);
+	ASSERT_NE(NULL, l) TH_LOG("no leaf maps GPA 0x%llx",
+				  (unsigned long long)gpa);
+	EXPECT_EQ(level, l->level) TH_LOG("GPA 0x%llx mapped at level %u",
+					  (unsigned long long)gpa, l->level);
+	lsize = 1ULL << (12 + 9 * (l->level - 1));
+	EXPECT_EQ(gpa & ~(lsize - 1), l->gpa);
+	EXPECT_EQ(0, l->pfn & ((lsize >> 12) - 1));
+	if (w >= 0)
+		EXPECT_EQ(w ? 'w' : '-', l->flags[0]);
+	pfn = g32_pagemap_pfn(hva);
+	if (pfn) {
+		EXPECT_EQ(pfn, l->pfn + ((gpa - l->gpa) >> 12))
+			TH_LOG("GPA 0x%llx: leaf pfn 0x%llx, host pfn 0x%llx",
+			       (unsigned long long)gpa,
+			       (unsigned long long)l->pfn,
+			       (unsigned long long)pfn);
+	} else {
+		TH_LOG("pagemap hides PFNs: leaf PFN not compared");
+	}
+}
+
+/* On kvmmu: no leaf maps @gpa. */
+static void expect_no_leaf(struct __test_metadata *_metadata,
+			   struct g32_vm *vm, uint64_t gpa)
+{
+	static struct g32_leaf leaves[4096];
+	int n;
+
+	if (stock())
+		return;
+	ASSERT_EQ(0, kvmmu_mount_debugfs());
+	n = g32_read_mappings(getpid(), vm->vmfd, leaves, 4096);
+	ASSERT_LE(0, n) TH_LOG("mappings: %s", strerror(-n));
+	EXPECT_EQ(NULL, g32_find_leaf(leaves, n, gpa))
+		TH_LOG("GPA 0x%llx still mapped", (unsigned long long)gpa);
+}
+
+/* ---- 1: a slot over a host buffer ---- */
+
+TEST_F_TIMEOUT(g, hva_buffer, 150)
+{
+	uint8_t *buf = map_anon(PG), copy[PG];
+	uint32_t x;
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "hva_buffer";
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(buf));
+	ASSERT_EQ(0, r) TH_LOG("slot 1: %s", strerror(-r));
+
+	/* Guest -> host. */
+	wr32(_metadata, &self->v, DATA_GPA + 0x10, 0x11223344);
+	EXPECT_EQ(0x11223344, *u32p(buf, 0x10));
+	expect_leaf(_metadata, &self->vm, DATA_GPA + 0x10, 1, buf, 1);
+
+	/* Host -> guest, on a page the guest already maps. */
+	*u32p(buf, 0x20) = 0xcafef00d;
+	EXPECT_EQ(0xcafef00d, rd32(_metadata, &self->v, DATA_GPA + 0x20));
+	*u32p(buf, 0x20) = 0x0badf00d;
+	EXPECT_EQ(0x0badf00d, rd32(_metadata, &self->v, DATA_GPA + 0x20));
+
+	/* Every MOV form on RAM: exact bytes, neighbours untouched. */
+	memset(buf + 0x100, 0x5c, 0x100);
+	memcpy(copy, buf, PG);
+	op_ok(_metadata, &self->v, G32_W8, DATA_GPA + 0x101, 0xffffff77, 0);
+	copy[0x101] = 0x77;
+	op_ok(_metadata, &self->v, G32_W16, DATA_GPA + 0x111, 0xffffbeef, 0);
+	copy[0x111] = 0xef;
+	copy[0x112] = 0xbe;
+	op_ok(_metadata, &self->v, G32_W32I, DATA_GPA + 0x121, 0, 0);
+	memcpy(copy + 0x121, &(uint32_t){ G32_IMM32 }, 4);
+	op_ok(_metadata, &self->v, G32_W8I, DATA_GPA + 0x131, 0, 0);
+	copy[0x131] = G32_IMM8;
+	EXPECT_EQ(0, memcmp(copy, buf, PG));
+
+	*u32p(buf, 0x200) = 0x80018081;
+	x = op_ok(_metadata, &self->v, G32_R8, DATA_GPA + 0x200, 0x11223344, 0);
+	EXPECT_EQ(0x11223381, x);
+	x = op_ok(_metadata, &self->v, G32_R16, DATA_GPA + 0x200, 0x11223344, 0);
+	EXPECT_EQ(0x11228081, x);
+	x = op_ok(_metadata, &self->v, G32_ZX8, DATA_GPA + 0x200, ~0u, 0);
+	EXPECT_EQ(0x81, x);
+	x = op_ok(_metadata, &self->v, G32_ZX16, DATA_GPA + 0x200, ~0u, 0);
+	EXPECT_EQ(0x8081, x);
+	x = op_ok(_metadata, &self->v, G32_SX8, DATA_GPA + 0x200, 0, 0);
+	EXPECT_EQ(0xffffff81, x);
+	x = op_ok(_metadata, &self->v, G32_SX16, DATA_GPA + 0x200, 0, 0);
+	EXPECT_EQ(0xffff8081, x);
+	x = op_ok(_metadata, &self->v, G32_SX16, DATA_GPA + 0x202, 0, 0);
+	EXPECT_EQ(0xffff8001, x);
+}
+
+/* ---- 2: the HVA -> HPA link changes ---- */
+
+TEST_F_TIMEOUT(g, hva_map_fixed, 150)
+{
+	int fd = memfd_create("g32-old", MFD_CLOEXEC);
+	uint8_t *hva, *old_view, *p;
+	int r;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, PG));
+	hva = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	old_view = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, hva);
+	ASSERT_NE(MAP_FAILED, old_view);
+	g32_step = "hva_map_fixed";
+	*u32p(hva, 0x40) = 0x01d01d01;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(hva));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x01d01d01, rd32(_metadata, &self->v, DATA_GPA + 0x40));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, hva, -1);
+
+	/* A new anonymous page replaces the memfd page at the same HVA. */
+	p = mmap(hva, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(hva, p);
+	*u32p(hva, 0x40) = 0x0e770e77;
+	EXPECT_EQ(0x0e770e77, rd32(_metadata, &self->v, DATA_GPA + 0x40));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, hva, -1);
+
+	wr32(_metadata, &self->v, DATA_GPA + 0x80, 0xfeedbeef);
+	EXPECT_EQ(0xfeedbeef, *u32p(hva, 0x80));
+	/* The old page never sees the guest again. */
+	EXPECT_EQ(0x01d01d01, *u32p(old_view, 0x40));
+	EXPECT_EQ(0, *u32p(old_view, 0x80));
+	close(fd);
+}
+
+TEST_F_TIMEOUT(g, hva_madv_dontneed, 150)
+{
+	uint8_t *buf = map_anon(2 * PG);
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "hva_madv_dontneed";
+	*u32p(buf, 0x10) = 0x12121212;
+	*u32p(buf, PG + 0x10) = 0x34343434;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, 2 * PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x12121212, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	EXPECT_EQ(0x34343434, rd32(_metadata, &self->v, DATA_GPA + PG + 0x10));
+
+	ASSERT_EQ(0, madvise(buf, PG, MADV_DONTNEED));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	/* The other page was not touched. */
+	EXPECT_EQ(0x34343434, rd32(_metadata, &self->v, DATA_GPA + PG + 0x10));
+
+	/* A page the guest dirtied, dropped: zeros on both sides. */
+	wr32(_metadata, &self->v, DATA_GPA + 0x20, 0x56565656);
+	EXPECT_EQ(0x56565656, *u32p(buf, 0x20));
+	ASSERT_EQ(0, madvise(buf, 2 * PG, MADV_DONTNEED));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x20));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + PG + 0x10));
+	EXPECT_EQ(0, *u32p(buf, 0x20));
+	/* And the link works again afterwards. */
+	wr32(_metadata, &self->v, DATA_GPA + PG + 0x30, 0x78787878);
+	EXPECT_EQ(0x78787878, *u32p(buf, PG + 0x30));
+	expect_leaf(_metadata, &self->vm, DATA_GPA + PG, 1, buf + PG, 1);
+}
+
+TEST_F_TIMEOUT(g, hva_mremap, 150)
+{
+	uint8_t *a = map_anon(PG), *b, *p;
+	uint64_t target = kvmmu_unmapped_hva(PG);
+	int r;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(0, target);
+	g32_step = "hva_mremap";
+	*u32p(a, 0x10) = 0xaaaa0001;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(a));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0xaaaa0001, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+
+	/* The page moves to b; a new page appears at a. */
+	b = mremap(a, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   (void *)(unsigned long)target);
+	ASSERT_EQ((void *)(unsigned long)target, b);
+	EXPECT_EQ(0xaaaa0001, *u32p(b, 0x10));
+	p = mmap(a, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(a, p);
+	*u32p(a, 0x10) = 0xbbbb0002;
+	EXPECT_EQ(0xbbbb0002, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	wr32(_metadata, &self->v, DATA_GPA + 0x20, 0xbbbb0003);
+	EXPECT_EQ(0xbbbb0003, *u32p(a, 0x20));
+	EXPECT_EQ(0xaaaa0001, *u32p(b, 0x10));
+	EXPECT_EQ(0, *u32p(b, 0x20));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, a, 1);
+}
+
+/* ---- 3: memslots move ---- */
+
+TEST_F_TIMEOUT(g, slot_recreate, 150)
+{
+	uint8_t *b1 = map_anon(PG), *b2 = map_anon(PG);
+	int r;
+
+	ASSERT_NE(NULL, b1);
+	ASSERT_NE(NULL, b2);
+	g32_step = "slot_recreate";
+	*u32p(b1, 0x10) = 0x1111aaaa;
+	*u32p(b2, 0x10) = 0x2222bbbb;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(b1));
+	ASSERT_EQ(0, r);
+	wr32(_metadata, &self->v, DATA_GPA + 0x20, 0x1111cccc);
+	EXPECT_EQ(0x1111aaaa, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+
+	ASSERT_EQ(0, kvmmu_delete_region(self->vm.vmfd, 1));
+	expect_no_leaf(_metadata, &self->vm, DATA_GPA);
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(b2));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x2222bbbb, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x20));
+	wr32(_metadata, &self->v, DATA_GPA + 0x30, 0x2222dddd);
+	EXPECT_EQ(0x2222dddd, *u32p(b2, 0x30));
+	EXPECT_EQ(0, *u32p(b1, 0x30));
+	EXPECT_EQ(0x1111cccc, *u32p(b1, 0x20));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, b2, 1);
+}
+
+TEST_F_TIMEOUT(g, slot_move, 150)
+{
+	const uint64_t new_gpa = 0x40000;
+	uint8_t *buf = map_anon(2 * PG);
+	uint32_t x;
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "slot_move";
+	*u32p(buf, 0x10) = 0x3333aaaa;
+	*u32p(buf, PG + 0x10) = 0x3333bbbb;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, 2 * PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x3333aaaa, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	EXPECT_EQ(0x3333bbbb, rd32(_metadata, &self->v, DATA_GPA + PG + 0x10));
+
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, new_gpa, 2 * PG, HVA(buf));
+	ASSERT_EQ(0, r) TH_LOG("move: %s", strerror(-r));
+	expect_no_leaf(_metadata, &self->vm, DATA_GPA);
+	expect_no_leaf(_metadata, &self->vm, DATA_GPA + PG);
+	EXPECT_EQ(0x3333aaaa, rd32(_metadata, &self->v, new_gpa + 0x10));
+	EXPECT_EQ(0x3333bbbb, rd32(_metadata, &self->v, new_gpa + PG + 0x10));
+
+	/* The old GPA is MMIO now, both directions. */
+	x = op_mmio(_metadata, &self->v, G32_R32, DATA_GPA + 0x10, 0, 4, false,
+		    0x0d15ea5e);
+	EXPECT_EQ(0x0d15ea5e, x);
+	op_mmio(_metadata, &self->v, G32_W32, DATA_GPA + PG + 0x10, 0x99887766,
+		4, true, 0x99887766);
+	EXPECT_EQ(0x3333bbbb, *u32p(buf, PG + 0x10));
+
+	wr32(_metadata, &self->v, new_gpa + 0x40, 0x44445555);
+	EXPECT_EQ(0x44445555, *u32p(buf, 0x40));
+	expect_leaf(_metadata, &self->vm, new_gpa, 1, buf, 1);
+
+	/* And back: now the new GPA is MMIO. */
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, 2 * PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x44445555, rd32(_metadata, &self->v, DATA_GPA + 0x40));
+	x = op_mmio(_metadata, &self->v, G32_R32, new_gpa + 0x40, 0, 4, false,
+		    0x600df00d);
+	EXPECT_EQ(0x600df00d, x);
+	expect_no_leaf(_metadata, &self->vm, new_gpa);
+}
+
+/* ---- 4: MMIO ---- */
+
+struct mmio_case {
+	uint32_t op;
+	uint32_t ecx;		/* ECX before */
+	unsigned int len;
+	bool is_write;
+	uint64_t data;		/* stored, or supplied by the VMM */
+	uint32_t result;	/* ECX after */
+};
+
+static const struct mmio_case mmio_cases[] = {
+	{ G32_W32,  0x12345678, 4, true,  0x12345678, 0x12345678 },
+	{ G32_W8,   0x123456ab, 1, true,  0xab,       0x123456ab },
+	{ G32_W16,  0x1234beef, 2, true,  0xbeef,     0x1234beef },
+	{ G32_W32I, 0,          4, true,  G32_IMM32,  0 },
+	{ G32_W8I,  0,          1, true,  G32_IMM8,   0 },
+	{ G32_R32,  0,          4, false, 0xa1b2c3d4, 0xa1b2c3d4 },
+	{ G32_R8,   0x11223344, 1, false, 0x99,       0x11223399 },
+	{ G32_R16,  0x11223344, 2, false, 0xbeef,     0x1122beef },
+	{ G32_ZX8,  0xffffffff, 1, false, 0x80,       0x80 },
+	{ G32_ZX16, 0xffffffff, 2, false, 0x8001,     0x8001 },
+	{ G32_SX8,  0,          1, false, 0x80,       0xffffff80 },
+	{ G32_SX16, 0,          2, false, 0x8001,     0xffff8001 },
+};
+
+TEST_F_TIMEOUT(g, mmio_no_slot, 150)
+{
+	unsigned int i;
+
+	g32_step = "mmio_no_slot";
+	for (i = 0; i < ARRAY_SIZE(mmio_cases); i++) {
+		const struct mmio_case *c = &mmio_cases[i];
+		uint64_t gpa = MMIO_GPA + 0x100 + i * 0x10 + (i & 3);
+		uint32_t x;
+
+		x = op_mmio(_metadata, &self->v, c->op, gpa, c->ecx, c->len,
+			    c->is_write, c->data);
+		EXPECT_EQ(c->result, x) TH_LOG("case %u (op %u): ECX 0x%x",
+					       i, c->op, x);
+	}
+	/* The top of the 32-bit space. */
+	EXPECT_EQ(0x76543210, op_mmio(_metadata, &self->v, G32_R32,
+				      0xfffffff0, 0, 4, false, 0x76543210));
+}
+
+TEST_F_TIMEOUT(g, mmio_readonly, 150)
+{
+	const uint64_t gpa = 0xb000;
+	uint8_t *buf = map_anon(2 * PG), copy[2 * PG];
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "mmio_readonly";
+	ASSERT_LT(0, kvmmu_check_extension(self->vm.devfd,
+					   KVM_CAP_READONLY_MEM));
+	memset(buf, 0x3c, 2 * PG);
+	*u32p(buf, 0x10) = 0x0eadbeef;
+	r = kvmmu_set_region(self->vm.vmfd, 1, KVM_MEM_READONLY, gpa, 2 * PG,
+			     HVA(buf));
+	ASSERT_EQ(0, r) TH_LOG("READONLY slot: %s", strerror(-r));
+	memcpy(copy, buf, sizeof(copy));
+
+	/* A write to a page never mapped: MMIO. */
+	op_mmio(_metadata, &self->v, G32_W32, gpa + 0x20, 0xabcdef01, 4, true,
+		0xabcdef01);
+	/* Reads map it, read-only. */
+	EXPECT_EQ(0x0eadbeef, rd32(_metadata, &self->v, gpa + 0x10));
+	expect_leaf(_metadata, &self->vm, gpa, 1, buf, 0);
+	/* Writes to the mapped page: still MMIO, every form. */
+	op_mmio(_metadata, &self->v, G32_W32, gpa + 0x10, 0x01020304, 4, true,
+		0x01020304);
+	op_mmio(_metadata, &self->v, G32_W8, gpa + 0x11, 0x55, 1, true, 0x55);
+	op_mmio(_metadata, &self->v, G32_W16, gpa + 0x12, 0x6677, 2, true,
+		0x6677);
+	op_mmio(_metadata, &self->v, G32_W32I, gpa + PG, 0, 4, true,
+		G32_IMM32);
+	op_mmio(_metadata, &self->v, G32_W8I, gpa + PG + 1, 0, 1, true,
+		G32_IMM8);
+	EXPECT_EQ(0, memcmp(copy, buf, sizeof(copy)));
+	EXPECT_EQ(0x0eadbeef, rd32(_metadata, &self->v, gpa + 0x10));
+	EXPECT_EQ(0x3c3c3c3c, rd32(_metadata, &self->v, gpa + PG));
+	/* The host may still write: the guest sees it. */
+	*u32p(buf, 0x10) = 0x1eadbeef;
+	EXPECT_EQ(0x1eadbeef, rd32(_metadata, &self->v, gpa + 0x10));
+	expect_leaf(_metadata, &self->vm, gpa + PG, 1, buf + PG, 0);
+}
+
+/* ---- 5: host memory behind a slot goes away ---- */
+
+TEST_F_TIMEOUT(g, efault_munmap, 150)
+{
+	uint8_t *buf = map_anon(2 * PG), *p;
+	uint64_t hole = kvmmu_unmapped_hva(PG);
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(0, hole);
+	g32_step = "efault_munmap";
+	*u32p(buf, 0x10) = 0x77770001;
+	*u32p(buf, PG + 0x10) = 0x77770002;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, 2 * PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x77770001, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+
+	ASSERT_EQ(0, munmap(buf, PG));
+	r = g32_do(&self->v, G32_R32, DATA_GPA + 0x10, 0, 0);
+	EXPECT_EQ(-EFAULT, r) TH_LOG("read of an unmapped HVA: %s",
+				     r < 0 ? strerror(-r) :
+				     g32_exit_str(&self->v));
+	r = g32_do(&self->v, G32_W32, DATA_GPA + 0x10, 1, 0);
+	EXPECT_EQ(-EFAULT, r);
+	/* The rest of the slot and the VM still work. */
+	EXPECT_EQ(0x77770002, rd32(_metadata, &self->v, DATA_GPA + PG + 0x10));
+	expect_no_leaf(_metadata, &self->vm, DATA_GPA);
+
+	/* A page comes back at the HVA: the stuck load completes on it. */
+	r = g32_do(&self->v, G32_R32, DATA_GPA + 0x10, 0, 0);
+	EXPECT_EQ(-EFAULT, r);
+	p = mmap(buf, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(buf, p);
+	*u32p(buf, 0x10) = 0x77770003;
+	r = g32_run(&self->v);
+	ASSERT_EQ(G32_DONE, r) TH_LOG("%s", r < 0 ? strerror(-r) :
+				      g32_exit_str(&self->v));
+	EXPECT_EQ(0x77770003, g32_ecx(&self->v));
+
+	/* A slot created over a hole: EFAULT from the first access. */
+	r = kvmmu_set_region(self->vm.vmfd, 2, 0, 0x20000, PG, hole);
+	ASSERT_EQ(0, r);
+	r = g32_do(&self->v, G32_R32, 0x20000, 0, 0);
+	EXPECT_EQ(-EFAULT, r);
+	r = g32_do(&self->v, G32_W32, 0x20000, 0, 0);
+	EXPECT_EQ(-EFAULT, r);
+	EXPECT_EQ(0x77770003, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+}
+
+TEST_F_TIMEOUT(g, efault_mprotect, 150)
+{
+	uint8_t *buf = map_anon(PG);
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "efault_mprotect";
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	wr32(_metadata, &self->v, DATA_GPA + 0x10, 0x88880001);
+	EXPECT_EQ(0x88880001, *u32p(buf, 0x10));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, 1);
+
+	ASSERT_EQ(0, mprotect(buf, PG, PROT_READ));
+	EXPECT_EQ(0x88880001, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, 0);
+	r = g32_do(&self->v, G32_W32, DATA_GPA + 0x10, 0x88880002, 0);
+	EXPECT_EQ(-EFAULT, r) TH_LOG("write to a PROT_READ HVA: %s",
+				     r < 0 ? strerror(-r) :
+				     g32_exit_str(&self->v));
+	r = g32_run(&self->v);
+	EXPECT_EQ(-EFAULT, r);
+	EXPECT_EQ(0x88880001, *u32p(buf, 0x10));
+	EXPECT_EQ(0x88880001, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+
+	/* Writable again: the same store, re-run, lands. */
+	r = g32_start(&self->v, G32_W32, DATA_GPA + 0x10, 0x88880003, 0);
+	ASSERT_EQ(0, r);
+	r = g32_run(&self->v);
+	EXPECT_EQ(-EFAULT, r);
+	ASSERT_EQ(0, mprotect(buf, PG, PROT_READ | PROT_WRITE));
+	r = g32_run(&self->v);
+	ASSERT_EQ(G32_DONE, r) TH_LOG("%s", r < 0 ? strerror(-r) :
+				      g32_exit_str(&self->v));
+	EXPECT_EQ(0x88880003, *u32p(buf, 0x10));
+}
+
+/* ---- 6: huge pages ---- */
+
+static bool thp_available(void)
+{
+	char s[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+
+	if (!f)
+		return false;
+	if (!fgets(s, sizeof(s), f))
+		s[0] = 0;
+	fclose(f);
+	return !strstr(s, "[never]") && s[0];
+}
+
+#define THP_LEN		(2 * SZ_2M)
+
+/*
+ * Two 2 MiB THPs, 2 MiB-aligned, page i's dword 0 = 0x70000000 + i.
+ * NULL (the test skipped) when the kernel gives no THP.
+ */
+static void *thp_buffer(struct __test_metadata *_metadata)
+{
+	uint8_t *p;
+	unsigned long i;
+	long kb;
+
+	if (!thp_available())
+		SKIP(return NULL, "THP disabled (transparent_hugepage=never)");
+	p = map_aligned(THP_LEN, SZ_2M);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, THP_LEN, MADV_HUGEPAGE));
+	for (i = 0; i < THP_LEN / PG; i++)
+		*u32p(p, i * PG) = 0x70000000 + i;
+	kb = g32_smaps_kb(p, "AnonHugePages");
+	if (kb < (long)(THP_LEN >> 10))
+		SKIP(return NULL, "no THP for the buffer (AnonHugePages %ld kB)",
+		     kb);
+	return p;
+}
+
+TEST_F_TIMEOUT(g, thp_2m, 150)
+{
+	const uint64_t gpa = 0x400000;
+	uint8_t *p;
+	int r;
+
+	g32_step = "thp_2m";
+	p = thp_buffer(_metadata);
+	if (!p)
+		return;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x70000123, rd32(_metadata, &self->v, gpa + 0x123000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x123000, 2, p + 0x123000, -1);
+	/* One leaf serves the whole first 2M. */
+	EXPECT_EQ(0x700001ff, rd32(_metadata, &self->v, gpa + 0x1ff000));
+	EXPECT_EQ(0x70000000, rd32(_metadata, &self->v, gpa));
+	wr32(_metadata, &self->v, gpa + 0x1ff004, 0x7fff0001);
+	EXPECT_EQ(0x7fff0001, *u32p(p, 0x1ff004));
+	expect_leaf(_metadata, &self->vm, gpa + 0x1ff000, 2, p + 0x1ff000, 1);
+	/* And another the second. */
+	EXPECT_EQ(0x70000345, rd32(_metadata, &self->v, gpa + 0x345000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x345000, 2, p + 0x345000, -1);
+	if (!stock()) {
+		EXPECT_EQ(2, g32_read_stat(getpid(), self->vm.vmfd,
+					   "pages_2m"));
+	}
+	EXPECT_LE((long)(THP_LEN >> 10), g32_smaps_kb(p, "AnonHugePages"));
+}
+
+/*
+ * GPA 2M-aligned + 4K, HVA 2M-aligned, 4 MiB: the GPAs 0xa00000..0xbfffff
+ * form a whole 2M range inside the slot, but their HVAs straddle the two
+ * THPs: only 4K leaves are right.
+ */
+TEST_F_TIMEOUT(g, thp_misaligned_4k, 150)
+{
+	const uint64_t gpa = 0x801000;
+	const uint64_t inner = 0xa00000;	/* HVA offset 0x1ff000 */
+	uint8_t *p;
+	int r;
+
+	g32_step = "thp_misaligned_4k";
+	p = thp_buffer(_metadata);
+	if (!p)
+		return;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x70000005, rd32(_metadata, &self->v, gpa + 0x5000));
+	EXPECT_EQ(0x700001ff, rd32(_metadata, &self->v, inner));
+	EXPECT_EQ(0x70000202, rd32(_metadata, &self->v, inner + 0x3000));
+	EXPECT_EQ(0x700003fe, rd32(_metadata, &self->v, inner + 0x1ff000));
+	wr32(_metadata, &self->v, inner + 0x100004, 0x7fff0002);
+	EXPECT_EQ(0x7fff0002, *u32p(p, 0x1ff000 + 0x100004));
+	expect_leaf(_metadata, &self->vm, gpa + 0x5000, 1, p + 0x5000, -1);
+	expect_leaf(_metadata, &self->vm, inner, 1, p + 0x1ff000, -1);
+	expect_leaf(_metadata, &self->vm, inner + 0x3000, 1, p + 0x202000, -1);
+	expect_leaf(_metadata, &self->vm, inner + 0x100000, 1, p + 0x2ff000,
+		    1);
+	if (!stock()) {
+		EXPECT_EQ(0, g32_read_stat(getpid(), self->vm.vmfd,
+					   "pages_2m"));
+	}
+	/* Still THPs on the host: the slot's alignment made it 4K. */
+	EXPECT_LE((long)(THP_LEN >> 10), g32_smaps_kb(p, "AnonHugePages"));
+}
+
+static long read_long_file(const char *path)
+{
+	char s[64] = "";
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(s, sizeof(s), f))
+		s[0] = 0;
+	fclose(f);
+	return s[0] ? strtol(s, NULL, 10) : -1;
+}
+
+static int write_long_file(const char *path, long v)
+{
+	FILE *f = fopen(path, "we");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
+	if (fclose(f))
+		r = -errno;
+	return r;
+}
+
+#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
+
+TEST_F_TIMEOUT(g, hugetlb_2m, 150)
+{
+	const uint64_t gpa = 0xc00000;
+	long old = read_long_file(NR_HUGEPAGES), now;
+	uint8_t *p;
+	int r;
+
+	g32_step = "hugetlb_2m";
+	if (old < 0)
+		SKIP(return, "no %s (no hugetlbfs)", NR_HUGEPAGES);
+	if (old < 2 && write_long_file(NR_HUGEPAGES, 2))
+		SKIP(return, "cannot write %s", NR_HUGEPAGES);
+	now = read_long_file(NR_HUGEPAGES);
+	if (now < 1) {
+		write_long_file(NR_HUGEPAGES, old);
+		SKIP(return, "%s stays %ld", NR_HUGEPAGES, now);
+	}
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED) {
+		write_long_file(NR_HUGEPAGES, old);
+		SKIP(return, "MAP_HUGETLB: %s", strerror(errno));
+	}
+	*u32p(p, 0x1234) = 0x4b4b0001;
+	*u32p(p, 0x1f0000) = 0x4b4b0002;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, SZ_2M, HVA(p));
+	EXPECT_EQ(0, r);
+	if (!r) {
+		EXPECT_EQ(0x4b4b0001, rd32(_metadata, &self->v, gpa + 0x1234));
+		EXPECT_EQ(0x4b4b0002, rd32(_metadata, &self->v,
+					   gpa + 0x1f0000));
+		wr32(_metadata, &self->v, gpa + 0x100000, 0x4b4b0003);
+		EXPECT_EQ(0x4b4b0003, *u32p(p, 0x100000));
+		expect_leaf(_metadata, &self->vm, gpa + 0x1000, 2, p + 0x1000,
+			    1);
+		EXPECT_EQ(0, kvmmu_delete_region(self->vm.vmfd, 1));
+	}
+	munmap(p, SZ_2M);
+	if (old < 2)
+		write_long_file(NR_HUGEPAGES, old);
+}
+
+/* ---- 7: concurrency ---- */
+
+#define NR_SMP		4
+#define SMP_GPA		0x100000UL
+#define SMP_SHARED	32		/* pages every vCPU reads */
+#define SMP_OWN		8		/* pages per vCPU it writes */
+#define SMP_PAGES	(SMP_SHARED + NR_SMP * SMP_OWN)
+#define SMP_ROUNDS	6
+
+struct smp_ctx {
+	struct g32_vcpu v[NR_SMP];
+	pthread_barrier_t start, end;
+	uint32_t round;
+	atomic_int bad;
+	char why[NR_SMP][128];
+};
+
+struct smp_arg {
+	struct smp_ctx *c;
+	int i;
+};
+
+static uint32_t shared_sum(uint32_t round)
+{
+	uint32_t s = 0, k;
+
+	for (k = 0; k < SMP_SHARED; k++)
+		s += round << 16 | k;
+	return s;
+}
+
+static uint32_t own_base(int i, uint32_t round)
+{
+	return (uint32_t)(i + 1) << 24 | round << 12;
+}
+
+static void smp_fail(struct smp_ctx *c, int i, const char *what, int r,
+		     uint32_t got, uint32_t want)
+{
+	if (!c->why[i][0])
+		snprintf(c->why[i], sizeof(c->why[i]),
+			 "vCPU %d round %u %s: r %d got 0x%x want 0x%x", i,
+			 c->round, what, r, got, want);
+	atomic_fetch_add(&c->bad, 1);
+}
+
+static void *smp_thread(void *p)
+{
+	struct smp_arg *a = p;
+	struct smp_ctx *c = a->c;
+	struct g32_vcpu *v = &c->v[a->i];
+	uint64_t own = SMP_GPA + (SMP_SHARED + a->i * SMP_OWN) * PG;
+	uint32_t round, got, want;
+	int r;
+
+	for (round = 0; round < SMP_ROUNDS; round++) {
+		pthread_barrier_wait(&c->start);
+		/* The same pages as every other vCPU, faulted together. */
+		r = g32_do(v, G32_SUM, SMP_GPA, 0, SMP_SHARED);
+		got = g32_esi(v);
+		want = shared_sum(round);
+		if (r != G32_DONE || got != want)
+			smp_fail(c, a->i, "shared sum", r, got, want);
+		/* Pages of its own. */
+		r = g32_do(v, G32_FILL, own, own_base(a->i, round), SMP_OWN);
+		if (r != G32_DONE)
+			smp_fail(c, a->i, "fill", r, 0, 0);
+		r = g32_do(v, G32_SUM, own, 0, SMP_OWN);
+		got = g32_esi(v);
+		want = SMP_OWN * own_base(a->i, round) +
+		       SMP_OWN * (SMP_OWN - 1) / 2;
+		if (r != G32_DONE || got != want)
+			smp_fail(c, a->i, "own sum", r, got, want);
+		pthread_barrier_wait(&c->end);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(g, smp_faults, 300)
+{
+	struct smp_ctx *c = calloc(1, sizeof(*c));
+	struct smp_arg args[NR_SMP];
+	pthread_t th[NR_SMP];
+	uint8_t *buf = map_anon(SMP_PAGES * PG);
+	uint32_t round, k;
+	int i, r;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_NE(NULL, buf);
+	g32_alarm(280);
+	g32_step = "smp_faults";
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, SMP_GPA, SMP_PAGES * PG,
+			     HVA(buf));
+	ASSERT_EQ(0, r);
+	c->v[0] = self->v;
+	for (i = 1; i < NR_SMP; i++) {
+		r = g32_vcpu_create(&self->vm, &c->v[i], i);
+		ASSERT_EQ(0, r) TH_LOG("vCPU %d: %s", i, strerror(-r));
+	}
+	pthread_barrier_init(&c->start, NULL, NR_SMP + 1);
+	pthread_barrier_init(&c->end, NULL, NR_SMP + 1);
+	for (i = 0; i < NR_SMP; i++) {
+		args[i].c = c;
+		args[i].i = i;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, smp_thread,
+					    &args[i]));
+	}
+	for (round = 0; round < SMP_ROUNDS; round++) {
+		c->round = round;
+		/* Drop everything: every access of the round faults. */
+		ASSERT_EQ(0, madvise(buf, SMP_PAGES * PG, MADV_DONTNEED));
+		for (k = 0; k < SMP_SHARED; k++)
+			*u32p(buf, k * PG) = round << 16 | k;
+		pthread_barrier_wait(&c->start);
+		pthread_barrier_wait(&c->end);
+		for (i = 0; i < NR_SMP; i++)
+			for (k = 0; k < SMP_OWN; k++) {
+				uint32_t at = (SMP_SHARED + i * SMP_OWN + k) * PG;
+
+				if (*u32p(buf, at) != own_base(i, round) + k)
+					smp_fail(c, i, "host view", 0,
+						 *u32p(buf, at),
+						 own_base(i, round) + k);
+			}
+	}
+	for (i = 0; i < NR_SMP; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < NR_SMP; i++)
+		if (c->why[i][0])
+			TH_LOG("%s", c->why[i]);
+	EXPECT_EQ(0, atomic_load(&c->bad));
+	for (i = 1; i < NR_SMP; i++)
+		g32_vcpu_destroy(&c->v[i]);
+	free(c);
+}
+
+/*
+ * Slot updates racing guest faults. The main thread changes slots; each
+ * change is bracketed by gen going odd then even, and the state (what is
+ * at GPA X and Y1) changes only while gen is odd. A vCPU operation that
+ * saw the same even gen before and after ran entirely in one state and
+ * must read exactly that state's value; others must read one of the
+ * legal values.
+ */
+#define RACE_X		0x200000UL	/* slot B, slot C or nothing */
+#define RACE_Y1		0x300000UL	/* slot D moves between Y1 and Y2 */
+#define RACE_Y2		0x380000UL
+#define RACE_A		0x100000UL	/* stable slot A */
+#define RACE_A_PAGES	16
+#define PB		0xb0b0b0b0u
+#define PC		0xc0c0c0c0u
+#define PD		0xd0d0d0d0u
+#define PM		0x3e3e3e3eu	/* what the VMM answers to MMIO loads */
+#define RACE_SECONDS	6
+
+enum { AT_NONE, AT_B, AT_C };
+
+struct race_ctx {
+	struct g32_vcpu *va, *vb;
+	atomic_uint gen;
+	atomic_int x_state;	/* AT_* */
+	atomic_int d_at_y1;	/* D at Y1 (else at Y2) */
+	atomic_int stop;
+	atomic_int bad;
+	atomic_long exact;	/* checks made in a stable window */
+	atomic_long ops_a, ops_b;
+	char why[2][160];
+};
+
+static void race_fail(struct race_ctx *c, int who, const char *fmt,
+		      uint32_t got, uint32_t want)
+{
+	if (!c->why[who][0])
+		snprintf(c->why[who], sizeof(c->why[who]), fmt, got, want);
+	atomic_fetch_add(&c->bad, 1);
+}
+
+/* Read @gpa, answering MMIO with PM; 0 ok, else r. */
+static int race_read(struct g32_vcpu *v, uint64_t gpa, uint32_t *val)
+{
+	int r = g32_do(v, G32_R32, gpa, 0, 0);
+
+	if (r == G32_MMIO) {
+		if (v->run->mmio.phys_addr != gpa || v->run->mmio.len != 4 ||
+		    v->run->mmio.is_write)
+			return -EPROTO;
+		memcpy(v->run->mmio.data, &(uint32_t){ PM }, 4);
+		r = g32_run(v);
+	}
+	if (r != G32_DONE)
+		return r ? r : -EPROTO;
+	*val = g32_ecx(v);
+	return 0;
+}
+
+static void *race_a(void *p)
+{
+	struct race_ctx *c = p;
+	uint32_t n = 0, got, want;
+	int r;
+
+	while (!atomic_load(&c->stop)) {
+		n++;
+		r = g32_do(c->va, G32_FILL, RACE_A, n << 8, RACE_A_PAGES);
+		if (r != G32_DONE) {
+			race_fail(c, 0, "slot A fill: r %d (%x)", r, 0);
+			break;
+		}
+		r = g32_do(c->va, G32_SUM, RACE_A, 0, RACE_A_PAGES);
+		got = g32_esi(c->va);
+		want = RACE_A_PAGES * (n << 8) +
+		       RACE_A_PAGES * (RACE_A_PAGES - 1) / 2;
+		if (r != G32_DONE || got != want) {
+			race_fail(c, 0, "slot A sum 0x%x, want 0x%x", got,
+				  want);
+			break;
+		}
+		atomic_fetch_add(&c->ops_a, 1);
+	}
+	return NULL;
+}
+
+static void *race_b(void *p)
+{
+	static const uint32_t x_val[] = { PM, PB, PC };
+	struct race_ctx *c = p;
+	uint64_t gpa;
+	uint32_t g1, g2, got, want;
+	int r, which = 0, xs, y1;
+
+	while (!atomic_load(&c->stop)) {
+		which = (which + 1) % 3;
+		gpa = which == 0 ? RACE_X : which == 1 ? RACE_Y1 : RACE_Y2;
+		gpa += 0x10 * (which + 1);
+		g1 = atomic_load(&c->gen);
+		xs = atomic_load(&c->x_state);
+		y1 = atomic_load(&c->d_at_y1);
+		r = race_read(c->vb, gpa, &got);
+		g2 = atomic_load(&c->gen);
+		if (r) {
+			race_fail(c, 1, "read: r %d (%x)", r, 0);
+			break;
+		}
+		atomic_fetch_add(&c->ops_b, 1);
+		if (which == 0)
+			want = x_val[xs];
+		else if (which == 1)
+			want = y1 ? PD : PM;
+		else
+			want = y1 ? PM : PD;
+		if (g1 == g2 && !(g1 & 1)) {
+			atomic_fetch_add(&c->exact, 1);
+			if (got != want) {
+				race_fail(c, 1, "stable state: read 0x%x, want 0x%x",
+					  got, want);
+				break;
+			}
+		} else if (got != PM && got != PB && got != PC && got != PD) {
+			race_fail(c, 1, "racing: read 0x%x (%x)", got, 0);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void page_fill(void *p, uint32_t v)
+{
+	for (size_t i = 0; i < PG / 4; i++)
+		((uint32_t *)p)[i] = v;
+}
+
+TEST_F_TIMEOUT(g, slot_updates_race, 300)
+{
+	uint8_t *a = map_anon(RACE_A_PAGES * PG), *b = map_anon(PG);
+	uint8_t *cbuf = map_anon(PG), *d = map_anon(PG), *other = map_anon(PG);
+	struct race_ctx *c = calloc(1, sizeof(*c));
+	struct g32_vcpu vb;
+	pthread_t ta, tb;
+	time_t end;
+	long iter = 0;
+	unsigned int others = 0;
+	int r, vmfd = self->vm.vmfd;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_TRUE(a && b && cbuf && d && other);
+	g32_alarm(280);
+	g32_step = "slot_updates_race";
+	page_fill(b, PB);
+	page_fill(cbuf, PC);
+	page_fill(d, PD);
+	ASSERT_EQ(0, kvmmu_set_region(vmfd, 1, 0, RACE_A, RACE_A_PAGES * PG,
+				      HVA(a)));
+	ASSERT_EQ(0, kvmmu_set_region(vmfd, 2, 0, RACE_X, PG, HVA(b)));
+	ASSERT_EQ(0, kvmmu_set_region(vmfd, 4, 0, RACE_Y1, PG, HVA(d)));
+	atomic_store(&c->x_state, AT_B);
+	atomic_store(&c->d_at_y1, 1);
+	ASSERT_EQ(0, g32_vcpu_create(&self->vm, &vb, 1));
+	c->va = &self->v;
+	c->vb = &vb;
+	ASSERT_EQ(0, pthread_create(&ta, NULL, race_a, c));
+	ASSERT_EQ(0, pthread_create(&tb, NULL, race_b, c));
+
+	end = time(NULL) + RACE_SECONDS;
+	while (time(NULL) < end && !atomic_load(&c->bad)) {
+		int step = iter++ % 6, xs = atomic_load(&c->x_state);
+
+		atomic_fetch_add(&c->gen, 1);	/* odd: changing */
+		switch (step) {
+		case 0:	/* X: B or C goes away */
+			r = kvmmu_delete_region(vmfd, xs == AT_B ? 2 : 3);
+			xs = AT_NONE;
+			break;
+		case 1:	/* X: the other one comes */
+			r = (iter / 6) & 1 ?
+			    kvmmu_set_region(vmfd, 2, 0, RACE_X, PG, HVA(b)) :
+			    kvmmu_set_region(vmfd, 3, 0, RACE_X, PG, HVA(cbuf));
+			xs = (iter / 6) & 1 ? AT_B : AT_C;
+			break;
+		case 2:	/* D: Y1 -> Y2 */
+		case 4:	/* D: Y2 -> Y1 */
+			r = kvmmu_set_region(vmfd, 4, 0,
+					     step == 2 ? RACE_Y2 : RACE_Y1,
+					     PG, HVA(d));
+			atomic_store(&c->d_at_y1, step == 4);
+			break;
+		default: { /* unrelated slots come and go */
+			int k = (iter / 6 + step) % 8;
+
+			if (others & (1u << k))
+				r = kvmmu_delete_region(vmfd, 10 + k);
+			else
+				r = kvmmu_set_region(vmfd, 10 + k, 0,
+						     0x1000000 + k * PG, PG,
+						     HVA(other));
+			others ^= 1u << k;
+			break;
+		}
+		}
+		atomic_store(&c->x_state, xs);
+		atomic_fetch_add(&c->gen, 1);	/* even: stable */
+		if (r) {
+			TH_LOG("update step %d: %s", step, strerror(-r));
+			atomic_fetch_add(&c->bad, 1);
+			break;
+		}
+		usleep(2000);
+	}
+	atomic_store(&c->stop, 1);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	if (c->why[0][0])
+		TH_LOG("vCPU 0: %s", c->why[0]);
+	if (c->why[1][0])
+		TH_LOG("vCPU 1: %s", c->why[1]);
+	TH_LOG("%ld updates, %ld slot-A rounds, %ld reads (%ld exact)",
+	       iter, atomic_load(&c->ops_a), atomic_load(&c->ops_b),
+	       atomic_load(&c->exact));
+	EXPECT_EQ(0, atomic_load(&c->bad));
+	EXPECT_LE(12, iter);
+	EXPECT_LT(10, atomic_load(&c->exact));
+	EXPECT_LT(0, atomic_load(&c->ops_a));
+	g32_vcpu_destroy(&vb);
+	free(c);
+}
+
+TEST_F_TIMEOUT(g, fork_eio, 150)
+{
+	uint8_t *buf = map_anon(PG);
+	struct kvm_regs regs;
+	int to_child[2], to_parent[2], status, r;
+	char ch;
+	pid_t pid;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "fork_eio";
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	wr32(_metadata, &self->v, DATA_GPA + 0x10, 0xf0f00000);
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Exit code: 0 ok, else the number of the failed check. */
+		int code = 0;
+
+		alarm(60);
+		if (ioctl(self->v.fd, KVM_RUN, 0) != -1 || errno != EIO)
+			code = 1;
+		else if (ioctl(self->v.fd, KVM_GET_REGS, &regs) != -1 ||
+			 errno != EIO)
+			code = 2;
+		else if (kvmmu_set_region(self->vm.vmfd, 5, 0, 0x80000, PG,
+					  HVA(buf)) != -EIO)
+			code = 3;
+		else if (*u32p(buf, 0x10) != 0xf0f00000)
+			code = 4;
+		if (write(to_parent[1], "c", 1) != 1 ||
+		    read(to_child[0], &ch, 1) != 1)
+			_exit(10);
+		/* The parent's guest wrote its own copy, not ours. */
+		if (!code && *u32p(buf, 0x10) != 0xf0f00000)
+			code = 5;
+		*u32p(buf, 0x20) = 0xc41dc41d;
+		if (write(to_parent[1], "d", 1) != 1)
+			_exit(11);
+		_exit(code);
+	}
+	ASSERT_EQ(1, read(to_parent[0], &ch, 1));
+	/* COW: the guest's write must break the sharing. */
+	wr32(_metadata, &self->v, DATA_GPA + 0x10, 0xf0f00001);
+	EXPECT_EQ(0xf0f00001, *u32p(buf, 0x10));
+	ASSERT_EQ(1, write(to_child[1], "p", 1));
+	ASSERT_EQ(1, read(to_parent[0], &ch, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child failed check %d (1 KVM_RUN, 2 KVM_GET_REGS, %s",
+		       WEXITSTATUS(status),
+		       "3 KVM_SET_USER_MEMORY_REGION: not EIO; 4, 5: its copy)");
+	/* The child's write stayed in the child. */
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x20));
+	EXPECT_EQ(0xf0f00001, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	*u32p(buf, 0x10) = 0xf0f00002;
+	EXPECT_EQ(0xf0f00002, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, -1);
+}
+
+/* ---- 8: nothing left behind ---- */
+
+#define LEAK_MB		32
+#define LEAK_ROUNDS	4
+#define LEAK_SLACK_KB	(6 * 1024)
+#define LEAK_GPA	0x1000000UL
+
+/* One VM: slot of LEAK_MB touched by the guest, then everything closed. */
+static void leak_round(struct __test_metadata *_metadata)
+{
+	size_t len = LEAK_MB << 20;
+	struct g32_vcpu v;
+	struct g32_vm vm;
+	uint8_t *buf = map_anon(len);
+	uint32_t pages = len / PG;
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	madvise(buf, len, MADV_NOHUGEPAGE);
+	ASSERT_EQ(0, g32_vm_create(&vm));
+	ASSERT_EQ(0, g32_vcpu_create(&vm, &v, 0));
+	r = kvmmu_set_region(vm.vmfd, 1, 0, LEAK_GPA, len, HVA(buf));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(7 + pages, op_ok(_metadata, &v, G32_FILL, LEAK_GPA, 7,
+				   pages));
+	EXPECT_EQ(7 + pages - 1, *u32p(buf, len - PG));
+	EXPECT_EQ(pages * 7 + pages * (pages - 1) / 2,
+		  op_ok(_metadata, &v, G32_SUM, LEAK_GPA, 0, pages));
+	EXPECT_EQ(0, g32_status_kb("VmPin"));
+	EXPECT_EQ(0, g32_status_kb("VmLck"));
+	g32_vcpu_destroy(&v);
+	g32_vm_destroy(&vm);
+	munmap(buf, len);
+}
+
+TEST_F_TIMEOUT(g, nothing_left, 300)
+{
+	long base, now = 0;
+	int i;
+
+	g32_alarm(280);
+	g32_step = "nothing_left";
+	/* The fixture's VM is not part of the count. */
+	g32_vcpu_destroy(&self->v);
+	g32_vm_destroy(&self->vm);
+	leak_round(_metadata);	/* warm-up: caches, first-time allocations */
+	usleep(200000);
+	base = g32_meminfo_kb("MemFree");
+	ASSERT_LT(0, base);
+	for (i = 0; i < LEAK_ROUNDS; i++)
+		leak_round(_metadata);
+	/* RCU-freed tables and per-CPU lists drain: give it 5 s. */
+	for (i = 0; i < 50; i++) {
+		now = g32_meminfo_kb("MemFree");
+		if (now >= base - LEAK_SLACK_KB / 4)
+			break;
+		usleep(100000);
+	}
+	TH_LOG("MemFree %ld kB before %d VMs of %d MiB, %ld kB after (%+ld)",
+	       base, LEAK_ROUNDS, LEAK_MB, now, now - base);
+	EXPECT_LE(base - LEAK_SLACK_KB, now);
+	EXPECT_EQ(0, g32_status_kb("VmPin"));
+	EXPECT_EQ(0, g32_status_kb("VmLck"));
+}
+
+TEST_HARNESS_MAIN
