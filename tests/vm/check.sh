@@ -112,6 +112,8 @@ for k in $KERNELS; do
 		fi
 		bg_pid=
 		timing kernel-debug-wait $((SECONDS - t0))
+		[ -e "$CHK/kernel-debug.seconds" ] && timing kernel-debug-build "$(cat "$CHK/kernel-debug.seconds")"
+		t0=$SECONDS
 	fi
 	if ! "$VMDIR/kernel.sh" "$k" >"$CHK/kernel-$k.out" 2>"$CHK/kernel-$k.log"; then
 		record "FAIL $k/kernel   # see $CHK/kernel-$k.log"
