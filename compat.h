@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * compat.h - the one place where kernel-version differences live.
+ * The one place where kernel-version differences live.
  *
  * kvmmu builds against Debian's stock 6.1 and 6.12 kernels and a debug 6.12
  * tree. Code elsewhere never tests LINUX_VERSION_CODE or the presence of a

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * debugfs.c - what a running VM looks like from the host.
+ * Debugfs: what a running VM looks like from the host.
  *
  * /sys/kernel/debug/kvmmu/<pid>-<fd>/ is made for each VM, named like KVM's
  * own debugfs directories after the creating process and the VM's fd.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvmmu.h - the VM object and the memslot types every room of kvmmu shares.
+ * The VM, memslot and vCPU types every room of kvmmu shares.
  *
  * A VM is created by KVM_CREATE_VM on the device and lives as long as its
  * file (and anything else holding a reference through kvmmu_vm_get()). It
@@ -64,6 +64,10 @@ typedef u64 gpa_t;
  * @npages: number of 4 KiB pages, never 0.
  * @userspace_addr: HVA of @base_gfn, page aligned.
  * @flags: KVM_MEM_* from userspace plus KVMMU_MEMSLOT_INVALID.
+ * @dirty_bitmap: one bit per page written since the last KVM_GET_DIRTY_LOG,
+ *                when @flags has KVM_MEM_LOG_DIRTY_PAGES (else NULL). Set by
+ *                the fault path and taken by dirty.c, both under the MMU
+ *                lock; kept across moves and flags changes, as in KVM.
  * @id: slot id within its address space.
  * @as_id: address space.
  *
@@ -78,6 +82,7 @@ struct kvmmu_memory_slot {
 	gfn_t base_gfn;
 	unsigned long npages;
 	unsigned long userspace_addr;
+	unsigned long *dirty_bitmap;
 	u32 flags;
 	u16 id;
 	u16 as_id;
@@ -288,6 +293,20 @@ int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu);
 int kvmmu_internal_error(struct kvmmu_vcpu *vcpu, u32 suberror, u64 data0);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 long kvmmu_tsc_khz(void);
+
+/* dirty.c */
+long kvmmu_get_dirty_log(struct kvmmu_vm *vm, void __user *argp);
+
+/**
+ * kvmmu_dirty_bitmap_bytes - size of a slot's dirty bitmap, as KVM's.
+ * @npages: pages in the slot.
+ *
+ * Return: bytes, a whole number of longs.
+ */
+static inline unsigned long kvmmu_dirty_bitmap_bytes(unsigned long npages)
+{
+	return ALIGN(npages, BITS_PER_LONG) / 8;
+}
 
 /* debugfs.c */
 void kvmmu_debugfs_init(void);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * main.c - module entry, the device node, VM files and ioctl dispatch.
+ * Module entry, the device node, VM files and ioctl dispatch.
  *
  * A VMM opens the device (/dev/kvmmu, or /dev/kvm when built with
  * MODNAME=kvm), checks the API version and capabilities, and creates VMs.
@@ -155,6 +155,8 @@ static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		return vm_set_memory_region(vm, ioctl, argp);
 	case KVM_CHECK_EXTENSION:
 		return check_extension((long)arg);
+	case KVM_GET_DIRTY_LOG:
+		return kvmmu_get_dirty_log(vm, argp);
 	case KVM_CREATE_VCPU:
 		return kvmmu_create_vcpu(vm, arg);
 	case KVM_GET_TSC_KHZ:

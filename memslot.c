@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memslot.c - the guest physical memory map: GPA -> HVA.
+ * Memslots: the guest physical memory map, GPA -> HVA.
  *
  * What it is
  * ----------
@@ -455,9 +455,27 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 		}
 	}
 
+	/* Dirty logging: the bitmap follows the slot, or starts empty. */
+	if (new && (new->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+		if (old && old->dirty_bitmap) {
+			new->dirty_bitmap = old->dirty_bitmap;
+		} else {
+			new->dirty_bitmap =
+				kvzalloc(kvmmu_dirty_bitmap_bytes(npages),
+					 GFP_KERNEL_ACCOUNT);
+			if (!new->dirty_bitmap) {
+				kfree(invalid);
+				kfree(new);
+				return -ENOMEM;
+			}
+		}
+	}
+
 	/* KVM checks this last, after its allocations: same errno order. */
 	if ((change == KVMMU_MR_CREATE || change == KVMMU_MR_MOVE) &&
 	    base_gfn + npages - 1 > host_max_gfn()) {
+		if (!old || new->dirty_bitmap != old->dirty_bitmap)
+			kvfree(new->dirty_bitmap);
 		kfree(invalid);
 		kfree(new);
 		return -EINVAL;
@@ -481,6 +499,9 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 		break;
 	}
 
+	/* No reader sees @old any more; its bitmap goes unless handed on. */
+	if (old && (!new || new->dirty_bitmap != old->dirty_bitmap))
+		kvfree(old->dirty_bitmap);
 	kfree(invalid);
 	kfree(old);
 	return 0;
@@ -566,8 +587,10 @@ void kvmmu_memslots_destroy(struct kvmmu_vm *vm)
 
 		set = rcu_dereference_protected(vm->memslots[as_id], true);
 		idx = set->node_idx;
-		hash_for_each_safe(set->id_hash, bkt, tmp, slot, id_node[idx])
+		hash_for_each_safe(set->id_hash, bkt, tmp, slot, id_node[idx]) {
+			kvfree(slot->dirty_bitmap);
 			kfree(slot);
+		}
 	}
 	cleanup_srcu_struct(&vm->srcu);
 	mutex_destroy(&vm->slots_lock);

@@ -411,6 +411,51 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 		kvmmu_mmu_zap_memslot(vm, new);
 }
 
+/**
+ * kvmmu_mmu_harvest_dirty - take a slot's dirty log and re-arm it.
+ * @vm: the VM; a NULL vm->mmu means no page was ever mapped or logged.
+ * @slot: a slot with a dirty bitmap, held stable by vm->slots_lock.
+ * @out: kvmmu_dirty_bitmap_bytes(@slot->npages) bytes, receives the log.
+ *
+ * Under the MMU lock for write, so no fault can log in between, each word
+ * of the log is exchanged with zero and the pages it reports are zapped:
+ * the next write to any of them faults, and is logged, again. Zapping
+ * rather than write-protecting costs a read fault more per harvested page
+ * and keeps the fault path the only place writable leaves are made.
+ * Process context, no MMU lock held.
+ */
+void kvmmu_mmu_harvest_dirty(struct kvmmu_vm *vm,
+			     struct kvmmu_memory_slot *slot,
+			     unsigned long *out)
+{
+	unsigned long i, n = kvmmu_dirty_bitmap_bytes(slot->npages) /
+			     sizeof(long);
+	struct kvmmu_mmu *mmu = vm->mmu;
+	LIST_HEAD(freed);
+	bool flush = false;
+
+	if (!mmu) {
+		memset(out, 0, n * sizeof(long));
+		return;
+	}
+	write_lock(&mmu->lock);
+	for (i = 0; i < n; i++) {
+		unsigned long mask = xchg(&slot->dirty_bitmap[i], 0);
+
+		out[i] = mask;
+		while (mask) {
+			gfn_t gfn = slot->base_gfn + i * BITS_PER_LONG +
+				    __ffs(mask);
+
+			flush |= kvmmu_zap_gfn_range(mmu, slot->as_id, gfn,
+						     gfn + 1, &freed);
+			mask &= mask - 1;
+		}
+	}
+	write_unlock(&mmu->lock);
+	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+}
+
 /* ---- the fault ---- */
 
 /**
@@ -422,6 +467,8 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
  * @level: leaf level wanted; lowered if a table is in the way.
  * @writable: map writable.
  * @write: the fault is a write (the leaf gets D).
+ * @dirty_bitmap: the slot's dirty log, or NULL when it does not log.
+ * @base_gfn: the slot's first GFN, to index @dirty_bitmap.
  */
 struct kvmmu_map {
 	gfn_t gfn;
@@ -431,6 +478,8 @@ struct kvmmu_map {
 	int level;
 	bool writable;
 	bool write;
+	unsigned long *dirty_bitmap;
+	gfn_t base_gfn;
 };
 
 enum map_result {
@@ -569,10 +618,18 @@ static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			return -ENOMEM;
 
 		read_lock(&mmu->lock);
-		if (invalidate_retry(mmu, m))
+		if (invalidate_retry(mmu, m)) {
 			r = MAP_RETRY;
-		else
+		} else {
 			r = tdp_map(mmu, cache, m, &flush);
+			/*
+			 * Logged under the lock that kvmmu_mmu_harvest_dirty()
+			 * takes for write: a writable leaf is never installed
+			 * after the harvest that would have reported it.
+			 */
+			if (r == MAP_DONE && m->writable && m->dirty_bitmap)
+				set_bit(m->gfn - m->base_gfn, m->dirty_bitmap);
+		}
 		read_unlock(&mmu->lock);
 
 		if (r != MAP_LOWER)
@@ -782,6 +839,13 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 			 &page, &m.writable);
 	if (r)
 		goto out;
+
+	/* A logged slot is writable only after a write fault logged it. */
+	if (slot->dirty_bitmap) {
+		m.writable = m.writable && write;
+		m.dirty_bitmap = slot->dirty_bitmap;
+		m.base_gfn = slot->base_gfn;
+	}
 
 	m.pfn = page_to_pfn(page);
 	m.level = fault_level(slot, m.gfn, host_mapping_level(vm->mm, m.hva),

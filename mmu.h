@@ -52,6 +52,9 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 				     const struct kvmmu_memory_slot *old,
 				     const struct kvmmu_memory_slot *new);
 void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir);
+void kvmmu_mmu_harvest_dirty(struct kvmmu_vm *vm,
+			     struct kvmmu_memory_slot *slot,
+			     unsigned long *out);
 
 /*
  * ---- MMU internals: mmu.c, rmap.c, notifier.c and tests/kunit only ----

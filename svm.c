@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svm.c - the AMD SVM backend behind struct kvmmu_vendor_ops.
+ * The AMD SVM backend behind struct kvmmu_vendor_ops.
  *
  * What it does
  * ------------

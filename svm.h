@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* svm.h - what svm.c needs from svm_vmenter.S. */
+/* What the SVM backend needs from its VMRUN assembly. */
 #ifndef KVMMU_SVM_H
 #define KVMMU_SVM_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * svm_vmenter.S - the one stretch of code that runs a guest on AMD SVM.
+ * The one stretch of code that runs a guest on AMD SVM.
  *
  * VMRUN switches only part of the CPU: it loads the guest's RAX, RSP, RIP,
  * RFLAGS, control registers and segments from the VMCB and, on #VMEXIT,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * x86.c - vCPUs: their file, their state as a VMM sets it, and KVM_RUN.
+ * vCPUs: their file, their state as a VMM sets it, and KVM_RUN.
  *
  * What it is
  * ----------
