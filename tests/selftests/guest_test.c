@@ -15,15 +15,24 @@
  *   2  hva_map_fixed        mmap MAP_FIXED over the HVA: the new page
  *      hva_madv_dontneed    MADV_DONTNEED: the guest reads zeros
  *      hva_mremap           mremap away + new page at the old HVA
+ *      hva_zero_page        guest maps the zero page, host writes (COW)
+ *      hva_alias_slots      two slots, one HVA: both GPAs invalidated
+ *      memfd_punch_truncate hole -> zeros; truncated -> -EFAULT
  *   3  slot_recreate        delete + create at the same GPA, new HVA
  *      slot_move            new guest_phys_addr: old GPA is MMIO
  *   4  mmio_no_slot         every decoder MOV form, loads and stores
  *      mmio_readonly        READONLY slot: reads map, writes are MMIO
  *   5  efault_munmap        KVM_RUN -EFAULT, then recovers
  *      efault_mprotect      PROT_READ: reads work, writes -EFAULT
- *   6  thp_2m, thp_misaligned_4k, hugetlb_2m
+ *   6  thp_2m               THP slot: 2M leaves (debugfs, pagemap PFN)
+ *      thp_misaligned_4k    GPA/HVA off by a page: 4K leaves
+ *      thp_split            host splits the THP under a 2M leaf
+ *      thp_dirty_log        LOG_DIRTY_PAGES: 4K; off: 2M again
+ *      thp_slot_move        moved off alignment: 4K; back on: 2M
+ *      hugetlb_2m           MAP_HUGETLB (skips without hugetlb pages)
  *   7  smp_faults           4 vCPU threads, same and different pages
  *      slot_updates_race    slot create/delete/move vs guest faults
+ *      hva_remap_race       page behind the HVA replaced vs guest reads
  *      fork_eio             child: EIO; COW keeps parent and child apart
  *   8  nothing_left         MemFree back, VmPin/VmLck 0
  *
@@ -85,6 +94,14 @@ static void *map_aligned(size_t len, size_t align)
 static uint32_t *u32p(void *base, size_t off)
 {
 	return (uint32_t *)((uint8_t *)base + off);
+}
+
+/* The dword at @off of file @fd, read with pread (0xffffffff on error). */
+static uint32_t file_u32(int fd, off_t off)
+{
+	uint32_t v;
+
+	return pread(fd, &v, sizeof(v), off) == sizeof(v) ? v : 0xffffffff;
 }
 
 FIXTURE(g) {
@@ -392,6 +409,124 @@ TEST_F_TIMEOUT(g, hva_mremap, 150)
 	EXPECT_EQ(0xaaaa0001, *u32p(b, 0x10));
 	EXPECT_EQ(0, *u32p(b, 0x20));
 	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, a, 1);
+}
+
+/* A read maps the shared zero page; the host's first write replaces it. */
+TEST_F_TIMEOUT(g, hva_zero_page, 150)
+{
+	uint8_t *buf = map_anon(PG);
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "hva_zero_page";
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	/* Never touched by the host: the guest reads zeros. */
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	*u32p(buf, 0x10) = 0x2e202e20;	/* COW from the zero page */
+	EXPECT_EQ(0x2e202e20, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	wr32(_metadata, &self->v, DATA_GPA + 0x14, 0x2e202e21);
+	EXPECT_EQ(0x2e202e21, *u32p(buf, 0x14));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, 1);
+
+	/* Again after a drop, with the guest writing first this time. */
+	ASSERT_EQ(0, madvise(buf, PG, MADV_DONTNEED));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	wr32(_metadata, &self->v, DATA_GPA + 0x18, 0x2e202e22);
+	EXPECT_EQ(0x2e202e22, *u32p(buf, 0x18));
+	EXPECT_EQ(0, *u32p(buf, 0x10));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, 1);
+}
+
+/*
+ * Two slots alias one host page: an invalidation of the HVA must drop
+ * the mappings of both GPAs. The old page lives on in a memfd, so a
+ * stale mapping would read its old contents.
+ */
+TEST_F_TIMEOUT(g, hva_alias_slots, 150)
+{
+	const uint64_t gpa2 = 0x30000;
+	int fd = memfd_create("g32-alias", MFD_CLOEXEC);
+	uint8_t *buf, *p;
+	int r;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, PG));
+	buf = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	g32_step = "hva_alias_slots";
+	*u32p(buf, 0x10) = 0xa11a5001;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	r = kvmmu_set_region(self->vm.vmfd, 2, 0, gpa2, PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	wr32(_metadata, &self->v, DATA_GPA + 0x20, 0xa11a5002);
+	EXPECT_EQ(0xa11a5002, rd32(_metadata, &self->v, gpa2 + 0x20));
+	EXPECT_EQ(0xa11a5001, rd32(_metadata, &self->v, gpa2 + 0x10));
+	EXPECT_EQ(0xa11a5001, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, 1);
+	expect_leaf(_metadata, &self->vm, gpa2, 1, buf, -1);
+
+	p = mmap(buf, PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ(buf, p);
+	*u32p(buf, 0x10) = 0xa11a5003;
+	EXPECT_EQ(0xa11a5003, rd32(_metadata, &self->v, gpa2 + 0x10));
+	EXPECT_EQ(0xa11a5003, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, gpa2 + 0x20));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x20));
+	wr32(_metadata, &self->v, gpa2 + 0x30, 0xa11a5004);
+	EXPECT_EQ(0xa11a5004, rd32(_metadata, &self->v, DATA_GPA + 0x30));
+	EXPECT_EQ(0xa11a5004, *u32p(buf, 0x30));
+	EXPECT_EQ(0, file_u32(fd, 0x30));
+	EXPECT_EQ(0xa11a5001, file_u32(fd, 0x10));
+	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, -1);
+	expect_leaf(_metadata, &self->vm, gpa2, 1, buf, 1);
+	close(fd);
+}
+
+/*
+ * A shared memfd page: a hole punched in the file reads as zeros; the
+ * file shrunk under the slot makes the access fail (SIGBUS for the host:
+ * -EFAULT from KVM_RUN); grown back, zeros again.
+ */
+TEST_F_TIMEOUT(g, memfd_punch_truncate, 150)
+{
+	int fd = memfd_create("g32-shm", MFD_CLOEXEC);
+	uint8_t *p;
+	int r;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 2 * PG));
+	p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	g32_step = "memfd_punch_truncate";
+	*u32p(p, 0x10) = 0x5f5f0001;
+	*u32p(p, PG + 0x10) = 0x5f5f0002;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, 2 * PG, HVA(p));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x5f5f0001, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	wr32(_metadata, &self->v, DATA_GPA + PG + 0x20, 0x5f5f0003);
+	EXPECT_EQ(0x5f5f0003, *u32p(p, PG + 0x20));
+	EXPECT_EQ(0x5f5f0003, file_u32(fd, PG + 0x20));
+
+	ASSERT_EQ(0, fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, PG));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	EXPECT_EQ(0x5f5f0002, rd32(_metadata, &self->v, DATA_GPA + PG + 0x10));
+
+	ASSERT_EQ(0, ftruncate(fd, PG));
+	r = g32_do(&self->v, G32_R32, DATA_GPA + PG + 0x10, 0, 0);
+	EXPECT_EQ(-EFAULT, r) TH_LOG("read past EOF: %s",
+				     r < 0 ? strerror(-r) :
+				     g32_exit_str(&self->v));
+	expect_no_leaf(_metadata, &self->vm, DATA_GPA + PG);
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + 0x10));
+	ASSERT_EQ(0, ftruncate(fd, 2 * PG));
+	EXPECT_EQ(0, rd32(_metadata, &self->v, DATA_GPA + PG + 0x10));
+	wr32(_metadata, &self->v, DATA_GPA + PG + 0x40, 0x5f5f0004);
+	EXPECT_EQ(0x5f5f0004, *u32p(p, PG + 0x40));
+	close(fd);
 }
 
 /* ---- 3: memslots move ---- */
@@ -750,6 +885,125 @@ TEST_F_TIMEOUT(g, thp_misaligned_4k, 150)
 	}
 	/* Still THPs on the host: the slot's alignment made it 4K. */
 	EXPECT_LE((long)(THP_LEN >> 10), g32_smaps_kb(p, "AnonHugePages"));
+}
+
+/*
+ * The host splits a THP the guest maps with a 2M leaf: MADV_DONTNEED of
+ * one 4K page, mprotect of another. The rest keeps its data, the dropped
+ * page reads zeros, and the leaves become 4K.
+ */
+TEST_F_TIMEOUT(g, thp_split, 150)
+{
+	const uint64_t gpa = 0x400000;
+	uint8_t *p;
+	int r;
+
+	g32_step = "thp_split";
+	p = thp_buffer(_metadata);
+	if (!p)
+		return;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	wr32(_metadata, &self->v, gpa + 0x10004, 0x5b1a0001);
+	expect_leaf(_metadata, &self->vm, gpa + 0x10000, 2, p + 0x10000, 1);
+
+	ASSERT_EQ(0, madvise(p + 0x20000, PG, MADV_DONTNEED));
+	expect_no_leaf(_metadata, &self->vm, gpa + 0x10000);
+	EXPECT_EQ(0, rd32(_metadata, &self->v, gpa + 0x20000));
+	EXPECT_EQ(0x70000010, rd32(_metadata, &self->v, gpa + 0x10000));
+	EXPECT_EQ(0x5b1a0001, rd32(_metadata, &self->v, gpa + 0x10004));
+	EXPECT_EQ(0x70000021, rd32(_metadata, &self->v, gpa + 0x21000));
+	EXPECT_EQ(0x700001ff, rd32(_metadata, &self->v, gpa + 0x1ff000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x10000, 1, p + 0x10000, -1);
+	expect_leaf(_metadata, &self->vm, gpa + 0x21000, 1, p + 0x21000, -1);
+
+	/* The second THP, split by mprotect of one page. */
+	EXPECT_EQ(0x70000230, rd32(_metadata, &self->v, gpa + 0x230000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x230000, 2, p + 0x230000, -1);
+	ASSERT_EQ(0, mprotect(p + 0x240000, PG, PROT_READ));
+	r = g32_do(&self->v, G32_W32, gpa + 0x240008, 0x5b1a0002, 0);
+	EXPECT_EQ(-EFAULT, r);
+	EXPECT_EQ(0x70000240, rd32(_metadata, &self->v, gpa + 0x240000));
+	wr32(_metadata, &self->v, gpa + 0x241008, 0x5b1a0003);
+	EXPECT_EQ(0x5b1a0003, *u32p(p, 0x241008));
+	EXPECT_EQ(0, *u32p(p, 0x240008));
+	expect_leaf(_metadata, &self->vm, gpa + 0x240000, 1, p + 0x240000, 0);
+	expect_leaf(_metadata, &self->vm, gpa + 0x241000, 1, p + 0x241000, 1);
+}
+
+/* Dirty logging maps a THP slot at 4K; turned off, 2M comes back. */
+TEST_F_TIMEOUT(g, thp_dirty_log, 150)
+{
+	const uint64_t gpa = 0x400000;
+	uint8_t *p;
+	int r;
+
+	g32_step = "thp_dirty_log";
+	p = thp_buffer(_metadata);
+	if (!p)
+		return;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x70000011, rd32(_metadata, &self->v, gpa + 0x11000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x11000, 2, p + 0x11000, -1);
+
+	r = kvmmu_set_region(self->vm.vmfd, 1, KVM_MEM_LOG_DIRTY_PAGES, gpa,
+			     THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	wr32(_metadata, &self->v, gpa + 0x12004, 0xd1d10001);
+	EXPECT_EQ(0xd1d10001, *u32p(p, 0x12004));
+	EXPECT_EQ(0x70000011, rd32(_metadata, &self->v, gpa + 0x11000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x11000, 1, p + 0x11000, -1);
+	expect_leaf(_metadata, &self->vm, gpa + 0x12000, 1, p + 0x12000, 1);
+	if (!stock()) {
+		EXPECT_EQ(0, g32_read_stat(getpid(), self->vm.vmfd,
+					   "pages_2m"));
+	}
+
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0xd1d10001, rd32(_metadata, &self->v, gpa + 0x12004));
+	EXPECT_EQ(0x70000013, rd32(_metadata, &self->v, gpa + 0x13000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x13000, 2, p + 0x13000, -1);
+}
+
+/*
+ * Moves of a THP slot: to a GPA one page off (4K leaves), then to an
+ * aligned GPA (2M again); the old GPAs are MMIO each time.
+ */
+TEST_F_TIMEOUT(g, thp_slot_move, 150)
+{
+	const uint64_t gpa = 0x400000, odd = 0x801000, even = 0xc00000;
+	uint8_t *p;
+	int r;
+
+	g32_step = "thp_slot_move";
+	p = thp_buffer(_metadata);
+	if (!p)
+		return;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x70000300, rd32(_metadata, &self->v, gpa + 0x300000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x300000, 2, p + 0x300000, -1);
+
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, odd, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	expect_no_leaf(_metadata, &self->vm, gpa + 0x300000);
+	/* 0xa00000 + 0x100000 is HVA offset 0x2ff000. */
+	EXPECT_EQ(0x700002ff, rd32(_metadata, &self->v, 0xb00000));
+	expect_leaf(_metadata, &self->vm, 0xb00000, 1, p + 0x2ff000, -1);
+	EXPECT_EQ(0x0dd0dd00, op_mmio(_metadata, &self->v, G32_R32,
+				      gpa + 0x300000, 0, 4, false,
+				      0x0dd0dd00));
+
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, even, THP_LEN, HVA(p));
+	ASSERT_EQ(0, r);
+	expect_no_leaf(_metadata, &self->vm, 0xb00000);
+	EXPECT_EQ(0x700002ff, rd32(_metadata, &self->v, even + 0x2ff000));
+	expect_leaf(_metadata, &self->vm, even + 0x2ff000, 2, p + 0x2ff000,
+		    -1);
+	EXPECT_EQ(0x0dd0dd01, op_mmio(_metadata, &self->v, G32_R32,
+				      0xb00000, 0, 4, false, 0x0dd0dd01));
 }
 
 static long read_long_file(const char *path)
@@ -1184,6 +1438,121 @@ TEST_F_TIMEOUT(g, slot_updates_race, 300)
 	EXPECT_LT(10, atomic_load(&c->exact));
 	EXPECT_LT(0, atomic_load(&c->ops_a));
 	g32_vcpu_destroy(&vb);
+	free(c);
+}
+
+/*
+ * The page behind one HVA changes again and again while a vCPU thread
+ * reads the GPA: the HVA maps page 0 or page 1 of a memfd (MAP_FIXED),
+ * loses its PTE (MADV_DONTNEED) or just gets a new value. Both pages stay
+ * alive in the memfd, so a stale mapping reads an older value. Same
+ * generation scheme as slot_updates_race: a read inside a stable window
+ * must return exactly the current value.
+ */
+struct remap_ctx {
+	struct g32_vcpu *v;
+	volatile uint32_t *cur;	/* value of the current page */
+	atomic_uint gen;
+	atomic_uint value;
+	atomic_int stop;
+	atomic_int bad;
+	atomic_long exact, reads;
+	char why[160];
+};
+
+static void *remap_reader(void *p)
+{
+	struct remap_ctx *c = p;
+	uint32_t g1, g2, want, got;
+	int r;
+
+	while (!atomic_load(&c->stop)) {
+		g1 = atomic_load(&c->gen);
+		want = atomic_load(&c->value);
+		r = g32_do(c->v, G32_R32, DATA_GPA + 0x40, 0, 0);
+		g2 = atomic_load(&c->gen);
+		if (r != G32_DONE) {
+			snprintf(c->why, sizeof(c->why), "read: r %d %s", r,
+				 r < 0 ? strerror(-r) : g32_exit_str(c->v));
+			atomic_fetch_add(&c->bad, 1);
+			break;
+		}
+		got = g32_ecx(c->v);
+		atomic_fetch_add(&c->reads, 1);
+		if (g1 == g2 && !(g1 & 1)) {
+			atomic_fetch_add(&c->exact, 1);
+			if (got != want) {
+				snprintf(c->why, sizeof(c->why),
+					 "gen %u: read 0x%x, want 0x%x", g1,
+					 got, want);
+				atomic_fetch_add(&c->bad, 1);
+				break;
+			}
+		} else if ((got & 0xffff0000) != 0x4e700000) {
+			snprintf(c->why, sizeof(c->why),
+				 "racing: read 0x%x", got);
+			atomic_fetch_add(&c->bad, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(g, hva_remap_race, 300)
+{
+	struct remap_ctx *c = calloc(1, sizeof(*c));
+	int fd = memfd_create("g32-remap", MFD_CLOEXEC);
+	uint32_t n = 0, page = 0;
+	uint8_t *buf, *p;
+	time_t end;
+	pthread_t t;
+	int r;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 2 * PG));
+	buf = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	g32_alarm(280);
+	g32_step = "hva_remap_race";
+	*u32p(buf, 0x40) = 0x4e700000;
+	atomic_store(&c->value, 0x4e700000);
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(buf));
+	ASSERT_EQ(0, r);
+	c->v = &self->v;
+	ASSERT_EQ(0, pthread_create(&t, NULL, remap_reader, c));
+	end = time(NULL) + RACE_SECONDS;
+	while (time(NULL) < end && !atomic_load(&c->bad)) {
+		n = (n + 1) & 0xffff;
+		atomic_fetch_add(&c->gen, 1);	/* odd: changing */
+		switch (n % 3) {
+		case 0:		/* the other memfd page at the HVA */
+			page ^= 1;
+			p = mmap(buf, PG, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_FIXED, fd, page * PG);
+			if (p != buf)
+				atomic_fetch_add(&c->bad, 1);
+			break;
+		case 1:		/* the PTE goes, the page stays */
+			madvise(buf, PG, MADV_DONTNEED);
+			break;
+		default:	/* same page, new value */
+			break;
+		}
+		*u32p(buf, 0x40) = 0x4e700000 | n;
+		atomic_store(&c->value, 0x4e700000 | n);
+		atomic_fetch_add(&c->gen, 1);	/* even: stable */
+		usleep(1000);
+	}
+	atomic_store(&c->stop, 1);
+	pthread_join(t, NULL);
+	if (c->why[0])
+		TH_LOG("%s", c->why);
+	TH_LOG("%u changes, %ld reads (%ld exact)", n,
+	       atomic_load(&c->reads), atomic_load(&c->exact));
+	EXPECT_EQ(0, atomic_load(&c->bad));
+	EXPECT_LT(10, atomic_load(&c->exact));
+	close(fd);
 	free(c);
 }
 
