@@ -98,6 +98,7 @@ esac
 
 t0=$SECONDS
 check_cmd build/selftests make -C "$REPO/tests/selftests" OUT="$BUILD/selftests"
+check_cmd build/upstream "$VMDIR/upstream.sh"
 timing selftests-build $((SECONDS - t0))
 
 for k in $KERNELS; do

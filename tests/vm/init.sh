@@ -166,10 +166,22 @@ collect_kunit() {
 	[ $_found = 1 ] || check "$1" FAIL results "no /sys/kernel/debug/kunit/*/results"
 }
 
+# run_upstream <prefix> <env>: run every upstream KVM selftest listed in
+# /tests/upstream.list (binary and arguments per line) as <prefix>.<binary>.
+run_upstream() {
+	[ -e /tests/upstream.list ] || return 0
+	grep -v '^#' /tests/upstream.list | while read -r _b _args; do
+		[ -n "$_b" ] || continue
+		want "$1.$_b" || continue
+		# shellcheck disable=SC2086
+		run_bin "$1.$_b" "$TIMEOUT" "$2" "$_b" $_args </dev/null || true
+	done
+}
+
 # ---- plan -----------------------------------------------------------------
 
 group_control() {
-	want_any control.guest control.memslot_test || return 0
+	want_any control.guest control.memslot_test control.upstream || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -182,18 +194,25 @@ group_control() {
 	if want control.memslot_test; then
 		run_bin control.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm" memslot_test || true
 	fi
+	run_upstream control.upstream "KVMMU_STOCK=1"
 	mark control.unload
 	unload_stock || true
 }
 
 group_kvmmu() {
-	_tests="kvmmu.memslot_test"
+	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.guest_test"
 	[ -d /sys/kernel/debug/kunit ] && _tests="$_tests kvmmu.kunit"
 	# shellcheck disable=SC2086
 	want_any $_tests || return 0
 	load_ours kvmmu.load kvmmu.ko || return 0
 	if want kvmmu.memslot_test; then
 		run_bin kvmmu.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" memslot_test || true
+	fi
+	if want kvmmu.guest; then
+		run_bin kvmmu.guest "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu" control_guest || true
+	fi
+	if want kvmmu.guest_test; then
+		run_bin kvmmu.guest_test "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" guest_test || true
 	fi
 	if [ -d /sys/kernel/debug/kunit ] && want kvmmu.kunit; then
 		if load_ours kvmmu.kunit kvmmu_test.ko; then
@@ -206,7 +225,7 @@ group_kvmmu() {
 }
 
 group_kvm() {
-	want_any kvm.dev kvm.memslot_test || return 0
+	want_any kvm.dev kvm.memslot_test kvm.upstream || return 0
 	load_ours kvm.load kvm.ko || return 0
 	if want kvm.dev; then
 		mark kvm.dev
@@ -225,6 +244,7 @@ group_kvm() {
 	if want kvm.memslot_test; then
 		run_bin kvm.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_MODULE=kvm" memslot_test || true
 	fi
+	run_upstream kvm.upstream ""
 	unload_ours kvm.unload kvm || true
 }
 

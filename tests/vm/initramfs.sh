@@ -91,6 +91,11 @@ done
 if [ -d "$tests" ]; then
 	find "$tests" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/" \;
 fi
+# Upstream KVM selftests (upstream.sh), listed with their arguments.
+if [ -d "$BUILD/upstream" ]; then
+	find "$BUILD/upstream" -maxdepth 1 -type f -perm -u+x -exec cp {} "$root/tests/" \;
+	cp "$BUILD/upstream/list" "$root/tests/upstream.list"
+fi
 
 cat >"$root/etc/kvmmu.conf" <<CONF
 KERNEL=$kernel
