@@ -310,6 +310,12 @@ group_bench() {
 
 kmsg "init $KERNEL mode=$MODE T=$T"
 case "$MODE" in
+demo)
+	echo "=== kvmmu demo on $KERNEL: insmod kvmmu.ko, run the demo VMM"
+	insmod /kvmmu/kvmmu.ko && /tests/kvmmu-demo /dev/kvmmu
+	echo "=== demo exit status $?"
+	reboot -f
+	;;
 shell)
 	echo "kvmmu vm-shell ($KERNEL): stock kvm stack in /stock (order in /stock/order),"
 	echo "our modules in /kvmmu, tests in /tests. Exit the shell to end the VM."
@@ -328,9 +334,15 @@ selftest)
 	finish
 	;;
 *)
-	plan="control.guest control.memslot_test kvmmu.memslot_test"
+	up=
+	[ -e /tests/upstream.list ] &&
+		up=$(grep -v '^#' /tests/upstream.list | awk 'NF {print $1}')
+	plan="control.guest control.memslot_test"
+	for b in $up; do plan="$plan control.upstream.$b"; done
+	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.guest_test"
 	[ -d /sys/kernel/debug/kunit ] && plan="$plan kvmmu.kunit"
 	plan="$plan kvm.dev kvm.memslot_test"
+	for b in $up; do plan="$plan kvm.upstream.$b"; done
 	[ -e /sys/kernel/debug/kmemleak ] && plan="$plan kmemleak"
 	sel=
 	for t in $plan; do want "$t" && sel="$sel $t"; done
