@@ -12,6 +12,7 @@
 #
 # Usage: tests/vm/upstream.sh        (prints nothing; output dir is fixed)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ensure_pkgs linux-source-6.12 xz-utils make gcc libc6-dev rsync
