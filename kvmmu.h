@@ -182,6 +182,9 @@ enum kvmmu_pending {
  * @pending_len: its length, to skip it once finished.
  * @pending_size: PIO/MMIO access size.
  * @pending_in: PIO IN or MMIO load (data flows into the guest).
+ * @pending_string: the PIO is INS/OUTS (count 1): memory and RSI/RDI too.
+ * @pending_rep: ...with a REP prefix: RCX counts down.
+ * @pending_amask: address-size mask of the string instruction.
  * @pending_insn: emulate.c's decoded instruction for an MMIO exit.
  *
  * @regs and @sregs are the architectural state while the vCPU is outside
@@ -211,6 +214,9 @@ struct kvmmu_vcpu {
 	u8 pending_len;
 	u8 pending_size;
 	bool pending_in;
+	bool pending_string;
+	bool pending_rep;
+	u64 pending_amask;
 	u64 pending_insn[4];
 };
 
@@ -288,6 +294,8 @@ long kvmmu_get_supported_cpuid(void __user *argp);
 u32 kvmmu_guest_phys_bits(void);
 int kvmmu_handle_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port, int size,
 		     u64 next_rip);
+int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
+			    int size, bool rep, int addr_bytes, u64 next_rip);
 int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code);
 int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu);
 int kvmmu_internal_error(struct kvmmu_vcpu *vcpu, u32 suberror, u64 data0);

@@ -478,11 +478,15 @@ static int handle_ioio(struct svm_vcpu *svm)
 	u32 info = c->exit_info_1;
 	int size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT;
 
+	/* SZ8/SZ16/SZ32 and A16/A32/A64 are one-hot: 1, 2, 4 -> bytes. */
 	if (info & SVM_IOIO_STR_MASK)
-		return kvmmu_internal_error(&svm->vcpu,
-					    KVM_INTERNAL_ERROR_EMULATION,
-					    SVM_EXIT_IOIO);
-	/* SZ8/SZ16/SZ32 are one-hot: 1, 2, 4 -> bytes. */
+		return kvmmu_handle_string_pio(&svm->vcpu,
+					       info & SVM_IOIO_TYPE_MASK,
+					       info >> 16, size,
+					       info & SVM_IOIO_REP_MASK,
+					       ((info & SVM_IOIO_ASIZE_MASK) >>
+						SVM_IOIO_ASIZE_SHIFT) * 2,
+					       c->exit_info_2);
 	return kvmmu_handle_pio(&svm->vcpu, info & SVM_IOIO_TYPE_MASK,
 				info >> 16, size, c->exit_info_2);
 }

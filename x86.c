@@ -405,6 +405,7 @@ int kvmmu_handle_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port, int size,
 		memcpy(vcpu->pio_data, &vcpu->regs.rax, size);
 
 	vcpu->pending = KVMMU_PENDING_PIO;
+	vcpu->pending_string = false;
 	vcpu->pending_in = in;
 	vcpu->pending_size = size;
 	vcpu->pending_rip = vcpu->regs.rip;
@@ -422,6 +423,212 @@ static int cpu_mode(const struct kvmmu_vcpu *vcpu)
 	if ((s->efer & EFER_LMA) && s->cs.l)
 		return 64;
 	return s->cs.db ? 32 : 16;
+}
+
+/*
+ * Copy @len bytes between @buf and guest linear address @la, through the
+ * guest's page tables and the memslots, byte by byte so a page boundary
+ * needs no care (@len is at most 4). A write to a logged slot is logged.
+ */
+static int guest_linear_rw(struct kvmmu_vcpu *vcpu, u64 la, u8 *buf, int len,
+			   bool write)
+{
+	int i, idx, r = 0;
+
+	for (i = 0; i < len && !r; i++) {
+		struct kvmmu_memory_slot *slot;
+		u8 __user *hva;
+		gfn_t gfn;
+		u64 gpa;
+
+		if (kvmmu_gva_to_gpa(vcpu, la + i, write ? KVMMU_PFERR_WRITE : 0,
+				     &gpa, NULL))
+			return -EFAULT;
+		gfn = gpa >> PAGE_SHIFT;
+		idx = srcu_read_lock(&vcpu->vm->srcu);
+		slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vcpu->vm, 0), gfn);
+		if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID) ||
+		    (write && (slot->flags & KVM_MEM_READONLY))) {
+			r = -EFAULT;
+		} else {
+			hva = (u8 __user *)(kvmmu_memslot_gfn_to_hva(slot, gfn) +
+					    offset_in_page(gpa));
+			r = write ? put_user(buf[i], hva) : get_user(buf[i], hva);
+			if (!r && write && slot->dirty_bitmap)
+				set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
+		}
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
+	}
+	return r;
+}
+
+/* The segment a prefix byte selects, or NULL if it is no segment prefix. */
+static const struct kvm_segment *prefix_segment(const struct kvm_sregs *s,
+						u8 b)
+{
+	switch (b) {
+	case 0x26:
+		return &s->es;
+	case 0x2e:
+		return &s->cs;
+	case 0x36:
+		return &s->ss;
+	case 0x3e:
+		return &s->ds;
+	case 0x64:
+		return &s->fs;
+	case 0x65:
+		return &s->gs;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The segment override (NULL: none) and address-size prefix of the
+ * instruction at RIP. Needed because SVM reports neither without decode
+ * assists, and QEMU's TCG leaves even the address size out.
+ */
+static const struct kvm_segment *string_prefixes(struct kvmmu_vcpu *vcpu,
+						 bool *asize_prefix)
+{
+	const struct kvm_segment *seg = NULL, *p;
+	u8 insn[15];
+	int i, len;
+
+	*asize_prefix = false;
+	len = kvmmu_fetch_insn(vcpu, insn, sizeof(insn));
+	for (i = 0; i < len; i++) {
+		p = prefix_segment(&vcpu->sregs, insn[i]);
+		if (p)
+			seg = p;
+		else if (insn[i] == 0x67)
+			*asize_prefix = true;
+		else if (insn[i] != 0x66 && insn[i] != 0xf0 &&
+			 insn[i] != 0xf2 && insn[i] != 0xf3)
+			break;
+	}
+	return seg;
+}
+
+/* The address size of a string instruction, in bytes, from the CPU mode. */
+static int string_addr_bytes(struct kvmmu_vcpu *vcpu, bool asize_prefix)
+{
+	int mode = cpu_mode(vcpu);
+
+	if (mode == 64)
+		return asize_prefix ? 4 : 8;
+	if (mode == 32)
+		return asize_prefix ? 2 : 4;
+	return asize_prefix ? 4 : 2;
+}
+
+/*
+ * Linear address of a string operand: the segment base (none in 64-bit
+ * mode, but for FS and GS) plus the index register cut to the address size.
+ */
+static u64 string_la(struct kvmmu_vcpu *vcpu, const struct kvm_segment *seg,
+		     u64 index)
+{
+	bool long64 = (vcpu->sregs.efer & EFER_LMA) && vcpu->sregs.cs.l;
+	u64 base = seg->base;
+
+	if (long64 && seg != &vcpu->sregs.fs && seg != &vcpu->sregs.gs)
+		base = 0;
+	return base + (index & vcpu->pending_amask);
+}
+
+/* Move an index register by @delta within the address size, as x86 does. */
+static u64 string_step(u64 reg, s64 delta, u64 amask)
+{
+	if (amask == 0xffff)
+		return (reg & ~0xffffULL) | ((reg + delta) & 0xffff);
+	return (reg + delta) & amask;
+}
+
+/**
+ * kvmmu_handle_string_pio - exit to the VMM for an INS or OUTS.
+ * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
+ * @in: INS (data flows to guest memory) rather than OUTS.
+ * @port: the I/O port.
+ * @size: 1, 2 or 4 bytes.
+ * @rep: the instruction has a REP prefix.
+ * @addr_bytes: address size, 2, 4 or 8; 0 if the hardware did not say.
+ * @next_rip: RIP of the following instruction.
+ *
+ * One element per exit: a REP with RCX 0 is skipped, a REP with RCX above 1
+ * exits with KVM_EXIT_INTERNAL_ERROR (not supported yet). OUTS data is read
+ * from memory now; INS data is written, and RSI/RDI/RCX/RIP advanced, by
+ * the next KVM_RUN.
+ *
+ * Return: 1 to re-enter the guest, 0 to exit to the VMM.
+ */
+int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
+			    int size, bool rep, int addr_bytes, u64 next_rip)
+{
+	const struct kvm_segment *seg;
+	bool asize_prefix;
+	u64 amask, count;
+	int r;
+
+	seg = string_prefixes(vcpu, &asize_prefix);
+	if (!addr_bytes)
+		addr_bytes = string_addr_bytes(vcpu, asize_prefix);
+	amask = addr_bytes == 8 ? ~0ULL : (1ULL << (addr_bytes * 8)) - 1;
+	count = vcpu->regs.rcx & amask;
+
+	if (rep && !count) {
+		vcpu->regs.rip = next_rip;
+		return 1;
+	}
+	if (rep && count > 1)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    count);
+
+	/* The port exit first: it would put RAX in the data page. */
+	kvmmu_handle_pio(vcpu, in, port, size, next_rip);
+	vcpu->pending_string = true;
+	vcpu->pending_rep = rep;
+	vcpu->pending_amask = amask;
+	if (!in) {
+		u64 la = string_la(vcpu, seg ? seg : &vcpu->sregs.ds,
+				   vcpu->regs.rsi);
+
+		r = guest_linear_rw(vcpu, la, vcpu->pio_data, size, false);
+		if (r) {
+			vcpu->pending = KVMMU_PENDING_NONE;
+			return kvmmu_internal_error(vcpu,
+						    KVM_INTERNAL_ERROR_EMULATION,
+						    la);
+		}
+	}
+	return 0;
+}
+
+/* Finish an INS or OUTS: memory for INS, then the index registers. */
+static int complete_string_pio(struct kvmmu_vcpu *vcpu)
+{
+	s64 delta = vcpu->regs.rflags & X86_EFLAGS_DF ? -vcpu->pending_size :
+							 vcpu->pending_size;
+	u64 amask = vcpu->pending_amask;
+	struct kvm_regs *r = &vcpu->regs;
+
+	if (vcpu->pending_in) {
+		u64 la = string_la(vcpu, &vcpu->sregs.es, r->rdi);
+
+		if (guest_linear_rw(vcpu, la, vcpu->pio_data,
+				    vcpu->pending_size, true))
+			return kvmmu_internal_error(vcpu,
+						    KVM_INTERNAL_ERROR_EMULATION,
+						    la);
+		r->rdi = string_step(r->rdi, delta, amask);
+	} else {
+		r->rsi = string_step(r->rsi, delta, amask);
+	}
+	if (vcpu->pending_rep)
+		r->rcx = string_step(r->rcx, -1, amask);
+	r->rip += vcpu->pending_len;
+	return 1;
 }
 
 /**
@@ -511,18 +718,21 @@ int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 }
 
 /*
- * Finish the exit the VMM has just answered. Like KVM, a VMM that moved RIP
+ * Finish the exit the VMM has just answered; 1 to go on, 0 if that failed
+ * and vcpu->run says why. Like KVM, a VMM that moved RIP
  * in between (KVM_SET_REGS) has taken over: the completion is dropped.
  */
-static void complete_pending(struct kvmmu_vcpu *vcpu)
+static int complete_pending(struct kvmmu_vcpu *vcpu)
 {
 	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
 	enum kvmmu_pending pending = vcpu->pending;
 
 	vcpu->pending = KVMMU_PENDING_NONE;
 	if (pending == KVMMU_PENDING_NONE || vcpu->regs.rip != vcpu->pending_rip)
-		return;
+		return 1;
 
+	if (pending == KVMMU_PENDING_PIO && vcpu->pending_string)
+		return complete_string_pio(vcpu);
 	if (pending == KVMMU_PENDING_PIO) {
 		if (vcpu->pending_in) {
 			u64 val = 0;
@@ -540,6 +750,7 @@ static void complete_pending(struct kvmmu_vcpu *vcpu)
 	} else {
 		vcpu->regs.rip += vcpu->pending_len;
 	}
+	return 1;
 }
 
 /* KVM_RUN ---------------------------------------------------------------- */
@@ -594,7 +805,10 @@ static int vcpu_run(struct kvmmu_vcpu *vcpu)
 	sigset_t saved;
 	int r;
 
-	complete_pending(vcpu);
+	/* 0: finishing it failed, run->exit_reason says why. */
+	r = complete_pending(vcpu);
+	if (r <= 0)
+		return r;
 	if (kvmmu_run_immediate_exit(run))
 		return -EINTR;
 

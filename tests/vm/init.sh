@@ -181,7 +181,7 @@ run_upstream() {
 # ---- plan -----------------------------------------------------------------
 
 group_control() {
-	want_any control.guest control.memslot_test control.upstream || return 0
+	want_any control.guest control.string_io control.memslot_test control.upstream || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -190,6 +190,9 @@ group_control() {
 	fi
 	if want control.guest; then
 		run_bin control.guest "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" control_guest || true
+	fi
+	if want control.string_io; then
+		run_bin control.string_io "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" string_io_test || true
 	fi
 	if want control.memslot_test; then
 		run_bin control.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm" memslot_test || true
@@ -200,7 +203,7 @@ group_control() {
 }
 
 group_kvmmu() {
-	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.guest_test"
+	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.guest_test"
 	[ -d /sys/kernel/debug/kunit ] && _tests="$_tests kvmmu.kunit"
 	# shellcheck disable=SC2086
 	want_any $_tests || return 0
@@ -210,6 +213,9 @@ group_kvmmu() {
 	fi
 	if want kvmmu.guest; then
 		run_bin kvmmu.guest "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu" control_guest || true
+	fi
+	if want kvmmu.string_io; then
+		run_bin kvmmu.string_io "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu" string_io_test || true
 	fi
 	if want kvmmu.guest_test; then
 		run_bin kvmmu.guest_test "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" guest_test || true
@@ -337,9 +343,9 @@ selftest)
 	up=
 	[ -e /tests/upstream.list ] &&
 		up=$(grep -v '^#' /tests/upstream.list | awk 'NF {print $1}')
-	plan="control.guest control.memslot_test"
+	plan="control.guest control.string_io control.memslot_test"
 	for b in $up; do plan="$plan control.upstream.$b"; done
-	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.guest_test"
+	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.guest_test"
 	[ -d /sys/kernel/debug/kunit ] && plan="$plan kvmmu.kunit"
 	plan="$plan kvm.dev kvm.memslot_test"
 	for b in $up; do plan="$plan kvm.upstream.$b"; done
