@@ -29,11 +29,13 @@
  *      thp_split            host splits the THP under a 2M leaf
  *      thp_dirty_log        LOG_DIRTY_PAGES: 4K; off: 2M again
  *      thp_slot_move        moved off alignment: 4K; back on: 2M
+ *      thp_slot_partial     slot 2M-4K over a THP: 4K, the GPA after is MMIO
  *      hugetlb_2m           MAP_HUGETLB (skips without hugetlb pages)
  *      dirty_log_pages      KVM_GET_DIRTY_LOG: exactly the guest's writes
  *   7  smp_faults           4 vCPU threads, same and different pages
  *      slot_updates_race    slot create/delete/move vs guest faults
  *      hva_remap_race       page behind the HVA replaced vs guest reads
+ *      munmap_race          slot memory unmapped under a writing vCPU
  *      fork_eio             child: EIO; COW keeps parent and child apart
  *   8  nothing_left         MemFree back, VmPin/VmLck 0
  *
@@ -1007,6 +1009,38 @@ TEST_F_TIMEOUT(g, thp_slot_move, 150)
 				      0xb00000, 0, 4, false, 0x0dd0dd01));
 }
 
+/*
+ * A slot one page short of 2 MiB over a THP: a 2M leaf would map the
+ * GPA just past the slot, which must stay MMIO.
+ */
+TEST_F_TIMEOUT(g, thp_slot_partial, 150)
+{
+	const uint64_t gpa = 0x400000, len = SZ_2M - PG;
+	uint8_t *p;
+	int r;
+
+	g32_step = "thp_slot_partial";
+	p = thp_buffer(_metadata);
+	if (!p)
+		return;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, len, HVA(p));
+	ASSERT_EQ(0, r);
+	EXPECT_EQ(0x70000010, rd32(_metadata, &self->v, gpa + 0x10000));
+	expect_leaf(_metadata, &self->vm, gpa + 0x10000, 1, p + 0x10000, -1);
+	EXPECT_EQ(0x0ff51de0, op_mmio(_metadata, &self->v, G32_R32,
+				      gpa + len, 0, 4, false, 0x0ff51de0));
+	op_mmio(_metadata, &self->v, G32_W32, gpa + len + 4, 0x0ff51de1, 4,
+		true, 0x0ff51de1);
+	EXPECT_EQ(0x700001ff, *u32p(p, len));
+	EXPECT_EQ(0, *u32p(p, len + 4));
+	EXPECT_EQ(0x700001fe, rd32(_metadata, &self->v, gpa + len - PG));
+	expect_no_leaf(_metadata, &self->vm, gpa + len);
+	if (!stock()) {
+		EXPECT_EQ(0, g32_read_stat(getpid(), self->vm.vmfd,
+					   "pages_2m"));
+	}
+}
+
 /* KVM_GET_DIRTY_LOG of a slot: 0 or -errno, the bitmap in @bm. */
 static int dirty_log(int vmfd, uint32_t slot, uint64_t *bm, size_t words)
 {
@@ -1640,6 +1674,87 @@ TEST_F_TIMEOUT(g, hva_remap_race, 300)
 	EXPECT_LT(10, atomic_load(&c->exact));
 	close(fd);
 	free(c);
+}
+
+/*
+ * The memory behind a slot is unmapped while a vCPU thread writes all of
+ * it in a loop: that thread's KVM_RUN fails with EFAULT (or the round
+ * completes first), nothing else breaks, and with memory back at the HVA
+ * the same vCPU finishes the loop.
+ */
+#define MR_PAGES	256
+
+struct munmap_ctx {
+	struct g32_vcpu *v;
+	atomic_int stop;
+	atomic_long rounds;
+	int result;		/* the KVM_RUN result that ended the loop */
+};
+
+static void *munmap_writer(void *p)
+{
+	struct munmap_ctx *c = p;
+	int r = 0;
+
+	while (!atomic_load(&c->stop)) {
+		r = g32_do(c->v, G32_FILL, SMP_GPA, 0x6d000000, MR_PAGES);
+		if (r != G32_DONE)
+			break;
+		atomic_fetch_add(&c->rounds, 1);
+	}
+	c->result = r;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(g, munmap_race, 300)
+{
+	struct munmap_ctx c = { .v = &self->v };
+	uint8_t *buf = map_anon(MR_PAGES * PG), *p;
+	pthread_t t;
+	int r, i;
+
+	ASSERT_NE(NULL, buf);
+	g32_alarm(280);
+	g32_step = "munmap_race";
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, SMP_GPA, MR_PAGES * PG,
+			     HVA(buf));
+	ASSERT_EQ(0, r);
+	for (i = 0; i < 5; i++) {
+		atomic_store(&c.stop, 0);
+		atomic_store(&c.rounds, 0);
+		ASSERT_EQ(0, pthread_create(&t, NULL, munmap_writer, &c));
+		while (atomic_load(&c.rounds) < 1 + i)
+			usleep(1000);
+		usleep(1000 * i);
+		ASSERT_EQ(0, munmap(buf, MR_PAGES * PG));
+		usleep(20000);
+		atomic_store(&c.stop, 1);
+		pthread_join(t, NULL);
+		EXPECT_TRUE(c.result == -EFAULT || c.result == G32_DONE)
+			TH_LOG("round %d: %s", i, c.result < 0 ?
+			       strerror(-c.result) : g32_exit_str(&self->v));
+		p = mmap(buf, MR_PAGES * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		ASSERT_EQ(buf, p);
+		/* The loop that stopped (if any) completes on new memory. */
+		if (c.result == -EFAULT) {
+			r = g32_run(&self->v);
+			ASSERT_EQ(G32_DONE, r) TH_LOG("%s", r < 0 ?
+						      strerror(-r) :
+						      g32_exit_str(&self->v));
+		}
+		EXPECT_EQ(0x6d000000 + MR_PAGES, g32_ecx(&self->v));
+		EXPECT_EQ(0x6d000000 + MR_PAGES - 1,
+			  *u32p(buf, (MR_PAGES - 1) * PG));
+		/* And the whole slot works on the new memory. */
+		op_ok(_metadata, &self->v, G32_FILL, SMP_GPA, 0x6e000000 + i,
+		      MR_PAGES);
+		EXPECT_EQ(MR_PAGES * (0x6e000000u + i) +
+			  MR_PAGES * (MR_PAGES - 1) / 2,
+			  op_ok(_metadata, &self->v, G32_SUM, SMP_GPA, 0,
+				MR_PAGES));
+		EXPECT_EQ(0x6e000000 + i + 17, *u32p(buf, 17 * PG));
+	}
 }
 
 TEST_F_TIMEOUT(g, fork_eio, 150)
