@@ -138,6 +138,9 @@ void kvmmu_mmio_skip(struct kvmmu_vcpu *vcpu,
 #define KVMMU_PFERR_RSVD	BIT(3)
 #define KVMMU_PFERR_FETCH	BIT(4)
 
+int kvmmu_guest_rw(struct kvmmu_vm *vm, u64 gpa, void *buf, unsigned int len,
+		   bool write);
+
 /* kvmmu_gva_to_gpa() and kvmmu_walk(): the guest would take a #PF. */
 #define KVMMU_WALK_PAGE_FAULT	1
 

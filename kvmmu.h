@@ -28,6 +28,7 @@
 #include <linux/atomic.h>
 #include <linux/signal.h>
 #include <asm/fpu/api.h>
+#include <asm/processor-flags.h>
 
 #include "compat.h"
 
@@ -314,6 +315,46 @@ long kvmmu_get_dirty_log(struct kvmmu_vm *vm, void __user *argp);
 static inline unsigned long kvmmu_dirty_bitmap_bytes(unsigned long npages)
 {
 	return ALIGN(npages, BITS_PER_LONG) / 8;
+}
+
+/**
+ * kvmmu_find_cpuid - the CPUID entry the VMM set for a leaf.
+ * @vcpu: the vCPU.
+ * @func: leaf (EAX).
+ * @index: subleaf (ECX), compared only for entries that say it matters.
+ *
+ * Return: the entry, or NULL.
+ */
+static inline const struct kvm_cpuid_entry2 *
+kvmmu_find_cpuid(const struct kvmmu_vcpu *vcpu, u32 func, u32 index)
+{
+	const struct kvm_cpuid_entry2 *e = vcpu->cpuid;
+	int i;
+
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		if (e[i].function != func)
+			continue;
+		if ((e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) &&
+		    e[i].index != index)
+			continue;
+		return &e[i];
+	}
+	return NULL;
+}
+
+/**
+ * kvmmu_vcpu_cpl - the vCPU's privilege level from its saved state.
+ * @vcpu: the vCPU.
+ *
+ * Return: 0 in real mode, 3 in VM86 mode, else SS.DPL.
+ */
+static inline unsigned int kvmmu_vcpu_cpl(const struct kvmmu_vcpu *vcpu)
+{
+	if (!(vcpu->sregs.cr0 & X86_CR0_PE))
+		return 0;
+	if (vcpu->regs.rflags & X86_EFLAGS_VM)
+		return 3;
+	return vcpu->sregs.ss.dpl & 3;
 }
 
 /* debugfs.c */

@@ -358,13 +358,7 @@ static void load_guest_state(struct svm_vcpu *svm)
 	save->idtr.base = s->idt.base;
 	save->idtr.limit = s->idt.limit;
 
-	/* CPL is SS.DPL in protected mode, 0 in real mode, 3 in VM86. */
-	if (!(s->cr0 & X86_CR0_PE))
-		save->cpl = 0;
-	else if (r->rflags & X86_EFLAGS_VM)
-		save->cpl = 3;
-	else
-		save->cpl = s->ss.dpl & 3;
+	save->cpl = kvmmu_vcpu_cpl(&svm->vcpu);
 
 	save->cr0 = s->cr0;
 	save->cr2 = s->cr2;

@@ -145,35 +145,52 @@ int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
 }
 
 /* Read guest memory of address space 0 through its memslots. */
-static int read_gpa_memslot(void *opaque, u64 gpa, void *buf,
-			    unsigned int len)
+/**
+ * kvmmu_guest_rw - read or write guest physical memory through the memslots.
+ * @vm: the VM; the caller runs in its mm (VM and vCPU ioctls do).
+ * @gpa: first byte.
+ * @buf: @len bytes to fill or to store.
+ * @len: bytes, within one page.
+ * @write: store @buf rather than read into it; a write to a logging slot
+ *         is logged in its dirty bitmap.
+ *
+ * Never touches host memory that no memslot gives the guest.
+ *
+ * Return: 0, or -EFAULT (no usable slot, a READONLY slot for a write, a
+ * page crossing, the wrong mm, or the HVA not accessible).
+ */
+int kvmmu_guest_rw(struct kvmmu_vm *vm, u64 gpa, void *buf, unsigned int len,
+		   bool write)
 {
-	struct kvmmu_vm *vm = opaque;
 	struct kvmmu_memory_slot *slot;
-	unsigned long hva;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	void __user *hva;
+	int idx, r = -EFAULT;
 
 	if (!current->mm || current->mm != vm->mm ||
 	    offset_in_page(gpa) + len > PAGE_SIZE)
 		return -EFAULT;
-	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gpa >> PAGE_SHIFT);
-	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
-		return -EFAULT;
-	hva = kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
-	      offset_in_page(gpa);
-	if (copy_from_user(buf, (const void __user *)hva, len))
-		return -EFAULT;
-	return 0;
+	idx = srcu_read_lock(&vm->srcu);
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gfn);
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID) ||
+	    (write && (slot->flags & KVM_MEM_READONLY)))
+		goto out;
+	hva = (void __user *)(kvmmu_memslot_gfn_to_hva(slot, gfn) +
+			      offset_in_page(gpa));
+	if (write ? copy_to_user(hva, buf, len) : copy_from_user(buf, hva, len))
+		goto out;
+	if (write && slot->dirty_bitmap)
+		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
+	r = 0;
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
 }
 
-static const struct kvm_cpuid_entry2 *
-vcpu_cpuid(const struct kvmmu_vcpu *vcpu, u32 function)
+static int read_gpa_memslot(void *opaque, u64 gpa, void *buf,
+			    unsigned int len)
 {
-	int i;
-
-	for (i = 0; i < vcpu->cpuid_nent; i++)
-		if (vcpu->cpuid[i].function == function)
-			return &vcpu->cpuid[i];
-	return NULL;
+	return kvmmu_guest_rw(opaque, gpa, buf, len, false);
 }
 
 /* The walk environment of @vcpu; guest CPUID decides, else the host's. */
@@ -186,23 +203,13 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->cr4 = vcpu->sregs.cr4;
 	env->efer = vcpu->sregs.efer;
 	env->rflags = vcpu->regs.rflags;
-	e = vcpu_cpuid(vcpu, 0x80000008);
+	e = kvmmu_find_cpuid(vcpu, 0x80000008, 0);
 	env->maxphyaddr = e ? e->eax & 0xff : boot_cpu_data.x86_phys_bits;
-	e = vcpu_cpuid(vcpu, 0x80000001);
+	e = kvmmu_find_cpuid(vcpu, 0x80000001, 0);
 	env->gbpages = e ? !!(e->edx & BIT(26)) :
 			   boot_cpu_has(X86_FEATURE_GBPAGES);
 	env->read_gpa = read_gpa_memslot;
 	env->opaque = vcpu->vm;
-}
-
-/* CPL as svm.c derives it: 0 in real mode, 3 in VM86, else SS.DPL. */
-static unsigned int vcpu_cpl(const struct kvmmu_vcpu *vcpu)
-{
-	if (!(vcpu->sregs.cr0 & X86_CR0_PE))
-		return 0;
-	if (vcpu->regs.rflags & X86_EFLAGS_VM)
-		return 3;
-	return vcpu->sregs.ss.dpl & 3;
 }
 
 int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,
@@ -265,7 +272,7 @@ int kvmmu_fetch_insn(struct kvmmu_vcpu *vcpu, u8 *buf, unsigned int len)
 		linear = vcpu->regs.rip;
 	else
 		linear = s->cs.base + (u32)vcpu->regs.rip;
-	if (vcpu_cpl(vcpu) == 3)
+	if (kvmmu_vcpu_cpl(vcpu) == 3)
 		access |= KVMMU_PFERR_USER;
 
 	vcpu_walk_env(vcpu, &env);

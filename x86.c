@@ -71,29 +71,13 @@ u32 kvmmu_guest_phys_bits(void)
 	return min_t(u32, boot_cpu_data.x86_phys_bits, 48);
 }
 
-static const struct kvm_cpuid_entry2 *
-find_cpuid(const struct kvm_cpuid_entry2 *e, int nent, u32 func, u32 index)
-{
-	int i;
-
-	for (i = 0; i < nent; i++) {
-		if (e[i].function != func)
-			continue;
-		if ((e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) &&
-		    e[i].index != index)
-			continue;
-		return &e[i];
-	}
-	return NULL;
-}
-
 static bool guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
 		      u32 bit)
 {
 	const struct kvm_cpuid_entry2 *e;
 	u32 val;
 
-	e = find_cpuid(vcpu->cpuid, vcpu->cpuid_nent, func, 0);
+	e = kvmmu_find_cpuid(vcpu, func, 0);
 	if (!e)
 		return false;
 	val = reg == 0 ? e->eax : reg == 1 ? e->ebx : reg == 2 ? e->ecx : e->edx;
@@ -261,8 +245,7 @@ int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu)
 	const struct kvm_cpuid_entry2 *e;
 	struct kvm_regs *regs = &vcpu->regs;
 
-	e = find_cpuid(vcpu->cpuid, vcpu->cpuid_nent, (u32)regs->rax,
-		       (u32)regs->rcx);
+	e = kvmmu_find_cpuid(vcpu, (u32)regs->rax, (u32)regs->rcx);
 	regs->rax = e ? e->eax : 0;
 	regs->rbx = e ? e->ebx : 0;
 	regs->rcx = e ? e->ecx : 0;
@@ -426,40 +409,22 @@ static int cpu_mode(const struct kvmmu_vcpu *vcpu)
 }
 
 /*
- * Copy @len bytes between @buf and guest linear address @la, through the
- * guest's page tables and the memslots, byte by byte so a page boundary
- * needs no care (@len is at most 4). A write to a logged slot is logged.
+ * Copy @len bytes between @buf and guest linear address @la, byte by byte
+ * so a page boundary needs no care (@len is at most 4).
  */
 static int guest_linear_rw(struct kvmmu_vcpu *vcpu, u64 la, u8 *buf, int len,
 			   bool write)
 {
-	int i, idx, r = 0;
+	int i;
+	u64 gpa;
 
-	for (i = 0; i < len && !r; i++) {
-		struct kvmmu_memory_slot *slot;
-		u8 __user *hva;
-		gfn_t gfn;
-		u64 gpa;
-
+	for (i = 0; i < len; i++) {
 		if (kvmmu_gva_to_gpa(vcpu, la + i, write ? KVMMU_PFERR_WRITE : 0,
-				     &gpa, NULL))
+				     &gpa, NULL) ||
+		    kvmmu_guest_rw(vcpu->vm, gpa, &buf[i], 1, write))
 			return -EFAULT;
-		gfn = gpa >> PAGE_SHIFT;
-		idx = srcu_read_lock(&vcpu->vm->srcu);
-		slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vcpu->vm, 0), gfn);
-		if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID) ||
-		    (write && (slot->flags & KVM_MEM_READONLY))) {
-			r = -EFAULT;
-		} else {
-			hva = (u8 __user *)(kvmmu_memslot_gfn_to_hva(slot, gfn) +
-					    offset_in_page(gpa));
-			r = write ? put_user(buf[i], hva) : get_user(buf[i], hva);
-			if (!r && write && slot->dirty_bitmap)
-				set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
-		}
-		srcu_read_unlock(&vcpu->vm->srcu, idx);
 	}
-	return r;
+	return 0;
 }
 
 /* The segment a prefix byte selects, or NULL if it is no segment prefix. */
