@@ -1826,6 +1826,13 @@ TEST_F_TIMEOUT(g, fork_eio, 150)
 #define LEAK_MB		32
 #define LEAK_ROUNDS	4
 #define LEAK_SLACK_KB	(6 * 1024)
+/*
+ * On the debug kernel (kmemleak present) KASAN's quarantine and kmemleak's
+ * metadata keep freed memory out of MemFree for a while: measured -16 MiB
+ * once after 4 VMs. kmemleak reports real object leaks there; this slack
+ * still catches losing one VM's 32 MiB of guest memory per round.
+ */
+#define LEAK_SLACK_DEBUG_KB	(48 * 1024)
 #define LEAK_GPA	0x1000000UL
 
 /* One VM: slot of LEAK_MB touched by the guest, then everything closed. */
@@ -1858,6 +1865,8 @@ static void leak_round(struct __test_metadata *_metadata)
 
 TEST_F_TIMEOUT(g, nothing_left, 300)
 {
+	long slack = access("/sys/kernel/debug/kmemleak", F_OK) ?
+		     LEAK_SLACK_KB : LEAK_SLACK_DEBUG_KB;
 	long base, now = 0;
 	int i;
 
@@ -1875,13 +1884,13 @@ TEST_F_TIMEOUT(g, nothing_left, 300)
 	/* RCU-freed tables and per-CPU lists drain: give it 5 s. */
 	for (i = 0; i < 50; i++) {
 		now = g32_meminfo_kb("MemFree");
-		if (now >= base - LEAK_SLACK_KB / 4)
+		if (now >= base - slack / 4)
 			break;
 		usleep(100000);
 	}
-	TH_LOG("MemFree %ld kB before %d VMs of %d MiB, %ld kB after (%+ld)",
-	       base, LEAK_ROUNDS, LEAK_MB, now, now - base);
-	EXPECT_LE(base - LEAK_SLACK_KB, now);
+	TH_LOG("MemFree %ld kB before %d VMs of %d MiB, %ld kB after (%+ld, slack %ld)",
+	       base, LEAK_ROUNDS, LEAK_MB, now, now - base, slack);
+	EXPECT_LE(base - slack, now);
 	EXPECT_EQ(0, g32_status_kb("VmPin"));
 	EXPECT_EQ(0, g32_status_kb("VmLck"));
 }
