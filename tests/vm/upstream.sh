@@ -41,8 +41,10 @@ for t in $tests; do
 	targets+=("$kst/$t")
 done
 log "building upstream selftests: $tests"
-# -static: the test VM's initramfs has no shared libraries.
-make -s -C "$kst" LDFLAGS="-static -pthread" "${targets[@]}" >&2
+# -static: the test VM's initramfs has no shared libraries. OUTPUT: lib.mk
+# sets it only at MAKELEVEL 0, and under `make check` we are deeper; without
+# it the targets miss the rules that link libkvm in.
+make -s -C "$kst" OUTPUT="$kst" LDFLAGS="-static -pthread" "${targets[@]}" >&2
 
 rm -rf "$out"
 mkdir -p "$out"
