@@ -2,7 +2,8 @@
 #
 # User-facing entry points. The kernel build itself is described in Kbuild.
 #
-#   make                  build kvmmu.ko against the running kernel
+#   make                  build kvmmu.ko against the running kernel, and
+#                         tools/ (gpa-pagemap, kvmmu-demo)
 #   make KDIR=<tree>      ... against another kernel build tree
 #   make MODNAME=kvm      build the same code as kvm.ko (/dev/kvm)
 #   make W=1 C=1          extra warnings, sparse
@@ -19,13 +20,17 @@ KERNELS ?= stock61 stock612 debug
 T       ?=
 export KERNELS T
 
-all: modules
+all: modules tools
+
+tools:
+	$(MAKE) -C tools
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) MODNAME=$(MODNAME) modules
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -f tools/kvmmu-demo tools/gpa-pagemap
 	rm -rf build
 
 selftests:
@@ -46,4 +51,4 @@ vm-shell:
 bench:
 	tests/vm/bench.sh
 
-.PHONY: all modules clean selftests lint check run vm-shell bench
+.PHONY: all modules tools clean selftests lint check run vm-shell bench

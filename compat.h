@@ -47,6 +47,11 @@ struct kvm_userspace_memory_region2 {
 #define KVM_MEM_GUEST_MEMFD BIT(2)
 #endif
 
+/* The binary stats' name size: UAPI since 6.9, kvm_host.h before. */
+#ifndef KVM_STATS_NAME_SIZE
+#define KVM_STATS_NAME_SIZE 48
+#endif
+
 /*
  * struct kvm_run's immediate_exit is called immediate_exit__unsafe inside the
  * kernel since 6.9, to make KVM read it once. The ABI places it in the byte

@@ -122,6 +122,11 @@ struct kvmmu_memslots {
  * @vcpus: vCPUs by index, read locklessly up to @online_vcpus.
  * @online_vcpus: number of fully created vCPUs.
  * @lock: serialises vCPU creation.
+ * @manual_dirty_log_protect: KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE and
+ *	KVM_DIRTY_LOG_INITIALLY_SET as enabled by KVM_ENABLE_CAP; changed
+ *	under @slots_lock.
+ * @remote_tlb_flush: kvmmu_flush_remote_tlbs() calls, for the stats fd.
+ * @stats_id: "kvm-<pid>", the id of its binary stats (KVM's).
  */
 struct kvmmu_vm {
 	struct kref refcount;
@@ -137,6 +142,9 @@ struct kvmmu_vm {
 	struct xarray vcpus;
 	atomic_t online_vcpus;
 	struct mutex lock;	/* vCPU creation */
+	u64 manual_dirty_log_protect;
+	atomic64_t remote_tlb_flush;
+	char stats_id[16];
 };
 
 /* vcpu->mode: whether a kick must interrupt the vCPU (see x86.c). */
@@ -158,6 +166,29 @@ enum kvmmu_pending {
 #define KVMMU_MAX_CPUID_ENTRIES	256
 #define KVMMU_MAX_VCPUS		1024
 #define KVMMU_MAX_VCPU_IDS	1024
+
+/**
+ * struct kvmmu_vcpu_stat - per-vCPU counters, for KVM_GET_STATS_FD.
+ * @exits: every exit from the guest (KVM's "exits").
+ * @halt_exits: HLT.
+ * @io_exits: port I/O exits to the VMM.
+ * @mmio_exits: MMIO exits to the VMM.
+ * @signal_exits: KVM_RUN ended by a pending signal.
+ * @irq_exits: exits for a host interrupt.
+ * @npf_exits: nested page faults (ours; KVM counts pf_* instead).
+ *
+ * Written only by the vCPU's thread; readers may see them torn on 32-bit
+ * hosts, which kvmmu does not support.
+ */
+struct kvmmu_vcpu_stat {
+	u64 exits;
+	u64 halt_exits;
+	u64 io_exits;
+	u64 mmio_exits;
+	u64 signal_exits;
+	u64 irq_exits;
+	u64 npf_exits;
+};
 
 /**
  * struct kvmmu_vcpu - a virtual CPU, vendor-neutral part.
@@ -183,10 +214,12 @@ enum kvmmu_pending {
  * @pending_len: its length, to skip it once finished.
  * @pending_size: PIO/MMIO access size.
  * @pending_in: PIO IN or MMIO load (data flows into the guest).
- * @pending_string: the PIO is INS/OUTS (count 1): memory and RSI/RDI too.
+ * @pending_string: the PIO is INS/OUTS: memory and RSI/RDI too.
  * @pending_rep: ...with a REP prefix: RCX counts down.
  * @pending_amask: address-size mask of the string instruction.
+ * @pending_count: elements in this INS/OUTS chunk (run->io.count).
  * @pending_insn: emulate.c's decoded instruction for an MMIO exit.
+ * @stat: counters for KVM_GET_STATS_FD.
  *
  * @regs and @sregs are the architectural state while the vCPU is outside
  * KVM_RUN; the vendor backend loads them into and saves them from its
@@ -218,7 +251,9 @@ struct kvmmu_vcpu {
 	bool pending_string;
 	bool pending_rep;
 	u64 pending_amask;
+	u32 pending_count;
 	u64 pending_insn[4];
+	struct kvmmu_vcpu_stat stat;
 };
 
 /**
@@ -303,8 +338,17 @@ int kvmmu_internal_error(struct kvmmu_vcpu *vcpu, u32 suberror, u64 data0);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 long kvmmu_tsc_khz(void);
 
+/* stats.c */
+int kvmmu_vm_stats_fd(struct kvmmu_vm *vm);
+int kvmmu_vcpu_stats_fd(struct kvmmu_vcpu *vcpu);
+
 /* dirty.c */
+#define KVMMU_DIRTY_LOG_MANUAL_CAPS \
+	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET)
 long kvmmu_get_dirty_log(struct kvmmu_vm *vm, void __user *argp);
+long kvmmu_clear_dirty_log(struct kvmmu_vm *vm, void __user *argp);
+int kvmmu_enable_manual_dirty_log(struct kvmmu_vm *vm,
+				  const struct kvm_enable_cap *cap);
 
 /**
  * kvmmu_dirty_bitmap_bytes - size of a slot's dirty bitmap, as KVM's.

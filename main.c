@@ -72,6 +72,8 @@ static const struct {
 	{ KVM_CAP_MAX_VCPU_ID,			KVMMU_MAX_VCPU_IDS },
 	{ KVM_CAP_NOP_IO_DELAY,			1 },
 	{ KVM_CAP_SYNC_MMU,			1 },
+	{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,	KVMMU_DIRTY_LOG_MANUAL_CAPS },
+	{ KVM_CAP_BINARY_STATS_FD,		1 },
 };
 
 static long check_extension(long cap)
@@ -141,6 +143,21 @@ static int vm_set_memory_region(struct kvmmu_vm *vm, unsigned int ioctl,
 	return kvmmu_set_memory_region(vm, &mem, v1);
 }
 
+static int vm_enable_cap(struct kvmmu_vm *vm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	switch (cap.cap) {
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return kvmmu_enable_manual_dirty_log(vm, &cap);
+	default:
+		/* What KVM says for a capability it cannot enable. */
+		return -EINVAL;
+	}
+}
+
 static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 {
 	struct kvmmu_vm *vm = filp->private_data;
@@ -167,9 +184,12 @@ static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 	case KVM_SET_NR_MMU_PAGES:
 		/* The TDP MMU has no page budget to set. */
 		return 0;
+	case KVM_CLEAR_DIRTY_LOG:
+		return kvmmu_clear_dirty_log(vm, argp);
+	case KVM_GET_STATS_FD:
+		return kvmmu_vm_stats_fd(vm);
 	case KVM_ENABLE_CAP:
-		/* No VM capability can be enabled yet: KVM says EINVAL. */
-		return -EINVAL;
+		return vm_enable_cap(vm, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -214,6 +234,8 @@ static int create_vm(unsigned long type)
 	xa_init(&vm->vcpus);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	snprintf(vm->stats_id, sizeof(vm->stats_id), "kvm-%d",
+		 task_pid_nr(current));
 
 	r = kvmmu_memslots_init(vm);
 	if (r)

@@ -468,6 +468,10 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 				kfree(new);
 				return -ENOMEM;
 			}
+			/* Every page counts as written until cleared. */
+			if (vm->manual_dirty_log_protect &
+			    KVM_DIRTY_LOG_INITIALLY_SET)
+				bitmap_set(new->dirty_bitmap, 0, npages);
 		}
 	}
 

@@ -71,6 +71,9 @@
  *             calls), zaps (zap operations that removed something),
  *             zapped (leaves removed), pages_4k, pages_2m, pages_1g
  *             (present leaves now), table_pages (root included).
+ *   pagemap   binary, one u64 per GFN: present, PFN, level, w/a/d, slot,
+ *             dirty-logging state; the format is in pagemap.h, the tool
+ *             that reads it is tools/gpa-pagemap.
  */
 
 #include <linux/debugfs.h>
@@ -84,6 +87,8 @@
 #include <asm/processor.h>
 
 #include "mmu.h"
+#include "pagemap.h"
+#include "trace.h"
 
 /* ---- SPTE format ---- */
 
@@ -318,6 +323,7 @@ bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		return false;
 	zapped = zap_table(mmu, as_id, mmu->root, KVMMU_ROOT_LEVEL, 0, start,
 			   end, freed);
+	trace_kvmmu_zap(as_id, start, end, zapped);
 	if (zapped)
 		atomic64_inc(&mmu->stats.zaps);
 	return zapped;
@@ -392,68 +398,147 @@ void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
 				slot->base_gfn + slot->npages);
 }
 
+/* Take write access away from a leaf; true if it had it. */
+static bool wrprot_spte(u64 *sptep, int level, void *data)
+{
+	u64 spte = READ_ONCE(*sptep);
+
+	/* The rmap may name a slot that is empty or a table now. */
+	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level) ||
+	    !(spte & KVMMU_SPTE_WRITABLE))
+		return false;
+	/* Atomic: the CPU may set A or D at the same time. */
+	clear_bit(KVMMU_SPTE_WRITABLE_BIT, (unsigned long *)sptep);
+	return true;
+}
+
+/*
+ * Write-protect every leaf that maps GFNs [@start, @end) of @as_id, huge
+ * ones whole. mmu->lock held for write, so that no fault makes one of them
+ * writable again before the caller's TLB flush. Return whether any leaf
+ * lost write access (the TLBs must then be flushed).
+ */
+static bool write_protect_range(struct kvmmu_mmu *mmu, int as_id,
+				gfn_t start, gfn_t end)
+{
+	lockdep_assert_held_write(&mmu->lock);
+	return kvmmu_rmap_walk(&mmu->rmap, as_id, start, end, wrprot_spte,
+			       NULL);
+}
+
+/* write_protect_range() on the pages of one word of a dirty bitmap. */
+static bool write_protect_mask(struct kvmmu_mmu *mmu, int as_id, gfn_t base,
+			       unsigned long mask)
+{
+	unsigned long first, last = 0;
+	bool flush = false;
+
+	/* One rmap walk per run of set bits. */
+	for (;;) {
+		first = find_next_bit(&mask, BITS_PER_LONG, last);
+		if (first >= BITS_PER_LONG)
+			return flush;
+		last = find_next_zero_bit(&mask, BITS_PER_LONG, first);
+		flush |= write_protect_range(mmu, as_id, base + first,
+					     base + last);
+	}
+}
+
 /**
  * kvmmu_mmu_memslot_flags_changed - react to a flags-only memslot update.
  * @vm: the VM owning the slot; a NULL vm->mmu is fine.
  * @old: the slot before the change.
  * @new: the slot after it, already published.
  *
- * Turning dirty logging on or off zaps the slot: faults then map it at 4K
- * (on) or with huge pages again (off). Dirty logging proper (write
- * protection through the rmap) will refine the "on" case. Called with
- * vm->slots_lock held. May sleep.
+ * Dirty logging turned on: every leaf of the slot is write-protected
+ * through the reverse map, so the next write to any page faults and is
+ * logged; huge leaves stay (read-only) and are split by that write fault
+ * (see Documentation/dirty-logging.rst). With KVM_DIRTY_LOG_INITIALLY_SET
+ * nothing is protected: the log starts full and KVM_CLEAR_DIRTY_LOG
+ * protects what it clears. Turned off: the slot is zapped, so faults map
+ * it writable and with huge pages again. Called with vm->slots_lock held.
+ * May sleep.
  */
 void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 				     const struct kvmmu_memory_slot *old,
 				     const struct kvmmu_memory_slot *new)
 {
-	if ((old->flags ^ new->flags) & KVM_MEM_LOG_DIRTY_PAGES)
+	struct kvmmu_mmu *mmu = vm->mmu;
+	LIST_HEAD(freed);
+	bool flush;
+
+	if (!mmu || !((old->flags ^ new->flags) & KVM_MEM_LOG_DIRTY_PAGES))
+		return;
+	if (!(new->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
 		kvmmu_mmu_zap_memslot(vm, new);
+		return;
+	}
+	if (vm->manual_dirty_log_protect & KVM_DIRTY_LOG_INITIALLY_SET)
+		return;
+	write_lock(&mmu->lock);
+	flush = write_protect_range(mmu, new->as_id, new->base_gfn,
+				    new->base_gfn + new->npages);
+	write_unlock(&mmu->lock);
+	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
 }
 
 /**
- * kvmmu_mmu_harvest_dirty - take a slot's dirty log and re-arm it.
- * @vm: the VM; a NULL vm->mmu means no page was ever mapped or logged.
+ * kvmmu_mmu_reprotect_dirty - take or clear part of a slot's log, re-arm it.
+ * @vm: the VM.
  * @slot: a slot with a dirty bitmap, held stable by vm->slots_lock.
- * @out: kvmmu_dirty_bitmap_bytes(@slot->npages) bytes, receives the log.
+ * @first: index of the first bitmap word to work on.
+ * @n: number of words.
+ * @buf: @n words. With @harvest, receives the log (KVM_GET_DIRTY_LOG
+ *       without manual protection); else holds the bits the VMM wants
+ *       cleared (KVM_CLEAR_DIRTY_LOG).
+ * @harvest: take the words whole (exchange with zero) rather than clear
+ *           the bits of @buf.
  *
- * Under the MMU lock for write, so no fault can log in between, each word
- * of the log is exchanged with zero and the pages it reports are zapped:
- * the next write to any of them faults, and is logged, again. Zapping
- * rather than write-protecting costs a read fault more per harvested page
- * and keeps the fault path the only place writable leaves are made.
- * Process context, no MMU lock held.
+ * Under the MMU lock for write, so that no fault can log in between, the
+ * bits are taken out of the log and their pages write-protected: the next
+ * write to any of them faults and is logged again. The TLBs are flushed
+ * before returning, so no write can go through a stale writable entry
+ * after the VMM has seen the log. Process context, no MMU lock held.
+ *
+ * Return: number of pages taken out of the log.
  */
-void kvmmu_mmu_harvest_dirty(struct kvmmu_vm *vm,
-			     struct kvmmu_memory_slot *slot,
-			     unsigned long *out)
+unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
+					struct kvmmu_memory_slot *slot,
+					unsigned long first, unsigned long n,
+					unsigned long *buf, bool harvest)
 {
-	unsigned long i, n = kvmmu_dirty_bitmap_bytes(slot->npages) /
-			     sizeof(long);
 	struct kvmmu_mmu *mmu = vm->mmu;
+	unsigned long i, mask, pages = 0;
 	LIST_HEAD(freed);
 	bool flush = false;
 
-	if (!mmu) {
-		memset(out, 0, n * sizeof(long));
-		return;
-	}
+	/* Created with the VM: an ioctl never sees a VM without its MMU. */
+	if (WARN_ON_ONCE(!mmu))
+		return 0;
+
 	write_lock(&mmu->lock);
 	for (i = 0; i < n; i++) {
-		unsigned long mask = xchg(&slot->dirty_bitmap[i], 0);
+		atomic_long_t *word =
+			(atomic_long_t *)&slot->dirty_bitmap[first + i];
 
-		out[i] = mask;
-		while (mask) {
-			gfn_t gfn = slot->base_gfn + i * BITS_PER_LONG +
-				    __ffs(mask);
-
-			flush |= kvmmu_zap_gfn_range(mmu, slot->as_id, gfn,
-						     gfn + 1, &freed);
-			mask &= mask - 1;
+		if (harvest) {
+			mask = atomic_long_xchg(word, 0);
+			buf[i] = mask;
+		} else {
+			mask = buf[i];
+			if (mask)
+				mask &= atomic_long_fetch_andnot(mask, word);
 		}
+		if (!mask)
+			continue;
+		pages += hweight_long(mask);
+		flush |= write_protect_mask(mmu, slot->as_id,
+					    slot->base_gfn +
+					    (first + i) * BITS_PER_LONG, mask);
 	}
 	write_unlock(&mmu->lock);
 	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	return pages;
 }
 
 /* ---- the fault ---- */
@@ -623,7 +708,7 @@ static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 		} else {
 			r = tdp_map(mmu, cache, m, &flush);
 			/*
-			 * Logged under the lock that kvmmu_mmu_harvest_dirty()
+			 * Logged under the lock that kvmmu_mmu_reprotect_dirty()
 			 * takes for write: a writable leaf is never installed
 			 * after the harvest that would have reported it.
 			 */
@@ -642,6 +727,7 @@ static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 
 	switch (r) {
 	case MAP_DONE:
+		trace_kvmmu_map(m->gfn, m->pfn, m->level, m->writable);
 		*installed = true;
 		return 0;
 	case MAP_RETRY:
@@ -807,6 +893,7 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	int idx, r;
 
 	atomic64_inc(&mmu->stats.faults);
+	trace_kvmmu_fault(vcpu->vcpu_id, gpa, error_code);
 	if (m.gfn >= mmu->max_gfn) {
 		atomic64_inc(&mmu->stats.emulate);
 		return KVMMU_PF_EMULATE;
@@ -1068,6 +1155,32 @@ static int mappings_show(struct seq_file *sf, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(mappings);
 
+/**
+ * kvmmu_mmu_read_counters - snapshot the MMU's counters.
+ * @vm: the VM; all zero if it has no MMU.
+ * @c: filled in. Each counter is read atomically, not all at once.
+ */
+void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
+			     struct kvmmu_mmu_counters *c)
+{
+	struct kvmmu_mmu_stats *s;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	if (!vm->mmu)
+		return;
+	s = &vm->mmu->stats;
+	c->faults = atomic64_read(&s->faults);
+	c->mmio = atomic64_read(&s->emulate);
+	c->retries = atomic64_read(&s->retries);
+	c->invalidations = atomic64_read(&s->invalidations);
+	c->zaps = atomic64_read(&s->zaps);
+	c->zapped = atomic64_read(&s->zapped);
+	for (i = 0; i < PG_LEVEL_1G; i++)
+		c->leaves[i] = atomic64_read(&s->leaves[i]);
+	c->tables = atomic64_read(&s->tables);
+}
+
 static int stats_show(struct seq_file *sf, void *unused)
 {
 	struct kvmmu_mmu_stats *s = &((struct kvmmu_mmu *)sf->private)->stats;
@@ -1086,14 +1199,116 @@ static int stats_show(struct seq_file *sf, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
+/* The leaf mapping @gfn and its level, or 0. mmu->lock held. */
+static u64 lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level)
+{
+	u64 *table = mmu->root;
+	int l = KVMMU_ROOT_LEVEL;
+	u64 spte;
+
+	lockdep_assert_held(&mmu->lock);
+	for (;; l--) {
+		spte = READ_ONCE(table[spte_index(gfn, l)]);
+		if (!kvmmu_spte_present(spte))
+			return 0;
+		if (kvmmu_spte_is_leaf(spte, l)) {
+			*level = l;
+			return spte;
+		}
+		table = spte_table(spte);
+	}
+}
+
+/* The pagemap entry of @gfn; vm->srcu and mmu->lock held. */
+static u64 pagemap_entry(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_memory_slot *slot;
+	u64 e = 0, spte;
+	int level;
+
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(mmu->vm, 0), gfn);
+	if (slot && !(slot->flags & KVMMU_MEMSLOT_INVALID)) {
+		e |= KVMMU_PM_SLOT;
+		if (slot->dirty_bitmap) {
+			e |= KVMMU_PM_LOGGING;
+			if (test_bit(gfn - slot->base_gfn, slot->dirty_bitmap))
+				e |= KVMMU_PM_LOGGED;
+		}
+	}
+	spte = lookup_leaf(mmu, gfn, &level);
+	if (!spte)
+		return e;
+	e |= KVMMU_PM_PRESENT;
+	e |= (kvmmu_spte_pfn(spte) + (gfn & (KVMMU_PAGES_PER(level) - 1))) &
+	     KVMMU_PM_PFN_MASK;
+	e |= (u64)(level - 1) << KVMMU_PM_LEVEL_SHIFT;
+	if (spte & KVMMU_SPTE_WRITABLE)
+		e |= KVMMU_PM_WRITABLE;
+	if (spte & KVMMU_SPTE_ACCESSED)
+		e |= KVMMU_PM_ACCESSED;
+	if (spte & KVMMU_SPTE_DIRTY)
+		e |= KVMMU_PM_DIRTY;
+	return e;
+}
+
+#define PAGEMAP_BATCH	64
+
+/*
+ * Read pagemap entries (format in pagemap.h), a batch at a time under the
+ * locks so that a big read neither holds them long nor sleeps under them.
+ */
+static ssize_t pagemap_read(struct file *file, char __user *ubuf,
+			    size_t count, loff_t *ppos)
+{
+	struct kvmmu_mmu *mmu = file->private_data;
+	u64 buf[PAGEMAP_BATCH];
+	gfn_t gfn, end;
+	ssize_t done = 0;
+	int i, n, idx;
+
+	if (*ppos < 0 || (*ppos | count) % KVMMU_PM_ENTRY_BYTES)
+		return -EINVAL;
+	gfn = *ppos / KVMMU_PM_ENTRY_BYTES;
+	if (gfn >= mmu->max_gfn)
+		return 0;
+	end = gfn + min_t(u64, count / KVMMU_PM_ENTRY_BYTES,
+			  mmu->max_gfn - gfn);
+
+	while (gfn < end) {
+		n = min_t(u64, end - gfn, PAGEMAP_BATCH);
+		idx = srcu_read_lock(&mmu->vm->srcu);
+		read_lock(&mmu->lock);
+		for (i = 0; i < n; i++)
+			buf[i] = pagemap_entry(mmu, gfn + i);
+		read_unlock(&mmu->lock);
+		srcu_read_unlock(&mmu->vm->srcu, idx);
+		if (copy_to_user(ubuf + done, buf, n * sizeof(u64)))
+			return done ? done : -EFAULT;
+		done += n * sizeof(u64);
+		gfn += n;
+		*ppos += n * sizeof(u64);
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	return done;
+}
+
+static const struct file_operations pagemap_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.read	= pagemap_read,
+	.llseek	= default_llseek,
+};
+
 /**
  * kvmmu_mmu_debugfs_init - create the MMU's files in a VM's directory.
  * @vm: the VM; nothing is created if it has no MMU.
  * @dir: the VM's debugfs directory; errors and NULL are ignored.
  *
- * Creates "mappings" and "stats" (format in this file's top comment). The files
- * must be removed before kvmmu_mmu_vm_destroy(); debugfs removal waits
- * for readers.
+ * Creates "mappings" and "stats" (format in this file's top comment) and
+ * "pagemap" (pagemap.h). The files must be removed before
+ * kvmmu_mmu_vm_destroy(); debugfs removal waits for readers.
  */
 void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir)
 {
@@ -1101,4 +1316,7 @@ void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir)
 		return;
 	debugfs_create_file("mappings", 0444, dir, vm->mmu, &mappings_fops);
 	debugfs_create_file("stats", 0444, dir, vm->mmu, &stats_fops);
+	/* 0400: host PFNs, like /proc/<pid>/pagemap's, are for root. */
+	debugfs_create_file_size("pagemap", 0400, dir, vm->mmu, &pagemap_fops,
+				 (loff_t)vm->mmu->max_gfn * KVMMU_PM_ENTRY_BYTES);
 }

@@ -52,9 +52,30 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 				     const struct kvmmu_memory_slot *old,
 				     const struct kvmmu_memory_slot *new);
 void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir);
-void kvmmu_mmu_harvest_dirty(struct kvmmu_vm *vm,
-			     struct kvmmu_memory_slot *slot,
-			     unsigned long *out);
+
+/**
+ * struct kvmmu_mmu_counters - a snapshot of the MMU's counters.
+ * @faults: nested page faults handled.
+ * @mmio: of which emulated (no slot, READONLY write, beyond MAXPHYADDR).
+ * @retries: faults that lost a race and let the guest fault again.
+ * @invalidations: mmu notifier invalidate_range_start calls.
+ * @zaps: zap operations that removed something.
+ * @zapped: leaves removed by zaps.
+ * @leaves: present leaves now, per level (4K, 2M, 1G).
+ * @tables: table pages now, root included.
+ */
+struct kvmmu_mmu_counters {
+	u64 faults, mmio, retries, invalidations, zaps, zapped;
+	u64 leaves[PG_LEVEL_1G];
+	u64 tables;
+};
+
+void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
+			     struct kvmmu_mmu_counters *c);
+unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
+					struct kvmmu_memory_slot *slot,
+					unsigned long first, unsigned long n,
+					unsigned long *buf, bool harvest);
 
 /*
  * ---- MMU internals: mmu.c, rmap.c, notifier.c and tests/kunit only ----
@@ -66,7 +87,8 @@ void kvmmu_mmu_harvest_dirty(struct kvmmu_vm *vm,
  * Bits 9-11 are ignored by the CPU and are ours.
  */
 #define KVMMU_SPTE_PRESENT	BIT_ULL(0)
-#define KVMMU_SPTE_WRITABLE	BIT_ULL(1)
+#define KVMMU_SPTE_WRITABLE_BIT	1
+#define KVMMU_SPTE_WRITABLE	BIT_ULL(KVMMU_SPTE_WRITABLE_BIT)
 #define KVMMU_SPTE_USER		BIT_ULL(2)
 #define KVMMU_SPTE_ACCESSED_BIT	5
 #define KVMMU_SPTE_ACCESSED	BIT_ULL(KVMMU_SPTE_ACCESSED_BIT)

@@ -40,6 +40,7 @@
 #include <linux/srcu.h>
 
 #include "mmu.h"
+#include "trace.h"
 
 static struct kvmmu_mmu *to_mmu(struct mmu_notifier *mn)
 {
@@ -108,6 +109,7 @@ static void invalidate_begin(struct kvmmu_mmu *mmu, unsigned long start,
 	bool flush;
 	int idx;
 
+	trace_kvmmu_invalidate(start, end);
 	idx = srcu_read_lock(&mmu->vm->srcu);
 	write_lock(&mmu->lock);
 	if (!mmu->invalidate_in_progress++) {

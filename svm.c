@@ -50,6 +50,7 @@
 #include "kvmmu.h"
 #include "mmu.h"
 #include "svm.h"
+#include "trace.h"
 
 #define IOPM_ORDER	2	/* 12 KiB used */
 #define MSRPM_ORDER	1	/* 8 KiB */
@@ -492,14 +493,17 @@ static int handle_exit(struct svm_vcpu *svm)
 	struct kvm_run *run = vcpu->run;
 	u32 code = c->exit_code;
 
+	trace_kvmmu_exit(vcpu->vcpu_id, code, vcpu->regs.rip);
 	switch (code) {
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_NMI:
 	case SVM_EXIT_SMI:
 		/* Taken by the host once GIF was set again. */
+		vcpu->stat.irq_exits++;
 		return 1;
 	case SVM_EXIT_HLT:
 		/* No in-kernel APIC: the VMM decides what HLT means. */
+		vcpu->stat.halt_exits++;
 		vcpu->regs.rip++;
 		run->exit_reason = KVM_EXIT_HLT;
 		return 0;

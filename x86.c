@@ -49,6 +49,7 @@
 #include "kvmmu.h"
 #include "mmu.h"
 #include "emulate.h"
+#include "trace.h"
 
 #define KVMMU_VCPU_MMAP_PAGES	2	/* struct kvm_run, then PIO data */
 
@@ -409,22 +410,60 @@ static int cpu_mode(const struct kvmmu_vcpu *vcpu)
 }
 
 /*
- * Copy @len bytes between @buf and guest linear address @la, byte by byte
- * so a page boundary needs no care (@len is at most 4).
+ * Copy @len bytes between @buf and guest linear address @la, translating
+ * once per guest page (a string I/O chunk spans at most two).
  */
-static int guest_linear_rw(struct kvmmu_vcpu *vcpu, u64 la, u8 *buf, int len,
-			   bool write)
+static int guest_linear_rw(struct kvmmu_vcpu *vcpu, u64 la, u8 *buf,
+			   unsigned int len, bool write)
 {
-	int i;
+	unsigned int n;
 	u64 gpa;
 
-	for (i = 0; i < len; i++) {
-		if (kvmmu_gva_to_gpa(vcpu, la + i, write ? KVMMU_PFERR_WRITE : 0,
+	while (len) {
+		n = min_t(u64, len, PAGE_SIZE - offset_in_page(la));
+		if (kvmmu_gva_to_gpa(vcpu, la, write ? KVMMU_PFERR_WRITE : 0,
 				     &gpa, NULL) ||
-		    kvmmu_guest_rw(vcpu->vm, gpa, &buf[i], 1, write))
+		    kvmmu_guest_rw(vcpu->vm, gpa, buf, n, write))
 			return -EFAULT;
+		la += n;
+		buf += n;
+		len -= n;
 	}
 	return 0;
+}
+
+/* Reverse the order of @count elements of @size bytes in @buf. */
+static void reverse_elements(u8 *buf, unsigned int count, unsigned int size)
+{
+	unsigned int i, j, k;
+
+	for (i = 0, j = count - 1; i < j; i++, j--)
+		for (k = 0; k < size; k++)
+			swap(buf[i * size + k], buf[j * size + k]);
+}
+
+/*
+ * Copy the @count elements of a string I/O chunk between the PIO data page
+ * (element 0 first) and guest memory at @la, where element 0 lives and the
+ * others follow upwards, or downwards when EFLAGS.DF is set.
+ */
+static int string_rw(struct kvmmu_vcpu *vcpu, u64 la, unsigned int count,
+		     unsigned int size, bool write)
+{
+	bool down = vcpu->regs.rflags & X86_EFLAGS_DF;
+	u8 *data = vcpu->pio_data;
+	int r;
+
+	if (!down)
+		return guest_linear_rw(vcpu, la, data, count * size, write);
+	/* Downwards: memory holds the elements in reverse order. */
+	la -= (u64)(count - 1) * size;
+	if (write)
+		reverse_elements(data, count, size);
+	r = guest_linear_rw(vcpu, la, data, count * size, write);
+	if (!write)
+		reverse_elements(data, count, size);
+	return r;
 }
 
 /* The segment a prefix byte selects, or NULL if it is no segment prefix. */
@@ -521,68 +560,78 @@ static u64 string_step(u64 reg, s64 delta, u64 amask)
  * @addr_bytes: address size, 2, 4 or 8; 0 if the hardware did not say.
  * @next_rip: RIP of the following instruction.
  *
- * One element per exit: a REP with RCX 0 is skipped, a REP with RCX above 1
- * exits with KVM_EXIT_INTERNAL_ERROR (not supported yet). OUTS data is read
- * from memory now; INS data is written, and RSI/RDI/RCX/RIP advanced, by
- * the next KVM_RUN.
+ * A REP with RCX 0 is skipped. Otherwise one exit moves a chunk of
+ * elements: all of RCX, but no more than fit in the PIO data page or in
+ * the guest page of the memory operand (at least one), as KVM batches
+ * INS. The VMM sees io.count elements; if RCX is not exhausted after them,
+ * RIP stays on the instruction and the guest re-executes it for the next
+ * chunk, taking pending interrupts in between as REP does on hardware.
+ * OUTS data is read from memory now; INS data is written, and RSI/RDI/RCX
+ * (and RIP when done) advanced, by the next KVM_RUN.
  *
  * Return: 1 to re-enter the guest, 0 to exit to the VMM.
  */
 int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 			    int size, bool rep, int addr_bytes, u64 next_rip)
 {
+	bool down = vcpu->regs.rflags & X86_EFLAGS_DF;
 	const struct kvm_segment *seg;
+	u64 amask, count, la, off;
+	unsigned int room;
 	bool asize_prefix;
-	u64 amask, count;
-	int r;
 
 	seg = string_prefixes(vcpu, &asize_prefix);
 	if (!addr_bytes)
 		addr_bytes = string_addr_bytes(vcpu, asize_prefix);
 	amask = addr_bytes == 8 ? ~0ULL : (1ULL << (addr_bytes * 8)) - 1;
-	count = vcpu->regs.rcx & amask;
-
-	if (rep && !count) {
+	count = rep ? vcpu->regs.rcx & amask : 1;
+	if (!count) {
 		vcpu->regs.rip = next_rip;
 		return 1;
 	}
-	if (rep && count > 1)
-		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					    count);
+
+	/* The index register: ES:RDI for INS, seg:RSI (DS default) for OUTS. */
+	vcpu->pending_amask = amask;
+	if (in)
+		la = string_la(vcpu, &vcpu->sregs.es, vcpu->regs.rdi);
+	else
+		la = string_la(vcpu, seg ? seg : &vcpu->sregs.ds,
+			       vcpu->regs.rsi);
+	off = offset_in_page(la);
+	room = down ? off / size + 1 : (PAGE_SIZE - off) / size;
+	count = min3(count, (u64)max(room, 1U), (u64)(PAGE_SIZE / size));
 
 	/* The port exit first: it would put RAX in the data page. */
 	kvmmu_handle_pio(vcpu, in, port, size, next_rip);
+	vcpu->run->io.count = count;
 	vcpu->pending_string = true;
 	vcpu->pending_rep = rep;
-	vcpu->pending_amask = amask;
-	if (!in) {
-		u64 la = string_la(vcpu, seg ? seg : &vcpu->sregs.ds,
-				   vcpu->regs.rsi);
-
-		r = guest_linear_rw(vcpu, la, vcpu->pio_data, size, false);
-		if (r) {
-			vcpu->pending = KVMMU_PENDING_NONE;
-			return kvmmu_internal_error(vcpu,
-						    KVM_INTERNAL_ERROR_EMULATION,
-						    la);
-		}
+	vcpu->pending_count = count;
+	if (!in && string_rw(vcpu, la, count, size, false)) {
+		vcpu->pending = KVMMU_PENDING_NONE;
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    la);
 	}
 	return 0;
 }
 
-/* Finish an INS or OUTS: memory for INS, then the index registers. */
+/*
+ * Finish an INS or OUTS chunk: memory for INS, then the index registers,
+ * and RIP once RCX is exhausted.
+ */
 static int complete_string_pio(struct kvmmu_vcpu *vcpu)
 {
-	s64 delta = vcpu->regs.rflags & X86_EFLAGS_DF ? -vcpu->pending_size :
-							 vcpu->pending_size;
+	s64 delta = (s64)vcpu->pending_size * vcpu->pending_count;
 	u64 amask = vcpu->pending_amask;
 	struct kvm_regs *r = &vcpu->regs;
 
+	if (r->rflags & X86_EFLAGS_DF)
+		delta = -delta;
 	if (vcpu->pending_in) {
 		u64 la = string_la(vcpu, &vcpu->sregs.es, r->rdi);
 
-		if (guest_linear_rw(vcpu, la, vcpu->pio_data,
-				    vcpu->pending_size, true))
+		if (string_rw(vcpu, la, vcpu->pending_count,
+			      vcpu->pending_size, true))
 			return kvmmu_internal_error(vcpu,
 						    KVM_INTERNAL_ERROR_EMULATION,
 						    la);
@@ -590,8 +639,11 @@ static int complete_string_pio(struct kvmmu_vcpu *vcpu)
 	} else {
 		r->rsi = string_step(r->rsi, delta, amask);
 	}
-	if (vcpu->pending_rep)
-		r->rcx = string_step(r->rcx, -1, amask);
+	if (vcpu->pending_rep) {
+		r->rcx = string_step(r->rcx, -(s64)vcpu->pending_count, amask);
+		if (r->rcx & amask)
+			return 1;	/* RIP stays: the next chunk */
+	}
 	r->rip += vcpu->pending_len;
 	return 1;
 }
@@ -654,6 +706,7 @@ int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 
 	BUILD_BUG_ON(sizeof(*insn) > sizeof(vcpu->pending_insn));
 
+	vcpu->stat.npf_exits++;
 	r = kvmmu_mmu_page_fault(vcpu, gpa, error_code);
 	if (r != KVMMU_PF_EMULATE)
 		return r < 0 ? r : 1;
@@ -665,6 +718,7 @@ int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	if (r)
 		return emulation_failed(vcpu, bytes, len);
 
+	trace_kvmmu_mmio(vcpu->vcpu_id, gpa, insn->mem_size, insn->is_write);
 	run->exit_reason = KVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = insn->mem_size;
@@ -752,6 +806,7 @@ void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 	unsigned long i;
 	int cpu;
 
+	atomic64_inc(&vm->remote_tlb_flush);
 	xa_for_each(&vm->vcpus, i, vcpu) {
 		set_bit(KVMMU_REQ_TLB_FLUSH, &vcpu->requests);
 		/* Pairs with the barrier after setting IN_GUEST_MODE. */
@@ -784,14 +839,20 @@ static int vcpu_run(struct kvmmu_vcpu *vcpu)
 	for (;;) {
 		if (signal_pending(current)) {
 			run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat.signal_exits++;
 			r = -EINTR;
 			break;
 		}
 		cond_resched();
 		r = kvmmu_svm_ops.vcpu_run(vcpu);
+		vcpu->stat.exits++;
 		if (r <= 0)
 			break;
 	}
+	if (!r && run->exit_reason == KVM_EXIT_IO)
+		vcpu->stat.io_exits++;
+	else if (!r && run->exit_reason == KVM_EXIT_MMIO)
+		vcpu->stat.mmio_exits++;
 
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
 	if (vcpu->sigset_active)
@@ -885,6 +946,8 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 		return 0;
 	case KVM_SET_SIGNAL_MASK:
 		return set_signal_mask(vcpu, argp);
+	case KVM_GET_STATS_FD:
+		return kvmmu_vcpu_stats_fd(vcpu);
 	default:
 		return -EINVAL;
 	}

@@ -27,9 +27,16 @@
 #include <kunit/test.h>
 #include <linux/sizes.h>
 
+/*
+ * mmu.c and notifier.c call tracepoints: define them here too (trace.c,
+ * after every other include of trace.h), as system kvmmu_test so that
+ * they do not clash with kvmmu.ko's in tracefs.
+ */
+#define KVMMU_TRACE_KUNIT
 #include "../../mmu.c"
 #include "../../rmap.c"
 #include "../../notifier.c"
+#include "../../trace.c"
 
 static atomic_t test_flushes = ATOMIC_INIT(0);
 

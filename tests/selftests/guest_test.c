@@ -31,18 +31,30 @@
  *      thp_slot_move        moved off alignment: 4K; back on: 2M
  *      thp_slot_partial     slot 2M-4K over a THP: 4K, the GPA after is MMIO
  *      hugetlb_2m           MAP_HUGETLB (skips without hugetlb pages)
+ *      hugetlb_1g           MAP_HUGE_1GB: a 1G leaf (harness boots with one)
  *      dirty_log_pages      KVM_GET_DIRTY_LOG: exactly the guest's writes
+ *      dirty_log_wrprot     logging on write-protects mapped pages in place
+ *      dirty_log_manual     MANUAL_DIRTY_LOG_PROTECT2, CLEAR_DIRTY_LOG, errnos
+ *      dirty_log_initially_set  the log starts full; clear protects
+ *      dirty_log_migrate    vCPUs write while the VMM harvests: no page lost
+ *      gpa_pagemap          debugfs pagemap and tools/gpa-pagemap vs the host
+ *      stats_fd             KVM_GET_STATS_FD: format, counters move
+ *      tracepoints          tracefs events of system kvmmu, the test's values
  *   7  smp_faults           4 vCPU threads, same and different pages
  *      slot_updates_race    slot create/delete/move vs guest faults
  *      hva_remap_race       page behind the HVA replaced vs guest reads
  *      munmap_race          slot memory unmapped under a writing vCPU
  *      fork_eio             child: EIO; COW keeps parent and child apart
+ *      kill_running         SIGKILL with 2 vCPUs in KVM_RUN: VM freed
+ *      cpu_hotplug          CPU 1 offline/online under a running guest
  *   8  nothing_left         MemFree back, VmPin/VmLck 0
  *
  * Each test is bounded by alarm() (g32_alarm) under the harness timeout.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -52,6 +64,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +72,7 @@
 #include "kselftest_harness.h"
 #include "kvmmu_util.h"
 #include "guest32.h"
+#include "../../pagemap.h"
 
 #define PG		G32_PAGE
 #define HVA(p)		((uint64_t)(unsigned long)(p))
@@ -953,6 +967,9 @@ TEST_F_TIMEOUT(g, thp_dirty_log, 150)
 	r = kvmmu_set_region(self->vm.vmfd, 1, KVM_MEM_LOG_DIRTY_PAGES, gpa,
 			     THP_LEN, HVA(p));
 	ASSERT_EQ(0, r);
+	/* Split lazily: the 2M leaf stays, read-only, until a write. */
+	expect_leaf(_metadata, &self->vm, gpa + 0x11000, 2, p + 0x11000, 0);
+	EXPECT_EQ(0x70000011, rd32(_metadata, &self->v, gpa + 0x11000));
 	wr32(_metadata, &self->v, gpa + 0x12004, 0xd1d10001);
 	EXPECT_EQ(0xd1d10001, *u32p(p, 0x12004));
 	EXPECT_EQ(0x70000011, rd32(_metadata, &self->v, gpa + 0x11000));
@@ -1127,6 +1144,631 @@ TEST_F_TIMEOUT(g, dirty_log_pages, 150)
 	EXPECT_EQ(-ENOENT, dirty_log(self->vm.vmfd, 1, bm, 1));
 }
 
+/* KVM_CLEAR_DIRTY_LOG of @num pages from @first: 0 or -errno. */
+static int clear_log(int vmfd, uint32_t slot, uint64_t first, uint32_t num,
+		     uint64_t *bm)
+{
+	struct kvm_clear_dirty_log c = {
+		.slot = slot, .first_page = first, .num_pages = num,
+		.dirty_bitmap = bm,
+	};
+
+	return kvmmu_ioctl(vmfd, KVM_CLEAR_DIRTY_LOG, (unsigned long)&c);
+}
+
+static int manual_protect(int vmfd, uint64_t args0, uint32_t flags)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .flags = flags,
+		.args = { args0 },
+	};
+
+	return kvmmu_ioctl(vmfd, KVM_ENABLE_CAP, (unsigned long)&cap);
+}
+
+/*
+ * Logging turned on over pages the guest already wrote: their leaves are
+ * write-protected in place (kvmmu: still present, '-'), not zapped; only
+ * writes from then on are logged.
+ */
+TEST_F_TIMEOUT(g, dirty_log_wrprot, 150)
+{
+	const uint64_t gpa = 0x100000;
+	uint8_t *buf = map_anon(64 * PG);
+	uint64_t bm[1];
+	int i;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "dirty_log_wrprot";
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, 64 * PG,
+				      HVA(buf)));
+	for (i = 0; i < 4; i++)
+		wr32(_metadata, &self->v, gpa + i * PG, 0xd0d00000 + i);
+	expect_leaf(_metadata, &self->vm, gpa + 1 * PG, 1, buf + PG, 1);
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1,
+				      KVM_MEM_LOG_DIRTY_PAGES, gpa, 64 * PG,
+				      HVA(buf)));
+	expect_leaf(_metadata, &self->vm, gpa + 1 * PG, 1, buf + PG, 0);
+	expect_leaf(_metadata, &self->vm, gpa + 3 * PG, 1, buf + 3 * PG, 0);
+	wr32(_metadata, &self->v, gpa + 2 * PG + 8, 0xd0d00102);
+	EXPECT_EQ(0xd0d00001, rd32(_metadata, &self->v, gpa + 1 * PG));
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 1));
+	expect_dirty(_metadata, bm[0], 1ULL << 2, 0xf);
+	expect_leaf(_metadata, &self->vm, gpa + 2 * PG, 1, buf + 2 * PG, 0);
+	EXPECT_EQ(0xd0d00102, *u32p(buf, 2 * PG + 8));
+	/* Re-protected by the harvest: the next write is logged again. */
+	wr32(_metadata, &self->v, gpa + 2 * PG, 0xd0d00202);
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 1));
+	expect_dirty(_metadata, bm[0], 1ULL << 2, 0);
+}
+
+/*
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 without INITIALLY_SET: GET only
+ * copies, CLEAR re-arms what it names; KVM's errnos for bad requests.
+ */
+TEST_F_TIMEOUT(g, dirty_log_manual, 150)
+{
+	const uint64_t gpa = 0x200000;
+	const uint32_t npages = 130;	/* not a multiple of 64 */
+	uint8_t *buf = map_anon(npages * PG);
+	uint64_t bm[3], cl[3];
+	int r;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "dirty_log_manual";
+	EXPECT_EQ(3, kvmmu_check_extension(self->vm.vmfd,
+					   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2));
+	EXPECT_EQ(-EINVAL, manual_protect(self->vm.vmfd, 2, 0));
+	EXPECT_EQ(-EINVAL, manual_protect(self->vm.vmfd, 4, 0));
+	EXPECT_EQ(-EINVAL, manual_protect(self->vm.vmfd, 1, 1));
+	ASSERT_EQ(0, manual_protect(self->vm.vmfd, 1, 0));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1,
+				      KVM_MEM_LOG_DIRTY_PAGES, gpa,
+				      npages * PG, HVA(buf)));
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 3));
+	EXPECT_EQ(0, bm[0] | bm[1] | bm[2]);
+
+	wr32(_metadata, &self->v, gpa + 3 * PG, 0xa1a10003);
+	wr32(_metadata, &self->v, gpa + 70 * PG, 0xa1a10046);
+	wr32(_metadata, &self->v, gpa + 129 * PG, 0xa1a10081);
+	/* GET does not reset: twice the same. */
+	for (r = 0; r < 2; r++) {
+		ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 3));
+		expect_dirty(_metadata, bm[0], 1ULL << 3, 0);
+		expect_dirty(_metadata, bm[1], 1ULL << 6, 0);
+		expect_dirty(_metadata, bm[2], 1ULL << 1, 0);
+	}
+	/* Still writable until cleared: a second write is not a fault. */
+	expect_leaf(_metadata, &self->vm, gpa + 3 * PG, 1, buf + 3 * PG, 1);
+
+	/* Bad requests, KVM's errnos. */
+	cl[0] = cl[1] = cl[2] = ~0ULL;
+	EXPECT_EQ(-EINVAL, clear_log(self->vm.vmfd, 1, 1, 64, cl));
+	EXPECT_EQ(-EINVAL, clear_log(self->vm.vmfd, 1, 0, 65, cl));
+	EXPECT_EQ(-EINVAL, clear_log(self->vm.vmfd, 1, 64, 67, cl));
+	EXPECT_EQ(-EINVAL, clear_log(self->vm.vmfd, 1, 192, 0, cl));
+	EXPECT_EQ(-EINVAL, clear_log(self->vm.vmfd, 32764, 0, 64, cl));
+	EXPECT_EQ(-EINVAL, clear_log(self->vm.vmfd, 2 << 16 | 1, 0, 64, cl));
+	EXPECT_EQ(-ENOENT, clear_log(self->vm.vmfd, 0, 0, 64, cl));
+	EXPECT_EQ(-ENOENT, clear_log(self->vm.vmfd, 9, 0, 64, cl));
+	EXPECT_EQ(-EFAULT, clear_log(self->vm.vmfd, 1, 0, 64,
+				     (uint64_t *)8));
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 3));
+	expect_dirty(_metadata, bm[0], 1ULL << 3, 0);
+
+	/* Clear page 70 only (first 64, num 64): the rest stays. */
+	cl[0] = 1ULL << 6;
+	ASSERT_EQ(0, clear_log(self->vm.vmfd, 1, 64, 64, cl));
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 3));
+	expect_dirty(_metadata, bm[0], 1ULL << 3, 0);
+	EXPECT_EQ(0, bm[1]);
+	expect_dirty(_metadata, bm[2], 1ULL << 1, 0);
+	expect_leaf(_metadata, &self->vm, gpa + 70 * PG, 1, buf + 70 * PG, 0);
+	/* The tail (first 128, num 2 = to the slot's end) and page 3. */
+	cl[0] = ~0ULL;
+	ASSERT_EQ(0, clear_log(self->vm.vmfd, 1, 128, 2, cl));
+	cl[0] = 1ULL << 3;
+	ASSERT_EQ(0, clear_log(self->vm.vmfd, 1, 0, 64, cl));
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 3));
+	EXPECT_EQ(0, bm[0] | bm[1] | bm[2]);
+
+	/* Cleared pages are logged again on their next write. */
+	wr32(_metadata, &self->v, gpa + 70 * PG + 4, 0xa1a10146);
+	wr32(_metadata, &self->v, gpa + 129 * PG + 4, 0xa1a10181);
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 3));
+	EXPECT_EQ(0, bm[0]);
+	expect_dirty(_metadata, bm[1], 1ULL << 6, 0);
+	expect_dirty(_metadata, bm[2], 1ULL << 1, 0);
+	EXPECT_EQ(0xa1a10146, *u32p(buf, 70 * PG + 4));
+}
+
+/* INITIALLY_SET: a new log is full; pages are protected as cleared. */
+TEST_F_TIMEOUT(g, dirty_log_initially_set, 150)
+{
+	const uint64_t gpa = 0x200000;
+	const uint32_t npages = 100;
+	uint8_t *buf = map_anon(npages * PG);
+	uint64_t bm[2], cl[2];
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "dirty_log_initially_set";
+	ASSERT_EQ(0, manual_protect(self->vm.vmfd, 3, 0));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, npages * PG,
+				      HVA(buf)));
+	wr32(_metadata, &self->v, gpa + 5 * PG, 0xb1b10005);
+	/* Logging on: everything counts as dirty, nothing is protected. */
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1,
+				      KVM_MEM_LOG_DIRTY_PAGES, gpa,
+				      npages * PG, HVA(buf)));
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 2));
+	EXPECT_EQ(~0ULL, bm[0]);
+	EXPECT_EQ((1ULL << (npages - 64)) - 1, bm[1]);
+	expect_leaf(_metadata, &self->vm, gpa + 5 * PG, 1, buf + 5 * PG, 1);
+
+	cl[0] = cl[1] = ~0ULL;
+	ASSERT_EQ(0, clear_log(self->vm.vmfd, 1, 0, npages, cl));
+	expect_leaf(_metadata, &self->vm, gpa + 5 * PG, 1, buf + 5 * PG, 0);
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 2));
+	EXPECT_EQ(0, bm[0] | bm[1]);
+	wr32(_metadata, &self->v, gpa + 5 * PG, 0xb1b10105);
+	wr32(_metadata, &self->v, gpa + 99 * PG, 0xb1b10163);
+	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 2));
+	expect_dirty(_metadata, bm[0], 1ULL << 5, 0);
+	expect_dirty(_metadata, bm[1], 1ULL << 35, 0);
+}
+
+#define MIG_VCPUS	2
+#define MIG_PAGES	256	/* per vCPU */
+#define MIG_GPA		0x1000000UL
+#define MIG_ROUNDS	40
+
+struct mig_ctx {
+	struct g32_vcpu v[MIG_VCPUS];
+	atomic_int stop, bad;
+	atomic_ulong writes;
+};
+
+struct mig_arg {
+	struct mig_ctx *c;
+	int i;
+};
+
+/* Fill seeded runs of the vCPU's own pages with ever new values. */
+static void *mig_thread(void *p)
+{
+	struct mig_arg *a = p;
+	struct mig_ctx *c = a->c;
+	unsigned int seed = 1234 + a->i, first, n, k;
+	uint64_t base = MIG_GPA + (uint64_t)a->i * MIG_PAGES * PG;
+
+	for (k = 1; !atomic_load(&c->stop); k++) {
+		first = rand_r(&seed) % MIG_PAGES;
+		n = 1 + rand_r(&seed) % 8;
+		if (first + n > MIG_PAGES)
+			n = MIG_PAGES - first;
+		if (g32_do(&c->v[a->i], G32_FILL, base + first * PG,
+			   (uint32_t)a->i << 28 | k << 8, n) != G32_DONE) {
+			atomic_fetch_add(&c->bad, 1);
+			break;
+		}
+		atomic_fetch_add(&c->writes, n);
+	}
+	return NULL;
+}
+
+/*
+ * One migration: copy the dirty pages of @bm from @src to @dst. In manual
+ * mode the bits are cleared (re-armed) before the copy, as a VMM must.
+ */
+static unsigned long mig_pass(struct __test_metadata *_metadata, int vmfd,
+			      bool manual, uint8_t *src, uint8_t *dst)
+{
+	uint64_t bm[MIG_VCPUS * MIG_PAGES / 64];
+	unsigned long copied = 0, i;
+
+	ASSERT_EQ(0, dirty_log(vmfd, 1, bm, ARRAY_SIZE(bm)));
+	if (manual)
+		ASSERT_EQ(0, clear_log(vmfd, 1, 0, MIG_VCPUS * MIG_PAGES, bm));
+	for (i = 0; i < MIG_VCPUS * MIG_PAGES; i++) {
+		if (!(bm[i / 64] >> (i % 64) & 1))
+			continue;
+		memcpy(dst + i * PG, src + i * PG, PG);
+		copied++;
+	}
+	return copied;
+}
+
+/*
+ * Live-migration guarantee: vCPUs keep writing while the VMM harvests the
+ * log and copies what it reports; after a last pass with the guest
+ * stopped, the copy equals the source. A page written but missing from
+ * every log would differ. Classic GET, then manual GET + CLEAR.
+ */
+TEST_F_TIMEOUT(g, dirty_log_migrate, 300)
+{
+	const size_t len = MIG_VCPUS * MIG_PAGES * PG;
+	uint8_t *src = map_anon(len), *dst = map_anon(len);
+	unsigned long copied, bad_pages, i;
+	struct mig_arg args[MIG_VCPUS];
+	pthread_t t[MIG_VCPUS];
+	struct mig_ctx *c;
+	int mode, round;
+
+	g32_alarm(280);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, dst);
+	g32_step = "dirty_log_migrate";
+	for (mode = 0; mode < 2; mode++) {
+		c = calloc(1, sizeof(*c));
+		ASSERT_NE(NULL, c);
+		for (i = 0; i < MIG_VCPUS; i++)
+			ASSERT_EQ(0, g32_vcpu_create(&self->vm, &c->v[i],
+						     1 + mode * MIG_VCPUS + i));
+		if (mode)
+			ASSERT_EQ(0, manual_protect(self->vm.vmfd, 1, 0));
+		memset(src, 0, len);
+		ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1,
+					      KVM_MEM_LOG_DIRTY_PAGES,
+					      MIG_GPA, len, HVA(src)));
+		/* The first pass: everything (the log starts empty). */
+		memcpy(dst, src, len);
+		for (i = 0; i < MIG_VCPUS; i++) {
+			args[i] = (struct mig_arg){ c, i };
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, mig_thread,
+						    &args[i]));
+		}
+		for (copied = 0, round = 0; round < MIG_ROUNDS; round++) {
+			copied += mig_pass(_metadata, self->vm.vmfd, mode, src,
+					   dst);
+			usleep(2000);
+		}
+		atomic_store(&c->stop, 1);
+		for (i = 0; i < MIG_VCPUS; i++)
+			ASSERT_EQ(0, pthread_join(t[i], NULL));
+		copied += mig_pass(_metadata, self->vm.vmfd, mode, src, dst);
+		for (bad_pages = 0, i = 0; i < len / PG; i++)
+			bad_pages += !!memcmp(dst + i * PG, src + i * PG, PG);
+		EXPECT_EQ(0, atomic_load(&c->bad));
+		EXPECT_EQ(0, bad_pages)
+			TH_LOG("%s: %lu pages differ after migration",
+			       mode ? "manual" : "classic", bad_pages);
+		EXPECT_LT(0, atomic_load(&c->writes));
+		TH_LOG("%s: %lu page writes by the guest, %lu pages copied",
+		       mode ? "manual" : "classic", atomic_load(&c->writes),
+		       copied);
+		for (i = 0; i < MIG_VCPUS; i++)
+			g32_vcpu_destroy(&c->v[i]);
+		ASSERT_EQ(0, kvmmu_delete_region(self->vm.vmfd, 1));
+		free(c);
+	}
+}
+
+/* Entry @gfn of the VM's debugfs pagemap (pagemap.h), or 0 on error. */
+static uint64_t pagemap_entry(struct g32_vm *vm, uint64_t gfn)
+{
+	char path[256];
+	uint64_t e = 0;
+	int fd;
+
+	kvmmu_vm_debugfs_dir(path, sizeof(path) - 16, getpid(), vm->vmfd);
+	strcat(path, "/pagemap");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), gfn * sizeof(e)) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
+/* The line gpa-pagemap printed for @gpa, from @out, or NULL. */
+static const char *tool_line(const char *out, uint64_t gpa)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "\n0x%016llx ", (unsigned long long)gpa);
+	return strstr(out, key);
+}
+
+/*
+ * The GPA pagemap, read directly and through tools/gpa-pagemap, for a VM
+ * whose layout the test knows: which GFNs a slot covers, which the guest
+ * mapped (PFN = the host's, from /proc/self/pagemap), writable or not,
+ * which are in the dirty log. kvmmu only.
+ */
+TEST_F_TIMEOUT(g, gpa_pagemap, 150)
+{
+	const uint64_t gpa = 0x100000, gfn = gpa / PG;
+	uint8_t *buf = map_anon(16 * PG);
+	char cmd[512], path[256], self_exe[256], *out, *dir;
+	uint64_t e, pfn0, pfn3;
+	const char *l;
+	size_t n;
+	FILE *f;
+	int fd;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "gpa_pagemap";
+	if (stock())
+		SKIP(return, "kvmmu's debugfs");
+	ASSERT_EQ(0, kvmmu_mount_debugfs());
+	buf[5 * PG] = 1;	/* host-touched only */
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, 16 * PG,
+				      HVA(buf)));
+	wr32(_metadata, &self->v, gpa, 0x9a9a0000);
+	wr32(_metadata, &self->v, gpa + 2 * PG, 0x9a9a0002);
+	buf[3 * PG] = 3;
+	EXPECT_EQ(3, rd32(_metadata, &self->v, gpa + 3 * PG));
+	pfn0 = g32_pagemap_pfn(buf);
+	pfn3 = g32_pagemap_pfn(buf + 3 * PG);
+	ASSERT_NE(0, pfn0) TH_LOG("/proc/self/pagemap hides PFNs");
+
+	e = pagemap_entry(&self->vm, gfn);
+	EXPECT_EQ(KVMMU_PM_PRESENT | KVMMU_PM_SLOT,
+		  e & (KVMMU_PM_PRESENT | KVMMU_PM_SLOT));
+	EXPECT_EQ(pfn0, e & KVMMU_PM_PFN_MASK);
+	EXPECT_EQ(0, e & KVMMU_PM_LEVEL_MASK);
+	EXPECT_TRUE(e & KVMMU_PM_WRITABLE);
+	EXPECT_TRUE(e & KVMMU_PM_DIRTY);
+	EXPECT_FALSE(e & (KVMMU_PM_LOGGING | KVMMU_PM_LOGGED));
+	e = pagemap_entry(&self->vm, gfn + 3);
+	EXPECT_TRUE(e & KVMMU_PM_PRESENT);
+	EXPECT_EQ(pfn3, e & KVMMU_PM_PFN_MASK);
+	EXPECT_EQ(KVMMU_PM_SLOT, pagemap_entry(&self->vm, gfn + 5));
+	EXPECT_EQ(0, pagemap_entry(&self->vm, gfn + 16));
+
+	/* Reads must be 8-byte aligned; the file ends at MAXPHYADDR. */
+	kvmmu_vm_debugfs_dir(path, sizeof(path) - 16, getpid(),
+			     self->vm.vmfd);
+	strcat(path, "/pagemap");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, pread(fd, &e, 4, gfn * 8));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(fd, &e, 8, gfn * 8 + 4));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, pread(fd, &e, 8, 1LL << 60));
+	close(fd);
+
+	/* Dirty logging: the slot logs, page 2's next write is logged. */
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1,
+				      KVM_MEM_LOG_DIRTY_PAGES, gpa, 16 * PG,
+				      HVA(buf)));
+	wr32(_metadata, &self->v, gpa + 2 * PG, 0x9a9a0102);
+	e = pagemap_entry(&self->vm, gfn + 2);
+	EXPECT_EQ(KVMMU_PM_LOGGING | KVMMU_PM_LOGGED | KVMMU_PM_WRITABLE,
+		  e & (KVMMU_PM_LOGGING | KVMMU_PM_LOGGED |
+		       KVMMU_PM_WRITABLE));
+	e = pagemap_entry(&self->vm, gfn);
+	EXPECT_EQ(KVMMU_PM_LOGGING, e & (KVMMU_PM_LOGGING | KVMMU_PM_LOGGED |
+					 KVMMU_PM_WRITABLE));
+
+	/* The tool: same chain, and the host's view beside it. */
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	ASSERT_LT(0, (long)n);
+	self_exe[n] = 0;
+	dir = strrchr(self_exe, '/');
+	ASSERT_NE(NULL, dir);
+	*dir = 0;
+	snprintf(cmd, sizeof(cmd), "%s/gpa-pagemap %d %d 0x%llx 17",
+		 self_exe, getpid(), self->vm.vmfd, (unsigned long long)gpa);
+	f = popen(cmd, "r");
+	ASSERT_NE(NULL, f);
+	out = calloc(1, 65536);
+	ASSERT_NE(NULL, out);
+	out[0] = '\n';
+	n = fread(out + 1, 1, 65534, f);
+	EXPECT_EQ(0, pclose(f)) TH_LOG("%s:\n%s", cmd, out);
+	l = tool_line(out, gpa);
+	ASSERT_NE(NULL, l) TH_LOG("no line for GPA 0x%llx:\n%s",
+				  (unsigned long long)gpa, out);
+	snprintf(cmd, sizeof(cmd), " 1     0x%016llx 0x%llx",
+		 (unsigned long long)HVA(buf), (unsigned long long)pfn0);
+	EXPECT_EQ(0, strncmp(l + 19, cmd, strlen(cmd)))
+		TH_LOG("line: %.100s", l + 1);
+	EXPECT_NE(NULL, strstr(l + 1, " 4K    -adl- "))
+		TH_LOG("line: %.100s", l + 1);
+	EXPECT_EQ('=', l[strcspn(l + 1, "\n")]) TH_LOG("line: %.100s", l + 1);
+	l = tool_line(out, gpa + 2 * PG);
+	ASSERT_NE(NULL, l);
+	EXPECT_NE(NULL, strstr(l + 1, " 4K    wadlL "))
+		TH_LOG("line: %.100s", l + 1);
+	l = tool_line(out, gpa + 5 * PG);
+	ASSERT_NE(NULL, l);
+	EXPECT_NE(NULL, strstr(l + 1, " -            -     ---l- 0x"))
+		TH_LOG("line: %.100s", l + 1);
+	EXPECT_EQ('.', l[strcspn(l + 1, "\n")]) TH_LOG("line: %.100s", l + 1);
+	l = tool_line(out, gpa + 16 * PG);
+	ASSERT_NE(NULL, l);
+	EXPECT_EQ(0, strncmp(l + 19, " -     -  ", 10))
+		TH_LOG("line: %.100s", l + 1);
+	free(out);
+}
+
+/*
+ * Value of statistic @name from the binary stats fd @fd (KVM's format),
+ * -1 if absent. Checks the layout on the way.
+ */
+static long long stat_value(struct __test_metadata *_metadata, int fd,
+			    const char *name)
+{
+	struct kvm_stats_header h;
+	struct kvm_stats_desc *d;
+	size_t dsize;
+	char *descs;
+	uint64_t v;
+	long long r = -1;
+	unsigned int i;
+
+	ASSERT_EQ(sizeof(h), pread(fd, &h, sizeof(h), 0));
+	ASSERT_LT(0, h.name_size);
+	ASSERT_LT(0, h.num_desc);
+	dsize = sizeof(*d) + h.name_size;
+	descs = calloc(h.num_desc, dsize);
+	ASSERT_NE(NULL, descs);
+	ASSERT_EQ((ssize_t)(h.num_desc * dsize),
+		  pread(fd, descs, h.num_desc * dsize, h.desc_offset));
+	for (i = 0; i < h.num_desc; i++) {
+		d = (struct kvm_stats_desc *)(descs + i * dsize);
+		if (strcmp(d->name, name))
+			continue;
+		EXPECT_EQ(1, d->size);
+		ASSERT_EQ(sizeof(v), pread(fd, &v, sizeof(v),
+					   h.data_offset + d->offset));
+		r = (long long)v;
+	}
+	free(descs);
+	return r;
+}
+
+/*
+ * KVM_GET_STATS_FD on the VM and a vCPU: KVM's header and id, and counters
+ * that move with what the guest does: io_exits by one per operation (each
+ * ends with an OUT), mmio_exits per MMIO access, exits at least as much;
+ * on kvmmu also the MMU's pages_4k and faults.
+ */
+TEST_F_TIMEOUT(g, stats_fd, 150)
+{
+	const uint64_t gpa = 0x100000;
+	uint8_t *buf = map_anon(8 * PG);
+	long long io0, mmio0, exits0, v;
+	int vmfd_stats, vcpu_stats, i, r;
+	char id[64];
+	struct kvm_stats_header h;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "stats_fd";
+	EXPECT_EQ(1, kvmmu_check_extension(self->vm.vmfd,
+					   KVM_CAP_BINARY_STATS_FD));
+	vmfd_stats = kvmmu_ioctl(self->vm.vmfd, KVM_GET_STATS_FD, 0);
+	ASSERT_LE(0, vmfd_stats);
+	vcpu_stats = kvmmu_ioctl(self->v.fd, KVM_GET_STATS_FD, 0);
+	ASSERT_LE(0, vcpu_stats);
+	ASSERT_EQ(sizeof(h), pread(vcpu_stats, &h, sizeof(h), 0));
+	ASSERT_GE(sizeof(id), h.name_size);
+	ASSERT_EQ(h.name_size, pread(vcpu_stats, id, h.name_size,
+				     h.id_offset));
+	snprintf((char *)buf, PG, "kvm-%d/vcpu-0", getpid());
+	EXPECT_STREQ((char *)buf, id);
+
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, 8 * PG,
+				      HVA(buf)));
+	io0 = stat_value(_metadata, vcpu_stats, "io_exits");
+	mmio0 = stat_value(_metadata, vcpu_stats, "mmio_exits");
+	exits0 = stat_value(_metadata, vcpu_stats, "exits");
+	ASSERT_LE(0, io0);
+	ASSERT_LE(0, mmio0);
+	for (i = 0; i < 8; i++)
+		wr32(_metadata, &self->v, gpa + i * PG, 0x57a70000 + i);
+	/* One MMIO store: an MMIO exit, then the OUT. */
+	r = g32_do(&self->v, G32_W32, MMIO_GPA, 1, 0);
+	ASSERT_EQ(G32_MMIO, r);
+	ASSERT_EQ(G32_DONE, g32_run(&self->v));
+	EXPECT_EQ(io0 + 9, stat_value(_metadata, vcpu_stats, "io_exits"));
+	EXPECT_EQ(mmio0 + 1, stat_value(_metadata, vcpu_stats, "mmio_exits"));
+	v = stat_value(_metadata, vcpu_stats, "exits");
+	EXPECT_LE(exits0 + 10, v);
+	EXPECT_LE(0, stat_value(_metadata, vmfd_stats, "remote_tlb_flush"));
+	if (!stock()) {
+		EXPECT_LE(9, stat_value(_metadata, vmfd_stats, "pages_4k"));
+		EXPECT_LE(9, stat_value(_metadata, vmfd_stats, "faults"));
+		EXPECT_LE(1, stat_value(_metadata, vmfd_stats, "mmio_faults"));
+		EXPECT_LE(8, stat_value(_metadata, vcpu_stats, "npf_exits"));
+	}
+	close(vmfd_stats);
+	close(vcpu_stats);
+}
+
+#define TRACEFS		"/sys/kernel/tracing"
+
+static int write_str_file(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, strlen(v)) != (ssize_t)strlen(v))
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* The whole of the trace buffer, NUL-terminated; free() it. */
+static char *read_trace(void)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap + 1);
+	int fd = open(TRACEFS "/trace", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+		len += n;
+	buf[len] = 0;
+	close(fd);
+	return buf;
+}
+
+/*
+ * The tracepoints (trace.h) through tracefs: a fault, the map it makes,
+ * an MMIO exit, the host's invalidation of a page and the zap it causes,
+ * and the guest's exits, each with the fields of what the test did.
+ */
+TEST_F_TIMEOUT(g, tracepoints, 150)
+{
+	const uint64_t gpa = 0x100000;
+	uint8_t *buf = map_anon(PG);
+	char want[160], *trace;
+	uint64_t pfn;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "tracepoints";
+	if (stock())
+		SKIP(return, "kvmmu's tracepoints");
+	if (access(TRACEFS "/trace", F_OK))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	ASSERT_EQ(0, access(TRACEFS "/events/kvmmu/enable", W_OK))
+		TH_LOG("no events/kvmmu in tracefs");
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, PG,
+				      HVA(buf)));
+	ASSERT_EQ(0, write_str_file(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, write_str_file(TRACEFS "/events/kvmmu/enable", "1"));
+	wr32(_metadata, &self->v, gpa + 0x10, 0x7ace0001);
+	pfn = g32_pagemap_pfn(buf);
+	ASSERT_EQ(G32_MMIO, g32_do(&self->v, G32_W32, MMIO_GPA, 2, 0));
+	ASSERT_EQ(G32_DONE, g32_run(&self->v));
+	ASSERT_EQ(0, madvise(buf, PG, MADV_DONTNEED));
+	ASSERT_EQ(0, write_str_file(TRACEFS "/events/kvmmu/enable", "0"));
+	trace = read_trace();
+	ASSERT_NE(NULL, trace);
+
+	snprintf(want, sizeof(want), "kvmmu_fault: vcpu 0 gpa 0x%llx ",
+		 (unsigned long long)gpa + 0x10);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("no '%s'", want);
+	snprintf(want, sizeof(want), "kvmmu_map: gpa 0x%llx pfn 0x%llx level 1 w",
+		 (unsigned long long)gpa, (unsigned long long)pfn);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("no '%s'", want);
+	snprintf(want, sizeof(want), "kvmmu_mmio: vcpu 0 write gpa 0x%lx len 4",
+		 MMIO_GPA);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("no '%s'", want);
+	snprintf(want, sizeof(want), "kvmmu_invalidate: hva 0x%llx-0x%llx",
+		 (unsigned long long)HVA(buf),
+		 (unsigned long long)HVA(buf) + PG);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("no '%s'", want);
+	snprintf(want, sizeof(want), "kvmmu_zap: as 0 gpa 0x%llx-0x%llx zapped",
+		 (unsigned long long)gpa, (unsigned long long)gpa + PG);
+	EXPECT_NE(NULL, strstr(trace, want)) TH_LOG("no '%s'", want);
+	/* SVM_EXIT_NPF and SVM_EXIT_IOIO. */
+	EXPECT_NE(NULL, strstr(trace, "kvmmu_exit: vcpu 0 exit_code 0x400 "));
+	EXPECT_NE(NULL, strstr(trace, "kvmmu_exit: vcpu 0 exit_code 0x7b "));
+	free(trace);
+}
+
 static long read_long_file(const char *path)
 {
 	char s[64] = "";
@@ -1195,6 +1837,59 @@ TEST_F_TIMEOUT(g, hugetlb_2m, 150)
 	munmap(p, SZ_2M);
 	if (old < 2)
 		write_long_file(NR_HUGEPAGES, old);
+}
+
+#define HUGE_1G		(1UL << 30)
+#define NR_HUGEPAGES_1G \
+	"/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB	(30 << 26)	/* MAP_HUGE_SHIFT 26 */
+#endif
+
+/*
+ * A 1 GiB hugetlbfs page behind a 1 GiB slot at a 1 GiB-aligned GPA: one
+ * level-3 leaf whose PFN is the host's. The harness boots its VMs with
+ * hugepagesz=1G hugepages=1 (run-qemu.sh); elsewhere the test tries to
+ * allocate one and skips if the host has none to give.
+ */
+TEST_F_TIMEOUT(g, hugetlb_1g, 150)
+{
+	const uint64_t gpa = 0x40000000;
+	long old = read_long_file(NR_HUGEPAGES_1G);
+	uint8_t *p;
+	int r;
+
+	g32_step = "hugetlb_1g";
+	if (old < 0)
+		SKIP(return, "no %s", NR_HUGEPAGES_1G);
+	if (old < 1 && (write_long_file(NR_HUGEPAGES_1G, 1) ||
+			read_long_file(NR_HUGEPAGES_1G) < 1)) {
+		write_long_file(NR_HUGEPAGES_1G, old);
+		SKIP(return, "no 1 GiB page free (boot with hugepages=1)");
+	}
+	p = mmap(NULL, HUGE_1G, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB, -1,
+		 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("MAP_HUGE_1GB: %s", strerror(errno));
+	*u32p(p, 0x1234) = 0x1c1c0001;
+	*u32p(p, HUGE_1G - PG) = 0x1c1c0002;
+	r = kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, HUGE_1G, HVA(p));
+	EXPECT_EQ(0, r);
+	if (!r) {
+		EXPECT_EQ(0x1c1c0001, rd32(_metadata, &self->v, gpa + 0x1234));
+		EXPECT_EQ(0x1c1c0002, rd32(_metadata, &self->v,
+					   gpa + HUGE_1G - PG));
+		wr32(_metadata, &self->v, gpa + 0x20000000, 0x1c1c0003);
+		EXPECT_EQ(0x1c1c0003, *u32p(p, 0x20000000));
+		expect_leaf(_metadata, &self->vm, gpa + 0x1000, 3, p + 0x1000,
+			    1);
+		expect_leaf(_metadata, &self->vm, gpa + 0x20000000, 3,
+			    p + 0x20000000, 1);
+		EXPECT_EQ(0, kvmmu_delete_region(self->vm.vmfd, 1));
+	}
+	munmap(p, HUGE_1G);
+	if (old < 1)
+		write_long_file(NR_HUGEPAGES_1G, old);
 }
 
 /* ---- 7: concurrency ---- */
@@ -1819,6 +2514,204 @@ TEST_F_TIMEOUT(g, fork_eio, 150)
 	*u32p(buf, 0x10) = 0xf0f00002;
 	EXPECT_EQ(0xf0f00002, rd32(_metadata, &self->v, DATA_GPA + 0x10));
 	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, -1);
+}
+
+/* /sys/module/<our module>/refcnt, or -1. */
+static long module_refcnt(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt",
+		 kvmmu_module_name());
+	return read_long_file(path);
+}
+
+/* Whether our debugfs root holds a VM directory named @prefix<vmfd>. */
+static bool debugfs_vm_dir_exists(const char *prefix)
+{
+	DIR *d = opendir(KVMMU_DEBUGFS_ROOT);
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)))
+			found = true;
+	closedir(d);
+	return found;
+}
+
+#define KILL_VCPUS	2
+#define KILL_GPA	0x400000UL
+#define KILL_PAGES	512
+
+static void *kill_vcpu_thread(void *p)
+{
+	struct g32_vcpu *v = p;
+	uint32_t k;
+
+	/* Fill, forever: every KVM_RUN faults and writes KILL_PAGES pages. */
+	for (k = 0;; k++)
+		if (g32_do(v, G32_FILL, KILL_GPA, k, KILL_PAGES) != G32_DONE)
+			_exit(20);
+	return NULL;
+}
+
+/*
+ * A child with KILL_VCPUS vCPU threads inside KVM_RUN, faulting, is
+ * SIGKILLed. The host survives (this is the debug kernel's lockdep and
+ * KASAN territory), the child's VM goes away (its debugfs directory, the
+ * module references of its fds) and our own VM still works.
+ */
+TEST_F_TIMEOUT(g, kill_running, 150)
+{
+	int to_parent[2], status, i;
+	long ref0 = module_refcnt(), ref = -1;
+	char dir[256], ch;
+	pid_t pid;
+
+	g32_step = "kill_running";
+	ASSERT_EQ(0, pipe(to_parent));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct g32_vcpu v[KILL_VCPUS];
+		pthread_t t[KILL_VCPUS];
+		struct g32_vm vm;
+		uint8_t *buf = map_anon(KILL_PAGES * PG);
+
+		alarm(60);
+		if (!buf || g32_vm_create(&vm) ||
+		    kvmmu_set_region(vm.vmfd, 1, 0, KILL_GPA, KILL_PAGES * PG,
+				     HVA(buf)))
+			_exit(10);
+		for (i = 0; i < KILL_VCPUS; i++)
+			if (g32_vcpu_create(&vm, &v[i], i) ||
+			    pthread_create(&t[i], NULL, kill_vcpu_thread, &v[i]))
+				_exit(11);
+		/* Wait until the guests have written all their pages once. */
+		while (*u32p(buf, (KILL_PAGES - 1) * PG) == 0)
+			usleep(1000);
+		if (write(to_parent[1], "r", 1) != 1)
+			_exit(12);
+		for (;;)
+			pause();
+	}
+	close(to_parent[1]);
+	ASSERT_EQ(1, read(to_parent[0], &ch, 1))
+		TH_LOG("the child's vCPUs never ran");
+	usleep(100000);	/* well inside KVM_RUN loops now */
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("child status 0x%x", status);
+	close(to_parent[0]);
+	if (!stock()) {
+		/* The last fput of an exiting task may still be in flight. */
+		for (i = 0; i < 50; i++) {
+			ref = module_refcnt();
+			if (ref == ref0)
+				break;
+			usleep(100000);
+		}
+		EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref,
+					    ref0);
+		snprintf(dir, sizeof(dir), "%d-", pid);
+		EXPECT_FALSE(debugfs_vm_dir_exists(dir))
+			TH_LOG("a VM directory of pid %d is still there", pid);
+	}
+	wr32(_metadata, &self->v, G32_CODE_GPA + 0x800, 0x6b111001);
+	EXPECT_EQ(0x6b111001, rd32(_metadata, &self->v, G32_CODE_GPA + 0x800));
+}
+
+#define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
+#define HP_GPA		0x800000UL
+#define HP_PAGES	256
+
+struct hp_ctx {
+	struct g32_vcpu *v;
+	atomic_int stop, bad;
+	atomic_uint rounds;
+};
+
+static void *hp_thread(void *p)
+{
+	struct hp_ctx *c = p;
+	uint32_t k, sum;
+
+	for (k = 0; !atomic_load(&c->stop); k++) {
+		if (g32_do(c->v, G32_FILL, HP_GPA, k << 16, HP_PAGES) !=
+		    G32_DONE ||
+		    g32_do(c->v, G32_SUM, HP_GPA, 0, HP_PAGES) != G32_DONE) {
+			atomic_fetch_add(&c->bad, 1);
+			break;
+		}
+		sum = g32_esi(c->v);
+		if (sum != HP_PAGES * (k << 16) + HP_PAGES * (HP_PAGES - 1) / 2)
+			atomic_fetch_add(&c->bad, 1);
+		atomic_fetch_add(&c->rounds, 1);
+	}
+	return NULL;
+}
+
+/* Pin the calling thread to @cpu: 0 or -errno. */
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/*
+ * CPU 1 goes offline and online while a vCPU thread runs the guest, three
+ * times; then a guest runs pinned on the re-onlined CPU 1, which needs SVM
+ * enabled there again by the hotplug callback (VMRUN would #UD otherwise).
+ */
+TEST_F_TIMEOUT(g, cpu_hotplug, 150)
+{
+	uint8_t *buf = map_anon(HP_PAGES * PG);
+	struct hp_ctx c = { .v = &self->v };
+	unsigned int before;
+	cpu_set_t all;
+	pthread_t t;
+	int i, r;
+
+	g32_step = "cpu_hotplug";
+	ASSERT_NE(NULL, buf);
+	if (read_long_file(CPU1_ONLINE) != 1)
+		SKIP(return, "no CPU 1 to take offline");
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, HP_GPA,
+				      HP_PAGES * PG, HVA(buf)));
+	ASSERT_EQ(0, pthread_create(&t, NULL, hp_thread, &c));
+	for (i = 0; i < 3; i++) {
+		before = atomic_load(&c.rounds);
+		r = write_long_file(CPU1_ONLINE, 0);
+		EXPECT_EQ(0, r) TH_LOG("offline CPU 1: %s", strerror(-r));
+		usleep(50000);
+		r = write_long_file(CPU1_ONLINE, 1);
+		EXPECT_EQ(0, r) TH_LOG("online CPU 1: %s", strerror(-r));
+		while (atomic_load(&c.rounds) < before + 2 &&
+		       !atomic_load(&c.bad))
+			usleep(1000);
+	}
+	atomic_store(&c.stop, 1);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(0, atomic_load(&c.bad));
+	EXPECT_EQ(1, read_long_file(CPU1_ONLINE));
+
+	/* Both CPUs, one after the other: SVM is on wherever we land. */
+	for (i = 1; i >= 0; i--) {
+		ASSERT_EQ(0, pin_to(i));
+		wr32(_metadata, &self->v, HP_GPA + 0x40, 0x40710000 + i);
+		EXPECT_EQ(0x40710000 + i, *u32p(buf, 0x40));
+		EXPECT_EQ(0x40710000 + i, rd32(_metadata, &self->v,
+					       HP_GPA + 0x40));
+	}
+	EXPECT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 }
 
 /* ---- 8: nothing left behind ---- */

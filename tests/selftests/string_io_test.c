@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * string_io_test - INS and OUTS (count 1) exit to the VMM as KVM_EXIT_IO.
+ * string_io_test - INS and OUTS exit to the VMM as KVM_EXIT_IO.
  *
  * A real-mode guest does OUTSB from DS:SI, INSB to ES:DI and REP OUTSB with
  * CX=1, then halts. The test checks what the VMM sees (port, direction,
  * size, count, the byte read from guest memory), that the byte the VMM
  * supplies for INSB lands in guest memory at the HVA, and that SI, DI and
- * CX moved as the instructions define. Runs against stock kvm_amd (the
- * control) and kvmmu alike; TAP on stdout.
+ * CX moved as the instructions define.
+ *
+ * A second guest does long REPs that cross guest pages: REP OUTSB of 3000
+ * bytes, REP INSW of 2500 words upwards and, with EFLAGS.DF set, 600 words
+ * downwards. The VMM answers however many elements each exit carries
+ * (io.count) and numbers the elements it supplies, so the test can check
+ * that every element went to, or came from, the right guest address, in
+ * order, exactly once. Runs against stock kvm_amd (the control) and kvmmu
+ * alike; TAP on stdout.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +34,14 @@
 #define SRC_GPA		0x2000
 #define DST_GPA		0x3000
 #define PORT		0x10
-#define NR_CHECKS	13
+#define REP_GPA		0xa000
+#define OUTS_GPA	0x4800	/* 3000 bytes: crosses 0x5000 */
+#define OUTS_N		3000
+#define INS_GPA		0x6800	/* 2500 words: crosses 0x7000 */
+#define INS_N		2500
+#define INSD_GPA	0x91fe	/* 600 words downwards: crosses 0x9000 */
+#define INSD_N		600
+#define NR_CHECKS	22
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -36,6 +51,22 @@ static const unsigned char guest_code[] = {
 	0x6c,			/* insb (%dx), (%di) */
 	0xb9, 0x01, 0x00,	/* mov $1, %cx */
 	0xf3, 0x6e,		/* rep outsb: one iteration */
+	0xf4,			/* hlt */
+};
+
+static const unsigned char rep_code[] = {
+	0xbe, 0x00, 0x48,	/* mov $OUTS_GPA, %si */
+	0xba, PORT, 0x00,	/* mov $PORT, %dx */
+	0xb9, 0xb8, 0x0b,	/* mov $3000, %cx */
+	0xf3, 0x6e,		/* rep outsb */
+	0xbf, 0x00, 0x68,	/* mov $INS_GPA, %di */
+	0xb9, 0xc4, 0x09,	/* mov $2500, %cx */
+	0xf3, 0x6d,		/* rep insw */
+	0xfd,			/* std */
+	0xbf, 0xfe, 0x91,	/* mov $INSD_GPA, %di */
+	0xb9, 0x58, 0x02,	/* mov $600, %cx */
+	0xf3, 0x6d,		/* rep insw */
+	0xfc,			/* cld */
 	0xf4,			/* hlt */
 };
 
@@ -74,6 +105,121 @@ static int is_io(const struct kvm_run *run, int dir)
 	return run->exit_reason == KVM_EXIT_IO && run->io.direction == dir &&
 	       run->io.port == PORT && run->io.size == 1 &&
 	       run->io.count == 1;
+}
+
+/* What the VMM saw of one REP: elements, exits, and whether all fit. */
+struct rep_seen {
+	unsigned int elems, exits, bad;
+};
+
+/*
+ * Run the REP guest to HLT. OUT data is appended to @outs; IN elements are
+ * numbered 0x1000 + n across both INSWs. Any exit that is not a well-formed
+ * I/O exit of the expected direction and size is counted in ->bad.
+ */
+static long rep_run(int vcpufd, struct kvm_run *run, unsigned char *outs,
+		    struct rep_seen seen[3])
+{
+	unsigned int step = 0, next_in = 0x1000, i;
+	unsigned char *data;
+	uint16_t w;
+	long r;
+
+	for (;;) {
+		r = kvmmu_ioctl(vcpufd, KVM_RUN, 0);
+		if (r)
+			return r;
+		if (run->exit_reason == KVM_EXIT_HLT)
+			return 0;
+		if (run->exit_reason != KVM_EXIT_IO || run->io.port != PORT ||
+		    !run->io.count || run->io.count > 4096)
+			return -EPROTO;
+		data = (unsigned char *)run + run->io.data_offset;
+		if (step == 0 && run->io.direction == KVM_EXIT_IO_IN)
+			step = 1;
+		if (step == 1 && seen[1].elems == INS_N)
+			step = 2;
+		seen[step].exits++;
+		if (step == 0) {
+			if (run->io.size != 1 ||
+			    seen[0].elems + run->io.count > OUTS_N) {
+				seen[0].bad++;
+				return -EPROTO;
+			}
+			memcpy(outs + seen[0].elems, data, run->io.count);
+		} else {
+			if (run->io.direction != KVM_EXIT_IO_IN ||
+			    run->io.size != 2) {
+				seen[step].bad++;
+				return -EPROTO;
+			}
+			for (i = 0; i < run->io.count; i++) {
+				w = next_in++;
+				memcpy(data + 2 * i, &w, 2);
+			}
+		}
+		seen[step].elems += run->io.count;
+	}
+}
+
+static void run_rep(int vcpufd, struct kvm_run *run, unsigned char *mem)
+{
+	static unsigned char outs[OUTS_N];
+	struct rep_seen seen[3] = { 0 };
+	struct kvm_regs regs;
+	unsigned int i, bad;
+	uint16_t w;
+	long r;
+
+	for (i = 0; i < OUTS_N; i++)
+		mem[OUTS_GPA + i] = (unsigned char)(i * 7 + i / 256);
+	memcpy(mem + REP_GPA, rep_code, sizeof(rep_code));
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = REP_GPA;
+	regs.rflags = 2;
+	r = kvmmu_ioctl(vcpufd, KVM_SET_REGS, (unsigned long)&regs);
+	if (r)
+		bail("KVM_SET_REGS", r);
+
+	r = rep_run(vcpufd, run, outs, seen);
+	check(!r, "long REPs run to HLT with only I/O exits (r %ld, reason %u)",
+	      r, run->exit_reason);
+	check(seen[0].elems == OUTS_N && !memcmp(outs, mem + OUTS_GPA, OUTS_N),
+	      "REP OUTSB across a page: the VMM got all %u bytes in order (%u in %u exits)",
+	      OUTS_N, seen[0].elems, seen[0].exits);
+	check(seen[1].elems == INS_N && seen[2].elems == INSD_N,
+	      "REP INSW asked for %u and %u words (got %u, %u)", INS_N, INSD_N,
+	      seen[1].elems, seen[2].elems);
+	for (bad = 0, i = 0; i < INS_N; i++) {
+		memcpy(&w, mem + INS_GPA + 2 * i, 2);
+		bad += w != 0x1000 + i;
+	}
+	check(!bad, "REP INSW upwards across a page: every word at its address, seen at the HVA (%u wrong)",
+	      bad);
+	for (bad = 0, i = 0; i < INSD_N; i++) {
+		memcpy(&w, mem + INSD_GPA - 2 * i, 2);
+		bad += w != 0x1000 + INS_N + i;
+	}
+	check(!bad, "REP INSW with DF=1 across a page: word n at DI - 2n (%u wrong)",
+	      bad);
+	check(seen[1].exits < INS_N && seen[2].exits < INSD_N,
+	      "REP INSW is batched: %u and %u exits for %u and %u words",
+	      seen[1].exits, seen[2].exits, INS_N, INSD_N);
+	memcpy(&w, mem + INS_GPA - 2, 2);
+	check(w == 0 && mem[INSD_GPA + 2] == 0 && mem[INSD_GPA + 3] == 0 &&
+	      mem[INSD_GPA - 2 * INSD_N + 1] == 0,
+	      "nothing written outside the INS destinations");
+	r = kvmmu_ioctl(vcpufd, KVM_GET_REGS, (unsigned long)&regs);
+	check(!r && (regs.rsi & 0xffff) == OUTS_GPA + OUTS_N &&
+	      (regs.rdi & 0xffff) == INSD_GPA - 2 * INSD_N &&
+	      (regs.rcx & 0xffff) == 0,
+	      "SI, DI, CX after the REPs (si 0x%llx di 0x%llx cx 0x%llx)",
+	      (unsigned long long)regs.rsi, (unsigned long long)regs.rdi,
+	      (unsigned long long)regs.rcx);
+	check(regs.rip == REP_GPA + sizeof(rep_code) &&
+	      !(regs.rflags & 0x400),
+	      "RIP after HLT, DF clear (rip 0x%llx flags 0x%llx)",
+	      (unsigned long long)regs.rip, (unsigned long long)regs.rflags);
 }
 
 int main(void)
@@ -169,5 +315,7 @@ int main(void)
 	      "RIP after HLT (0x%llx)", (unsigned long long)regs.rip);
 	check(mem[SRC_GPA] == 0x11 && mem[SRC_GPA + 1] == 0x22,
 	      "OUTS left guest memory alone");
+
+	run_rep(vcpufd, run, mem);
 	return failed;
 }

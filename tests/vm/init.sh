@@ -167,14 +167,19 @@ collect_kunit() {
 }
 
 # run_upstream <prefix> <env>: run every upstream KVM selftest listed in
-# /tests/upstream.list (binary and arguments per line) as <prefix>.<binary>.
+# /tests/upstream.list (binary and arguments per line) as <prefix>.<binary>;
+# the second line of one binary (other arguments) is <prefix>.<binary>.2.
 run_upstream() {
 	[ -e /tests/upstream.list ] || return 0
+	_seen=" "
 	grep -v '^#' /tests/upstream.list | while read -r _b _args; do
 		[ -n "$_b" ] || continue
-		want "$1.$_b" || continue
+		_n=$_b
+		case "$_seen" in *" $_b "*) _n="$_b.2" ;; esac
+		_seen="$_seen$_b "
+		want "$1.$_n" || continue
 		# shellcheck disable=SC2086
-		run_bin "$1.$_b" "$TIMEOUT" "$2" "$_b" $_args </dev/null || true
+		run_bin "$1.$_n" "$TIMEOUT" "$2" "$_b" $_args </dev/null || true
 	done
 }
 
@@ -342,7 +347,7 @@ selftest)
 *)
 	up=
 	[ -e /tests/upstream.list ] &&
-		up=$(grep -v '^#' /tests/upstream.list | awk 'NF {print $1}')
+		up=$(awk '!/^#/ && NF { n = $1; if (seen[$1]++) n = n ".2"; print n }' /tests/upstream.list)
 	plan="control.guest control.string_io control.memslot_test"
 	for b in $up; do plan="$plan control.upstream.$b"; done
 	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.guest_test"
