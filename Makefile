@@ -13,6 +13,8 @@
 #   make run              boot a VM and run the demo VMM
 #   make vm-shell         boot a VM with the module loaded and a shell
 #   make bench            benchmarks beside stock kvm_amd
+#   make fuzz             long fuzzing passes on the debug kernel
+#                         (SEEDS="1 2 3" CALLS=1000000 GUESTS=2000)
 
 KDIR    ?= /lib/modules/$(shell uname -r)/build
 MODNAME ?= kvmmu
@@ -51,4 +53,10 @@ vm-shell:
 bench:
 	tests/vm/bench.sh
 
-.PHONY: all modules tools clean selftests lint check run vm-shell bench
+fuzz:
+	FUZZ_SEEDS="$(or $(SEEDS),1 2 3 4)" FUZZ_CALLS=$(or $(CALLS),1000000) \
+	FUZZ_GUESTS=$(or $(GUESTS),2000) KERNELS=$(or $(FUZZ_KERNEL),debug) \
+	KVMMU_TEST_TIMEOUT=14400 KVMMU_VM_TIMEOUT=15000 T=kvmmu.fuzz \
+	tests/vm/check.sh
+
+.PHONY: all modules tools clean selftests lint check run vm-shell bench fuzz

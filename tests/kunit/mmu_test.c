@@ -698,6 +698,7 @@ static void mmu_zap_memslot(struct kunit *test)
 {
 	struct mmu_fixture *f = fixture(test);
 	struct kvmmu_mmu *mmu = f->mmu;
+	u64 *sptep;
 	int flushes;
 	int level;
 
@@ -710,17 +711,35 @@ static void mmu_zap_memslot(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x400, MT_PFN + 0x400, L4K,
 				    true, false));
 
-	/* Dirty logging on: slot 0's leaves go, slot 1's stay. */
+	/*
+	 * Dirty logging on: slot 0's leaves stay but lose write access (the
+	 * 2M one whole), slot 1's keeps it; one flush.
+	 */
 	flushes = atomic_read(&test_flushes);
 	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
 				       0x400, MT_HVA), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
+	sptep = find_leaf(mmu, MT_GFN, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L2M);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	sptep = find_leaf(mmu, MT_GFN + 0x3ff, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	sptep = find_leaf(mmu, MT_GFN + 0x400, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
+
+	/* A write fault splits the read-only 2M leaf: a writable 4K one. */
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 1, MT_PFN + 1, L4K, true,
+				    true));
+	sptep = find_leaf(mmu, MT_GFN + 1, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L4K);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN, &level));
-	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x3ff, &level));
-	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, MT_GFN + 0x400, &level));
 
 	/* A flags change that is not dirty logging zaps nothing. */
-	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 1, MT_PFN + 1, L4K, true, false));
 	flushes = atomic_read(&test_flushes);
 	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
 				       0x400, MT_HVA), 0);
@@ -737,6 +756,59 @@ static void mmu_zap_memslot(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 2);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 0);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
+}
+
+/*
+ * Re-arming a dirty log: the bits taken (harvest) or cleared (manual) are
+ * exactly the pages write-protected again, runs of bits included; pages
+ * outside the mask keep write access.
+ */
+static void mmu_reprotect_dirty(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	struct kvmmu_memory_slot *slot;
+	unsigned long mask, buf[2];
+	u64 *sptep;
+	int level, i;
+
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
+				       128, MT_HVA), 0);
+	slot = kvmmu_id_to_memslot(kvmmu_memslots(f->vm, 0), 0);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_ASSERT_NOT_NULL(test, slot->dirty_bitmap);
+	for (i = 0; i < 128; i++)
+		KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + i, MT_PFN + i, L4K,
+					    true, true));
+	mask = BIT(0) | BIT(1) | BIT(2) | BIT(5) | BIT(63);
+	slot->dirty_bitmap[0] = mask;
+	slot->dirty_bitmap[1] = BIT(0) | BIT(62);
+
+	/* Harvest word 0: it is returned and emptied, its pages protected. */
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_reprotect_dirty(f->vm, slot, 0, 1, buf,
+							true), 5);
+	KUNIT_EXPECT_EQ(test, buf[0], mask);
+	KUNIT_EXPECT_EQ(test, slot->dirty_bitmap[0], 0);
+	for (i = 0; i < 128; i++) {
+		bool wp = i < 64 && (mask & BIT(i));
+
+		sptep = find_leaf(mmu, MT_GFN + i, &level);
+		KUNIT_ASSERT_NOT_NULL(test, sptep);
+		KUNIT_EXPECT_EQ_MSG(test, !(*sptep & KVMMU_SPTE_WRITABLE), wp,
+				    "gfn +%d", i);
+	}
+
+	/* Clear in word 1 only what is asked and set: page 64 + 0. */
+	buf[0] = BIT(0) | BIT(1);
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_reprotect_dirty(f->vm, slot, 1, 1, buf,
+							false), 1);
+	KUNIT_EXPECT_EQ(test, slot->dirty_bitmap[1], BIT(62));
+	sptep = find_leaf(mmu, MT_GFN + 64, &level);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	sptep = find_leaf(mmu, MT_GFN + 65, &level);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	sptep = find_leaf(mmu, MT_GFN + 126, &level);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
 }
 
 /* ---- invalidations ---- */
@@ -989,6 +1061,7 @@ static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_fault_emulate),
 	KUNIT_CASE(mmu_zap_range),
 	KUNIT_CASE(mmu_zap_memslot),
+	KUNIT_CASE(mmu_reprotect_dirty),
 	KUNIT_CASE(mmu_invalidate_retry),
 	KUNIT_CASE(mmu_invalidate_nested),
 	KUNIT_CASE(mmu_invalidate_zaps_slots),

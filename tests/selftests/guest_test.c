@@ -39,13 +39,16 @@
  *      dirty_log_migrate    vCPUs write while the VMM harvests: no page lost
  *      gpa_pagemap          debugfs pagemap and tools/gpa-pagemap vs the host
  *      stats_fd             KVM_GET_STATS_FD: format, counters move
+ *      idle_page_tracking   page_idle sees guest accesses (accessed bits)
  *      tracepoints          tracefs events of system kvmmu, the test's values
  *   7  smp_faults           4 vCPU threads, same and different pages
  *      slot_updates_race    slot create/delete/move vs guest faults
  *      hva_remap_race       page behind the HVA replaced vs guest reads
  *      munmap_race          slot memory unmapped under a writing vCPU
  *      fork_eio             child: EIO; COW keeps parent and child apart
+ *      fd_passed_eio        fds sent over a unix socket: EIO there
  *      kill_running         SIGKILL with 2 vCPUs in KVM_RUN: VM freed
+ *      close_vm_while_running  VM fd closed, memory unmapped under vCPUs
  *      cpu_hotplug          CPU 1 offline/online under a running guest
  *   8  nothing_left         MemFree back, VmPin/VmLck 0
  *
@@ -65,6 +68,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1679,6 +1683,61 @@ TEST_F_TIMEOUT(g, stats_fd, 150)
 	close(vcpu_stats);
 }
 
+#define PAGE_IDLE	"/sys/kernel/mm/page_idle/bitmap"
+
+/* Set (@set) or read the idle bit of @pfn: 0/1, or -errno. */
+static int page_idle(uint64_t pfn, bool set)
+{
+	int fd = open(PAGE_IDLE, (set ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	uint64_t word = set ? 1ULL << (pfn % 64) : 0;
+	off_t off = pfn / 64 * 8;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = set ? pwrite(fd, &word, 8, off) : pread(fd, &word, 8, off);
+	close(fd);
+	if (n != 8)
+		return -EIO;
+	return (word >> (pfn % 64)) & 1;
+}
+
+/*
+ * Access tracking through the notifier's young callbacks, as idle page
+ * tracking sees it: a page marked idle stays idle while neither the host
+ * nor the guest touches it, and a guest read (through the NPT only: the
+ * VMM's own PTE stays old) makes it young again. Needs page_idle
+ * (CONFIG_IDLE_PAGE_TRACKING: the debug kernel).
+ */
+TEST_F_TIMEOUT(g, idle_page_tracking, 150)
+{
+	const uint64_t gpa = 0x100000;
+	uint8_t *buf = map_anon(4 * PG);
+	uint64_t pfn;
+	int i;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "idle_page_tracking";
+	if (access(PAGE_IDLE, W_OK))
+		SKIP(return, "no %s (CONFIG_IDLE_PAGE_TRACKING)", PAGE_IDLE);
+	memset(buf, 1, 4 * PG);
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, 4 * PG,
+				      HVA(buf)));
+	EXPECT_EQ(0x01010101, rd32(_metadata, &self->v, gpa + PG));
+	pfn = g32_pagemap_pfn(buf + PG);
+	ASSERT_NE(0, pfn);
+
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, page_idle(pfn, true));
+		/* Untouched since: still idle, twice (a read clears refs). */
+		EXPECT_EQ(1, page_idle(pfn, false)) TH_LOG("round %d", i);
+		EXPECT_EQ(1, page_idle(pfn, false)) TH_LOG("round %d", i);
+		/* The guest reads it: young through the NPT's accessed bit. */
+		EXPECT_EQ(0x01010101, rd32(_metadata, &self->v, gpa + PG));
+		EXPECT_EQ(0, page_idle(pfn, false)) TH_LOG("round %d", i);
+	}
+}
+
 #define TRACEFS		"/sys/kernel/tracing"
 
 static int write_str_file(const char *path, const char *v)
@@ -2625,6 +2684,79 @@ TEST_F_TIMEOUT(g, kill_running, 150)
 	EXPECT_EQ(0x6b111001, rd32(_metadata, &self->v, G32_CODE_GPA + 0x800));
 }
 
+struct teardown_ctx {
+	struct g32_vcpu v;
+	atomic_int runs;
+	int last;	/* what ended the loop: G32_* or -errno */
+};
+
+static void *teardown_thread(void *p)
+{
+	struct teardown_ctx *c = p;
+	uint32_t k;
+
+	for (k = 0;; k++) {
+		c->last = g32_do(&c->v, G32_FILL, KILL_GPA, k, KILL_PAGES);
+		if (c->last != G32_DONE)
+			return NULL;
+		atomic_fetch_add(&c->runs, 1);
+	}
+}
+
+/*
+ * Teardown under running vCPUs, in one process: the VM fd is closed while
+ * two vCPU threads fault and write (the vCPU fds keep the VM alive), then
+ * the slot's memory is unmapped under them (KVM_RUN fails with EFAULT and
+ * the threads end); closing the vCPU fds then frees the VM: the module's
+ * reference count is back where it was.
+ */
+TEST_F_TIMEOUT(g, close_vm_while_running, 150)
+{
+	struct teardown_ctx c[KILL_VCPUS] = { 0 };
+	long ref0 = module_refcnt(), ref = -1;
+	pthread_t t[KILL_VCPUS];
+	struct g32_vm vm;
+	uint8_t *buf = map_anon(KILL_PAGES * PG);
+	int i;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "close_vm_while_running";
+	ASSERT_EQ(0, g32_vm_create(&vm));
+	ASSERT_EQ(0, kvmmu_set_region(vm.vmfd, 1, 0, KILL_GPA,
+				      KILL_PAGES * PG, HVA(buf)));
+	for (i = 0; i < KILL_VCPUS; i++) {
+		ASSERT_EQ(0, g32_vcpu_create(&vm, &c[i].v, i));
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, teardown_thread,
+					    &c[i]));
+	}
+	while (atomic_load(&c[0].runs) < 2 || atomic_load(&c[1].runs) < 2)
+		usleep(1000);
+	close(vm.vmfd);
+	close(vm.devfd);
+	usleep(50000);
+	EXPECT_LE(2, atomic_load(&c[0].runs));
+	ASSERT_EQ(0, munmap(buf, KILL_PAGES * PG));
+	for (i = 0; i < KILL_VCPUS; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_EQ(-EFAULT, c[i].last) TH_LOG("vCPU %d: %d", i,
+						      c[i].last);
+		g32_vcpu_destroy(&c[i].v);
+	}
+	munmap(vm.code, PG);
+	if (!stock()) {
+		for (i = 0; i < 50; i++) {
+			ref = module_refcnt();
+			if (ref == ref0)
+				break;
+			usleep(100000);
+		}
+		EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref,
+					    ref0);
+	}
+	wr32(_metadata, &self->v, G32_CODE_GPA + 0x800, 0x7ea10001);
+	EXPECT_EQ(0x7ea10001, rd32(_metadata, &self->v, G32_CODE_GPA + 0x800));
+}
+
 #define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
 #define HP_GPA		0x800000UL
 #define HP_PAGES	256
@@ -2712,6 +2844,101 @@ TEST_F_TIMEOUT(g, cpu_hotplug, 150)
 					       HP_GPA + 0x40));
 	}
 	EXPECT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+}
+
+static int send_fds(int sock, const int *fds, int n)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))] = { 0 }, c = 'f';
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+static int recv_fds(int sock, int *fds, int n)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))], c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = CMSG_SPACE(n * sizeof(int)),
+	};
+	struct cmsghdr *cm;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(fds, CMSG_DATA(cm), n * sizeof(int));
+	return 0;
+}
+
+/*
+ * VM and vCPU fds passed over a unix socket to another process: every
+ * ioctl there fails with EIO (KVM's rule: only the creator's mm), the
+ * guest's memory is not reachable through them, and the owner's VM goes
+ * on working.
+ */
+TEST_F_TIMEOUT(g, fd_passed_eio, 150)
+{
+	uint8_t *buf = map_anon(PG);
+	int sv[2], status, fds[2];
+	pid_t pid;
+
+	ASSERT_NE(NULL, buf);
+	g32_step = "fd_passed_eio";
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG,
+				      HVA(buf)));
+	wr32(_metadata, &self->v, DATA_GPA, 0x5c5c0001);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct kvm_regs regs;
+		int code = 0;
+
+		alarm(60);
+		/* Drop what fork gave; use only what comes over the socket. */
+		close(self->vm.vmfd);
+		close(self->v.fd);
+		if (recv_fds(sv[1], fds, 2))
+			_exit(10);
+		if (ioctl(fds[0], KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) != -1 ||
+		    errno != EIO)
+			code = 1;
+		else if (kvmmu_set_region(fds[0], 5, 0, 0x80000, PG,
+					  HVA(buf)) != -EIO)
+			code = 2;
+		else if (ioctl(fds[0], KVM_CREATE_VCPU, 7) != -1 || errno != EIO)
+			code = 3;
+		else if (ioctl(fds[1], KVM_RUN, 0) != -1 || errno != EIO)
+			code = 4;
+		else if (ioctl(fds[1], KVM_GET_REGS, &regs) != -1 ||
+			 errno != EIO)
+			code = 5;
+		_exit(code);
+	}
+	fds[0] = self->vm.vmfd;
+	fds[1] = self->v.fd;
+	ASSERT_EQ(0, send_fds(sv[0], fds, 2));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child check %d failed (1 CHECK_EXTENSION, 2 SET_USER_MEMORY_REGION, %s",
+		       WEXITSTATUS(status),
+		       "3 CREATE_VCPU, 4 KVM_RUN, 5 GET_REGS: not EIO; 10 recvmsg)");
+	close(sv[0]);
+	close(sv[1]);
+	EXPECT_EQ(0x5c5c0001, rd32(_metadata, &self->v, DATA_GPA));
 }
 
 /* ---- 8: nothing left behind ---- */

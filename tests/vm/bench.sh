@@ -4,11 +4,14 @@
 # bench.sh: `make bench`. One stock612 VM under `-icount shift=N,sleep=off
 # -smp 1`: guest time advances with executed instructions, so running both
 # contenders in the same VM gives ratios that do not depend on host noise
-# (REFERENCE.md 1). memslot_bench runs first against stock kvm_amd, then
-# against our module loaded as kvm.ko (/dev/kvm). Prints a table
-# workload | kvm_amd | kvmmu | ratio (kvmmu / kvm_amd, lower is better for
-# times) and writes JSON to build/bench/results.json and
-# bench/results/<date>-<commit>.json.
+# (REFERENCE.md 1). Every workload (init.sh bench_workloads: memslot_bench,
+# guest_bench, and the upstream demand_paging_test, memslot_perf_test,
+# dirty_log_perf_test, kvm_page_table_test) runs first against stock
+# kvm_amd, then against our module loaded as kvm.ko (/dev/kvm). Prints a
+# table workload | kvm_amd | kvmmu | ratio (kvmmu / kvm_amd; every value is
+# a time, lower is better) and writes JSON to build/bench/results.json and
+# bench/results/<date>-<commit>.json, and a PNG chart of the ratios beside
+# it when gnuplot is there.
 # Env: BENCH_KERNEL (stock612), ICOUNT_SHIFT (3).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -22,22 +25,36 @@ mkdir -p "$out"
 "$VMDIR/build-module.sh" "$k"
 make -s -C "$REPO/tests/selftests" OUT="$BUILD/selftests"
 [ -x "$BUILD/selftests/memslot_bench" ] || die "memslot_bench was not built"
+"$VMDIR/upstream.sh"
+# 1: everything, icount, one CPU. 2: fault-in scaling, real time, 2 CPUs.
 "$VMDIR/initramfs.sh" "$k" "$out/initramfs.cpio.gz" --mode bench --timeout 1800
 "$VMDIR/run-qemu.sh" "$k" "$out/initramfs.cpio.gz" "$out/vm" --timeout 3600 \
 	-- -icount "shift=$shift_n,sleep=off" -smp 1 || true
 "$VMDIR/verdict.sh" "$k" "$out/vm" >"$out/verdict.txt" || true
 grep '^FAIL' "$out/verdict.txt" >&2 || true
+"$VMDIR/initramfs.sh" "$k" "$out/initramfs-smp.cpio.gz" --mode bench-smp --timeout 1800
+"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-smp.cpio.gz" "$out/vm-smp" --timeout 1800 \
+	-- -smp 2 || true
 
 commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=
 if git -C "$REPO" status --porcelain 2>/dev/null | grep -qv '^??'; then dirty=-dirty; fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-tr -d '\r' <"$out/vm/results.log" | awk -v kernel="$k" -v shift_n="$shift_n" \
-	-v commit="$commit$dirty" -v stamp="$stamp" -v json="$out/results.json" '
+cat "$out/vm/results.log" "$out/vm-smp/results.log" 2>/dev/null | tr -d '\r' | awk -v kernel="$k" -v shift_n="$shift_n" \
+	-v commit="$commit$dirty" -v stamp="$stamp" -v json="$out/results.json" \
+	-v dat="$out/ratios.dat" '
 /^kvmmu-harness: begin bench\./ { cur = $3; sub(/^bench\./, "", cur); next }
 /^kvmmu-harness: / { next }
 cur != "" && $1 == "bench" && NF >= 3 {
 	if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+	if ((cur, $2) in val) {
+		# A second run of the same workload: how far apart are they?
+		d = val[cur, $2] + 0 > 0 ? ($3 - val[cur, $2]) / val[cur, $2] : 0
+		if (d < 0) d = -d
+		reps++
+		if (d > maxdev) { maxdev = d; maxw = cur " " $2 }
+		if (d > 0.02) far++
+	}
 	val[cur, $2] = $3
 }
 END {
@@ -50,11 +67,24 @@ END {
 		b = ((("kvmmu", w) in val) ? val["kvmmu", w] : "")
 		r = (a != "" && b != "" && a + 0 > 0) ? sprintf("%.2f", b / a) : "-"
 		printf("%-28s | %12s | %12s | %7s\n", w, a == "" ? "-" : a, b == "" ? "-" : b, r)
+		if (r != "-") printf("%s %s\n", w, r) > dat
 		printf("%s\n    {\"workload\": \"%s\", \"kvm_amd\": %s, \"kvmmu\": %s, \"ratio\": %s}", i > 1 ? "," : "", w, a == "" ? "null" : a, b == "" ? "null" : b, r == "-" ? "null" : r) > json
 	}
 	printf("\n  ]\n}\n") > json
 	if (n == 0) print "(no bench lines in the results: see " json ")"
+	if (reps)
+		printf("repeatability: %d values measured twice, %d differ by more than 2%%, largest %.1f%% (%s)\n", reps, far, 100 * maxdev, maxw)
 }'
 mkdir -p "$REPO/bench/results"
 cp "$out/results.json" "$REPO/bench/results/$stamp-$commit$dirty.json"
+png="$REPO/bench/results/$stamp-$commit$dirty.png"
+ensure_pkgs gnuplot-nox || true
+if command -v gnuplot >/dev/null && [ -s "$out/ratios.dat" ]; then
+	gnuplot -e "set terminal png size 1600,800; set output '$png';
+		set title 'kvmmu / kvm_amd, lower is better ($commit$dirty, $k, icount shift=$shift_n)';
+		set style data histograms; set style fill solid; set boxwidth 0.8;
+		set xtics rotate by -60 font ',8'; set yrange [0:*]; set grid y;
+		plot '$out/ratios.dat' using 2:xtic(1) notitle, 1 with lines lw 2 notitle" &&
+		log "chart: $png"
+fi
 log "results: $out/results.json, bench/results/$stamp-$commit$dirty.json, VM logs in $out/vm"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench]
+# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench|bench-smp]
 #              [--mods DIR] [--tests DIR] [--timeout S]
 # Build the test VM's initramfs: static busybox, /init (init.sh), the
 # kernel's own kvm stack for the control run (/stock, decompressed, with the
@@ -102,6 +102,9 @@ KERNEL=$kernel
 MODE=$mode
 T='${T:-}'
 TIMEOUT=$timeout
+FUZZ_SEEDS='${FUZZ_SEEDS:-1}'
+FUZZ_CALLS=${FUZZ_CALLS:-100000}
+FUZZ_GUESTS=${FUZZ_GUESTS:-200}
 CONF
 
 mkdir -p "$(dirname "$out")"

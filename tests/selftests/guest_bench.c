@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guest_bench - micro-benchmarks of the paths a guest's memory goes
+ * through, run beside stock KVM in the same VM (make bench) so that the
+ * ratio means something. Each prints one machine-readable line,
+ *
+ *   bench <name> <value>
+ *
+ * lower is better for every value:
+ *
+ *   null_exit_ns        a port-I/O exit to the VMM and back (KVM_RUN of
+ *                       the guest32 NOP operation: OUT, then re-entry)
+ *   host_touch_4k_ns    the VMM itself writing a fresh anonymous page
+ *                       (first touch: a host page fault), per page
+ *   faultin_4k_ns       a guest's first write to a fresh anonymous page
+ *                       of a slot (NPF, GUP with the host fault, map),
+ *                       per page, measured as one FILL over many pages
+ *   faultin_limit_ns    null_exit_ns + host_touch_4k_ns: what a fault-in
+ *                       cannot go below (an exit plus the host's fault)
+ *   faultin_mapped_4k_ns  the same with the host pages already present:
+ *                       NPF and map only
+ *   invalidate_4k_ns    MADV_DONTNEED of one 4K page the guest has mapped
+ *                       (notifier invalidation, zap, TLB flush), per page
+ *   invalidate_2m_ns    the same for a 2M THP mapped at 2M (skipped
+ *                       without THP)
+ *
+ * Usage: guest_bench [pages]   (default 8192; device from $KVMMU_DEV)
+ * Exit status 0 only if every guest operation completed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmmu_util.h"
+#include "guest32.h"
+
+#define PG		G32_PAGE
+#define GPA		0x1000000UL
+#define SZ_2M		(2UL << 20)
+#define NR_2M		8
+#define NULL_EXITS	20000
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void *map_aligned(size_t len, size_t align)
+{
+	uint8_t *p = map_anon(len + align);
+	uintptr_t a;
+
+	if (!p)
+		return NULL;
+	a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	munmap((void *)(a + len), (uintptr_t)p + len + align - (a + len));
+	return (void *)a;
+}
+
+static void fail(const char *what, struct g32_vcpu *v)
+{
+	fprintf(stderr, "guest_bench: %s: %s\n", what,
+		v ? g32_exit_str(v) : strerror(errno));
+	exit(1);
+}
+
+static void op(struct g32_vcpu *v, uint32_t o, uint64_t gpa, uint32_t ecx,
+	       uint32_t edx)
+{
+	if (g32_do(v, o, gpa, ecx, edx) != G32_DONE)
+		fail("guest operation", v);
+}
+
+static void slot(struct g32_vm *vm, void *p, size_t len)
+{
+	if (kvmmu_set_region(vm->vmfd, 1, 0, GPA, len,
+			     (uint64_t)(unsigned long)p))
+		fail("KVM_SET_USER_MEMORY_REGION", NULL);
+}
+
+static void unslot(struct g32_vm *vm)
+{
+	if (kvmmu_delete_region(vm->vmfd, 1))
+		fail("delete slot", NULL);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 8192, i;
+	double t, null_exit, host_touch, faultin, mapped, inv4k;
+	struct g32_vcpu v;
+	struct g32_vm vm;
+	uint8_t *p;
+
+	if (!pages || pages > (1UL << 18)) {
+		fprintf(stderr, "usage: %s [pages <= 262144]\n", argv[0]);
+		return 2;
+	}
+	if (g32_vm_create(&vm) || g32_vcpu_create(&vm, &v, 0))
+		fail("create VM and vCPU", NULL);
+	printf("# device %s, %lu pages\n", kvmmu_dev_path(), pages);
+
+	op(&v, G32_NOP, 0, 0, 0);	/* warm up */
+	t = now_ns();
+	for (i = 0; i < NULL_EXITS; i++)
+		op(&v, G32_NOP, 0, 0, 0);
+	null_exit = (now_ns() - t) / NULL_EXITS;
+
+	/* The host's own first touch, same kind of page. */
+	p = map_anon(pages * PG);
+	if (!p)
+		fail("mmap", NULL);
+	madvise(p, pages * PG, MADV_NOHUGEPAGE);
+	t = now_ns();
+	for (i = 0; i < pages; i++)
+		p[i * PG] = 1;
+	host_touch = (now_ns() - t) / pages;
+	munmap(p, pages * PG);
+
+	/* The guest's first touch: every page faults twice (NPF, host). */
+	p = map_anon(pages * PG);
+	if (!p)
+		fail("mmap", NULL);
+	madvise(p, pages * PG, MADV_NOHUGEPAGE);
+	slot(&vm, p, pages * PG);
+	t = now_ns();
+	op(&v, G32_FILL, GPA, 1, pages);
+	faultin = (now_ns() - t) / pages;
+	unslot(&vm);
+
+	/* Host pages present (the same ones, still there): NPF only. */
+	slot(&vm, p, pages * PG);
+	t = now_ns();
+	op(&v, G32_FILL, GPA, 2, pages);
+	mapped = (now_ns() - t) / pages;
+
+	/* Invalidation of mapped 4K pages, one madvise each. */
+	t = now_ns();
+	for (i = 0; i < pages; i++)
+		madvise(p + i * PG, PG, MADV_DONTNEED);
+	inv4k = (now_ns() - t) / pages;
+	unslot(&vm);
+	munmap(p, pages * PG);
+
+	printf("bench null_exit_ns %.0f\n", null_exit);
+	printf("bench host_touch_4k_ns %.0f\n", host_touch);
+	printf("bench faultin_4k_ns %.0f\n", faultin);
+	printf("bench faultin_limit_ns %.0f\n", null_exit + host_touch);
+	printf("bench faultin_mapped_4k_ns %.0f\n", mapped);
+	printf("bench invalidate_4k_ns %.0f\n", inv4k);
+	printf("# fault-in / limit %.2f\n", faultin / (null_exit + host_touch));
+
+	/* 2M: THP-backed, mapped at 2M by the guest's touch. */
+	p = map_aligned(NR_2M * SZ_2M, SZ_2M);
+	if (p && !madvise(p, NR_2M * SZ_2M, MADV_HUGEPAGE)) {
+		memset(p, 1, NR_2M * SZ_2M);
+		slot(&vm, p, NR_2M * SZ_2M);
+		op(&v, G32_FILL, GPA, 3, NR_2M * SZ_2M / PG);
+		t = now_ns();
+		for (i = 0; i < NR_2M; i++)
+			madvise(p + i * SZ_2M, SZ_2M, MADV_DONTNEED);
+		printf("bench invalidate_2m_ns %.0f\n",
+		       (now_ns() - t) / NR_2M);
+		unslot(&vm);
+		munmap(p, NR_2M * SZ_2M);
+	}
+	g32_vcpu_destroy(&v);
+	g32_vm_destroy(&vm);
+	return 0;
+}
