@@ -774,7 +774,10 @@ static void mmu_reprotect_dirty(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
 				       128, MT_HVA), 0);
+	/* Looked up under slots_lock as the ioctls do; nothing else runs. */
+	mutex_lock(&f->vm->slots_lock);
 	slot = kvmmu_id_to_memslot(kvmmu_memslots(f->vm, 0), 0);
+	mutex_unlock(&f->vm->slots_lock);
 	KUNIT_ASSERT_NOT_NULL(test, slot);
 	KUNIT_ASSERT_NOT_NULL(test, slot->dirty_bitmap);
 	for (i = 0; i < 128; i++)

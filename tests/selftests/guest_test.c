@@ -1699,7 +1699,7 @@ static int page_idle(uint64_t pfn, bool set)
 	close(fd);
 	if (n != 8)
 		return -EIO;
-	return (word >> (pfn % 64)) & 1;
+	return set ? 0 : (word >> (pfn % 64)) & 1;
 }
 
 /*
@@ -2899,7 +2899,11 @@ TEST_F_TIMEOUT(g, fd_passed_eio, 150)
 	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG,
 				      HVA(buf)));
 	wr32(_metadata, &self->v, DATA_GPA, 0x5c5c0001);
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		/* The debug kernel is built without CONFIG_UNIX. */
+		ASSERT_EQ(EAFNOSUPPORT, errno);
+		SKIP(return, "no AF_UNIX in this kernel");
+	}
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
