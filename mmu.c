@@ -427,20 +427,18 @@ static bool write_protect_range(struct kvmmu_mmu *mmu, int as_id,
 }
 
 /* write_protect_range() on the pages of one word of a dirty bitmap. */
-static bool write_protect_mask(struct kvmmu_mmu *mmu, int as_id, gfn_t base,
+static void write_protect_mask(struct kvmmu_mmu *mmu, int as_id, gfn_t base,
 			       unsigned long mask)
 {
 	unsigned long first, last = 0;
-	bool flush = false;
 
 	/* One rmap walk per run of set bits. */
 	for (;;) {
 		first = find_next_bit(&mask, BITS_PER_LONG, last);
 		if (first >= BITS_PER_LONG)
-			return flush;
+			return;
 		last = find_next_zero_bit(&mask, BITS_PER_LONG, first);
-		flush |= write_protect_range(mmu, as_id, base + first,
-					     base + last);
+		write_protect_range(mmu, as_id, base + first, base + last);
 	}
 }
 
@@ -497,8 +495,10 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
  * Under the MMU lock for write, so that no fault can log in between, the
  * bits are taken out of the log and their pages write-protected: the next
  * write to any of them faults and is logged again. The TLBs are flushed
- * before returning, so no write can go through a stale writable entry
- * after the VMM has seen the log. Process context, no MMU lock held.
+ * before returning whenever a bit was taken, so no write can go through a
+ * stale writable entry after the VMM has seen the log, not even one that
+ * a concurrent zap removed but has not flushed yet. Process context, no
+ * MMU lock held.
  *
  * Return: number of pages taken out of the log.
  */
@@ -532,9 +532,14 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 		if (!mask)
 			continue;
 		pages += hweight_long(mask);
-		flush |= write_protect_mask(mmu, slot->as_id,
-					    slot->base_gfn +
-					    (first + i) * BITS_PER_LONG, mask);
+		write_protect_mask(mmu, slot->as_id,
+				   slot->base_gfn + (first + i) * BITS_PER_LONG,
+				   mask);
+		/*
+		 * Flush even if no leaf was writable: one zapped by a notifier
+		 * that has not flushed yet may still be in a vCPU's TLB.
+		 */
+		flush = true;
 	}
 	write_unlock(&mmu->lock);
 	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
@@ -615,6 +620,9 @@ static int map_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			atomic64_dec(&mmu->stats.leaves[level - 1]);
 			*flush = true;
 		}
+		/* Another vCPU may have written through it meanwhile. */
+		if (m->writable && m->dirty_bitmap)
+			set_bit(m->gfn - m->base_gfn, m->dirty_bitmap);
 		return MAP_RETRY;
 	}
 	return MAP_DONE;

@@ -43,16 +43,16 @@ TRACE_EVENT(kvmmu_fault,
 TRACE_EVENT(kvmmu_map,
 	    TP_PROTO(u64 gfn, u64 pfn, int level, bool writable),
 	    TP_ARGS(gfn, pfn, level, writable),
-	    TP_STRUCT__entry(__field(u64, gfn)
+	    TP_STRUCT__entry(__field(u64, gpa)
 			     __field(u64, pfn)
 			     __field(int, level)
 			     __field(bool, writable)),
-	    TP_fast_assign(__entry->gfn = gfn;
+	    TP_fast_assign(__entry->gpa = gfn << PAGE_SHIFT;
 			   __entry->pfn = pfn;
 			   __entry->level = level;
 			   __entry->writable = writable;),
 	    TP_printk("gpa 0x%llx pfn 0x%llx level %d %s",
-		      __entry->gfn << PAGE_SHIFT, __entry->pfn, __entry->level,
+		      __entry->gpa, __entry->pfn, __entry->level,
 		      __entry->writable ? "w" : "r")
 );
 
@@ -64,11 +64,11 @@ TRACE_EVENT(kvmmu_zap,
 			     __field(u64, end)
 			     __field(bool, zapped)),
 	    TP_fast_assign(__entry->as_id = as_id;
-			   __entry->start = start;
-			   __entry->end = end;
+			   __entry->start = start << PAGE_SHIFT;
+			   __entry->end = end << PAGE_SHIFT;
 			   __entry->zapped = zapped;),
 	    TP_printk("as %d gpa 0x%llx-0x%llx %s", __entry->as_id,
-		      __entry->start << PAGE_SHIFT, __entry->end << PAGE_SHIFT,
+		      __entry->start, __entry->end,
 		      __entry->zapped ? "zapped" : "empty")
 );
 

@@ -576,7 +576,7 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 {
 	bool down = vcpu->regs.rflags & X86_EFLAGS_DF;
 	const struct kvm_segment *seg;
-	u64 amask, count, la, off;
+	u64 amask, count, la, off, idx;
 	unsigned int room;
 	bool asize_prefix;
 
@@ -592,6 +592,7 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 
 	/* The index register: ES:RDI for INS, seg:RSI (DS default) for OUTS. */
 	vcpu->pending_amask = amask;
+	idx = (in ? vcpu->regs.rdi : vcpu->regs.rsi) & amask;
 	if (in)
 		la = string_la(vcpu, &vcpu->sregs.es, vcpu->regs.rdi);
 	else
@@ -600,6 +601,10 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 	off = offset_in_page(la);
 	room = down ? off / size + 1 : (PAGE_SIZE - off) / size;
 	count = min3(count, (u64)max(room, 1U), (u64)(PAGE_SIZE / size));
+	/* Nor past a wrap of the index (16-bit: inside a page, if the
+	 * segment base is not page aligned); elements stay contiguous.
+	 */
+	count = min(count, (down ? idx : amask - idx) / size + 1);
 
 	/* The port exit first: it would put RAX in the data page. */
 	kvmmu_handle_pio(vcpu, in, port, size, next_rip);

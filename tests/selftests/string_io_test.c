@@ -10,7 +10,8 @@
  *
  * A second guest does long REPs that cross guest pages: REP OUTSB of 3000
  * bytes, REP INSW of 2500 words upwards and, with EFLAGS.DF set, 600 words
- * downwards. The VMM answers however many elements each exit carries
+ * downwards, and a REP INSB whose 16-bit DI wraps from 0xffff to 0 in the
+ * middle of a guest page (ES base 0x7c00). The VMM answers however many elements each exit carries
  * (io.count) and numbers the elements it supplies, so the test can check
  * that every element went to, or came from, the right guest address, in
  * order, exactly once. Runs against stock kvm_amd (the control) and kvmmu
@@ -29,7 +30,7 @@
 
 #include "lib/kvmmu_util.h"
 
-#define MEM_SIZE	0x10000
+#define MEM_SIZE	0x20000
 #define CODE_GPA	0x1000
 #define SRC_GPA		0x2000
 #define DST_GPA		0x3000
@@ -41,7 +42,10 @@
 #define INS_N		2500
 #define INSD_GPA	0x91fe	/* 600 words downwards: crosses 0x9000 */
 #define INSD_N		600
-#define NR_CHECKS	22
+#define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
+#define WRAP_DI		0xff00
+#define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
+#define NR_CHECKS	24
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -67,6 +71,13 @@ static const unsigned char rep_code[] = {
 	0xb9, 0x58, 0x02,	/* mov $600, %cx */
 	0xf3, 0x6d,		/* rep insw */
 	0xfc,			/* cld */
+	0xb8, 0xc0, 0x07,	/* mov $WRAP_ES, %ax */
+	0x8e, 0xc0,		/* mov %ax, %es */
+	0xbf, 0x00, 0xff,	/* mov $WRAP_DI, %di */
+	0xb9, 0x00, 0x02,	/* mov $WRAP_N, %cx */
+	0xf3, 0x6c,		/* rep insb: DI wraps inside a page */
+	0x31, 0xc0,		/* xor %ax, %ax */
+	0x8e, 0xc0,		/* mov %ax, %es */
 	0xf4,			/* hlt */
 };
 
@@ -118,7 +129,7 @@ struct rep_seen {
  * I/O exit of the expected direction and size is counted in ->bad.
  */
 static long rep_run(int vcpufd, struct kvm_run *run, unsigned char *outs,
-		    struct rep_seen seen[3])
+		    struct rep_seen seen[4])
 {
 	unsigned int step = 0, next_in = 0x1000, i;
 	unsigned char *data;
@@ -139,6 +150,8 @@ static long rep_run(int vcpufd, struct kvm_run *run, unsigned char *outs,
 			step = 1;
 		if (step == 1 && seen[1].elems == INS_N)
 			step = 2;
+		if (step == 2 && seen[2].elems == INSD_N)
+			step = 3;
 		seen[step].exits++;
 		if (step == 0) {
 			if (run->io.size != 1 ||
@@ -147,6 +160,15 @@ static long rep_run(int vcpufd, struct kvm_run *run, unsigned char *outs,
 				return -EPROTO;
 			}
 			memcpy(outs + seen[0].elems, data, run->io.count);
+		} else if (step == 3) {
+			if (run->io.direction != KVM_EXIT_IO_IN ||
+			    run->io.size != 1 ||
+			    seen[3].elems + run->io.count > WRAP_N) {
+				seen[3].bad++;
+				return -EPROTO;
+			}
+			for (i = 0; i < run->io.count; i++)
+				data[i] = (unsigned char)(seen[3].elems + i) ^ 0x5a;
 		} else {
 			if (run->io.direction != KVM_EXIT_IO_IN ||
 			    run->io.size != 2) {
@@ -165,7 +187,7 @@ static long rep_run(int vcpufd, struct kvm_run *run, unsigned char *outs,
 static void run_rep(int vcpufd, struct kvm_run *run, unsigned char *mem)
 {
 	static unsigned char outs[OUTS_N];
-	struct rep_seen seen[3] = { 0 };
+	struct rep_seen seen[4] = { 0 };
 	struct kvm_regs regs;
 	unsigned int i, bad;
 	uint16_t w;
@@ -209,9 +231,20 @@ static void run_rep(int vcpufd, struct kvm_run *run, unsigned char *mem)
 	check(w == 0 && mem[INSD_GPA + 2] == 0 && mem[INSD_GPA + 3] == 0 &&
 	      mem[INSD_GPA - 2 * INSD_N + 1] == 0,
 	      "nothing written outside the INS destinations");
+	for (bad = 0, i = 0; i < WRAP_N; i++) {
+		unsigned int la = WRAP_ES * 16 + ((WRAP_DI + i) & 0xffff);
+
+		bad += mem[la] != ((i & 0xff) ^ 0x5a);
+	}
+	check(seen[3].elems == WRAP_N && !bad,
+	      "REP INSB with DI wrapping at 0xffff: bytes at ES:0xff00.. then ES:0 (%u wrong)",
+	      bad);
+	check(mem[WRAP_ES * 16 + 0x10000] == 0 &&
+	      mem[WRAP_ES * 16 + 0x100ff] == 0,
+	      "nothing written past ES:0xffff");
 	r = kvmmu_ioctl(vcpufd, KVM_GET_REGS, (unsigned long)&regs);
 	check(!r && (regs.rsi & 0xffff) == OUTS_GPA + OUTS_N &&
-	      (regs.rdi & 0xffff) == INSD_GPA - 2 * INSD_N &&
+	      (regs.rdi & 0xffff) == ((WRAP_DI + WRAP_N) & 0xffff) &&
 	      (regs.rcx & 0xffff) == 0,
 	      "SI, DI, CX after the REPs (si 0x%llx di 0x%llx cx 0x%llx)",
 	      (unsigned long long)regs.rsi, (unsigned long long)regs.rdi,
