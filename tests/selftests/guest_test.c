@@ -1685,6 +1685,8 @@ TEST_F_TIMEOUT(g, stats_fd, 150)
 
 #define PAGE_IDLE	"/sys/kernel/mm/page_idle/bitmap"
 
+static int write_long_file(const char *path, long v);
+
 /* Set (@set) or read the idle bit of @pfn: 0/1, or -errno. */
 static int page_idle(uint64_t pfn, bool set)
 {
@@ -1726,6 +1728,12 @@ TEST_F_TIMEOUT(g, idle_page_tracking, 150)
 	EXPECT_EQ(0x01010101, rd32(_metadata, &self->v, gpa + PG));
 	pfn = g32_pagemap_pfn(buf + PG);
 	ASSERT_NE(0, pfn);
+	/*
+	 * page_idle sees only pages on the LRU; a new page waits in a per-CPU
+	 * batch until it drains. Compaction drains every CPU's batch.
+	 */
+	if (write_long_file("/proc/sys/vm/compact_memory", 1))
+		SKIP(return, "cannot drain the LRU batches (no compaction)");
 
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(0, page_idle(pfn, true));
@@ -2900,8 +2908,9 @@ TEST_F_TIMEOUT(g, fd_passed_eio, 150)
 				      HVA(buf)));
 	wr32(_metadata, &self->v, DATA_GPA, 0x5c5c0001);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
-		/* The debug kernel is built without CONFIG_UNIX. */
-		ASSERT_EQ(EAFNOSUPPORT, errno);
+		/* The debug kernel is built without networking. */
+		ASSERT_TRUE(errno == EAFNOSUPPORT || errno == ENOSYS)
+			TH_LOG("socketpair: %s", strerror(errno));
 		SKIP(return, "no AF_UNIX in this kernel");
 	}
 	pid = fork();
