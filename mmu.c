@@ -442,6 +442,40 @@ static void write_protect_mask(struct kvmmu_mmu *mmu, int as_id, gfn_t base,
 	}
 }
 
+static int host_mapping_level(struct mm_struct *mm, unsigned long hva);
+static int fault_level(const struct kvmmu_memory_slot *slot, gfn_t gfn,
+		       int host_level, int max_level);
+
+/*
+ * Logging turned off: zap the 2M ranges of @slot that a huge leaf could map
+ * now (the host maps them huge, the slot's alignment allows), so that the
+ * next faults map them huge again. Leaves elsewhere stay: read-only ones
+ * become writable on their next write fault. Zapping the whole slot would
+ * make every page fault again (measured: 300x KVM's time to turn logging
+ * off, Documentation/performance.rst).
+ */
+static void recover_huge_pages(struct kvmmu_vm *vm,
+			       const struct kvmmu_memory_slot *slot)
+{
+	const u64 per = KVMMU_PAGES_PER(PG_LEVEL_2M);
+	gfn_t gfn, end = slot->base_gfn + slot->npages;
+	struct kvmmu_mmu *mmu = vm->mmu;
+	LIST_HEAD(freed);
+	bool flush = false;
+	int level;
+
+	write_lock(&mmu->lock);
+	for (gfn = ALIGN(slot->base_gfn, per); gfn + per <= end; gfn += per) {
+		level = host_mapping_level(vm->mm,
+					   kvmmu_memslot_gfn_to_hva(slot, gfn));
+		if (fault_level(slot, gfn, level, mmu->max_level) > PG_LEVEL_4K)
+			flush |= kvmmu_zap_gfn_range(mmu, slot->as_id, gfn,
+						     gfn + per, &freed);
+	}
+	write_unlock(&mmu->lock);
+	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+}
+
 /**
  * kvmmu_mmu_memslot_flags_changed - react to a flags-only memslot update.
  * @vm: the VM owning the slot; a NULL vm->mmu is fine.
@@ -453,9 +487,10 @@ static void write_protect_mask(struct kvmmu_mmu *mmu, int as_id, gfn_t base,
  * logged; huge leaves stay (read-only) and are split by that write fault
  * (see Documentation/dirty-logging.rst). With KVM_DIRTY_LOG_INITIALLY_SET
  * nothing is protected: the log starts full and KVM_CLEAR_DIRTY_LOG
- * protects what it clears. Turned off: the slot is zapped, so faults map
- * it writable and with huge pages again. Called with vm->slots_lock held.
- * May sleep.
+ * protects what it clears. Turned off: the ranges the host maps huge are
+ * zapped, so faults map them with huge pages again. Called with
+ * vm->slots_lock held, by the VM's owner (its page tables are read). May
+ * sleep.
  */
 void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 				     const struct kvmmu_memory_slot *old,
@@ -468,7 +503,7 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 	if (!mmu || !((old->flags ^ new->flags) & KVM_MEM_LOG_DIRTY_PAGES))
 		return;
 	if (!(new->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
-		kvmmu_mmu_zap_memslot(vm, new);
+		recover_huge_pages(vm, new);
 		return;
 	}
 	if (vm->manual_dirty_log_protect & KVM_DIRTY_LOG_INITIALLY_SET)

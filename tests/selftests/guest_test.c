@@ -1916,7 +1916,8 @@ TEST_F_TIMEOUT(g, hugetlb_2m, 150)
 /*
  * A 1 GiB hugetlbfs page behind a 1 GiB slot at a 1 GiB-aligned GPA: one
  * level-3 leaf whose PFN is the host's. The harness boots its VMs with
- * hugepagesz=1G hugepages=1 (run-qemu.sh); elsewhere the test tries to
+ * hugepagesz=1G hugepages=1 (run-qemu.sh); elsewhere, and on the debug
+ * kernel whose boot cannot reserve one (testing.rst), the test tries to
  * allocate one and skips if the host has none to give.
  */
 TEST_F_TIMEOUT(g, hugetlb_1g, 150)

@@ -80,10 +80,12 @@ cp "$out/results.json" "$REPO/bench/results/$stamp-$commit$dirty.json"
 png="$REPO/bench/results/$stamp-$commit$dirty.png"
 ensure_pkgs gnuplot-nox || true
 if command -v gnuplot >/dev/null && [ -s "$out/ratios.dat" ]; then
-	gnuplot -e "set terminal png size 1600,800; set output '$png';
+	# Log scale: ratios from 0.03 to 300 share the chart; 1 is the line.
+	gnuplot -e "set terminal png size 1600,900 noenhanced; set output '$png';
 		set title 'kvmmu / kvm_amd, lower is better ($commit$dirty, $k, icount shift=$shift_n)';
 		set style data histograms; set style fill solid; set boxwidth 0.8;
-		set xtics rotate by -60 font ',8'; set yrange [0:*]; set grid y;
+		set xtics rotate by -60 font ',8'; set logscale y; set grid y;
+		set ylabel 'ratio (log scale)';
 		plot '$out/ratios.dat' using 2:xtic(1) notitle, 1 with lines lw 2 notitle" &&
 		log "chart: $png"
 fi
