@@ -52,28 +52,6 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static void *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void *map_aligned(size_t len, size_t align)
-{
-	uint8_t *p = map_anon(len + align);
-	uintptr_t a;
-
-	if (!p)
-		return NULL;
-	a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
-	if (a > (uintptr_t)p)
-		munmap(p, a - (uintptr_t)p);
-	munmap((void *)(a + len), (uintptr_t)p + len + align - (a + len));
-	return (void *)a;
-}
-
 static void fail(const char *what, struct g32_vcpu *v)
 {
 	fprintf(stderr, "guest_bench: %s: %s\n", what,
@@ -124,7 +102,7 @@ int main(int argc, char **argv)
 	null_exit = (now_ns() - t) / NULL_EXITS;
 
 	/* The host's own first touch, same kind of page. */
-	p = map_anon(pages * PG);
+	p = g32_map_anon(pages * PG);
 	if (!p)
 		fail("mmap", NULL);
 	madvise(p, pages * PG, MADV_NOHUGEPAGE);
@@ -135,7 +113,7 @@ int main(int argc, char **argv)
 	munmap(p, pages * PG);
 
 	/* The guest's first touch: every page faults twice (NPF, host). */
-	p = map_anon(pages * PG);
+	p = g32_map_anon(pages * PG);
 	if (!p)
 		fail("mmap", NULL);
 	madvise(p, pages * PG, MADV_NOHUGEPAGE);
@@ -168,7 +146,7 @@ int main(int argc, char **argv)
 	printf("# fault-in / limit %.2f\n", faultin / (null_exit + host_touch));
 
 	/* 2M: THP-backed, mapped at 2M by the guest's touch. */
-	p = map_aligned(NR_2M * SZ_2M, SZ_2M);
+	p = g32_map_aligned(NR_2M * SZ_2M, SZ_2M);
 	if (p && !madvise(p, NR_2M * SZ_2M, MADV_HUGEPAGE)) {
 		memset(p, 1, NR_2M * SZ_2M);
 		slot(&vm, p, NR_2M * SZ_2M);

@@ -88,30 +88,6 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
 
-static void *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* @len bytes, aligned to @align, anonymous private. */
-static void *map_aligned(size_t len, size_t align)
-{
-	uint8_t *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uintptr_t a;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
-	if (a > (uintptr_t)p)
-		munmap(p, a - (uintptr_t)p);
-	munmap((void *)(a + len), (uintptr_t)p + len + align - (a + len));
-	return (void *)a;
-}
-
 static uint32_t *u32p(void *base, size_t off)
 {
 	return (uint32_t *)((uint8_t *)base + off);
@@ -281,7 +257,7 @@ static void expect_no_leaf(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(g, hva_buffer, 150)
 {
-	uint8_t *buf = map_anon(PG), copy[PG];
+	uint8_t *buf = g32_map_anon(PG), copy[PG];
 	uint32_t x;
 	int r;
 
@@ -371,7 +347,7 @@ TEST_F_TIMEOUT(g, hva_map_fixed, 150)
 
 TEST_F_TIMEOUT(g, hva_madv_dontneed, 150)
 {
-	uint8_t *buf = map_anon(2 * PG);
+	uint8_t *buf = g32_map_anon(2 * PG);
 	int r;
 
 	ASSERT_NE(NULL, buf);
@@ -403,7 +379,7 @@ TEST_F_TIMEOUT(g, hva_madv_dontneed, 150)
 
 TEST_F_TIMEOUT(g, hva_mremap, 150)
 {
-	uint8_t *a = map_anon(PG), *b, *p;
+	uint8_t *a = g32_map_anon(PG), *b, *p;
 	uint64_t target = kvmmu_unmapped_hva(PG);
 	int r;
 
@@ -435,7 +411,7 @@ TEST_F_TIMEOUT(g, hva_mremap, 150)
 /* A read maps the shared zero page; the host's first write replaces it. */
 TEST_F_TIMEOUT(g, hva_zero_page, 150)
 {
-	uint8_t *buf = map_anon(PG);
+	uint8_t *buf = g32_map_anon(PG);
 	int r;
 
 	ASSERT_NE(NULL, buf);
@@ -554,7 +530,7 @@ TEST_F_TIMEOUT(g, memfd_punch_truncate, 150)
 
 TEST_F_TIMEOUT(g, slot_recreate, 150)
 {
-	uint8_t *b1 = map_anon(PG), *b2 = map_anon(PG);
+	uint8_t *b1 = g32_map_anon(PG), *b2 = g32_map_anon(PG);
 	int r;
 
 	ASSERT_NE(NULL, b1);
@@ -583,7 +559,7 @@ TEST_F_TIMEOUT(g, slot_recreate, 150)
 TEST_F_TIMEOUT(g, slot_move, 150)
 {
 	const uint64_t new_gpa = 0x40000;
-	uint8_t *buf = map_anon(2 * PG);
+	uint8_t *buf = g32_map_anon(2 * PG);
 	uint32_t x;
 	int r;
 
@@ -674,7 +650,7 @@ TEST_F_TIMEOUT(g, mmio_no_slot, 150)
 TEST_F_TIMEOUT(g, mmio_readonly, 150)
 {
 	const uint64_t gpa = 0xb000;
-	uint8_t *buf = map_anon(2 * PG), copy[2 * PG];
+	uint8_t *buf = g32_map_anon(2 * PG), copy[2 * PG];
 	int r;
 
 	ASSERT_NE(NULL, buf);
@@ -717,7 +693,7 @@ TEST_F_TIMEOUT(g, mmio_readonly, 150)
 
 TEST_F_TIMEOUT(g, efault_munmap, 150)
 {
-	uint8_t *buf = map_anon(2 * PG), *p;
+	uint8_t *buf = g32_map_anon(2 * PG), *p;
 	uint64_t hole = kvmmu_unmapped_hva(PG);
 	int r;
 
@@ -765,7 +741,7 @@ TEST_F_TIMEOUT(g, efault_munmap, 150)
 
 TEST_F_TIMEOUT(g, efault_mprotect, 150)
 {
-	uint8_t *buf = map_anon(PG);
+	uint8_t *buf = g32_map_anon(PG);
 	int r;
 
 	ASSERT_NE(NULL, buf);
@@ -829,7 +805,7 @@ static void *thp_buffer(struct __test_metadata *_metadata)
 
 	if (!thp_available())
 		SKIP(return NULL, "THP disabled (transparent_hugepage=never)");
-	p = map_aligned(THP_LEN, SZ_2M);
+	p = g32_map_aligned(THP_LEN, SZ_2M);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, madvise(p, THP_LEN, MADV_HUGEPAGE));
 	for (i = 0; i < THP_LEN / PG; i++)
@@ -1101,7 +1077,7 @@ static void expect_dirty(struct __test_metadata *_metadata, uint64_t bm,
 TEST_F_TIMEOUT(g, dirty_log_pages, 150)
 {
 	const uint64_t gpa = 0x100000;
-	uint8_t *buf = map_anon(64 * PG);
+	uint8_t *buf = g32_map_anon(64 * PG);
 	uint64_t bm[1];
 	int r;
 
@@ -1178,7 +1154,7 @@ static int manual_protect(int vmfd, uint64_t args0, uint32_t flags)
 TEST_F_TIMEOUT(g, dirty_log_wrprot, 150)
 {
 	const uint64_t gpa = 0x100000;
-	uint8_t *buf = map_anon(64 * PG);
+	uint8_t *buf = g32_map_anon(64 * PG);
 	uint64_t bm[1];
 	int i;
 
@@ -1214,7 +1190,7 @@ TEST_F_TIMEOUT(g, dirty_log_manual, 150)
 {
 	const uint64_t gpa = 0x200000;
 	const uint32_t npages = 130;	/* not a multiple of 64 */
-	uint8_t *buf = map_anon(npages * PG);
+	uint8_t *buf = g32_map_anon(npages * PG);
 	uint64_t bm[3], cl[3];
 	int r;
 
@@ -1291,7 +1267,7 @@ TEST_F_TIMEOUT(g, dirty_log_initially_set, 150)
 {
 	const uint64_t gpa = 0x200000;
 	const uint32_t npages = 100;
-	uint8_t *buf = map_anon(npages * PG);
+	uint8_t *buf = g32_map_anon(npages * PG);
 	uint64_t bm[2], cl[2];
 
 	ASSERT_NE(NULL, buf);
@@ -1391,7 +1367,7 @@ static unsigned long mig_pass(struct __test_metadata *_metadata, int vmfd,
 TEST_F_TIMEOUT(g, dirty_log_migrate, 300)
 {
 	const size_t len = MIG_VCPUS * MIG_PAGES * PG;
-	uint8_t *src = map_anon(len), *dst = map_anon(len);
+	uint8_t *src = g32_map_anon(len), *dst = g32_map_anon(len);
 	unsigned long copied, bad_pages, i;
 	struct mig_arg args[MIG_VCPUS];
 	pthread_t t[MIG_VCPUS];
@@ -1483,7 +1459,7 @@ static const char *tool_line(const char *out, uint64_t gpa)
 TEST_F_TIMEOUT(g, gpa_pagemap, 150)
 {
 	const uint64_t gpa = 0x100000, gfn = gpa / PG;
-	uint8_t *buf = map_anon(16 * PG);
+	uint8_t *buf = g32_map_anon(16 * PG);
 	char cmd[512], path[256], self_exe[256], *out, *dir;
 	uint64_t e, pfn0, pfn3;
 	const char *l;
@@ -1634,7 +1610,7 @@ static long long stat_value(struct __test_metadata *_metadata, int fd,
 TEST_F_TIMEOUT(g, stats_fd, 150)
 {
 	const uint64_t gpa = 0x100000;
-	uint8_t *buf = map_anon(8 * PG);
+	uint8_t *buf = g32_map_anon(8 * PG);
 	long long io0, mmio0, exits0, v;
 	int vmfd_stats, vcpu_stats, i, r;
 	char id[64];
@@ -1714,7 +1690,7 @@ static int page_idle(uint64_t pfn, bool set)
 TEST_F_TIMEOUT(g, idle_page_tracking, 150)
 {
 	const uint64_t gpa = 0x100000;
-	uint8_t *buf = map_anon(4 * PG);
+	uint8_t *buf = g32_map_anon(4 * PG);
 	uint64_t pfn;
 	int i;
 
@@ -1789,7 +1765,7 @@ static char *read_trace(void)
 TEST_F_TIMEOUT(g, tracepoints, 150)
 {
 	const uint64_t gpa = 0x100000;
-	uint8_t *buf = map_anon(PG);
+	uint8_t *buf = g32_map_anon(PG);
 	char want[160], *trace;
 	uint64_t pfn;
 
@@ -2043,7 +2019,7 @@ TEST_F_TIMEOUT(g, smp_faults, 300)
 	struct smp_ctx *c = calloc(1, sizeof(*c));
 	struct smp_arg args[NR_SMP];
 	pthread_t th[NR_SMP];
-	uint8_t *buf = map_anon(SMP_PAGES * PG);
+	uint8_t *buf = g32_map_anon(SMP_PAGES * PG);
 	uint32_t round, k;
 	int i, r;
 
@@ -2233,8 +2209,8 @@ static void page_fill(void *p, uint32_t v)
 
 TEST_F_TIMEOUT(g, slot_updates_race, 300)
 {
-	uint8_t *a = map_anon(RACE_A_PAGES * PG), *b = map_anon(PG);
-	uint8_t *cbuf = map_anon(PG), *d = map_anon(PG), *other = map_anon(PG);
+	uint8_t *a = g32_map_anon(RACE_A_PAGES * PG), *b = g32_map_anon(PG);
+	uint8_t *cbuf = g32_map_anon(PG), *d = g32_map_anon(PG), *other = g32_map_anon(PG);
 	struct race_ctx *c = calloc(1, sizeof(*c));
 	struct g32_vcpu vb;
 	pthread_t ta, tb;
@@ -2472,7 +2448,7 @@ static void *munmap_writer(void *p)
 TEST_F_TIMEOUT(g, munmap_race, 300)
 {
 	struct munmap_ctx c = { .v = &self->v };
-	uint8_t *buf = map_anon(MR_PAGES * PG), *p;
+	uint8_t *buf = g32_map_anon(MR_PAGES * PG), *p;
 	pthread_t t;
 	int r, i;
 
@@ -2522,7 +2498,7 @@ TEST_F_TIMEOUT(g, munmap_race, 300)
 
 TEST_F_TIMEOUT(g, fork_eio, 150)
 {
-	uint8_t *buf = map_anon(PG);
+	uint8_t *buf = g32_map_anon(PG);
 	struct kvm_regs regs;
 	int to_child[2], to_parent[2], status, r;
 	char ch;
@@ -2610,6 +2586,22 @@ static bool debugfs_vm_dir_exists(const char *prefix)
 	return found;
 }
 
+/*
+ * Wait up to 5 s for the module's refcount to return to @ref0 (the last
+ * fput of an exiting task or of a closing vCPU may still be in flight).
+ */
+static long module_refcnt_back_to(long ref0)
+{
+	long ref = module_refcnt();
+	int i;
+
+	for (i = 0; i < 50 && ref != ref0; i++) {
+		usleep(100000);
+		ref = module_refcnt();
+	}
+	return ref;
+}
+
 #define KILL_VCPUS	2
 #define KILL_GPA	0x400000UL
 #define KILL_PAGES	512
@@ -2647,7 +2639,7 @@ TEST_F_TIMEOUT(g, kill_running, 150)
 		struct g32_vcpu v[KILL_VCPUS];
 		pthread_t t[KILL_VCPUS];
 		struct g32_vm vm;
-		uint8_t *buf = map_anon(KILL_PAGES * PG);
+		uint8_t *buf = g32_map_anon(KILL_PAGES * PG);
 
 		alarm(60);
 		if (!buf || g32_vm_create(&vm) ||
@@ -2676,13 +2668,7 @@ TEST_F_TIMEOUT(g, kill_running, 150)
 		TH_LOG("child status 0x%x", status);
 	close(to_parent[0]);
 	if (!stock()) {
-		/* The last fput of an exiting task may still be in flight. */
-		for (i = 0; i < 50; i++) {
-			ref = module_refcnt();
-			if (ref == ref0)
-				break;
-			usleep(100000);
-		}
+		ref = module_refcnt_back_to(ref0);
 		EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref,
 					    ref0);
 		snprintf(dir, sizeof(dir), "%d-", pid);
@@ -2725,7 +2711,7 @@ TEST_F_TIMEOUT(g, close_vm_while_running, 150)
 	long ref0 = module_refcnt(), ref = -1;
 	pthread_t t[KILL_VCPUS];
 	struct g32_vm vm;
-	uint8_t *buf = map_anon(KILL_PAGES * PG);
+	uint8_t *buf = g32_map_anon(KILL_PAGES * PG);
 	int i;
 
 	ASSERT_NE(NULL, buf);
@@ -2753,12 +2739,7 @@ TEST_F_TIMEOUT(g, close_vm_while_running, 150)
 	}
 	munmap(vm.code, PG);
 	if (!stock()) {
-		for (i = 0; i < 50; i++) {
-			ref = module_refcnt();
-			if (ref == ref0)
-				break;
-			usleep(100000);
-		}
+		ref = module_refcnt_back_to(ref0);
 		EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref,
 					    ref0);
 	}
@@ -2813,7 +2794,7 @@ static int pin_to(int cpu)
  */
 TEST_F_TIMEOUT(g, cpu_hotplug, 150)
 {
-	uint8_t *buf = map_anon(HP_PAGES * PG);
+	uint8_t *buf = g32_map_anon(HP_PAGES * PG);
 	struct hp_ctx c = { .v = &self->v };
 	unsigned int before;
 	cpu_set_t all;
@@ -2899,7 +2880,7 @@ static int recv_fds(int sock, int *fds, int n)
  */
 TEST_F_TIMEOUT(g, fd_passed_eio, 150)
 {
-	uint8_t *buf = map_anon(PG);
+	uint8_t *buf = g32_map_anon(PG);
 	int sv[2], status, fds[2];
 	pid_t pid;
 
@@ -2975,7 +2956,7 @@ static void leak_round(struct __test_metadata *_metadata)
 	size_t len = LEAK_MB << 20;
 	struct g32_vcpu v;
 	struct g32_vm vm;
-	uint8_t *buf = map_anon(len);
+	uint8_t *buf = g32_map_anon(len);
 	uint32_t pages = len / PG;
 	int r;
 

@@ -43,6 +43,7 @@
 #define KVMMU_GUEST32_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -123,6 +124,11 @@ uint32_t g32_esi(struct g32_vcpu *v);
 const char *g32_exit_str(struct g32_vcpu *v);
 
 /* ---- host side helpers ---- */
+
+/* @len bytes of anonymous private memory, NULL on failure. */
+void *g32_map_anon(size_t len);
+/* The same, aligned to @align (a power of two). */
+void *g32_map_aligned(size_t len, size_t align);
 
 /* A field of /proc/meminfo in kB, or -1. */
 long g32_meminfo_kb(const char *field);
