@@ -196,6 +196,9 @@ static bool stock(void)
 	return kvmmu_is_stock();
 }
 
+static long long stat_value(struct __test_metadata *_metadata, int fd,
+			    const char *name);
+
 /*
  * On kvmmu: the leaf mapping @gpa has level @level and maps the page
  * the host has at @hva (pagemap), writable or not as @w says (-1: any).
@@ -1155,11 +1158,16 @@ TEST_F_TIMEOUT(g, dirty_log_wrprot, 150)
 {
 	const uint64_t gpa = 0x100000;
 	uint8_t *buf = g32_map_anon(64 * PG);
+	long long fast0 = 0;
+	int i, stats = -1;
 	uint64_t bm[1];
-	int i;
 
 	ASSERT_NE(NULL, buf);
 	g32_step = "dirty_log_wrprot";
+	if (!stock()) {
+		stats = kvmmu_ioctl(self->vm.vmfd, KVM_GET_STATS_FD, 0);
+		ASSERT_LE(0, stats);
+	}
 	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, 64 * PG,
 				      HVA(buf)));
 	for (i = 0; i < 4; i++)
@@ -1170,16 +1178,31 @@ TEST_F_TIMEOUT(g, dirty_log_wrprot, 150)
 				      HVA(buf)));
 	expect_leaf(_metadata, &self->vm, gpa + 1 * PG, 1, buf + PG, 0);
 	expect_leaf(_metadata, &self->vm, gpa + 3 * PG, 1, buf + 3 * PG, 0);
+	if (stats >= 0)
+		fast0 = stat_value(_metadata, stats, "pf_fast");
 	wr32(_metadata, &self->v, gpa + 2 * PG + 8, 0xd0d00102);
 	EXPECT_EQ(0xd0d00001, rd32(_metadata, &self->v, gpa + 1 * PG));
+	/* A page never mapped: logged by the slow path. */
+	wr32(_metadata, &self->v, gpa + 10 * PG, 0xd0d0010a);
 	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 1));
-	expect_dirty(_metadata, bm[0], 1ULL << 2, 0xf);
+	expect_dirty(_metadata, bm[0], 1ULL << 2 | 1ULL << 10, 0x40f);
 	expect_leaf(_metadata, &self->vm, gpa + 2 * PG, 1, buf + 2 * PG, 0);
 	EXPECT_EQ(0xd0d00102, *u32p(buf, 2 * PG + 8));
+	EXPECT_EQ(0xd0d0010a, *u32p(buf, 10 * PG));
 	/* Re-protected by the harvest: the next write is logged again. */
 	wr32(_metadata, &self->v, gpa + 2 * PG, 0xd0d00202);
+	expect_leaf(_metadata, &self->vm, gpa + 2 * PG, 1, buf + 2 * PG, 1);
+	EXPECT_EQ(0xd0d00202, *u32p(buf, 2 * PG));
 	ASSERT_EQ(0, dirty_log(self->vm.vmfd, 1, bm, 1));
 	expect_dirty(_metadata, bm[0], 1ULL << 2, 0);
+	/*
+	 * Both writes to the present, write-protected page took the fast
+	 * path (write access given back in place); the new page did not.
+	 */
+	if (stats >= 0) {
+		EXPECT_EQ(fast0 + 2, stat_value(_metadata, stats, "pf_fast"));
+		close(stats);
+	}
 }
 
 /*
@@ -1660,8 +1683,75 @@ TEST_F_TIMEOUT(g, stats_fd, 150)
 }
 
 #define PAGE_IDLE	"/sys/kernel/mm/page_idle/bitmap"
+#define PROACTIVE	"/proc/sys/vm/compaction_proactiveness"
 
-static int write_long_file(const char *path, long v);
+static long read_long_file(const char *path)
+{
+	char s[64] = "";
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(s, sizeof(s), f))
+		s[0] = 0;
+	fclose(f);
+	return s[0] ? strtol(s, NULL, 10) : -1;
+}
+
+static int write_long_file(const char *path, long v)
+{
+	FILE *f = fopen(path, "we");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
+	if (fclose(f))
+		r = -errno;
+	return r;
+}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+
+#define KPF_LRU		5
+
+/* Whether page @pfn is on an LRU list (/proc/kpageflags). */
+static bool page_on_lru(uint64_t pfn)
+{
+	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	uint64_t flags = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = pread(fd, &flags, 8, pfn * 8);
+	close(fd);
+	return n == 8 && (flags & (1ULL << KPF_LRU));
+}
+
+/*
+ * Drain every CPU's LRU add batch, where a new page waits before
+ * page_idle can see it. MADV_COLLAPSE drains them first thing and moves
+ * no page but the (empty) range it is given; compaction drains too, but
+ * migrates pages, which then wait in a batch again. Hence MADV_COLLAPSE,
+ * checked on @pfn with kpageflags, compaction if that did not do.
+ */
+static bool lru_drain(uint64_t pfn)
+{
+	uint8_t *p = g32_map_aligned(SZ_2M, SZ_2M);
+	int i;
+
+	if (p) {
+		madvise(p, SZ_2M, MADV_HUGEPAGE);
+		madvise(p, SZ_2M, MADV_COLLAPSE);
+		munmap(p, SZ_2M);
+	}
+	for (i = 0; i < 5 && !page_on_lru(pfn); i++)
+		write_long_file("/proc/sys/vm/compact_memory", 1);
+	return page_on_lru(pfn);
+}
 
 /* Set (@set) or read the idle bit of @pfn: 0/1, or -errno. */
 static int page_idle(uint64_t pfn, bool set)
@@ -1691,35 +1781,55 @@ TEST_F_TIMEOUT(g, idle_page_tracking, 150)
 {
 	const uint64_t gpa = 0x100000;
 	uint8_t *buf = g32_map_anon(4 * PG);
+	int i, moved = 0, idle[3];
+	long proactive;
 	uint64_t pfn;
-	int i;
 
 	ASSERT_NE(NULL, buf);
 	g32_step = "idle_page_tracking";
 	if (access(PAGE_IDLE, W_OK))
 		SKIP(return, "no %s (CONFIG_IDLE_PAGE_TRACKING)", PAGE_IDLE);
+	/* khugepaged would collapse the range into a new (huge) page. */
+	ASSERT_EQ(0, madvise(buf, 4 * PG, MADV_NOHUGEPAGE));
 	memset(buf, 1, 4 * PG);
 	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, 4 * PG,
 				      HVA(buf)));
 	EXPECT_EQ(0x01010101, rd32(_metadata, &self->v, gpa + PG));
-	pfn = g32_pagemap_pfn(buf + PG);
-	ASSERT_NE(0, pfn);
-	/*
-	 * page_idle sees only pages on the LRU; a new page waits in a per-CPU
-	 * batch until it drains. Compaction drains every CPU's batch.
-	 */
-	if (write_long_file("/proc/sys/vm/compact_memory", 1))
-		SKIP(return, "cannot drain the LRU batches (no compaction)");
+
+	/* Nor may kcompactd move it, as far as we can tell it. */
+	proactive = read_long_file(PROACTIVE);
+	if (proactive > 0)
+		write_long_file(PROACTIVE, 0);
 
 	for (i = 0; i < 3; i++) {
+		pfn = g32_pagemap_pfn(buf + PG);
+		ASSERT_NE(0, pfn);
+		if (!lru_drain(pfn))
+			break;
 		ASSERT_EQ(0, page_idle(pfn, true));
 		/* Untouched since: still idle, twice (a read clears refs). */
-		EXPECT_EQ(1, page_idle(pfn, false)) TH_LOG("round %d", i);
-		EXPECT_EQ(1, page_idle(pfn, false)) TH_LOG("round %d", i);
+		idle[0] = page_idle(pfn, false);
+		idle[1] = page_idle(pfn, false);
 		/* The guest reads it: young through the NPT's accessed bit. */
 		EXPECT_EQ(0x01010101, rd32(_metadata, &self->v, gpa + PG));
-		EXPECT_EQ(0, page_idle(pfn, false)) TH_LOG("round %d", i);
+		idle[2] = page_idle(pfn, false);
+		/*
+		 * Something may still have migrated the page meanwhile:
+		 * the bits read were then of a page no longer ours. Such a
+		 * round does not count; there are at most three of them.
+		 */
+		if (g32_pagemap_pfn(buf + PG) != pfn && moved++ < 3) {
+			TH_LOG("round %d: page migrated, again", i--);
+			continue;
+		}
+		EXPECT_EQ(1, idle[0]) TH_LOG("round %d", i);
+		EXPECT_EQ(1, idle[1]) TH_LOG("round %d", i);
+		EXPECT_EQ(0, idle[2]) TH_LOG("round %d", i);
 	}
+	if (proactive > 0)
+		write_long_file(PROACTIVE, proactive);
+	if (i < 3)
+		SKIP(return, "cannot drain the LRU batches");
 }
 
 #define TRACEFS		"/sys/kernel/tracing"
@@ -1810,32 +1920,6 @@ TEST_F_TIMEOUT(g, tracepoints, 150)
 	EXPECT_NE(NULL, strstr(trace, "kvmmu_exit: vcpu 0 exit_code 0x400 "));
 	EXPECT_NE(NULL, strstr(trace, "kvmmu_exit: vcpu 0 exit_code 0x7b "));
 	free(trace);
-}
-
-static long read_long_file(const char *path)
-{
-	char s[64] = "";
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	if (!fgets(s, sizeof(s), f))
-		s[0] = 0;
-	fclose(f);
-	return s[0] ? strtol(s, NULL, 10) : -1;
-}
-
-static int write_long_file(const char *path, long v)
-{
-	FILE *f = fopen(path, "we");
-	int r;
-
-	if (!f)
-		return -errno;
-	r = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		r = -errno;
-	return r;
 }
 
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
@@ -2375,6 +2459,8 @@ TEST_F_TIMEOUT(g, hva_remap_race, 300)
 	g32_alarm(280);
 	g32_step = "hva_remap_race";
 	*u32p(buf, 0x40) = 0x4e700000;
+	/* Page 1 too: a read racing with the first switch may see it. */
+	ASSERT_EQ(4, pwrite(fd, u32p(buf, 0x40), 4, PG + 0x40));
 	atomic_store(&c->value, 0x4e700000);
 	r = kvmmu_set_region(self->vm.vmfd, 1, 0, DATA_GPA, PG, HVA(buf));
 	ASSERT_EQ(0, r);
