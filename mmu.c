@@ -67,7 +67,8 @@
  *             lock, so a dump racing with faults is not one snapshot.
  *   stats     "name value" lines: faults, mmio (KVMMU_PF_EMULATE
  *             returns), retries (faults that lost to an invalidation or
- *             a racing vCPU), invalidations (invalidate_range_start
+ *             a racing vCPU), fast (write faults fixed in place by
+ *             fast_page_fault()), invalidations (invalidate_range_start
  *             calls), zaps (zap operations that removed something),
  *             zapped (leaves removed), pages_4k, pages_2m, pages_1g
  *             (present leaves now), table_pages (root included).
@@ -714,6 +715,31 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 	}
 }
 
+/*
+ * The leaf entry mapping @gfn and its level, or NULL. mmu->lock held: the
+ * tables walked stay linked, though under the read lock a fault may turn
+ * the leaf into an empty entry or a table (re-read it before use).
+ */
+static u64 *lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level)
+{
+	u64 *table = mmu->root;
+	int l = KVMMU_ROOT_LEVEL;
+	u64 *sptep, spte;
+
+	lockdep_assert_held(&mmu->lock);
+	for (;; l--) {
+		sptep = &table[spte_index(gfn, l)];
+		spte = READ_ONCE(*sptep);
+		if (!kvmmu_spte_present(spte))
+			return NULL;
+		if (kvmmu_spte_is_leaf(spte, l)) {
+			*level = l;
+			return sptep;
+		}
+		table = spte_table(spte);
+	}
+}
+
 /* Whether an invalidation ran since @m->seq or runs over the leaf's HVAs. */
 static bool invalidate_retry(struct kvmmu_mmu *mmu, const struct kvmmu_map *m)
 {
@@ -899,6 +925,55 @@ static int faultin_page(unsigned long hva, bool write, bool slot_writable,
 	return 0;
 }
 
+/*
+ * A write fault on a leaf that dirty logging made read-only: give the write
+ * access back in place, without GUP or the rmap. Safe because the host gave
+ * write access when the leaf was installed (HOST_WRITABLE) and has not
+ * taken it back since: any change the host makes to the page, writeback's
+ * write protection included, is an invalidation, which zaps the leaf. No
+ * TLB flush: the fault itself dropped the read-only translation.
+ *
+ * Under the read lock, which kvmmu_mmu_reprotect_dirty() takes for write:
+ * the page is logged before a harvest can see the leaf writable. A huge
+ * leaf in a logged slot is left to the slow path, which splits it.
+ *
+ * Return: true if the leaf now allows the write (or already did).
+ */
+static bool fast_page_fault(struct kvmmu_mmu *mmu,
+			    const struct kvmmu_memory_slot *slot, gfn_t gfn)
+{
+	bool fixed = false;
+	u64 *sptep, spte;
+	int level;
+
+	read_lock(&mmu->lock);
+	sptep = lookup_leaf(mmu, gfn, &level);
+	if (!sptep)
+		goto out;
+	if (level > PG_LEVEL_4K && slot->dirty_bitmap)
+		goto out;
+	spte = READ_ONCE(*sptep);
+	do {
+		if (!kvmmu_spte_present(spte) ||
+		    !kvmmu_spte_is_leaf(spte, level) ||
+		    !(spte & KVMMU_SPTE_HOST_WRITABLE))
+			goto out;
+		/* Another vCPU's fault, fast or slow, got there first. */
+		if (spte & KVMMU_SPTE_WRITABLE) {
+			fixed = true;
+			goto out;
+		}
+	} while (!try_cmpxchg64(sptep, &spte, spte | KVMMU_SPTE_WRITABLE |
+						     KVMMU_SPTE_DIRTY));
+	if (slot->dirty_bitmap)
+		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
+	atomic64_inc(&mmu->stats.fast);
+	fixed = true;
+out:
+	read_unlock(&mmu->lock);
+	return fixed;
+}
+
 /**
  * kvmmu_mmu_page_fault - handle a nested page fault (#NPF).
  * @vcpu: the faulting vCPU; called from its own thread.
@@ -941,10 +1016,6 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 		atomic64_inc(&mmu->stats.emulate);
 		return KVMMU_PF_EMULATE;
 	}
-	r = kvmmu_mmu_topup(vcpu);
-	if (r)
-		return r;
-
 	idx = srcu_read_lock(&vm->srcu);
 	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), m.gfn);
 	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID) ||
@@ -959,6 +1030,17 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 		r = -EFAULT;
 		goto out;
 	}
+
+	/* A write to a present page: most often dirty logging's doing. */
+	if (write && (error_code & KVMMU_NPF_PRESENT) &&
+	    fast_page_fault(mmu, slot, m.gfn)) {
+		r = 0;
+		goto out;
+	}
+
+	r = kvmmu_mmu_topup(vcpu);
+	if (r)
+		goto out;
 
 	m.hva = kvmmu_memslot_gfn_to_hva(slot, m.gfn);
 	m.seq = READ_ONCE(mmu->invalidate_seq);
@@ -1216,6 +1298,7 @@ void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
 	c->faults = atomic64_read(&s->faults);
 	c->mmio = atomic64_read(&s->emulate);
 	c->retries = atomic64_read(&s->retries);
+	c->fast = atomic64_read(&s->fast);
 	c->invalidations = atomic64_read(&s->invalidations);
 	c->zaps = atomic64_read(&s->zaps);
 	c->zapped = atomic64_read(&s->zapped);
@@ -1228,9 +1311,9 @@ static int stats_show(struct seq_file *sf, void *unused)
 {
 	struct kvmmu_mmu_stats *s = &((struct kvmmu_mmu *)sf->private)->stats;
 
-	seq_printf(sf, "faults %lld\nmmio %lld\nretries %lld\n",
+	seq_printf(sf, "faults %lld\nmmio %lld\nretries %lld\nfast %lld\n",
 		   atomic64_read(&s->faults), atomic64_read(&s->emulate),
-		   atomic64_read(&s->retries));
+		   atomic64_read(&s->retries), atomic64_read(&s->fast));
 	seq_printf(sf, "invalidations %lld\nzaps %lld\nzapped %lld\n",
 		   atomic64_read(&s->invalidations), atomic64_read(&s->zaps),
 		   atomic64_read(&s->zapped));
@@ -1242,31 +1325,11 @@ static int stats_show(struct seq_file *sf, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
-/* The leaf mapping @gfn and its level, or 0. mmu->lock held. */
-static u64 lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level)
-{
-	u64 *table = mmu->root;
-	int l = KVMMU_ROOT_LEVEL;
-	u64 spte;
-
-	lockdep_assert_held(&mmu->lock);
-	for (;; l--) {
-		spte = READ_ONCE(table[spte_index(gfn, l)]);
-		if (!kvmmu_spte_present(spte))
-			return 0;
-		if (kvmmu_spte_is_leaf(spte, l)) {
-			*level = l;
-			return spte;
-		}
-		table = spte_table(spte);
-	}
-}
-
 /* The pagemap entry of @gfn; vm->srcu and mmu->lock held. */
 static u64 pagemap_entry(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
 	struct kvmmu_memory_slot *slot;
-	u64 e = 0, spte;
+	u64 e = 0, *sptep, spte;
 	int level;
 
 	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(mmu->vm, 0), gfn);
@@ -1278,8 +1341,9 @@ static u64 pagemap_entry(struct kvmmu_mmu *mmu, gfn_t gfn)
 				e |= KVMMU_PM_LOGGED;
 		}
 	}
-	spte = lookup_leaf(mmu, gfn, &level);
-	if (!spte)
+	sptep = lookup_leaf(mmu, gfn, &level);
+	spte = sptep ? READ_ONCE(*sptep) : 0;
+	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level))
 		return e;
 	e |= KVMMU_PM_PRESENT;
 	e |= (kvmmu_spte_pfn(spte) + (gfn & (KVMMU_PAGES_PER(level) - 1))) &

@@ -58,6 +58,7 @@ void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir);
  * @faults: nested page faults handled.
  * @mmio: of which emulated (no slot, READONLY write, beyond MAXPHYADDR).
  * @retries: faults that lost a race and let the guest fault again.
+ * @fast: write faults on a present leaf fixed in place, without GUP.
  * @invalidations: mmu notifier invalidate_range_start calls.
  * @zaps: zap operations that removed something.
  * @zapped: leaves removed by zaps.
@@ -65,7 +66,7 @@ void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir);
  * @tables: table pages now, root included.
  */
 struct kvmmu_mmu_counters {
-	u64 faults, mmio, retries, invalidations, zaps, zapped;
+	u64 faults, mmio, retries, fast, invalidations, zaps, zapped;
 	u64 leaves[PG_LEVEL_1G];
 	u64 tables;
 };
@@ -164,6 +165,7 @@ struct kvmmu_mmu_stats {
 	atomic64_t faults;
 	atomic64_t emulate;
 	atomic64_t retries;
+	atomic64_t fast;
 	atomic64_t invalidations;
 	atomic64_t zaps;
 	atomic64_t zapped;

@@ -56,6 +56,7 @@ static const struct kvmmu_stat vm_stats[] = {
 	{ "invalidations",	CUMULATIVE },
 	{ "zaps",		CUMULATIVE },
 	{ "table_pages",	INSTANT },
+	{ "pf_fast",		CUMULATIVE },
 };
 
 static void vm_values(struct kvmmu_vm *vm, u64 *v)
@@ -74,6 +75,7 @@ static void vm_values(struct kvmmu_vm *vm, u64 *v)
 	v[8] = c.invalidations;
 	v[9] = c.zaps;
 	v[10] = c.tables;
+	v[11] = c.fast;
 }
 
 /* Order = order of the fields of struct kvmmu_vcpu_stat. */

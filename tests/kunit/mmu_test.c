@@ -814,6 +814,90 @@ static void mmu_reprotect_dirty(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
 }
 
+/*
+ * fast_page_fault(): a write to a leaf dirty logging made read-only gets
+ * its write access back in place and is logged; a leaf the host never
+ * made writable, a missing leaf and a huge leaf of a logged slot are left
+ * to the slow path.
+ */
+static void mmu_fast_page_fault(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	int flushes = atomic_read(&test_flushes);
+	struct kvmmu_mmu *mmu = f->mmu;
+	const gfn_t huge = MT_GFN + 512, other = MT_GFN + 2048;
+	struct kvmmu_memory_slot *slot, *slot2;
+	unsigned long buf[1];
+	u64 *sptep, spte;
+	int level;
+
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
+				       1024, MT_HVA), 0);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 1, 0, other, 512,
+				       MT_HVA + (2048UL << PAGE_SHIFT)), 0);
+	mutex_lock(&f->vm->slots_lock);
+	slot = kvmmu_id_to_memslot(kvmmu_memslots(f->vm, 0), 0);
+	slot2 = kvmmu_id_to_memslot(kvmmu_memslots(f->vm, 0), 1);
+	mutex_unlock(&f->vm->slots_lock);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	KUNIT_ASSERT_NOT_NULL(test, slot2);
+
+	/* Page 0 written, then harvested: read-only, host-writable. */
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN, MT_PFN, L4K, true, true));
+	slot->dirty_bitmap[0] = BIT(0);
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_reprotect_dirty(f->vm, slot, 0, 1, buf,
+							true), 1);
+	sptep = find_leaf(mmu, MT_GFN, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	spte = *sptep;
+	KUNIT_ASSERT_FALSE(test, spte & KVMMU_SPTE_WRITABLE);
+	flushes = atomic_read(&test_flushes);
+
+	KUNIT_EXPECT_TRUE(test, fast_page_fault(mmu, slot, MT_GFN));
+	KUNIT_EXPECT_EQ(test, *sptep, spte | KVMMU_SPTE_WRITABLE |
+				      KVMMU_SPTE_DIRTY);
+	KUNIT_EXPECT_EQ(test, slot->dirty_bitmap[0], BIT(0));
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.fast), 1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, MT_GFN, NULL),
+			1);
+	/* More rights, same frame: no flush. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes);
+	/* Another vCPU's write meanwhile: nothing more to do. */
+	KUNIT_EXPECT_TRUE(test, fast_page_fault(mmu, slot, MT_GFN));
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.fast), 1);
+
+	/* Read-only from the host (zero page, COW): GUP must decide. */
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 1, MT_PFN + 1, L4K, false,
+				    false));
+	KUNIT_EXPECT_FALSE(test, fast_page_fault(mmu, slot, MT_GFN + 1));
+	sptep = find_leaf(mmu, MT_GFN + 1, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	KUNIT_EXPECT_FALSE(test, slot->dirty_bitmap[0] & BIT(1));
+	/* Nothing mapped. */
+	KUNIT_EXPECT_FALSE(test, fast_page_fault(mmu, slot, MT_GFN + 2));
+
+	/* A huge leaf in a logged slot must be split by the slow path. */
+	KUNIT_ASSERT_TRUE(test, map(test, huge, MT_PFN + 512, L2M, true, true));
+	slot->dirty_bitmap[8] = BIT(3);
+	kvmmu_mmu_reprotect_dirty(f->vm, slot, 8, 1, buf, true);
+	KUNIT_EXPECT_FALSE(test, fast_page_fault(mmu, slot, huge + 3));
+	sptep = find_leaf(mmu, huge + 3, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L2M);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+
+	/* One left read-only after logging stopped: made writable whole. */
+	KUNIT_ASSERT_TRUE(test, map(test, other, MT_PFN + 2048, L2M, true,
+				    true));
+	sptep = find_leaf(mmu, other + 7, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	clear_bit(KVMMU_SPTE_WRITABLE_BIT, (unsigned long *)sptep);
+	KUNIT_EXPECT_TRUE(test, fast_page_fault(mmu, slot2, other + 7));
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.fast), 2);
+}
+
 /* ---- invalidations ---- */
 
 static void mmu_invalidate_retry(struct kunit *test)
@@ -1065,6 +1149,7 @@ static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_zap_range),
 	KUNIT_CASE(mmu_zap_memslot),
 	KUNIT_CASE(mmu_reprotect_dirty),
+	KUNIT_CASE(mmu_fast_page_fault),
 	KUNIT_CASE(mmu_invalidate_retry),
 	KUNIT_CASE(mmu_invalidate_nested),
 	KUNIT_CASE(mmu_invalidate_zaps_slots),
