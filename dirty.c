@@ -75,7 +75,7 @@ long kvmmu_get_dirty_log(struct kvmmu_vm *vm, void __user *argp)
 {
 	struct kvmmu_memory_slot *slot;
 	struct kvm_dirty_log log;
-	unsigned long *buf, bytes, i;
+	unsigned long *buf, bytes;
 	long r;
 
 	if (copy_from_user(&log, argp, sizeof(log)))
@@ -90,19 +90,21 @@ long kvmmu_get_dirty_log(struct kvmmu_vm *vm, void __user *argp)
 		goto out_unlock;
 
 	bytes = kvmmu_dirty_bitmap_bytes(slot->npages);
+	if (vm->manual_dirty_log_protect) {
+		/*
+		 * Straight from the log: faults set bits in it meanwhile,
+		 * atomically, and each bit is copied as it was at some point.
+		 */
+		r = copy_to_user(log.dirty_bitmap, slot->dirty_bitmap, bytes) ?
+		    -EFAULT : 0;
+		goto out_unlock;
+	}
+
 	r = -ENOMEM;
 	buf = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		goto out_unlock;
-
-	if (vm->manual_dirty_log_protect) {
-		/* Faults set bits under the read lock: take each word once. */
-		for (i = 0; i < bytes / sizeof(long); i++)
-			buf[i] = READ_ONCE(slot->dirty_bitmap[i]);
-	} else {
-		kvmmu_mmu_reprotect_dirty(vm, slot, 0, bytes / sizeof(long),
-					  buf, true);
-	}
+	kvmmu_mmu_reprotect_dirty(vm, slot, 0, bytes / sizeof(long), buf, true);
 	r = copy_to_user(log.dirty_bitmap, buf, bytes) ? -EFAULT : 0;
 	kvfree(buf);
 out_unlock:

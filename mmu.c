@@ -219,6 +219,17 @@ void kvmmu_mmu_vcpu_destroy(struct kvmmu_vcpu *vcpu)
 	vcpu->mmu = NULL;
 }
 
+/*
+ * @n (+1 or -1) table pages join or leave the NPT: counted, and shown as
+ * secondary page tables (memory.stat sec_pagetables) of the memcg the page
+ * is charged to, the VMM's, as KVM does.
+ */
+static void account_tables(struct kvmmu_mmu *mmu, u64 *table, int n)
+{
+	atomic64_add(n, &mmu->stats.tables);
+	mod_lruvec_page_state(virt_to_page(table), NR_SECONDARY_PAGETABLE, n);
+}
+
 /* ---- zap: under mmu->lock for write ---- */
 
 /* A leaf is gone from a live table: forget it. */
@@ -255,7 +266,7 @@ static void free_subtree(struct kvmmu_mmu *mmu, int as_id, u64 *table,
 	}
 	kvmmu_rmap_remove_table(&mmu->rmap, as_id, level, base, table);
 	list_add(&virt_to_page(table)->lru, freed);
-	atomic64_dec(&mmu->stats.tables);
+	account_tables(mmu, table, -1);
 }
 
 /*
@@ -709,7 +720,7 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			cache_push(cache, child);
 			continue;
 		}
-		atomic64_inc(&mmu->stats.tables);
+		account_tables(mmu, child, 1);
 		table = child;
 		level--;
 	}
@@ -883,10 +894,12 @@ static int gup_errno(long r)
 	switch (r) {
 	case -EINTR:
 	case -ERESTARTSYS:
-	case -ENOMEM:
 		return r;
 	default:
-		/* 0 pages, -EFAULT, -EHWPOISON, ...: KVM_RUN fails EFAULT. */
+		/*
+		 * 0 pages, -EFAULT, -EHWPOISON, -ENOMEM (a memcg at its
+		 * limit, say): KVM_RUN fails EFAULT, as KVM's does.
+		 */
 		return -EFAULT;
 	}
 }
@@ -994,10 +1007,12 @@ out:
  *                      moved), a write to a READONLY slot, or a GPA
  *                      beyond the guest MAXPHYADDR: emulate (MMIO).
  * * -EFAULT          - GUP failed: HVA not mapped, write to a read-only
- *                      VMA, VM_PFNMAP/VM_IO, hardware poison, or called
- *                      from another mm. KVM_RUN should fail with it.
+ *                      VMA, VM_PFNMAP/VM_IO, hardware poison, no memory
+ *                      (memcg limit), or called from another mm. KVM_RUN
+ *                      should fail with it.
  * * -EINTR, -ERESTARTSYS - a fatal signal interrupted GUP.
- * * -ENOMEM          - no memory for table pages, the rmap or GUP.
+ * * -ENOMEM          - no memory for table pages or the rmap (GUP out
+ *                      of memory is -EFAULT, as in KVM).
  */
 int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 {
@@ -1104,7 +1119,7 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 	mmu->max_gfn = 1ULL << (phys_bits - PAGE_SHIFT);
 	mmu->max_level = max_level;
 	kvmmu_rmap_init(&mmu->rmap);
-	atomic64_set(&mmu->stats.tables, 1);
+	account_tables(mmu, mmu->root, 1);
 	return mmu;
 }
 
@@ -1125,6 +1140,7 @@ static void mmu_free(struct kvmmu_mmu *mmu)
 	/* Earlier zaps' pages may still wait for RCU: our callback. */
 	rcu_barrier();
 	free_page((unsigned long)mmu->root5);
+	account_tables(mmu, mmu->root, -1);
 	free_page((unsigned long)mmu->root);
 	kvmmu_rmap_destroy(&mmu->rmap);
 	kfree(mmu);
