@@ -212,6 +212,7 @@ group_control() {
 
 group_kvmmu() {
 	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.guest_test kvmmu.fuzz"
+	[ -d /sys/kernel/debug/failslab ] && _tests="$_tests kvmmu.failnth"
 	[ -d /sys/kernel/debug/kunit ] && _tests="$_tests kvmmu.kunit"
 	# shellcheck disable=SC2086
 	want_any $_tests || return 0
@@ -227,6 +228,10 @@ group_kvmmu() {
 	fi
 	if want kvmmu.guest_test; then
 		run_bin kvmmu.guest_test "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" guest_test || true
+	fi
+	# Fault injection: the debug kernel has failslab and fail_page_alloc.
+	if [ -d /sys/kernel/debug/failslab ] && want kvmmu.failnth; then
+		run_bin kvmmu.failnth "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" failnth_test || true
 	fi
 	if want kvmmu.fuzz; then
 		# A fixed seed: the short pass of make check; make fuzz sets more.
@@ -454,7 +459,9 @@ selftest)
 		plan="$plan control.memslot_test"
 		for b in $up; do plan="$plan control.upstream.$b"; done
 	fi
-	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.guest_test kvmmu.fuzz"
+	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.guest_test"
+	[ -d /sys/kernel/debug/failslab ] && plan="$plan kvmmu.failnth"
+	plan="$plan kvmmu.fuzz"
 	[ -d /sys/kernel/debug/kunit ] && plan="$plan kvmmu.kunit"
 	plan="$plan kvm.dev kvm.memslot_test"
 	for b in $up; do plan="$plan kvm.upstream.$b"; done
