@@ -69,6 +69,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -3035,6 +3036,172 @@ TEST_F_TIMEOUT(g, fd_passed_eio, 150)
  */
 #define LEAK_SLACK_DEBUG_KB	(48 * 1024)
 #define LEAK_GPA	0x1000000UL
+
+/* ---- memory cgroup ---- */
+
+#define CGROOT		"/sys/fs/cgroup"
+#define MEMCG_PAGES	8192		/* 32M of guest memory ... */
+#define MEMCG_MAX	(16UL << 20)	/* ... under a 16M limit */
+
+/* The value of "@key N" in cgroup file @path, or -1. */
+static long long cg_key(const char *path, const char *key)
+{
+	char line[256];
+	long long v = -1;
+	size_t len = strlen(key);
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ' ')
+			v = strtoll(line + len + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
+ * Between the test and the child in the small memcg. Shared memory the
+ * parent faulted in: once at its limit, the child must not fault in any
+ * page of its own (a user page fault that cannot be charged and has no
+ * victim to kill is retried for ever), nor write to a pipe (pipe pages
+ * are charged).
+ */
+struct memcg_report {
+	atomic_int phase;	/* child: 1 over the limit, 2 done */
+	atomic_int go;		/* parent: limit lifted */
+	int r1, r2;		/* KVM_RUN over the limit, then without */
+	int bad_page;		/* first page with a wrong value, or -1 */
+	char why[160];
+};
+
+static void memcg_child(const char *cg, struct memcg_report *rep)
+{
+	volatile char stack[64 << 10];
+	struct g32_vm vm;
+	struct g32_vcpu v;
+	char path[320];
+	uint8_t *mem;
+	int i;
+
+	alarm(120);
+	/* Our stack's pages, charged to the parent's cgroup. */
+	memset((char *)stack, 0, sizeof(stack));
+	rep->bad_page = -1;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	/* A victim-less memcg: charges over the limit fail, nobody dies. */
+	if (write_str_file(path, "0") ||
+	    write_str_file("/proc/self/oom_score_adj", "-1000")) {
+		snprintf(rep->why, sizeof(rep->why), "cannot join %s", cg);
+		goto out;
+	}
+	mem = g32_map_anon(MEMCG_PAGES * PG);
+	if (!mem || g32_vm_create(&vm) || g32_vcpu_create(&vm, &v, 0) ||
+	    kvmmu_set_region(vm.vmfd, 1, 0, 0x1000000, MEMCG_PAGES * PG,
+			     HVA(mem))) {
+		snprintf(rep->why, sizeof(rep->why), "VM setup failed");
+		goto out;
+	}
+	rep->r1 = g32_do(&v, G32_FILL, 0x1000000, 0xca000000, MEMCG_PAGES);
+	atomic_store(&rep->phase, 1);
+	while (!atomic_load(&rep->go))
+		usleep(10000);
+	/* The limit is lifted: the same KVM_RUN now completes. */
+	rep->r2 = rep->r1 == G32_DONE ? G32_DONE : g32_run(&v);
+	for (i = 0; i < MEMCG_PAGES; i++) {
+		if (*u32p(mem, i * PG) != 0xca000000u + i) {
+			rep->bad_page = i;
+			break;
+		}
+	}
+out:
+	atomic_store(&rep->phase, 2);
+	_exit(0);
+}
+
+/*
+ * The VMM in a memory cgroup with a 16M limit runs a guest that writes
+ * 32M: the fault that goes over the limit fails KVM_RUN with EFAULT (as
+ * KVM's GUP error does), nobody is killed (oom_score_adj -1000), the NPT
+ * pages are charged to that cgroup as sec_pagetables; with the limit
+ * lifted the same KVM_RUN goes on and every page holds what the guest
+ * wrote. Afterwards the cgroup is empty again.
+ */
+TEST_F_TIMEOUT(g, memcg_limit, 200)
+{
+	char cg[128], path[320], ctl[256] = "";
+	long long cur, sec_pt = 0, events_max;
+	struct memcg_report *rep;
+	int status, i;
+	pid_t pid;
+	FILE *f;
+
+	g32_step = "memcg_limit";
+	if (access(CGROOT "/cgroup.controllers", R_OK))
+		mount("cgroup2", CGROOT, "cgroup2", 0, NULL);
+	f = fopen(CGROOT "/cgroup.controllers", "re");
+	if (f) {
+		if (!fgets(ctl, sizeof(ctl), f))
+			ctl[0] = 0;
+		fclose(f);
+	}
+	if (!strstr(ctl, "memory"))
+		SKIP(return, "no cgroup2 memory controller");
+	write_str_file(CGROOT "/cgroup.subtree_control", "+memory");
+	snprintf(cg, sizeof(cg), CGROOT "/kvmmu-memcg-%d", getpid());
+	ASSERT_EQ(0, mkdir(cg, 0755) && errno != EEXIST ? -errno : 0);
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	ASSERT_EQ(0, write_long_file(path, MEMCG_MAX));
+	snprintf(path, sizeof(path), "%s/memory.swap.max", cg);
+	write_long_file(path, 0);
+	rep = mmap(NULL, sizeof(*rep), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, rep);
+	memset(rep, 0, sizeof(*rep));
+
+	/* The memcg OOM report of each failed charge has a stack. */
+	write_str_file("/dev/kmsg", "kvmmu-harness: expected-traces begin\n");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		memcg_child(cg, rep);
+	for (i = 0; i < 12000 && !atomic_load(&rep->phase); i++)
+		usleep(10000);
+	write_str_file("/dev/kmsg", "kvmmu-harness: expected-traces end\n");
+	ASSERT_NE(0, atomic_load(&rep->phase)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	EXPECT_EQ(0, rep->why[0]) TH_LOG("child: %s", rep->why);
+	EXPECT_EQ(-EFAULT, rep->r1) TH_LOG("KVM_RUN over the limit: %d",
+					   rep->r1);
+	snprintf(path, sizeof(path), "%s/memory.events", cg);
+	events_max = cg_key(path, "max");
+	EXPECT_LT(0, events_max);
+	/* memcg stats are flushed every 2 s, or after enough updates. */
+	snprintf(path, sizeof(path), "%s/memory.stat", cg);
+	for (i = 0; i < 50 && sec_pt <= 0; i++) {
+		sec_pt = cg_key(path, "sec_pagetables");
+		if (sec_pt <= 0)
+			usleep(100000);
+	}
+	EXPECT_LE(4096, sec_pt) TH_LOG("sec_pagetables %lld", sec_pt);
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	ASSERT_EQ(0, write_str_file(path, "max"));
+	atomic_store(&rep->go, 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(2, atomic_load(&rep->phase));
+	EXPECT_EQ(G32_DONE, rep->r2) TH_LOG("KVM_RUN without the limit: %d",
+					    rep->r2);
+	EXPECT_EQ(-1, rep->bad_page) TH_LOG("page %d", rep->bad_page);
+	/* VM, guest memory and tables gone: (almost) nothing charged. */
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	cur = read_long_file(path);
+	EXPECT_GT(1 << 20, cur) TH_LOG("memory.current %lld after exit", cur);
+	EXPECT_EQ(0, rmdir(cg));
+	munmap(rep, sizeof(*rep));
+}
 
 /* One VM: slot of LEAK_MB touched by the guest, then everything closed. */
 static void leak_round(struct __test_metadata *_metadata)
