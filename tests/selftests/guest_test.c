@@ -3037,6 +3037,144 @@ TEST_F_TIMEOUT(g, fd_passed_eio, 150)
 #define LEAK_SLACK_DEBUG_KB	(48 * 1024)
 #define LEAK_GPA	0x1000000UL
 
+/* ---- isolation: the whole guest-physical space ---- */
+
+struct scan_slot {
+	uint64_t gpa;
+	uint64_t pages;
+	const uint8_t *hva;
+};
+
+/* What the VMM answers for an MMIO read of @gpa: never a slot's pattern. */
+static uint32_t scan_mmio_value(uint64_t gpa)
+{
+	return 0x3c000000u | (uint32_t)(gpa >> 12);
+}
+
+/* The first dword of page @gfn, from its slot, or false if no slot. */
+static bool scan_ram(const struct scan_slot *sl, int n, uint64_t gfn,
+		     uint32_t *v)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (gfn >= sl[i].gpa / PG && gfn < sl[i].gpa / PG + sl[i].pages) {
+			*v = *u32p((void *)sl[i].hva,
+				   (gfn - sl[i].gpa / PG) * PG);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Every page a 32-bit guest can address (4 GiB; the low 1 GiB on the debug
+ * kernel, where an exit costs ten times more), read by the guest: each
+ * one must be a slot's page, with the value the host has there, or an MMIO
+ * exit for exactly that address, in order. Before the scan a slot filled
+ * with a pattern is deleted, another moved, a third's HVA remapped to new
+ * pages: their old pages must never show. A page of host memory reached
+ * without a slot would read as data where an exit is due.
+ */
+TEST_F_TIMEOUT(g, gpa_scan, 900)
+{
+	const uint64_t pages = access("/sys/kernel/debug/failslab", F_OK) ?
+			       1ULL << 20 : 1ULL << 18;
+	uint8_t *a = g32_map_anon(512 * PG), *b = g32_map_anon(PG);
+	uint8_t *c = g32_map_anon(256 * PG), *d = g32_map_anon(16 * PG);
+	uint8_t *e = g32_map_anon(16 * PG), *f = g32_map_anon(16 * PG);
+	struct scan_slot sl[6];
+	uint64_t next = 0, exits = 0;
+	struct kvm_run *run = self->v.run;
+	uint32_t sum = 0, v;
+	time_t t0 = time(NULL);
+	int i, r, n = 0;
+
+	ASSERT_TRUE(a && b && c && d && e && f);
+	g32_alarm(880);
+	g32_step = "gpa_scan";
+	for (i = 0; i < 512; i++)
+		*u32p(a, i * PG) = 0x5c100000 + i;
+	*u32p(b, 0) = 0x5c200000;
+	for (i = 0; i < 256; i++)
+		*u32p(c, i * PG) = 0x5c300000 + i;
+	for (i = 0; i < 16; i++) {
+		*u32p(d, i * PG) = 0xdead0000 + i;	/* deleted */
+		*u32p(e, i * PG) = 0x5c500000 + i;	/* moved */
+		*u32p(f, i * PG) = 0xdeae0000 + i;	/* remapped */
+	}
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, 0x200000, 512 * PG,
+				      HVA(a)));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 2, 0, 0x7fff000, PG,
+				      HVA(b)));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 3, KVM_MEM_READONLY,
+				      0x3ff00000, 256 * PG, HVA(c)));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 4, 0, 0x10000000,
+				      16 * PG, HVA(d)));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 5, 0, 0x20000000,
+				      16 * PG, HVA(e)));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 6, 0, 0x30000000,
+				      16 * PG, HVA(f)));
+	/* Map them all in the NPT first, then change them. */
+	for (i = 0; i < 16; i++) {
+		EXPECT_EQ(0xdead0000 + i,
+			  rd32(_metadata, &self->v, 0x10000000 + i * PG));
+		EXPECT_EQ(0x5c500000 + i,
+			  rd32(_metadata, &self->v, 0x20000000 + i * PG));
+		EXPECT_EQ(0xdeae0000 + i,
+			  rd32(_metadata, &self->v, 0x30000000 + i * PG));
+	}
+	ASSERT_EQ(0, kvmmu_delete_region(self->vm.vmfd, 4));
+	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 5, 0, 0x28000000,
+				      16 * PG, HVA(e)));
+	ASSERT_EQ(MAP_FAILED != mmap(f, 16 * PG, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				     -1, 0), true);
+	for (i = 0; i < 16; i++)
+		*u32p(f, i * PG) = 0x5c600000 + i;
+
+	sl[n++] = (struct scan_slot){ G32_CODE_GPA, 1, self->vm.code };
+	sl[n++] = (struct scan_slot){ 0x200000, 512, a };
+	sl[n++] = (struct scan_slot){ 0x7fff000, 1, b };
+	sl[n++] = (struct scan_slot){ 0x3ff00000, 256, c };
+	sl[n++] = (struct scan_slot){ 0x28000000, 16, e };
+	sl[n++] = (struct scan_slot){ 0x30000000, 16, f };
+
+	ASSERT_EQ(0, g32_start(&self->v, G32_SUM, 0, 0, (uint32_t)pages));
+	for (;;) {
+		r = g32_run(&self->v);
+		if (r != G32_MMIO)
+			break;
+		/* Slot pages before the exit: read by the guest, summed. */
+		while (next < pages && scan_ram(sl, n, next, &v)) {
+			sum += v;
+			next++;
+		}
+		ASSERT_EQ(next * PG, run->mmio.phys_addr)
+			TH_LOG("exit for 0x%llx, expected 0x%llx",
+			       (unsigned long long)run->mmio.phys_addr,
+			       (unsigned long long)(next * PG));
+		ASSERT_EQ(4, run->mmio.len);
+		ASSERT_EQ(0, run->mmio.is_write);
+		v = scan_mmio_value(run->mmio.phys_addr);
+		memcpy(run->mmio.data, &v, 4);
+		sum += v;
+		next++;
+		exits++;
+	}
+	ASSERT_EQ(G32_DONE, r) TH_LOG("%s", r < 0 ? strerror(-r) :
+				      g32_exit_str(&self->v));
+	while (next < pages && scan_ram(sl, n, next, &v)) {
+		sum += v;
+		next++;
+	}
+	EXPECT_EQ(pages, next);
+	EXPECT_EQ(sum, g32_esi(&self->v));
+	TH_LOG("%llu pages scanned, %llu MMIO exits, %ld s",
+	       (unsigned long long)pages, (unsigned long long)exits,
+	       (long)(time(NULL) - t0));
+}
+
 /* ---- memory cgroup ---- */
 
 #define CGROOT		"/sys/fs/cgroup"
