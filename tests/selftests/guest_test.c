@@ -50,6 +50,10 @@
  *      kill_running         SIGKILL with 2 vCPUs in KVM_RUN: VM freed
  *      close_vm_while_running  VM fd closed, memory unmapped under vCPUs
  *      cpu_hotplug          CPU 1 offline/online under a running guest
+ *      vm_churn             VMs made/destroyed in threads, VMMs SIGKILLed
+ *                           mid-run, rmmod refused all along
+ *      gpa_scan             every page of 4 GiB: slot data or its MMIO exit
+ *      memcg_limit          16M memcg: EFAULT at the limit, sec_pagetables
  *   8  nothing_left         MemFree back, VmPin/VmLck 0
  *
  * Each test is bounded by alarm() (g32_alarm) under the harness timeout.
@@ -70,6 +74,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2872,6 +2877,211 @@ static int pin_to(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/* ---- many VMs at once, killed VMMs, rmmod all along ---- */
+
+#define CHURN_THREADS	3
+#define CHURN_KILLS	40
+
+struct churn_ctx {
+	atomic_int stop;
+	atomic_long vms, refused, going, bad;
+	char why[160];
+};
+
+static void churn_fail(struct churn_ctx *c, const char *what, int r)
+{
+	if (atomic_fetch_add(&c->bad, 1) == 0)
+		snprintf(c->why, sizeof(c->why), "%s: %d (%s)", what, r,
+			 r < 0 ? strerror(-r) : "-");
+}
+
+/*
+ * Opening /dev/kvmmu or making a VM or vCPU file fails for a moment while
+ * a delete_module() that will be refused holds the module GOING: ENODEV,
+ * ENXIO, ENOENT (try_module_get fails), as with KVM.
+ */
+static bool module_going(int r)
+{
+	return r == -ENODEV || r == -ENXIO || r == -ENOENT;
+}
+
+/* Create, use (faults, dirty log) and destroy VMs until told to stop. */
+static void *churn_worker(void *p)
+{
+	struct churn_ctx *c = p;
+	struct g32_vcpu v;
+	struct g32_vm vm;
+	uint8_t *buf;
+	int r, i;
+
+	while (!atomic_load(&c->stop) && !atomic_load(&c->bad)) {
+		buf = g32_map_anon(16 * PG);
+		if (!buf) {
+			churn_fail(c, "mmap", -ENOMEM);
+			break;
+		}
+		r = g32_vm_create(&vm);
+		if (!r) {
+			r = g32_vcpu_create(&vm, &v, 0);
+			if (r)
+				g32_vm_destroy(&vm);
+		}
+		if (r) {
+			munmap(buf, 16 * PG);
+			if (!module_going(r)) {
+				churn_fail(c, "VM/vCPU create", r);
+				break;
+			}
+			atomic_fetch_add(&c->going, 1);
+			continue;
+		}
+		r = kvmmu_set_region(vm.vmfd, 1, KVM_MEM_LOG_DIRTY_PAGES,
+				     0x100000, 16 * PG, HVA(buf));
+		if (!r)
+			r = g32_do(&v, G32_FILL, 0x100000, 0xc4000000, 16);
+		if (r == G32_DONE)
+			r = kvmmu_get_dirty_log(vm.vmfd, 1, 16);
+		for (i = 0; !r && i < 16; i++)
+			if (*u32p(buf, i * PG) != 0xc4000000u + i)
+				r = -EIO;
+		if (!r)
+			r = kvmmu_delete_region(vm.vmfd, 1);
+		g32_vcpu_destroy(&v);
+		g32_vm_destroy(&vm);
+		munmap(buf, 16 * PG);
+		if (r) {
+			churn_fail(c, "VM use", r);
+			break;
+		}
+		atomic_fetch_add(&c->vms, 1);
+	}
+	return NULL;
+}
+
+/* rmmod, non-blocking, again and again: it must be refused every time. */
+static void *churn_unloader(void *p)
+{
+	struct churn_ctx *c = p;
+	long r;
+
+	while (!atomic_load(&c->stop)) {
+		r = syscall(SYS_delete_module, kvmmu_module_name(), O_NONBLOCK);
+		if (!r) {
+			churn_fail(c, "delete_module succeeded while in use", 0);
+			break;
+		}
+		if (errno != EWOULDBLOCK && errno != EBUSY) {
+			churn_fail(c, "delete_module", -errno);
+			break;
+		}
+		atomic_fetch_add(&c->refused, 1);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/* A VMM to be killed: vCPUs filling, slots moving, pages discarded. */
+static void churn_victim(void)
+{
+	struct g32_vcpu v[KILL_VCPUS];
+	pthread_t t[KILL_VCPUS];
+	uint8_t *buf = g32_map_anon(KILL_PAGES * PG);
+	uint8_t *other = g32_map_anon(16 * PG);
+	struct g32_vm vm;
+	int i, r;
+
+	alarm(30);
+	r = g32_vm_create(&vm);
+	if (r)
+		_exit(module_going(r) ? 0 : 10);
+	if (!buf || !other ||
+	    kvmmu_set_region(vm.vmfd, 1, 0, KILL_GPA, KILL_PAGES * PG,
+			     HVA(buf)))
+		_exit(11);
+	for (i = 0; i < KILL_VCPUS; i++) {
+		r = g32_vcpu_create(&vm, &v[i], i);
+		if (r)
+			_exit(module_going(r) ? 0 : 12);
+		if (pthread_create(&t[i], NULL, kill_vcpu_thread, &v[i]))
+			_exit(13);
+	}
+	/* Until killed: memslot changes and mmu notifier invalidations. */
+	for (i = 0;; i++) {
+		kvmmu_set_region(vm.vmfd, 2, 0, 0x8000000 + (i & 1) * 0x100000,
+				 16 * PG, HVA(other));
+		madvise(buf + (i % 8) * 64 * PG, 64 * PG, MADV_DONTNEED);
+		if (i & 1)
+			kvmmu_delete_region(vm.vmfd, 2);
+	}
+}
+
+/*
+ * Teardown under load, for RACE_SECONDS and CHURN_KILLS kills: threads
+ * create, use and destroy VMs; VMMs with running vCPUs, moving slots and
+ * invalidations in flight are SIGKILLed after 1-30 ms; delete_module()
+ * runs all along and must be refused every time (this process keeps
+ * /dev/kvmmu open). Afterwards the module's refcount is back where it was
+ * and no VM directory of a killed VMM is left.
+ */
+TEST_F_TIMEOUT(g, vm_churn, 200)
+{
+	struct churn_ctx *c = calloc(1, sizeof(*c));
+	pthread_t w[CHURN_THREADS], un;
+	long ref0 = module_refcnt(), ref;
+	int i, status, kills = 0, early = 0;
+	char dir[32];
+	time_t end;
+	pid_t pid;
+
+	ASSERT_NE(NULL, c);
+	if (stock())
+		SKIP(free(c); return, "kvmmu's module refcount");
+	g32_alarm(190);
+	g32_step = "vm_churn";
+	srand(getpid());
+	for (i = 0; i < CHURN_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&w[i], NULL, churn_worker, c));
+	ASSERT_EQ(0, pthread_create(&un, NULL, churn_unloader, c));
+	end = time(NULL) + RACE_SECONDS;
+	for (i = 0; (i < CHURN_KILLS || time(NULL) < end) &&
+		    !atomic_load(&c->bad); i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			churn_victim();
+		usleep(1000 + rand() % 30000);
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+			kills++;
+		} else if (WIFEXITED(status) && !WEXITSTATUS(status)) {
+			early++;	/* the module was GOING at its start */
+		} else {
+			churn_fail(c, "victim exit status", status);
+		}
+		snprintf(dir, sizeof(dir), "%d-", pid);
+		if (debugfs_vm_dir_exists(dir))
+			churn_fail(c, "VM directory left by a killed VMM", pid);
+	}
+	atomic_store(&c->stop, 1);
+	for (i = 0; i < CHURN_THREADS; i++)
+		pthread_join(w[i], NULL);
+	pthread_join(un, NULL);
+	TH_LOG("%ld VMs made and used, %d VMMs killed (%d ended early), %ld rmmod refused, %ld opens hit the module going",
+	       atomic_load(&c->vms), kills, early, atomic_load(&c->refused),
+	       atomic_load(&c->going));
+	EXPECT_EQ(0, atomic_load(&c->bad)) TH_LOG("%s", c->why);
+	EXPECT_LT(0, atomic_load(&c->refused));
+	EXPECT_LT(CHURN_THREADS, atomic_load(&c->vms));
+	EXPECT_LT(CHURN_KILLS / 2, kills);
+	ref = module_refcnt_back_to(ref0);
+	EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref, ref0);
+	/* Our own VM still works. */
+	wr32(_metadata, &self->v, G32_CODE_GPA + 0x800, 0x6b111002);
+	EXPECT_EQ(0x6b111002, rd32(_metadata, &self->v, G32_CODE_GPA + 0x800));
+	free(c);
 }
 
 /*
