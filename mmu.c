@@ -249,20 +249,22 @@ static void leaf_gone(struct kvmmu_mmu *mmu, int as_id, int level, gfn_t gfn,
 static void free_subtree(struct kvmmu_mmu *mmu, int as_id, u64 *table,
 			 int level, gfn_t base, struct list_head *freed)
 {
-	unsigned int i;
+	unsigned int i, leaves = 0;
 
 	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
 		u64 spte = READ_ONCE(table[i]);
 
 		if (!kvmmu_spte_present(spte))
 			continue;
-		if (kvmmu_spte_is_leaf(spte, level)) {
-			atomic64_dec(&mmu->stats.leaves[level - 1]);
-			atomic64_inc(&mmu->stats.zapped);
-		} else {
+		if (kvmmu_spte_is_leaf(spte, level))
+			leaves++;
+		else
 			free_subtree(mmu, as_id, spte_table(spte), level - 1,
 				     base + i * KVMMU_PAGES_PER(level), freed);
-		}
+	}
+	if (leaves) {
+		atomic64_sub(leaves, &mmu->stats.leaves[level - 1]);
+		atomic64_add(leaves, &mmu->stats.zapped);
 	}
 	kvmmu_rmap_remove_table(&mmu->rmap, as_id, level, base, table);
 	list_add(&virt_to_page(table)->lru, freed);

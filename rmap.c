@@ -328,11 +328,37 @@ void kvmmu_rmap_remove_table(struct kvmmu_rmap *rmap, int as_id, int level,
 			     gfn_t base, const u64 *table)
 {
 	gfn_t last = base + KVMMU_SPTE_PER_TABLE * KVMMU_PAGES_PER(level) - 1;
-	XA_STATE(xas, rmap_xa(rmap, as_id, level), rmap_key(base, level));
+	unsigned long first = rmap_key(base, level), end = rmap_key(last, level);
+	XA_STATE(xas, rmap_xa(rmap, as_id, level), first);
+	bool whole = true;
 	void *entry;
 
+	/*
+	 * Usually (always, for the NPT: a GFN has one place in it) every
+	 * entry of the range is one SPTE of @table: then the range goes at
+	 * once, whole xarray nodes at a time, rather than entry by entry
+	 * (zapping a 2M range of 4K leaves: 512 stores). Chains and SPTEs of
+	 * other tables take the slow way. The MMU lock, held for write,
+	 * keeps adds out between the check and the erase; a slot reserved
+	 * meanwhile (kvmmu_rmap_reserve() runs unlocked) may go with the
+	 * range, and the fault that reserved it then retries.
+	 */
 	xas_lock(&xas);
-	xas_for_each(&xas, entry, rmap_key(last, level)) {
+	xas_for_each(&xas, entry, end) {
+		if (!xa_is_zero(entry) &&
+		    (entry_is_desc(entry) || !drop_in_table(entry, table))) {
+			whole = false;
+			break;
+		}
+	}
+	if (whole) {
+		xas_unlock(&xas);
+		/* Storing NULL never allocates, hence no gfp. */
+		xa_store_range(xas.xa, first, end, NULL, 0);
+		return;
+	}
+	xas_set(&xas, first);
+	xas_for_each(&xas, entry, end) {
 		if (!xa_is_zero(entry))
 			filter_store(&xas, entry, drop_in_table, table);
 	}

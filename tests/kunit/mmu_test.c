@@ -428,6 +428,68 @@ static void mmu_rmap_table_and_walk(struct kunit *test)
 	free_page((unsigned long)other);
 }
 
+/*
+ * kvmmu_rmap_remove_table() when every entry is one SPTE of the table (the
+ * NPT's case): the range goes at once, neighbours stay.
+ */
+static void mmu_rmap_table_whole(struct kunit *test)
+{
+	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
+	XA_STATE(xas, rmap_xa(rmap, 0, 1), 0x2100);
+	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL);
+	u64 *other = (u64 *)get_zeroed_page(GFP_KERNEL);
+	struct kvmmu_rmap_desc *spare;
+	void *entry;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, table);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, spare);
+
+	/* GFNs 0x2000..0x21ff: all of them, but 0x2100 only reserved. */
+	for (i = 0; i < 512; i++) {
+		KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1,
+							 0x2000 + i), 0);
+		if (i != 0x100)
+			KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1,
+							     0x2000 + i,
+							     &table[i],
+							     &spare), 0);
+	}
+	/* Neighbours on both sides, and a 2M leaf over the range. */
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x1fff), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x1fff, &other[1],
+					     &spare), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x2200), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x2200, &other[2],
+					     &spare), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 2, 0x2000), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 2, 0x2000, &other[3],
+					     &spare), 0);
+
+	kvmmu_rmap_remove_table(rmap, 0, 1, 0x2000, table);
+	for (i = 0; i < 512; i++)
+		KUNIT_EXPECT_EQ_MSG(test, kvmmu_rmap_count(rmap, 0, 1,
+							   0x2000 + i, NULL),
+				    0, "gfn 0x%x", 0x2000 + i);
+	/* The reservation went with the range (its fault would retry). */
+	rcu_read_lock();
+	entry = xas_load(&xas);
+	rcu_read_unlock();
+	KUNIT_EXPECT_NULL(test, entry);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x1fff, &other[1]),
+			1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x2200, &other[2]),
+			1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x2000, &other[3]),
+			1);
+
+	kfree(spare);
+	free_page((unsigned long)table);
+	free_page((unsigned long)other);
+}
+
 /* ---- installs ---- */
 
 static void mmu_map_4k(struct kunit *test)
@@ -1140,6 +1202,7 @@ static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_rmap_single),
 	KUNIT_CASE(mmu_rmap_desc_chain),
 	KUNIT_CASE(mmu_rmap_table_and_walk),
+	KUNIT_CASE(mmu_rmap_table_whole),
 	KUNIT_CASE(mmu_map_4k),
 	KUNIT_CASE(mmu_map_write_upgrade),
 	KUNIT_CASE(mmu_map_huge),
