@@ -22,8 +22,13 @@
  *    slot comes and goes between runs. Each KVM_RUN is cut after 20 ms by
  *    a signal; every one must return (an exit or an errno).
  *
- * Not yet here (issue 6): fds closed by another thread while in use, fork
- * at random points, memslot changes from a second thread.
+ * 3. chaos: as many random guests again, while a second thread changes
+ *    memslots (the guest's own RAM slot moved away and back, slots created,
+ *    re-flagged and deleted over its GPAs), discards guest pages
+ *    (MADV_DONTNEED: notifier invalidations), reads dirty logs, forks (the
+ *    child's ioctls must fail EIO) and at last closes the running vCPU's
+ *    fd. Seeded too, but two threads: the interleaving is not
+ *    reproducible.
  *
  * What it checks is that the host survives: the harness fails the run on
  * any kernel report (KASAN, lockdep, WARN, ...) on the console. It also
@@ -32,6 +37,8 @@
  * Prints "calls N guests N exits N" and TAP.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -348,7 +355,108 @@ static void random_guest(int fd, int mode)
 	}
 }
 
-/* One seed's two phases, in a child of its own (a fresh VM). */
+/* ---- phase 3: a second thread works on the VM under the guests ---- */
+
+static atomic_int chaos_stop, chaos_close;
+static atomic_ulong chaos_ops, chaos_forks, chaos_bad;
+
+static void chaos_note(long r, const char *what)
+{
+	if (r < 0 && !errno_ok(errno)) {
+		atomic_fetch_add(&chaos_bad, 1);
+		printf("# chaos %s: unexpected errno %d\n", what, errno);
+	}
+}
+
+/* A forked child of a VMM: every VM and vCPU ioctl fails EIO. */
+static void chaos_fork(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int bad = ioctl(vcpufd[0], KVM_GET_REGS, buf) != -1 ||
+			  errno != EIO;
+
+		bad |= ioctl(vmfd, KVM_GET_STATS_FD, 0) != -1 || errno != EIO;
+		_exit(bad);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status)) {
+		atomic_fetch_add(&chaos_bad, 1);
+		printf("# chaos: forked child status 0x%x\n", status);
+	}
+	atomic_fetch_add(&chaos_forks, 1);
+}
+
+static void *chaos_thread(void *p)
+{
+	uint64_t st = *(uint64_t *)p | 1;
+	struct kvm_dirty_log log = { .dirty_bitmap = buf };
+	sigset_t set;
+	uint64_t x;
+	long r;
+
+	/* The guests' 20 ms timer is for the main thread's KVM_RUN. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	while (!atomic_load(&chaos_stop)) {
+		st ^= st >> 12;
+		st ^= st << 25;
+		st ^= st >> 27;
+		x = st * 0x2545f4914f6cdd1dULL;
+		switch (x % 8) {
+		case 0: case 1: case 2:	/* a slot over the guest's GPAs */
+			r = kvmmu_set_region(vmfd, 3 + (x >> 8) % 4,
+					     (x >> 12) % 3 == 0 ? KVM_MEM_READONLY :
+					     (x >> 12) % 3 == 1 ?
+					     KVM_MEM_LOG_DIRTY_PAGES : 0,
+					     ((x >> 16) % 512) * PG,
+					     ((x >> 28) % 4) * PG,
+					     (unsigned long)buf);
+			errno = r < 0 ? -r : 0;
+			chaos_note(r, "set_region");
+			break;
+		case 3:			/* the RAM slot away and back */
+			r = kvmmu_set_region(vmfd, 0, 0, 0x400000, GUEST_MEM,
+					     (unsigned long)mem);
+			if (!r) {
+				usleep(x % 2000);
+				r = kvmmu_set_region(vmfd, 0, 0, 0, GUEST_MEM,
+						     (unsigned long)mem);
+			}
+			errno = r < 0 ? -r : 0;
+			chaos_note(r, "move RAM slot");
+			break;
+		case 4:			/* invalidate a guest page */
+			madvise(mem + ((x >> 8) % (GUEST_MEM / PG)) * PG, PG,
+				MADV_DONTNEED);
+			break;
+		case 5:
+			if ((x >> 8) % 16 == 0)
+				chaos_fork();
+			break;
+		case 6:
+			log.slot = 3 + (x >> 8) % 4;
+			r = ioctl(vmfd, KVM_GET_DIRTY_LOG, &log);
+			chaos_note(r, "GET_DIRTY_LOG");
+			break;
+		default:
+			usleep(x % 500);
+			break;
+		}
+		atomic_fetch_add(&chaos_ops, 1);
+		if (atomic_load(&chaos_close) == 1) {
+			/* Closed while (perhaps) inside KVM_RUN. */
+			close(vcpufd[0]);
+			atomic_store(&chaos_close, 2);
+		}
+	}
+	return NULL;
+}
+
+/* One seed's phases, in a child of its own (a fresh VM). */
 static int fuzz_seed(unsigned long seed, unsigned long ncalls,
 		     unsigned long nguests, int tap)
 {
@@ -397,9 +505,38 @@ static int fuzz_seed(unsigned long seed, unsigned long ncalls,
 	printf("%s %d - seed %lu: %lu random guests, %lu runs, %lu exits, %lu unexpected errnos\n",
 	       bad_errno || vcpufd[0] < 0 ? "not ok" : "ok", tap + 1, seed,
 	       nguests, runs, exits, bad_errno);
+	if (bad_errno || vcpufd[0] < 0)
+		return 1;
+
+	/* Phase 3: the same again, with the chaos thread. */
+	{
+		uint64_t cseed = rnd();
+		unsigned long runs0 = runs;
+		pthread_t t;
+
+		kvmmu_set_region(vmfd, 0, 0, 0, GUEST_MEM, (unsigned long)mem);
+		if (pthread_create(&t, NULL, chaos_thread, &cseed)) {
+			printf("Bail out! pthread_create\n");
+			return 1;
+		}
+		for (i = 0; i < nguests; i++) {
+			if (i == nguests - nguests / 10 - 1)
+				atomic_store(&chaos_close, 1);
+			if (atomic_load(&chaos_close) == 2)
+				break;
+			random_guest(vcpufd[0], i % 3);
+		}
+		atomic_store(&chaos_stop, 1);
+		pthread_join(t, NULL);
+		printf("%s %d - seed %lu: %lu guests beside %lu chaos operations (%lu forks), %lu runs, %lu unexpected errnos\n",
+		       bad_errno || chaos_bad ? "not ok" : "ok", tap + 2, seed,
+		       i, (unsigned long)chaos_ops,
+		       (unsigned long)chaos_forks, runs - runs0,
+		       bad_errno + chaos_bad);
+	}
 	printf("# seed %lu: calls %lu guests %lu exits %lu\n", seed, calls,
-	       nguests, exits);
-	return bad_errno || vcpufd[0] < 0;
+	       2 * nguests, exits);
+	return bad_errno || chaos_bad;
 }
 
 int main(int argc, char **argv)
@@ -429,12 +566,12 @@ int main(int argc, char **argv)
 	if (!nseeds)
 		seeds[nseeds++] = 1;
 	printf("TAP version 13\n1..%d\n# device %s, %d seeds, %lu calls and %lu guests each\n",
-	       2 * nseeds, kvmmu_dev_path(), nseeds, ncalls, nguests);
+	       3 * nseeds, kvmmu_dev_path(), nseeds, ncalls, nguests);
 	fflush(stdout);
 	for (i = 0; i < nseeds; i++) {
 		pid = fork();
 		if (pid == 0)
-			_exit(fuzz_seed(seeds[i], ncalls, nguests, 2 * i + 1));
+			_exit(fuzz_seed(seeds[i], ncalls, nguests, 3 * i + 1));
 		if (pid < 0 || waitpid(pid, &status, 0) != pid ||
 		    !WIFEXITED(status) || WEXITSTATUS(status)) {
 			printf("# seed %lu: child failed (status 0x%x)\n",
