@@ -38,8 +38,10 @@
  * detach a table. Zaps (notifiers, memslot changes, zap_all) take the lock
  * for write and may detach whole tables; detached pages are freed only
  * after the remote TLB flush and then an RCU grace period, so neither a
- * vCPU's paging-structure cache nor a lockless walker (none today, a fast
- * path later) can see a reused page. See Documentation/locking.rst.
+ * vCPU's paging-structure cache nor a lockless walker (none today) can see
+ * a reused page. A write to a present leaf that dirty logging made
+ * read-only skips GUP: fast_page_fault() gives the write access back in
+ * place, under the read lock too. See Documentation/locking.rst.
  *
  * Huge pages: the level is min(host mapping level, memslot alignment, 4K
  * when the slot logs dirty pages). If a table already sits where a huge

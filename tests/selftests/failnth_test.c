@@ -83,25 +83,13 @@ static void __attribute__((constructor)) tally_init(void)
 		abort();
 }
 
-static int write_str(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, v, strlen(v)) != (ssize_t)strlen(v))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static void kmsg_mark(const char *what)
 {
 	char line[96];
 
 	snprintf(line, sizeof(line), "kvmmu-harness: expected-traces %s\n",
 		 what);
-	write_str("/dev/kmsg", line);
+	kvmmu_write_file("/dev/kmsg", line);
 }
 
 /*
@@ -125,7 +113,7 @@ static int inject_setup(void)
 	    access(FI "failslab", F_OK) || access(FI "fail_page_alloc", F_OK))
 		return -ENOENT;
 	for (i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
-		r = write_str(cfg[i][0], cfg[i][1]);
+		r = kvmmu_write_file(cfg[i][0], cfg[i][1]);
 		if (r)
 			return r;
 	}
@@ -1055,12 +1043,12 @@ TEST_F_TIMEOUT(fi, rmap_reserve, 120)
 	kmsg_mark("begin");
 	lseek(kmsg, 0, SEEK_END);
 	for (i = 0; i < sizeof(arm) / sizeof(arm[0]); i++) {
-		r = write_str(arm[i][0], arm[i][1]);
+		r = kvmmu_write_file(arm[i][0], arm[i][1]);
 		EXPECT_EQ(0, r) TH_LOG("%s: %s", arm[i][0], strerror(-r));
 	}
 	r = g32_do(&c.v, G32_W32, FRESH_GPA + 5 * PG, 0x5eed0005, 0);
 	for (i = 0; i < sizeof(disarm) / sizeof(disarm[0]); i++)
-		write_str(disarm[i][0], disarm[i][1]);
+		kvmmu_write_file(disarm[i][0], disarm[i][1]);
 	site = site_collect();
 	kmsg_mark("end");
 	tally->injections++;

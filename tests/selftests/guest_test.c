@@ -1840,18 +1840,6 @@ TEST_F_TIMEOUT(g, idle_page_tracking, 150)
 
 #define TRACEFS		"/sys/kernel/tracing"
 
-static int write_str_file(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, v, strlen(v)) != (ssize_t)strlen(v))
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* The whole of the trace buffer, NUL-terminated; free() it. */
 static char *read_trace(void)
 {
@@ -1895,14 +1883,14 @@ TEST_F_TIMEOUT(g, tracepoints, 150)
 		TH_LOG("no events/kvmmu in tracefs");
 	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, gpa, PG,
 				      HVA(buf)));
-	ASSERT_EQ(0, write_str_file(TRACEFS "/trace", ""));
-	ASSERT_EQ(0, write_str_file(TRACEFS "/events/kvmmu/enable", "1"));
+	ASSERT_EQ(0, kvmmu_write_file(TRACEFS "/trace", ""));
+	ASSERT_EQ(0, kvmmu_write_file(TRACEFS "/events/kvmmu/enable", "1"));
 	wr32(_metadata, &self->v, gpa + 0x10, 0x7ace0001);
 	pfn = g32_pagemap_pfn(buf);
 	ASSERT_EQ(G32_MMIO, g32_do(&self->v, G32_W32, MMIO_GPA, 2, 0));
 	ASSERT_EQ(G32_DONE, g32_run(&self->v));
 	ASSERT_EQ(0, madvise(buf, PG, MADV_DONTNEED));
-	ASSERT_EQ(0, write_str_file(TRACEFS "/events/kvmmu/enable", "0"));
+	ASSERT_EQ(0, kvmmu_write_file(TRACEFS "/events/kvmmu/enable", "0"));
 	trace = read_trace();
 	ASSERT_NE(NULL, trace);
 
@@ -3438,8 +3426,8 @@ static void memcg_child(const char *cg, struct memcg_report *rep)
 	rep->bad_page = -1;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
 	/* A victim-less memcg: charges over the limit fail, nobody dies. */
-	if (write_str_file(path, "0") ||
-	    write_str_file("/proc/self/oom_score_adj", "-1000")) {
+	if (kvmmu_write_file(path, "0") ||
+	    kvmmu_write_file("/proc/self/oom_score_adj", "-1000")) {
 		snprintf(rep->why, sizeof(rep->why), "cannot join %s", cg);
 		goto out;
 	}
@@ -3495,7 +3483,7 @@ TEST_F_TIMEOUT(g, memcg_limit, 200)
 	}
 	if (!strstr(ctl, "memory"))
 		SKIP(return, "no cgroup2 memory controller");
-	write_str_file(CGROOT "/cgroup.subtree_control", "+memory");
+	kvmmu_write_file(CGROOT "/cgroup.subtree_control", "+memory");
 	snprintf(cg, sizeof(cg), CGROOT "/kvmmu-memcg-%d", getpid());
 	ASSERT_EQ(0, mkdir(cg, 0755) && errno != EEXIST ? -errno : 0);
 	snprintf(path, sizeof(path), "%s/memory.max", cg);
@@ -3508,14 +3496,14 @@ TEST_F_TIMEOUT(g, memcg_limit, 200)
 	memset(rep, 0, sizeof(*rep));
 
 	/* The memcg OOM report of each failed charge has a stack. */
-	write_str_file("/dev/kmsg", "kvmmu-harness: expected-traces begin\n");
+	kvmmu_write_file("/dev/kmsg", "kvmmu-harness: expected-traces begin\n");
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		memcg_child(cg, rep);
 	for (i = 0; i < 12000 && !atomic_load(&rep->phase); i++)
 		usleep(10000);
-	write_str_file("/dev/kmsg", "kvmmu-harness: expected-traces end\n");
+	kvmmu_write_file("/dev/kmsg", "kvmmu-harness: expected-traces end\n");
 	ASSERT_NE(0, atomic_load(&rep->phase)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -3535,7 +3523,7 @@ TEST_F_TIMEOUT(g, memcg_limit, 200)
 	}
 	EXPECT_LE(4096, sec_pt) TH_LOG("sec_pagetables %lld", sec_pt);
 	snprintf(path, sizeof(path), "%s/memory.max", cg);
-	ASSERT_EQ(0, write_str_file(path, "max"));
+	ASSERT_EQ(0, kvmmu_write_file(path, "max"));
 	atomic_store(&rep->go, 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));

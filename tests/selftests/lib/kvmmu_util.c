@@ -285,3 +285,15 @@ bool kvmmu_module_loaded(const char *name)
 	fclose(f);
 	return found;
 }
+
+int kvmmu_write_file(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, strlen(v)) != (ssize_t)strlen(v))
+		r = -errno;
+	close(fd);
+	return r;
+}

@@ -100,4 +100,7 @@ int kvmmu_parse_slot_line(const char *line, struct kvmmu_slot_info *s);
 /* Whether /proc/modules lists module name. */
 bool kvmmu_module_loaded(const char *name);
 
+/* Write @v to the (sysfs, proc, debugfs, tracefs) file @path: 0 or -errno. */
+int kvmmu_write_file(const char *path, const char *v);
+
 #endif /* KVMMU_UTIL_H */
