@@ -43,6 +43,17 @@
  * read-only skips GUP: fast_page_fault() gives the write access back in
  * place, under the read lock too. See Documentation/locking.rst.
  *
+ * No reverse map
+ * --------------
+ * Everybody who needs the leaves of a guest frame range (notifiers, after
+ * the HVA -> GFN step through the memslots; write protection for dirty
+ * logging; aging) asks by GFN, and the NPT is indexed by GFN: the range
+ * walk kvmmu_mmu_walk_leaves() finds them in the tables themselves, as
+ * KVM's TDP MMU does. Until 2026-12 kvmmu kept a GFN -> SPTE xarray beside
+ * the NPT (rmap.c); every fault and every zap paid for it with xarray
+ * reserve, add and remove, and no walk needed it. A shadow MMU, which maps
+ * one GFN from many shadow pages, will need such a map again.
+ *
  * Huge pages: the level is min(host mapping level, memslot alignment, 4K
  * when the slot logs dirty pages). If a table already sits where a huge
  * leaf would go, the fault maps the smaller size instead of replacing the
@@ -160,7 +171,7 @@ static void cache_push(struct kvmmu_mmu_vcpu *cache, void *page)
 }
 
 /**
- * kvmmu_mmu_topup - fill a vCPU's cache of table pages and rmap descriptors.
+ * kvmmu_mmu_topup - fill a vCPU's cache of table pages.
  * @vcpu: the vCPU; its thread, outside any MMU lock.
  *
  * Called by kvmmu_mmu_page_fault() itself; other callers need not bother.
@@ -181,11 +192,6 @@ int kvmmu_mmu_topup(struct kvmmu_vcpu *vcpu)
 			return -ENOMEM;
 		}
 		cache->pages[cache->nr_pages++] = page;
-	}
-	if (!cache->desc) {
-		cache->desc = kzalloc(sizeof(*cache->desc), GFP_KERNEL_ACCOUNT);
-		if (!cache->desc)
-			return -ENOMEM;
 	}
 	return 0;
 }
@@ -216,7 +222,6 @@ void kvmmu_mmu_vcpu_destroy(struct kvmmu_vcpu *vcpu)
 		return;
 	while (cache->nr_pages)
 		free_page((unsigned long)cache_pop(cache));
-	kfree(cache->desc);
 	kfree(cache);
 	vcpu->mmu = NULL;
 }
@@ -234,22 +239,20 @@ static void account_tables(struct kvmmu_mmu *mmu, u64 *table, int n)
 
 /* ---- zap: under mmu->lock for write ---- */
 
-/* A leaf is gone from a live table: forget it. */
-static void leaf_gone(struct kvmmu_mmu *mmu, int as_id, int level, gfn_t gfn,
-		      u64 *sptep)
+/* A leaf is gone from a live table: count it out. */
+static void leaf_gone(struct kvmmu_mmu *mmu, int level)
 {
-	kvmmu_rmap_remove(&mmu->rmap, as_id, level, gfn, sptep);
 	atomic64_dec(&mmu->stats.leaves[level - 1]);
 	atomic64_inc(&mmu->stats.zapped);
 }
 
 /*
- * @table (entries of @level, first GFN @base) is detached: count its
- * leaves out, drop its rmap entries and queue it and its children on
- * @freed. The CPU may still walk it until the TLB flush.
+ * @table (entries of @level) is detached: count its leaves out and queue
+ * it and its children on @freed. The CPU may still walk it until the TLB
+ * flush.
  */
-static void free_subtree(struct kvmmu_mmu *mmu, int as_id, u64 *table,
-			 int level, gfn_t base, struct list_head *freed)
+static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
+			 struct list_head *freed)
 {
 	unsigned int i, leaves = 0;
 
@@ -261,14 +264,12 @@ static void free_subtree(struct kvmmu_mmu *mmu, int as_id, u64 *table,
 		if (kvmmu_spte_is_leaf(spte, level))
 			leaves++;
 		else
-			free_subtree(mmu, as_id, spte_table(spte), level - 1,
-				     base + i * KVMMU_PAGES_PER(level), freed);
+			free_subtree(mmu, spte_table(spte), level - 1, freed);
 	}
 	if (leaves) {
 		atomic64_sub(leaves, &mmu->stats.leaves[level - 1]);
 		atomic64_add(leaves, &mmu->stats.zapped);
 	}
-	kvmmu_rmap_remove_table(&mmu->rmap, as_id, level, base, table);
 	list_add(&virt_to_page(table)->lru, freed);
 	account_tables(mmu, table, -1);
 }
@@ -300,12 +301,11 @@ static bool zap_table(struct kvmmu_mmu *mmu, int as_id, u64 *table,
 			continue;
 		if (kvmmu_spte_is_leaf(spte, level)) {
 			xchg(sptep, 0);
-			leaf_gone(mmu, as_id, level, gfn, sptep);
+			leaf_gone(mmu, level);
 			zapped = true;
 		} else if (gfn >= start && gfn + per <= end) {
 			WRITE_ONCE(*sptep, 0);
-			free_subtree(mmu, as_id, spte_table(spte), level - 1,
-				     gfn, freed);
+			free_subtree(mmu, spte_table(spte), level - 1, freed);
 			zapped = true;
 		} else {
 			zapped |= zap_table(mmu, as_id, spte_table(spte),
@@ -414,12 +414,73 @@ void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
 				slot->base_gfn + slot->npages);
 }
 
+/* ---- range walks: the NPT is its own reverse map ---- */
+
+/*
+ * Call @fn for every present leaf of @table (entries of @level, first GFN
+ * @base) that meets GFNs [@start, @end), with the leaf's first GFN; a huge
+ * leaf is visited once, even if it only partly meets the range. Return the
+ * OR of the calls.
+ */
+static bool walk_table(u64 *table, int level, gfn_t base, gfn_t start,
+		       gfn_t end, kvmmu_leaf_fn fn, void *data)
+{
+	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
+	unsigned int i = start > base ? (start - base) >> shift : 0;
+	bool ret = false;
+
+	for (; i < KVMMU_SPTE_PER_TABLE; i++) {
+		gfn_t gfn = base + ((u64)i << shift);
+		u64 spte;
+
+		if (gfn >= end)
+			break;
+		spte = READ_ONCE(table[i]);
+		if (!kvmmu_spte_present(spte))
+			continue;
+		if (kvmmu_spte_is_leaf(spte, level))
+			ret |= fn(&table[i], level, gfn, data);
+		else
+			ret |= walk_table(spte_table(spte), level - 1, gfn,
+					  start, end, fn, data);
+	}
+	return ret;
+}
+
+/**
+ * kvmmu_mmu_walk_leaves - call @fn for each leaf that maps part of a range.
+ * @mmu: the MMU; mmu->lock held, for read or write.
+ * @as_id: address space (only 0 has an NPT).
+ * @start: first GFN.
+ * @end: GFN after the last.
+ * @fn: called with the leaf's SPTE pointer, level and first GFN; a huge
+ *      leaf that only partly meets the range is passed whole, once.
+ * @data: passed to @fn.
+ *
+ * Under the read lock the tables walked stay linked, but a fault may turn
+ * a leaf into another leaf, an empty entry or a table meanwhile: @fn must
+ * read the SPTE once and check it.
+ *
+ * Return: whether any call of @fn returned true.
+ */
+bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			   gfn_t end, kvmmu_leaf_fn fn, void *data)
+{
+	lockdep_assert_held(&mmu->lock);
+	if (as_id)
+		return false;
+	end = min(end, mmu->max_gfn);
+	if (start >= end)
+		return false;
+	return walk_table(mmu->root, KVMMU_ROOT_LEVEL, 0, start, end, fn,
+			  data);
+}
+
 /* Take write access away from a leaf; true if it had it. */
-static bool wrprot_spte(u64 *sptep, int level, void *data)
+static bool wrprot_spte(u64 *sptep, int level, gfn_t gfn, void *data)
 {
 	u64 spte = READ_ONCE(*sptep);
 
-	/* The rmap may name a slot that is empty or a table now. */
 	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level) ||
 	    !(spte & KVMMU_SPTE_WRITABLE))
 		return false;
@@ -438,24 +499,42 @@ static bool write_protect_range(struct kvmmu_mmu *mmu, int as_id,
 				gfn_t start, gfn_t end)
 {
 	lockdep_assert_held_write(&mmu->lock);
-	return kvmmu_rmap_walk(&mmu->rmap, as_id, start, end, wrprot_spte,
-			       NULL);
+	return kvmmu_mmu_walk_leaves(mmu, as_id, start, end, wrprot_spte,
+				     NULL);
 }
 
-/* write_protect_range() on the pages of one word of a dirty bitmap. */
+/* One word of a dirty bitmap: its first GFN and the bits to protect. */
+struct wrprot_word {
+	gfn_t base;
+	unsigned long mask;
+};
+
+/* wrprot_spte() for a leaf that maps a page whose bit is set. */
+static bool wrprot_masked(u64 *sptep, int level, gfn_t gfn, void *data)
+{
+	const struct wrprot_word *w = data;
+	gfn_t first = max(gfn, w->base);
+	gfn_t last = min(gfn + KVMMU_PAGES_PER(level), w->base + BITS_PER_LONG);
+
+	/* The walk covers part of the word only: first < last. */
+	if (!(w->mask & GENMASK(last - 1 - w->base, first - w->base)))
+		return false;
+	return wrprot_spte(sptep, level, gfn, NULL);
+}
+
+/*
+ * write_protect_range() on the pages of one word of a dirty bitmap: one
+ * walk from the first set bit to the last, which skips leaves of clear
+ * bits.
+ */
 static void write_protect_mask(struct kvmmu_mmu *mmu, int as_id, gfn_t base,
 			       unsigned long mask)
 {
-	unsigned long first, last = 0;
+	struct wrprot_word w = { .base = base, .mask = mask };
 
-	/* One rmap walk per run of set bits. */
-	for (;;) {
-		first = find_next_bit(&mask, BITS_PER_LONG, last);
-		if (first >= BITS_PER_LONG)
-			return;
-		last = find_next_zero_bit(&mask, BITS_PER_LONG, first);
-		write_protect_range(mmu, as_id, base + first, base + last);
-	}
+	lockdep_assert_held_write(&mmu->lock);
+	kvmmu_mmu_walk_leaves(mmu, as_id, base + __ffs(mask),
+			      base + __fls(mask) + 1, wrprot_masked, &w);
 }
 
 static int host_mapping_level(struct mm_struct *mm, unsigned long hva);
@@ -641,8 +720,8 @@ static bool leaf_serves(u64 spte, int level, const struct kvmmu_map *m)
 	return !m->write || (spte & KVMMU_SPTE_WRITABLE);
 }
 
-static int map_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
-		    const struct kvmmu_map *m, u64 *sptep, u64 old, bool *flush)
+static int map_leaf(struct kvmmu_mmu *mmu, const struct kvmmu_map *m,
+		    u64 *sptep, u64 old, bool *flush)
 {
 	int level = m->level;
 	u64 pfn = m->pfn & ~(KVMMU_PAGES_PER(level) - 1);
@@ -662,19 +741,6 @@ static int map_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 		if (!try_cmpxchg64(sptep, &old, new))
 			return MAP_RETRY;
 		atomic64_inc(&mmu->stats.leaves[level - 1]);
-	}
-
-	if (kvmmu_rmap_add(&mmu->rmap, 0, level, m->gfn, sptep, &cache->desc)) {
-		/* Never leave a leaf the rmap cannot find: undo it. */
-		old = xchg(sptep, 0);
-		if (kvmmu_spte_present(old)) {
-			atomic64_dec(&mmu->stats.leaves[level - 1]);
-			*flush = true;
-		}
-		/* Another vCPU may have written through it meanwhile. */
-		if (m->writable && m->dirty_bitmap)
-			set_bit(m->gfn - m->base_gfn, m->dirty_bitmap);
-		return MAP_RETRY;
 	}
 	return MAP_DONE;
 }
@@ -696,7 +762,7 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 		u64 *child;
 
 		if (level == m->level)
-			return map_leaf(mmu, cache, m, sptep, old, flush);
+			return map_leaf(mmu, m, sptep, old, flush);
 
 		if (kvmmu_spte_present(old) &&
 		    !kvmmu_spte_is_leaf(old, level)) {
@@ -711,7 +777,7 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 				return MAP_SPURIOUS;
 			if (!try_cmpxchg64(sptep, &old, 0))
 				return MAP_RETRY;
-			leaf_gone(mmu, 0, level, m->gfn, sptep);
+			leaf_gone(mmu, level);
 			*flush = true;
 			old = 0;
 		}
@@ -782,10 +848,6 @@ static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 
 	*installed = false;
 	for (;;) {
-		/* Make the rmap add under the lock allocation-free. */
-		if (kvmmu_rmap_reserve(&mmu->rmap, 0, m->level, m->gfn))
-			return -ENOMEM;
-
 		read_lock(&mmu->lock);
 		if (invalidate_retry(mmu, m)) {
 			r = MAP_RETRY;
@@ -944,8 +1006,8 @@ static int faultin_page(unsigned long hva, bool write, bool slot_writable,
 
 /*
  * A write fault on a leaf that dirty logging made read-only: give the write
- * access back in place, without GUP or the rmap. Safe because the host gave
- * write access when the leaf was installed (HOST_WRITABLE) and has not
+ * access back in place, without GUP. Safe because the host gave write
+ * access when the leaf was installed (HOST_WRITABLE) and has not
  * taken it back since: any change the host makes to the page, writeback's
  * write protection included, is an invalidation, which zaps the leaf. No
  * TLB flush: the fault itself dropped the read-only translation.
@@ -1015,8 +1077,8 @@ out:
  *                      (memcg limit), or called from another mm. KVM_RUN
  *                      should fail with it.
  * * -EINTR, -ERESTARTSYS - a fatal signal interrupted GUP.
- * * -ENOMEM          - no memory for table pages or the rmap (GUP out
- *                      of memory is -EFAULT, as in KVM).
+ * * -ENOMEM          - no memory for table pages (GUP out of memory is
+ *                      -EFAULT, as in KVM).
  */
 int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 {
@@ -1122,7 +1184,6 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 	mmu->phys_bits = phys_bits;
 	mmu->max_gfn = 1ULL << (phys_bits - PAGE_SHIFT);
 	mmu->max_level = max_level;
-	kvmmu_rmap_init(&mmu->rmap);
 	account_tables(mmu, mmu->root, 1);
 	return mmu;
 }
@@ -1146,7 +1207,6 @@ static void mmu_free(struct kvmmu_mmu *mmu)
 	free_page((unsigned long)mmu->root5);
 	account_tables(mmu, mmu->root, -1);
 	free_page((unsigned long)mmu->root);
-	kvmmu_rmap_destroy(&mmu->rmap);
 	kfree(mmu);
 }
 

@@ -5,12 +5,13 @@
  * The MMU turns guest physical addresses into host physical ones in AMD's
  * nested page tables (NPT): a 4-level x86-64 page table per VM, built lazily
  * by nested page faults (mmu.c), torn down by zaps when memslots change or
- * the host mm changes under the guest (notifier.c), and indexed backwards by
- * a reverse map from guest frames to the entries that map them (rmap.c).
+ * the host mm changes under the guest (notifier.c). The NPT is indexed by
+ * guest frame, so it is its own reverse map: whoever needs the entries that
+ * map a GFN range walks that range of the tables (kvmmu_mmu_walk_leaves()).
  *
  * The first half of this file is the interface for the vCPU code, memslots
- * and debugfs. The second half, marked below, belongs to mmu.c, rmap.c,
- * notifier.c and their KUnit suite: nobody else may touch those fields.
+ * and debugfs. The second half, marked below, belongs to mmu.c, notifier.c
+ * and their KUnit suite: nobody else may touch those fields.
  */
 #ifndef KVMMU_MMU_H
 #define KVMMU_MMU_H
@@ -19,7 +20,6 @@
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
 #include <linux/spinlock.h>
-#include <linux/xarray.h>
 #include <asm/pgtable_types.h>
 
 #include "kvmmu.h"
@@ -79,7 +79,7 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 					unsigned long *buf, bool harvest);
 
 /*
- * ---- MMU internals: mmu.c, rmap.c, notifier.c and tests/kunit only ----
+ * ---- MMU internals: mmu.c, notifier.c and tests/kunit only ----
  */
 
 /*
@@ -124,42 +124,6 @@ static inline u64 kvmmu_spte_pfn(u64 spte)
 	return (spte & KVMMU_SPTE_PFN_MASK) >> PAGE_SHIFT;
 }
 
-/*
- * The reverse map: for every (address space, level, first GFN of a leaf)
- * the SPTEs that may map it. An xarray entry is NULL, one u64 * (the usual
- * case: the NPT maps a GFN once) or, tagged with 1, a chain of descriptors
- * for several SPTEs (shadow pages will need that). See rmap.c.
- */
-#define KVMMU_RMAP_DESC_SPTES	7
-
-struct kvmmu_rmap_desc {
-	struct kvmmu_rmap_desc *more;
-	unsigned int nr;
-	u64 *sptes[KVMMU_RMAP_DESC_SPTES];
-};
-
-struct kvmmu_rmap {
-	struct xarray xa[KVMMU_ADDRESS_SPACE_NUM][KVMMU_MAX_HUGE_LEVEL];
-};
-
-/* Called for each SPTE of a walk; returns whether it counted (young). */
-typedef bool (*kvmmu_rmap_fn)(u64 *sptep, int level, void *data);
-
-void kvmmu_rmap_init(struct kvmmu_rmap *rmap);
-void kvmmu_rmap_destroy(struct kvmmu_rmap *rmap);
-int kvmmu_rmap_reserve(struct kvmmu_rmap *rmap, int as_id, int level,
-		       gfn_t gfn);
-int kvmmu_rmap_add(struct kvmmu_rmap *rmap, int as_id, int level, gfn_t gfn,
-		   u64 *sptep, struct kvmmu_rmap_desc **spare);
-void kvmmu_rmap_remove(struct kvmmu_rmap *rmap, int as_id, int level,
-		       gfn_t gfn, u64 *sptep);
-void kvmmu_rmap_remove_table(struct kvmmu_rmap *rmap, int as_id, int level,
-			     gfn_t base, const u64 *table);
-bool kvmmu_rmap_walk(struct kvmmu_rmap *rmap, int as_id, gfn_t start,
-		     gfn_t end, kvmmu_rmap_fn fn, void *data);
-unsigned int kvmmu_rmap_count(struct kvmmu_rmap *rmap, int as_id, int level,
-			      gfn_t gfn, const u64 *sptep);
-
 /* Counters for debugfs "stats"; racy reads are fine. */
 struct kvmmu_mmu_stats {
 	atomic64_t faults;
@@ -190,7 +154,6 @@ struct kvmmu_mmu_stats {
  * @invalidate_in_progress: invalidate_range_start calls not yet ended.
  * @invalidate_start: union of the HVA ranges in progress, [start, end).
  * @invalidate_end: see @invalidate_start.
- * @rmap: GFN -> SPTE reverse map.
  * @mn: our mmu_notifier on vm->mm.
  * @mn_registered: @mn is registered and must be unregistered.
  * @stats: counters.
@@ -207,7 +170,6 @@ struct kvmmu_mmu {
 	long invalidate_in_progress;
 	unsigned long invalidate_start;
 	unsigned long invalidate_end;
-	struct kvmmu_rmap rmap;
 	struct mmu_notifier mn;
 	bool mn_registered;
 	struct kvmmu_mmu_stats stats;
@@ -220,14 +182,12 @@ struct kvmmu_mmu {
  * struct kvmmu_mmu_vcpu - per-vCPU MMU state (vcpu->mmu).
  * @nr_pages: zeroed table pages in @pages.
  * @pages: zeroed pages, filled outside any lock by kvmmu_mmu_topup().
- * @desc: a spare rmap descriptor, same rules.
  *
  * Used only by the vCPU's own thread under vcpu->mutex: no lock.
  */
 struct kvmmu_mmu_vcpu {
 	int nr_pages;
 	void *pages[KVMMU_PAGE_CACHE_SIZE];
-	struct kvmmu_rmap_desc *desc;
 };
 
 /* mmu.c, for notifier.c: zaps under mmu->lock held for write. */
@@ -235,6 +195,11 @@ bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			 gfn_t end, struct list_head *freed);
 void kvmmu_mmu_flush_and_free(struct kvmmu_mmu *mmu, bool flush,
 			      struct list_head *freed);
+
+/* Called for each leaf of a walk; returns whether it counted (young). */
+typedef bool (*kvmmu_leaf_fn)(u64 *sptep, int level, gfn_t gfn, void *data);
+bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			   gfn_t end, kvmmu_leaf_fn fn, void *data);
 
 /* notifier.c */
 int kvmmu_mmu_notifier_register(struct kvmmu_mmu *mmu, struct mm_struct *mm);

@@ -20,9 +20,10 @@
  * update wait for invalidations to finish).
  *
  * Aging (clear_flush_young, clear_young, test_young) reads and clears the
- * accessed bit of leaves found through the rmap, under the read lock, with
- * atomic bit operations (the CPU sets A concurrently). release() (the mm
- * exits) zaps everything.
+ * accessed bit of the leaves of those GFNs, found by walking the NPT
+ * (kvmmu_mmu_walk_leaves()), under the read lock, with atomic bit
+ * operations (the CPU sets A concurrently). release() (the mm exits) zaps
+ * everything.
  *
  * Exclusion rules
  * ---------------
@@ -30,7 +31,7 @@
  *   lock; the OOM reaper calls start() non-blockable): nothing here sleeps.
  *   mmu->lock is a spinning rwlock; vm->srcu readers do not sleep; the TLB
  *   flush must not sleep either (see kvmmu_flush_remote_tlbs()).
- * - Order: vm->srcu (read) -> mmu->lock -> rmap xa_lock.
+ * - Order: vm->srcu (read) -> mmu->lock.
  * - The bookkeeping (invalidate_seq, _in_progress, _start/_end) changes
  *   under mmu->lock held for write.
  */
@@ -154,12 +155,12 @@ static void mn_invalidate_range_end(struct mmu_notifier *mn,
 }
 
 /* Report (and with *@data true, clear) the accessed bit of a leaf. */
-static bool age_spte(u64 *sptep, int level, void *data)
+static bool age_spte(u64 *sptep, int level, gfn_t gfn, void *data)
 {
 	const bool *clear = data;
 	u64 spte = READ_ONCE(*sptep);
 
-	/* The rmap may name a slot that is empty or a table now. */
+	/* Under the read lock a fault may have replaced the leaf. */
 	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level) ||
 	    !(spte & KVMMU_SPTE_ACCESSED))
 		return false;
@@ -171,7 +172,7 @@ static bool age_spte(u64 *sptep, int level, void *data)
 static bool age_gfns(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		     gfn_t end, void *clear)
 {
-	return kvmmu_rmap_walk(&mmu->rmap, as_id, start, end, age_spte, clear);
+	return kvmmu_mmu_walk_leaves(mmu, as_id, start, end, age_spte, clear);
 }
 
 static bool age_hva_range(struct kvmmu_mmu *mmu, unsigned long start,

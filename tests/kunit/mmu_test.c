@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit suite for the TDP MMU (mmu.c, rmap.c, notifier.c), built into
+ * KUnit suite for the TDP MMU (mmu.c, notifier.c), built into
  * kvmmu_test.ko on kernels with KUnit.
  *
  * The sources are compiled into this module (the #includes below) so the
@@ -11,7 +11,8 @@
  *
  *  - the SPTE format (NPT leaf and table entries);
  *  - the leaf level: host level, memslot alignment and bounds, dirty log;
- *  - the rmap: single entries, descriptor chains, table sweeps, walks;
+ *  - range walks of the leaves (what a reverse map would do), and the
+ *    write protection of one dirty-bitmap word;
  *  - installs: tables linked, spurious faults, write upgrades, a table in
  *    the way of a huge leaf, a huge leaf in the way of a small one;
  *  - zaps of GFN ranges (leaves, whole tables, memslot delete and dirty
@@ -34,7 +35,6 @@
  */
 #define KVMMU_TRACE_KUNIT
 #include "../../mmu.c"
-#include "../../rmap.c"
 #include "../../notifier.c"
 #include "../../trace.c"
 
@@ -293,201 +293,138 @@ static void mmu_fault_level(struct kunit *test)
 					  c->max_level), c->expect);
 }
 
-/* ---- rmap ---- */
+/* ---- range walks ---- */
 
-static void mmu_rmap_single(struct kunit *test)
+struct walk_log {
+	int n;
+	int level[8];
+	gfn_t gfn[8];
+};
+
+static bool log_leaf(u64 *sptep, int level, gfn_t gfn, void *data)
 {
-	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
-	struct kvmmu_rmap_desc *spare = NULL;
-	u64 sptes[2];
+	struct walk_log *w = data;
 
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 5, &sptes[0], &spare), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, &sptes[0]), 1);
-	/* Again: no duplicate. */
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 5, &sptes[0], &spare), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 1);
-	/* A second SPTE needs a descriptor, and there is none. */
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 5, &sptes[1], &spare),
-			-ENOMEM);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 1);
-	/* Other keys, levels and address spaces are separate. */
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 6, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 5, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 5, NULL), 0);
-	/* Huge keys: any GFN of the 2M finds the entry. */
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 0, 2, 0x400, &sptes[1], &spare), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x5ff, &sptes[1]), 1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x600, NULL), 0);
-
-	/* Removing an absent SPTE changes nothing; the right one empties. */
-	kvmmu_rmap_remove(rmap, 0, 1, 5, &sptes[1]);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 1);
-	kvmmu_rmap_remove(rmap, 0, 1, 5, &sptes[0]);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 5, NULL), 0);
-	KUNIT_EXPECT_NULL(test, xa_load(rmap_xa(rmap, 0, 1), 5));
-}
-
-static void mmu_rmap_desc_chain(struct kunit *test)
-{
-	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
-	const int n = 3 * KVMMU_RMAP_DESC_SPTES + 2;
-	struct kvmmu_rmap_desc *spare = NULL, *none = NULL;
-	u64 sptes[3 * KVMMU_RMAP_DESC_SPTES + 2];
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (!spare)
-			spare = kzalloc(sizeof(*spare), GFP_KERNEL);
-		KUNIT_ASSERT_NOT_NULL(test, spare);
-		KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 1, 1, 9, &sptes[i],
-						     &spare), 0);
+	if (w->n < ARRAY_SIZE(w->gfn)) {
+		w->level[w->n] = level;
+		w->gfn[w->n] = gfn;
 	}
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n);
-	for (i = 0; i < n; i++)
-		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, &sptes[i]), 1);
-	/* Re-adding any of them adds nothing. */
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 1, 1, 9, &sptes[3], &spare), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n);
-
-	/* Remove the even ones: the odd ones stay, packed. */
-	for (i = 0; i < n; i += 2)
-		kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[i]);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n / 2);
-	for (i = 0; i < n; i++)
-		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, &sptes[i]),
-				i & 1);
-	/* A hole refills without a new descriptor. */
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(rmap, 1, 1, 9, &sptes[0], &none), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), n / 2 + 1);
-	kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[0]);
-
-	/* Down to one (n is odd: sptes[n - 2] is the last odd one). */
-	for (i = 1; i < n - 2; i += 2)
-		kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[i]);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 1, 1, 9, NULL), 1);
-	/* A plain pointer again, no descriptor. */
-	KUNIT_EXPECT_PTR_EQ(test, xa_load(rmap_xa(rmap, 1, 1), 9),
-			    (void *)&sptes[n - 2]);
-	kvmmu_rmap_remove(rmap, 1, 1, 9, &sptes[n - 2]);
-	KUNIT_EXPECT_NULL(test, xa_load(rmap_xa(rmap, 1, 1), 9));
-	kfree(spare);
+	w->n++;
+	return level == L2M;
 }
 
-static bool count_fn(u64 *sptep, int level, void *data)
+static struct walk_log walk(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			    gfn_t end, bool *ret)
 {
-	(*(int *)data) += level;
-	return level == PG_LEVEL_2M;
-}
+	struct walk_log w = {};
 
-static void mmu_rmap_table_and_walk(struct kunit *test)
-{
-	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
-	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL);
-	u64 *other = (u64 *)get_zeroed_page(GFP_KERNEL);
-	struct kvmmu_rmap_desc *spare;
-	int sum = 0;
-
-	KUNIT_ASSERT_NOT_NULL(test, table);
-	KUNIT_ASSERT_NOT_NULL(test, other);
-	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, spare);
-
-	/* A table of 4K leaves for GFNs 0x1000..0x11ff. */
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x1000), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x1000, &table[0], &spare), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x11ff, &table[511], &spare), 0);
-	/* Same key, SPTE elsewhere (a shadow page): must survive. */
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x11ff, &other[3], &spare), 0);
-	/* Next table's first key: must survive. */
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x1200, &other[0], &spare), 0);
-	/* A 2M leaf over all of it, and an unused reservation. */
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 2, 0x1000, &other[8], &spare), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x1100), 0);
-
-	/* Walk 0x1100..0x11ff: one 4K key (two SPTEs) and the 2M leaf. */
-	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_walk(rmap, 0, 0x1100, 0x1200,
-						count_fn, &sum));
-	KUNIT_EXPECT_EQ(test, sum, 1 + 1 + 2);
-	sum = 0;
-	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_walk(rmap, 0, 0x1000, 0x1000,
-						 count_fn, &sum));
-	KUNIT_EXPECT_EQ(test, sum, 0);
-	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_walk(rmap, 1, 0, 0x100000,
-						 count_fn, &sum));
-
-	kvmmu_rmap_remove_table(rmap, 0, 1, 0x1000, table);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x1000, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x11ff, NULL), 1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x11ff, &other[3]), 1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x1200, &other[0]), 1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x1000, &other[8]), 1);
-
-	kfree(spare);
-	free_page((unsigned long)table);
-	free_page((unsigned long)other);
+	read_lock(&mmu->lock);
+	*ret = kvmmu_mmu_walk_leaves(mmu, as_id, start, end, log_leaf, &w);
+	read_unlock(&mmu->lock);
+	return w;
 }
 
 /*
- * kvmmu_rmap_remove_table() when every entry is one SPTE of the table (the
- * NPT's case): the range goes at once, neighbours stay.
+ * kvmmu_mmu_walk_leaves() visits exactly the leaves that meet the range,
+ * in GFN order, a huge one once with its first GFN; an empty range, the
+ * other address space and GFNs past the NPT visit nothing.
  */
-static void mmu_rmap_table_whole(struct kunit *test)
+static void mmu_walk_leaves(struct kunit *test)
 {
-	struct kvmmu_rmap *rmap = &fixture(test)->mmu->rmap;
-	XA_STATE(xas, rmap_xa(rmap, 0, 1), 0x2100);
-	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL);
-	u64 *other = (u64 *)get_zeroed_page(GFP_KERNEL);
-	struct kvmmu_rmap_desc *spare;
-	void *entry;
-	int i;
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	const gfn_t g = MT_GFN;	/* 1G aligned */
+	struct walk_log w;
+	bool r;
 
-	KUNIT_ASSERT_NOT_NULL(test, table);
-	KUNIT_ASSERT_NOT_NULL(test, other);
-	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, spare);
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x1ff, MT_PFN, L4K, true, true));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x200, MT_PFN + 0x200, L2M, true,
+				    true));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x400, MT_PFN + 0x400, L4K, true,
+				    true));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x40000, MT_PFN + 0x40000, L1G,
+				    true, true));
 
-	/* GFNs 0x2000..0x21ff: all of them, but 0x2100 only reserved. */
-	for (i = 0; i < 512; i++) {
-		KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1,
-							 0x2000 + i), 0);
-		if (i != 0x100)
-			KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1,
-							     0x2000 + i,
-							     &table[i],
-							     &spare), 0);
+	w = walk(mmu, 0, g + 0x1ff, g + 0x401, &r);
+	KUNIT_EXPECT_TRUE(test, r);
+	KUNIT_ASSERT_EQ(test, w.n, 3);
+	KUNIT_EXPECT_EQ(test, w.level[0], L4K);
+	KUNIT_EXPECT_EQ(test, w.gfn[0], g + 0x1ff);
+	KUNIT_EXPECT_EQ(test, w.level[1], L2M);
+	KUNIT_EXPECT_EQ(test, w.gfn[1], g + 0x200);
+	KUNIT_EXPECT_EQ(test, w.level[2], L4K);
+	KUNIT_EXPECT_EQ(test, w.gfn[2], g + 0x400);
+
+	/* Inside a huge leaf: the leaf, with its own first GFN. */
+	w = walk(mmu, 0, g + 0x300, g + 0x301, &r);
+	KUNIT_ASSERT_EQ(test, w.n, 1);
+	KUNIT_EXPECT_EQ(test, w.gfn[0], g + 0x200);
+	w = walk(mmu, 0, g + 0x40005, g + 0x40006, &r);
+	KUNIT_EXPECT_FALSE(test, r);
+	KUNIT_ASSERT_EQ(test, w.n, 1);
+	KUNIT_EXPECT_EQ(test, w.level[0], L1G);
+	KUNIT_EXPECT_EQ(test, w.gfn[0], g + 0x40000);
+
+	/* Next to leaves, empty, reversed, elsewhere: nothing. */
+	w = walk(mmu, 0, g, g + 0x1ff, &r);
+	KUNIT_EXPECT_EQ(test, w.n, 0);
+	KUNIT_EXPECT_FALSE(test, r);
+	w = walk(mmu, 0, g + 0x401, g + 0x401, &r);
+	KUNIT_EXPECT_EQ(test, w.n, 0);
+	w = walk(mmu, 0, g + 0x402, g + 0x400, &r);
+	KUNIT_EXPECT_EQ(test, w.n, 0);
+	w = walk(mmu, 1, 0, mmu->max_gfn, &r);
+	KUNIT_EXPECT_EQ(test, w.n, 0);
+	w = walk(mmu, 0, mmu->max_gfn - 1, mmu->max_gfn + 0x1000, &r);
+	KUNIT_EXPECT_EQ(test, w.n, 0);
+
+	/* Everything: four leaves. */
+	w = walk(mmu, 0, 0, ~0ULL, &r);
+	KUNIT_EXPECT_EQ(test, w.n, 4);
+}
+
+/*
+ * write_protect_mask(): of one dirty-bitmap word, exactly the leaves that
+ * map a page whose bit is set lose write access; a huge leaf goes whole.
+ */
+static void mmu_write_protect_mask(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	const gfn_t g = MT_GFN;
+	u64 *sptep;
+	int i, level;
+
+	for (i = 0; i < 64; i++)
+		KUNIT_ASSERT_TRUE(test, map(test, g + 0x1c0 + i,
+					    MT_PFN + 0x1c0 + i, L4K, true,
+					    true));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x200, MT_PFN + 0x200, L2M, true,
+				    true));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x400, MT_PFN + 0x400, L4K, true,
+				    true));
+
+	write_lock(&mmu->lock);
+	write_protect_mask(mmu, 0, g + 0x1c0, BIT(0) | BIT(5) | BIT(63));
+	/* Bit 3 of the word at +0x240 lies in the 2M leaf. */
+	write_protect_mask(mmu, 0, g + 0x240, BIT(3));
+	/* The leaf at +0x400 is bit 0; bits 1 and 5 map nothing. */
+	write_protect_mask(mmu, 0, g + 0x400, BIT(1) | BIT(5));
+	write_unlock(&mmu->lock);
+
+	for (i = 0; i < 64; i++) {
+		bool wp = i == 0 || i == 5 || i == 63;
+
+		sptep = find_leaf(mmu, g + 0x1c0 + i, &level);
+		KUNIT_ASSERT_NOT_NULL(test, sptep);
+		KUNIT_EXPECT_EQ_MSG(test, !(*sptep & KVMMU_SPTE_WRITABLE), wp,
+				    "gfn +0x%x", 0x1c0 + i);
 	}
-	/* Neighbours on both sides, and a 2M leaf over the range. */
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x1fff), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x1fff, &other[1],
-					     &spare), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 1, 0x2200), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 1, 0x2200, &other[2],
-					     &spare), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_reserve(rmap, 0, 2, 0x2000), 0);
-	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(rmap, 0, 2, 0x2000, &other[3],
-					     &spare), 0);
-
-	kvmmu_rmap_remove_table(rmap, 0, 1, 0x2000, table);
-	for (i = 0; i < 512; i++)
-		KUNIT_EXPECT_EQ_MSG(test, kvmmu_rmap_count(rmap, 0, 1,
-							   0x2000 + i, NULL),
-				    0, "gfn 0x%x", 0x2000 + i);
-	/* The reservation went with the range (its fault would retry). */
-	rcu_read_lock();
-	entry = xas_load(&xas);
-	rcu_read_unlock();
-	KUNIT_EXPECT_NULL(test, entry);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x1fff, &other[1]),
-			1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 1, 0x2200, &other[2]),
-			1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(rmap, 0, 2, 0x2000, &other[3]),
-			1);
-
-	kfree(spare);
-	free_page((unsigned long)table);
-	free_page((unsigned long)other);
+	sptep = find_leaf(mmu, g + 0x3ff, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_EQ(test, level, L2M);
+	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	sptep = find_leaf(mmu, g + 0x400, &level);
+	KUNIT_ASSERT_NOT_NULL(test, sptep);
+	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
 }
 
 /* ---- installs ---- */
@@ -508,7 +445,6 @@ static void mmu_map_4k(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, spte & KVMMU_SPTE_WRITABLE);
 	KUNIT_EXPECT_TRUE(test, spte & KVMMU_SPTE_ACCESSED);
 	KUNIT_EXPECT_FALSE(test, spte & KVMMU_SPTE_DIRTY);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, gfn, sptep), 1);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 1);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 4);
 	/* Nothing else is mapped. */
@@ -548,7 +484,6 @@ static void mmu_map_write_upgrade(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
 	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_DIRTY);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, gfn, NULL), 1);
 	/* Same frame, more rights: no flush needed. */
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes);
 
@@ -574,8 +509,6 @@ static void mmu_map_huge(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(*sptep), MT_PFN + 0x200);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 1);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 3);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 2, MT_GFN + 0x200,
-					       sptep), 1);
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x1ff, &level));
 	/* A 4K fault inside, same frames: spurious. */
 	KUNIT_EXPECT_FALSE(test, map(test, MT_GFN + 0x210, MT_PFN + 0x210, L4K,
@@ -636,8 +569,6 @@ static void mmu_map_huge_in_the_way(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x600, &level));
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 2, MT_GFN + 0x600,
-					       NULL), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
 }
 
@@ -706,8 +637,6 @@ static void mmu_zap_range(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 1, &level));
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 2, &level));
 	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g + 3, &level));
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, g + 1, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, g + 3, NULL), 1);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 6);
 	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
@@ -733,10 +662,6 @@ static void mmu_zap_range(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 0x200, &level));
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 0x5ff, &level));
 	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g + 3, &level));
-	for (i = 0; i < 4; i++)
-		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1,
-						       g + 0x200 + i, NULL), 0);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 2, g + 0x400, NULL), 0);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 2);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
 	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
@@ -920,8 +845,6 @@ static void mmu_fast_page_fault(struct kunit *test)
 				      KVMMU_SPTE_DIRTY);
 	KUNIT_EXPECT_EQ(test, slot->dirty_bitmap[0], BIT(0));
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.fast), 1);
-	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&mmu->rmap, 0, 1, MT_GFN, NULL),
-			1);
 	/* More rights, same frame: no flush. */
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes);
 	/* Another vCPU's write meanwhile: nothing more to do. */
@@ -1199,10 +1122,8 @@ static void mmu_dump_batches(struct kunit *test)
 static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_spte_format),
 	KUNIT_CASE_PARAM(mmu_fault_level, level_gen_params),
-	KUNIT_CASE(mmu_rmap_single),
-	KUNIT_CASE(mmu_rmap_desc_chain),
-	KUNIT_CASE(mmu_rmap_table_and_walk),
-	KUNIT_CASE(mmu_rmap_table_whole),
+	KUNIT_CASE(mmu_walk_leaves),
+	KUNIT_CASE(mmu_write_protect_mask),
 	KUNIT_CASE(mmu_map_4k),
 	KUNIT_CASE(mmu_map_write_upgrade),
 	KUNIT_CASE(mmu_map_huge),

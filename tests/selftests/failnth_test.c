@@ -461,7 +461,7 @@ static int slot_check(struct ctx *c, int r)
 
 /*
  * -- the guest writes pages never mapped, nor touched by the host: GUP
- * allocates them; table pages, rmap --
+ * allocates them; table pages --
  */
 #define FRESH_GPA	0x400000UL
 
@@ -1007,71 +1007,13 @@ SCENARIO(13, supported_cpuid)
  * kvmmu. The harness runs the tests in order, in one process.
  */
 /*
- * kvmmu_rmap_reserve() through failslab's cache filter: fail-nth cannot
- * reach it (the xarray's silent GFP_NOWAIT first try takes the one
- * failure, its retry succeeds), so here every radix_tree_node allocation
- * of this thread fails while the guest touches a page whose rmap key
- * needs a new xarray node: KVM_RUN fails ENOMEM, then works.
- */
-TEST_F_TIMEOUT(fi, rmap_reserve, 120)
-{
-	static const char *const arm[][2] = {
-		{ FI "failslab/cache-filter", "Y" },
-		{ FI "failslab/task-filter", "Y" },
-		{ FI "failslab/interval", "1" },
-		{ FI "failslab/times", "-1" },
-		{ FI "failslab/probability", "100" },
-		{ "/sys/kernel/slab/radix_tree_node/failslab", "1" },
-		{ "/proc/thread-self/make-it-fail", "1" },
-	};
-	static const char *const disarm[][2] = {
-		{ "/proc/thread-self/make-it-fail", "0" },
-		{ FI "failslab/probability", "0" },
-		{ "/sys/kernel/slab/radix_tree_node/failslab", "0" },
-		{ FI "failslab/times", "1" },
-		{ FI "failslab/task-filter", "N" },
-		{ FI "failslab/cache-filter", "N" },
-	};
-	struct ctx c = { .extra_fd = -1 };
-	unsigned int i;
-	int r, site;
-
-	g32_alarm(110);
-	if (access("/sys/kernel/slab/radix_tree_node/failslab", W_OK))
-		SKIP(return, "no SLUB failslab attribute");
-	ASSERT_EQ(0, fault_setup(&c));
-	kmsg_mark("begin");
-	lseek(kmsg, 0, SEEK_END);
-	for (i = 0; i < sizeof(arm) / sizeof(arm[0]); i++) {
-		r = kvmmu_write_file(arm[i][0], arm[i][1]);
-		EXPECT_EQ(0, r) TH_LOG("%s: %s", arm[i][0], strerror(-r));
-	}
-	r = g32_do(&c.v, G32_W32, FRESH_GPA + 5 * PG, 0x5eed0005, 0);
-	for (i = 0; i < sizeof(disarm) / sizeof(disarm[0]); i++)
-		kvmmu_write_file(disarm[i][0], disarm[i][1]);
-	site = site_collect();
-	kmsg_mark("end");
-	tally->injections++;
-	TH_LOG("rmap_reserve: %s -> %d", site >= 0 ? tally->sites[site] : "-",
-	       r);
-	EXPECT_EQ(-ENOMEM, r);
-	EXPECT_TRUE(site >= 0 && site_in(site, "kvmmu_rmap_reserve"));
-	/* The same write, nothing failing: it goes through. */
-	EXPECT_EQ(G32_DONE, g32_do(&c.v, G32_W32, FRESH_GPA + 5 * PG,
-				   0x5eed0005, 0));
-	EXPECT_EQ(0x5eed0005, *(uint32_t *)(fresh + 5 * PG));
-	munmap(fresh, DATA_PAGES * PG);
-	teardown(&c);
-}
-
-/*
  * Last: the sites all the scenarios failed at (the harness runs the tests
- * in order, the tally is shared). kvmmu_rmap_reserve() is failed by the
- * test above, not by fail-nth; the per-CPU part of init_srcu_struct() has
- * no injection point (its kzalloc has: dev_ioctl+, a tail call); the LA57
- * root and the module init's per-CPU pages are not reachable from a VMM.
- * A run fails kvmmu at 26 to 30 distinct call sites (function+offset);
- * fewer than 22 means allocations went out of the scenarios' reach.
+ * in order, the tally is shared). The per-CPU part of init_srcu_struct()
+ * has no injection point (its kzalloc has: dev_ioctl+, a tail call); the
+ * LA57 root and the module init's per-CPU pages are not reachable from a
+ * VMM. A run fails kvmmu at 24 to 28 distinct call sites
+ * (function+offset); fewer than 22 means allocations went out of the
+ * scenarios' reach.
  */
 TEST_F(fi, sites)
 {
