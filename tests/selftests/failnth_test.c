@@ -1011,7 +1011,7 @@ SCENARIO(13, supported_cpuid)
  * in order, the tally is shared). The per-CPU part of init_srcu_struct()
  * has no injection point (its kzalloc has: dev_ioctl+, a tail call); the
  * LA57 root and the module init's per-CPU pages are not reachable from a
- * VMM. A run fails kvmmu at 24 to 28 distinct call sites
+ * VMM. A run fails kvmmu at 26 to 30 distinct call sites
  * (function+offset); fewer than 22 means allocations went out of the
  * scenarios' reach.
  */

@@ -23,6 +23,20 @@
  *                       (notifier invalidation, zap, TLB flush), per page
  *   invalidate_2m_ns    the same for a 2M THP mapped at 2M (skipped
  *                       without THP)
+ *   invalidate_unmapped_4k_ns  MADV_DONTNEED of one 4K page of a slot that
+ *                       neither the guest nor the host has touched: the
+ *                       notifier finds nothing to zap (memslot_perf_test's
+ *                       unmap is mostly this)
+ *   host_madvise_4k_ns  MADV_DONTNEED of one 4K page the VMM has touched,
+ *                       before any VM exists (no notifier): the host's own
+ *                       share of invalidate_4k_ns
+ *   host_madvise_none_ns  the same on an untouched page: the host's share
+ *                       of invalidate_unmapped_4k_ns
+ *   host_madvise_2m_ns  MADV_DONTNEED of one 2M THP, before any VM
+ *   invalidate_4k_mmu_ns, invalidate_unmapped_mmu_ns, invalidate_2m_mmu_ns
+ *                       the differences: what the module's notifier, zap
+ *                       and flush cost (the host's work is the same for
+ *                       both modules and dominates the totals)
  *
  * Usage: guest_bench [pages]   (default 8192; device from $KVMMU_DEV)
  * Exit status 0 only if every guest operation completed.
@@ -43,6 +57,10 @@
 #define SZ_2M		(2UL << 20)
 #define NR_2M		8
 #define NULL_EXITS	20000
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
 
 static double now_ns(void)
 {
@@ -73,6 +91,71 @@ static void slot(struct g32_vm *vm, void *p, size_t len)
 		fail("KVM_SET_USER_MEMORY_REGION", NULL);
 }
 
+/* AnonHugePages of this process, in kB (0 if unknown). */
+static unsigned long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	unsigned long kb = 0;
+	char line[128];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * NR_2M THPs, written: MADV_COLLAPSE makes them huge where the fault
+ * found no free 2M page. NULL if they are not all huge (a 2M range of
+ * 4K pages costs the host more to free: the figure would mean nothing).
+ */
+static uint8_t *map_thps(void)
+{
+	uint8_t *p = g32_map_aligned(NR_2M * SZ_2M, SZ_2M);
+
+	if (!p)
+		return NULL;
+	if (madvise(p, NR_2M * SZ_2M, MADV_HUGEPAGE))
+		goto no;
+	memset(p, 1, NR_2M * SZ_2M);
+	madvise(p, NR_2M * SZ_2M, MADV_COLLAPSE);
+	if (anon_huge_kb() >= NR_2M * (SZ_2M >> 10))
+		return p;
+no:
+	printf("# no THP backing: 2M rows skipped\n");
+	munmap(p, NR_2M * SZ_2M);
+	return NULL;
+}
+
+/* MADV_DONTNEED of each 2M of map_thps(), per 2M. */
+static double madvise_thps(uint8_t *p)
+{
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < NR_2M; i++)
+		madvise(p + i * SZ_2M, SZ_2M, MADV_DONTNEED);
+	return (now_ns() - t) / NR_2M;
+}
+
+/* MADV_DONTNEED of @pages pages one at a time, touched first or not. */
+static double madvise_each(uint8_t *p, unsigned long pages, int touch)
+{
+	unsigned long i;
+	double t;
+
+	if (touch)
+		for (i = 0; i < pages; i++)
+			p[i * PG] = 1;
+	t = now_ns();
+	for (i = 0; i < pages; i++)
+		madvise(p + i * PG, PG, MADV_DONTNEED);
+	return (now_ns() - t) / pages;
+}
+
 static void unslot(struct g32_vm *vm)
 {
 	if (kvmmu_delete_region(vm->vmfd, 1))
@@ -82,7 +165,8 @@ static void unslot(struct g32_vm *vm)
 int main(int argc, char **argv)
 {
 	unsigned long pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 8192, i;
-	double t, null_exit, host_touch, faultin, mapped, inv4k;
+	double t, null_exit, host_touch, faultin, mapped, inv4k, inv_none;
+	double host_madv, host_none, host_2m = 0, inv2m;
 	struct g32_vcpu v;
 	struct g32_vm vm;
 	uint8_t *p;
@@ -91,6 +175,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s [pages <= 262144]\n", argv[0]);
 		return 2;
 	}
+	/* Before any VM (and its mmu notifier) exists: the host alone. */
+	p = g32_map_anon(pages * PG);
+	if (!p)
+		fail("mmap", NULL);
+	madvise(p, pages * PG, MADV_NOHUGEPAGE);
+	host_madv = madvise_each(p, pages, 1);
+	host_none = madvise_each(p, pages, 0);
+	munmap(p, pages * PG);
+	p = map_thps();
+	if (p) {
+		host_2m = madvise_thps(p);
+		munmap(p, NR_2M * SZ_2M);
+	}
+
 	if (g32_vm_create(&vm) || g32_vcpu_create(&vm, &v, 0))
 		fail("create VM and vCPU", NULL);
 	printf("# device %s, %lu pages\n", kvmmu_dev_path(), pages);
@@ -130,10 +228,9 @@ int main(int argc, char **argv)
 	mapped = (now_ns() - t) / pages;
 
 	/* Invalidation of mapped 4K pages, one madvise each. */
-	t = now_ns();
-	for (i = 0; i < pages; i++)
-		madvise(p + i * PG, PG, MADV_DONTNEED);
-	inv4k = (now_ns() - t) / pages;
+	inv4k = madvise_each(p, pages, 0);
+	/* Again: the pages are gone from host and NPT, nothing to zap. */
+	inv_none = madvise_each(p, pages, 0);
 	unslot(&vm);
 	munmap(p, pages * PG);
 
@@ -143,19 +240,22 @@ int main(int argc, char **argv)
 	printf("bench faultin_limit_ns %.0f\n", null_exit + host_touch);
 	printf("bench faultin_mapped_4k_ns %.0f\n", mapped);
 	printf("bench invalidate_4k_ns %.0f\n", inv4k);
+	printf("bench invalidate_unmapped_4k_ns %.0f\n", inv_none);
+	printf("bench host_madvise_4k_ns %.0f\n", host_madv);
+	printf("bench host_madvise_none_ns %.0f\n", host_none);
+	printf("bench invalidate_4k_mmu_ns %.0f\n", inv4k - host_madv);
+	printf("bench invalidate_unmapped_mmu_ns %.0f\n", inv_none - host_none);
 	printf("# fault-in / limit %.2f\n", faultin / (null_exit + host_touch));
 
 	/* 2M: THP-backed, mapped at 2M by the guest's touch. */
-	p = g32_map_aligned(NR_2M * SZ_2M, SZ_2M);
-	if (p && !madvise(p, NR_2M * SZ_2M, MADV_HUGEPAGE)) {
-		memset(p, 1, NR_2M * SZ_2M);
+	p = host_2m ? map_thps() : NULL;
+	if (p) {
 		slot(&vm, p, NR_2M * SZ_2M);
 		op(&v, G32_FILL, GPA, 3, NR_2M * SZ_2M / PG);
-		t = now_ns();
-		for (i = 0; i < NR_2M; i++)
-			madvise(p + i * SZ_2M, SZ_2M, MADV_DONTNEED);
-		printf("bench invalidate_2m_ns %.0f\n",
-		       (now_ns() - t) / NR_2M);
+		inv2m = madvise_thps(p);
+		printf("bench invalidate_2m_ns %.0f\n", inv2m);
+		printf("bench host_madvise_2m_ns %.0f\n", host_2m);
+		printf("bench invalidate_2m_mmu_ns %.0f\n", inv2m - host_2m);
 		unslot(&vm);
 		munmap(p, NR_2M * SZ_2M);
 	}
