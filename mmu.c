@@ -275,6 +275,17 @@ static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
 }
 
 /*
+ * Clip GFNs [@start, *@end) of @as_id to what the NPT covers; false if
+ * nothing is left (only address space 0 has an NPT).
+ */
+static bool npt_range(const struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+		      gfn_t *end)
+{
+	*end = min(*end, mmu->max_gfn);
+	return !as_id && start < *end;
+}
+
+/*
  * Zap what @table (entries of @level, first GFN @base) maps of GFNs
  * [@start, @end). Leaves that meet the range go whole (a 2M leaf partly
  * inside goes entirely: zapping more is always safe); tables wholly inside
@@ -332,10 +343,7 @@ bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 	bool zapped;
 
 	lockdep_assert_held_write(&mmu->lock);
-	if (as_id)
-		return false;
-	end = min(end, mmu->max_gfn);
-	if (start >= end)
+	if (!npt_range(mmu, as_id, start, &end))
 		return false;
 	zapped = zap_table(mmu, as_id, mmu->root, KVMMU_ROOT_LEVEL, 0, start,
 			   end, freed);
@@ -467,10 +475,7 @@ bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			   gfn_t end, kvmmu_leaf_fn fn, void *data)
 {
 	lockdep_assert_held(&mmu->lock);
-	if (as_id)
-		return false;
-	end = min(end, mmu->max_gfn);
-	if (start >= end)
+	if (!npt_range(mmu, as_id, start, &end))
 		return false;
 	return walk_table(mmu->root, KVMMU_ROOT_LEVEL, 0, start, end, fn,
 			  data);
