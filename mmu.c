@@ -282,7 +282,7 @@ static bool npt_range(const struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		      gfn_t *end)
 {
 	*end = min(*end, mmu->max_gfn);
-	return !as_id && start < *end;
+	return as_id < KVMMU_NPT_ADDRESS_SPACES && start < *end;
 }
 
 /*

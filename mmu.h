@@ -101,6 +101,9 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 #define KVMMU_SPTE_HOST_WRITABLE BIT_ULL(9)
 #define KVMMU_SPTE_PFN_MASK	GENMASK_ULL(51, 12)
 
+/* Address spaces with an NPT: only 0; SMM (1) is not supported. */
+#define KVMMU_NPT_ADDRESS_SPACES	1
+
 #define KVMMU_ROOT_LEVEL	4
 #define KVMMU_MAX_HUGE_LEVEL	PG_LEVEL_1G
 #define KVMMU_SPTE_PER_TABLE	512

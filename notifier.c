@@ -67,12 +67,18 @@ typedef bool (*gfn_range_fn)(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			     gfn_t end, void *data);
 
 /*
- * Call @fn for the GFN range of every slot, of either address space, that
- * maps HVAs [@start, @end); INVALID slots included (their SPTEs may not be
- * zapped yet). Return the OR of the calls. vm->srcu is held.
+ * Call @fn for the GFN range of every slot that maps HVAs [@start, @end);
+ * INVALID slots included (their SPTEs may not be zapped yet). Return the
+ * OR of the calls. vm->srcu is held.
+ *
+ * Only address spaces with an NPT are looked at: address space 1 (SMM)
+ * may have slots but nothing maps them. Always inlined, so that @fn is a
+ * direct call: this runs for every host invalidation of the VMM's mm.
  */
-static bool walk_hva_gfns(struct kvmmu_mmu *mmu, unsigned long start,
-			  unsigned long end, gfn_range_fn fn, void *data)
+static __always_inline bool walk_hva_gfns(struct kvmmu_mmu *mmu,
+					  unsigned long start,
+					  unsigned long end, gfn_range_fn fn,
+					  void *data)
 {
 	struct kvmmu_vm *vm = mmu->vm;
 	bool ret = false;
@@ -81,7 +87,7 @@ static bool walk_hva_gfns(struct kvmmu_mmu *mmu, unsigned long start,
 	if (end <= start)
 		return false;
 
-	for (as_id = 0; as_id < KVMMU_ADDRESS_SPACE_NUM; as_id++) {
+	for (as_id = 0; as_id < KVMMU_NPT_ADDRESS_SPACES; as_id++) {
 		struct kvmmu_memslots *slots = kvmmu_memslots(vm, as_id);
 		struct kvmmu_memory_slot *slot;
 
@@ -126,7 +132,9 @@ static void invalidate_begin(struct kvmmu_mmu *mmu, unsigned long start,
 	srcu_read_unlock(&mmu->vm->srcu, idx);
 
 	atomic64_inc(&mmu->stats.invalidations);
-	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	/* Most invalidations of a VMM's mm meet no SPTE: skip the call. */
+	if (flush || !list_empty(&freed))
+		kvmmu_mmu_flush_and_free(mmu, flush, &freed);
 }
 
 /* The body of invalidate_range_end. */
