@@ -393,8 +393,12 @@ bench_smp() {
 	say "env $2"
 	_b="timeout -s KILL 900 env $2"
 	{
-		$_b /tests/demand_paging_test -b 64M -v 1 | bench_parse smp_faultin_1vcpu
-		$_b /tests/demand_paging_test -b 64M -v 2 | bench_parse smp_faultin_2vcpu
+		# Twice: real time moves by 30% between runs (bench.sh shows
+		# the faster run of each).
+		for _i in 1 2; do
+			$_b /tests/demand_paging_test -b 64M -v 1 | bench_parse smp_faultin_1vcpu
+			$_b /tests/demand_paging_test -b 64M -v 2 | bench_parse smp_faultin_2vcpu
+		done
 	} >&3 2>&3 </dev/null
 	say "end bench.$1 rc=0"
 }
