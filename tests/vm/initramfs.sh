@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench|bench-smp]
+# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench|bench-smp|bench-rw]
 #              [--mods DIR] [--tests DIR] [--timeout S]
 # Build the test VM's initramfs: static busybox, /init (init.sh), the
 # kernel's own kvm stack for the control run (/stock, decompressed, with the

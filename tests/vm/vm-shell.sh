@@ -15,6 +15,7 @@ k=${KERNEL:-stock612}
 valid_kernel "$k" || die "KERNEL must be stock61, stock612 or debug"
 "$VMDIR/kernel.sh" "$k" >/dev/null
 "$VMDIR/build-module.sh" "$k" || log "module build failed: the shell will have no kvmmu.ko"
+ensure_pkgs linux-source-6.12 xz-utils make gcc libc6-dev
 make -s -C "$REPO/tests/selftests" OUT="$BUILD/selftests" ||
 	log "selftests build failed: /tests may be incomplete"
 "$VMDIR/initramfs.sh" "$k" "$BUILD/$k/shell.cpio.gz" --mode shell
