@@ -9,8 +9,8 @@
 # dirty_log_perf_test, kvm_page_table_test) runs first against stock
 # kvm_amd, then against our module loaded as kvm.ko (/dev/kvm). Prints a
 # table workload | kvm_amd | kvmmu | ratio (kvmmu / kvm_amd; every value is
-# a time, lower is better; a value measured twice is shown as the faster
-# of the two, and the output says which pairs differ by more than 2%) and
+# a time, lower is better; a value measured more than once is shown as
+# the fastest, and the output says which repeats differ by more than 2%) and
 # writes JSON to build/bench/results.json and
 # bench/results/<date>-<commit>.json, and a PNG chart of the ratios beside
 # it when gnuplot is there.
@@ -61,7 +61,8 @@ cat "$out/vm/results.log" "$out/vm-smp/results.log" "$out/vm-rw/results.log" 2>/
 cur != "" && $1 == "bench" && NF >= 3 {
 	if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
 	if ((cur, $2) in val) {
-		# A second run of the same workload: how far apart are they?
+		# A repeated run of the same workload: how far from the
+		# fastest run before it?
 		d = val[cur, $2] + 0 > 0 ? ($3 - val[cur, $2]) / val[cur, $2] : 0
 		if (d < 0) d = -d
 		reps++
@@ -90,7 +91,7 @@ END {
 	if (n == 0) print "(no bench lines in the results: see " json ")"
 	printf("memslot_perf_RW_*: icount shift=%s, its own VM; smp_*: real time, -smp 2; the rest: icount shift=%s\n", shift_rw, shift_n)
 	if (reps)
-		printf("repeatability: %d values measured twice (the table shows the faster), %d differ by more than 2%%, largest %.1f%% (%s)%s\n", reps, far, 100 * maxdev, maxw, farw)
+		printf("repeatability: %d repeated runs of a value (the table shows the fastest), %d differ from the fastest before them by more than 2%%, largest %.1f%% (%s)%s\n", reps, far, 100 * maxdev, maxw, farw)
 }'
 mkdir -p "$REPO/bench/results"
 cp "$out/results.json" "$REPO/bench/results/$stamp-$commit$dirty.json"
