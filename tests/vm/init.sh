@@ -347,6 +347,18 @@ bench_parse() {
 	}'
 }
 
+# bench_run <prefix> <command...>: run an upstream selftest with its output
+# in a file, then bench_parse the file. Not a pipe: on one CPU the parser,
+# woken by each line, runs whenever the scheduler lets it, and that can be
+# inside the test's next timed section (performance.rst, "Nothing runnable
+# but the test").
+bench_run() {
+	_p=$1
+	shift
+	"$@" >/tmp/bench.out
+	bench_parse "$_p" </tmp/bench.out
+}
+
 # bench_workloads <label> <env>: every workload of `make bench` against the
 # device the environment names, as test bench.<label>. Each run is bounded
 # by 900 s. memslot_perf_test stops at test 4 here: RW (5) runs in its own
@@ -362,33 +374,31 @@ bench_workloads() {
 		$_b /tests/guest_bench
 		$_b /tests/memslot_bench
 		$_b /tests/guest_bench
-		$_b /tests/demand_paging_test -b 64M | bench_parse demand_paging_4k
-		$_b /tests/demand_paging_test -b 64M -s anonymous_thp |
-			bench_parse demand_paging_thp
+		bench_run demand_paging_4k $_b /tests/demand_paging_test -b 64M
+		bench_run demand_paging_thp \
+			$_b /tests/demand_paging_test -b 64M -s anonymous_thp
 		# The 2M pool is filled by group_bench, before anything runs.
 		echo "# nr_hugepages $(cat /proc/sys/vm/nr_hugepages) (want 48)"
-		$_b /tests/demand_paging_test -b 64M -s anonymous_hugetlb |
-			bench_parse demand_paging_hugetlb
+		bench_run demand_paging_hugetlb \
+			$_b /tests/demand_paging_test -b 64M -s anonymous_hugetlb
 		# map and unmap take 1-3 s per iteration: one is enough. The
 		# rest run the upstream default 5 s, twice: their first
 		# iteration frees what the setup's memset populated and
 		# weighs 1/22 of a 1 s run (performance.rst).
-		$_b /tests/memslot_perf_test -s 64 -l 1 -f 0 -e 1 |
-			bench_parse memslot_perf
+		bench_run memslot_perf \
+			$_b /tests/memslot_perf_test -s 64 -l 1 -f 0 -e 1
 		for _i in 1 2; do
-			$_b /tests/memslot_perf_test -s 64 -l 5 -f 2 -e 4 |
-				bench_parse memslot_perf
+			bench_run memslot_perf \
+				$_b /tests/memslot_perf_test -s 64 -l 5 -f 2 -e 4
 		done
-		# Three times: enable and disable are single sub-ms timings
-		# whose wait for an SRCU grace period is bimodal (either
-		# module, 0.1 or 0.5 ms and more), see performance.rst.
+		# Three times: enable and disable are single sub-ms timings.
 		for _i in 1 2 3; do
-			$_b /tests/dirty_log_perf_test -b 32M -i 3 -g |
-				bench_parse dirty_log_g
-			$_b /tests/dirty_log_perf_test -b 32M -i 3 |
-				bench_parse dirty_log_manual
+			bench_run dirty_log_g \
+				$_b /tests/dirty_log_perf_test -b 32M -i 3 -g
+			bench_run dirty_log_manual \
+				$_b /tests/dirty_log_perf_test -b 32M -i 3
 		done
-		$_b /tests/kvm_page_table_test -b 64M | bench_parse page_table
+		bench_run page_table $_b /tests/kvm_page_table_test -b 64M
 	} >&3 2>&3 </dev/null
 	say "end bench.$1 rc=0"
 }
@@ -404,8 +414,10 @@ bench_smp() {
 		# Twice: real time moves by 30% between runs (bench.sh shows
 		# the faster run of each).
 		for _i in 1 2; do
-			$_b /tests/demand_paging_test -b 64M -v 1 | bench_parse smp_faultin_1vcpu
-			$_b /tests/demand_paging_test -b 64M -v 2 | bench_parse smp_faultin_2vcpu
+			bench_run smp_faultin_1vcpu \
+				$_b /tests/demand_paging_test -b 64M -v 1
+			bench_run smp_faultin_2vcpu \
+				$_b /tests/demand_paging_test -b 64M -v 2
 		done
 	} >&3 2>&3 </dev/null
 	say "end bench.$1 rc=0"
@@ -423,8 +435,8 @@ bench_rw() {
 	_b="timeout -s KILL 900 env $2"
 	{
 		for _i in 1 2; do
-			$_b /tests/memslot_perf_test -s 64 -l 1 -f 5 -e 5 |
-				bench_parse memslot_perf
+			bench_run memslot_perf \
+				$_b /tests/memslot_perf_test -s 64 -l 1 -f 5 -e 5
 		done
 	} >&3 2>&3 </dev/null
 	say "end bench.$1 rc=0"
