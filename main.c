@@ -103,9 +103,12 @@ static void vm_destroy(struct kref *kref)
 	/* Debugfs first: its removal waits for readers of the VM. */
 	kvmmu_debugfs_vm_destroy(vm);
 	/*
-	 * vCPUs hold MMU caches; a notifier callback still in flight reads the
-	 * memslots, so the MMU (and its notifier) goes before them.
+	 * kvm_destroy_vm()'s order: the mmu notifier goes first, since its
+	 * invalidations flush the TLBs of every vCPU; then the vCPUs (which
+	 * hold MMU caches); then the NPT; the memslots last, as a notifier
+	 * callback in flight reads them until the unregistration returns.
 	 */
+	kvmmu_mmu_notifier_stop(vm);
 	kvmmu_vcpu_destroy_all(vm);
 	kvmmu_mmu_vm_destroy(vm);
 	kvmmu_memslots_destroy(vm);

@@ -239,11 +239,16 @@ static void account_tables(struct kvmmu_mmu *mmu, u64 *table, int n)
 
 /* ---- zap: under mmu->lock for write ---- */
 
+DEFINE_PER_CPU(unsigned int, kvmmu_unflushed);
+atomic_t kvmmu_ledger_fired = ATOMIC_INIT(0);
+bool kvmmu_ledger_quiet;
+
 /* A leaf is gone from a live table: count it out. */
 static void leaf_gone(struct kvmmu_mmu *mmu, int level)
 {
 	atomic64_dec(&mmu->stats.leaves[level - 1]);
 	atomic64_inc(&mmu->stats.zapped);
+	kvmmu_ledger_zapped(1);
 }
 
 /*
@@ -272,6 +277,7 @@ static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
 	}
 	list_add(&virt_to_page(table)->lru, freed);
 	account_tables(mmu, table, -1);
+	kvmmu_ledger_zapped(1);
 }
 
 /*
@@ -285,20 +291,108 @@ static bool npt_range(const struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 	return as_id < KVMMU_NPT_ADDRESS_SPACES && start < *end;
 }
 
+static void free_table_rcu(struct rcu_head *head)
+{
+	__free_page(container_of(head, struct page, rcu_head));
+}
+
+/* Tables detached and flushed: free them once lockless walkers are gone. */
+static void free_tables(struct list_head *freed)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, freed, lru) {
+		list_del(&page->lru);
+		call_rcu(&page->rcu_head, free_table_rcu);
+	}
+}
+
+/**
+ * kvmmu_mmu_flush_locked - flush every vCPU's TLB, mmu->lock held.
+ * @mmu: the MMU; its lock held for read or write by the caller, who
+ *       zapped or write-protected SPTEs under it.
+ *
+ * Squares the debug ledger. Does not sleep (see kvmmu_flush_remote_tlbs()).
+ */
+void kvmmu_mmu_flush_locked(struct kvmmu_mmu *mmu)
+{
+	lockdep_assert_held(&mmu->lock);
+	kvmmu_flush_remote_tlbs(mmu->vm);
+	kvmmu_ledger_flushed();
+}
+
+/**
+ * kvmmu_mmu_zap_unlock - end a zap: flush, release mmu->lock, free tables.
+ * @mmu: the MMU; mmu->lock held for write.
+ * @flush: the zap removed SPTEs or took write access away.
+ * @freed: table pages the zap detached; freed after the flush and an RCU
+ *         grace period. Emptied.
+ *
+ * The order is KVM's (__kvm_handle_hva_range(), kvm_mmu_zap_all_fast()):
+ * the flush happens before the lock is released, so that the next holder
+ * of the lock, e.g. a second invalidation of the same range that finds
+ * nothing left to zap, never returns while a vCPU still translates
+ * through an SPTE that this zap removed.
+ */
+void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
+			  struct list_head *freed)
+	__releases(&mmu->lock)
+{
+	lockdep_assert_held_write(&mmu->lock);
+	if (flush || !list_empty(freed))
+		kvmmu_mmu_flush_locked(mmu);
+	kvmmu_mmu_write_unlock(mmu);
+	free_tables(freed);
+}
+
+/*
+ * One zap or write-protect walk under the write lock. A walk that may
+ * yield (@can_yield) stops, with @resume set, when a reschedule is due or
+ * another thread waits for mmu->lock, but only after it has done some
+ * work since it (re)started, so that it always moves forward; its caller
+ * flushes, drops the lock, reschedules and restarts from the root at
+ * @resume, as KVM's tdp_mmu_iter_cond_resched() does.
+ */
+struct zap_walk {
+	struct list_head *freed;
+	bool can_yield;
+	bool changed;	/* SPTEs went or lost access: flush before unlock */
+	bool progress;	/* an entry was handled since the (re)start */
+	bool stopped;	/* stopped to yield; resume at @resume */
+	gfn_t resume;
+};
+
+static bool walk_should_yield(struct kvmmu_mmu *mmu, struct zap_walk *w)
+{
+	return w->can_yield && w->progress &&
+	       (need_resched() || rwlock_needbreak(&mmu->lock));
+}
+
+/* Drop the lock for a while, flushing first; mmu->lock held for write. */
+static void zap_yield(struct kvmmu_mmu *mmu, struct zap_walk *w)
+	__must_hold(&mmu->lock)
+{
+	kvmmu_mmu_zap_unlock(mmu, w->changed, w->freed);
+	atomic64_inc(&mmu->stats.yields);
+	cond_resched();
+	write_lock(&mmu->lock);
+	w->changed = false;
+	w->progress = false;
+	w->stopped = false;
+}
+
 /*
  * Zap what @table (entries of @level, first GFN @base) maps of GFNs
  * [@start, @end). Leaves that meet the range go whole (a 2M leaf partly
  * inside goes entirely: zapping more is always safe); tables wholly inside
- * are detached. Return whether anything was zapped.
+ * are detached.
  */
-static bool zap_table(struct kvmmu_mmu *mmu, int as_id, u64 *table,
-		      int level, gfn_t base, gfn_t start, gfn_t end,
-		      struct list_head *freed)
+static void zap_table(struct kvmmu_mmu *mmu, u64 *table, int level,
+		      gfn_t base, gfn_t start, gfn_t end, struct zap_walk *w)
 {
 	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
 	u64 per = KVMMU_PAGES_PER(level);
 	unsigned int i = start > base ? (start - base) >> shift : 0;
-	bool zapped = false;
 
 	for (; i < KVMMU_SPTE_PER_TABLE; i++) {
 		gfn_t gfn = base + ((u64)i << shift);
@@ -310,20 +404,54 @@ static bool zap_table(struct kvmmu_mmu *mmu, int as_id, u64 *table,
 		spte = READ_ONCE(*sptep);
 		if (!kvmmu_spte_present(spte))
 			continue;
+		/* Every 2M or 1G entry is a point where the walk may yield. */
+		if (level <= PG_LEVEL_1G && walk_should_yield(mmu, w)) {
+			w->stopped = true;
+			w->resume = max(gfn, start);
+			return;
+		}
+		w->progress = true;
 		if (kvmmu_spte_is_leaf(spte, level)) {
 			xchg(sptep, 0);
 			leaf_gone(mmu, level);
-			zapped = true;
+			w->changed = true;
 		} else if (gfn >= start && gfn + per <= end) {
 			WRITE_ONCE(*sptep, 0);
-			free_subtree(mmu, spte_table(spte), level - 1, freed);
-			zapped = true;
+			free_subtree(mmu, spte_table(spte), level - 1, w->freed);
+			w->changed = true;
 		} else {
-			zapped |= zap_table(mmu, as_id, spte_table(spte),
-					    level - 1, gfn, start, end, freed);
+			zap_table(mmu, spte_table(spte), level - 1, gfn, start,
+				  end, w);
+			if (w->stopped)
+				return;
 		}
 	}
-	return zapped;
+}
+
+/* kvmmu_zap_gfn_range(), optionally yielding; see struct zap_walk. */
+static bool zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+		      gfn_t end, struct list_head *freed, bool can_yield)
+{
+	struct zap_walk w = { .freed = freed, .can_yield = can_yield };
+	gfn_t first = start;
+	bool zapped = false;
+
+	lockdep_assert_held_write(&mmu->lock);
+	if (!npt_range(mmu, as_id, start, &end))
+		return false;
+	for (;;) {
+		zap_table(mmu, mmu->root, KVMMU_ROOT_LEVEL, 0, start, end, &w);
+		zapped |= w.changed;
+		if (!w.stopped)
+			break;
+		start = w.resume;
+		zap_yield(mmu, &w);
+	}
+	trace_kvmmu_zap(as_id, first, end, zapped);
+	if (zapped)
+		atomic64_inc(&mmu->stats.zaps);
+	/* What a yield flushed is flushed: the caller flushes the rest. */
+	return w.changed || !list_empty(freed);
 }
 
 /**
@@ -333,54 +461,20 @@ static bool zap_table(struct kvmmu_mmu *mmu, int as_id, u64 *table,
  * @start: first GFN.
  * @end: GFN after the last.
  * @freed: detached table pages are added here; pass the list and the
- *         return value to kvmmu_mmu_flush_and_free() after unlocking.
+ *         return value to kvmmu_mmu_zap_unlock().
  *
- * Return: whether SPTEs were removed, i.e. whether TLBs must be flushed.
+ * Never drops the lock (callable from mmu notifiers in atomic context).
+ *
+ * Return: whether SPTEs were removed, i.e. whether TLBs must be flushed
+ * before mmu->lock is released.
  */
 bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			 gfn_t end, struct list_head *freed)
 {
-	bool zapped;
-
-	lockdep_assert_held_write(&mmu->lock);
-	if (!npt_range(mmu, as_id, start, &end))
-		return false;
-	zapped = zap_table(mmu, as_id, mmu->root, KVMMU_ROOT_LEVEL, 0, start,
-			   end, freed);
-	trace_kvmmu_zap(as_id, start, end, zapped);
-	if (zapped)
-		atomic64_inc(&mmu->stats.zaps);
-	return zapped;
+	return zap_range(mmu, as_id, start, end, freed, false);
 }
 
-static void free_table_rcu(struct rcu_head *head)
-{
-	__free_page(container_of(head, struct page, rcu_head));
-}
-
-/**
- * kvmmu_mmu_flush_and_free - finish a zap after dropping mmu->lock.
- * @mmu: the MMU.
- * @flush: the zap removed SPTEs: flush every vCPU's TLB.
- * @freed: table pages the zap detached; freed after the flush and an RCU
- *         grace period. Emptied.
- *
- * Must not be called under mmu->lock. Sleeps only if
- * kvmmu_flush_remote_tlbs() does.
- */
-void kvmmu_mmu_flush_and_free(struct kvmmu_mmu *mmu, bool flush,
-			      struct list_head *freed)
-{
-	struct page *page, *tmp;
-
-	if (flush || !list_empty(freed))
-		kvmmu_flush_remote_tlbs(mmu->vm);
-	list_for_each_entry_safe(page, tmp, freed, lru) {
-		list_del(&page->lru);
-		call_rcu(&page->rcu_head, free_table_rcu);
-	}
-}
-
+/* Zap a range from process context, yielding on long walks. */
 static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			    gfn_t end)
 {
@@ -388,17 +482,15 @@ static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 	bool flush;
 
 	write_lock(&mmu->lock);
-	flush = kvmmu_zap_gfn_range(mmu, as_id, start, end, &freed);
-	write_unlock(&mmu->lock);
-	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	flush = zap_range(mmu, as_id, start, end, &freed, true);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
 /**
  * kvmmu_mmu_zap_all - remove every mapping of the VM and flush TLBs.
  * @vm: the VM; a NULL vm->mmu is fine (nothing to zap).
  *
- * Process context, no MMU lock held. Sleeps only if
- * kvmmu_flush_remote_tlbs() does.
+ * Process context, no MMU lock held. May sleep: the walk yields.
  */
 void kvmmu_mmu_zap_all(struct kvmmu_vm *vm)
 {
@@ -430,8 +522,9 @@ void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
  * leaf is visited once, even if it only partly meets the range. Return the
  * OR of the calls.
  */
-static bool walk_table(u64 *table, int level, gfn_t base, gfn_t start,
-		       gfn_t end, kvmmu_leaf_fn fn, void *data)
+static bool walk_table(struct kvmmu_mmu *mmu, u64 *table, int level,
+		       gfn_t base, gfn_t start, gfn_t end, kvmmu_leaf_fn fn,
+		       void *data, struct zap_walk *w)
 {
 	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
 	unsigned int i = start > base ? (start - base) >> shift : 0;
@@ -446,11 +539,20 @@ static bool walk_table(u64 *table, int level, gfn_t base, gfn_t start,
 		spte = READ_ONCE(table[i]);
 		if (!kvmmu_spte_present(spte))
 			continue;
+		if (w && level <= PG_LEVEL_1G && walk_should_yield(mmu, w)) {
+			w->stopped = true;
+			w->resume = max(gfn, start);
+			break;
+		}
+		if (w)
+			w->progress = true;
 		if (kvmmu_spte_is_leaf(spte, level))
 			ret |= fn(&table[i], level, gfn, data);
 		else
-			ret |= walk_table(spte_table(spte), level - 1, gfn,
-					  start, end, fn, data);
+			ret |= walk_table(mmu, spte_table(spte), level - 1, gfn,
+					  start, end, fn, data, w);
+		if (w && w->stopped)
+			break;
 	}
 	return ret;
 }
@@ -477,8 +579,8 @@ bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 	lockdep_assert_held(&mmu->lock);
 	if (!npt_range(mmu, as_id, start, &end))
 		return false;
-	return walk_table(mmu->root, KVMMU_ROOT_LEVEL, 0, start, end, fn,
-			  data);
+	return walk_table(mmu, mmu->root, KVMMU_ROOT_LEVEL, 0, start, end, fn,
+			  data, NULL);
 }
 
 /* Take write access away from a leaf; true if it had it. */
@@ -491,21 +593,35 @@ static bool wrprot_spte(u64 *sptep, int level, gfn_t gfn, void *data)
 		return false;
 	/* Atomic: the CPU may set A or D at the same time. */
 	clear_bit(KVMMU_SPTE_WRITABLE_BIT, (unsigned long *)sptep);
+	kvmmu_ledger_zapped(1);
 	return true;
 }
 
 /*
  * Write-protect every leaf that maps GFNs [@start, @end) of @as_id, huge
  * ones whole. mmu->lock held for write, so that no fault makes one of them
- * writable again before the caller's TLB flush. Return whether any leaf
- * lost write access (the TLBs must then be flushed).
+ * writable again before the TLB flush. The walk yields on the way
+ * (flushing first, see struct zap_walk). Return whether leaves lost write
+ * access since the last yield (the TLBs must then be flushed before the
+ * lock is released).
  */
 static bool write_protect_range(struct kvmmu_mmu *mmu, int as_id,
-				gfn_t start, gfn_t end)
+				gfn_t start, gfn_t end, struct list_head *freed)
 {
+	struct zap_walk w = { .freed = freed, .can_yield = true };
+
 	lockdep_assert_held_write(&mmu->lock);
-	return kvmmu_mmu_walk_leaves(mmu, as_id, start, end, wrprot_spte,
-				     NULL);
+	if (!npt_range(mmu, as_id, start, &end))
+		return false;
+	for (;;) {
+		w.changed |= walk_table(mmu, mmu->root, KVMMU_ROOT_LEVEL, 0,
+					start, end, wrprot_spte, NULL, &w);
+		if (!w.stopped)
+			break;
+		start = w.resume;
+		zap_yield(mmu, &w);
+	}
+	return w.changed;
 }
 
 /* One word of a dirty bitmap: its first GFN and the bits to protect. */
@@ -571,9 +687,16 @@ static void recover_huge_pages(struct kvmmu_vm *vm,
 		if (fault_level(slot, gfn, level, mmu->max_level) > PG_LEVEL_4K)
 			flush |= kvmmu_zap_gfn_range(mmu, slot->as_id, gfn,
 						     gfn + per, &freed);
+		/* A slot has many 2M ranges: yield as zap_range() does. */
+		if (need_resched() || rwlock_needbreak(&mmu->lock)) {
+			kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+			atomic64_inc(&mmu->stats.yields);
+			flush = false;
+			cond_resched();
+			write_lock(&mmu->lock);
+		}
 	}
-	write_unlock(&mmu->lock);
-	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
 /**
@@ -610,9 +733,8 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 		return;
 	write_lock(&mmu->lock);
 	flush = write_protect_range(mmu, new->as_id, new->base_gfn,
-				    new->base_gfn + new->npages);
-	write_unlock(&mmu->lock);
-	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+				    new->base_gfn + new->npages, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
 /**
@@ -670,14 +792,10 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 		write_protect_mask(mmu, slot->as_id,
 				   slot->base_gfn + (first + i) * BITS_PER_LONG,
 				   mask);
-		/*
-		 * Flush even if no leaf was writable: one zapped by a notifier
-		 * that has not flushed yet may still be in a vCPU's TLB.
-		 */
+		/* As kvm_get_dirty_log_protect(): flush whenever bits went. */
 		flush = true;
 	}
-	write_unlock(&mmu->lock);
-	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	return pages;
 }
 
@@ -725,8 +843,30 @@ static bool leaf_serves(u64 spte, int level, const struct kvmmu_map *m)
 	return !m->write || (spte & KVMMU_SPTE_WRITABLE);
 }
 
+/*
+ * Under the read lock, replace the present SPTE @old at @sptep with @new
+ * the way KVM's tdp_mmu_zap_spte_atomic() does: frozen (other faults that
+ * meet it retry), every vCPU's TLB flushed, then set. False if another
+ * fault changed the entry first.
+ */
+static bool replace_spte_atomic(struct kvmmu_mmu *mmu, u64 *sptep, u64 old,
+				u64 new, int gone_level)
+{
+	lockdep_assert_held_read(&mmu->lock);
+	if (!try_cmpxchg64(sptep, &old, KVMMU_SPTE_FROZEN))
+		return false;
+	/* A leaf that @new does not replace by another leaf is counted out. */
+	if (gone_level)
+		leaf_gone(mmu, gone_level);
+	else
+		kvmmu_ledger_zapped(1);
+	kvmmu_mmu_flush_locked(mmu);
+	WRITE_ONCE(*sptep, new);
+	return true;
+}
+
 static int map_leaf(struct kvmmu_mmu *mmu, const struct kvmmu_map *m,
-		    u64 *sptep, u64 old, bool *flush)
+		    u64 *sptep, u64 old)
 {
 	int level = m->level;
 	u64 pfn = m->pfn & ~(KVMMU_PAGES_PER(level) - 1);
@@ -737,11 +877,14 @@ static int map_leaf(struct kvmmu_mmu *mmu, const struct kvmmu_map *m,
 			return MAP_LOWER;
 		if (leaf_serves(old, level, m))
 			return MAP_SPURIOUS;
-		/* Read-only -> writable, or (never seen) another frame. */
-		if (!try_cmpxchg64(sptep, &old, new))
+		/* Read-only -> writable of the same frame: nothing to flush. */
+		if (kvmmu_spte_pfn(old) == pfn) {
+			if (!try_cmpxchg64(sptep, &old, new))
+				return MAP_RETRY;
+		} else if (!replace_spte_atomic(mmu, sptep, old, new, 0)) {
+			/* Another frame (never seen: a zap comes first). */
 			return MAP_RETRY;
-		if (kvmmu_spte_pfn(old) != pfn)
-			*flush = true;
+		}
 	} else {
 		if (!try_cmpxchg64(sptep, &old, new))
 			return MAP_RETRY;
@@ -755,7 +898,7 @@ static int map_leaf(struct kvmmu_mmu *mmu, const struct kvmmu_map *m,
  * are none, and install the leaf. mmu->lock is held for read.
  */
 static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
-		   const struct kvmmu_map *m, bool *flush)
+		   const struct kvmmu_map *m)
 {
 	int level = KVMMU_ROOT_LEVEL;
 	u64 *table = mmu->root;
@@ -766,8 +909,12 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 		u64 old = READ_ONCE(*sptep);
 		u64 *child;
 
+		/* Another fault is replacing this entry. */
+		if (old == KVMMU_SPTE_FROZEN)
+			return MAP_RETRY;
+
 		if (level == m->level)
-			return map_leaf(mmu, m, sptep, old, flush);
+			return map_leaf(mmu, m, sptep, old);
 
 		if (kvmmu_spte_present(old) &&
 		    !kvmmu_spte_is_leaf(old, level)) {
@@ -780,20 +927,24 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			/* A bigger leaf than wanted, e.g. before a split. */
 			if (leaf_serves(old, level, m))
 				return MAP_SPURIOUS;
-			if (!try_cmpxchg64(sptep, &old, 0))
+			child = cache_pop(cache);
+			if (!child)
+				return MAP_NOMEM;
+			if (!replace_spte_atomic(mmu, sptep, old,
+						 make_table_spte(child), level)) {
+				cache_push(cache, child);
 				return MAP_RETRY;
-			leaf_gone(mmu, level);
-			*flush = true;
-			old = 0;
-		}
-
-		child = cache_pop(cache);
-		if (!child)
-			return MAP_NOMEM;
-		if (!try_cmpxchg64(sptep, &old, make_table_spte(child))) {
-			/* Another vCPU linked something: look again. */
-			cache_push(cache, child);
-			continue;
+			}
+		} else {
+			child = cache_pop(cache);
+			if (!child)
+				return MAP_NOMEM;
+			if (!try_cmpxchg64(sptep, &old,
+					   make_table_spte(child))) {
+				/* Another vCPU linked something: look again. */
+				cache_push(cache, child);
+				continue;
+			}
 		}
 		account_tables(mmu, child, 1);
 		table = child;
@@ -848,7 +999,6 @@ static bool invalidate_retry(struct kvmmu_mmu *mmu, const struct kvmmu_map *m)
 static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 		   struct kvmmu_map *m, bool *installed)
 {
-	bool flush = false;
 	int r;
 
 	*installed = false;
@@ -857,7 +1007,7 @@ static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 		if (invalidate_retry(mmu, m)) {
 			r = MAP_RETRY;
 		} else {
-			r = tdp_map(mmu, cache, m, &flush);
+			r = tdp_map(mmu, cache, m);
 			/*
 			 * Logged under the lock that kvmmu_mmu_reprotect_dirty()
 			 * takes for write: a writable leaf is never installed
@@ -866,15 +1016,12 @@ static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			if (r == MAP_DONE && m->writable && m->dirty_bitmap)
 				set_bit(m->gfn - m->base_gfn, m->dirty_bitmap);
 		}
-		read_unlock(&mmu->lock);
+		kvmmu_mmu_read_unlock(mmu);
 
 		if (r != MAP_LOWER)
 			break;
 		m->level--;
 	}
-
-	if (flush)
-		kvmmu_flush_remote_tlbs(mmu->vm);
 
 	switch (r) {
 	case MAP_DONE:
@@ -1054,7 +1201,7 @@ static bool fast_page_fault(struct kvmmu_mmu *mmu,
 	atomic64_inc(&mmu->stats.fast);
 	fixed = true;
 out:
-	read_unlock(&mmu->lock);
+	kvmmu_mmu_read_unlock(mmu);
 	return fixed;
 }
 
@@ -1196,18 +1343,12 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 /* Free everything; nobody can reach @mmu any more. */
 static void mmu_free(struct kvmmu_mmu *mmu)
 {
-	struct page *page, *tmp;
-	LIST_HEAD(freed);
-
-	write_lock(&mmu->lock);
-	kvmmu_zap_gfn_range(mmu, 0, 0, mmu->max_gfn, &freed);
-	write_unlock(&mmu->lock);
-	/* No vCPU and no walker is left: no flush, no grace period. */
-	list_for_each_entry_safe(page, tmp, &freed, lru) {
-		list_del(&page->lru);
-		__free_page(page);
-	}
-	/* Earlier zaps' pages may still wait for RCU: our callback. */
+	/*
+	 * No vCPU is left, so the flush is empty, but the walk of a big NPT
+	 * yields like any other.
+	 */
+	zap_range_flush(mmu, 0, 0, mmu->max_gfn);
+	/* The tables wait for RCU in our callback: wait for them. */
 	rcu_barrier();
 	free_page((unsigned long)mmu->root5);
 	account_tables(mmu, mmu->root, -1);
@@ -1243,6 +1384,19 @@ int kvmmu_mmu_vm_init(struct kvmmu_vm *vm)
 	}
 	vm->mmu = mmu;
 	return 0;
+}
+
+/**
+ * kvmmu_mmu_notifier_stop - unregister the VM's mmu notifier.
+ * @vm: the VM being destroyed; NULL vm->mmu is fine. Its vCPUs still
+ *      exist: once this returns, no invalidation can flush their TLBs.
+ *
+ * May sleep (waits for callbacks in flight).
+ */
+void kvmmu_mmu_notifier_stop(struct kvmmu_vm *vm)
+{
+	if (vm->mmu)
+		kvmmu_mmu_notifier_unregister(vm->mmu, vm->mm);
 }
 
 /**

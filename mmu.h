@@ -19,6 +19,7 @@
 #include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <asm/pgtable_types.h>
 
@@ -38,6 +39,7 @@ struct dentry;
 #define KVMMU_NPF_GUEST_WALK	BIT_ULL(33)
 
 int kvmmu_mmu_vm_init(struct kvmmu_vm *vm);
+void kvmmu_mmu_notifier_stop(struct kvmmu_vm *vm);
 void kvmmu_mmu_vm_destroy(struct kvmmu_vm *vm);
 int kvmmu_mmu_vcpu_init(struct kvmmu_vcpu *vcpu);
 void kvmmu_mmu_vcpu_destroy(struct kvmmu_vcpu *vcpu);
@@ -100,6 +102,12 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
  */
 #define KVMMU_SPTE_HOST_WRITABLE BIT_ULL(9)
 #define KVMMU_SPTE_PFN_MASK	GENMASK_ULL(51, 12)
+/*
+ * Software, never present: an entry a fault under the read lock took out
+ * of service to replace it (KVM's FROZEN_SPTE). Other faults that meet it
+ * retry; it is gone before the read lock is dropped.
+ */
+#define KVMMU_SPTE_FROZEN	BIT_ULL(10)
 
 /* Address spaces with an NPT: only 0; SMM (1) is not supported. */
 #define KVMMU_NPT_ADDRESS_SPACES	1
@@ -138,6 +146,7 @@ struct kvmmu_mmu_stats {
 	atomic64_t zapped;
 	atomic64_t leaves[KVMMU_MAX_HUGE_LEVEL];
 	atomic64_t tables;
+	atomic64_t yields;
 };
 
 /**
@@ -196,8 +205,67 @@ struct kvmmu_mmu_vcpu {
 /* mmu.c, for notifier.c: zaps under mmu->lock held for write. */
 bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			 gfn_t end, struct list_head *freed);
-void kvmmu_mmu_flush_and_free(struct kvmmu_mmu *mmu, bool flush,
-			      struct list_head *freed);
+void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
+			  struct list_head *freed) __releases(&mmu->lock);
+void kvmmu_mmu_flush_locked(struct kvmmu_mmu *mmu);
+
+/*
+ * The unflushed-zap ledger (debug kernels: lockdep on)
+ * ----------------------------------------------------
+ * KVM's rule: an SPTE that was zapped or lost a permission is flushed
+ * from every vCPU's TLB before mmu->lock is released, so that whoever
+ * takes the lock next (another invalidation of the same range that finds
+ * nothing to zap, say) may trust that no vCPU still translates through
+ * it. QEMU TCG flushes on every VMRUN and cannot show a break of this
+ * rule, so debug builds count zaps per CPU (mmu->lock is a spinning
+ * lock: its holder cannot migrate) and WARN when the lock is released
+ * with zaps not followed by a flush. KUnit sets kvmmu_ledger_quiet to
+ * count such releases in kvmmu_ledger_fired instead of warning.
+ */
+#define KVMMU_DEBUG	IS_ENABLED(CONFIG_PROVE_LOCKING)
+
+DECLARE_PER_CPU(unsigned int, kvmmu_unflushed);
+extern atomic_t kvmmu_ledger_fired;
+extern bool kvmmu_ledger_quiet;
+
+/* @n SPTEs were zapped or lost write access under mmu->lock. */
+static inline void kvmmu_ledger_zapped(unsigned int n)
+{
+	if (KVMMU_DEBUG)
+		this_cpu_add(kvmmu_unflushed, n);
+}
+
+/* Every vCPU was made to flush, under mmu->lock: the ledger is square. */
+static inline void kvmmu_ledger_flushed(void)
+{
+	if (KVMMU_DEBUG)
+		this_cpu_write(kvmmu_unflushed, 0);
+}
+
+/* mmu->lock is about to be released: nothing may be left unflushed. */
+static inline void kvmmu_ledger_check(void)
+{
+	if (!KVMMU_DEBUG || likely(!this_cpu_read(kvmmu_unflushed)))
+		return;
+	this_cpu_write(kvmmu_unflushed, 0);
+	atomic_inc(&kvmmu_ledger_fired);
+	WARN_ONCE(!READ_ONCE(kvmmu_ledger_quiet),
+		  "kvmmu: mmu->lock released with zapped SPTEs not flushed\n");
+}
+
+static inline void kvmmu_mmu_write_unlock(struct kvmmu_mmu *mmu)
+	__releases(&mmu->lock)
+{
+	kvmmu_ledger_check();
+	write_unlock(&mmu->lock);
+}
+
+static inline void kvmmu_mmu_read_unlock(struct kvmmu_mmu *mmu)
+	__releases(&mmu->lock)
+{
+	kvmmu_ledger_check();
+	read_unlock(&mmu->lock);
+}
 
 /* Called for each leaf of a walk; returns whether it counted (young). */
 typedef bool (*kvmmu_leaf_fn)(u64 *sptep, int level, gfn_t gfn, void *data);

@@ -128,13 +128,15 @@ static void invalidate_begin(struct kvmmu_mmu *mmu, unsigned long start,
 		mmu->invalidate_end = max(mmu->invalidate_end, end);
 	}
 	flush = walk_hva_gfns(mmu, start, end, zap_gfns, &freed);
-	write_unlock(&mmu->lock);
+	/*
+	 * Flushed before the lock goes (most invalidations of a VMM's mm
+	 * meet no SPTE and flush nothing): an invalidation of the same
+	 * range right after ours finds nothing to zap and must be able to
+	 * return at once, as KVM's __kvm_handle_hva_range() allows.
+	 */
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	srcu_read_unlock(&mmu->vm->srcu, idx);
-
 	atomic64_inc(&mmu->stats.invalidations);
-	/* Most invalidations of a VMM's mm meet no SPTE: skip the call. */
-	if (flush || !list_empty(&freed))
-		kvmmu_mmu_flush_and_free(mmu, flush, &freed);
 }
 
 /* The body of invalidate_range_end. */
@@ -145,7 +147,7 @@ static void invalidate_finish(struct kvmmu_mmu *mmu)
 	WRITE_ONCE(mmu->invalidate_seq, mmu->invalidate_seq + 1);
 	mmu->invalidate_in_progress--;
 	WARN_ON_ONCE(mmu->invalidate_in_progress < 0);
-	write_unlock(&mmu->lock);
+	kvmmu_mmu_write_unlock(mmu);
 }
 
 static int mn_invalidate_range_start(struct mmu_notifier *mn,
@@ -184,7 +186,7 @@ static bool age_gfns(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 }
 
 static bool age_hva_range(struct kvmmu_mmu *mmu, unsigned long start,
-			  unsigned long end, bool clear)
+			  unsigned long end, bool clear, bool flush)
 {
 	bool young;
 	int idx;
@@ -192,7 +194,10 @@ static bool age_hva_range(struct kvmmu_mmu *mmu, unsigned long start,
 	idx = srcu_read_lock(&mmu->vm->srcu);
 	read_lock(&mmu->lock);
 	young = walk_hva_gfns(mmu, start, end, age_gfns, &clear);
-	read_unlock(&mmu->lock);
+	/* Cached translations would hide the next access: drop them. */
+	if (young && flush)
+		kvmmu_mmu_flush_locked(mmu);
+	kvmmu_mmu_read_unlock(mmu);
 	srcu_read_unlock(&mmu->vm->srcu, idx);
 	return young;
 }
@@ -200,25 +205,19 @@ static bool age_hva_range(struct kvmmu_mmu *mmu, unsigned long start,
 static int mn_clear_flush_young(struct mmu_notifier *mn, struct mm_struct *mm,
 				unsigned long start, unsigned long end)
 {
-	struct kvmmu_mmu *mmu = to_mmu(mn);
-	bool young = age_hva_range(mmu, start, end, true);
-
-	/* Cached translations would hide the next access: drop them. */
-	if (young)
-		kvmmu_flush_remote_tlbs(mmu->vm);
-	return young;
+	return age_hva_range(to_mmu(mn), start, end, true, true);
 }
 
 static int mn_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
 			  unsigned long start, unsigned long end)
 {
-	return age_hva_range(to_mmu(mn), start, end, true);
+	return age_hva_range(to_mmu(mn), start, end, true, false);
 }
 
 static int mn_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
 			 unsigned long address)
 {
-	return age_hva_range(to_mmu(mn), address, address + 1, false);
+	return age_hva_range(to_mmu(mn), address, address + 1, false, false);
 }
 
 static void mn_release(struct mmu_notifier *mn, struct mm_struct *mm)

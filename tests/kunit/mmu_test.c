@@ -39,11 +39,18 @@
 #include "../../trace.c"
 
 static atomic_t test_flushes = ATOMIC_INIT(0);
+static atomic_t test_flushes_unlocked = ATOMIC_INIT(0);
 
-/* Test double for main.c's flush: count, so tests can assert a flush. */
+/*
+ * Test double for x86.c's flush: count, so tests can assert a flush, and
+ * count apart the flushes made without mmu->lock (KVM's rule is to flush
+ * before releasing it; lockdep is on in the KUnit kernel).
+ */
 void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 {
 	atomic_inc(&test_flushes);
+	if (vm->mmu && !lockdep_is_held(&vm->mmu->lock))
+		atomic_inc(&test_flushes_unlocked);
 }
 
 #define MT_HVA		0x7f0000000000UL	/* 1G aligned */
@@ -408,6 +415,7 @@ static void mmu_write_protect_mask(struct kunit *test)
 	write_protect_mask(mmu, 0, g + 0x240, BIT(3));
 	/* The leaf at +0x400 is bit 0; bits 1 and 5 map nothing. */
 	write_protect_mask(mmu, 0, g + 0x400, BIT(1) | BIT(5));
+	kvmmu_mmu_flush_locked(mmu);
 	write_unlock(&mmu->lock);
 
 	for (i = 0; i < 64; i++) {
@@ -630,7 +638,6 @@ static void mmu_zap_range(struct kunit *test)
 	/* Zap GFNs g+1, g+2: the neighbours stay. */
 	write_lock(&mmu->lock);
 	flush = kvmmu_zap_gfn_range(mmu, 0, g + 1, g + 3, &freed);
-	write_unlock(&mmu->lock);
 	KUNIT_EXPECT_TRUE(test, flush);
 	KUNIT_EXPECT_TRUE(test, list_empty(&freed));
 	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g, &level));
@@ -638,7 +645,7 @@ static void mmu_zap_range(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, g + 2, &level));
 	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g + 3, &level));
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 6);
-	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
 
 	/* Nothing mapped there any more: no flush asked. */
@@ -646,8 +653,9 @@ static void mmu_zap_range(struct kunit *test)
 	flush = kvmmu_zap_gfn_range(mmu, 0, g + 1, g + 3, &freed);
 	flush |= kvmmu_zap_gfn_range(mmu, 1, 0, mmu->max_gfn, &freed);
 	flush |= kvmmu_zap_gfn_range(mmu, 0, mmu->max_gfn, ~0ULL, &freed);
-	write_unlock(&mmu->lock);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	KUNIT_EXPECT_FALSE(test, flush);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 1);
 
 	/*
 	 * Zap g+0x1ff .. g+0x401: the second level-1 table is inside and
@@ -655,7 +663,6 @@ static void mmu_zap_range(struct kunit *test)
 	 */
 	write_lock(&mmu->lock);
 	flush = kvmmu_zap_gfn_range(mmu, 0, g + 0x1ff, g + 0x401, &freed);
-	write_unlock(&mmu->lock);
 	KUNIT_EXPECT_TRUE(test, flush);
 	KUNIT_EXPECT_EQ(test, count_pages(&freed), 1);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 4);
@@ -664,7 +671,7 @@ static void mmu_zap_range(struct kunit *test)
 	KUNIT_EXPECT_NOT_NULL(test, find_leaf(mmu, g + 3, &level));
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 2);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[1]), 0);
-	kvmmu_mmu_flush_and_free(mmu, flush, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	KUNIT_EXPECT_TRUE(test, list_empty(&freed));
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes + 2);
 
@@ -1079,6 +1086,168 @@ static void mmu_release(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.zapped), 2);
 }
 
+/* ---- flush before unlock, the debug ledger, yields ---- */
+
+/*
+ * Every zap path flushes before it releases mmu->lock (KVM's rule): an
+ * invalidation, a memslot move and delete, dirty logging on and a
+ * re-arm, a huge leaf replaced by a fault, zap_all and release. Before
+ * 2026-12-04 each of them flushed after the unlock and this case failed
+ * on test_flushes_unlocked (and, on the debug kernel, on the ledger).
+ */
+static void mmu_flush_before_unlock(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	int unlocked = atomic_read(&test_flushes_unlocked);
+	int fired = atomic_read(&kvmmu_ledger_fired);
+	int flushes = atomic_read(&test_flushes);
+	struct kvmmu_memory_slot *slot;
+	unsigned long word = ~0UL;
+
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, MT_GFN, 0x400, MT_HVA), 0);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 1, 0, MT_GFN * 2, 0x200,
+				       MT_HVA + 0x400000), 0);
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN, MT_PFN, L4K, true, true));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x200, MT_PFN, L2M, false,
+				    false));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 2, MT_PFN, L4K, true, true));
+
+	/* A notifier invalidation of slot 0's first page. */
+	invalidate_begin(mmu, MT_HVA, MT_HVA + PAGE_SIZE);
+	invalidate_finish(mmu);
+	/* A write fault splits the read-only 2M leaf (read lock, frozen). */
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x201, MT_PFN + 1, L4K, true,
+				    true));
+	/* Dirty logging on slot 0 (write protection), then a re-arm. */
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, KVM_MEM_LOG_DIRTY_PAGES, MT_GFN,
+				       0x400, MT_HVA), 0);
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x201, MT_PFN + 1, L4K, true,
+				    true));
+	mutex_lock(&f->vm->slots_lock);
+	slot = kvmmu_id_to_memslot(kvmmu_memslots(f->vm, 0), 0);
+	set_bit(0x201, slot->dirty_bitmap);
+	KUNIT_EXPECT_EQ(test, kvmmu_mmu_reprotect_dirty(f->vm, slot, 8, 1, &word,
+							false), 1);
+	mutex_unlock(&f->vm->slots_lock);
+	/* Move slot 1, delete slot 0, zap all, release. */
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 1, 0, MT_GFN * 4, 0x200,
+				       MT_HVA + 0x400000), 0);
+	KUNIT_ASSERT_EQ(test, add_slot(f->vm, 0, 0, 0, 0, 0), 0);
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 4, MT_PFN, L4K, true, true));
+	kvmmu_mmu_zap_all(f->vm);
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 4, MT_PFN, L4K, true, true));
+	mn_release(&mmu->mn, NULL);
+
+	KUNIT_EXPECT_GE(test, atomic_read(&test_flushes), flushes + 7);
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes_unlocked), unlocked);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 0);
+}
+
+/*
+ * The ledger sees the old order: SPTEs zapped or write-protected under
+ * mmu->lock, the lock released, the flush after. It stays quiet for the
+ * right order. Only the debug kernel (lockdep) keeps the ledger.
+ */
+static void mmu_ledger_catches_late_flush(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	int fired = atomic_read(&kvmmu_ledger_fired);
+	LIST_HEAD(freed);
+	bool flush;
+
+	if (!KVMMU_DEBUG)
+		kunit_skip(test, "the ledger is kept with CONFIG_PROVE_LOCKING");
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN, MT_PFN, L4K, true, true));
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 1, MT_PFN, L4K, true, true));
+	WRITE_ONCE(kvmmu_ledger_quiet, true);
+
+	/* Old order, zap: unlock, then flush. */
+	write_lock(&mmu->lock);
+	flush = kvmmu_zap_gfn_range(mmu, 0, MT_GFN, MT_GFN + 1, &freed);
+	kvmmu_mmu_write_unlock(mmu);
+	kvmmu_flush_remote_tlbs(mmu->vm);
+	KUNIT_EXPECT_TRUE(test, flush);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired + 1);
+
+	/* Old order, write protection for dirty logging. */
+	write_lock(&mmu->lock);
+	KUNIT_EXPECT_TRUE(test, kvmmu_mmu_walk_leaves(mmu, 0, MT_GFN + 1,
+						      MT_GFN + 2, wrprot_spte,
+						      NULL));
+	kvmmu_mmu_write_unlock(mmu);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired + 2);
+
+	/* The right order: nothing fires. */
+	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN, MT_PFN, L4K, true, true));
+	write_lock(&mmu->lock);
+	flush = kvmmu_zap_gfn_range(mmu, 0, MT_GFN, MT_GFN + 2, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired + 2);
+
+	/* A zap that found nothing needs no flush. */
+	write_lock(&mmu->lock);
+	flush = kvmmu_zap_gfn_range(mmu, 0, MT_GFN, MT_GFN + 2, &freed);
+	kvmmu_mmu_write_unlock(mmu);
+	KUNIT_EXPECT_FALSE(test, flush);
+	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired + 2);
+	WRITE_ONCE(kvmmu_ledger_quiet, false);
+}
+
+/* Map @n 2M ranges of 4K leaves (the first 8 of each) from @gfn on. */
+static void map_spread(struct kunit *test, gfn_t gfn, int n)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < 8; j++)
+			KUNIT_ASSERT_TRUE(test, map(test, gfn + i * 0x200 + j,
+						    MT_PFN + j, L4K, true,
+						    true));
+}
+
+/*
+ * A walk over a big populated range releases mmu->lock when a reschedule
+ * is due (tdp_mmu_iter_cond_resched()), flushes before it does, and still
+ * finishes the whole range: zap_all, and dirty logging's write
+ * protection of a slot.
+ */
+static void mmu_long_walks_yield(struct kunit *test)
+{
+	struct mmu_fixture *f = fixture(test);
+	struct kvmmu_mmu *mmu = f->mmu;
+	int unlocked = atomic_read(&test_flushes_unlocked);
+	s64 yields = stat(&mmu->stats.yields);
+	LIST_HEAD(freed);
+	u64 *sptep;
+	int level, i;
+	bool flush;
+
+	map_spread(test, MT_GFN, 16);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 16 * 8);
+	set_tsk_need_resched(current);
+	kvmmu_mmu_zap_all(f->vm);
+	KUNIT_EXPECT_GT(test, stat(&mmu->stats.yields), yields);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.leaves[0]), 0);
+	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.tables), 1);
+
+	/* Dirty logging's write protection of a populated slot. */
+	map_spread(test, MT_GFN, 16);
+	yields = stat(&mmu->stats.yields);
+	write_lock(&mmu->lock);
+	set_tsk_need_resched(current);
+	flush = write_protect_range(mmu, 0, MT_GFN, MT_GFN + 0x2000, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	KUNIT_EXPECT_GT(test, stat(&mmu->stats.yields), yields);
+	for (i = 0; i < 16; i++) {
+		sptep = find_leaf(mmu, MT_GFN + i * 0x200 + 7, &level);
+		KUNIT_ASSERT_NOT_NULL(test, sptep);
+		KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes_unlocked), unlocked);
+}
+
 /* ---- debugfs dump ---- */
 
 static void mmu_dump_batches(struct kunit *test)
@@ -1140,6 +1309,9 @@ static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_age),
 	KUNIT_CASE(mmu_release),
 	KUNIT_CASE(mmu_dump_batches),
+	KUNIT_CASE(mmu_flush_before_unlock),
+	KUNIT_CASE(mmu_ledger_catches_late_flush),
+	KUNIT_CASE(mmu_long_walks_yield),
 	{}
 };
 
