@@ -335,6 +335,11 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code);
 int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu);
 int kvmmu_internal_error(struct kvmmu_vcpu *vcpu, u32 suberror, u64 data0);
+struct kvmmu_sys_insn;
+int kvmmu_decode_at_rip(struct kvmmu_vcpu *vcpu, struct kvmmu_sys_insn *insn,
+			int *mode);
+int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu);
+int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 long kvmmu_tsc_khz(void);
 

@@ -693,6 +693,92 @@ static int emulation_failed(struct kvmmu_vcpu *vcpu, const u8 *insn, int len)
 }
 
 /**
+ * kvmmu_decode_at_rip - fetch and decode the intercepted instruction.
+ * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
+ * @insn: filled with the decoded instruction.
+ * @mode: set to the cpu mode (16, 32, 64) it was decoded in.
+ *
+ * For exits whose instruction the CPU does not measure or decode (no NRIP
+ * save, no decode assists, as under QEMU TCG): RIP is advanced by the real
+ * length, prefixes included, and MOV CR/DR operands are read from ModRM.
+ *
+ * Return: 1 on success; 0 with KVM_EXIT_INTERNAL_ERROR (emulation, with
+ * the bytes) in vcpu->run when the bytes cannot be read or decoded.
+ */
+int kvmmu_decode_at_rip(struct kvmmu_vcpu *vcpu, struct kvmmu_sys_insn *insn,
+			int *mode)
+{
+	u8 bytes[KVMMU_MAX_INSN_LEN];
+	int len;
+
+	*mode = cpu_mode(vcpu);
+	len = kvmmu_fetch_insn(vcpu, bytes, sizeof(bytes));
+	if (len < 0)
+		return emulation_failed(vcpu, NULL, 0);
+	if (kvmmu_decode_sys(bytes, len, *mode, insn))
+		return emulation_failed(vcpu, bytes, len);
+	return 1;
+}
+
+/**
+ * kvmmu_skip_insn - advance RIP past an intercepted instruction.
+ * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
+ *
+ * Return: 1, or 0 with an internal error exit (kvmmu_decode_at_rip()).
+ */
+int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu)
+{
+	struct kvmmu_sys_insn insn;
+	int mode;
+
+	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
+		return 0;
+	vcpu->regs.rip += insn.len;
+	if (mode != 64)
+		vcpu->regs.rip = (u32)vcpu->regs.rip;
+	return 1;
+}
+
+/* CR4 bits whose change drops the guest's TLB (kvm_post_set_cr4()). */
+#define CR4_TLB_BITS	(X86_CR4_PGE | X86_CR4_PAE | X86_CR4_PSE | \
+			 X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP | \
+			 X86_CR4_PKE | X86_CR4_LA57)
+
+/**
+ * kvmmu_set_cr4 - a guest MOV to CR4, checked as KVM's kvm_set_cr4() does.
+ * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
+ * @cr4: the value written.
+ *
+ * A bit that the vCPU's CPUID (KVM_SET_CPUID2) does not offer, or the host
+ * lacks, is reserved; so are CR4.VMXE and the bits no CPU defines. In long
+ * mode PAE cannot be cleared nor LA57 changed; PCIDE may be set only in
+ * long mode with CR3[11:0] clear. A change of a paging bit drops the
+ * vCPU's TLB.
+ *
+ * Return: 0 when vcpu->sregs.cr4 took the value; 1 when the guest must get
+ * #GP(0) instead (nothing changed).
+ */
+int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4)
+{
+	struct kvm_sregs *s = &vcpu->sregs;
+	u64 old = s->cr4;
+
+	if (!valid_cr4(vcpu, cr4))
+		return 1;
+	if (s->efer & EFER_LMA) {
+		if (!(cr4 & X86_CR4_PAE) || ((cr4 ^ old) & X86_CR4_LA57))
+			return 1;
+	}
+	if ((cr4 & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
+	    (!(s->efer & EFER_LMA) || (s->cr3 & 0xfff)))
+		return 1;
+	s->cr4 = cr4;
+	if ((cr4 ^ old) & CR4_TLB_BITS)
+		set_bit(KVMMU_REQ_TLB_FLUSH, &vcpu->requests);
+	return 0;
+}
+
+/**
  * kvmmu_handle_npf - a nested page fault: map the page, or emulate MMIO.
  * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
  * @gpa: the faulting guest physical address.
@@ -807,12 +893,27 @@ static void ipi_nop(void *unused)
  */
 void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 {
+	int n = atomic_read(&vm->online_vcpus);
 	struct kvmmu_vcpu *vcpu;
 	unsigned long i;
 	int cpu;
 
+	/*
+	 * A flush of a VM whose last reference is gone while it still has
+	 * vCPUs walks vCPUs that vm_destroy() is freeing: the notifier must
+	 * be gone before them (kvm_destroy_vm()'s order).
+	 */
+	if (KVMMU_DEBUG)
+		WARN_ON_ONCE(!kref_read(&vm->refcount) && n);
 	atomic64_inc(&vm->remote_tlb_flush);
-	xa_for_each(&vm->vcpus, i, vcpu) {
+	if (!n)
+		return;
+	/*
+	 * Only online vCPUs, as KVM's kvm_for_each_vcpu(): one that
+	 * KVM_CREATE_VCPU has published in the xarray but may still free
+	 * (no fd could be made) is never touched.
+	 */
+	xa_for_each_range(&vm->vcpus, i, vcpu, 0, n - 1) {
 		set_bit(KVMMU_REQ_TLB_FLUSH, &vcpu->requests);
 		/* Pairs with the barrier after setting IN_GUEST_MODE. */
 		smp_mb__after_atomic();
@@ -1114,6 +1215,7 @@ int kvmmu_create_vcpu(struct kvmmu_vm *vm, unsigned long id)
 		kvmmu_vm_put(vm);
 		goto out_free;
 	}
+	/* Lockless readers (flushes) see it whole through the xarray. */
 	atomic_inc(&vm->online_vcpus);
 	mutex_unlock(&vm->lock);
 	return fd;
@@ -1127,13 +1229,15 @@ out_unlock:
 
 /**
  * kvmmu_vcpu_destroy_all - free every vCPU of a VM that is being freed.
- * @vm: the VM; no vCPU file is open any more.
+ * @vm: the VM; no vCPU file is open any more and its mmu notifier is
+ *      unregistered, so no flush can walk the vCPUs being freed.
  */
 void kvmmu_vcpu_destroy_all(struct kvmmu_vm *vm)
 {
 	struct kvmmu_vcpu *vcpu;
 	unsigned long i;
 
+	atomic_set(&vm->online_vcpus, 0);
 	xa_for_each(&vm->vcpus, i, vcpu)
 		vcpu_free(vcpu);
 	xa_destroy(&vm->vcpus);
