@@ -306,6 +306,18 @@ static u64 *gpr(struct kvm_regs *regs, unsigned int reg)
 	return (u64 *)((u8 *)regs + gpr_offset[reg % KVMMU_NR_GPRS]);
 }
 
+/**
+ * kvmmu_gpr - a general register of @regs by its x86 encoding number.
+ * @regs: the registers.
+ * @reg: enum kvmmu_gpr, taken modulo 16.
+ *
+ * Return: a pointer to the register in @regs.
+ */
+u64 *kvmmu_gpr(struct kvm_regs *regs, unsigned int reg)
+{
+	return gpr(regs, reg);
+}
+
 static u64 gpr_read(const struct kvm_regs *regs, unsigned int reg)
 {
 	return *(const u64 *)((const u8 *)regs + gpr_offset[reg % KVMMU_NR_GPRS]);
@@ -368,3 +380,55 @@ void kvmmu_mmio_complete_load(struct kvmmu_vcpu *vcpu,
 	}
 	kvmmu_mmio_skip(vcpu, insn);
 }
+
+/* Legacy prefixes: operand and address size, LOCK, REP, segments. */
+static bool legacy_prefix(u8 b)
+{
+	switch (b) {
+	case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+	case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
+		     struct kvmmu_sys_insn *insn)
+{
+	unsigned int i = 0, max = min_t(unsigned int, avail,
+					KVMMU_MAX_INSN_LEN);
+	bool lock = false;
+	u8 rex = 0, modrm;
+
+	memset(insn, 0, sizeof(*insn));
+	for (; i < max && legacy_prefix(bytes[i]); i++)
+		lock |= bytes[i] == 0xf0;
+	if (i < max && cpu_mode == 64 && (bytes[i] & 0xf0) == 0x40)
+		rex = bytes[i++];
+	if (i >= max)
+		goto short_read;
+	insn->opcode = bytes[i++];
+	if (insn->opcode == 0x0f) {
+		if (i >= max)
+			goto short_read;
+		insn->two_byte = true;
+		insn->opcode = bytes[i++];
+	}
+	if (insn->two_byte && insn->opcode >= 0x20 && insn->opcode <= 0x23) {
+		if (i >= max)
+			goto short_read;
+		modrm = bytes[i++];
+		insn->reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
+		/* AMD: LOCK MOV CR0 is CR8, for 32-bit code. */
+		if (lock && insn->opcode != 0x21 && insn->opcode != 0x23)
+			insn->reg |= 8;
+		insn->gpr = (modrm & 7) | (rex & 1 ? 8 : 0);
+	}
+	insn->len = i;
+	return 0;
+
+short_read:
+	return avail < KVMMU_MAX_INSN_LEN ? -ENODATA : -EINVAL;
+}
+

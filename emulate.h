@@ -251,4 +251,45 @@ int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,
  */
 int kvmmu_fetch_insn(struct kvmmu_vcpu *vcpu, u8 *buf, unsigned int len);
 
+struct kvm_regs;
+u64 *kvmmu_gpr(struct kvm_regs *regs, unsigned int reg);
+
+/**
+ * struct kvmmu_sys_insn - a decoded instruction without a memory operand.
+ * @len: length in bytes, prefixes included.
+ * @opcode: the opcode byte after the prefixes (after 0F for two-byte
+ *          opcodes: @two_byte tells).
+ * @two_byte: the opcode was 0F @opcode.
+ * @reg: MOV CR/DR only: the control or debug register (ModRM.reg, with
+ *       REX.R, or LOCK for CR8 as AMD encodes it).
+ * @gpr: MOV CR/DR only: the general register (ModRM.rm with REX.B).
+ */
+struct kvmmu_sys_insn {
+	u8 len;
+	u8 opcode;
+	bool two_byte;
+	u8 reg;
+	u8 gpr;
+};
+
+/**
+ * kvmmu_decode_sys - decode an intercepted instruction the CPU names but
+ *                    does not measure (no NRIP save, no decode assists).
+ * @bytes: instruction bytes starting at RIP.
+ * @avail: how many of @bytes are valid.
+ * @cpu_mode: 16, 32 or 64, as for kvmmu_decode_mmio().
+ * @insn: filled on success.
+ *
+ * Legacy prefixes and, in 64-bit mode, one REX prefix right before the
+ * opcode are skipped. MOV to or from a control or debug register (0F 20
+ * to 0F 23) read a ModRM whose mod bits are ignored, as the CPU does;
+ * any other opcode is taken as having no operand bytes (HLT, INVD,
+ * WBINVD, RDPMC, ...): the caller checks @opcode.
+ *
+ * Return: 0; -ENODATA if the instruction continues past @avail bytes;
+ * -EINVAL if it is longer than 15 bytes.
+ */
+int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
+		     struct kvmmu_sys_insn *insn);
+
 #endif /* KVMMU_EMULATE_H */

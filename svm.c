@@ -41,16 +41,28 @@
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <asm/cpufeature.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
+#include <asm/mce.h>
 #include <asm/msr.h>
+#include <asm/pkru.h>
 #include <asm/reboot.h>
 #include <asm/svm.h>
 #include <asm/kvm_vcpu_regs.h>
 #include <asm/traps.h>
 
 #include "kvmmu.h"
+#include "emulate.h"
 #include "mmu.h"
 #include "svm.h"
 #include "trace.h"
+
+/* Debug register bits (the SDM's; KVM keeps the same in kvm_host.h). */
+#define DR6_ACTIVE_LOW	0xffff0ff0ULL	/* DR6 with no event */
+#define DR6_FIXED_1	0xfffe0ff0ULL
+#define DR6_VOLATILE	0x0001e80fULL
+#define DR7_FIXED_1	0x00000400ULL
+#define DR7_VOLATILE	0xffff2bffULL
 
 #define IOPM_ORDER	2	/* 12 KiB used */
 #define MSRPM_ORDER	1	/* 8 KiB */
@@ -69,6 +81,15 @@ struct svm_vcpu {
 	unsigned long gprs[16];	/* __VCPU_REGS_* order, for svm_vmenter.S */
 	u64 asid_generation;
 	int last_cpu;
+	/*
+	 * The guest's debug registers as it last wrote them. Every access
+	 * is intercepted and none is ever loaded into the CPU: the VMCB's
+	 * DR7 stays at its reset value, so guest breakpoints never fire
+	 * (Documentation/security.rst) and the host's stay intact.
+	 */
+	u64 db[4];
+	u64 dr6;
+	u64 dr7;
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -253,13 +274,26 @@ static void set_intercept(struct vmcb *vmcb, int bit)
 	vmcb->control.intercepts[bit / 32] |= BIT(bit % 32);
 }
 
+/*
+ * What KVM 6.12's init_vmcb() intercepts that a guest could use against the
+ * host or other guests: #AC and #DB, whose delivery can loop in microcode
+ * and lock a host CPU (CVE-2015-5307, CVE-2015-8104), #MC, which belongs to
+ * the host's handler, CR4 writes (checked against the guest's CPUID: no
+ * PKE, OSXSAVE, ... that we do not switch), every debug register access,
+ * WBINVD (a guest flushing every host cache), RDPMC and RDPRU (host
+ * counters), and the instructions below.
+ */
 static const int svm_intercepts[] = {
 	INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_CPUID,
 	INTERCEPT_INVD, INTERCEPT_HLT, INTERCEPT_INVLPGA, INTERCEPT_IOIO_PROT,
 	INTERCEPT_MSR_PROT, INTERCEPT_SHUTDOWN, INTERCEPT_VMRUN,
 	INTERCEPT_VMMCALL, INTERCEPT_VMLOAD, INTERCEPT_VMSAVE, INTERCEPT_STGI,
 	INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
-	INTERCEPT_XSETBV,
+	INTERCEPT_XSETBV, INTERCEPT_CR4_WRITE, INTERCEPT_RDPMC,
+	INTERCEPT_WBINVD, INTERCEPT_RDPRU,
+	INTERCEPT_EXCEPTION_OFFSET + AC_VECTOR,
+	INTERCEPT_EXCEPTION_OFFSET + DB_VECTOR,
+	INTERCEPT_EXCEPTION_OFFSET + MC_VECTOR,
 };
 
 /* The control area; the guest state comes from vcpu->regs/sregs each run. */
@@ -271,14 +305,21 @@ static void init_vmcb(struct svm_vcpu *svm)
 	memset(vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(svm_intercepts); i++)
 		set_intercept(vmcb, svm_intercepts[i]);
+	for (i = 0; i < 8; i++) {
+		set_intercept(vmcb, INTERCEPT_DR0_READ + i);
+		set_intercept(vmcb, INTERCEPT_DR0_WRITE + i);
+	}
+	memset(svm->db, 0, sizeof(svm->db));
+	svm->dr6 = DR6_ACTIVE_LOW;
+	svm->dr7 = DR7_FIXED_1;
 	vmcb->control.iopm_base_pa = page_to_phys(iopm_pages);
 	vmcb->control.msrpm_base_pa = page_to_phys(msrpm_pages);
 	vmcb->control.int_ctl = V_INTR_MASKING_MASK;
 	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	vmcb->control.nested_cr3 = kvmmu_mmu_root_pa(svm->vcpu.vm);
 	vmcb->save.g_pat = 0x0007040600070406ULL;
-	vmcb->save.dr6 = 0xffff0ff0;
-	vmcb->save.dr7 = 0x400;
+	vmcb->save.dr6 = DR6_ACTIVE_LOW;
+	vmcb->save.dr7 = DR7_FIXED_1;
 	/* Force a fresh ASID on the first run. */
 	svm->asid_generation = 0;
 	svm->last_cpu = -1;
@@ -486,6 +527,96 @@ static int handle_ioio(struct svm_vcpu *svm)
 				info >> 16, size, c->exit_info_2);
 }
 
+/* A guest MOV to CR4: decoded here, checked by kvmmu_set_cr4(). */
+static int handle_cr4_write(struct svm_vcpu *svm)
+{
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvmmu_sys_insn insn;
+	u64 val;
+	int mode;
+
+	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
+		return 0;
+	if (!insn.two_byte || insn.opcode != 0x22 || insn.reg != 4)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    SVM_EXIT_WRITE_CR4);
+	val = *kvmmu_gpr(&vcpu->regs, insn.gpr);
+	if (mode != 64)
+		val = (u32)val;
+	if (kvmmu_vcpu_cpl(vcpu) || kvmmu_set_cr4(vcpu, val)) {
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	}
+	vcpu->regs.rip += insn.len;
+	return 1;
+}
+
+/*
+ * A guest MOV to or from DR0-DR7, emulated on svm->db/dr6/dr7 as the
+ * architecture defines it (kvm_get_dr()/kvm_set_dr()): DR4/DR5 alias
+ * DR6/DR7 unless CR4.DE makes them #UD; CPL > 0 is #GP; so are bits
+ * 63:32 of DR6/DR7.
+ */
+static int handle_dr(struct svm_vcpu *svm, bool write)
+{
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvmmu_sys_insn insn;
+	u64 *gpr, val;
+	int mode, dr;
+
+	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
+		return 0;
+	if (!insn.two_byte || insn.opcode != (write ? 0x23 : 0x21) ||
+	    insn.reg > 7)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    svm->vmcb->control.exit_code);
+	dr = insn.reg;
+	if (dr == 4 || dr == 5) {
+		if (vcpu->sregs.cr4 & X86_CR4_DE) {
+			inject_exception(svm, X86_TRAP_UD, false);
+			return 1;
+		}
+		dr += 2;
+	}
+	if (kvmmu_vcpu_cpl(vcpu)) {
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	}
+	gpr = kvmmu_gpr(&vcpu->regs, insn.gpr);
+	if (!write) {
+		val = dr < 4 ? svm->db[dr] : dr == 6 ? svm->dr6 : svm->dr7;
+		*gpr = mode == 64 ? val : (u32)val;
+	} else {
+		val = mode == 64 ? *gpr : (u32)*gpr;
+		if (dr >= 6 && (val >> 32)) {
+			inject_exception(svm, X86_TRAP_GP, true);
+			return 1;
+		}
+		if (dr < 4)
+			svm->db[dr] = val;
+		else if (dr == 6)
+			svm->dr6 = (val & DR6_VOLATILE) | DR6_FIXED_1;
+		else
+			svm->dr7 = (val & DR7_VOLATILE) | DR7_FIXED_1;
+	}
+	vcpu->regs.rip += insn.len;
+	return 1;
+}
+
+/* #MC in guest mode: the host's handler does not run by itself. */
+static void handle_mce(void)
+{
+#ifdef CONFIG_X86_MCE
+	/* What KVM's kvm_machine_check() passes: a fake user-mode frame. */
+	struct pt_regs regs = {
+		.cs = 3,
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
 static int handle_exit(struct svm_vcpu *svm)
 {
 	struct vmcb_control_area *c = &svm->vmcb->control;
@@ -504,9 +635,38 @@ static int handle_exit(struct svm_vcpu *svm)
 	case SVM_EXIT_HLT:
 		/* No in-kernel APIC: the VMM decides what HLT means. */
 		vcpu->stat.halt_exits++;
-		vcpu->regs.rip++;
+		if (!kvmmu_skip_insn(vcpu))
+			return 0;
 		run->exit_reason = KVM_EXIT_HLT;
 		return 0;
+	case SVM_EXIT_WRITE_CR4:
+		return handle_cr4_write(svm);
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 7:
+		return handle_dr(svm, false);
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 7:
+		return handle_dr(svm, true);
+	case SVM_EXIT_EXCP_BASE + AC_VECTOR:
+		/* Delivered by us: each delivery is an entry, no loop. */
+		inject_exception(svm, X86_TRAP_AC, true);
+		return 1;
+	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
+		/* The CPU wrote why to the VMCB's DR6: the guest reads it. */
+		svm->dr6 = svm->vmcb->save.dr6;
+		inject_exception(svm, X86_TRAP_DB, false);
+		return 1;
+	case SVM_EXIT_EXCP_BASE + MC_VECTOR:
+		handle_mce();
+		return 1;
+	case SVM_EXIT_RDPMC:
+		/* No PMU is offered: #GP, as KVM without a vPMU. */
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	case SVM_EXIT_RDPRU:
+		inject_exception(svm, X86_TRAP_UD, false);
+		return 1;
+	case SVM_EXIT_WBINVD:
+		/* Nothing of the guest's is in a cache only it can flush. */
+		return kvmmu_skip_insn(vcpu);
 	case SVM_EXIT_IOIO:
 		return handle_ioio(svm);
 	case SVM_EXIT_NPF:
@@ -523,8 +683,7 @@ static int handle_exit(struct svm_vcpu *svm)
 		inject_exception(svm, X86_TRAP_GP, true);
 		return 1;
 	case SVM_EXIT_INVD:
-		vcpu->regs.rip += 2;
-		return 1;
+		return kvmmu_skip_insn(vcpu);
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMMCALL:
 	case SVM_EXIT_VMLOAD:
@@ -556,11 +715,23 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct svm_cpu *sd;
+	u32 host_pkru;
 	int cpu;
 
 	load_guest_state(svm);
 
 	local_irq_disable();
+	/*
+	 * KVM_RUN swapped the guest's FPU state in, but a reschedule since
+	 * (cond_resched(), a GUP that slept, a softirq using the FPU) saved
+	 * it to memory and left TIF_NEED_FPU_LOAD: the registers may now be
+	 * another task's. Load the guest's with interrupts off, so that they
+	 * stay loaded until VMRUN, as vcpu_enter_guest() does.
+	 */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+	/* The guest cannot set CR4.PKE, but PKRU must not leak either way. */
+	host_pkru = read_pkru();
 	cpu = smp_processor_id();
 	sd = this_cpu_ptr(&svm_cpu);
 	WRITE_ONCE(vcpu->cpu, cpu);
@@ -585,6 +756,15 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 
 	WRITE_ONCE(vcpu->mode, KVMMU_OUTSIDE_GUEST_MODE);
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	/* kvm_load_host_xsave_state(): the host's PKRU back before IRQs. */
+	if (read_pkru() != host_pkru)
+		write_pkru(host_pkru);
+	/*
+	 * #VMEXIT resets DR7: re-arm the host's breakpoints (ptrace, perf)
+	 * if it has any, as vcpu_enter_guest() does.
+	 */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
 	local_irq_enable();
 
 	save_guest_state(svm);
