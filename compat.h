@@ -62,4 +62,10 @@ static inline u8 kvmmu_run_immediate_exit(struct kvm_run *run)
 	return READ_ONCE(*(&run->request_interrupt_window + 1));
 }
 
+/* DR7's reserved-to-one bit 10: <asm/debugreg.h> names it from 6.12 on. */
+#include <asm/debugreg.h>
+#ifndef DR7_FIXED_1
+#define DR7_FIXED_1	0x00000400
+#endif
+
 #endif /* KVMMU_COMPAT_H */

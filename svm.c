@@ -61,7 +61,6 @@
 #define DR6_ACTIVE_LOW	0xffff0ff0ULL	/* DR6 with no event */
 #define DR6_FIXED_1	0xfffe0ff0ULL
 #define DR6_VOLATILE	0x0001e80fULL
-#define DR7_FIXED_1	0x00000400ULL
 #define DR7_VOLATILE	0xffff2bffULL
 
 #define IOPM_ORDER	2	/* 12 KiB used */

@@ -877,7 +877,68 @@ static void walker_vcpu(struct kunit *test)
 	kvmmu_memslots_destroy(vm);
 }
 
+/*
+ * kvmmu_decode_sys(): the length of intercepted instructions the CPU does
+ * not measure under TCG (no NRIP save), prefixes included, and the
+ * operands of MOV CR/DR.
+ */
+static void decode_sys(struct kunit *test)
+{
+	static const u8 hlt_prefixed[] = { 0x2e, 0x66, 0xf4 };
+	static const u8 wbinvd[] = { 0xf3, 0x0f, 0x09 };
+	static const u8 mov_cr4_rax[] = { 0x0f, 0x22, 0xe0 };
+	static const u8 mov_cr4_r9[] = { 0x67, 0x41, 0x0f, 0x22, 0xe1 };
+	static const u8 mov_rdx_dr7[] = { 0x0f, 0x21, 0x3a };
+	static const u8 lock_mov_cr0[] = { 0xf0, 0x0f, 0x22, 0xc0 };
+	static const u8 rex_in_32[] = { 0x41, 0x0f, 0x22, 0xe1 };
+	u8 prefixes[16];
+	struct kvmmu_sys_insn insn;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(hlt_prefixed, 3, 16, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 3);
+	KUNIT_EXPECT_EQ(test, insn.opcode, 0xf4);
+	KUNIT_EXPECT_FALSE(test, insn.two_byte);
+
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(wbinvd, 3, 32, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 3);
+	KUNIT_EXPECT_TRUE(test, insn.two_byte);
+	KUNIT_EXPECT_EQ(test, insn.opcode, 0x09);
+
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(mov_cr4_rax, 3, 32, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 3);
+	KUNIT_EXPECT_EQ(test, insn.opcode, 0x22);
+	KUNIT_EXPECT_EQ(test, insn.reg, 4);
+	KUNIT_EXPECT_EQ(test, insn.gpr, KVMMU_GPR_RAX);
+
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(mov_cr4_r9, 5, 64, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 5);
+	KUNIT_EXPECT_EQ(test, insn.reg, 4);
+	KUNIT_EXPECT_EQ(test, insn.gpr, KVMMU_GPR_R9);
+
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(mov_rdx_dr7, 3, 16, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.opcode, 0x21);
+	KUNIT_EXPECT_EQ(test, insn.reg, 7);
+	KUNIT_EXPECT_EQ(test, insn.gpr, KVMMU_GPR_RDX);
+
+	/* AMD's CR8 for 32-bit code. */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(lock_mov_cr0, 4, 32, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.reg, 8);
+
+	/* 0x41 is INC ECX outside 64-bit mode, not a REX: one byte. */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(rex_in_32, 4, 32, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 1);
+	KUNIT_EXPECT_EQ(test, insn.opcode, 0x41);
+
+	/* Cut short, and too long. */
+	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(mov_cr4_rax, 2, 32, &insn),
+			-ENODATA);
+	memset(prefixes, 0x66, sizeof(prefixes));
+	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(prefixes, 16, 32, &insn),
+			-EINVAL);
+}
+
 static struct kunit_case walker_cases[] = {
+	KUNIT_CASE(decode_sys),
 	KUNIT_CASE(walker_4level),
 	KUNIT_CASE(walker_5level),
 	KUNIT_CASE(walker_pae),
