@@ -142,14 +142,30 @@ static u64 make_leaf_spte(u64 pfn, int level, bool writable, bool dirty)
 }
 
 /**
- * kvmmu_mmu_phys_bits - the guest MAXPHYADDR the NPT covers.
+ * kvmmu_mmu_phys_bits - the one guest physical address limit.
  *
- * Return: min(host MAXPHYADDR, 48); CPUID 0x80000008 should report it.
+ * Memslots may not reach past it (memslot.c), the NPT covers it, and
+ * CPUID 0x80000008 reports it to guests (x86.c). The host's MAXPHYADDR is
+ * read raw from CPUID, as KVM's kvm_host.maxphyaddr is; the NPT has four
+ * levels below the fixed level-5 entry, hence at most 48 bits (KVM maps
+ * up to 52 with a level-5 NPT: a host with more than 48 bits sees EINVAL
+ * from kvmmu where KVM accepts the slot).
+ *
+ * Return: min(host MAXPHYADDR, 48).
  */
 unsigned int kvmmu_mmu_phys_bits(void)
 {
-	return min_t(unsigned int, boot_cpu_data.x86_phys_bits,
-		     KVMMU_MAX_PHYS_BITS);
+	static unsigned int cached;	/* CPUID exits when we are a guest */
+	unsigned int bits = READ_ONCE(cached);
+
+	if (bits)
+		return bits;
+	bits = 36;
+	if (cpuid_eax(0x80000000) >= 0x80000008)
+		bits = cpuid_eax(0x80000008) & 0xff;
+	bits = min_t(unsigned int, bits, KVMMU_MAX_PHYS_BITS);
+	WRITE_ONCE(cached, bits);
+	return bits;
 }
 
 /* ---- the per-vCPU page cache ---- */
@@ -355,9 +371,10 @@ void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
  */
 struct zap_walk {
 	struct list_head *freed;
+	gfn_t first;	/* the range's start: before @resume all is done */
 	bool can_yield;
 	bool changed;	/* SPTEs went or lost access: flush before unlock */
-	bool progress;	/* an entry was handled since the (re)start */
+	bool progress;	/* a leaf or table was handled since the (re)start */
 	bool stopped;	/* stopped to yield; resume at @resume */
 	gfn_t resume;
 };
@@ -410,20 +427,34 @@ static void zap_table(struct kvmmu_mmu *mmu, u64 *table, int level,
 			w->resume = max(gfn, start);
 			return;
 		}
-		w->progress = true;
 		if (kvmmu_spte_is_leaf(spte, level)) {
 			xchg(sptep, 0);
 			leaf_gone(mmu, level);
 			w->changed = true;
-		} else if (gfn >= start && gfn + per <= end) {
+			w->progress = true;
+			continue;
+		}
+		/*
+		 * A table of 4K leaves wholly inside goes whole: at most 512
+		 * entries to count. Bigger ones are walked, so that the walk
+		 * can yield inside them, and then go once emptied.
+		 */
+		if (gfn >= w->first && gfn + per <= end &&
+		    level == PG_LEVEL_2M) {
 			WRITE_ONCE(*sptep, 0);
 			free_subtree(mmu, spte_table(spte), level - 1, w->freed);
 			w->changed = true;
-		} else {
-			zap_table(mmu, spte_table(spte), level - 1, gfn, start,
-				  end, w);
-			if (w->stopped)
-				return;
+			w->progress = true;
+			continue;
+		}
+		zap_table(mmu, spte_table(spte), level - 1, gfn, start, end, w);
+		if (w->stopped)
+			return;
+		/* Emptied: GFNs before a restart point were zapped already. */
+		if (gfn >= w->first && gfn + per <= end) {
+			WRITE_ONCE(*sptep, 0);
+			free_subtree(mmu, spte_table(spte), level - 1, w->freed);
+			w->changed = true;
 		}
 	}
 }
@@ -432,8 +463,9 @@ static void zap_table(struct kvmmu_mmu *mmu, u64 *table, int level,
 static bool zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		      gfn_t end, struct list_head *freed, bool can_yield)
 {
-	struct zap_walk w = { .freed = freed, .can_yield = can_yield };
-	gfn_t first = start;
+	struct zap_walk w = {
+		.freed = freed, .can_yield = can_yield, .first = start,
+	};
 	bool zapped = false;
 
 	lockdep_assert_held_write(&mmu->lock);
@@ -447,7 +479,7 @@ static bool zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		start = w.resume;
 		zap_yield(mmu, &w);
 	}
-	trace_kvmmu_zap(as_id, first, end, zapped);
+	trace_kvmmu_zap(as_id, w.first, end, zapped);
 	if (zapped)
 		atomic64_inc(&mmu->stats.zaps);
 	/* What a yield flushed is flushed: the caller flushes the rest. */
@@ -544,13 +576,14 @@ static bool walk_table(struct kvmmu_mmu *mmu, u64 *table, int level,
 			w->resume = max(gfn, start);
 			break;
 		}
-		if (w)
-			w->progress = true;
-		if (kvmmu_spte_is_leaf(spte, level))
+		if (kvmmu_spte_is_leaf(spte, level)) {
 			ret |= fn(&table[i], level, gfn, data);
-		else
+			if (w)
+				w->progress = true;
+		} else {
 			ret |= walk_table(mmu, spte_table(spte), level - 1, gfn,
 					  start, end, fn, data, w);
+		}
 		if (w && w->stopped)
 			break;
 	}
