@@ -346,22 +346,13 @@ static void replace_via_invalid(struct kvmmu_vm *vm,
 }
 
 /*
- * The highest GFN a slot may reach: the host's MAXPHYADDR, raw from CPUID as
- * KVM takes it, since nested page tables cannot map beyond it.
+ * The highest GFN a slot may reach: the one guest physical limit that the
+ * NPT covers and CPUID reports, kvmmu_mmu_phys_bits() (KVM's
+ * kvm_mmu_max_gfn()).
  */
 static gfn_t host_max_gfn(void)
 {
-	static gfn_t max_gfn;
-	gfn_t cached = READ_ONCE(max_gfn);
-	u32 bits = 36;
-
-	if (cached)
-		return cached;
-	if (cpuid_eax(0x80000000) >= 0x80000008)
-		bits = cpuid_eax(0x80000008) & 0xff;
-	cached = (1ULL << (bits - PAGE_SHIFT)) - 1;
-	WRITE_ONCE(max_gfn, cached);
-	return cached;
+	return (1ULL << (kvmmu_mmu_phys_bits() - PAGE_SHIFT)) - 1;
 }
 
 static int check_region(const struct kvm_userspace_memory_region2 *mem,

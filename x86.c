@@ -63,13 +63,11 @@ static struct kvmmu_vcpu *vcpu_from_file(struct file *filp)
 /**
  * kvmmu_guest_phys_bits - MAXPHYADDR reported to guests.
  *
- * The NPT has four levels, which cover 48 bits of guest physical address.
- *
- * Return: min(host MAXPHYADDR, 48).
+ * Return: kvmmu_mmu_phys_bits(), the limit of memslots and of the NPT.
  */
 u32 kvmmu_guest_phys_bits(void)
 {
-	return min_t(u32, boot_cpu_data.x86_phys_bits, 48);
+	return kvmmu_mmu_phys_bits();
 }
 
 static bool guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
@@ -898,13 +896,6 @@ void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 	unsigned long i;
 	int cpu;
 
-	/*
-	 * A flush of a VM whose last reference is gone while it still has
-	 * vCPUs walks vCPUs that vm_destroy() is freeing: the notifier must
-	 * be gone before them (kvm_destroy_vm()'s order).
-	 */
-	if (KVMMU_DEBUG)
-		WARN_ON_ONCE(!kref_read(&vm->refcount) && n);
 	atomic64_inc(&vm->remote_tlb_flush);
 	if (!n)
 		return;
@@ -1237,6 +1228,12 @@ void kvmmu_vcpu_destroy_all(struct kvmmu_vm *vm)
 	struct kvmmu_vcpu *vcpu;
 	unsigned long i;
 
+	/*
+	 * An invalidation's flush walks the vCPUs: the notifier must be gone
+	 * before they are freed (kvm_destroy_vm()'s order).
+	 */
+	if (KVMMU_DEBUG)
+		WARN_ON_ONCE(vm->mmu && vm->mmu->mn_registered);
 	atomic_set(&vm->online_vcpus, 0);
 	xa_for_each(&vm->vcpus, i, vcpu)
 		vcpu_free(vcpu);
