@@ -38,6 +38,7 @@
 #include <linux/cpuhotplug.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
+#include <linux/kvm_para.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <asm/cpufeature.h>
@@ -45,6 +46,7 @@
 #include <asm/fpu/api.h>
 #include <asm/mce.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/pkru.h>
 #include <asm/reboot.h>
 #include <asm/svm.h>
@@ -71,6 +73,7 @@ struct svm_cpu {
 	struct page *host_save;	/* VMSAVE/VMLOAD of host state */
 	u64 asid_generation;
 	u32 next_asid;
+	struct vmcb *current_vmcb;	/* the last VMCB run here, for IBPB */
 };
 
 struct svm_vcpu {
@@ -474,9 +477,17 @@ static int svm_vcpu_create(struct kvmmu_vcpu *vcpu)
 static void svm_vcpu_free(struct kvmmu_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	int cpu;
 
-	if (svm->vmcb)
-		free_page((unsigned long)svm->vmcb);
+	if (!svm->vmcb)
+		return;
+	/*
+	 * A new VMCB at the same address must still get its IBPB
+	 * (svm_clear_current_vmcb()): no CPU may remember this one.
+	 */
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu(svm_cpu, cpu).current_vmcb, svm->vmcb, NULL);
+	free_page((unsigned long)svm->vmcb);
 }
 
 static void svm_vcpu_reset(struct kvmmu_vcpu *vcpu)
@@ -602,6 +613,26 @@ static int handle_dr(struct svm_vcpu *svm, bool write)
 	return 1;
 }
 
+/*
+ * VMMCALL: no hypercall is implemented; the guest gets KVM's answer for an
+ * unknown one in RAX (-KVM_ENOSYS, -KVM_EPERM above CPL 0), truncated to
+ * 32 bits outside 64-bit mode, as kvm_emulate_hypercall() does.
+ */
+static int handle_vmmcall(struct svm_vcpu *svm)
+{
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvmmu_sys_insn insn;
+	u64 ret;
+	int mode;
+
+	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
+		return 0;
+	ret = kvmmu_vcpu_cpl(vcpu) ? -KVM_EPERM : -KVM_ENOSYS;
+	vcpu->regs.rax = mode == 64 ? ret : (u32)ret;
+	vcpu->regs.rip += insn.len;
+	return 1;
+}
+
 /* #MC in guest mode: the host's handler does not run by itself. */
 static void handle_mce(void)
 {
@@ -683,8 +714,9 @@ static int handle_exit(struct svm_vcpu *svm)
 		return 1;
 	case SVM_EXIT_INVD:
 		return kvmmu_skip_insn(vcpu);
-	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMMCALL:
+		return handle_vmmcall(svm);
+	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
 	case SVM_EXIT_STGI:
@@ -742,6 +774,14 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	    svm->last_cpu != cpu)
 		new_asid(svm, sd);
 	svm->last_cpu = cpu;
+	/*
+	 * Another vCPU ran here last: keep its branch predictions from
+	 * steering this one's, as svm_vcpu_load() does.
+	 */
+	if (sd->current_vmcb != svm->vmcb) {
+		sd->current_vmcb = svm->vmcb;
+		indirect_branch_prediction_barrier();
+	}
 
 	clgi();
 	/*

@@ -102,6 +102,19 @@ SYM_FUNC_START(__kvmmu_svm_run)
 	/* The guest may have poisoned the return stack buffer. */
 	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
 
+	/*
+	 * ... and the return predictors (Retbleed, SRSO), before the first
+	 * RET: what __svm_vcpu_run does. UNTRAIN_RET_VM is 6.12's name, which
+	 * also issues IBPB on exit where the host asked for it; 6.1 has only
+	 * UNTRAIN_RET (a C macro cannot reach this assembly file, so this is
+	 * the one version test outside compat.h).
+	 */
+#ifdef UNTRAIN_RET_VM
+	UNTRAIN_RET_VM
+#else
+	UNTRAIN_RET
+#endif
+
 	/* Leave no guest value in a register for speculation to use. */
 	xor	%ecx, %ecx
 	xor	%edx, %edx
