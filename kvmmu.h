@@ -204,6 +204,8 @@ struct kvmmu_vcpu_stat {
  * @mode: enum kvmmu_vcpu_mode, read by kickers.
  * @requests: KVMMU_REQ_* bits.
  * @guest_fpu: the guest's FPU/SSE state, swapped in for KVM_RUN.
+ * @xcr0: the guest's XCR0 (XSETBV, checked by kvmmu_set_xcr()), loaded
+ *        around VMRUN while the guest has CR4.OSXSAVE.
  * @sigset: the signal mask from KVM_SET_SIGNAL_MASK.
  * @sigset_active: KVM_SET_SIGNAL_MASK gave a mask.
  * @cpuid: entries from KVM_SET_CPUID2, @cpuid_nent of them.
@@ -238,6 +240,7 @@ struct kvmmu_vcpu {
 	int mode;
 	unsigned long requests;
 	struct fpu_guest guest_fpu;
+	u64 xcr0;
 	sigset_t sigset;
 	bool sigset_active;
 	struct kvm_cpuid_entry2 *cpuid;
@@ -340,6 +343,8 @@ int kvmmu_decode_at_rip(struct kvmmu_vcpu *vcpu, struct kvmmu_sys_insn *insn,
 			int *mode);
 int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu);
 int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4);
+int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);
+u64 kvmmu_host_xcr0(void);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 long kvmmu_tsc_khz(void);
 

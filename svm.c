@@ -44,6 +44,7 @@
 #include <asm/cpufeature.h>
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
 #include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/nospec-branch.h>
@@ -98,6 +99,7 @@ static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static struct page *iopm_pages, *msrpm_pages;
 static enum cpuhp_state svm_hp_state;
 static u32 max_asid;
+static u64 host_xcr0;	/* the kernel's XCR0, the same on every CPU */
 
 static struct svm_vcpu *to_svm(struct kvmmu_vcpu *vcpu)
 {
@@ -210,6 +212,7 @@ static int svm_hardware_setup(void)
 	if (r)
 		return r;
 
+	host_xcr0 = kvmmu_host_xcr0();
 	/* ASID 0 is the host's. */
 	max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
 	if (!max_asid) {
@@ -633,6 +636,24 @@ static int handle_vmmcall(struct svm_vcpu *svm)
 	return 1;
 }
 
+/* XSETBV: #UD without CR4.OSXSAVE, #GP above CPL 0 or for a bad value. */
+static int handle_xsetbv(struct svm_vcpu *svm)
+{
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvm_regs *r = &vcpu->regs;
+
+	if (!(vcpu->sregs.cr4 & X86_CR4_OSXSAVE)) {
+		inject_exception(svm, X86_TRAP_UD, false);
+		return 1;
+	}
+	if (kvmmu_vcpu_cpl(vcpu) ||
+	    kvmmu_set_xcr(vcpu, r->rcx, (r->rdx << 32) | (u32)r->rax)) {
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	}
+	return kvmmu_skip_insn(vcpu);
+}
+
 /* #MC in guest mode: the host's handler does not run by itself. */
 static void handle_mce(void)
 {
@@ -723,9 +744,10 @@ static int handle_exit(struct svm_vcpu *svm)
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_XSETBV:
+		return handle_xsetbv(svm);
 	case SVM_EXIT_MONITOR:
 	case SVM_EXIT_MWAIT:
-	case SVM_EXIT_XSETBV:
 		/* Not offered in CPUID: the guest gets #UD. */
 		inject_exception(svm, X86_TRAP_UD, false);
 		return 1;
@@ -746,6 +768,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct svm_cpu *sd;
+	bool guest_xcr0;
 	u32 host_pkru;
 	int cpu;
 
@@ -763,6 +786,14 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 		switch_fpu_return();
 	/* The guest cannot set CR4.PKE, but PKRU must not leak either way. */
 	host_pkru = read_pkru();
+	/*
+	 * kvm_load_guest_xsave_state(): the guest's XCR0, after the FPU
+	 * state above was loaded under the host's.
+	 */
+	guest_xcr0 = (vcpu->sregs.cr4 & X86_CR4_OSXSAVE) &&
+		     vcpu->xcr0 != host_xcr0;
+	if (guest_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	cpu = smp_processor_id();
 	sd = this_cpu_ptr(&svm_cpu);
 	WRITE_ONCE(vcpu->cpu, cpu);
@@ -795,7 +826,12 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 
 	WRITE_ONCE(vcpu->mode, KVMMU_OUTSIDE_GUEST_MODE);
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
-	/* kvm_load_host_xsave_state(): the host's PKRU back before IRQs. */
+	/*
+	 * kvm_load_host_xsave_state(): the host's XCR0 and PKRU back before
+	 * interrupts, whose handlers may save FPU state.
+	 */
+	if (guest_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 	if (read_pkru() != host_pkru)
 		write_pkru(host_pkru);
 	/*

@@ -43,6 +43,8 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/types.h>
 #include <asm/processor.h>
 #include <asm/tsc.h>
 
@@ -292,6 +294,7 @@ static void vcpu_reset(struct kvmmu_vcpu *vcpu)
 	s->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
 	s->apic_base = 0xfee00000 | (vcpu->vcpu_id ? 0 : BIT(8)) | BIT(11);
 
+	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMMU_PENDING_NONE;
 	kvmmu_svm_ops.vcpu_reset(vcpu);
@@ -773,6 +776,59 @@ int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4)
 	s->cr4 = cr4;
 	if ((cr4 ^ old) & CR4_TLB_BITS)
 		set_bit(KVMMU_REQ_TLB_FLUSH, &vcpu->requests);
+	return 0;
+}
+
+/**
+ * kvmmu_host_xcr0 - the host's XCR0, which the kernel's FPU code relies on.
+ *
+ * Return: XCR0, or 0 if the host has not enabled XSAVE.
+ */
+u64 kvmmu_host_xcr0(void)
+{
+	return boot_cpu_has(X86_FEATURE_OSXSAVE) ?
+	       xgetbv(XCR_XFEATURE_ENABLED_MASK) : 0;
+}
+
+/**
+ * kvmmu_set_xcr - a guest XSETBV, checked as KVM's __kvm_set_xcr() does.
+ * @vcpu: the vCPU; the caller checked CR4.OSXSAVE (else #UD) and CPL 0.
+ * @index: ECX: only XCR0 exists.
+ * @xcr: EDX:EAX.
+ *
+ * XCR0 may hold only features that the vCPU's CPUID leaf 0xD offers and
+ * the host has enabled (so that the guest's FPU state, sized for the
+ * host's features, holds them all), x87 always, AVX only with SSE, MPX's
+ * two states together, AVX-512's three together and with AVX, AMX's two
+ * together.
+ *
+ * Return: 0 when vcpu->xcr0 took the value; 1 when the guest must get
+ * #GP(0) instead.
+ */
+int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr)
+{
+	const struct kvm_cpuid_entry2 *e = kvmmu_find_cpuid(vcpu, 0xd, 0);
+	u64 valid = XFEATURE_MASK_FP;
+
+	if (index != XCR_XFEATURE_ENABLED_MASK)
+		return 1;
+	if (e)
+		valid |= (u64)e->edx << 32 | e->eax;
+	valid &= kvmmu_host_xcr0();
+	if ((xcr & ~valid) || !(xcr & XFEATURE_MASK_FP))
+		return 1;
+	if ((xcr & XFEATURE_MASK_YMM) && !(xcr & XFEATURE_MASK_SSE))
+		return 1;
+	if (!(xcr & XFEATURE_MASK_BNDREGS) != !(xcr & XFEATURE_MASK_BNDCSR))
+		return 1;
+	if ((xcr & XFEATURE_MASK_AVX512) &&
+	    ((xcr & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
+	     !(xcr & XFEATURE_MASK_YMM)))
+		return 1;
+	if ((xcr & XFEATURE_MASK_XTILE) &&
+	    (xcr & XFEATURE_MASK_XTILE) != XFEATURE_MASK_XTILE)
+		return 1;
+	vcpu->xcr0 = xcr;
 	return 0;
 }
 
