@@ -415,6 +415,15 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 		insn->two_byte = true;
 		insn->opcode = bytes[i++];
 	}
+	/* Group 7 (VMMCALL 0F 01 D9, XSETBV 0F 01 D1, ...): register forms. */
+	if (insn->two_byte && insn->opcode == 0x01) {
+		if (i >= max)
+			goto short_read;
+		modrm = bytes[i++];
+		if ((modrm >> 6) != 3)
+			return -EINVAL;
+		insn->reg = modrm;
+	}
 	if (insn->two_byte && insn->opcode >= 0x20 && insn->opcode <= 0x23) {
 		if (i >= max)
 			goto short_read;

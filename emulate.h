@@ -260,8 +260,9 @@ u64 *kvmmu_gpr(struct kvm_regs *regs, unsigned int reg);
  * @opcode: the opcode byte after the prefixes (after 0F for two-byte
  *          opcodes: @two_byte tells).
  * @two_byte: the opcode was 0F @opcode.
- * @reg: MOV CR/DR only: the control or debug register (ModRM.reg, with
- *       REX.R, or LOCK for CR8 as AMD encodes it).
+ * @reg: MOV CR/DR: the control or debug register (ModRM.reg, with REX.R,
+ *       or LOCK for CR8 as AMD encodes it); 0F 01 (group 7): the whole
+ *       ModRM byte, which names the instruction (D9 VMMCALL, D1 XSETBV).
  * @gpr: MOV CR/DR only: the general register (ModRM.rm with REX.B).
  */
 struct kvmmu_sys_insn {
@@ -283,8 +284,10 @@ struct kvmmu_sys_insn {
  * Legacy prefixes and, in 64-bit mode, one REX prefix right before the
  * opcode are skipped. MOV to or from a control or debug register (0F 20
  * to 0F 23) read a ModRM whose mod bits are ignored, as the CPU does;
- * any other opcode is taken as having no operand bytes (HLT, INVD,
- * WBINVD, RDPMC, ...): the caller checks @opcode.
+ * group 7 (0F 01) reads a register-form ModRM (VMMCALL, XSETBV, RDPRU,
+ * MONITOR, ...; a memory form is refused); any other opcode is taken as
+ * having no operand bytes (HLT, INVD, WBINVD, RDPMC, ...): the caller
+ * checks @opcode.
  *
  * Return: 0; -ENODATA if the instruction continues past @avail bytes;
  * -EINVAL if it is longer than 15 bytes.

@@ -891,6 +891,8 @@ static void decode_sys(struct kunit *test)
 	static const u8 mov_rdx_dr7[] = { 0x0f, 0x21, 0x3a };
 	static const u8 lock_mov_cr0[] = { 0xf0, 0x0f, 0x22, 0xc0 };
 	static const u8 rex_in_32[] = { 0x41, 0x0f, 0x22, 0xe1 };
+	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 };
+	static const u8 lgdt_mem[] = { 0x0f, 0x01, 0x10 };
 	u8 prefixes[16];
 	struct kvmmu_sys_insn insn;
 
@@ -928,6 +930,16 @@ static void decode_sys(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(rex_in_32, 4, 32, &insn), 0);
 	KUNIT_EXPECT_EQ(test, insn.len, 1);
 	KUNIT_EXPECT_EQ(test, insn.opcode, 0x41);
+
+	/* Group 7: the ModRM byte is part of the instruction. */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(vmmcall, 3, 16, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 3);
+	KUNIT_EXPECT_EQ(test, insn.opcode, 0x01);
+	KUNIT_EXPECT_EQ(test, insn.reg, 0xd9);
+	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(lgdt_mem, 3, 32, &insn),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(vmmcall, 2, 64, &insn),
+			-ENODATA);
 
 	/* Cut short, and too long. */
 	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(mov_cr4_rax, 2, 32, &insn),
