@@ -64,6 +64,9 @@
 #define DR6_ACTIVE_LOW	0xffff0ff0ULL	/* DR6 with no event */
 #define DR6_FIXED_1	0xfffe0ff0ULL
 #define DR6_VOLATILE	0x0001e80fULL
+#define DR6_STATUS	0x0000e00fULL	/* B0-B3, BD, BS, BT */
+/* RTM (16) and bus lock (11) read 1: neither is offered (kvm_dr6_fixed()) */
+#define DR6_GUEST_FIXED_1	(DR6_FIXED_1 | BIT_ULL(16) | BIT_ULL(11))
 #define DR7_VOLATILE	0xffff2bffULL
 
 #define IOPM_ORDER	2	/* 12 KiB used */
@@ -608,7 +611,7 @@ static int handle_dr(struct svm_vcpu *svm, bool write)
 		if (dr < 4)
 			svm->db[dr] = val;
 		else if (dr == 6)
-			svm->dr6 = (val & DR6_VOLATILE) | DR6_FIXED_1;
+			svm->dr6 = (val & DR6_VOLATILE) | DR6_GUEST_FIXED_1;
 		else
 			svm->dr7 = (val & DR7_VOLATILE) | DR7_FIXED_1;
 	}
@@ -630,6 +633,9 @@ static int handle_vmmcall(struct svm_vcpu *svm)
 
 	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
 		return 0;
+	if (!insn.two_byte || insn.opcode != 0x01 || insn.reg != 0xd9)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    SVM_EXIT_VMMCALL);
 	ret = kvmmu_vcpu_cpl(vcpu) ? -KVM_EPERM : -KVM_ENOSYS;
 	vcpu->regs.rax = mode == 64 ? ret : (u32)ret;
 	vcpu->regs.rip += insn.len;
@@ -701,12 +707,18 @@ static int handle_exit(struct svm_vcpu *svm)
 		inject_exception(svm, X86_TRAP_AC, true);
 		return 1;
 	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
-		/* The CPU wrote why to the VMCB's DR6: the guest reads it. */
-		svm->dr6 = svm->vmcb->save.dr6;
+		/*
+		 * The CPU wrote why to the VMCB's DR6 (active-low bits
+		 * inverted): add it to the guest's, whose status bits are
+		 * sticky, and clear the VMCB's for the next one.
+		 */
+		svm->dr6 |= (svm->vmcb->save.dr6 ^ DR6_ACTIVE_LOW) &
+			    DR6_STATUS;
+		svm->vmcb->save.dr6 = DR6_ACTIVE_LOW;
 		inject_exception(svm, X86_TRAP_DB, false);
 		return 1;
 	case SVM_EXIT_EXCP_BASE + MC_VECTOR:
-		handle_mce();
+		/* Handled right after #VMEXIT, see svm_vcpu_run(). */
 		return 1;
 	case SVM_EXIT_RDPMC:
 		/* No PMU is offered: #GP, as KVM without a vPMU. */
@@ -737,6 +749,8 @@ static int handle_exit(struct svm_vcpu *svm)
 		return kvmmu_skip_insn(vcpu);
 	case SVM_EXIT_VMMCALL:
 		return handle_vmmcall(svm);
+	case SVM_EXIT_XSETBV:
+		return handle_xsetbv(svm);
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
@@ -744,8 +758,6 @@ static int handle_exit(struct svm_vcpu *svm)
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
-	case SVM_EXIT_XSETBV:
-		return handle_xsetbv(svm);
 	case SVM_EXIT_MONITOR:
 	case SVM_EXIT_MWAIT:
 		/* Not offered in CPUID: the guest gets #UD. */
@@ -768,7 +780,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct svm_cpu *sd;
-	bool guest_xcr0;
+	bool osxsave;
 	u32 host_pkru;
 	int cpu;
 
@@ -784,16 +796,6 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	 */
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
-	/* The guest cannot set CR4.PKE, but PKRU must not leak either way. */
-	host_pkru = read_pkru();
-	/*
-	 * kvm_load_guest_xsave_state(): the guest's XCR0, after the FPU
-	 * state above was loaded under the host's.
-	 */
-	guest_xcr0 = (vcpu->sregs.cr4 & X86_CR4_OSXSAVE) &&
-		     vcpu->xcr0 != host_xcr0;
-	if (guest_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	cpu = smp_processor_id();
 	sd = this_cpu_ptr(&svm_cpu);
 	WRITE_ONCE(vcpu->cpu, cpu);
@@ -816,24 +818,40 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 
 	clgi();
 	/*
+	 * kvm_load_guest_xsave_state(), inside the CLGI window so that not
+	 * even an NMI sees it: the guest's XCR0, after its FPU state was
+	 * loaded under the host's. The guest cannot set CR4.PKE, but the
+	 * host's PKRU is checked after the exit all the same.
+	 */
+	host_pkru = read_pkru();
+	osxsave = vcpu->sregs.cr4 & X86_CR4_OSXSAVE;
+	if (osxsave && vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	/*
 	 * VMRUN takes the host's RFLAGS.IF as the mask for physical
 	 * interrupts (V_INTR_MASKING): set it, GIF=0 keeps them held here.
 	 */
 	raw_local_irq_enable();
 	__kvmmu_svm_run(svm->vmcb_pa, svm->gprs, page_to_phys(sd->host_save));
 	raw_local_irq_disable();
+	/*
+	 * kvm_load_host_xsave_state(): the host's XCR0 and PKRU back before
+	 * GIF is set, so that no NMI or interrupt handler saves FPU state
+	 * under the guest's. Read back rather than trust vcpu->xcr0: an
+	 * emulator that does not intercept XSETBV (QEMU 7.2's TCG) lets the
+	 * guest change it.
+	 */
+	if (osxsave && xgetbv(XCR_XFEATURE_ENABLED_MASK) != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	if (read_pkru() != host_pkru)
+		write_pkru(host_pkru);
 	stgi();
 
 	WRITE_ONCE(vcpu->mode, KVMMU_OUTSIDE_GUEST_MODE);
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
-	/*
-	 * kvm_load_host_xsave_state(): the host's XCR0 and PKRU back before
-	 * interrupts, whose handlers may save FPU state.
-	 */
-	if (guest_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
-	if (read_pkru() != host_pkru)
-		write_pkru(host_pkru);
+	/* svm_vcpu_run(): a machine check goes to the host with IRQs off. */
+	if (unlikely(c->exit_code == SVM_EXIT_EXCP_BASE + MC_VECTOR))
+		handle_mce();
 	/*
 	 * #VMEXIT resets DR7: re-arm the host's breakpoints (ptrace, perf)
 	 * if it has any, as vcpu_enter_guest() does.
