@@ -246,11 +246,19 @@ int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu)
 	const struct kvm_cpuid_entry2 *e;
 	struct kvm_regs *regs = &vcpu->regs;
 
-	e = kvmmu_find_cpuid(vcpu, (u32)regs->rax, (u32)regs->rcx);
+	u32 func = regs->rax;
+
+	e = kvmmu_find_cpuid(vcpu, func, (u32)regs->rcx);
 	regs->rax = e ? e->eax : 0;
 	regs->rbx = e ? e->ebx : 0;
 	regs->rcx = e ? e->ecx : 0;
 	regs->rdx = e ? e->edx : 0;
+	/* OSXSAVE mirrors CR4, as kvm_update_cpuid_runtime() keeps it. */
+	if (func == 1 && e) {
+		regs->rcx &= ~(u64)BIT(27);
+		if (vcpu->sregs.cr4 & X86_CR4_OSXSAVE)
+			regs->rcx |= BIT(27);
+	}
 	regs->rip += 2;
 	return 1;
 }
@@ -1255,8 +1263,16 @@ int kvmmu_create_vcpu(struct kvmmu_vm *vm, unsigned long id)
 	/* The file's reference; taken before the fd can be used. */
 	kvmmu_vm_get(vm);
 	snprintf(name, sizeof(name), "kvmmu-vcpu:%lu", id);
+	/*
+	 * Another thread may use the fd as soon as it exists: hold its ioctls
+	 * off (vcpu->mutex) until the vCPU is online, so that no vCPU enters
+	 * the guest while TLB flushes, which walk only online vCPUs, cannot
+	 * see it (KVM later closed the same window this way).
+	 */
+	mutex_lock(&vcpu->mutex);
 	fd = anon_inode_getfd(name, &vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
+		mutex_unlock(&vcpu->mutex);
 		r = fd;
 		xa_erase(&vm->vcpus, atomic_read(&vm->online_vcpus));
 		kvmmu_vm_put(vm);
@@ -1264,6 +1280,7 @@ int kvmmu_create_vcpu(struct kvmmu_vm *vm, unsigned long id)
 	}
 	/* Lockless readers (flushes) see it whole through the xarray. */
 	atomic_inc(&vm->online_vcpus);
+	mutex_unlock(&vcpu->mutex);
 	mutex_unlock(&vm->lock);
 	return fd;
 

@@ -85,12 +85,20 @@
  *	make #AC delivery raise #AC forever) and must reflect it to the
  *	guest with error code 0.
  *
+ *   intercepted_instructions
+ *	A real-mode guest runs RDPMC (#GP: no PMU is offered), WBINVD,
+ *	a CS-prefixed INVD (both skipped), VMMCALL of an unknown
+ *	hypercall (-KVM_ENOSYS in EAX), RDPRU (#UD) and a CS-prefixed
+ *	HLT.  Asserts each outcome, KVM_EXIT_HLT with RIP past both HLT
+ *	bytes, and that the guest goes on.  Why: without NRIP save the
+ *	hypervisor must measure what it skips.
+ *
  *   xsetbv_checked_and_switched
  *	(Skips if the host has not enabled XSAVE.)  The vCPU is offered
  *	XSAVE and x87|SSE in leaf 0xD; a real-mode guest sets CR4.OSXSAVE
  *	and XCR0 = 3, 1 (accepted, read back with XGETBV), 0, 2 or bit 31
- *	(#GP).  Asserts the outcome and that the VMM's XCR0 is the same
- *	before and after KVM_RUN.  Why: the kernel saves FPU state with
+ *	(#GP).  Asserts the outcome, CPUID.1:ECX.OSXSAVE set once CR4 has
+ *	it, and that the VMM's XCR0 is the same before and after KVM_RUN.  Why: the kernel saves FPU state with
  *	its own XCR0; a guest's left in the CPU loses host state.  QEMU
  *	7.2 TCG does not intercept XSETBV, so a value beyond leaf 0xD but
  *	within the host's features is not asserted (see the test).
@@ -162,6 +170,7 @@
 #define RM_OK_A		0x506		/* 1: step A completed */
 #define RM_OK_B		0x507		/* 1: step B completed */
 #define RM_VAL		0x508		/* u32 the guest reports */
+#define RM_VAL2		0x50c		/* another */
 #define NO_VEC		0xff		/* RM_EXC_VEC: no exception */
 
 /* Test 1: SSE patterns and the guest's results. */
@@ -194,6 +203,13 @@
 
 /* Test 5: the guest's breakpoints: DR0-3, DR7 with L0-3 (execute). */
 #define DR_WATCH	0x5800
+
+/* intercepted_instructions: per step k, the vector, done flag, EAX. */
+#define INS_VEC		0x5400
+#define INS_DONE	0x5410
+#define INS_EAX		0x5420
+#define HC_UNKNOWN	0x12345678	/* no hypercall has this number */
+#define KVM_ENOSYS_32	0xfffffc18u	/* -KVM_ENOSYS (1000), 32 bits */
 #define GUEST_DR7	0x455
 #define DR7_OFF		0x400
 
@@ -332,6 +348,56 @@ asm(".pushsection .rodata.hardening, \"a\"\n"
 	"	hlt\n"
 
 	/*
+	 * Test 3c: instructions a hypervisor intercepts and must finish with
+	 * the right outcome and RIP: RDPMC (#GP: no PMU), WBINVD and a
+	 * CS-prefixed INVD (skipped), VMMCALL of an unknown hypercall
+	 * (-KVM_ENOSYS in EAX), RDPRU (#UD), a CS-prefixed HLT (exits).
+	 */
+	".globl hard_insn_guest\n"
+	"hard_insn_guest:\n"
+	"	movb $" S(NO_VEC) ", " S(RM_EXC_VEC) "\n"
+	"	movw $" ABS(1f) ", " S(RM_RESUME) "\n"
+	"	xor %ecx, %ecx\n"
+	"	rdpmc\n"
+	"	movb $1, " S(INS_DONE) "+0\n"
+	"1:	mov " S(RM_EXC_VEC) ", %al\n"
+	"	mov %al, " S(INS_VEC) "+0\n"
+	"	movb $" S(NO_VEC) ", " S(RM_EXC_VEC) "\n"
+	"	movw $" ABS(2f) ", " S(RM_RESUME) "\n"
+	"	wbinvd\n"
+	"	movb $1, " S(INS_DONE) "+1\n"
+	"2:	mov " S(RM_EXC_VEC) ", %al\n"
+	"	mov %al, " S(INS_VEC) "+1\n"
+	"	movb $" S(NO_VEC) ", " S(RM_EXC_VEC) "\n"
+	"	movw $" ABS(3f) ", " S(RM_RESUME) "\n"
+	"	.byte 0x2e, 0x0f, 0x08\n"		/* cs invd */
+	"	movb $1, " S(INS_DONE) "+2\n"
+	"3:	mov " S(RM_EXC_VEC) ", %al\n"
+	"	mov %al, " S(INS_VEC) "+2\n"
+	"	movb $" S(NO_VEC) ", " S(RM_EXC_VEC) "\n"
+	"	movw $" ABS(4f) ", " S(RM_RESUME) "\n"
+	"	mov $" S(HC_UNKNOWN) ", %eax\n"
+	"	.byte 0x0f, 0x01, 0xd9\n"		/* vmmcall */
+	"	mov %eax, " S(INS_EAX) "+12\n"
+	"	movb $1, " S(INS_DONE) "+3\n"
+	"4:	mov " S(RM_EXC_VEC) ", %al\n"
+	"	mov %al, " S(INS_VEC) "+3\n"
+	"	movb $" S(NO_VEC) ", " S(RM_EXC_VEC) "\n"
+	"	movw $" ABS(5f) ", " S(RM_RESUME) "\n"
+	"	xor %ecx, %ecx\n"
+	"	.byte 0x0f, 0x01, 0xfd\n"		/* rdpru */
+	"	movb $1, " S(INS_DONE) "+4\n"
+	"5:	mov " S(RM_EXC_VEC) ", %al\n"
+	"	mov %al, " S(INS_VEC) "+4\n"
+	"	movw $" ABS(hard_rm_fatal) ", " S(RM_RESUME) "\n"
+	"	.byte 0x2e, 0xf4\n"			/* cs hlt */
+	".globl hard_insn_after_hlt\n"
+	"hard_insn_after_hlt:\n"
+	"	mov $" S(DONE_A) ", %al\n"
+	"	out %al, $" S(PORT) "\n"
+	"	hlt\n"
+
+	/*
 	 * Test 3b: CR4.OSXSAVE, then XSETBV XCR0 = EBX, then XGETBV into
 	 * RM_VAL (skipped if CR4.OSXSAVE did not stick: #UD).
 	 */
@@ -357,7 +423,11 @@ asm(".pushsection .rodata.hardening, \"a\"\n"
 	"	xor %ecx, %ecx\n"
 	"	xgetbv\n"
 	"	mov %eax, " S(RM_VAL) "\n"
-	"3:	movw $" ABS(hard_rm_fatal) ", " S(RM_RESUME) "\n"
+	"3:	mov $1, %eax\n"
+	"	xor %ecx, %ecx\n"
+	"	cpuid\n"
+	"	mov %ecx, " S(RM_VAL2) "\n"
+	"	movw $" ABS(hard_rm_fatal) ", " S(RM_RESUME) "\n"
 	"	mov $" S(DONE_A) ", %al\n"
 	"	out %al, $" S(PORT) "\n"
 	"	hlt\n"
@@ -472,6 +542,7 @@ extern const uint8_t hard_guest_start[], hard_guest_end[];
 extern const uint8_t hard_rm_stubs[], hard_rm_fatal[], hard_fpu_guest[];
 extern const uint8_t hard_pkru_gp_guest[], hard_pkru_own_guest[];
 extern const uint8_t hard_cr4_guest[], hard_dr_guest[], hard_xcr_guest[];
+extern const uint8_t hard_insn_guest[], hard_insn_after_hlt[];
 extern const uint8_t hard_pm_stubs[], hard_ac_guest[], hard_ac_load[];
 extern const uint8_t hard_ac_ud2[];
 
@@ -1250,18 +1321,20 @@ static bool xcr_try(struct __test_metadata *_metadata, struct hvm *vm, int id,
 		vcpu_destroy(&v);
 		return false;
 	}
+	/* CPUID.1:ECX.OSXSAVE (bit 27) mirrors the guest's CR4.OSXSAVE. */
 	pass = vm->mem[RM_VEC_A] == NO_VEC && vm->mem[RM_OK_A] == 1 &&
-	       before == after;
+	       before == after && (get32(vm->mem, RM_VAL2) & (1u << 27));
 	if (expect_gp)
 		pass = pass && vm->mem[RM_VEC_B] == 13 && !vm->mem[RM_OK_B];
 	else
 		pass = pass && vm->mem[RM_VEC_B] == NO_VEC &&
 		       vm->mem[RM_OK_B] == 1 && get32(vm->mem, RM_VAL) == xcr0;
 	TH_LOG("%s XCR0 0x%x%s: CR4 vector 0x%x, XSETBV vector 0x%x done %d, "
-	       "guest XGETBV 0x%x, VMM XCR0 0x%llx -> 0x%llx",
-	       pass ? "ok" : "FAIL", xcr0, expect_gp ? " must #GP" : "",
-	       vm->mem[RM_VEC_A], vm->mem[RM_VEC_B], vm->mem[RM_OK_B],
-	       get32(vm->mem, RM_VAL), (unsigned long long)before,
+	       "guest XGETBV 0x%x, CPUID.1:ECX 0x%x, VMM XCR0 0x%llx -> "
+	       "0x%llx", pass ? "ok" : "FAIL", xcr0,
+	       expect_gp ? " must #GP" : "", vm->mem[RM_VEC_A],
+	       vm->mem[RM_VEC_B], vm->mem[RM_OK_B], get32(vm->mem, RM_VAL),
+	       get32(vm->mem, RM_VAL2), (unsigned long long)before,
 	       (unsigned long long)after);
 	vcpu_destroy(&v);
 	return pass;
@@ -1313,6 +1386,65 @@ TEST(xsetbv_checked_and_switched)
 	failed += !xcr_try(_metadata, &vm, 4, cpuid, 1u << 31, true);
 	EXPECT_EQ(0, failed) TH_LOG("%u XCR0 cases failed", failed);
 	free(cpuid);
+	vm_destroy(&vm);
+}
+
+/* ---- 3c: intercepted instructions ---- */
+
+/*
+ * Each instruction's outcome as KVM gives it: RDPMC #GP (no vPMU),
+ * WBINVD and INVD skipped (INVD with a prefix: the whole instruction),
+ * VMMCALL of an unknown hypercall -KVM_ENOSYS in EAX and RIP past it,
+ * RDPRU #UD, HLT with a prefix KVM_EXIT_HLT with RIP past the prefix and
+ * the HLT. Without NRIP save (QEMU TCG) the length comes from the bytes:
+ * before 2026-12-04 kvmmu skipped 2 bytes of any INVD and 1 of any HLT,
+ * and made VMMCALL #UD.
+ */
+TEST(intercepted_instructions)
+{
+	struct kvm_regs regs;
+	struct hvm vm;
+	struct hvcpu v;
+	long r;
+
+	vm_create(_metadata, &vm);
+	vcpu_create(_metadata, &vm, &v, 0, NULL);
+	rm_reset(vm.mem);
+	memset(vm.mem + INS_VEC, 0, 0x40);
+	real_mode(_metadata, &v, gpa_of(hard_insn_guest), 0, 0, 0);
+
+	r = run_vcpu(&v);
+	ASSERT_EQ(0, r) TH_LOG("KVM_RUN: %s", strerror((int)-r));
+	ASSERT_EQ(KVM_EXIT_HLT, v.run->exit_reason)
+		TH_LOG("expected KVM_EXIT_HLT at the prefixed HLT, got %s",
+		       exit_str(&v));
+	ASSERT_EQ(0, kvmmu_ioctl(v.fd, KVM_GET_REGS, (unsigned long)&regs));
+	EXPECT_EQ(gpa_of(hard_insn_after_hlt), regs.rip)
+		TH_LOG("RIP after CS HLT 0x%llx, not past its 2 bytes",
+		       (unsigned long long)regs.rip);
+
+	EXPECT_EQ(13, vm.mem[INS_VEC + 0]) TH_LOG("RDPMC: vector 0x%x",
+						  vm.mem[INS_VEC + 0]);
+	EXPECT_EQ(0, vm.mem[INS_DONE + 0]) TH_LOG("RDPMC completed");
+	EXPECT_EQ(NO_VEC, vm.mem[INS_VEC + 1]) TH_LOG("WBINVD: vector 0x%x",
+						      vm.mem[INS_VEC + 1]);
+	EXPECT_EQ(1, vm.mem[INS_DONE + 1]) TH_LOG("WBINVD did not complete");
+	EXPECT_EQ(NO_VEC, vm.mem[INS_VEC + 2]) TH_LOG("CS INVD: vector 0x%x",
+						      vm.mem[INS_VEC + 2]);
+	EXPECT_EQ(1, vm.mem[INS_DONE + 2]) TH_LOG("CS INVD did not complete");
+	EXPECT_EQ(NO_VEC, vm.mem[INS_VEC + 3]) TH_LOG("VMMCALL: vector 0x%x",
+						      vm.mem[INS_VEC + 3]);
+	EXPECT_EQ(1, vm.mem[INS_DONE + 3]) TH_LOG("VMMCALL did not complete");
+	EXPECT_EQ(KVM_ENOSYS_32, get32(vm.mem, INS_EAX + 12))
+		TH_LOG("VMMCALL %#x left EAX 0x%x", HC_UNKNOWN,
+		       get32(vm.mem, INS_EAX + 12));
+	EXPECT_EQ(6, vm.mem[INS_VEC + 4]) TH_LOG("RDPRU: vector 0x%x",
+						 vm.mem[INS_VEC + 4]);
+	EXPECT_EQ(0, vm.mem[INS_DONE + 4]) TH_LOG("RDPRU completed");
+
+	/* And the guest goes on from there. */
+	ASSERT_RUN_DONE(&v, DONE_A);
+	vcpu_destroy(&v);
 	vm_destroy(&vm);
 }
 
