@@ -95,6 +95,7 @@
 #include <linux/pgtable.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <asm/cpufeature.h>
@@ -1145,11 +1146,12 @@ static int gup_errno(long r)
 	switch (r) {
 	case -EINTR:
 	case -ERESTARTSYS:
+	case -EHWPOISON:	/* the caller signals the VMM */
 		return r;
 	default:
 		/*
-		 * 0 pages, -EFAULT, -EHWPOISON, -ENOMEM (a memcg at its
-		 * limit, say): KVM_RUN fails EFAULT, as KVM's does.
+		 * 0 pages, -EFAULT, -ENOMEM (a memcg at its limit, say):
+		 * KVM_RUN fails EFAULT, as KVM's does.
 		 */
 		return -EFAULT;
 	}
@@ -1173,7 +1175,9 @@ static int faultin_page(unsigned long hva, bool write, bool slot_writable,
 		return 0;
 	}
 
-	n = get_user_pages_unlocked(hva, 1, &page, write ? FOLL_WRITE : 0);
+	/* FOLL_HWPOISON: a poisoned page is -EHWPOISON, not -EFAULT. */
+	n = get_user_pages_unlocked(hva, 1, &page,
+				    (write ? FOLL_WRITE : 0) | FOLL_HWPOISON);
 	if (n != 1)
 		return gup_errno(n);
 
@@ -1258,9 +1262,10 @@ out:
  *                      moved), a write to a READONLY slot, or a GPA
  *                      beyond the guest MAXPHYADDR: emulate (MMIO).
  * * -EFAULT          - GUP failed: HVA not mapped, write to a read-only
- *                      VMA, VM_PFNMAP/VM_IO, hardware poison, no memory
- *                      (memcg limit), or called from another mm. KVM_RUN
- *                      should fail with it.
+ *                      VMA, VM_PFNMAP/VM_IO, no memory (memcg limit), or
+ *                      called from another mm. KVM_RUN should fail with
+ *                      it. A hardware-poisoned page is 0 instead, with
+ *                      SIGBUS (BUS_MCEERR_AR) sent to the VMM, as KVM.
  * * -EINTR, -ERESTARTSYS - a fatal signal interrupted GUP.
  * * -ENOMEM          - no memory for table pages (GUP out of memory is
  *                      -EFAULT, as in KVM).
@@ -1315,6 +1320,17 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 
 	r = faultin_page(m.hva, write, !(slot->flags & KVM_MEM_READONLY),
 			 &page, &m.writable);
+	if (r == -EHWPOISON) {
+		/*
+		 * kvm_send_hwpoison_signal(): the VMM gets the machine
+		 * check's SIGBUS for the HVA, and the vCPU leaves KVM_RUN
+		 * for it (-EINTR) before touching the page again.
+		 */
+		send_sig_mceerr(BUS_MCEERR_AR, (void __user *)m.hva, PAGE_SHIFT,
+				current);
+		r = 0;
+		goto out;
+	}
 	if (r)
 		goto out;
 

@@ -93,6 +93,11 @@
  *	bytes, and that the guest goes on.  Why: without NRIP save the
  *	hypervisor must measure what it skips.
  *
+ *   hwpoison_sigbus
+ *	(Skips without MADV_HWPOISON.)  The guest reads a page the VMM
+ *	marked poisoned: SIGBUS with BUS_MCEERR_AR at its HVA, KVM_RUN
+ *	-EINTR with KVM_EXIT_INTR, as KVM.
+ *
  *   xsetbv_checked_and_switched
  *	(Skips if the host has not enabled XSAVE.)  The vCPU is offered
  *	XSAVE and x87|SSE in leaf 0xD; a real-mode guest sets CR4.OSXSAVE
@@ -203,6 +208,8 @@
 
 /* Test 5: the guest's breakpoints: DR0-3, DR7 with L0-3 (execute). */
 #define DR_WATCH	0x5800
+
+#define POISON_GPA	0x9000		/* hwpoison_sigbus's page */
 
 /* intercepted_instructions: per step k, the vector, done flag, EAX. */
 #define INS_VEC		0x5400
@@ -397,6 +404,14 @@ asm(".pushsection .rodata.hardening, \"a\"\n"
 	"	out %al, $" S(PORT) "\n"
 	"	hlt\n"
 
+	/* Test 7: read a hardware-poisoned page. */
+	".globl hard_poison_guest\n"
+	"hard_poison_guest:\n"
+	"	mov " S(POISON_GPA) ", %al\n"
+	"	mov $" S(DONE_A) ", %al\n"
+	"	out %al, $" S(PORT) "\n"
+	"	hlt\n"
+
 	/*
 	 * Test 3b: CR4.OSXSAVE, then XSETBV XCR0 = EBX, then XGETBV into
 	 * RM_VAL (skipped if CR4.OSXSAVE did not stick: #UD).
@@ -543,6 +558,7 @@ extern const uint8_t hard_rm_stubs[], hard_rm_fatal[], hard_fpu_guest[];
 extern const uint8_t hard_pkru_gp_guest[], hard_pkru_own_guest[];
 extern const uint8_t hard_cr4_guest[], hard_dr_guest[], hard_xcr_guest[];
 extern const uint8_t hard_insn_guest[], hard_insn_after_hlt[];
+extern const uint8_t hard_poison_guest[];
 extern const uint8_t hard_pm_stubs[], hard_ac_guest[], hard_ac_load[];
 extern const uint8_t hard_ac_ud2[];
 
@@ -1444,6 +1460,82 @@ TEST(intercepted_instructions)
 
 	/* And the guest goes on from there. */
 	ASSERT_RUN_DONE(&v, DONE_A);
+	vcpu_destroy(&v);
+	vm_destroy(&vm);
+}
+
+/* ---- 7: hardware poison ---- */
+
+static volatile sig_atomic_t bus_seen;
+static volatile int bus_code;
+static void *volatile bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	bus_seen++;
+	bus_code = si->si_code;
+	bus_addr = si->si_addr;
+}
+
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON	100
+#endif
+
+/*
+ * A guest reads a page of its memory that the host has marked
+ * hardware-poisoned (MADV_HWPOISON): the VMM gets SIGBUS with
+ * BUS_MCEERR_AR at that HVA and KVM_RUN returns -EINTR
+ * (KVM_EXIT_INTR), as KVM's kvm_send_hwpoison_signal() does; before
+ * 2026-12-04 kvmmu failed KVM_RUN with EFAULT. Each run leaves one more
+ * poisoned page in the test VM's kernel.
+ */
+TEST(hwpoison_sigbus)
+{
+	struct sigaction sa = { 0 }, old;
+	struct hvm vm;
+	struct hvcpu v;
+	long r;
+
+	vm_create(_metadata, &vm);
+	vcpu_create(_metadata, &vm, &v, 0, NULL);
+	rm_reset(vm.mem);
+	real_mode(_metadata, &v, gpa_of(hard_poison_guest), 0, 0, 0);
+
+	/*
+	 * MADV_HWPOISON itself sends this process an action-required
+	 * SIGBUS: catch it, then count only what KVM_RUN sends.
+	 */
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, &old));
+	/* A private page of its own first: never poison the zero page. */
+	vm.mem[POISON_GPA] = 0x5a;
+	if (madvise(vm.mem + POISON_GPA, 4096, MADV_HWPOISON)) {
+		int e = errno;
+
+		sigaction(SIGBUS, &old, NULL);
+		vcpu_destroy(&v);
+		vm_destroy(&vm);
+		SKIP(return, "MADV_HWPOISON: %s (no CONFIG_MEMORY_FAILURE?)",
+		     strerror(e));
+	}
+	bus_seen = 0;
+	bus_code = 0;
+	bus_addr = NULL;
+	r = run_vcpu(&v);
+	EXPECT_EQ(-EINTR, r) TH_LOG("KVM_RUN: %s, %s", strerror((int)-r),
+				    exit_str(&v));
+	EXPECT_EQ(KVM_EXIT_INTR, v.run->exit_reason) TH_LOG("%s",
+							    exit_str(&v));
+	EXPECT_EQ(1, bus_seen) TH_LOG("%d SIGBUS", (int)bus_seen);
+	EXPECT_EQ(BUS_MCEERR_AR, bus_code) TH_LOG("si_code %d", bus_code);
+	EXPECT_EQ((void *)(vm.mem + POISON_GPA), bus_addr)
+		TH_LOG("si_addr %p, the page is at %p", bus_addr,
+		       (void *)(vm.mem + POISON_GPA));
+	sigaction(SIGBUS, &old, NULL);
 	vcpu_destroy(&v);
 	vm_destroy(&vm);
 }
