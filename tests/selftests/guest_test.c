@@ -1691,19 +1691,6 @@ TEST_F_TIMEOUT(g, stats_fd, 150)
 #define PAGE_IDLE	"/sys/kernel/mm/page_idle/bitmap"
 #define PROACTIVE	"/proc/sys/vm/compaction_proactiveness"
 
-static long read_long_file(const char *path)
-{
-	char s[64] = "";
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	if (!fgets(s, sizeof(s), f))
-		s[0] = 0;
-	fclose(f);
-	return s[0] ? strtol(s, NULL, 10) : -1;
-}
-
 static int write_long_file(const char *path, long v)
 {
 	FILE *f = fopen(path, "we");
@@ -1803,7 +1790,7 @@ TEST_F_TIMEOUT(g, idle_page_tracking, 150)
 	EXPECT_EQ(0x01010101, rd32(_metadata, &self->v, gpa + PG));
 
 	/* Nor may kcompactd move it, as far as we can tell it. */
-	proactive = read_long_file(PROACTIVE);
+	proactive = kvmmu_read_long(PROACTIVE);
 	if (proactive > 0)
 		write_long_file(PROACTIVE, 0);
 
@@ -1921,7 +1908,7 @@ TEST_F_TIMEOUT(g, tracepoints, 150)
 TEST_F_TIMEOUT(g, hugetlb_2m, 150)
 {
 	const uint64_t gpa = 0xc00000;
-	long old = read_long_file(NR_HUGEPAGES), now;
+	long old = kvmmu_read_long(NR_HUGEPAGES), now;
 	uint8_t *p;
 	int r;
 
@@ -1930,7 +1917,7 @@ TEST_F_TIMEOUT(g, hugetlb_2m, 150)
 		SKIP(return, "no %s (no hugetlbfs)", NR_HUGEPAGES);
 	if (old < 2 && write_long_file(NR_HUGEPAGES, 2))
 		SKIP(return, "cannot write %s", NR_HUGEPAGES);
-	now = read_long_file(NR_HUGEPAGES);
+	now = kvmmu_read_long(NR_HUGEPAGES);
 	if (now < 1) {
 		write_long_file(NR_HUGEPAGES, old);
 		SKIP(return, "%s stays %ld", NR_HUGEPAGES, now);
@@ -1977,7 +1964,7 @@ TEST_F_TIMEOUT(g, hugetlb_2m, 150)
 TEST_F_TIMEOUT(g, hugetlb_1g, 150)
 {
 	const uint64_t gpa = 0x40000000;
-	long old = read_long_file(NR_HUGEPAGES_1G);
+	long old = kvmmu_read_long(NR_HUGEPAGES_1G);
 	uint8_t *p;
 	int r;
 
@@ -1985,7 +1972,7 @@ TEST_F_TIMEOUT(g, hugetlb_1g, 150)
 	if (old < 0)
 		SKIP(return, "no %s", NR_HUGEPAGES_1G);
 	if (old < 1 && (write_long_file(NR_HUGEPAGES_1G, 1) ||
-			read_long_file(NR_HUGEPAGES_1G) < 1)) {
+			kvmmu_read_long(NR_HUGEPAGES_1G) < 1)) {
 		write_long_file(NR_HUGEPAGES_1G, old);
 		SKIP(return, "no 1 GiB page free (boot with hugepages=1)");
 	}
@@ -2647,7 +2634,7 @@ static long module_refcnt(void)
 
 	snprintf(path, sizeof(path), "/sys/module/%s/refcnt",
 		 kvmmu_module_name());
-	return read_long_file(path);
+	return kvmmu_read_long(path);
 }
 
 /* Whether our debugfs root holds a VM directory named @prefix<vmfd>. */
@@ -3088,7 +3075,7 @@ TEST_F_TIMEOUT(g, cpu_hotplug, 150)
 
 	g32_step = "cpu_hotplug";
 	ASSERT_NE(NULL, buf);
-	if (read_long_file(CPU1_ONLINE) != 1)
+	if (kvmmu_read_long(CPU1_ONLINE) != 1)
 		SKIP(return, "no CPU 1 to take offline");
 	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
 	ASSERT_EQ(0, kvmmu_set_region(self->vm.vmfd, 1, 0, HP_GPA,
@@ -3108,7 +3095,7 @@ TEST_F_TIMEOUT(g, cpu_hotplug, 150)
 	atomic_store(&c.stop, 1);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, atomic_load(&c.bad));
-	EXPECT_EQ(1, read_long_file(CPU1_ONLINE));
+	EXPECT_EQ(1, kvmmu_read_long(CPU1_ONLINE));
 
 	/* Both CPUs, one after the other: SVM is on wherever we land. */
 	for (i = 1; i >= 0; i--) {
@@ -3533,7 +3520,7 @@ TEST_F_TIMEOUT(g, memcg_limit, 200)
 	EXPECT_EQ(-1, rep->bad_page) TH_LOG("page %d", rep->bad_page);
 	/* VM, guest memory and tables gone: (almost) nothing charged. */
 	snprintf(path, sizeof(path), "%s/memory.current", cg);
-	cur = read_long_file(path);
+	cur = kvmmu_read_long(path);
 	EXPECT_GT(1 << 20, cur) TH_LOG("memory.current %lld after exit", cur);
 	EXPECT_EQ(0, rmdir(cg));
 	munmap(rep, sizeof(*rep));

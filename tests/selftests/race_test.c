@@ -201,19 +201,6 @@ static const char *res_str(struct g32_vcpu *v, int r)
 
 /* ---- module, fds, debugfs ---- */
 
-static long read_long_file(const char *path)
-{
-	char s[64] = "";
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -1;
-	if (!fgets(s, sizeof(s), f))
-		s[0] = 0;
-	fclose(f);
-	return s[0] ? strtol(s, NULL, 10) : -1;
-}
-
 /* /sys/module/<our module>/refcnt, or -1. */
 static long module_refcnt(void)
 {
@@ -221,7 +208,7 @@ static long module_refcnt(void)
 
 	snprintf(path, sizeof(path), "/sys/module/%s/refcnt",
 		 kvmmu_module_name());
-	return read_long_file(path);
+	return kvmmu_read_long(path);
 }
 
 /* Up to 5 s for the refcount to come back to @ref0 (fputs in flight). */

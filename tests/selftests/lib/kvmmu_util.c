@@ -297,3 +297,16 @@ int kvmmu_write_file(const char *path, const char *v)
 	close(fd);
 	return r;
 }
+
+long kvmmu_read_long(const char *path)
+{
+	char s[64] = "";
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (!fgets(s, sizeof(s), f))
+		s[0] = 0;
+	fclose(f);
+	return s[0] ? strtol(s, NULL, 10) : -1;
+}

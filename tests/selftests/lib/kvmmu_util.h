@@ -103,4 +103,7 @@ bool kvmmu_module_loaded(const char *name);
 /* Write @v to the (sysfs, proc, debugfs, tracefs) file @path: 0 or -errno. */
 int kvmmu_write_file(const char *path, const char *v);
 
+/* The decimal number at the start of file @path, or -1. */
+long kvmmu_read_long(const char *path);
+
 #endif /* KVMMU_UTIL_H */
