@@ -2627,16 +2627,6 @@ TEST_F_TIMEOUT(g, fork_eio, 150)
 	expect_leaf(_metadata, &self->vm, DATA_GPA, 1, buf, -1);
 }
 
-/* /sys/module/<our module>/refcnt, or -1. */
-static long module_refcnt(void)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s/refcnt",
-		 kvmmu_module_name());
-	return kvmmu_read_long(path);
-}
-
 /* Whether our debugfs root holds a VM directory named @prefix<vmfd>. */
 static bool debugfs_vm_dir_exists(const char *prefix)
 {
@@ -2651,22 +2641,6 @@ static bool debugfs_vm_dir_exists(const char *prefix)
 			found = true;
 	closedir(d);
 	return found;
-}
-
-/*
- * Wait up to 5 s for the module's refcount to return to @ref0 (the last
- * fput of an exiting task or of a closing vCPU may still be in flight).
- */
-static long module_refcnt_back_to(long ref0)
-{
-	long ref = module_refcnt();
-	int i;
-
-	for (i = 0; i < 50 && ref != ref0; i++) {
-		usleep(100000);
-		ref = module_refcnt();
-	}
-	return ref;
 }
 
 #define KILL_VCPUS	2
@@ -2694,7 +2668,7 @@ static void *kill_vcpu_thread(void *p)
 TEST_F_TIMEOUT(g, kill_running, 150)
 {
 	int to_parent[2], status, i;
-	long ref0 = module_refcnt(), ref = -1;
+	long ref0 = kvmmu_module_refcnt(), ref = -1;
 	char dir[256], ch;
 	pid_t pid;
 
@@ -2735,7 +2709,7 @@ TEST_F_TIMEOUT(g, kill_running, 150)
 		TH_LOG("child status 0x%x", status);
 	close(to_parent[0]);
 	if (!stock()) {
-		ref = module_refcnt_back_to(ref0);
+		ref = kvmmu_module_refcnt_back_to(ref0);
 		EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref,
 					    ref0);
 		snprintf(dir, sizeof(dir), "%d-", pid);
@@ -2775,7 +2749,7 @@ static void *teardown_thread(void *p)
 TEST_F_TIMEOUT(g, close_vm_while_running, 150)
 {
 	struct teardown_ctx c[KILL_VCPUS] = { 0 };
-	long ref0 = module_refcnt(), ref = -1;
+	long ref0 = kvmmu_module_refcnt(), ref = -1;
 	pthread_t t[KILL_VCPUS];
 	struct g32_vm vm;
 	uint8_t *buf = g32_map_anon(KILL_PAGES * PG);
@@ -2806,7 +2780,7 @@ TEST_F_TIMEOUT(g, close_vm_while_running, 150)
 	}
 	munmap(vm.code, PG);
 	if (!stock()) {
-		ref = module_refcnt_back_to(ref0);
+		ref = kvmmu_module_refcnt_back_to(ref0);
 		EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref,
 					    ref0);
 	}
@@ -3004,7 +2978,7 @@ TEST_F_TIMEOUT(g, vm_churn, 200)
 {
 	struct churn_ctx *c = calloc(1, sizeof(*c));
 	pthread_t w[CHURN_THREADS], un;
-	long ref0 = module_refcnt(), ref;
+	long ref0 = kvmmu_module_refcnt(), ref;
 	int i, status, kills = 0, early = 0;
 	char dir[32];
 	time_t end;
@@ -3051,7 +3025,7 @@ TEST_F_TIMEOUT(g, vm_churn, 200)
 	EXPECT_LT(0, atomic_load(&c->refused));
 	EXPECT_LT(CHURN_THREADS, atomic_load(&c->vms));
 	EXPECT_LT(CHURN_KILLS / 2, kills);
-	ref = module_refcnt_back_to(ref0);
+	ref = kvmmu_module_refcnt_back_to(ref0);
 	EXPECT_EQ(ref0, ref) TH_LOG("module refcnt %ld, was %ld", ref, ref0);
 	/* Our own VM still works. */
 	wr32(_metadata, &self->v, G32_CODE_GPA + 0x800, 0x6b111002);

@@ -201,28 +201,6 @@ static const char *res_str(struct g32_vcpu *v, int r)
 
 /* ---- module, fds, debugfs ---- */
 
-/* /sys/module/<our module>/refcnt, or -1. */
-static long module_refcnt(void)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/module/%s/refcnt",
-		 kvmmu_module_name());
-	return kvmmu_read_long(path);
-}
-
-/* Up to 5 s for the refcount to come back to @ref0 (fputs in flight). */
-static long module_refcnt_back_to(long ref0)
-{
-	long ref = module_refcnt();
-	int i;
-
-	for (i = 0; i < 50 && ref != ref0; i++) {
-		usleep(100000);
-		ref = module_refcnt();
-	}
-	return ref;
-}
 
 /* How many directories "<pid>-<vmfd>" of our debugfs root this pid has. */
 static int debugfs_vm_dirs(pid_t pid)
@@ -289,7 +267,7 @@ FIXTURE_SETUP(race)
 
 	g32_alarm(110);
 	g32_step = "setup";
-	self->ref0 = module_refcnt();
+	self->ref0 = kvmmu_module_refcnt();
 	fd = kvmmu_open_dev();
 	ASSERT_LE(0, fd) TH_LOG("%s: %s", kvmmu_dev_path(), strerror(-fd));
 	close(fd);
@@ -1029,7 +1007,7 @@ TEST_F_TIMEOUT(race, close_vm_while_invalidating, 120)
 	fds = fd_count();
 	EXPECT_EQ(fds0, fds) TH_LOG("fds before %d, after %d", fds0, fds);
 	if (!kvmmu_is_stock()) {
-		ref = module_refcnt_back_to(self->ref0);
+		ref = kvmmu_module_refcnt_back_to(self->ref0);
 		EXPECT_EQ(self->ref0, ref) TH_LOG("module refcnt %ld, was %ld",
 						  ref, self->ref0);
 		ASSERT_EQ(0, kvmmu_mount_debugfs());

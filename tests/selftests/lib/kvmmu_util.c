@@ -310,3 +310,24 @@ long kvmmu_read_long(const char *path)
 	fclose(f);
 	return s[0] ? strtol(s, NULL, 10) : -1;
 }
+
+long kvmmu_module_refcnt(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt",
+		 kvmmu_module_name());
+	return kvmmu_read_long(path);
+}
+
+long kvmmu_module_refcnt_back_to(long ref0)
+{
+	long ref = kvmmu_module_refcnt();
+	int i;
+
+	for (i = 0; i < 50 && ref != ref0; i++) {
+		usleep(100000);
+		ref = kvmmu_module_refcnt();
+	}
+	return ref;
+}

@@ -106,4 +106,13 @@ int kvmmu_write_file(const char *path, const char *v);
 /* The decimal number at the start of file @path, or -1. */
 long kvmmu_read_long(const char *path);
 
+/* /sys/module/<kvmmu_module_name()>/refcnt, or -1. */
+long kvmmu_module_refcnt(void);
+/*
+ * Wait up to 5 s for that refcount to return to @ref0 (the last fput of
+ * an exiting task or of a closing vCPU may still be in flight); the last
+ * value read.
+ */
+long kvmmu_module_refcnt_back_to(long ref0);
+
 #endif /* KVMMU_UTIL_H */
