@@ -4,9 +4,10 @@
  *
  * kvmmu builds against Debian's stock 6.1 and 6.12 kernels and a debug 6.12
  * tree. Code elsewhere never tests LINUX_VERSION_CODE or the presence of a
- * UAPI symbol; it uses the names defined here instead.
+ * UAPI symbol; it uses the names defined here instead. Where no macro
+ * tells a kernel API apart, Kbuild greps the headers (KVMMU_HAVE_*).
  *
- * The differences are in the KVM UAPI as the kernel sees it: 6.1's
+ * Most differences are in the KVM UAPI as the kernel sees it: 6.1's
  * <linux/kvm.h> predates KVM_SET_USER_MEMORY_REGION2 (Linux 6.8), and 6.9
  * renamed a kvm_run field for kernel code. The ABI is fixed, so defining the
  * missing pieces with their upstream values is safe: the ioctl numbers and
@@ -66,6 +67,71 @@ static inline u8 kvmmu_run_immediate_exit(struct kvm_run *run)
 #include <asm/debugreg.h>
 #ifndef DR7_FIXED_1
 #define DR7_FIXED_1	0x00000400
+#endif
+
+/*
+ * The PFN behind an HVA of a VM_IO or VM_PFNMAP mapping, for the fault
+ * path (KVM's hva_to_pfn_remapped()): follow_pte() on 6.1,
+ * follow_pfnmap_start() on 6.12. The host PTE is locked while the page,
+ * if the kernel refcounts it (kvmmu_refcounted_page()), gets a reference
+ * in *@pagep (NULL for none), so it cannot be freed in between. The mmap
+ * lock must be held for read.
+ *
+ * Return: 0 with *@pfn, *@writable and *@pagep set; -EFAULT if the page
+ * is being freed; or the walk's error when no PTE is present.
+ */
+#include <linux/mm.h>
+
+struct page *kvmmu_refcounted_page(unsigned long pfn);
+
+static inline int kvmmu_pfn_ref(unsigned long pfn, struct page **pagep)
+{
+	struct page *page = kvmmu_refcounted_page(pfn);
+
+	if (page && !get_page_unless_zero(page))
+		return -EFAULT;
+	*pagep = page;
+	return 0;
+}
+
+#ifdef KVMMU_HAVE_FOLLOW_PFNMAP	/* Kbuild looks for it */
+static inline int kvmmu_follow_pfn(struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long *pfn,
+				   bool *writable, struct page **pagep)
+{
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+	int r;
+
+	r = follow_pfnmap_start(&args);
+	if (r)
+		return r;
+	*pfn = args.pfn;
+	*writable = args.writable;
+	r = kvmmu_pfn_ref(args.pfn, pagep);
+	follow_pfnmap_end(&args);
+	return r;
+}
+#else
+static inline int kvmmu_follow_pfn(struct vm_area_struct *vma,
+				   unsigned long addr, unsigned long *pfn,
+				   bool *writable, struct page **pagep)
+{
+	spinlock_t *ptl;	/* the PTE's lock, held from follow_pte() */
+	pte_t *ptep;
+	pte_t pte;
+	int r;
+
+	r = follow_pte(vma->vm_mm, addr, &ptep, &ptl);
+	if (r)
+		return r;
+	__acquire(ptl);		/* for sparse: follow_pte() returns it held */
+	pte = ptep_get(ptep);
+	*pfn = pte_pfn(pte);
+	*writable = pte_write(pte);
+	r = kvmmu_pfn_ref(*pfn, pagep);
+	pte_unmap_unlock(ptep, ptl);
+	return r;
+}
 #endif
 
 #endif /* KVMMU_COMPAT_H */

@@ -12,8 +12,11 @@
  *
  *   GPA -> memslot -> HVA -> (GUP) host page -> leaf SPTE, 4K, 2M or 1G
  *
- * The host stays the owner of the memory: the page reference taken by GUP
- * is dropped as soon as the SPTE is in place. What keeps the SPTE honest is
+ * (An HVA in a VM_IO or VM_PFNMAP mapping, e.g. a PCI BAR, has no page for
+ * GUP: its PFN is read from the host PTE instead, as KVM does.) The host
+ * stays the owner of the memory: the page reference taken by GUP is
+ * dropped as soon as the SPTE is in place, and when a leaf goes, its
+ * accessed and dirty bits are handed to the page. What keeps the SPTE honest is
  * the mmu notifier (notifier.c): before the host changes or frees a page
  * it calls invalidate_range_start, which zaps the SPTEs of that range.
  *
@@ -98,6 +101,7 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 #include <asm/cpufeature.h>
 #include <asm/processor.h>
 
@@ -260,6 +264,61 @@ DEFINE_PER_CPU(unsigned int, kvmmu_unflushed);
 atomic_t kvmmu_ledger_fired = ATOMIC_INIT(0);
 bool kvmmu_ledger_quiet;
 
+/**
+ * kvmmu_refcounted_page - the page of a PFN, if the kernel refcounts it.
+ * @pfn: a host frame, e.g. from a VM_PFNMAP PTE.
+ *
+ * As KVM's kvm_pfn_to_refcounted_page(): a reserved page (a driver's, or
+ * the memmap of a hole) has no refcount to take, except the zero page and
+ * ZONE_DEVICE pages.
+ *
+ * Return: the page, or NULL for a PFN without a memmap (a PCI BAR) or a
+ * reserved page.
+ */
+struct page *kvmmu_refcounted_page(unsigned long pfn)
+{
+	struct page *page;
+
+	if (!pfn_valid(pfn))
+		return NULL;
+	page = pfn_to_page(pfn);
+	if (!PageReserved(page) || is_zero_pfn(pfn) ||
+	    is_zone_device_page(page))
+		return page;
+	return NULL;
+}
+
+/*
+ * A leaf SPTE whose old value was @old has left the NPT: what the guest
+ * did through it reaches the host page, as in KVM's handle_changed_spte()
+ * (kvm_set_pfn_accessed(), kvm_set_pfn_dirty()). Without this a page the
+ * guest keeps using looks idle to reclaim once its SPTE is zapped, e.g.
+ * by a memslot change, and a clean swap-cache page written through an
+ * SPTE made writable in place (fast_page_fault()) would be dropped.
+ * Reserved pages are the owner's business and are left alone.
+ *
+ * Called under mmu->lock, before the TLB flush: the page cannot be gone,
+ * since the host tells the notifier before it unmaps a page, and the
+ * notifier zaps (and gets here) first. Not for KUnit's made-up PFNs, which
+ * lie beyond RAM (no memmap).
+ */
+static void leaf_page_state(u64 old)
+{
+	u64 pfn = kvmmu_spte_pfn(old);
+	struct page *page;
+
+	if (!(old & (KVMMU_SPTE_ACCESSED | KVMMU_SPTE_DIRTY)) ||
+	    !pfn_valid(pfn))
+		return;
+	page = pfn_to_page(pfn);
+	if (PageReserved(page))
+		return;
+	if (old & KVMMU_SPTE_DIRTY)
+		SetPageDirty(page);
+	if (old & KVMMU_SPTE_ACCESSED)
+		mark_page_accessed(page);
+}
+
 /* A leaf is gone from a live table: count it out. */
 static void leaf_gone(struct kvmmu_mmu *mmu, int level)
 {
@@ -283,10 +342,16 @@ static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
 
 		if (!kvmmu_spte_present(spte))
 			continue;
-		if (kvmmu_spte_is_leaf(spte, level))
+		if (kvmmu_spte_is_leaf(spte, level)) {
+			/*
+			 * Until the flush a vCPU may still set A or D through
+			 * a cached upper entry: take the last value.
+			 */
+			leaf_page_state(xchg(&table[i], 0));
 			leaves++;
-		else
+		} else {
 			free_subtree(mmu, spte_table(spte), level - 1, freed);
+		}
 	}
 	if (leaves) {
 		atomic64_sub(leaves, &mmu->stats.leaves[level - 1]);
@@ -429,7 +494,7 @@ static void zap_table(struct kvmmu_mmu *mmu, u64 *table, int level,
 			return;
 		}
 		if (kvmmu_spte_is_leaf(spte, level)) {
-			xchg(sptep, 0);
+			leaf_page_state(xchg(sptep, 0));
 			leaf_gone(mmu, level);
 			w->changed = true;
 			w->progress = true;
@@ -889,6 +954,8 @@ static bool replace_spte_atomic(struct kvmmu_mmu *mmu, u64 *sptep, u64 old,
 	lockdep_assert_held_read(&mmu->lock);
 	if (!try_cmpxchg64(sptep, &old, KVMMU_SPTE_FROZEN))
 		return false;
+	/* @old is a leaf in both callers; frozen, it gets no more A/D. */
+	leaf_page_state(old);
 	/* A leaf that @new does not replace by another leaf is counted out. */
 	if (gone_level)
 		leaf_gone(mmu, gone_level);
@@ -1194,6 +1261,90 @@ static int faultin_page(unsigned long hva, bool write, bool slot_writable,
 }
 
 /*
+ * @hva lies in a VM_IO or VM_PFNMAP mapping (a PCI BAR through sysfs,
+ * /dev/mem, a driver's remap_pfn_range()), which GUP refuses: read the
+ * host PTE, faulting it in first, as KVM's hva_to_pfn_remapped() does.
+ * The mmap lock is held for read; -EAGAIN when fixup_user_fault() had to
+ * drop it (the VMA may be gone: look it up again).
+ *
+ * A PFN with a refcounted page gets a reference, taken under the PTE
+ * lock, in *@pagep; one without (a BAR) has none to take, and needs none:
+ * whoever maps it unmaps it (unmap_mapping_range(), munmap) before the
+ * PFN goes away, and that is an invalidation like any other.
+ *
+ * Return: 0; KVMMU_PF_EMULATE for a write to a read-only PTE (the write
+ * exits as MMIO, as KVM's KVM_PFN_ERR_RO_FAULT does); -EFAULT; -EAGAIN;
+ * or the error of fixup_user_fault() (-EINTR on a fatal signal).
+ */
+static int faultin_remapped(struct vm_area_struct *vma, unsigned long hva,
+			    bool write, u64 *pfn, struct page **pagep,
+			    bool *writable)
+{
+	bool unlocked = false;
+	unsigned long p;
+	int r;
+
+	r = kvmmu_follow_pfn(vma, hva, &p, writable, pagep);
+	if (r && r != -EFAULT) {
+		r = fixup_user_fault(vma->vm_mm, hva,
+				     write ? FAULT_FLAG_WRITE : 0, &unlocked);
+		if (unlocked)
+			return -EAGAIN;
+		if (r)
+			return r;
+		r = kvmmu_follow_pfn(vma, hva, &p, writable, pagep);
+	}
+	if (r)
+		return r;
+	if (write && !*writable) {
+		if (*pagep)
+			put_page(*pagep);
+		return KVMMU_PF_EMULATE;
+	}
+	*pfn = p;
+	return 0;
+}
+
+/*
+ * The host frame behind @hva, as KVM's hva_to_pfn(): GUP, or for VM_IO
+ * and VM_PFNMAP mappings their PTE. *@pagep is the referenced page to
+ * release, or NULL for a frame the kernel does not refcount; *@gup tells
+ * whether GUP gave it (its dirty state is ours to set).
+ */
+static int faultin_pfn(unsigned long hva, bool write, bool slot_writable,
+		       u64 *pfn, struct page **pagep, bool *writable,
+		       bool *gup)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int r;
+
+	*gup = true;
+	r = faultin_page(hva, write, slot_writable, pagep, writable);
+	if (!r)
+		*pfn = page_to_pfn(*pagep);
+	if (r != -EFAULT)
+		return r;
+
+	*gup = false;
+	mmap_read_lock(mm);
+	do {
+		vma = vma_lookup(mm, hva);
+		if (vma && (vma->vm_flags & (VM_IO | VM_PFNMAP)))
+			r = faultin_remapped(vma, hva, write, pfn, pagep,
+					     writable);
+		else
+			r = -EFAULT;
+	} while (r == -EAGAIN);
+	mmap_read_unlock(mm);
+	if (r < 0)
+		return gup_errno(r);
+	if (!r && !slot_writable)
+		*writable = false;
+	return r;
+}
+
+/*
  * A write fault on a leaf that dirty logging made read-only: give the write
  * access back in place, without GUP. Safe because the host gave write
  * access when the leaf was installed (HOST_WRITABLE) and has not
@@ -1259,13 +1410,15 @@ out:
  * * 0                - a mapping is installed, or was already there, or
  *                      the fault lost a race: enter the guest again.
  * * KVMMU_PF_EMULATE - no memslot, an INVALID slot (being deleted or
- *                      moved), a write to a READONLY slot, or a GPA
- *                      beyond the guest MAXPHYADDR: emulate (MMIO).
- * * -EFAULT          - GUP failed: HVA not mapped, write to a read-only
- *                      VMA, VM_PFNMAP/VM_IO, no memory (memcg limit), or
- *                      called from another mm. KVM_RUN should fail with
- *                      it. A hardware-poisoned page is 0 instead, with
- *                      SIGBUS (BUS_MCEERR_AR) sent to the VMM, as KVM.
+ *                      moved), a write to a READONLY slot or to a
+ *                      read-only VM_PFNMAP/VM_IO PTE, or a GPA beyond the
+ *                      guest MAXPHYADDR: emulate (MMIO).
+ * * -EFAULT          - no frame: HVA not mapped, write to a read-only
+ *                      VMA, no memory (memcg limit), a VM_PFNMAP page
+ *                      being freed, or called from another mm. KVM_RUN
+ *                      should fail with it. A hardware-poisoned page is 0
+ *                      instead, with SIGBUS (BUS_MCEERR_AR) sent to the
+ *                      VMM, as KVM.
  * * -EINTR, -ERESTARTSYS - a fatal signal interrupted GUP.
  * * -ENOMEM          - no memory for table pages (GUP out of memory is
  *                      -EFAULT, as in KVM).
@@ -1278,7 +1431,7 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	struct kvmmu_map m = { .gfn = gpa >> PAGE_SHIFT, .write = write };
 	struct kvmmu_memory_slot *slot;
 	struct page *page;
-	bool installed;
+	bool installed, gup;
 	int idx, r;
 
 	atomic64_inc(&mmu->stats.faults);
@@ -1318,8 +1471,8 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	/* Read the sequence before GUP reads the host PTE; see the top. */
 	smp_rmb();
 
-	r = faultin_page(m.hva, write, !(slot->flags & KVM_MEM_READONLY),
-			 &page, &m.writable);
+	r = faultin_pfn(m.hva, write, !(slot->flags & KVM_MEM_READONLY),
+			&m.pfn, &page, &m.writable, &gup);
 	if (r == -EHWPOISON) {
 		/*
 		 * kvm_send_hwpoison_signal(): the VMM gets the machine
@@ -1331,6 +1484,8 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 		r = 0;
 		goto out;
 	}
+	if (r == KVMMU_PF_EMULATE)
+		atomic64_inc(&mmu->stats.emulate);
 	if (r)
 		goto out;
 
@@ -1341,15 +1496,19 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 		m.base_gfn = slot->base_gfn;
 	}
 
-	m.pfn = page_to_pfn(page);
 	m.level = fault_level(slot, m.gfn, host_mapping_level(vm->mm, m.hva),
 			      mmu->max_level);
 	r = mmu_map(mmu, vcpu->mmu, &m, &installed);
 
-	/* The guest may write through the leaf without telling the host. */
-	if (installed && m.writable && !PageDirty(page))
+	/*
+	 * The guest may write through the leaf without telling the host.
+	 * A page found through a VM_PFNMAP PTE belongs to its driver: only
+	 * the zap's SetPageDirty() (KVM's kvm_set_page_dirty()) touches it.
+	 */
+	if (installed && m.writable && gup && !PageDirty(page))
 		set_page_dirty_lock(page);
-	put_page(page);
+	if (page)
+		put_page(page);
 out:
 	srcu_read_unlock(&vm->srcu, idx);
 	return r;

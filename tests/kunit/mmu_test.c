@@ -6,7 +6,8 @@
  * The sources are compiled into this module (the #includes below) so the
  * static pieces can be driven directly: there is no guest and no GUP here.
  * Mappings are installed through mmu_map(), the locked half of the fault
- * path, with made-up host frame numbers that are never dereferenced. The
+ * path, with made-up host frame numbers beyond RAM (no memmap: a zap
+ * leaves their pages alone), except where a real page is the point. The
  * suites check what a guest, the host and dirty logging would rely on:
  *
  *  - the SPTE format (NPT leaf and table entries);
@@ -1288,6 +1289,83 @@ static void mmu_dump_batches(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rounds, 3);
 }
 
+/*
+ * A leaf that goes hands its accessed and dirty bits to the page, as KVM's
+ * handle_changed_spte() does, on each path that removes a leaf: a zap of
+ * single leaves, a zap that detaches a whole table, and a fault that
+ * replaces a huge leaf under the read lock.
+ */
+static void mmu_zap_hands_ad_to_page(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	struct page *p[3], *huge, *other;
+	gfn_t g = MT_GFN;
+	LIST_HEAD(freed);
+	int i, round, level;
+	bool flush;
+	u64 *sptep;
+
+	/* The made-up frames of the other cases must stay untouched. */
+	KUNIT_ASSERT_FALSE(test, pfn_valid(MT_PFN));
+	for (i = 0; i < 3; i++) {
+		p[i] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, p[i]);
+	}
+	huge = alloc_pages(GFP_KERNEL | __GFP_COMP, PMD_SHIFT - PAGE_SHIFT);
+	other = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, huge);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+
+	/* Round 0 zaps 3 leaves of a table; round 1 the whole table. */
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < 3; i++) {
+			folio_clear_referenced(page_folio(p[i]));
+			ClearPageDirty(p[i]);
+		}
+		/* Read (accessed), written (dirty), aged (accessed cleared). */
+		KUNIT_ASSERT_TRUE(test, map(test, g, page_to_pfn(p[0]), L4K,
+					    false, false));
+		KUNIT_ASSERT_TRUE(test, map(test, g + 1, page_to_pfn(p[1]), L4K,
+					    true, true));
+		KUNIT_ASSERT_TRUE(test, map(test, g + 2, page_to_pfn(p[2]), L4K,
+					    true, false));
+		sptep = find_leaf(mmu, g + 2, &level);
+		KUNIT_ASSERT_NOT_NULL(test, sptep);
+		clear_bit(KVMMU_SPTE_ACCESSED_BIT, (unsigned long *)sptep);
+
+		write_lock(&mmu->lock);
+		flush = kvmmu_zap_gfn_range(mmu, 0, g, round ? g + 512 : g + 3,
+					    &freed);
+		KUNIT_EXPECT_EQ(test, count_pages(&freed), round);
+		kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+
+		KUNIT_EXPECT_TRUE(test, folio_test_referenced(page_folio(p[0])));
+		KUNIT_EXPECT_FALSE(test, PageDirty(p[0]));
+		KUNIT_EXPECT_TRUE(test, folio_test_referenced(page_folio(p[1])));
+		KUNIT_EXPECT_TRUE(test, PageDirty(p[1]));
+		KUNIT_EXPECT_FALSE(test, folio_test_referenced(page_folio(p[2])));
+		KUNIT_EXPECT_FALSE(test, PageDirty(p[2]));
+	}
+
+	/* A 2M leaf replaced by a table when a 4K fault maps another frame. */
+	folio_clear_referenced(page_folio(huge));
+	KUNIT_ASSERT_TRUE(test, map(test, g, page_to_pfn(huge), L2M, true,
+				    false));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 5, page_to_pfn(other), L4K, true,
+				    false));
+	KUNIT_EXPECT_TRUE(test, folio_test_referenced(page_folio(huge)));
+	KUNIT_EXPECT_FALSE(test, PageDirty(huge));
+	kvmmu_mmu_zap_all(fixture(test)->vm);
+
+	for (i = 0; i < 3; i++) {
+		ClearPageDirty(p[i]);
+		__free_page(p[i]);
+	}
+	ClearPageDirty(other);
+	__free_page(other);
+	__free_pages(huge, PMD_SHIFT - PAGE_SHIFT);
+}
+
 static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_spte_format),
 	KUNIT_CASE_PARAM(mmu_fault_level, level_gen_params),
@@ -1312,6 +1390,7 @@ static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_flush_before_unlock),
 	KUNIT_CASE(mmu_ledger_catches_late_flush),
 	KUNIT_CASE(mmu_long_walks_yield),
+	KUNIT_CASE(mmu_zap_hands_ad_to_page),
 	{}
 };
 

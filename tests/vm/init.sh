@@ -186,7 +186,7 @@ run_upstream() {
 # ---- plan -----------------------------------------------------------------
 
 group_control() {
-	want_any control.guest control.string_io control.hardening control.race control.memslot_test control.upstream || return 0
+	want_any control.guest control.string_io control.hardening control.hostmem control.race control.memslot_test control.upstream || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -201,6 +201,9 @@ group_control() {
 	fi
 	if want control.hardening; then
 		run_bin control.hardening "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" hardening_test || true
+	fi
+	if want control.hostmem; then
+		run_bin control.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" hostmem_test || true
 	fi
 	if want control.race && [ "$KERNEL" != debug ]; then
 		run_bin control.race "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" race_test || true
@@ -217,7 +220,7 @@ group_control() {
 }
 
 group_kvmmu() {
-	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.guest_test kvmmu.race kvmmu.fuzz"
+	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race kvmmu.fuzz"
 	[ -d /sys/kernel/debug/failslab ] && _tests="$_tests kvmmu.failnth"
 	[ -d /sys/kernel/debug/kunit ] && _tests="$_tests kvmmu.kunit"
 	# shellcheck disable=SC2086
@@ -234,6 +237,9 @@ group_kvmmu() {
 	fi
 	if want kvmmu.hardening; then
 		run_bin kvmmu.hardening "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" hardening_test || true
+	fi
+	if want kvmmu.hostmem; then
+		run_bin kvmmu.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" hostmem_test || true
 	fi
 	if want kvmmu.guest_test; then
 		run_bin kvmmu.guest_test "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" guest_test || true
@@ -528,12 +534,12 @@ selftest)
 	up=
 	[ -e /tests/upstream.list ] &&
 		up=$(awk '!/^#/ && NF { n = $1; if (seen[$1]++) n = n ".2"; print n }' /tests/upstream.list)
-	plan="control.guest control.string_io control.hardening"
+	plan="control.guest control.string_io control.hardening control.hostmem"
 	if [ "$KERNEL" != debug ]; then
 		plan="$plan control.race control.memslot_test"
 		for b in $up; do plan="$plan control.upstream.$b"; done
 	fi
-	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.guest_test kvmmu.race"
+	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race"
 	[ -d /sys/kernel/debug/failslab ] && plan="$plan kvmmu.failnth"
 	plan="$plan kvmmu.fuzz"
 	[ -d /sys/kernel/debug/kunit ] && plan="$plan kvmmu.kunit"

@@ -64,7 +64,11 @@ cmdline="console=ttyS0 panic_on_warn=1 oops=panic panic=-1 rdinit=/init"
 cmdline+=" hugepagesz=1G hugepages=1"
 cmdline+=" loglevel=7 printk.devkmsg=on ${KVMMU_APPEND:-}"
 
+# ivshmem-plain: a PCI BAR that is RAM, for memslots on VM_PFNMAP HVAs
+# (hostmem_test).
 args=(-accel "$accel" -cpu max -m 3G -nographic -no-reboot
+	-object memory-backend-ram,id=ivshmem,size=1M
+	-device ivshmem-plain,memdev=ivshmem
 	-kernel "$KIMG" -initrd "$initrd" -append "$cmdline")
 [ -n "$smp" ] && args+=(-smp "$smp")
 if [ $shell = 1 ]; then
