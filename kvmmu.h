@@ -206,6 +206,8 @@ struct kvmmu_vcpu_stat {
  * @guest_fpu: the guest's FPU/SSE state, swapped in for KVM_RUN.
  * @xcr0: the guest's XCR0 (XSETBV, checked by kvmmu_set_xcr()), loaded
  *        around VMRUN while the guest has CR4.OSXSAVE.
+ * @pkru: the guest's PKRU, loaded around VMRUN while the guest has CR4.PKE
+ *        or XCR0.PKRU (kvm_load_guest_xsave_state()); 0 at creation.
  * @sigset: the signal mask from KVM_SET_SIGNAL_MASK.
  * @sigset_active: KVM_SET_SIGNAL_MASK gave a mask.
  * @cpuid: entries from KVM_SET_CPUID2, @cpuid_nent of them.
@@ -241,6 +243,7 @@ struct kvmmu_vcpu {
 	unsigned long requests;
 	struct fpu_guest guest_fpu;
 	u64 xcr0;
+	u32 pkru;
 	sigset_t sigset;
 	bool sigset_active;
 	struct kvm_cpuid_entry2 *cpuid;

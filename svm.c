@@ -286,8 +286,8 @@ static void set_intercept(struct vmcb *vmcb, int bit)
  * What KVM 6.12's init_vmcb() intercepts that a guest could use against the
  * host or other guests: #AC and #DB, whose delivery can loop in microcode
  * and lock a host CPU (CVE-2015-5307, CVE-2015-8104), #MC, which belongs to
- * the host's handler, CR4 writes (checked against the guest's CPUID: no
- * PKE, OSXSAVE, ... that we do not switch), every debug register access,
+ * the host's handler, CR4 writes (checked against the guest's CPUID and
+ * the host, as kvm_set_cr4()), every debug register access,
  * WBINVD (a guest flushing every host cache), RDPMC and RDPRU (host
  * counters), and the instructions below.
  */
@@ -780,7 +780,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct svm_cpu *sd;
-	bool osxsave;
+	bool osxsave, guest_pkru;
 	u32 host_pkru;
 	int cpu;
 
@@ -820,13 +820,18 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	/*
 	 * kvm_load_guest_xsave_state(), inside the CLGI window so that not
 	 * even an NMI sees it: the guest's XCR0, after its FPU state was
-	 * loaded under the host's. The guest cannot set CR4.PKE, but the
-	 * host's PKRU is checked after the exit all the same.
+	 * loaded under the host's, and the guest's PKRU while it has CR4.PKE
+	 * or XCR0.PKRU (VMRUN switches neither; read_pkru() and write_pkru()
+	 * do nothing without the host's OSPKE).
 	 */
 	host_pkru = read_pkru();
 	osxsave = vcpu->sregs.cr4 & X86_CR4_OSXSAVE;
+	guest_pkru = (vcpu->sregs.cr4 & X86_CR4_PKE) ||
+		     (vcpu->xcr0 & XFEATURE_MASK_PKRU);
 	if (osxsave && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	if (guest_pkru && vcpu->pkru != host_pkru)
+		write_pkru(vcpu->pkru);
 	/*
 	 * VMRUN takes the host's RFLAGS.IF as the mask for physical
 	 * interrupts (V_INTR_MASKING): set it, GIF=0 keeps them held here.
@@ -835,12 +840,15 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	__kvmmu_svm_run(svm->vmcb_pa, svm->gprs, page_to_phys(sd->host_save));
 	raw_local_irq_disable();
 	/*
-	 * kvm_load_host_xsave_state(): the host's XCR0 and PKRU back before
-	 * GIF is set, so that no NMI or interrupt handler saves FPU state
-	 * under the guest's. Read back rather than trust vcpu->xcr0: an
-	 * emulator that does not intercept XSETBV (QEMU 7.2's TCG) lets the
-	 * guest change it.
+	 * kvm_load_host_xsave_state(): the guest's PKRU saved, then the
+	 * host's XCR0 and PKRU back before GIF is set, so that no NMI or
+	 * interrupt handler saves FPU state under the guest's. Read back
+	 * rather than trust vcpu->xcr0: an emulator that does not intercept
+	 * XSETBV (QEMU 7.2's TCG) lets the guest change it, so the host's
+	 * PKRU is checked even when the guest should not own it.
 	 */
+	if (guest_pkru)
+		vcpu->pkru = read_pkru();
 	if (osxsave && xgetbv(XCR_XFEATURE_ENABLED_MASK) != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 	if (read_pkru() != host_pkru)

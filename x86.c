@@ -253,11 +253,20 @@ int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu)
 	regs->rbx = e ? e->ebx : 0;
 	regs->rcx = e ? e->ecx : 0;
 	regs->rdx = e ? e->edx : 0;
-	/* OSXSAVE mirrors CR4, as kvm_update_cpuid_runtime() keeps it. */
+	/*
+	 * OSXSAVE and OSPKE mirror CR4, as kvm_update_cpuid_runtime() keeps
+	 * them (OSPKE in the entry of leaf 7 subleaf 0, if the host has PKU).
+	 */
 	if (func == 1 && e) {
 		regs->rcx &= ~(u64)BIT(27);
 		if (vcpu->sregs.cr4 & X86_CR4_OSXSAVE)
 			regs->rcx |= BIT(27);
+	}
+	if (func == 7 && e && e == kvmmu_find_cpuid(vcpu, 7, 0) &&
+	    boot_cpu_has(X86_FEATURE_PKU)) {
+		regs->rcx &= ~(u64)BIT(4);
+		if (vcpu->sregs.cr4 & X86_CR4_PKE)
+			regs->rcx |= BIT(4);
 	}
 	regs->rip += 2;
 	return 1;
@@ -308,6 +317,28 @@ static void vcpu_reset(struct kvmmu_vcpu *vcpu)
 	kvmmu_svm_ops.vcpu_reset(vcpu);
 }
 
+/*
+ * LA57 as kvm_set_cpu_caps() takes it: from the raw CPUID, whether or not
+ * the host kernel itself runs with five-level paging.
+ */
+static bool host_has_la57(void)
+{
+	static int cached;	/* 0: not read yet, 1: no, 2: yes */
+	int v = READ_ONCE(cached);
+
+	if (!v) {
+		v = cpuid_eax(0) >= 7 && (cpuid_ecx(7) & BIT(16)) ? 2 : 1;
+		WRITE_ONCE(cached, v);
+	}
+	return v == 2;
+}
+
+/*
+ * __kvm_is_valid_cr4(): a bit is reserved unless KVM supports it on this
+ * host (__cr4_reserved_bits() over kvm_cpu_caps) and the vCPU's CPUID has
+ * it (cr4_guest_rsvd_bits). VMXE (an AMD host) and LAM_SUP (no LAM in
+ * kvm_amd) are never allowed.
+ */
 static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
 {
 	u64 ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |
@@ -330,6 +361,15 @@ static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
 	if (boot_cpu_has(X86_FEATURE_XSAVE) &&
 	    guest_has(vcpu, 1, CPUID_ECX, BIT(26)))
 		ok |= X86_CR4_OSXSAVE;
+	/* kvm_set_cpu_caps(): PKU only with OSPKE (and TDP, which we have). */
+	if (boot_cpu_has(X86_FEATURE_PKU) && boot_cpu_has(X86_FEATURE_OSPKE) &&
+	    guest_has(vcpu, 7, CPUID_ECX, BIT(3)))
+		ok |= X86_CR4_PKE;
+	if (boot_cpu_has(X86_FEATURE_UMIP) &&
+	    guest_has(vcpu, 7, CPUID_ECX, BIT(2)))
+		ok |= X86_CR4_UMIP;
+	if (host_has_la57() && guest_has(vcpu, 7, CPUID_ECX, BIT(16)))
+		ok |= X86_CR4_LA57;
 	return !(cr4 & ~ok);
 }
 
