@@ -103,6 +103,7 @@ static bool guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
 			 BIT(26))
 #define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(8) | BIT(9) | BIT(18) | \
 			 BIT(19) | BIT(29))
+#define LEAF7_ECX	(BIT(2) | BIT(3) | BIT(16))	/* UMIP, PKU, LA57 */
 #define EXT1_ECX	(BIT(0) | BIT(5) | BIT(6) | BIT(8))
 #define EXT1_EDX	(BIT(11) | BIT(20) | BIT(26) | BIT(27) | BIT(29))
 
@@ -130,7 +131,13 @@ static int build_supported_cpuid(struct kvm_cpuid_entry2 *e)
 		} else {
 			e[n].eax = 0;
 			e[n].ebx &= LEAF7_EBX;
-			e[n].ecx = 0;
+			/* The CR4 bits valid_cr4() allows, as KVM offers them. */
+			e[n].ecx &= LEAF7_ECX;
+			if (!boot_cpu_has(X86_FEATURE_UMIP))
+				e[n].ecx &= ~BIT(2);
+			if (!boot_cpu_has(X86_FEATURE_PKU) ||
+			    !boot_cpu_has(X86_FEATURE_OSPKE))
+				e[n].ecx &= ~BIT(3);
 			e[n].edx = 0;
 		}
 		n++;
