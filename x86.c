@@ -85,6 +85,7 @@ static bool guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
 	return val & bit;
 }
 
+#define CPUID_EAX	0
 #define CPUID_EBX	1
 #define CPUID_ECX	2
 #define CPUID_EDX	3
@@ -380,9 +381,27 @@ static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
 	return !(cr4 & ~ok);
 }
 
+/*
+ * kvm_valid_efer(): efer_reserved_bits as svm_hardware_setup() leaves them
+ * (SCE, LME/LMA, NX; FFXSR and AUTOIBRS if the host has them), then
+ * __kvm_valid_efer()'s guest CPUID checks. SVME and LMSLE, which kvm_amd
+ * enables with nested=1, stay reserved: kvmmu has no nested SVM.
+ */
 static bool valid_efer(const struct kvmmu_vcpu *vcpu, u64 efer)
 {
-	if (efer & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+
+	if (boot_cpu_has(X86_FEATURE_FXSR_OPT))
+		ok |= EFER_FFXSR;
+	if (boot_cpu_has(X86_FEATURE_AUTOIBRS))
+		ok |= EFER_AUTOIBRS;
+	if (efer & ~ok)
+		return false;
+	if ((efer & EFER_AUTOIBRS) &&
+	    !guest_has(vcpu, 0x80000021, CPUID_EAX, BIT(8)))
+		return false;
+	if ((efer & EFER_FFXSR) &&
+	    !guest_has(vcpu, 0x80000001, CPUID_EDX, BIT(25)))
 		return false;
 	if ((efer & (EFER_LME | EFER_LMA)) &&
 	    !guest_has(vcpu, 0x80000001, CPUID_EDX, BIT(29)))
