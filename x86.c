@@ -411,6 +411,29 @@ static bool valid_efer(const struct kvmmu_vcpu *vcpu, u64 efer)
 	return true;
 }
 
+/*
+ * cpuid_query_maxphyaddr(): the guest's MAXPHYADDR is what the CPUID the
+ * VMM set says in leaf 0x80000008, if leaf 0x80000000 reaches it, else 36.
+ */
+static u32 guest_maxphyaddr(const struct kvmmu_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e;
+
+	e = kvmmu_find_cpuid(vcpu, 0x80000000, 0);
+	if (!e || e->eax < 0x80000008)
+		return 36;
+	e = kvmmu_find_cpuid(vcpu, 0x80000008, 0);
+	return e ? e->eax & 0xff : 36;
+}
+
+/* kvm_vcpu_is_legal_gpa(): no bit at or above the guest's MAXPHYADDR. */
+static bool legal_gpa(const struct kvmmu_vcpu *vcpu, u64 gpa)
+{
+	u32 bits = guest_maxphyaddr(vcpu);
+
+	return bits >= 64 || !(gpa >> bits);
+}
+
 /* KVM's checks, in KVM's order; the state is untouched on failure. */
 static bool valid_sregs(const struct kvmmu_vcpu *vcpu,
 			const struct kvm_sregs *s)
@@ -418,7 +441,8 @@ static bool valid_sregs(const struct kvmmu_vcpu *vcpu,
 	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
 		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
 			return false;
-		if (s->cr3 >> kvmmu_guest_phys_bits())
+		/* kvm_vcpu_is_legal_cr3(); kvm_amd has no LAM. */
+		if (!legal_gpa(vcpu, s->cr3))
 			return false;
 	} else if ((s->efer & EFER_LMA) || s->cs.l) {
 		return false;
