@@ -42,6 +42,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/apicdef.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/xcr.h>
 #include <asm/fpu/types.h>
@@ -434,6 +435,22 @@ static bool legal_gpa(const struct kvmmu_vcpu *vcpu, u64 gpa)
 	return bits >= 64 || !(gpa >> bits);
 }
 
+/*
+ * kvm_apic_set_base() for a host-initiated write, as __set_sregs_common()
+ * makes it: no bit above the guest's MAXPHYADDR, none of 0x2ff, x2APIC
+ * only with CPUID.1:ECX.x2APIC, and not x2APIC without the enable bit.
+ */
+static bool valid_apic_base(const struct kvmmu_vcpu *vcpu, u64 base)
+{
+	u64 mode = base & (X2APIC_ENABLE | MSR_IA32_APICBASE_ENABLE);
+
+	if (!legal_gpa(vcpu, base) || (base & 0x2ff))
+		return false;
+	if ((base & X2APIC_ENABLE) && !guest_has(vcpu, 1, CPUID_ECX, BIT(21)))
+		return false;
+	return mode != X2APIC_ENABLE;
+}
+
 /* KVM's checks, in KVM's order; the state is untouched on failure. */
 static bool valid_sregs(const struct kvmmu_vcpu *vcpu,
 			const struct kvm_sregs *s)
@@ -455,7 +472,9 @@ static bool valid_sregs(const struct kvmmu_vcpu *vcpu,
 		return false;
 	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
 		return false;
-	return valid_efer(vcpu, s->efer);
+	if (!valid_efer(vcpu, s->efer))
+		return false;
+	return valid_apic_base(vcpu, s->apic_base);
 }
 
 /* PIO and MMIO exits ----------------------------------------------------- */
