@@ -60,12 +60,35 @@
  *	MOV to CR4 with CR4 | bit.  Asserts: exactly one exception, #GP,
  *	at the write, and CR4 without the bit both as the guest reads it
  *	and in KVM_GET_SREGS.  Positive cases: PGE and OSFXSR, and
- *	FSGSBASE, SMEP, SMAP, UMIP when KVM offers them (full supported
+ *	FSGSBASE, SMEP, SMAP when KVM offers them (full supported
  *	CPUID), are set without exception and show in KVM_GET_SREGS.
+ *	UMIP, PKE and LA57 are also tried with the full CPUID plus the
+ *	feature: set if the host has it as KVM's kvm_cpu_caps count it
+ *	(/proc/cpuinfo; PKU with OSPKE; LA57 from the raw CPUID), else #GP
+ *	(PKE skipped on kvm_amd without NPT).
  *	Why: the guest may only enable what its CPUID offers (KVM's
  *	cr4_guest_rsvd_bits), not whatever the host CPU supports.  None of
  *	these bits has another #GP condition in real mode (PCIDE, the
  *	only one, is not tested).
+ *
+ *   sregs_kvm_rules
+ *	Three vCPUs, each with KVM's supported CPUID changed: every
+ *	feature in question offered (XSAVE, PCID, VMX, x2APIC, FSGSBASE,
+ *	SMEP, SMAP, UMIP, PKU, LA57, SVM, NX, LM, FFXSR, AUTOIBRS) with
+ *	MAXPHYADDR 37; the same without leaf 0x80000008 (KVM's 36); none
+ *	of them offered.  On each, a matrix of KVM_SET_SREGS calls from
+ *	the reset state: CR4 0x7ff, 0x107ff, each gated and never-allowed
+ *	CR4 bit, CR0 bit 32, NW without CD, PG without PE, EFER bits one
+ *	by one, long mode and its broken variants (no PAE, no LMA, LMA
+ *	without PG, CS.L outside it), CR3 just below and at MAXPHYADDR,
+ *	apic_base modes and reserved bits.  Asserts: the errno KVM 6.12
+ *	gives (kvm_is_valid_sregs(), __cr4_reserved_bits() with the
+ *	host's flags, kvm_valid_efer() with svm_hardware_setup()'s bits,
+ *	kvm_apic_set_base()), and on success that KVM_GET_SREGS reads
+ *	back what was set.  EFER.SVME and LMSLE are expected by device:
+ *	kvmmu has no nested SVM and rejects them, kvm_amd with nested=1
+ *	accepts them.  Why: a VMM must be able to restore any state KVM
+ *	accepts, and nothing else.
  *
  *   ac_reaches_guest
  *	A flat 32-bit protected-mode guest with a GDT (ring 0/3 code and
@@ -147,6 +170,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <time.h>
@@ -886,11 +910,20 @@ static struct kvm_cpuid_entry2 *cpuid_entry(struct kvm_cpuid2 *c,
 	return NULL;
 }
 
-enum { R_EBX, R_ECX };
+enum { R_EBX, R_ECX, R_EAX, R_EDX };
 
 static uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *e, int reg)
 {
-	return reg == R_EBX ? &e->ebx : &e->ecx;
+	switch (reg) {
+	case R_EAX:
+		return &e->eax;
+	case R_EBX:
+		return &e->ebx;
+	case R_ECX:
+		return &e->ecx;
+	default:
+		return &e->edx;
+	}
 }
 
 static bool cpuid_has(struct kvm_cpuid2 *c, uint32_t fn, int reg,
@@ -920,6 +953,69 @@ static void cpuid_clear(struct kvm_cpuid2 *c, uint32_t fn, int reg,
 #define CPUID7_ECX_PKU		(1u << 3)
 #define CPUID7_ECX_OSPKE	(1u << 4)
 #define CPUID7_ECX_LA57		(1u << 16)
+#define CPUID1_ECX_PCID		(1u << 17)
+#define CPUID1_ECX_X2APIC	(1u << 21)
+#define EXT1_ECX_SVM		(1u << 2)
+#define EXT1_EDX_NX		(1u << 20)
+#define EXT1_EDX_FFXSR		(1u << 25)
+#define EXT1_EDX_LM		(1u << 29)
+#define EXT21_EAX_AUTOIBRS	(1u << 8)
+
+/*
+ * What KVM's kvm_cpu_caps hold for the CR4 and EFER bits that also need
+ * the host: boot_cpu_has(), as /proc/cpuinfo shows it, except LA57, which
+ * KVM takes from the raw CPUID (kvm_set_cpu_caps()), and PKU, which KVM
+ * offers only with OSPKE.
+ */
+struct host_caps {
+	bool fsgsbase, smep, smap, pcid, xsave, pku, umip, la57;
+	bool fxsr_opt, auto_ibrs;
+};
+
+static bool flag_in(const char *flags, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = flags;
+
+	while ((p = strstr(p, name))) {
+		if ((p == flags || p[-1] == ' ' || p[-1] == '\t') &&
+		    (p[n] == ' ' || p[n] == '\n' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+static void read_host_caps(struct __test_metadata *_metadata,
+			   struct host_caps *h)
+{
+	unsigned int a, b, c, d;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	memset(h, 0, sizeof(*h));
+	f = fopen("/proc/cpuinfo", "r");
+	ASSERT_NE(NULL, f);
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		h->fsgsbase = flag_in(line, "fsgsbase");
+		h->smep = flag_in(line, "smep");
+		h->smap = flag_in(line, "smap");
+		h->pcid = flag_in(line, "pcid");
+		h->xsave = flag_in(line, "xsave");
+		h->pku = flag_in(line, "pku") && flag_in(line, "ospke");
+		h->umip = flag_in(line, "umip");
+		h->fxsr_opt = flag_in(line, "fxsr_opt");
+		h->auto_ibrs = flag_in(line, "auto_ibrs");
+		break;
+	}
+	free(line);
+	fclose(f);
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		h->la57 = c & CPUID7_ECX_LA57;
+}
 
 /* ---- PKRU ---- */
 
@@ -1550,28 +1646,60 @@ TEST(hwpoison_sigbus)
 
 /* ---- 3: CR4 ---- */
 
+enum cr4_offer {
+	OFFER_NEVER,		/* only the stripped CPUID */
+	OFFER_SUPPORTED,	/* also the full CPUID, when it has the bit */
+	OFFER_FORCED,		/* also the full CPUID plus the bit: host decides */
+};
+
 struct cr4_case {
 	const char *name;
 	uint32_t bit;
 	uint32_t leaf;		/* 0: never offered */
 	int reg;
 	uint32_t feature;
-	bool try_offered;	/* also set it when KVM offers the feature */
+	enum cr4_offer offer;
 };
 
 static const struct cr4_case cr4_cases[] = {
-	{ "OSXSAVE", 1u << 18, 1, R_ECX, CPUID1_ECX_XSAVE, false },
-	{ "VMXE", 1u << 13, 1, R_ECX, CPUID1_ECX_VMX, false },
-	{ "SMEP", 1u << 20, 7, R_EBX, CPUID7_EBX_SMEP, true },
-	{ "SMAP", 1u << 21, 7, R_EBX, CPUID7_EBX_SMAP, true },
-	{ "FSGSBASE", 1u << 16, 7, R_EBX, CPUID7_EBX_FSGSBASE, true },
-	{ "UMIP", 1u << 11, 7, R_ECX, CPUID7_ECX_UMIP, true },
-	{ "PKE", 1u << 22, 7, R_ECX, CPUID7_ECX_PKU, false },
-	{ "LA57", 1u << 12, 7, R_ECX, CPUID7_ECX_LA57, false },
-	{ "SMXE", 1u << 14, 0, 0, 0, false },
-	{ "reserved bit 15", 1u << 15, 0, 0, 0, false },
-	{ "reserved bit 31", 1u << 31, 0, 0, 0, false },
+	{ "OSXSAVE", 1u << 18, 1, R_ECX, CPUID1_ECX_XSAVE, OFFER_NEVER },
+	{ "VMXE", 1u << 13, 1, R_ECX, CPUID1_ECX_VMX, OFFER_NEVER },
+	{ "SMEP", 1u << 20, 7, R_EBX, CPUID7_EBX_SMEP, OFFER_SUPPORTED },
+	{ "SMAP", 1u << 21, 7, R_EBX, CPUID7_EBX_SMAP, OFFER_SUPPORTED },
+	{ "FSGSBASE", 1u << 16, 7, R_EBX, CPUID7_EBX_FSGSBASE,
+	  OFFER_SUPPORTED },
+	{ "UMIP", 1u << 11, 7, R_ECX, CPUID7_ECX_UMIP, OFFER_FORCED },
+	{ "PKE", 1u << 22, 7, R_ECX, CPUID7_ECX_PKU, OFFER_FORCED },
+	{ "LA57", 1u << 12, 7, R_ECX, CPUID7_ECX_LA57, OFFER_FORCED },
+	{ "SMXE", 1u << 14, 0, 0, 0, OFFER_NEVER },
+	{ "reserved bit 15", 1u << 15, 0, 0, 0, OFFER_NEVER },
+	{ "reserved bit 31", 1u << 31, 0, 0, 0, OFFER_NEVER },
 };
+
+/* Whether KVM's kvm_cpu_caps allow CR4 @bit (__cr4_reserved_bits()). */
+static bool host_allows_cr4(const struct host_caps *h, uint64_t bit)
+{
+	switch (bit) {
+	case 1u << 11:
+		return h->umip;
+	case 1u << 12:
+		return h->la57;
+	case 1u << 16:
+		return h->fsgsbase;
+	case 1u << 17:
+		return h->pcid;
+	case 1u << 18:
+		return h->xsave;
+	case 1u << 20:
+		return h->smep;
+	case 1u << 21:
+		return h->smap;
+	case 1u << 22:
+		return h->pku;
+	default:
+		return false;	/* VMXE (AMD), LAM_SUP, undefined bits */
+	}
+}
 
 /*
  * One fresh vCPU sets CR4 |= @bit in real mode. Returns true if the
@@ -1625,18 +1753,23 @@ static bool cr4_try(struct __test_metadata *_metadata, struct hvm *vm,
 
 TEST(cr4_unoffered_bits_gp)
 {
-	struct kvm_cpuid2 *full, *stripped;
+	struct kvm_cpuid2 *full, *stripped, *forced;
+	struct host_caps h;
 	struct hvm vm;
 	unsigned int i, failed = 0, offered = 0;
 	size_t size;
 	int id = 0;
 
+	read_host_caps(_metadata, &h);
 	vm_create(_metadata, &vm);
 	full = supported_cpuid(_metadata, vm.devfd);
 	size = sizeof(*full) + full->nent * sizeof(full->entries[0]);
 	stripped = malloc(size);
 	ASSERT_NE(NULL, stripped);
 	memcpy(stripped, full, size);
+	forced = malloc(size);
+	ASSERT_NE(NULL, forced);
+	memcpy(forced, full, size);
 	cpuid_clear(stripped, 1, R_ECX,
 		    CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_VMX);
 	cpuid_clear(stripped, 7, R_EBX,
@@ -1650,12 +1783,24 @@ TEST(cr4_unoffered_bits_gp)
 
 		failed += !cr4_try(_metadata, &vm, id++, stripped, c->name,
 				   c->bit, true);
-		if (c->try_offered && c->leaf &&
+		if (c->offer == OFFER_SUPPORTED &&
 		    cpuid_has(full, c->leaf, c->reg, c->feature)) {
 			offered++;
 			failed += !cr4_try(_metadata, &vm, id++, full, c->name,
 					   c->bit, false);
 		}
+		if (c->offer != OFFER_FORCED || !cpuid_entry(forced, 7, 0))
+			continue;
+		if (c->bit == CR4_PKE && stock_without_npt()) {
+			TH_LOG("skip CR4.PKE offered: kvm_amd without NPT");
+			continue;
+		}
+		/* KVM's rule: the host's kvm_cpu_caps and the CPUID set. */
+		memcpy(forced, full, size);
+		*cpuid_reg(cpuid_entry(forced, 7, 0), c->reg) |= c->feature;
+		offered += host_allows_cr4(&h, c->bit);
+		failed += !cr4_try(_metadata, &vm, id++, forced, c->name,
+				   c->bit, !host_allows_cr4(&h, c->bit));
 	}
 	failed += !cr4_try(_metadata, &vm, id++, stripped, "PGE", CR4_PGE,
 			   false);
@@ -1664,7 +1809,357 @@ TEST(cr4_unoffered_bits_gp)
 	TH_LOG("%u offered features also set with the full CPUID", offered);
 	EXPECT_EQ(0, failed) TH_LOG("%u CR4 cases failed", failed);
 
+	free(forced);
 	free(stripped);
+	free(full);
+	vm_destroy(&vm);
+}
+
+/* ---- 3c: KVM_SET_SREGS ---- */
+
+#define CR0_PE		(1ull << 0)
+#define CR0_NW		(1ull << 29)
+#define CR0_CD		(1ull << 30)
+#define CR0_PG		(1ull << 31)
+#define CR4_PAE		(1ull << 5)
+#define EFER_SCE	(1ull << 0)
+#define EFER_LME	(1ull << 8)
+#define EFER_LMA	(1ull << 10)
+#define EFER_NX		(1ull << 11)
+#define EFER_SVME	(1ull << 12)
+#define EFER_LMSLE	(1ull << 13)
+#define EFER_FFXSR	(1ull << 14)
+#define EFER_TCE	(1ull << 15)
+#define EFER_AUTOIBRS	(1ull << 21)
+#define APIC_BASE	0xfee00000ull
+#define APIC_BSP	(1ull << 8)
+#define APIC_EXTD	(1ull << 10)
+#define APIC_EN		(1ull << 11)
+
+/* The entry (@fn, 0), appended to @c (which has room) if missing. */
+static struct kvm_cpuid_entry2 *cpuid_entry_add(struct kvm_cpuid2 *c,
+						uint32_t fn)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_entry(c, fn, 0);
+
+	if (e)
+		return e;
+	e = &c->entries[c->nent++];
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	if (fn == 7)
+		e->flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	return e;
+}
+
+static void cpuid_drop(struct kvm_cpuid2 *c, uint32_t fn)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn)
+			c->entries[i--] = c->entries[--c->nent];
+}
+
+enum sregs_cfg {
+	CFG_ALL,	/* every feature in question offered, MAXPHYADDR 37 */
+	CFG_ALL_NO_8,	/* the same without leaf 0x80000008: KVM's 36 */
+	CFG_NONE,	/* none of them offered */
+	NR_CFG,
+};
+
+static const char *const cfg_name[NR_CFG] = {
+	"all offered", "all offered, no leaf 0x80000008", "none offered",
+};
+
+/* The CPUID for @cfg: KVM's supported CPUID, bits added or removed. */
+static struct kvm_cpuid2 *sregs_cpuid(struct __test_metadata *_metadata,
+				      const struct kvm_cpuid2 *full,
+				      enum sregs_cfg cfg)
+{
+	size_t size = sizeof(*full) + (full->nent + 8) *
+		      sizeof(full->entries[0]);
+	struct kvm_cpuid2 *c = calloc(1, size);
+	struct kvm_cpuid_entry2 *e;
+
+	ASSERT_NE(NULL, c);
+	memcpy(c, full, sizeof(*full) +
+	       full->nent * sizeof(full->entries[0]));
+	if (cfg == CFG_NONE) {
+		cpuid_clear(c, 1, R_ECX, CPUID1_ECX_XSAVE |
+			    CPUID1_ECX_OSXSAVE | CPUID1_ECX_PCID |
+			    CPUID1_ECX_VMX | CPUID1_ECX_X2APIC);
+		cpuid_clear(c, 7, R_EBX, CPUID7_EBX_FSGSBASE |
+			    CPUID7_EBX_SMEP | CPUID7_EBX_SMAP);
+		cpuid_clear(c, 7, R_ECX, CPUID7_ECX_UMIP | CPUID7_ECX_PKU |
+			    CPUID7_ECX_OSPKE | CPUID7_ECX_LA57);
+		cpuid_clear(c, 0x80000001, R_ECX, EXT1_ECX_SVM);
+		cpuid_clear(c, 0x80000001, R_EDX, EXT1_EDX_NX |
+			    EXT1_EDX_FFXSR | EXT1_EDX_LM);
+		cpuid_clear(c, 0x80000021, R_EAX, EXT21_EAX_AUTOIBRS);
+		return c;
+	}
+	cpuid_entry_add(c, 1)->ecx |= CPUID1_ECX_XSAVE | CPUID1_ECX_PCID |
+				      CPUID1_ECX_VMX | CPUID1_ECX_X2APIC;
+	e = cpuid_entry_add(c, 7);
+	e->ebx |= CPUID7_EBX_FSGSBASE | CPUID7_EBX_SMEP | CPUID7_EBX_SMAP;
+	e->ecx |= CPUID7_ECX_UMIP | CPUID7_ECX_PKU | CPUID7_ECX_LA57;
+	e = cpuid_entry_add(c, 0x80000000);
+	if (e->eax < 0x80000021)
+		e->eax = 0x80000021;
+	e = cpuid_entry_add(c, 0x80000001);
+	e->ecx |= EXT1_ECX_SVM;
+	e->edx |= EXT1_EDX_NX | EXT1_EDX_FFXSR | EXT1_EDX_LM;
+	cpuid_entry_add(c, 0x80000021)->eax |= EXT21_EAX_AUTOIBRS;
+	if (cfg == CFG_ALL_NO_8) {
+		cpuid_drop(c, 0x80000008);
+	} else {
+		e = cpuid_entry_add(c, 0x80000008);
+		e->eax = (e->eax & ~0xffu) | 37;
+		if (!(e->eax & 0xff00))
+			e->eax |= 48 << 8;
+	}
+	return c;
+}
+
+/* KVM's cpuid_query_maxphyaddr(): 36 without leaf 0x80000008. */
+static int guest_maxphyaddr(struct kvm_cpuid2 *c)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_entry(c, 0x80000000, 0);
+
+	if (!e || e->eax < 0x80000008)
+		return 36;
+	e = cpuid_entry(c, 0x80000008, 0);
+	return e ? e->eax & 0xff : 36;
+}
+
+/* kvm_amd's nested= (EFER.SVME and LMSLE); kvmmu has no nested SVM. */
+static bool stock_nested(void)
+{
+	char c = 0;
+	int fd;
+
+	if (!kvmmu_is_stock())
+		return false;
+	fd = open("/sys/module/kvm_amd/parameters/nested", O_RDONLY |
+		  O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y' || c == '1';
+}
+
+/* EFER.AUTOIBRS exists in KVM since 6.3; the control may be older. */
+static bool kernel_knows_autoibrs(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (!kvmmu_is_stock())
+		return true;
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 3);
+}
+
+/*
+ * KVM_SET_SREGS of @s must give @expect (0 or -EINVAL); on success
+ * KVM_GET_SREGS reads back what was set, and @base is set again.
+ * Returns whether the row passed; logs every failure.
+ */
+static bool sregs_try(struct __test_metadata *_metadata, int fd,
+		      const struct kvm_sregs *base, const char *cfg,
+		      const char *name, struct kvm_sregs *s, long expect)
+{
+	struct kvm_sregs got;
+	bool pass;
+	long r;
+
+	r = kvmmu_ioctl(fd, KVM_SET_SREGS, (unsigned long)s);
+	pass = r == expect;
+	if (!r) {
+		ASSERT_EQ(0, kvmmu_ioctl(fd, KVM_GET_SREGS,
+					 (unsigned long)&got));
+		if (got.cr0 != s->cr0 || got.cr3 != s->cr3 ||
+		    got.cr4 != s->cr4 || got.efer != s->efer ||
+		    got.apic_base != s->apic_base || got.cs.l != s->cs.l) {
+			TH_LOG("FAIL [%s] %s: read back cr0 0x%llx cr3 0x%llx "
+			       "cr4 0x%llx efer 0x%llx apic_base 0x%llx",
+			       cfg, name, (unsigned long long)got.cr0,
+			       (unsigned long long)got.cr3,
+			       (unsigned long long)got.cr4,
+			       (unsigned long long)got.efer,
+			       (unsigned long long)got.apic_base);
+			pass = false;
+		}
+		r = kvmmu_ioctl(fd, KVM_SET_SREGS, (unsigned long)base);
+		ASSERT_EQ(0, r) TH_LOG("restoring the reset sregs: %s",
+				       strerror((int)-r));
+	}
+	if (!pass || r != expect)
+		TH_LOG("FAIL [%s] %s: cr0 0x%llx cr3 0x%llx cr4 0x%llx "
+		       "efer 0x%llx cs.l %u apic_base 0x%llx: %s, expected %s",
+		       cfg, name, (unsigned long long)s->cr0,
+		       (unsigned long long)s->cr3, (unsigned long long)s->cr4,
+		       (unsigned long long)s->efer, s->cs.l,
+		       (unsigned long long)s->apic_base,
+		       r ? strerror((int)-r) : "accepted",
+		       expect ? strerror((int)-expect) : "accepted");
+	return pass;
+}
+
+/* Long mode as KVM requires it for KVM_SET_SREGS; CR3 within 36 bits. */
+static void long_mode(struct kvm_sregs *s)
+{
+	s->cr0 = CR0_PE | CR0_ET | CR0_PG;
+	s->cr4 = CR4_PAE;
+	s->efer = EFER_LME | EFER_LMA;
+	s->cr3 = 0x2000;
+	s->cs.l = 1;
+	s->cs.db = 0;
+}
+
+#define ROW(name, expect, ...) do {					\
+	struct kvm_sregs s_ = base;					\
+									\
+	__VA_ARGS__;							\
+	rows++;								\
+	failed += !sregs_try(_metadata, v.fd, &base, cfg_name[cfg],	\
+			     name, &s_, (expect) ? 0 : -EINVAL);	\
+} while (0)
+
+static const struct {
+	const char *name;
+	uint64_t bit;
+} cr4_gated[] = {
+	{ "CR4.UMIP", 1u << 11 }, { "CR4.LA57", 1u << 12 },
+	{ "CR4.FSGSBASE", 1u << 16 }, { "CR4.PCIDE", 1u << 17 },
+	{ "CR4.OSXSAVE", 1u << 18 }, { "CR4.SMEP", 1u << 20 },
+	{ "CR4.SMAP", 1u << 21 }, { "CR4.PKE", 1u << 22 },
+	/* Never: VMXE (an AMD host), SMXE, CET, PKS, LAM_SUP, undefined. */
+	{ "CR4.VMXE", 1u << 13 }, { "CR4.SMXE", 1u << 14 },
+	{ "CR4 bit 15", 1u << 15 }, { "CR4.CET", 1u << 23 },
+	{ "CR4.PKS", 1u << 24 }, { "CR4.LAM_SUP", 1u << 28 },
+	{ "CR4 bit 31", 1ull << 31 }, { "CR4 bit 32", 1ull << 32 },
+	{ "CR4 bit 63", 1ull << 63 },
+};
+
+TEST(sregs_kvm_rules)
+{
+	struct kvm_cpuid2 *full, *cpuid;
+	struct host_caps h;
+	struct kvm_sregs base;
+	struct hvm vm;
+	struct hvcpu v;
+	unsigned int i, rows = 0, failed = 0;
+	bool nested = stock_nested();
+	int cfg;
+
+	read_host_caps(_metadata, &h);
+	TH_LOG("host: fsgsbase %d smep %d smap %d pcid %d xsave %d pku %d "
+	       "umip %d la57 %d fxsr_opt %d auto_ibrs %d; kvm_amd nested %d",
+	       h.fsgsbase, h.smep, h.smap, h.pcid, h.xsave, h.pku, h.umip,
+	       h.la57, h.fxsr_opt, h.auto_ibrs, nested);
+	vm_create(_metadata, &vm);
+	full = supported_cpuid(_metadata, vm.devfd);
+
+	for (cfg = 0; cfg < NR_CFG; cfg++) {
+		bool all = cfg != CFG_NONE;
+		int maxphy;
+
+		cpuid = sregs_cpuid(_metadata, full, cfg);
+		maxphy = guest_maxphyaddr(cpuid);
+		vcpu_create(_metadata, &vm, &v, cfg, cpuid);
+		ASSERT_EQ(0, kvmmu_ioctl(v.fd, KVM_GET_SREGS,
+					 (unsigned long)&base));
+
+		/* CR4: KVM's __cr4_reserved_bits(), host and guest. */
+		ROW("CR4 0x7ff (never gated)", true, s_.cr4 = 0x7ff);
+		ROW("CR4 0x107ff", all && h.fsgsbase, s_.cr4 = 0x107ff);
+		for (i = 0; i < sizeof(cr4_gated) / sizeof(cr4_gated[0]); i++)
+			ROW(cr4_gated[i].name,
+			    all && host_allows_cr4(&h, cr4_gated[i].bit),
+			    s_.cr4 = cr4_gated[i].bit);
+
+		/* CR0: kvm_is_valid_cr0(). */
+		ROW("CR0 bit 32", false, s_.cr0 |= 1ull << 32);
+		ROW("CR0.NW without CD", false,
+		    s_.cr0 = (s_.cr0 & ~CR0_CD) | CR0_NW);
+		ROW("CR0.PG without PE", false, s_.cr0 = CR0_PG | CR0_ET);
+		ROW("CR0.PE", true, s_.cr0 = CR0_PE | CR0_ET);
+
+		/* EFER: kvm_valid_efer() with svm_hardware_setup()'s bits. */
+		ROW("EFER.SCE", true, s_.efer = EFER_SCE);
+		ROW("EFER.NX", all, s_.efer = EFER_NX);
+		ROW("EFER.LME without CR0.PG", all, s_.efer = EFER_LME);
+		ROW("EFER.LMA without LME and PG", false,
+		    s_.efer = EFER_LMA);
+		ROW("EFER.FFXSR", all && h.fxsr_opt, s_.efer = EFER_FFXSR);
+		ROW("EFER.AUTOIBRS", all && h.auto_ibrs &&
+		    kernel_knows_autoibrs(), s_.efer = EFER_AUTOIBRS);
+		/*
+		 * Deliberate difference: kvmmu has no nested SVM and
+		 * rejects SVME and LMSLE (Documentation/security.rst);
+		 * kvm_amd with nested=1 takes SVME with CPUID SVM, and
+		 * LMSLE without any CPUID check.
+		 */
+		ROW("EFER.SVME", all && nested, s_.efer = EFER_SVME);
+		ROW("EFER.LMSLE", nested, s_.efer = EFER_LMSLE);
+		ROW("EFER bit 1", false, s_.efer = 1ull << 1);
+		ROW("EFER.TCE", false, s_.efer = EFER_TCE);
+		ROW("EFER bit 63", false, s_.efer = 1ull << 63);
+
+		/* kvm_is_valid_sregs(): long mode. */
+		ROW("long mode", all, long_mode(&s_));
+		ROW("long mode with NX, SCE", all,
+		    long_mode(&s_); s_.efer |= EFER_NX | EFER_SCE);
+		ROW("EFER.LME+CR0.PG without CR4.PAE", false,
+		    long_mode(&s_); s_.cr4 = 0);
+		ROW("EFER.LME+CR0.PG without LMA", false,
+		    long_mode(&s_); s_.efer = EFER_LME);
+		ROW("EFER.LMA without CR0.PG", false,
+		    long_mode(&s_); s_.cr0 = CR0_PE | CR0_ET; s_.cs.l = 0);
+		ROW("CS.L without LMA", false, s_.cs.l = 1);
+		ROW("CS.L, EFER.LME, no CR0.PG", false,
+		    s_.cs.l = 1; s_.efer = EFER_LME);
+		/* kvm_vcpu_is_legal_cr3(): the guest's MAXPHYADDR. */
+		ROW("long mode, CR3 just below MAXPHYADDR", all,
+		    long_mode(&s_); s_.cr3 = 1ull << (maxphy - 1));
+		ROW("long mode, CR3 at MAXPHYADDR", false,
+		    long_mode(&s_); s_.cr3 = 1ull << maxphy);
+		ROW("long mode, CR3 bit 51", false,
+		    long_mode(&s_); s_.cr3 = 1ull << 51);
+		ROW("CR3 beyond MAXPHYADDR, not in long mode", true,
+		    s_.cr3 = 1ull << 51);
+
+		/* apic_base: kvm_apic_set_base(), no in-kernel APIC. */
+		ROW("apic_base EN|BSP", true,
+		    s_.apic_base = APIC_BASE | APIC_EN | APIC_BSP);
+		ROW("apic_base disabled", true, s_.apic_base = APIC_BASE);
+		ROW("apic_base moved", true,
+		    s_.apic_base = 0xfec00000 | APIC_EN);
+		ROW("apic_base x2APIC (EN|EXTD)", all,
+		    s_.apic_base = APIC_BASE | APIC_EN | APIC_EXTD);
+		ROW("apic_base EXTD without EN", false,
+		    s_.apic_base = APIC_BASE | APIC_EXTD);
+		ROW("apic_base bit 0", false,
+		    s_.apic_base = APIC_BASE | APIC_EN | 1);
+		ROW("apic_base bit 9", false,
+		    s_.apic_base = APIC_BASE | APIC_EN | (1ull << 9));
+		ROW("apic_base just below MAXPHYADDR", true,
+		    s_.apic_base = (1ull << (maxphy - 1)) | APIC_EN);
+		ROW("apic_base at MAXPHYADDR", false,
+		    s_.apic_base = (1ull << maxphy) | APIC_EN);
+		ROW("apic_base bit 63", false,
+		    s_.apic_base = (1ull << 63) | APIC_EN);
+
+		vcpu_destroy(&v);
+		free(cpuid);
+	}
+	TH_LOG("%u KVM_SET_SREGS rows, %u failed", rows, failed);
+	EXPECT_EQ(0, failed);
 	free(full);
 	vm_destroy(&vm);
 }
