@@ -347,6 +347,7 @@ void kvmmu_mmio_skip(struct kvmmu_vcpu *vcpu,
 	vcpu->regs.rip += insn->len;
 	if (insn->mode != 64)
 		vcpu->regs.rip = (u32)vcpu->regs.rip;
+	kvmmu_insn_done(vcpu);
 }
 
 void kvmmu_mmio_complete_load(struct kvmmu_vcpu *vcpu,

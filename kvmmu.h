@@ -259,8 +259,26 @@ struct kvmmu_vcpu {
 	u64 pending_amask;
 	u32 pending_count;
 	u64 pending_insn[4];
+	bool singlestep_pending;	/* kvmmu_insn_done() with EFLAGS.TF */
 	struct kvmmu_vcpu_stat stat;
 };
+
+/**
+ * kvmmu_insn_done - an instruction that kvmmu completed for the guest has
+ * retired (RIP is past it).
+ * @vcpu: the vCPU, state in vcpu->regs.
+ *
+ * The CPU did not execute it, so it raised no single-step trap: with
+ * EFLAGS.TF set the guest is owed one, which the next entry injects
+ * (#DB, DR6.BS), as kvm_skip_emulated_instruction() does through
+ * kvm_vcpu_do_singlestep(). Without it, a guest debugger stepping over
+ * CPUID, IN/OUT or an MMIO access loses control.
+ */
+static inline void kvmmu_insn_done(struct kvmmu_vcpu *vcpu)
+{
+	if (vcpu->regs.rflags & X86_EFLAGS_TF)
+		vcpu->singlestep_pending = true;
+}
 
 /**
  * struct kvmmu_vendor_ops - what a hardware backend (SVM, later VMX) does.

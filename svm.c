@@ -564,6 +564,7 @@ static int handle_cr4_write(struct svm_vcpu *svm)
 		return 1;
 	}
 	vcpu->regs.rip += insn.len;
+	kvmmu_insn_done(vcpu);
 	return 1;
 }
 
@@ -616,6 +617,7 @@ static int handle_dr(struct svm_vcpu *svm, bool write)
 			svm->dr7 = (val & DR7_VOLATILE) | DR7_FIXED_1;
 	}
 	vcpu->regs.rip += insn.len;
+	kvmmu_insn_done(vcpu);
 	return 1;
 }
 
@@ -639,6 +641,7 @@ static int handle_vmmcall(struct svm_vcpu *svm)
 	ret = kvmmu_vcpu_cpl(vcpu) ? -KVM_EPERM : -KVM_ENOSYS;
 	vcpu->regs.rax = mode == 64 ? ret : (u32)ret;
 	vcpu->regs.rip += insn.len;
+	kvmmu_insn_done(vcpu);
 	return 1;
 }
 
@@ -784,6 +787,14 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	u32 host_pkru;
 	int cpu;
 
+	/* The single-step trap owed for an instruction kvmmu completed. */
+	if (vcpu->singlestep_pending) {
+		vcpu->singlestep_pending = false;
+		if (!(c->event_inj & SVM_EVTINJ_VALID)) {
+			svm->dr6 |= DR_STEP;
+			inject_exception(svm, X86_TRAP_DB, false);
+		}
+	}
 	load_guest_state(svm);
 
 	local_irq_disable();

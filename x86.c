@@ -278,6 +278,7 @@ int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu)
 			regs->rcx |= BIT(4);
 	}
 	regs->rip += 2;
+	kvmmu_insn_done(vcpu);
 	return 1;
 }
 
@@ -323,6 +324,7 @@ static void vcpu_reset(struct kvmmu_vcpu *vcpu)
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMMU_PENDING_NONE;
+	vcpu->singlestep_pending = false;
 	kvmmu_svm_ops.vcpu_reset(vcpu);
 }
 
@@ -705,6 +707,7 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 	count = rep ? vcpu->regs.rcx & amask : 1;
 	if (!count) {
 		vcpu->regs.rip = next_rip;
+		kvmmu_insn_done(vcpu);
 		return 1;
 	}
 
@@ -768,6 +771,7 @@ static int complete_string_pio(struct kvmmu_vcpu *vcpu)
 			return 1;	/* RIP stays: the next chunk */
 	}
 	r->rip += vcpu->pending_len;
+	kvmmu_insn_done(vcpu);
 	return 1;
 }
 
@@ -854,6 +858,7 @@ int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu)
 	vcpu->regs.rip += insn.len;
 	if (mode != 64)
 		vcpu->regs.rip = (u32)vcpu->regs.rip;
+	kvmmu_insn_done(vcpu);
 	return 1;
 }
 
@@ -1025,11 +1030,13 @@ static int complete_pending(struct kvmmu_vcpu *vcpu)
 				memcpy(&vcpu->regs.rax, &val, vcpu->pending_size);
 		}
 		vcpu->regs.rip += vcpu->pending_len;
+		kvmmu_insn_done(vcpu);
 	} else if (vcpu->pending_in) {
 		/* Advances RIP itself. */
 		kvmmu_mmio_complete_load(vcpu, insn, vcpu->run->mmio.data);
 	} else {
 		vcpu->regs.rip += vcpu->pending_len;
+		kvmmu_insn_done(vcpu);
 	}
 	return 1;
 }

@@ -119,6 +119,18 @@
  *	bytes, and that the guest goes on.  Why: without NRIP save the
  *	hypervisor must measure what it skips.
  *
+ *   singlestep_over_completed_insns
+ *	A real-mode guest sets EFLAGS.TF before each of CPUID, an OUT
+ *	(the VMM completes it), WBINVD and an MMIO load (the VMM answers
+ *	it); its #DB handler records the IP it returns to and DR6.
+ *	Asserts: four traps, each right after its instruction, each with
+ *	DR6.BS.  Why: the CPU never executed these, so it raised no
+ *	trap; the hypervisor owes one (kvm_skip_emulated_instruction()),
+ *	or a guest debugger stepping over them loses control (the trap
+ *	came one instruction late).  Not an MMIO store: KVM 6.12 raises
+ *	none for it (x86_emulate_instruction() exits before its
+ *	single-step check), kvmmu does.
+ *
  *   hwpoison_sigbus
  *	(Skips without MADV_HWPOISON.)  The guest reads a page the VMM
  *	marked poisoned: SIGBUS with BUS_MCEERR_AR at its HVA, KVM_RUN
@@ -243,6 +255,15 @@
 #define INS_DONE	0x5410
 #define INS_EAX		0x5420
 #define HC_UNKNOWN	0x12345678	/* no hypercall has this number */
+
+/* singlestep_over_completed_insns: per trap k, the IP and DR6. */
+#define SS_CNT		0x5440		/* traps taken */
+#define SS_IP		0x5450		/* u16 each */
+#define SS_DR6		0x5460		/* u16 each: the low half */
+#define SS_STEPS	4
+#define SS_PORT		0x80		/* an OUT the VMM completes */
+#define SS_MMIO_SEG	0x2000		/* GPA 0x20000: no memslot */
+#define DR6_BS		0x4000
 #define KVM_ENOSYS_32	0xfffffc18u	/* -KVM_ENOSYS (1000), 32 bits */
 #define GUEST_DR7	0x455
 #define DR7_OFF		0x400
@@ -431,6 +452,63 @@ asm(".pushsection .rodata.hardening, \"a\"\n"
 	"	out %al, $" S(PORT) "\n"
 	"	hlt\n"
 
+	/*
+	 * Test 3d: EFLAGS.TF over instructions that the hypervisor
+	 * completes: CPUID, an OUT (exit to the VMM), WBINVD, an MMIO load
+	 * (exit to the VMM). The #DB handler (IVT[1], set by the host)
+	 * records the IP it returns to and DR6, clears DR6 and TF.
+	 */
+#define SS_ON	"	pushf\n	pop %ax\n	or $0x100, %ax\n" \
+		"	push %ax\n	popf\n"
+	".globl hard_ss_guest\n"
+	"hard_ss_guest:\n"
+	SS_ON
+	"	cpuid\n"
+	".globl hard_ss_after0\n"
+	"hard_ss_after0:\n"
+	"	nop\n	nop\n"
+	SS_ON
+	"	out %al, $" S(SS_PORT) "\n"
+	".globl hard_ss_after1\n"
+	"hard_ss_after1:\n"
+	"	nop\n	nop\n"
+	SS_ON
+	"	wbinvd\n"
+	".globl hard_ss_after2\n"
+	"hard_ss_after2:\n"
+	"	nop\n	nop\n"
+	"	mov $" S(SS_MMIO_SEG) ", %bx\n"
+	"	mov %bx, %es\n"
+	SS_ON
+	"	mov %es:0, %al\n"
+	".globl hard_ss_after3\n"
+	"hard_ss_after3:\n"
+	"	nop\n	nop\n"
+	"	mov $" S(DONE_A) ", %al\n"
+	"	out %al, $" S(PORT) "\n"
+	"	hlt\n"
+	".globl hard_ss_db\n"
+	"hard_ss_db:\n"
+	"	push %bp\n"
+	"	mov %sp, %bp\n"
+	"	push %eax\n"
+	"	push %bx\n"
+	"	movzbw " S(SS_CNT) ", %bx\n"
+	"	and $7, %bx\n"
+	"	shl $1, %bx\n"
+	"	mov 2(%bp), %ax\n"		/* the IP the trap returns to */
+	"	mov %ax, " S(SS_IP) "(%bx)\n"
+	"	mov %dr6, %eax\n"
+	"	mov %ax, " S(SS_DR6) "(%bx)\n"
+	"	xor %eax, %eax\n"
+	"	mov %eax, %dr6\n"
+	"	andw $0xfeff, 6(%bp)\n"		/* TF off in the saved FLAGS */
+	"	incb " S(SS_CNT) "\n"
+	"	pop %bx\n"
+	"	pop %eax\n"
+	"	pop %bp\n"
+	"	iret\n"
+
 	/* Test 7: read a hardware-poisoned page. */
 	".globl hard_poison_guest\n"
 	"hard_poison_guest:\n"
@@ -585,6 +663,8 @@ extern const uint8_t hard_rm_stubs[], hard_rm_fatal[], hard_fpu_guest[];
 extern const uint8_t hard_pkru_gp_guest[], hard_pkru_own_guest[];
 extern const uint8_t hard_cr4_guest[], hard_dr_guest[], hard_xcr_guest[];
 extern const uint8_t hard_insn_guest[], hard_insn_after_hlt[];
+extern const uint8_t hard_ss_guest[], hard_ss_db[], hard_ss_after0[];
+extern const uint8_t hard_ss_after1[], hard_ss_after2[], hard_ss_after3[];
 extern const uint8_t hard_poison_guest[];
 extern const uint8_t hard_pm_stubs[], hard_ac_guest[], hard_ac_load[];
 extern const uint8_t hard_ac_ud2[];
@@ -1566,6 +1646,66 @@ TEST(intercepted_instructions)
 
 	/* And the guest goes on from there. */
 	ASSERT_RUN_DONE(&v, DONE_A);
+	vcpu_destroy(&v);
+	vm_destroy(&vm);
+}
+
+TEST(singlestep_over_completed_insns)
+{
+	const uint8_t *after[SS_STEPS] = {
+		hard_ss_after0, hard_ss_after1, hard_ss_after2, hard_ss_after3,
+	};
+	static const char *const name[SS_STEPS] = {
+		"CPUID", "OUT", "WBINVD", "MMIO load",
+	};
+	struct hvm vm;
+	struct hvcpu v;
+	int i, exits;
+	long r;
+
+	vm_create(_metadata, &vm);
+	vcpu_create(_metadata, &vm, &v, 0, NULL);
+	rm_reset(vm.mem);
+	memset(vm.mem + SS_CNT, 0, 0x30);
+	put16(vm.mem, 1 * 4, gpa_of(hard_ss_db));	/* IVT[1]: #DB */
+	put16(vm.mem, 1 * 4 + 2, 0);
+	real_mode(_metadata, &v, gpa_of(hard_ss_guest), 0, 0, 0);
+
+	/* The OUT and the MMIO load exit to us; answer them. */
+	for (exits = 0; exits < 8; exits++) {
+		r = run_vcpu(&v);
+		ASSERT_EQ(0, r) TH_LOG("KVM_RUN: %s", strerror((int)-r));
+		if (is_done(&v, DONE_A))
+			break;
+		if (v.run->exit_reason == KVM_EXIT_IO &&
+		    v.run->io.port == SS_PORT)
+			continue;
+		if (v.run->exit_reason == KVM_EXIT_MMIO &&
+		    !v.run->mmio.is_write &&
+		    v.run->mmio.phys_addr == SS_MMIO_SEG * 16) {
+			memset(v.run->mmio.data, 0x5a, sizeof(v.run->mmio.data));
+			continue;
+		}
+		ASSERT_TRUE(false) TH_LOG("unexpected exit: %s (last vector 0x%x)",
+					  exit_str(&v), vm.mem[RM_EXC_VEC]);
+	}
+	ASSERT_TRUE(is_done(&v, DONE_A)) TH_LOG("%s", exit_str(&v));
+
+	EXPECT_EQ(SS_STEPS, vm.mem[SS_CNT]) TH_LOG("%u single-step traps",
+						    vm.mem[SS_CNT]);
+	for (i = 0; i < SS_STEPS && i < vm.mem[SS_CNT]; i++) {
+		uint16_t ip = vm.mem[SS_IP + 2 * i] |
+			      vm.mem[SS_IP + 2 * i + 1] << 8;
+		uint16_t dr6 = vm.mem[SS_DR6 + 2 * i] |
+			       vm.mem[SS_DR6 + 2 * i + 1] << 8;
+
+		EXPECT_EQ(gpa_of(after[i]), ip)
+			TH_LOG("trap %d (%s): IP 0x%x, not right after it",
+			       i, name[i], ip);
+		EXPECT_TRUE(dr6 & DR6_BS)
+			TH_LOG("trap %d (%s): DR6 0x%x without BS", i,
+			       name[i], dr6);
+	}
 	vcpu_destroy(&v);
 	vm_destroy(&vm);
 }
