@@ -856,12 +856,17 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	 * interrupt handler saves FPU state under the guest's. Read back
 	 * rather than trust vcpu->xcr0: an emulator that does not intercept
 	 * XSETBV (QEMU 7.2's TCG) lets the guest change it, so the host's
-	 * PKRU is checked even when the guest should not own it.
+	 * PKRU is checked even when the guest should not own it, and the
+	 * guest keeps the XCR0 it set across exits (on hardware XSETBV
+	 * always exits, and this reads back vcpu->xcr0).
 	 */
 	if (guest_pkru)
 		vcpu->pkru = read_pkru();
-	if (osxsave && xgetbv(XCR_XFEATURE_ENABLED_MASK) != host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	if (osxsave) {
+		vcpu->xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		if (vcpu->xcr0 != host_xcr0)
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	}
 	if (read_pkru() != host_pkru)
 		write_pkru(host_pkru);
 	stgi();
