@@ -65,7 +65,8 @@ cmdline+=" hugepagesz=1G hugepages=1"
 cmdline+=" loglevel=7 printk.devkmsg=on ${KVMMU_APPEND:-}"
 
 # ivshmem-plain: a PCI BAR that is RAM, for memslots on VM_PFNMAP HVAs
-# (hostmem_test).
+# (hostmem_test). SC2054: the commas are QEMU's, inside one argument.
+# shellcheck disable=SC2054
 args=(-accel "$accel" -cpu max -m 3G -nographic -no-reboot
 	-object memory-backend-ram,id=ivshmem,size=1M
 	-device ivshmem-plain,memdev=ivshmem
