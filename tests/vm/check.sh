@@ -9,9 +9,13 @@
 # broken tests must turn the verdict red). T=<substring> narrows the VM
 # plan (and the counted checks) to matching names, for the inner loop.
 #
-# Every result is one line `ok|FAIL <name>`; the very last line is exactly
-# `N passed, N failed` (skipped cases are in neither number and are listed
-# just before it); the exit status is 1 when anything failed.
+# Every result is one line `ok|FAIL <name>` (count.sh); a counted script
+# that exits non-zero without a FAIL line is a FAIL itself. The last lines
+# are `kvmmu: N passed, N failed, N skipped` (ours: every group but the
+# control, and the counted checks), `control (kvm_amd): N passed, N failed`
+# (the <kernel>/control.* groups, stock kvm_amd) and, the very last line,
+# exactly `N passed, N failed`, the two added up (skipped cases are in
+# neither number); the exit status is 1 when anything failed.
 # Logs: build/<kernel>/ (vm/console.log, vm/results.log), build/check/.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -26,25 +30,11 @@ CHK="$BUILD/check"
 mkdir -p "$CHK"
 : >"$CHK/results.txt"
 : >"$CHK/timings.txt"
-passed=0 failed=0 skipped=0
 t_start=$SECONDS
+COUNT_OUT="$CHK/results.txt"
+# shellcheck source-path=SCRIPTDIR source=count.sh
+. "$VMDIR/count.sh"
 
-# record <line>: count and echo one ok/FAIL line
-record() {
-	local l=$1
-	case "$l" in
-	"ok "*"# SKIP"*) skipped=$((skipped + 1)) ;;
-	"ok "*) passed=$((passed + 1)) ;;
-	"FAIL "*) failed=$((failed + 1)) ;;
-	"# "* | "    "*)
-		echo "$l"
-		return 0
-		;;
-	*) return 0 ;;
-	esac
-	echo "$l"
-	echo "$l" >>"$CHK/results.txt"
-}
 # check_cmd <name> <cmd...>: run a command as one counted check
 check_cmd() {
 	local name=$1 logf
@@ -70,12 +60,6 @@ timing() {
 	echo "$1 $2" >>"$CHK/timings.txt"
 	log "time: $1 $2 s"
 }
-# run a script whose stdout is ok/FAIL lines, counting them
-run_counted() {
-	local line
-	while IFS= read -r line; do record "$line"; done < <("$@" || true)
-}
-
 log "kernels: $KERNELS${T:+, T=$T}"
 ensure_pkgs build-essential flex bison bc libelf-dev libssl-dev kmod cpio xz-utils gzip \
 	busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.12 sparse dkms perl \
@@ -131,14 +115,14 @@ for k in $KERNELS; do
 	t0=$SECONDS
 	"$VMDIR/run-qemu.sh" "$k" "$BUILD/$k/initramfs.cpio.gz" "$BUILD/$k/vm" || true
 	timing "vm-$k" $((SECONDS - t0))
-	run_counted "$VMDIR/verdict.sh" "$k" "$BUILD/$k/vm"
+	run_counted "$k/verdict" "$VMDIR/verdict.sh" "$k" "$BUILD/$k/vm"
 done
 if [ -n "$bg_pid" ]; then wait "$bg_pid" || true; fi
 
 # ---- counted checks ---------------------------------------------------------
 if want_check lint; then
 	t0=$SECONDS
-	run_counted "$VMDIR/lint.sh"
+	run_counted lint "$VMDIR/lint.sh"
 	timing lint $((SECONDS - t0))
 fi
 if want_check dkms; then
@@ -147,20 +131,17 @@ if want_check dkms; then
 	timing dkms $((SECONDS - t0))
 fi
 if want_check docs; then
-	run_counted "$VMDIR/docs.sh"
+	run_counted docs "$VMDIR/docs.sh"
 fi
 if want_check harness; then
 	# on debug when it is in the run (KUnit), else on the first kernel
 	hk=${KERNELS%% *}
 	case " $KERNELS " in *" debug "*) hk=debug ;; esac
 	t0=$SECONDS
-	run_counted "$VMDIR/selftest-harness.sh" "$hk"
+	run_counted harness "$VMDIR/selftest-harness.sh" "$hk"
 	timing harness-selftest $((SECONDS - t0))
 fi
 
 timing check-total $((SECONDS - t_start))
-if [ $skipped -gt 0 ]; then
-	echo "# $skipped skipped (counted in neither number below)"
-fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
+[ $((k_failed + c_failed)) -eq 0 ]
