@@ -16,6 +16,11 @@
 #   MODE     check | selftest | shell | bench | bench-smp | bench-rw
 #   T        space-separated substrings of test names to run (empty: all)
 #   TIMEOUT  per-test timeout in seconds
+#   HAVE_DEBUGFS HAVE_KUNIT HAVE_FAILSLAB HAVE_KMEMLEAK
+#            1 when the kernel's config has it (initramfs.sh reads it on
+#            the host): a suite the kernel should run is planned from
+#            these, and a missing precondition in the VM is a FAIL, not a
+#            suite quietly left out
 #
 # Result-port protocol (all lines start with "kvmmu-harness: "):
 #   plan <test>...            tests this run intends to run
@@ -31,7 +36,8 @@ export PATH
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || true
-mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
+# reported once the result port is open
+debugfs_err=$(mount -t debugfs debugfs /sys/kernel/debug 2>&1) && debugfs_err=
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 mount -t tmpfs tmpfs /tmp
 
@@ -39,6 +45,10 @@ KERNEL=unknown
 MODE=check
 T=
 TIMEOUT=600
+HAVE_DEBUGFS=0
+HAVE_KUNIT=0
+HAVE_FAILSLAB=0
+HAVE_KMEMLEAK=0
 # shellcheck disable=SC1091
 . /etc/kvmmu.conf
 
@@ -64,6 +74,50 @@ finish() {
 	sync
 	reboot -f
 	sleep 10
+}
+
+# The debugfs mount: a FAIL when the kernel has debugfs (every suite that
+# reads it would otherwise go quiet), named vm.mount.
+mount_check() {
+	if [ "$HAVE_DEBUGFS" != 1 ]; then
+		check vm.mount SKIP debugfs "kernel has no CONFIG_DEBUG_FS"
+	elif [ -z "$debugfs_err" ]; then
+		check vm.mount ok debugfs
+	else
+		check vm.mount FAIL debugfs "mount -t debugfs failed: $(echo "$debugfs_err" | head -n 1)"
+	fi
+}
+
+# Suites that need something of the kernel: planned when the kernel's config
+# says it has it (or when it is there), run only when it is there. A planned
+# suite whose precondition is missing is FAILed by name (precondition).
+PLAN_KUNIT=$HAVE_KUNIT
+PLAN_FAILNTH=$HAVE_FAILSLAB
+PLAN_KMEMLEAK=$HAVE_KMEMLEAK
+[ -d /sys/kernel/debug/kunit ] && PLAN_KUNIT=1
+[ -d /sys/kernel/debug/failslab ] && PLAN_FAILNTH=1
+[ -e /sys/kernel/debug/kmemleak ] && PLAN_KMEMLEAK=1
+# precondition <test> <path> <what>: is <path> there? If not, FAIL <test>
+# (when it is selected) and return 1.
+precondition() {
+	[ -e "$2" ] && return 0
+	want "$1" || return 1
+	mark "$1"
+	check "$1" FAIL precondition "$2 missing although the kernel has $3"
+	return 1
+}
+# preconditions: check every planned suite's, once, before anything runs
+preconditions() {
+	if [ "$PLAN_KUNIT" = 1 ]; then
+		precondition kvmmu.kunit /sys/kernel/debug/kunit "CONFIG_KUNIT_DEBUGFS" || PLAN_KUNIT=0
+	fi
+	if [ "$PLAN_FAILNTH" = 1 ]; then
+		precondition kvmmu.failnth /sys/kernel/debug/failslab "CONFIG_FAILSLAB" || PLAN_FAILNTH=0
+	fi
+	if [ "$PLAN_KMEMLEAK" = 1 ]; then
+		precondition kmemleak /sys/kernel/debug/kmemleak "CONFIG_DEBUG_KMEMLEAK" || PLAN_KMEMLEAK=0
+	fi
+	return 0
 }
 
 # want <test>: does the T= filter select this test? T holds one or more
@@ -221,8 +275,8 @@ group_control() {
 
 group_kvmmu() {
 	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race kvmmu.fuzz"
-	[ -d /sys/kernel/debug/failslab ] && _tests="$_tests kvmmu.failnth"
-	[ -d /sys/kernel/debug/kunit ] && _tests="$_tests kvmmu.kunit"
+	[ "$PLAN_FAILNTH" = 1 ] && _tests="$_tests kvmmu.failnth"
+	[ "$PLAN_KUNIT" = 1 ] && _tests="$_tests kvmmu.kunit"
 	# shellcheck disable=SC2086
 	want_any $_tests || return 0
 	load_ours kvmmu.load kvmmu.ko || return 0
@@ -248,7 +302,7 @@ group_kvmmu() {
 		run_bin kvmmu.race "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" race_test || true
 	fi
 	# Fault injection: the debug kernel has failslab and fail_page_alloc.
-	if [ -d /sys/kernel/debug/failslab ] && want kvmmu.failnth; then
+	if [ "$PLAN_FAILNTH" = 1 ] && want kvmmu.failnth; then
 		run_bin kvmmu.failnth "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" failnth_test || true
 	fi
 	if want kvmmu.fuzz; then
@@ -259,7 +313,7 @@ group_kvmmu() {
 		run_bin kvmmu.fuzz "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu" ioctl_fuzz \
 			$_sa -n "${FUZZ_CALLS:-100000}" -g "${FUZZ_GUESTS:-200}" || true
 	fi
-	if [ -d /sys/kernel/debug/kunit ] && want kvmmu.kunit; then
+	if [ "$PLAN_KUNIT" = 1 ] && want kvmmu.kunit; then
 		if load_ours kvmmu.kunit kvmmu_test.ko; then
 			collect_kunit kvmmu.kunit
 			say "end kvmmu.kunit rc=0"
@@ -301,7 +355,7 @@ kmemleak_clear() {
 }
 
 group_kmemleak() {
-	[ -e /sys/kernel/debug/kmemleak ] || return 0
+	[ "$PLAN_KMEMLEAK" = 1 ] || return 0
 	want kmemleak || return 0
 	mark kmemleak
 	# kmemleak only reports objects older than 5 s and needs two scans to
@@ -540,15 +594,17 @@ selftest)
 		for b in $up; do plan="$plan control.upstream.$b"; done
 	fi
 	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race"
-	[ -d /sys/kernel/debug/failslab ] && plan="$plan kvmmu.failnth"
+	[ "$PLAN_FAILNTH" = 1 ] && plan="$plan kvmmu.failnth"
 	plan="$plan kvmmu.fuzz"
-	[ -d /sys/kernel/debug/kunit ] && plan="$plan kvmmu.kunit"
+	[ "$PLAN_KUNIT" = 1 ] && plan="$plan kvmmu.kunit"
 	plan="$plan kvm.dev kvm.memslot_test"
 	for b in $up; do plan="$plan kvm.upstream.$b"; done
-	[ -e /sys/kernel/debug/kmemleak ] && plan="$plan kmemleak"
+	[ "$PLAN_KMEMLEAK" = 1 ] && plan="$plan kmemleak"
 	sel=
 	for t in $plan; do want "$t" && sel="$sel $t"; done
 	say "plan$sel"
+	mount_check
+	preconditions
 	kmemleak_clear
 	group_control
 	group_kvmmu

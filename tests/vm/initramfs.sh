@@ -7,7 +7,9 @@
 # kernel's own kvm stack for the control run (/stock, decompressed, with the
 # load order resolved by `modinfo -F depends`), our modules (/kvmmu, kept
 # apart because our kvm.ko has the stock module's name), the selftest
-# binaries (/tests) and /etc/kvmmu.conf (kernel name, mode, T= filter).
+# binaries (/tests) and /etc/kvmmu.conf (kernel name, mode, T= filter, and
+# HAVE_* for what the kernel's config has: debugfs, KUnit, failslab,
+# kmemleak).
 # Defaults: --mods build/<kernel> (kvmmu/*.ko, kvm/kvm.ko),
 # --tests build/selftests, --mode check, T from the environment.
 set -euo pipefail
@@ -97,6 +99,17 @@ if [ -d "$BUILD/upstream" ]; then
 	cp "$BUILD/upstream/list" "$root/tests/upstream.list"
 fi
 
+# What the kernel has, from its config: /init plans the suites that need it
+# and FAILs a missing precondition instead of leaving the suite out.
+have() { # have CONFIG_X...: all built in
+	local c
+	for c in "$@"; do grep -q "^$c=y\$" "$KDIR/.config" || { echo 0; return; }; done
+	echo 1
+}
+[ -r "$KDIR/.config" ] || die "$kernel: no $KDIR/.config to tell what the kernel has"
+have_kmemleak=$(have CONFIG_DEBUG_KMEMLEAK)
+grep -q '^CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y$' "$KDIR/.config" && have_kmemleak=0
+
 cat >"$root/etc/kvmmu.conf" <<CONF
 KERNEL=$kernel
 MODE=$mode
@@ -105,6 +118,10 @@ TIMEOUT=$timeout
 FUZZ_SEEDS='${FUZZ_SEEDS:-1}'
 FUZZ_CALLS=${FUZZ_CALLS:-100000}
 FUZZ_GUESTS=${FUZZ_GUESTS:-200}
+HAVE_DEBUGFS=$(have CONFIG_DEBUG_FS)
+HAVE_KUNIT=$(have CONFIG_KUNIT CONFIG_KUNIT_DEBUGFS)
+HAVE_FAILSLAB=$(have CONFIG_FAILSLAB CONFIG_FAULT_INJECTION_DEBUG_FS)
+HAVE_KMEMLEAK=$have_kmemleak
 CONF
 
 mkdir -p "$(dirname "$out")"
