@@ -392,6 +392,28 @@ group_selftest() {
 		# short timeout: the point is that the hang is caught and named
 		run_bin selftest.hang 20 "" harness_broken hang || true
 	fi
+	if want selftest.todo; then
+		run_bin selftest.todo "$TIMEOUT" "" harness_broken todo || true
+	fi
+	if want selftest.exit127; then
+		run_bin selftest.exit127 "$TIMEOUT" "" harness_broken exit127 || true
+	fi
+	# The variants below exist only in selftest-harness.sh's /tests (and
+	# harness_missing nowhere): a dynamically linked harness_broken (no loader here: exec fails, 127),
+	# a script whose interpreter is not executable (126), a TAP script
+	# whose cases pass but which exits non-zero.
+	if want selftest.missing; then
+		run_bin selftest.missing "$TIMEOUT" "" harness_missing || true
+	fi
+	if want selftest.dynamic; then
+		run_bin selftest.dynamic "$TIMEOUT" "" harness_dynamic pass || true
+	fi
+	if want selftest.noexec; then
+		run_bin selftest.noexec "$TIMEOUT" "" harness_noexec || true
+	fi
+	if want selftest.script; then
+		run_bin selftest.script "$TIMEOUT" "" harness_script || true
+	fi
 }
 
 # bench_parse <prefix>: copy an upstream selftest's output and add one
@@ -580,7 +602,11 @@ bench-rw)
 	finish
 	;;
 selftest)
-	say "plan $(for t in selftest.kunit_warn selftest.fail selftest.hang; do want $t && printf '%s ' $t; done)"
+	say "plan $(for t in selftest.kunit_warn selftest.fail selftest.hang selftest.todo \
+		selftest.exit127 selftest.missing selftest.dynamic selftest.noexec selftest.script; do
+		want $t && printf '%s ' $t
+	done)"
+	mount_check
 	group_selftest
 	finish
 	;;
