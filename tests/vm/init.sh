@@ -16,7 +16,7 @@
 #   MODE     check | selftest | shell | bench | bench-smp | bench-rw
 #   T        space-separated substrings of test names to run (empty: all)
 #   TIMEOUT  per-test timeout in seconds
-#   HAVE_DEBUGFS HAVE_KUNIT HAVE_FAILSLAB HAVE_KMEMLEAK
+#   HAVE_DEBUGFS HAVE_KUNIT HAVE_FAILSLAB HAVE_KMEMLEAK HAVE_PAGE_IDLE
 #            1 when the kernel's config has it (initramfs.sh reads it on
 #            the host): a suite the kernel should run is planned from
 #            these, and a missing precondition in the VM is a FAIL, not a
@@ -49,6 +49,7 @@ HAVE_DEBUGFS=0
 HAVE_KUNIT=0
 HAVE_FAILSLAB=0
 HAVE_KMEMLEAK=0
+HAVE_PAGE_IDLE=0
 # shellcheck disable=SC1091
 . /etc/kvmmu.conf
 
@@ -87,6 +88,10 @@ mount_check() {
 		check vm.mount FAIL debugfs "mount -t debugfs failed: $(echo "$debugfs_err" | head -n 1)"
 	fi
 }
+
+# hostmem_test: run-qemu.sh always adds ivshmem-plain; page_idle is there
+# when the kernel's config has it. Missing, either is a FAIL, not a skip.
+HOSTMEM_REQ="KVMMU_REQUIRE_IVSHMEM=1 KVMMU_REQUIRE_PAGE_IDLE=$HAVE_PAGE_IDLE"
 
 # Suites that need something of the kernel: planned when the kernel's config
 # says it has it (or when it is there), run only when it is there. A planned
@@ -257,7 +262,7 @@ group_control() {
 		run_bin control.hardening "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" hardening_test || true
 	fi
 	if want control.hostmem; then
-		run_bin control.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" hostmem_test || true
+		run_bin control.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 $HOSTMEM_REQ" hostmem_test || true
 	fi
 	if want control.race && [ "$KERNEL" != debug ]; then
 		run_bin control.race "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" race_test || true
@@ -293,7 +298,7 @@ group_kvmmu() {
 		run_bin kvmmu.hardening "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" hardening_test || true
 	fi
 	if want kvmmu.hostmem; then
-		run_bin kvmmu.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" hostmem_test || true
+		run_bin kvmmu.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu $HOSTMEM_REQ" hostmem_test || true
 	fi
 	if want kvmmu.guest_test; then
 		run_bin kvmmu.guest_test "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" guest_test || true
