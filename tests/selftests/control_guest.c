@@ -138,13 +138,16 @@ static uint64_t get_rip(int vcpufd)
 	return regs.rip;
 }
 
-static void run_vcpu(int vcpufd, struct kvm_run *run, int nr)
+/* KVM_RUN: 0 or -errno; bails out on an error unless @nr is 0. */
+static long run_vcpu(int vcpufd, struct kvm_run *run, int nr)
 {
 	long r = kvmmu_ioctl(vcpufd, KVM_RUN, 0);
 
-	if (r)
+	if (r && nr)
 		bail("KVM_RUN %d: %s", nr, strerror((int)-r));
-	describe_exit(run);
+	if (!r)
+		describe_exit(run);
+	return r;
 }
 
 static uint8_t io_byte(const struct kvm_run *run, size_t mmap_size)
@@ -240,8 +243,8 @@ int main(void)
 		CODE_GPA, r ? strerror(-r) : "ok");
 
 	/* Exit 1: outb 0x42 to port 0x10. */
-	run_vcpu(vcpufd, run, 1);
-	check(1, "KVM_RUN 1 returned 0");
+	r = run_vcpu(vcpufd, run, 0);
+	REQUIRE(r == 0, "KVM_RUN 1 returned 0 (%s)", r ? strerror(-r) : "ok");
 	REQUIRE(run->exit_reason == KVM_EXIT_IO,
 		"exit 1 is KVM_EXIT_IO (got %u)", run->exit_reason);
 	REQUIRE(is_out_byte(run, PORT_A),
