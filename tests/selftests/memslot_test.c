@@ -420,6 +420,44 @@ TEST_F(vm, gpa_range)
 	EXPECT_NO_SLOT(0);
 }
 
+/* MAXPHYADDR as KVM's kvm_mmu_max_gfn() reads it: raw CPUID 0x80000008. */
+static unsigned int cpu_phys_bits(void)
+{
+	unsigned int a, b, c, d;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"(0x80000000), "c"(0));
+	if (a < 0x80000008)
+		return 36;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"(0x80000008), "c"(0));
+	return a & 0xff;
+}
+
+/*
+ * A slot may end at the CPU's MAXPHYADDR, not one page further. The
+ * limit comes from the CPU (kvmmu caps it at the 48 bits of its 4-level
+ * NPT, a documented difference), and the control checks it is KVM's.
+ */
+TEST_F(vm, max_gfn_cpuid)
+{
+	unsigned int bits = cpu_phys_bits();
+	uint64_t end;
+
+	if (!kvmmu_is_stock() && bits > 48)
+		bits = 48;
+	end = 1ULL << bits;
+	TH_LOG("MAXPHYADDR %u", bits);
+	EXPECT_EQ(-EINVAL, set(self, 0, 0, end - PG, 2 * PG, self->hva));
+	EXPECT_EQ(-EINVAL, set(self, 0, 0, end, PG, self->hva));
+	EXPECT_NO_SLOT(0);
+	EXPECT_EQ(0, set(self, 0, 0, end - PG, PG, self->hva));
+	EXPECT_SLOT(0, 0, end - PG, PG, self->hva);
+	/* Moving it one page up crosses the limit: refused, left in place. */
+	EXPECT_EQ(-EINVAL, set(self, 0, 0, end, PG, self->hva));
+	EXPECT_SLOT(0, 0, end - PG, PG, self->hva);
+}
+
 TEST_F(vm, too_many_pages)
 {
 	uint64_t max = KVM612_MEM_MAX_NR_PAGES;
