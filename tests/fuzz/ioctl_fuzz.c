@@ -3,10 +3,12 @@
  * ioctl_fuzz - a bounded, seeded fuzzer of the KVM ioctl ABI and of the
  * guest, for kvmmu (and stock KVM, to check the fuzzer itself).
  *
- *   ioctl_fuzz [-s seed]... [-n calls] [-g guests]
+ *   ioctl_fuzz [-s seed]... [-n calls] [-g guests] [-p phases]
+ *              [-r record | -c record]
  *
- * Each seed runs in a child process of its own, with a fresh VM. *
- * Two phases, both reproducible from the seed:
+ * Each seed runs in a child process of its own, with a fresh VM.
+ * -p picks the phases (digits, default 123). Phases 1 and 2 are
+ * reproducible from the seed:
  *
  * 1. ioctls: @calls calls, each an ioctl picked from every one the system,
  *    VM, vCPU and stats fds know (plus random numbers), on a random fd of
@@ -30,11 +32,21 @@
  *    fd. Seeded too, but two threads: the interleaving is not
  *    reproducible.
  *
- * What it checks is that the host survives: the harness fails the run on
- * any kernel report (KASAN, lockdep, WARN, ...) on the console. It also
- * fails if an ioctl gives an errno outside the set KVM gives (a kernel
- * errno leaking out, such as ERESTARTSYS), or KVM_RUN does not return.
- * Prints "calls N guests N exits N" and TAP.
+ * What it checks:
+ *  - the host survives: the harness fails the run on any kernel report
+ *    (KASAN, lockdep, WARN, ...) on the console;
+ *  - no ioctl gives an errno outside the set KVM gives (a kernel errno
+ *    leaking out, such as ERESTARTSYS), and every KVM_RUN returns;
+ *  - the guests ran: each phase counts its exits by KVM_EXIT_* reason
+ *    ("# seed S phase P exits: reason=count ...") and fails with none;
+ *  - phase 1 does what KVM does (the differential pass): -r <file> writes
+ *    the result of every call (-errno, or the return value; fd numbers
+ *    and KVM_RUN's 0-or-EINTR, which is the timer's, are not compared)
+ *    to <file>.<seed>; -c <file> compares each call, errno by errno,
+ *    with such a record and fails the phase on any difference, printing
+ *    the first ones. The harness records against stock kvm_amd
+ *    (control.fuzz, phases 1 and 2) and compares on kvmmu (kvmmu.fuzz).
+ * Prints "calls N guests N exits N" and TAP, a test per seed and phase.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -167,6 +179,19 @@ static uint8_t *mem;
 static long run_size;
 static unsigned long calls, bad_errno, runs, exits;
 
+/* Exits of the current phase by KVM_EXIT_* reason (the last: others). */
+#define NR_REASONS	64
+static unsigned long reason_count[NR_REASONS];
+
+/*
+ * The differential pass (phase 1): every call's result is written to
+ * @rec_file (against the control) or compared with what the file holds
+ * (against kvmmu), one "<index> <request> <result>" line per call.
+ */
+static FILE *rec_file, *cmp_file;
+static unsigned long diffs, compared;
+#define MAX_DIFFS_SHOWN	20
+
 static void on_alarm(int sig)
 {
 	(void)sig;	/* only to interrupt KVM_RUN */
@@ -179,18 +204,84 @@ static long run_bounded(int fd)
 	struct itimerval off = { 0 };
 	long r;
 
+	struct kvm_run *run = mmap(NULL, run_size, PROT_READ, MAP_SHARED,
+				   fd, 0);
+	int e;
+
 	setitimer(ITIMER_REAL, &it, NULL);
 	r = ioctl(fd, KVM_RUN, 0);
+	e = errno;
 	setitimer(ITIMER_REAL, &off, NULL);
 	runs++;
-	if (r == 0)
+	if (r == 0) {
 		exits++;
+		if (run != MAP_FAILED)
+			reason_count[run->exit_reason < NR_REASONS - 1 ?
+				     run->exit_reason : NR_REASONS - 1]++;
+	}
+	if (run != MAP_FAILED)
+		munmap(run, run_size);
+	errno = e;
 	return r;
+}
+
+/* "# phase N exits: reason=count ...", and whether there was one. */
+static int report_exits(unsigned long seed, int phase)
+{
+	unsigned long total = 0;
+	int i;
+
+	printf("# seed %lu phase %d exits:", seed, phase);
+	for (i = 0; i < NR_REASONS; i++) {
+		if (!reason_count[i])
+			continue;
+		total += reason_count[i];
+		printf(" %s%d=%lu", i == NR_REASONS - 1 ? ">=" : "", i,
+		       reason_count[i]);
+	}
+	printf("%s\n", total ? "" : " none");
+	memset(reason_count, 0, sizeof(reason_count));
+	return total != 0;
+}
+
+/*
+ * One phase-1 result for the differential pass: -errno on failure, else
+ * the return value. KVM_RUN's 0 and EINTR are one outcome: which of the
+ * two it is depends on when the 20 ms timer fires.
+ */
+static void result(unsigned long req, long r, int err)
+{
+	long v = r < 0 ? -err : r, want;
+	unsigned long i, wreq;
+	char line[128];
+
+	if (req == KVM_RUN && (r == 0 || err == EINTR))
+		v = 0;
+	if (rec_file)
+		fprintf(rec_file, "%lu %lx %ld\n", compared, req, v);
+	if (cmp_file) {
+		if (!fgets(line, sizeof(line), cmp_file) ||
+		    sscanf(line, "%lu %lx %ld", &i, &wreq, &want) != 3 ||
+		    i != compared || wreq != req) {
+			if (diffs++ < MAX_DIFFS_SHOWN)
+				printf("# diff: call %lu (ioctl 0x%lx): the control's sequence ends or differs here\n",
+				       compared, req);
+			fclose(cmp_file);
+			cmp_file = NULL;
+		} else if (want != v && diffs++ < MAX_DIFFS_SHOWN) {
+			printf("# diff: call %lu ioctl 0x%lx: control %ld%s%s, here %ld%s%s\n",
+			       compared, req, want, want < 0 ? " " : "",
+			       want < 0 ? strerror(-want) : "", v,
+			       v < 0 ? " " : "", v < 0 ? strerror(-v) : "");
+		}
+	}
+	compared++;
 }
 
 static void note(long r, unsigned long req)
 {
 	calls++;
+	result(req, r, errno);
 	if (r < 0 && !errno_ok(errno)) {
 		bad_errno++;
 		printf("# ioctl 0x%lx: unexpected errno %d\n", req, errno);
@@ -199,7 +290,11 @@ static void note(long r, unsigned long req)
 
 static int new_vcpu(int i)
 {
-	return ioctl(vmfd, KVM_CREATE_VCPU, i);
+	int fd = ioctl(vmfd, KVM_CREATE_VCPU, i);
+
+	/* The fd number is not compared: which are free is our business. */
+	result(KVM_CREATE_VCPU, fd < 0 ? fd : 0, errno);
+	return fd;
 }
 
 static void one_call(void)
@@ -214,6 +309,7 @@ static void one_call(void)
 				     0x100000 * i + rnd_below(4) * PG,
 				     rnd_below(2) ? 0 : (1 + rnd_below(8)) * PG,
 				     (unsigned long)buf + rnd_below(4) * PG);
+		result(KVM_SET_USER_MEMORY_REGION, r < 0 ? -1 : r, -r);
 		calls++;
 		return;
 	case 1:		/* a vCPU fd closed and re-created (new id) */
@@ -231,6 +327,7 @@ static void one_call(void)
 		/* Only pages 0 (kvm_run) and 1 (PIO data) exist: SIGBUS
 		 * beyond, as in KVM. Scribble on kvm_run.
 		 */
+		result(0, p == MAP_FAILED ? -1 : 0, errno);
 		if (p != MAP_FAILED) {
 			if (!off)
 				p[rnd_below(PG)] = rnd();
@@ -249,7 +346,8 @@ static void one_call(void)
 
 			for (k = 0; k < sizeof(regs) / 8; k++)
 				((uint64_t *)&regs)[k] = rnd_value();
-			ioctl(vcpufd[i], KVM_SET_REGS, &regs);
+			r = ioctl(vcpufd[i], KVM_SET_REGS, &regs);
+			result(KVM_SET_REGS, r, errno);
 		}
 		note(run_bounded(vcpufd[i]), KVM_RUN);
 		return;
@@ -283,8 +381,10 @@ static void one_call(void)
 	}
 	arg = rnd_below(3) ? rnd_pointer() : rnd_value();
 	r = ioctl(fd, req, arg);
-	if (r >= 0 && (req == KVM_GET_STATS_FD || req == KVM_CREATE_VCPU))
+	if (r >= 0 && (req == KVM_GET_STATS_FD || req == KVM_CREATE_VCPU)) {
 		close(r);
+		r = 0;	/* an fd: its number is not compared */
+	}
 	note(r, req);
 }
 
@@ -456,12 +556,30 @@ static void *chaos_thread(void *p)
 	return NULL;
 }
 
+/* Which phases run (-p), and the differential files (-r, -c). */
+static int phase_on[4] = { 0, 1, 1, 1 };
+static const char *rec_path, *cmp_path;
+
+/* Open @path.<seed> for the differential pass; NULL if it fails. */
+static FILE *diff_file(const char *path, unsigned long seed, const char *mode)
+{
+	char name[4096];
+	FILE *f;
+
+	snprintf(name, sizeof(name), "%s.%lu", path, seed);
+	f = fopen(name, mode);
+	if (!f)
+		printf("# %s: %s\n", name, strerror(errno));
+	return f;
+}
+
 /* One seed's phases, in a child of its own (a fresh VM). */
 static int fuzz_seed(unsigned long seed, unsigned long ncalls,
-		     unsigned long nguests, int tap)
+		     unsigned long nguests, int *tap)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
-	unsigned long i;
+	unsigned long i, runs0, exits0;
+	int fail = 0, bad, seen;
 
 	rng_state = seed * 0x9e3779b97f4a7c15ULL + 1;
 	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: KVM_RUN -> EINTR */
@@ -490,30 +608,81 @@ static int fuzz_seed(unsigned long seed, unsigned long ncalls,
 		vcpufd[i] = new_vcpu(i);
 	statfd = ioctl(vmfd, KVM_GET_STATS_FD, 0);
 
-	for (i = 0; i < ncalls; i++)
-		one_call();
-	printf("%s %d - seed %lu: %lu ioctl calls, %lu KVM_RUN, %lu unexpected errnos\n",
-	       bad_errno ? "not ok" : "ok", tap, seed, calls, runs, bad_errno);
+	/* Phase 1: the ioctls, recorded or compared. */
+	if (phase_on[1]) {
+		int cmp_missing = 0;
+
+		if (rec_path)
+			rec_file = diff_file(rec_path, seed, "w");
+		if (cmp_path) {
+			cmp_file = diff_file(cmp_path, seed, "r");
+			cmp_missing = !cmp_file;
+		}
+		compared = 0;
+		for (i = 0; i < ncalls; i++)
+			one_call();
+		if (rec_file) {
+			fprintf(rec_file, "end %lu\n", compared);
+			fclose(rec_file);
+			rec_file = NULL;
+		}
+		if (cmp_file) {
+			char line[64];
+			unsigned long n;
+
+			if (!fgets(line, sizeof(line), cmp_file) ||
+			    sscanf(line, "end %lu", &n) != 1 || n != compared) {
+				printf("# diff: the control made more calls than %lu\n",
+				       compared);
+				diffs++;
+			}
+		}
+		seen = report_exits(seed, 1);
+		bad = bad_errno || !seen || cmp_missing || diffs ||
+		      (rec_path && !compared);
+		if (cmp_path)
+			printf("# seed %lu: %lu results compared with the control's, %lu differ%s\n",
+			       seed, compared, diffs,
+			       diffs > MAX_DIFFS_SHOWN ? " (first ones shown)" : "");
+		if (cmp_file) {
+			fclose(cmp_file);
+			cmp_file = NULL;
+		}
+		printf("%s %d - seed %lu: %lu ioctl calls, %lu KVM_RUN, %lu unexpected errnos%s%s\n",
+		       bad ? "not ok" : "ok", (*tap)++, seed, calls, runs,
+		       bad_errno, seen ? "" : ", no exit",
+		       cmp_path ? (diffs || cmp_missing ? ", differs from the control" :
+				   ", as the control") : "");
+		fail |= bad;
+	}
 
 	/* Phase 2 on a fresh vCPU, so phase 1's state does not matter. */
 	close(vcpufd[0]);
 	for (i = 1000, vcpufd[0] = -1; i < 1024 && vcpufd[0] < 0; i++)
 		vcpufd[0] = new_vcpu(i);
 	kvmmu_set_region(vmfd, 1, 0, 0x100000, 0, 0);
-	for (i = 0; i < nguests && vcpufd[0] >= 0; i++)
-		random_guest(vcpufd[0], i % 3);
-	printf("%s %d - seed %lu: %lu random guests, %lu runs, %lu exits, %lu unexpected errnos\n",
-	       bad_errno || vcpufd[0] < 0 ? "not ok" : "ok", tap + 1, seed,
-	       nguests, runs, exits, bad_errno);
+	if (phase_on[2]) {
+		runs0 = runs;
+		exits0 = exits;
+		for (i = 0; i < nguests && vcpufd[0] >= 0; i++)
+			random_guest(vcpufd[0], i % 3);
+		seen = report_exits(seed, 2);
+		bad = bad_errno || vcpufd[0] < 0 || !seen;
+		printf("%s %d - seed %lu: %lu random guests, %lu runs, %lu exits, %lu unexpected errnos%s\n",
+		       bad ? "not ok" : "ok", (*tap)++, seed, nguests,
+		       runs - runs0, exits - exits0, bad_errno,
+		       seen ? "" : ", no exit");
+		fail |= bad;
+	}
 	if (bad_errno || vcpufd[0] < 0)
 		return 1;
 
 	/* Phase 3: the same again, with the chaos thread. */
-	{
+	if (phase_on[3]) {
 		uint64_t cseed = rnd();
-		unsigned long runs0 = runs;
 		pthread_t t;
 
+		runs0 = runs;
 		kvmmu_set_region(vmfd, 0, 0, 0, GUEST_MEM, (unsigned long)mem);
 		if (pthread_create(&t, NULL, chaos_thread, &cseed)) {
 			printf("Bail out! pthread_create\n");
@@ -528,24 +697,32 @@ static int fuzz_seed(unsigned long seed, unsigned long ncalls,
 		}
 		atomic_store(&chaos_stop, 1);
 		pthread_join(t, NULL);
-		printf("%s %d - seed %lu: %lu guests beside %lu chaos operations (%lu forks), %lu runs, %lu unexpected errnos\n",
-		       bad_errno || chaos_bad ? "not ok" : "ok", tap + 2, seed,
+		seen = report_exits(seed, 3);
+		bad = bad_errno || chaos_bad || !seen;
+		printf("%s %d - seed %lu: %lu guests beside %lu chaos operations (%lu forks), %lu runs, %lu unexpected errnos%s\n",
+		       bad ? "not ok" : "ok", (*tap)++, seed,
 		       i, (unsigned long)chaos_ops,
 		       (unsigned long)chaos_forks, runs - runs0,
-		       bad_errno + chaos_bad);
+		       bad_errno + chaos_bad, seen ? "" : ", no exit");
+		fail |= bad;
 	}
 	printf("# seed %lu: calls %lu guests %lu exits %lu\n", seed, calls,
-	       2 * nguests, exits);
-	return bad_errno || chaos_bad;
+	       (phase_on[2] + phase_on[3]) * nguests, exits);
+	return fail;
 }
+
+static const char usage[] =
+	"usage: %s [-s seed]... [-n calls] [-g guests] [-p phases]\n"
+	"          [-r record-file | -c compare-file]\n";
 
 int main(int argc, char **argv)
 {
 	unsigned long ncalls = 100000, nguests = 200, seeds[64];
-	int opt, nseeds = 0, i, status, failed = 0;
+	int opt, nseeds = 0, nphases, i, status, failed = 0, tap;
+	const char *c;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "s:n:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:g:p:r:c:")) != -1) {
 		switch (opt) {
 		case 's':
 			if (nseeds < 64)
@@ -557,21 +734,43 @@ int main(int argc, char **argv)
 		case 'g':
 			nguests = strtoul(optarg, NULL, 0);
 			break;
+		case 'p':
+			memset(phase_on, 0, sizeof(phase_on));
+			for (c = optarg; *c; c++) {
+				if (*c < '1' || *c > '3') {
+					fprintf(stderr, usage, argv[0]);
+					return 2;
+				}
+				phase_on[*c - '0'] = 1;
+			}
+			break;
+		case 'r':
+			rec_path = optarg;
+			break;
+		case 'c':
+			cmp_path = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-s seed]... [-n calls] [-g guests]\n",
-				argv[0]);
+			fprintf(stderr, usage, argv[0]);
 			return 2;
 		}
 	}
+	if (rec_path && cmp_path) {
+		fprintf(stderr, usage, argv[0]);
+		return 2;
+	}
 	if (!nseeds)
 		seeds[nseeds++] = 1;
+	nphases = phase_on[1] + phase_on[2] + phase_on[3];
 	printf("TAP version 13\n1..%d\n# device %s, %d seeds, %lu calls and %lu guests each\n",
-	       3 * nseeds, kvmmu_dev_path(), nseeds, ncalls, nguests);
+	       nphases * nseeds, kvmmu_dev_path(), nseeds, ncalls, nguests);
 	fflush(stdout);
 	for (i = 0; i < nseeds; i++) {
 		pid = fork();
-		if (pid == 0)
-			_exit(fuzz_seed(seeds[i], ncalls, nguests, 3 * i + 1));
+		if (pid == 0) {
+			tap = nphases * i + 1;
+			_exit(fuzz_seed(seeds[i], ncalls, nguests, &tap));
+		}
 		if (pid < 0 || waitpid(pid, &status, 0) != pid ||
 		    !WIFEXITED(status) || WEXITSTATUS(status)) {
 			printf("# seed %lu: child failed (status 0x%x)\n",
