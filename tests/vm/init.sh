@@ -50,6 +50,9 @@ HAVE_KUNIT=0
 HAVE_FAILSLAB=0
 HAVE_KMEMLEAK=0
 HAVE_PAGE_IDLE=0
+FUZZ_SEEDS="1 2 3"
+FUZZ_CALLS=40000
+FUZZ_GUESTS=100
 # shellcheck disable=SC1091
 . /etc/kvmmu.conf
 
@@ -242,10 +245,17 @@ run_upstream() {
 	done
 }
 
+# fuzz_args: ioctl_fuzz's seeds and sizes (make check: three seeds, make
+# fuzz: what it sets).
+fuzz_args() {
+	for _s in $FUZZ_SEEDS; do printf ' -s %s' "$_s"; done
+	printf ' -n %s -g %s' "$FUZZ_CALLS" "$FUZZ_GUESTS"
+}
+
 # ---- plan -----------------------------------------------------------------
 
 group_control() {
-	want_any control.guest control.string_io control.guest_test control.hardening control.hostmem control.race control.memslot_test control.upstream || return 0
+	want_any control.guest control.string_io control.guest_test control.hardening control.hostmem control.race control.memslot_test control.fuzz control.upstream || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -277,6 +287,16 @@ group_control() {
 	fi
 	if want control.memslot_test && [ "$KERNEL" != debug ]; then
 		run_bin control.memslot_test "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm" memslot_test || true
+	fi
+	# The fuzzer's ioctl phase, its results recorded for kvmmu.fuzz's
+	# differential pass, and its random guests (no chaos phase: its
+	# interleaving is not reproducible, and it checks the host's health,
+	# which is kvmmu's business). Not on the debug kernel, for time.
+	if want control.fuzz && [ "$KERNEL" != debug ]; then
+		rm -f /tmp/fuzz.kvm.*
+		# shellcheck disable=SC2046
+		run_bin control.fuzz "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" ioctl_fuzz \
+			$(fuzz_args) -p 12 -r /tmp/fuzz.kvm || true
 	fi
 	# Not on the debug kernel (nor control.memslot_test): the control shows
 	# the tests are right, once per stock kernel is enough, and under KASAN
@@ -319,12 +339,23 @@ group_kvmmu() {
 		run_bin kvmmu.failnth "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" failnth_test || true
 	fi
 	if want kvmmu.fuzz; then
-		# A fixed seed: the short pass of make check; make fuzz sets more.
-		_sa=
-		for _s in ${FUZZ_SEEDS:-1}; do _sa="$_sa -s $_s"; done
-		# shellcheck disable=SC2086
+		# Fixed seeds: the short pass of make check; make fuzz sets more.
+		# The differential pass needs control.fuzz's record of the same
+		# seeds, and a control that is the KVM kvmmu follows (6.12):
+		# stock 6.1's ABI differs (no KVM_SET_USER_MEMORY_REGION2, ...).
+		_cmp=
+		_why=
+		if [ "$KERNEL" != stock612 ]; then
+			_why="the control is not KVM 6.12 here"
+		elif [ ! -e "/tmp/fuzz.kvm.$(echo "$FUZZ_SEEDS" | awk '{ print $1 }')" ]; then
+			_why="no record of control.fuzz (not run)"
+		else
+			_cmp="-c /tmp/fuzz.kvm"
+		fi
+		# shellcheck disable=SC2046,SC2086
 		run_bin kvmmu.fuzz "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu" ioctl_fuzz \
-			$_sa -n "${FUZZ_CALLS:-100000}" -g "${FUZZ_GUESTS:-200}" || true
+			$(fuzz_args) $_cmp || true
+		[ -z "$_why" ] || check kvmmu.fuzz SKIP differential "$_why"
 	fi
 	if [ "$PLAN_KUNIT" = 1 ] && want kvmmu.kunit; then
 		if load_ours kvmmu.kunit kvmmu_test.ko; then
@@ -629,7 +660,7 @@ selftest)
 		up=$(awk '!/^#/ && NF { n = $1; if (seen[$1]++) n = n ".2"; print n }' /tests/upstream.list)
 	plan="control.guest control.string_io control.hardening control.hostmem"
 	if [ "$KERNEL" != debug ]; then
-		plan="$plan control.guest_test control.race control.memslot_test"
+		plan="$plan control.guest_test control.race control.memslot_test control.fuzz"
 		for b in $up; do plan="$plan control.upstream.$b"; done
 	fi
 	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race"
