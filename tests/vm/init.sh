@@ -255,7 +255,7 @@ fuzz_args() {
 # ---- plan -----------------------------------------------------------------
 
 group_control() {
-	want_any control.guest control.string_io control.guest_test control.hardening control.hostmem control.race control.memslot_test control.fuzz control.upstream || return 0
+	want_any control.guest control.string_io control.guest_test control.hardening control.hostmem control.race control.memslot_test control.fuzz control.fuzz_replay control.upstream || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -297,6 +297,14 @@ group_control() {
 		# shellcheck disable=SC2046
 		run_bin control.fuzz "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" ioctl_fuzz \
 			$(fuzz_args) -p 12 -r /tmp/fuzz.kvm || true
+	fi
+	# The differential pass assumes phase 1 gives the same results every
+	# time on one device: phase 1 again on the control, compared with
+	# its own record, checks that.
+	if want control.fuzz_replay && [ "$KERNEL" != debug ]; then
+		# shellcheck disable=SC2046
+		run_bin control.fuzz_replay "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" ioctl_fuzz \
+			$(fuzz_args) -p 1 -c /tmp/fuzz.kvm || true
 	fi
 	# Not on the debug kernel (nor control.memslot_test): the control shows
 	# the tests are right, once per stock kernel is enough, and under KASAN
@@ -660,7 +668,7 @@ selftest)
 		up=$(awk '!/^#/ && NF { n = $1; if (seen[$1]++) n = n ".2"; print n }' /tests/upstream.list)
 	plan="control.guest control.string_io control.hardening control.hostmem"
 	if [ "$KERNEL" != debug ]; then
-		plan="$plan control.guest_test control.race control.memslot_test control.fuzz"
+		plan="$plan control.guest_test control.race control.memslot_test control.fuzz control.fuzz_replay"
 		for b in $up; do plan="$plan control.upstream.$b"; done
 	fi
 	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race"
