@@ -54,7 +54,7 @@
  *                           mid-run, rmmod refused all along
  *      gpa_scan             every page of 4 GiB: slot data or its MMIO exit
  *      memcg_limit          16M memcg: EFAULT at the limit, sec_pagetables
- *   8  nothing_left         MemFree back, VmPin/VmLck 0
+ *   8  nothing_left         MemFree back (kvmmu only), VmPin/VmLck 0
  *
  * Each test is bounded by alarm() (g32_alarm) under the harness timeout.
  */
@@ -3555,7 +3555,13 @@ TEST_F_TIMEOUT(g, nothing_left, 300)
 	}
 	TH_LOG("MemFree %ld kB before %d VMs of %d MiB, %ld kB after (%+ld, slack %ld)",
 	       base, LEAK_ROUNDS, LEAK_MB, now, now - base, slack);
-	EXPECT_LE(base - slack, now);
+	/*
+	 * The MemFree bound checks kvmmu for leaks; stock KVM's memory is
+	 * not under test, and 6.1's stayed 7.8 MiB down after 5 s (one run
+	 * of control.guest_test; 6.12's: 1.3 MiB). VmPin/VmLck are the ABI.
+	 */
+	if (!stock())
+		EXPECT_LE(base - slack, now);
 	EXPECT_EQ(0, g32_status_kb("VmPin"));
 	EXPECT_EQ(0, g32_status_kb("VmLck"));
 }
