@@ -291,8 +291,12 @@ group_control() {
 	# The fuzzer's ioctl phase, its results recorded for kvmmu.fuzz's
 	# differential pass, and its random guests (no chaos phase: its
 	# interleaving is not reproducible, and it checks the host's health,
-	# which is kvmmu's business). Not on the debug kernel, for time.
-	if want control.fuzz && [ "$KERNEL" != debug ]; then
+	# which is kvmmu's business). On stock612 only: the debug kernel for
+	# time, and under stock 6.1's kvm_amd (in TCG) seed 2's phase 1 left
+	# CPU 0 stuck (RCU stalls, no NMI backtrace) until the VM timed out;
+	# kvmmu runs the same sequence there. Its record is only compared
+	# on stock612 anyway.
+	if want control.fuzz && [ "$KERNEL" = stock612 ]; then
 		rm -f /tmp/fuzz.kvm.*
 		# shellcheck disable=SC2046
 		run_bin control.fuzz "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" ioctl_fuzz \
@@ -301,7 +305,7 @@ group_control() {
 	# The differential pass assumes phase 1 gives the same results every
 	# time on one device: phase 1 again on the control, compared with
 	# its own record, checks that.
-	if want control.fuzz_replay && [ "$KERNEL" != debug ]; then
+	if want control.fuzz_replay && [ "$KERNEL" = stock612 ]; then
 		# shellcheck disable=SC2046
 		run_bin control.fuzz_replay "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" ioctl_fuzz \
 			$(fuzz_args) -p 1 -c /tmp/fuzz.kvm || true
@@ -668,7 +672,8 @@ selftest)
 		up=$(awk '!/^#/ && NF { n = $1; if (seen[$1]++) n = n ".2"; print n }' /tests/upstream.list)
 	plan="control.guest control.string_io control.hardening control.hostmem"
 	if [ "$KERNEL" != debug ]; then
-		plan="$plan control.guest_test control.race control.memslot_test control.fuzz control.fuzz_replay"
+		plan="$plan control.guest_test control.race control.memslot_test"
+		[ "$KERNEL" = stock612 ] && plan="$plan control.fuzz control.fuzz_replay"
 		for b in $up; do plan="$plan control.upstream.$b"; done
 	fi
 	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race"
