@@ -264,6 +264,11 @@ idle_check() {
 	fi
 }
 
+# upstream_names <prefix>: the names of the upstream tests, as <prefix>.<name>
+upstream_names() {
+	upstream_lines | awk -v p="$1" '{ printf "%s.%s ", p, $1 }'
+}
+
 # The upstream tests that run against stock kvm_amd on the debug kernel too.
 UPSTREAM_DEBUG_CONTROL=access_tracking_perf_test
 
@@ -296,7 +301,8 @@ fuzz_args() {
 # ---- plan -----------------------------------------------------------------
 
 group_control() {
-	want_any control.guest control.string_io control.guest_test control.hardening control.hostmem control.race control.memslot_test control.fuzz control.fuzz_replay control.upstream || return 0
+	# shellcheck disable=SC2046
+	want_any control.guest control.string_io control.guest_test control.hardening control.hostmem control.race control.memslot_test control.fuzz control.fuzz_replay $(upstream_names control.upstream) || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -430,7 +436,8 @@ group_kvmmu() {
 }
 
 group_kvm() {
-	want_any kvm.dev kvm.memslot_test kvm.upstream || return 0
+	# shellcheck disable=SC2046
+	want_any kvm.dev kvm.memslot_test $(upstream_names kvm.upstream) || return 0
 	load_ours kvm.load kvm.ko || return 0
 	if want kvm.dev; then
 		mark kvm.dev
