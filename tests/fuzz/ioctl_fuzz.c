@@ -547,12 +547,18 @@ static void chaos_note(long r, const char *what)
 /* A forked child of a VMM: every VM and vCPU ioctl fails EIO. */
 static void chaos_fork(void)
 {
+	/*
+	 * This thread closes vcpufd[0] once chaos_close is 1: after that,
+	 * the number is no vCPU's (EBADF, or another file's), only the VM's.
+	 */
+	bool vcpu_open = atomic_load(&chaos_close) == 0;
 	int status;
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		int bad = ioctl(vcpufd[0], KVM_GET_REGS, buf) != -1 ||
-			  errno != EIO;
+		int bad = vcpu_open &&
+			  (ioctl(vcpufd[0], KVM_GET_REGS, buf) != -1 ||
+			   errno != EIO);
 
 		bad |= ioctl(vmfd, KVM_GET_STATS_FD, 0) != -1 || errno != EIO;
 		_exit(bad);

@@ -3186,7 +3186,15 @@ TEST_F_TIMEOUT(g, fd_passed_eio, 150)
 
 #define LEAK_MB		32
 #define LEAK_ROUNDS	4
-#define LEAK_SLACK_KB	(6 * 1024)
+/*
+ * What the bound is for: a lost page reference loses whole slots, 32 MiB
+ * per round (128 MiB in all); small leaks are kmemleak's, on the debug
+ * kernel. It is not tighter because MemFree is noisy on Debian's 6.1
+ * here: stock KVM stayed 7.8 and 14.8 MiB down after its 4 VMs
+ * (control.guest_test, two runs), and kvmmu once 8.4 MiB (CI of
+ * 2026-12-05), every other run within 6 MiB.
+ */
+#define LEAK_SLACK_KB	(24 * 1024)
 /*
  * On the debug kernel (kmemleak present) KASAN's quarantine and kmemleak's
  * metadata keep freed memory out of MemFree for a while: measured -16 MiB
