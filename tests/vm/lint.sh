@@ -7,7 +7,9 @@
 #    come from the linux-source-6.12 tarball, cached), one check per file;
 #  - `make W=1 C=1` (extra warnings + sparse) of kvmmu.ko and kvm.ko against
 #    each kernel in $KERNELS, one check per kernel and module name; any
-#    warning fails it.
+#    warning fails it;
+#  - shellcheck -x on every shell script (tests/vm/*.sh, .ci/run), one
+#    check per script.
 # Prints `ok|FAIL lint/...` lines and exits 1 if anything failed. Details of
 # a failure are printed indented under its line.
 set -euo pipefail
@@ -15,7 +17,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 KERNELS=${KERNELS:-stock61 stock612 debug}
-ensure_pkgs perl sparse build-essential libelf-dev linux-source-6.12 xz-utils
+ensure_pkgs perl sparse build-essential libelf-dev linux-source-6.12 xz-utils shellcheck
 rc=0
 out="$BUILD/lint"
 mkdir -p "$out"
@@ -52,6 +54,18 @@ for f in "${files[@]}"; do
 		result 0 "lint/checkpatch/$f" "$logf"
 	else
 		result 1 "lint/checkpatch/$f" "$logf"
+	fi
+done
+
+# --- shellcheck ------------------------------------------------------------------
+# -x follows the `. lib.sh` lines; each script names its shell (init.sh is
+# busybox ash: `# shellcheck shell=sh`).
+for f in tests/vm/*.sh .ci/run; do
+	logf="$out/shellcheck-${f//\//_}.log"
+	if shellcheck -x "$f" >"$logf" 2>&1; then
+		result 0 "lint/shellcheck/$f" "$logf"
+	else
+		result 1 "lint/shellcheck/$f" "$logf"
 	fi
 done
 
