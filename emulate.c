@@ -15,11 +15,14 @@
  * ------
  * KVM has a table-driven emulator of most of the ISA (5k lines) because
  * it also emulates real mode, task switches and instructions that touch
- * memory twice. kvmmu only needs the MOV family
- * that drivers and KVM's selftests use for MMIO, so the decoder is a
+ * memory twice. kvmmu only needs the MOV family that drivers and KVM's
+ * selftests use for MMIO, and the string moves (MOVS, STOS, LODS) of
+ * memcpy_toio(), memset_io() and firmware, so the decoder is a
  * straight-line parser over a cursor: prefixes, REX, opcode, ModRM, SIB,
  * displacement, immediate. The address itself is not computed (the fault
  * gave it): ModRM, SIB and displacement only count towards the length.
+ * String instructions have no ModRM: their addresses are RSI and RDI,
+ * which x86.c reads from the registers.
  * The decoder is a pure function of the bytes and the CPU mode, so the
  * KUnit suite drives it with byte strings.
  *
@@ -277,6 +280,87 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 		return -EINVAL;
 	}
 
+	insn->len = d.pos;
+	return 0;
+}
+
+int kvmmu_decode_string(const u8 *bytes, unsigned int avail, int cpu_mode,
+			struct kvmmu_string_insn *insn)
+{
+	struct decoder d = {
+		.bytes = bytes,
+		.avail = min_t(unsigned int, avail, KVMMU_MAX_INSN_LEN),
+		.truncated = avail < KVMMU_MAX_INSN_LEN,
+	};
+	bool opsize_prefix = false, addrsize_prefix = false;
+	u8 rex = 0, op;
+	int r;
+
+	if (cpu_mode != 16 && cpu_mode != 32 && cpu_mode != 64)
+		return -EINVAL;
+	memset(insn, 0, sizeof(*insn));
+	insn->mode = cpu_mode;
+	insn->seg = KVMMU_SREG_NONE;
+
+	for (;;) {
+		r = next_byte(&d, &op);
+		if (r)
+			return r;
+		switch (op) {
+		case 0x66:
+			opsize_prefix = true;
+			rex = 0;
+			continue;
+		case 0x67:
+			addrsize_prefix = true;
+			rex = 0;
+			continue;
+		case 0xf2:
+		case 0xf3:
+			insn->rep = true;
+			rex = 0;
+			continue;
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			/* 26 ES, 2E CS, 36 SS, 3E DS: (op >> 3) & 3 */
+			insn->seg = (op >> 3) & 3;
+			rex = 0;
+			continue;
+		case 0x64: case 0x65:
+			insn->seg = op == 0x64 ? KVMMU_SREG_FS : KVMMU_SREG_GS;
+			rex = 0;
+			continue;
+		case 0xf0:	/* LOCK MOVS is #UD */
+			return -EINVAL;
+		}
+		if (cpu_mode == 64 && (op & 0xf0) == 0x40) {
+			rex = op;
+			continue;
+		}
+		break;
+	}
+
+	switch (op) {
+	case 0xa4: case 0xa5:
+		insn->op = KVMMU_STR_MOVS;
+		break;
+	case 0xaa: case 0xab:
+		insn->op = KVMMU_STR_STOS;
+		break;
+	case 0xac: case 0xad:
+		insn->op = KVMMU_STR_LODS;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (cpu_mode == 64) {
+		insn->addr_size = addrsize_prefix ? 4 : 8;
+		insn->size = (rex & 8) ? 8 : opsize_prefix ? 2 : 4;
+	} else {
+		insn->addr_size = (cpu_mode == 32) != addrsize_prefix ? 4 : 2;
+		insn->size = (cpu_mode == 32) != opsize_prefix ? 4 : 2;
+	}
+	if (!(op & 1))
+		insn->size = 1;
 	insn->len = d.pos;
 	return 0;
 }

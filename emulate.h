@@ -15,8 +15,11 @@
  *      kvmmu_mmio_store_value(), and the next KVM_RUN finishes with
  *      kvmmu_mmio_complete_load() (loads) or kvmmu_mmio_skip() (stores).
  *
- * Only the MOV family is decoded: it is what device drivers and KVM's
- * selftests use for MMIO. Anything else is refused, and the caller reports
+ * The MOV family is decoded by kvmmu_decode_mmio(): it is what device
+ * drivers and KVM's selftests use for MMIO. MOVS, STOS and LODS (with or
+ * without REP: memcpy_toio(), memset_io(), firmware copying ROMs) are
+ * decoded by kvmmu_decode_string() and run one element per exit by x86.c.
+ * Anything else is refused, and the caller reports
  * KVM_INTERNAL_ERROR_EMULATION with the bytes, as KVM does for instructions
  * its emulator lacks.
  */
@@ -130,6 +133,56 @@ void kvmmu_mmio_complete_load(struct kvmmu_vcpu *vcpu,
  */
 void kvmmu_mmio_skip(struct kvmmu_vcpu *vcpu,
 		     const struct kvmmu_mmio_insn *insn);
+
+/* String instructions that kvmmu_decode_string() knows. */
+enum kvmmu_string_op {
+	KVMMU_STR_MOVS,
+	KVMMU_STR_STOS,
+	KVMMU_STR_LODS,
+};
+
+/* Segment registers in the encoding order of segment prefixes and SREG. */
+enum kvmmu_sreg {
+	KVMMU_SREG_ES, KVMMU_SREG_CS, KVMMU_SREG_SS, KVMMU_SREG_DS,
+	KVMMU_SREG_FS, KVMMU_SREG_GS,
+	KVMMU_SREG_NONE,
+};
+
+/**
+ * struct kvmmu_string_insn - a decoded MOVS, STOS or LODS.
+ * @len: instruction length in bytes, prefixes included.
+ * @op: enum kvmmu_string_op.
+ * @size: element size: 1, 2, 4 or 8.
+ * @addr_size: address size of RSI/RDI/RCX: 2, 4 or 8.
+ * @rep: a REP prefix (F3, or F2, which these three treat the same).
+ * @seg: enum kvmmu_sreg of a segment override (the source's segment for
+ *       MOVS and LODS; STOS and MOVS always store to ES), or NONE.
+ * @mode: the cpu_mode it was decoded in (16, 32 or 64).
+ */
+struct kvmmu_string_insn {
+	u8 len;
+	u8 op;
+	u8 size;
+	u8 addr_size;
+	bool rep;
+	u8 seg;
+	u8 mode;
+};
+
+/**
+ * kvmmu_decode_string - decode a MOVS, STOS or LODS that touched MMIO.
+ * @bytes: instruction bytes starting at RIP.
+ * @avail: how many of @bytes are valid; never read past. At most 15 count.
+ * @cpu_mode: 16, 32 or 64, as for kvmmu_decode_mmio().
+ * @insn: filled on success; undefined otherwise.
+ *
+ * CMPS and SCAS (which would need the flags) and LOCK (#UD) are refused.
+ *
+ * Return: 0; -ENODATA when @avail ended inside a valid prefix of one;
+ * -EINVAL when it is none of the three.
+ */
+int kvmmu_decode_string(const u8 *bytes, unsigned int avail, int cpu_mode,
+			struct kvmmu_string_insn *insn);
 
 /* Page-fault error code bits: the walker's access argument and its result. */
 #define KVMMU_PFERR_PRESENT	BIT(0)

@@ -161,6 +161,7 @@ enum kvmmu_pending {
 	KVMMU_PENDING_NONE,
 	KVMMU_PENDING_PIO,	/* IN or OUT: RAX for IN, then skip */
 	KVMMU_PENDING_MMIO,	/* MMIO load or store: register, then skip */
+	KVMMU_PENDING_MMIO_STRING, /* one MOVS/STOS/LODS element: go on */
 };
 
 #define KVMMU_MAX_CPUID_ENTRIES	256

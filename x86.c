@@ -775,6 +775,175 @@ static int complete_string_pio(struct kvmmu_vcpu *vcpu)
 	return 1;
 }
 
+/* String MMIO ---------------------------------------------------------- */
+
+/* The segment register of enum kvmmu_sreg @seg. */
+static const struct kvm_segment *sreg(struct kvmmu_vcpu *vcpu, u8 seg)
+{
+	struct kvm_sregs *s = &vcpu->sregs;
+
+	switch (seg) {
+	case KVMMU_SREG_ES:
+		return &s->es;
+	case KVMMU_SREG_CS:
+		return &s->cs;
+	case KVMMU_SREG_SS:
+		return &s->ss;
+	case KVMMU_SREG_FS:
+		return &s->fs;
+	case KVMMU_SREG_GS:
+		return &s->gs;
+	default:
+		return &s->ds;
+	}
+}
+
+/* Set up KVM_EXIT_MMIO for one element; the next KVM_RUN goes on. */
+static int string_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa,
+			    const struct kvmmu_string_insn *s, bool write,
+			    u64 val)
+{
+	struct kvm_run *run = vcpu->run;
+
+	trace_kvmmu_mmio(vcpu->vcpu_id, gpa, s->size, write);
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = s->size;
+	run->mmio.is_write = write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (write)
+		memcpy(run->mmio.data, &val, s->size);
+	vcpu->pending = KVMMU_PENDING_MMIO_STRING;
+	vcpu->pending_in = !write;
+	vcpu->pending_rip = vcpu->regs.rip;
+	vcpu->pending_len = s->len;
+	return 0;
+}
+
+/*
+ * One element at linear address @la: read into or written from @val in
+ * guest RAM. Return 0 when done, 1 when the GPA in *@gpa has no memslot
+ * that allows the access (MMIO: the VMM must do it), -EFAULT when the
+ * element cannot be emulated (a page crossing, or the guest's translation
+ * changed since the fault and now fails).
+ */
+static int string_mem(struct kvmmu_vcpu *vcpu, u64 la, unsigned int size,
+		      bool write, u64 *val, u64 *gpa)
+{
+	u32 access = write ? KVMMU_PFERR_WRITE : 0;
+
+	if (offset_in_page(la) + size > PAGE_SIZE)
+		return -EFAULT;
+	if (vcpu->sregs.ss.dpl == 3)
+		access |= KVMMU_PFERR_USER;
+	if (kvmmu_gva_to_gpa(vcpu, la, access, gpa, NULL))
+		return -EFAULT;
+	return kvmmu_guest_rw(vcpu->vm, *gpa, val, size, write) ? 1 : 0;
+}
+
+/*
+ * After an element: RSI and/or RDI move by its size (down with EFLAGS.DF),
+ * a REP counts RCX down and re-executes until RCX is 0; then RIP moves on.
+ */
+static int string_mmio_advance(struct kvmmu_vcpu *vcpu,
+			       const struct kvmmu_string_insn *s)
+{
+	u64 amask = s->addr_size == 8 ? ~0ULL : BIT_ULL(s->addr_size * 8) - 1;
+	s64 delta = vcpu->regs.rflags & X86_EFLAGS_DF ? -(s64)s->size : s->size;
+	struct kvm_regs *r = &vcpu->regs;
+
+	if (s->op != KVMMU_STR_STOS)
+		r->rsi = string_step(r->rsi, delta, amask);
+	if (s->op != KVMMU_STR_LODS)
+		r->rdi = string_step(r->rdi, delta, amask);
+	if (s->rep) {
+		r->rcx = string_step(r->rcx, -1, amask);
+		if (r->rcx & amask)
+			return 1;	/* RIP stays: the next element */
+	}
+	r->rip += s->len;
+	if (s->mode != 64)
+		r->rip = (u32)r->rip;
+	kvmmu_insn_done(vcpu);
+	return 1;
+}
+
+/*
+ * The store half of an element whose value is @val: RAX for LODS, else
+ * ES:RDI in RAM or, without a memslot there, an MMIO store exit. Return 1
+ * to re-enter the guest, 0 to exit.
+ */
+static int string_mmio_store(struct kvmmu_vcpu *vcpu,
+			     const struct kvmmu_string_insn *s, u64 val)
+{
+	struct kvm_regs *r = &vcpu->regs;
+	u64 la, gpa;
+	int ret;
+
+	if (s->op == KVMMU_STR_LODS) {
+		if (s->size == 4)
+			r->rax = (u32)val;	/* zero-extends */
+		else
+			memcpy(&r->rax, &val, s->size);
+		return string_mmio_advance(vcpu, s);
+	}
+	la = string_la(vcpu, &vcpu->sregs.es, r->rdi);
+	ret = string_mem(vcpu, la, s->size, true, &val, &gpa);
+	if (ret < 0)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    la);
+	if (ret)
+		return string_mmio_exit(vcpu, gpa, s, true, val);
+	return string_mmio_advance(vcpu, s);
+}
+
+/*
+ * A MOVS, STOS or LODS that faulted on MMIO: one element, as KVM's
+ * emulator does one iteration per MMIO exit. The source is RAX (STOS) or
+ * seg:RSI, the destination ES:RDI or RAX (LODS); whichever side has no
+ * memslot goes to the VMM, so MOVS from MMIO to MMIO takes a load exit
+ * then a store exit. Elements in RAM around it are the CPU's: a REP
+ * re-executes, and the guest runs on until the next MMIO element.
+ */
+static int handle_string_mmio(struct kvmmu_vcpu *vcpu,
+			      const struct kvmmu_string_insn *s)
+{
+	u64 amask = s->addr_size == 8 ? ~0ULL : BIT_ULL(s->addr_size * 8) - 1;
+	struct kvm_regs *r = &vcpu->regs;
+	u64 la, gpa, val = 0;
+	int ret;
+
+	/* The fault could not have come from a REP with RCX 0. */
+	vcpu->pending_amask = amask;
+	if (s->rep && !(r->rcx & amask))
+		return string_mmio_advance(vcpu, s);
+	if (s->op == KVMMU_STR_STOS) {
+		memcpy(&val, &r->rax, s->size);
+		return string_mmio_store(vcpu, s, val);
+	}
+	la = string_la(vcpu, sreg(vcpu, s->seg == KVMMU_SREG_NONE ?
+				  KVMMU_SREG_DS : s->seg), r->rsi);
+	ret = string_mem(vcpu, la, s->size, false, &val, &gpa);
+	if (ret < 0)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    la);
+	if (ret)
+		return string_mmio_exit(vcpu, gpa, s, false, 0);
+	return string_mmio_store(vcpu, s, val);
+}
+
+/* The VMM answered a string element's exit: finish it and go on. */
+static int complete_string_mmio(struct kvmmu_vcpu *vcpu)
+{
+	const struct kvmmu_string_insn *s = (void *)vcpu->pending_insn;
+	u64 val = 0;
+
+	if (!vcpu->pending_in)
+		return string_mmio_advance(vcpu, s);
+	memcpy(&val, vcpu->run->mmio.data, s->size);
+	return string_mmio_store(vcpu, s, val);
+}
+
 /**
  * kvmmu_internal_error - exit with KVM_EXIT_INTERNAL_ERROR.
  * @vcpu: the vCPU.
@@ -982,8 +1151,14 @@ int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	if (len < 0)
 		return emulation_failed(vcpu, NULL, 0);
 	r = kvmmu_decode_mmio(bytes, len, cpu_mode(vcpu), insn);
-	if (r)
-		return emulation_failed(vcpu, bytes, len);
+	if (r) {
+		struct kvmmu_string_insn *str = (void *)vcpu->pending_insn;
+
+		BUILD_BUG_ON(sizeof(*str) > sizeof(vcpu->pending_insn));
+		if (kvmmu_decode_string(bytes, len, cpu_mode(vcpu), str))
+			return emulation_failed(vcpu, bytes, len);
+		return handle_string_mmio(vcpu, str);
+	}
 
 	trace_kvmmu_mmio(vcpu->vcpu_id, gpa, insn->mem_size, insn->is_write);
 	run->exit_reason = KVM_EXIT_MMIO;
@@ -1012,6 +1187,7 @@ static int complete_pending(struct kvmmu_vcpu *vcpu)
 {
 	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
 	enum kvmmu_pending pending = vcpu->pending;
+	int r;
 
 	vcpu->pending = KVMMU_PENDING_NONE;
 	if (pending == KVMMU_PENDING_NONE || vcpu->regs.rip != vcpu->pending_rip)
@@ -1019,6 +1195,13 @@ static int complete_pending(struct kvmmu_vcpu *vcpu)
 
 	if (pending == KVMMU_PENDING_PIO && vcpu->pending_string)
 		return complete_string_pio(vcpu);
+	if (pending == KVMMU_PENDING_MMIO_STRING) {
+		r = complete_string_mmio(vcpu);
+		/* A MOVS from MMIO to MMIO: its store is a second exit. */
+		if (!r && vcpu->run->exit_reason == KVM_EXIT_MMIO)
+			vcpu->stat.mmio_exits++;
+		return r;
+	}
 	if (pending == KVMMU_PENDING_PIO) {
 		if (vcpu->pending_in) {
 			u64 val = 0;

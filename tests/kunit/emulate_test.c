@@ -420,10 +420,75 @@ static void emulate_rip(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vcpu->regs.rip, 0x2002);
 }
 
+/* MOVS, STOS and LODS: size, address size, REP, segment, length. */
+struct string_case {
+	const char *name;
+	int mode;
+	u8 bytes[6];
+	int avail;
+	int ret;
+	u8 op, size, addr_size, seg, len;
+	bool rep;
+};
+
+static const struct string_case string_cases[] = {
+	{ "rep movsb 32", 32, { 0xf3, 0xa4 }, 2, 0,
+	  KVMMU_STR_MOVS, 1, 4, KVMMU_SREG_NONE, 2, true },
+	{ "movsd 32", 32, { 0xa5 }, 1, 0,
+	  KVMMU_STR_MOVS, 4, 4, KVMMU_SREG_NONE, 1, false },
+	{ "repne movsw 32", 32, { 0xf2, 0x66, 0xa5 }, 3, 0,
+	  KVMMU_STR_MOVS, 2, 4, KVMMU_SREG_NONE, 3, true },
+	{ "rep stosq 64", 64, { 0xf3, 0x48, 0xab }, 3, 0,
+	  KVMMU_STR_STOS, 8, 8, KVMMU_SREG_NONE, 3, true },
+	{ "rex.w then 66: rex lost", 64, { 0x48, 0x66, 0xab }, 3, 0,
+	  KVMMU_STR_STOS, 2, 8, KVMMU_SREG_NONE, 3, false },
+	{ "stosd addr32 64", 64, { 0x67, 0xab }, 2, 0,
+	  KVMMU_STR_STOS, 4, 4, KVMMU_SREG_NONE, 2, false },
+	{ "fs lodsb 32", 32, { 0x64, 0xac }, 2, 0,
+	  KVMMU_STR_LODS, 1, 4, KVMMU_SREG_FS, 2, false },
+	{ "es cs: last wins 16", 16, { 0x26, 0x2e, 0xad }, 3, 0,
+	  KVMMU_STR_LODS, 2, 2, KVMMU_SREG_CS, 3, false },
+	{ "66 67 movs 16", 16, { 0x66, 0x67, 0xa5 }, 3, 0,
+	  KVMMU_STR_MOVS, 4, 4, KVMMU_SREG_NONE, 3, false },
+	{ "ss gs rep stosb 64", 64, { 0x36, 0x65, 0xf3, 0xaa }, 4, 0,
+	  KVMMU_STR_STOS, 1, 8, KVMMU_SREG_GS, 4, true },
+	{ "cmpsb refused", 32, { 0xf3, 0xa6 }, 2, -EINVAL },
+	{ "scasd refused", 32, { 0xaf }, 1, -EINVAL },
+	{ "lock movsb refused", 32, { 0xf0, 0xa4 }, 2, -EINVAL },
+	{ "mov refused", 32, { 0x89, 0x03 }, 2, -EINVAL },
+	{ "cut after prefix", 32, { 0xf3 }, 1, -ENODATA },
+};
+
+static void string_case_desc(const struct string_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(string, string_cases, string_case_desc);
+
+static void emulate_string(struct kunit *test)
+{
+	const struct string_case *c = test->param_value;
+	struct kvmmu_string_insn insn;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_string(c->bytes, c->avail, c->mode,
+						  &insn), c->ret);
+	if (c->ret)
+		return;
+	KUNIT_EXPECT_EQ(test, insn.op, c->op);
+	KUNIT_EXPECT_EQ(test, insn.size, c->size);
+	KUNIT_EXPECT_EQ(test, insn.addr_size, c->addr_size);
+	KUNIT_EXPECT_EQ(test, insn.seg, c->seg);
+	KUNIT_EXPECT_EQ(test, insn.len, c->len);
+	KUNIT_EXPECT_EQ(test, insn.rep, c->rep);
+	KUNIT_EXPECT_EQ(test, insn.mode, c->mode);
+}
+
 static struct kunit_case emulate_cases[] = {
 	KUNIT_CASE_PARAM(emulate_decode, decode_gen_params),
 	KUNIT_CASE_PARAM(emulate_load, load_gen_params),
 	KUNIT_CASE_PARAM(emulate_store, store_gen_params),
+	KUNIT_CASE_PARAM(emulate_string, string_gen_params),
 	KUNIT_CASE(emulate_reg_mapping),
 	KUNIT_CASE(emulate_rip),
 	{}

@@ -14,8 +14,18 @@
  * middle of a guest page (ES base 0x7c00). The VMM answers however many elements each exit carries
  * (io.count) and numbers the elements it supplies, so the test can check
  * that every element went to, or came from, the right guest address, in
- * order, exactly once. Runs against stock kvm_amd (the control) and kvmmu
- * alike; TAP on stdout.
+ * order, exactly once.
+ *
+ * A third part does MOVS, STOS and LODS on MMIO (GPAs 0x20000-0x3ffff, past
+ * the one memslot), as memcpy_toio(), memset_io() and firmware do: REP STOSB
+ * and, with DF=1, REP STOSD; REP MOVSW from RAM to MMIO and REP MOVSD from
+ * MMIO to RAM; LODSB/LODSD with an FS override; MOVSB from MMIO to MMIO; a
+ * REP MOVSB whose destination runs from RAM into MMIO. The VMM answers
+ * every MMIO load with bytes that depend only on the address, and counts
+ * every byte stored, so the checks hold however the exits are split: each
+ * byte written exactly once with the right value, RAM holding what was
+ * read, SI/DI/CX/AX as the instructions define. Runs against stock kvm_amd
+ * (the control) and kvmmu alike; TAP on stdout.
  */
 #include <errno.h>
 #include <signal.h>
@@ -45,7 +55,7 @@
 #define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
 #define WRAP_DI		0xff00
 #define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
-#define NR_CHECKS	24
+#define NR_CHECKS	36
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -255,6 +265,236 @@ static void run_rep(int vcpufd, struct kvm_run *run, unsigned char *mem)
 	      (unsigned long long)regs.rip, (unsigned long long)regs.rflags);
 }
 
+/* MMIO: every GPA in [MMIO_LO, MMIO_HI) is outside the memslot. */
+#define MMIO_LO		0x20000
+#define MMIO_HI		0x40000
+#define MMIO_CODE_GPA	0xc000
+#define MMIO_RAM_SRC	0x5000
+#define MMIO_RAM_DST	0x6000
+
+static unsigned char mmio_count[MMIO_HI - MMIO_LO];	/* stores per byte */
+static unsigned char mmio_data[MMIO_HI - MMIO_LO];	/* last byte stored */
+
+/* What an MMIO load of the byte at @gpa returns: a function of @gpa. */
+static unsigned char mmio_byte(uint64_t gpa)
+{
+	return (unsigned char)(gpa * 7 + (gpa >> 8) + 0x3c);
+}
+
+/* The stores of one case: @n bytes from @gpa, each exactly once, = @want. */
+static int mmio_stored(uint64_t gpa, unsigned int n, const unsigned char *want)
+{
+	unsigned int i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		bad += mmio_count[gpa + i - MMIO_LO] != 1 ||
+		       mmio_data[gpa + i - MMIO_LO] != want[i];
+	return !bad;
+}
+
+/* Bytes stored anywhere in the MMIO range, in total. */
+static unsigned int mmio_total(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < sizeof(mmio_count); i++)
+		n += mmio_count[i];
+	return n;
+}
+
+/*
+ * Run one MMIO string case: @code at MMIO_CODE_GPA (then HLT) with the
+ * given registers and real-mode DS/ES/FS. The VMM loop answers loads and
+ * records stores until HLT. Return 0 at HLT, -1 on anything else.
+ */
+static int mmio_case(int vcpufd, struct kvm_run *run, unsigned char *mem,
+		     const unsigned char *code, size_t len, struct kvm_regs *regs,
+		     uint16_t ds, uint16_t es, uint16_t fs)
+{
+	struct kvm_sregs sregs;
+	unsigned int i, exits;
+	long r;
+
+	memset(mmio_count, 0, sizeof(mmio_count));
+	memset(mmio_data, 0, sizeof(mmio_data));
+	memcpy(mem + MMIO_CODE_GPA, code, len);
+	if (kvmmu_ioctl(vcpufd, KVM_GET_SREGS, (unsigned long)&sregs))
+		return -1;
+	sregs.ds.selector = ds;
+	sregs.ds.base = ds * 16UL;
+	sregs.es.selector = es;
+	sregs.es.base = es * 16UL;
+	sregs.fs.selector = fs;
+	sregs.fs.base = fs * 16UL;
+	if (kvmmu_ioctl(vcpufd, KVM_SET_SREGS, (unsigned long)&sregs))
+		return -1;
+	regs->rip = MMIO_CODE_GPA;
+	regs->rflags |= 2;
+	if (kvmmu_ioctl(vcpufd, KVM_SET_REGS, (unsigned long)regs))
+		return -1;
+	for (exits = 0; exits < 1000; exits++) {
+		r = kvmmu_ioctl(vcpufd, KVM_RUN, 0);
+		if (r)
+			break;
+		if (run->exit_reason == KVM_EXIT_HLT)
+			return kvmmu_ioctl(vcpufd, KVM_GET_REGS,
+					   (unsigned long)regs) ? -1 : 0;
+		if (run->exit_reason != KVM_EXIT_MMIO ||
+		    run->mmio.phys_addr < MMIO_LO || run->mmio.len < 1 ||
+		    run->mmio.len > 8 ||
+		    run->mmio.phys_addr + run->mmio.len > MMIO_HI)
+			break;
+		for (i = 0; i < run->mmio.len; i++) {
+			uint64_t gpa = run->mmio.phys_addr + i;
+
+			if (run->mmio.is_write) {
+				mmio_count[gpa - MMIO_LO]++;
+				mmio_data[gpa - MMIO_LO] = run->mmio.data[i];
+			} else {
+				run->mmio.data[i] = mmio_byte(gpa);
+			}
+		}
+	}
+	printf("# stopped: r %ld, exit_reason %u\n", r, run->exit_reason);
+	return -1;
+}
+
+static void run_mmio_strings(int vcpufd, struct kvm_run *run,
+			     unsigned char *mem)
+{
+	static const unsigned char stosb[] = { 0xf3, 0xaa, 0xf4 };
+	static const unsigned char stosd_down[] = {
+		0xfd, 0x66, 0xf3, 0xab, 0xfc, 0xf4 };
+	static const unsigned char movsw[] = { 0xf3, 0xa5, 0xf4 };
+	static const unsigned char movsd[] = { 0x66, 0xf3, 0xa5, 0xf4 };
+	static const unsigned char lods[] = {
+		0x64, 0xac,		/* lodsb %fs:(%si) */
+		0x88, 0xc3,		/* mov %al, %bl */
+		0x66, 0x64, 0xad,	/* lodsl %fs:(%si) */
+		0xf4 };
+	static const unsigned char movsb[] = { 0xa4, 0xf4 };
+	static const unsigned char rep_movsb[] = { 0xf3, 0xa4, 0xf4 };
+	unsigned char want[16];
+	struct kvm_regs regs;
+	unsigned int i, bad;
+	uint32_t v;
+	int r;
+
+	/* REP STOSB: 5 bytes of AL at 0x3000:0x10. */
+	memset(&regs, 0, sizeof(regs));
+	regs.rax = 0x12345678abULL;
+	regs.rcx = 5;
+	regs.rdi = 0x10;
+	r = mmio_case(vcpufd, run, mem, stosb, sizeof(stosb), &regs, 0, 0x3000, 0);
+	memset(want, 0xab, 5);
+	check(!r && mmio_stored(0x30010, 5, want) && mmio_total() == 5,
+	      "REP STOSB to MMIO: 5 bytes of AL, each stored once (r %d, %u stored)",
+	      r, mmio_total());
+	check(!r && regs.rdi == 0x15 && regs.rcx == 0 &&
+	      regs.rip == MMIO_CODE_GPA + sizeof(stosb),
+	      "REP STOSB: DI 0x15, CX 0, RIP past HLT (di 0x%llx cx 0x%llx rip 0x%llx)",
+	      (unsigned long long)regs.rdi, (unsigned long long)regs.rcx,
+	      (unsigned long long)regs.rip);
+
+	/* STD; REP STOSD: 3 dwords downwards from 0x3000:0x20. */
+	memset(&regs, 0, sizeof(regs));
+	regs.rax = 0x11223344;
+	regs.rcx = 3;
+	regs.rdi = 0x20;
+	r = mmio_case(vcpufd, run, mem, stosd_down, sizeof(stosd_down), &regs,
+		      0, 0x3000, 0);
+	for (i = 0; i < 12; i++)
+		want[i] = 0x44 - 0x11 * (i % 4);
+	check(!r && mmio_stored(0x30018, 12, want) && mmio_total() == 12,
+	      "REP STOSD with DF=1: dwords at DI, DI-4, DI-8 (r %d, %u stored)",
+	      r, mmio_total());
+	check(!r && regs.rdi == 0x14 && regs.rcx == 0 && !(regs.rflags & 0x400),
+	      "REP STOSD down: DI 0x14, CX 0 (di 0x%llx cx 0x%llx)",
+	      (unsigned long long)regs.rdi, (unsigned long long)regs.rcx);
+
+	/* REP MOVSW: 4 words from RAM at 0:0x5000 to MMIO at 0x3000:0x40. */
+	for (i = 0; i < 8; i++)
+		mem[MMIO_RAM_SRC + i] = (unsigned char)(0x90 + i * 3);
+	memset(&regs, 0, sizeof(regs));
+	regs.rcx = 4;
+	regs.rsi = MMIO_RAM_SRC;
+	regs.rdi = 0x40;
+	r = mmio_case(vcpufd, run, mem, movsw, sizeof(movsw), &regs, 0, 0x3000, 0);
+	check(!r && mmio_stored(0x30040, 8, mem + MMIO_RAM_SRC) &&
+	      mmio_total() == 8,
+	      "REP MOVSW RAM -> MMIO: the VMM got the 8 bytes of DS:SI (r %d, %u stored)",
+	      r, mmio_total());
+	check(!r && regs.rsi == MMIO_RAM_SRC + 8 && regs.rdi == 0x48 &&
+	      regs.rcx == 0,
+	      "REP MOVSW: SI and DI moved by 8, CX 0 (si 0x%llx di 0x%llx cx 0x%llx)",
+	      (unsigned long long)regs.rsi, (unsigned long long)regs.rdi,
+	      (unsigned long long)regs.rcx);
+
+	/* REP MOVSD: 3 dwords from MMIO at 0x3000:0x80 to RAM at 0:0x6000. */
+	memset(mem + MMIO_RAM_DST, 0, 16);
+	memset(&regs, 0, sizeof(regs));
+	regs.rcx = 3;
+	regs.rsi = 0x80;
+	regs.rdi = MMIO_RAM_DST;
+	r = mmio_case(vcpufd, run, mem, movsd, sizeof(movsd), &regs, 0x3000, 0, 0);
+	for (bad = 0, i = 0; i < 12; i++)
+		bad += mem[MMIO_RAM_DST + i] != mmio_byte(0x30080 + i);
+	check(!r && !bad && !mem[MMIO_RAM_DST + 12] && !mmio_total(),
+	      "REP MOVSD MMIO -> RAM: the VMM's 12 bytes at ES:DI, seen at the HVA (r %d, %u wrong)",
+	      r, bad);
+	check(!r && regs.rsi == 0x8c && regs.rdi == MMIO_RAM_DST + 12 &&
+	      regs.rcx == 0,
+	      "REP MOVSD: SI and DI moved by 12, CX 0 (si 0x%llx di 0x%llx cx 0x%llx)",
+	      (unsigned long long)regs.rsi, (unsigned long long)regs.rdi,
+	      (unsigned long long)regs.rcx);
+
+	/* LODSB, LODSD from FS:SI (FS base 0x30000; DS:SI would be RAM). */
+	memset(&regs, 0, sizeof(regs));
+	regs.rax = 0xffffffffffffffffULL;
+	regs.rsi = 0x99;
+	r = mmio_case(vcpufd, run, mem, lods, sizeof(lods), &regs, 0, 0, 0x3000);
+	v = mmio_byte(0x3009a) | mmio_byte(0x3009b) << 8 |
+	    (uint32_t)mmio_byte(0x3009c) << 16 |
+	    (uint32_t)mmio_byte(0x3009d) << 24;
+	check(!r && (regs.rbx & 0xff) == mmio_byte(0x30099) &&
+	      (uint32_t)regs.rax == v && regs.rsi == 0x9e,
+	      "LODSB, LODSD with FS override: AL 0x%02llx EAX 0x%08x SI 0x%llx (want 0x%02x 0x%08x 0x9e)",
+	      (unsigned long long)(regs.rbx & 0xff), (uint32_t)regs.rax,
+	      (unsigned long long)regs.rsi, mmio_byte(0x30099), v);
+
+	/* MOVSB from MMIO 0x3000:0x100 to MMIO 0x3000:0x200. */
+	memset(&regs, 0, sizeof(regs));
+	regs.rsi = 0x100;
+	regs.rdi = 0x200;
+	r = mmio_case(vcpufd, run, mem, movsb, sizeof(movsb), &regs, 0x3000,
+		      0x3000, 0);
+	want[0] = mmio_byte(0x30100);
+	check(!r && mmio_stored(0x30200, 1, want) && mmio_total() == 1 &&
+	      regs.rsi == 0x101 && regs.rdi == 0x201,
+	      "MOVSB MMIO -> MMIO: the loaded byte stored at ES:DI (r %d, %u stored, si 0x%llx di 0x%llx)",
+	      r, mmio_total(), (unsigned long long)regs.rsi,
+	      (unsigned long long)regs.rdi);
+
+	/* REP MOVSB of 4 bytes to 0x1fff:0xe (0x1fffe): 2 in RAM, 2 in MMIO. */
+	for (i = 0; i < 4; i++)
+		mem[MMIO_RAM_SRC + 0x100 + i] = (unsigned char)(0xc0 + i);
+	mem[MMIO_LO - 2] = 0;
+	mem[MMIO_LO - 1] = 0;
+	memset(&regs, 0, sizeof(regs));
+	regs.rcx = 4;
+	regs.rsi = MMIO_RAM_SRC + 0x100;
+	regs.rdi = 0xe;
+	r = mmio_case(vcpufd, run, mem, rep_movsb, sizeof(rep_movsb), &regs, 0,
+		      0x1fff, 0);
+	check(!r && mem[MMIO_LO - 2] == 0xc0 && mem[MMIO_LO - 1] == 0xc1,
+	      "REP MOVSB RAM -> RAM then MMIO: the first 2 bytes in RAM (0x%02x 0x%02x)",
+	      mem[MMIO_LO - 2], mem[MMIO_LO - 1]);
+	check(!r && mmio_stored(MMIO_LO, 2, mem + MMIO_RAM_SRC + 0x102) &&
+	      mmio_total() == 2 && regs.rcx == 0 && regs.rdi == 0x12,
+	      "...and the last 2 to the VMM, CX 0 (r %d, %u stored, di 0x%llx)",
+	      r, mmio_total(), (unsigned long long)regs.rdi);
+}
+
 int main(void)
 {
 	struct kvm_sregs sregs;
@@ -350,5 +590,6 @@ int main(void)
 	      "OUTS left guest memory alone");
 
 	run_rep(vcpufd, run, mem);
+	run_mmio_strings(vcpufd, run, mem);
 	return failed;
 }
