@@ -295,6 +295,8 @@ static inline void kvmmu_insn_done(struct kvmmu_vcpu *vcpu)
  * @vcpu_run: enter the guest once and handle the exit: 1 to enter again,
  *            0 to return to the VMM (vcpu->run filled), <0 an errno for
  *            KVM_RUN.
+ * @get_debugregs: fill db, dr6 and dr7 with the guest's debug registers.
+ * @set_debugregs: take the VMM's (already checked) debug registers.
  */
 struct kvmmu_vendor_ops {
 	const char *name;
@@ -305,6 +307,10 @@ struct kvmmu_vendor_ops {
 	void (*vcpu_free)(struct kvmmu_vcpu *vcpu);
 	void (*vcpu_reset)(struct kvmmu_vcpu *vcpu);
 	int (*vcpu_run)(struct kvmmu_vcpu *vcpu);
+	void (*get_debugregs)(struct kvmmu_vcpu *vcpu,
+			      struct kvm_debugregs *dbg);
+	void (*set_debugregs)(struct kvmmu_vcpu *vcpu,
+			      const struct kvm_debugregs *dbg);
 };
 
 extern const struct kvmmu_vendor_ops kvmmu_svm_ops;
@@ -369,6 +375,14 @@ int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);
 u64 kvmmu_host_xcr0(void);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 long kvmmu_tsc_khz(void);
+
+/* vcpu_state.c: FPU, XSAVE, XCRs, debug registers, VMX-only addresses */
+u64 kvmmu_supported_xcr0(void);
+int kvmmu_xsave2_size(void);
+long kvmmu_vcpu_state_ioctl(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
+			    void __user *argp);
+int kvmmu_set_tss_addr(unsigned long addr);
+int kvmmu_set_identity_map_addr(struct kvmmu_vm *vm, const void __user *argp);
 
 /* stats.c */
 int kvmmu_vm_stats_fd(struct kvmmu_vm *vm);

@@ -27,6 +27,7 @@
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
+#include <asm/cpufeature.h>
 
 #include "kvmmu.h"
 #include "mmu.h"
@@ -74,12 +75,22 @@ static const struct {
 	{ KVM_CAP_SYNC_MMU,			1 },
 	{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,	KVMMU_DIRTY_LOG_MANUAL_CAPS },
 	{ KVM_CAP_BINARY_STATS_FD,		1 },
+	{ KVM_CAP_MP_STATE,			1 },
+	{ KVM_CAP_XSAVE,			1 },
+	{ KVM_CAP_DEBUGREGS,			1 },
+	{ KVM_CAP_SET_TSS_ADDR,			1 },
+	{ KVM_CAP_SET_IDENTITY_MAP_ADDR,	1 },
 };
 
 static long check_extension(long cap)
 {
 	int i;
 
+	/* The two whose answer depends on the host's XSAVE features. */
+	if (cap == KVM_CAP_XSAVE2)
+		return kvmmu_xsave2_size();
+	if (cap == KVM_CAP_XCRS)
+		return boot_cpu_has(X86_FEATURE_XSAVE);
 	for (i = 0; i < ARRAY_SIZE(kvmmu_caps); i++) {
 		if (kvmmu_caps[i].cap == cap)
 			return kvmmu_caps[i].value;
@@ -193,6 +204,10 @@ static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		return kvmmu_vm_stats_fd(vm);
 	case KVM_ENABLE_CAP:
 		return vm_enable_cap(vm, argp);
+	case KVM_SET_TSS_ADDR:
+		return kvmmu_set_tss_addr(arg);
+	case KVM_SET_IDENTITY_MAP_ADDR:
+		return kvmmu_set_identity_map_addr(vm, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -621,6 +621,32 @@ static int handle_dr(struct svm_vcpu *svm, bool write)
 	return 1;
 }
 
+/* KVM_GET_DEBUGREGS: what the guest's MOV from DRn reads (handle_dr()). */
+static void svm_get_debugregs(struct kvmmu_vcpu *vcpu,
+			      struct kvm_debugregs *dbg)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	BUILD_BUG_ON(sizeof(dbg->db) != sizeof(svm->db));
+	memcpy(dbg->db, svm->db, sizeof(dbg->db));
+	dbg->dr6 = svm->dr6;
+	dbg->dr7 = svm->dr7;
+}
+
+/*
+ * KVM_SET_DEBUGREGS, checked by vcpu_state.c. Taken as given, as
+ * kvm_vcpu_ioctl_x86_set_debugregs() does; never loaded into the CPU.
+ */
+static void svm_set_debugregs(struct kvmmu_vcpu *vcpu,
+			      const struct kvm_debugregs *dbg)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	memcpy(svm->db, dbg->db, sizeof(svm->db));
+	svm->dr6 = dbg->dr6;
+	svm->dr7 = dbg->dr7;
+}
+
 /*
  * VMMCALL: no hypercall is implemented; the guest gets KVM's answer for an
  * unknown one in RAX (-KVM_ENOSYS, -KVM_EPERM above CPL 0), truncated to
@@ -907,4 +933,6 @@ const struct kvmmu_vendor_ops kvmmu_svm_ops = {
 	.vcpu_free		= svm_vcpu_free,
 	.vcpu_reset		= svm_vcpu_reset,
 	.vcpu_run		= svm_vcpu_run,
+	.get_debugregs		= svm_get_debugregs,
+	.set_debugregs		= svm_set_debugregs,
 };

@@ -1088,8 +1088,9 @@ u64 kvmmu_host_xcr0(void)
  * @xcr: EDX:EAX.
  *
  * XCR0 may hold only features that the vCPU's CPUID leaf 0xD offers and
- * the host has enabled (so that the guest's FPU state, sized for the
- * host's features, holds them all), x87 always, AVX only with SSE, MPX's
+ * kvmmu_supported_xcr0() allows (the host has them enabled, so that the
+ * guest's FPU state, sized for the host's features, holds them all; no
+ * MPX, which kvm_amd does not offer either), x87 always, AVX only with SSE, MPX's
  * two states together, AVX-512's three together and with AVX, AMX's two
  * together.
  *
@@ -1105,7 +1106,7 @@ int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr)
 		return 1;
 	if (e)
 		valid |= (u64)e->edx << 32 | e->eax;
-	valid &= kvmmu_host_xcr0();
+	valid &= kvmmu_supported_xcr0() | XFEATURE_MASK_FP;
 	if ((xcr & ~valid) || !(xcr & XFEATURE_MASK_FP))
 		return 1;
 	if ((xcr & XFEATURE_MASK_YMM) && !(xcr & XFEATURE_MASK_SSE))
@@ -1398,14 +1399,28 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 	case KVM_SET_MP_STATE:
 		if (copy_from_user(&mp, argp, sizeof(mp)))
 			return -EFAULT;
-		/* Without an in-kernel APIC only these make sense (KVM too). */
-		if (mp.mp_state != KVM_MP_STATE_RUNNABLE &&
-		    mp.mp_state != KVM_MP_STATE_HALTED)
+		/*
+		 * kvm_arch_vcpu_ioctl_set_mpstate() without an in-kernel
+		 * LAPIC (KVM_CREATE_IRQCHIP creates none here): every other
+		 * state is the LAPIC's, and the VMM's own APIC emulation
+		 * does INIT and SIPI with the register ioctls.
+		 */
+		if (mp.mp_state != KVM_MP_STATE_RUNNABLE)
 			return -EINVAL;
 		vcpu->mp_state = mp.mp_state;
 		return 0;
 	case KVM_SET_SIGNAL_MASK:
 		return set_signal_mask(vcpu, argp);
+	case KVM_GET_FPU:
+	case KVM_SET_FPU:
+	case KVM_GET_XSAVE:
+	case KVM_SET_XSAVE:
+	case KVM_GET_XSAVE2:
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
+		return kvmmu_vcpu_state_ioctl(vcpu, ioctl, argp);
 	case KVM_GET_STATS_FD:
 		return kvmmu_vcpu_stats_fd(vcpu);
 	default:
