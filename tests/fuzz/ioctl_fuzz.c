@@ -224,10 +224,8 @@ static struct {
 	unsigned long n;
 } known[] = {
 	{ KVM_GET_MSR_INDEX_LIST, "not implemented (EINVAL)", 0 },
-	{ KVM_SET_TSS_ADDR, "not implemented (ENOTTY)", 0 },
 	{ KVM_IRQ_LINE, "no in-kernel irqchip (ENOTTY)", 0 },
 	{ KVM_CREATE_IRQCHIP, "accepted without an irqchip, also after KVM_CREATE_VCPU", 0 },
-	{ KVM_GET_FPU, "not implemented (EINVAL)", 0 },
 	{ KVM_SET_MSRS, "not implemented (EINVAL)", 0 },
 	{ KVM_TRANSLATE, "not implemented (EINVAL)", 0 },
 	{ KVM_INTERRUPT, "not implemented (EINVAL)", 0 },
@@ -239,7 +237,7 @@ static struct {
 	{ KVM_CREATE_PIT, "not implemented (ENOTTY)", 0 },
 	{ KVM_SET_BOOT_CPU_ID, "not implemented (ENOTTY)", 0 },
 	{ KVM_CREATE_VCPU, "vCPU ids below 1024 (KVM: 4096)", 0 },
-	{ KVM_SET_MP_STATE, "other states accepted without an in-kernel APIC", 0 },
+	{ KVM_SET_MP_STATE, "only RUNNABLE: KVM_CREATE_IRQCHIP makes no LAPIC", 0 },
 	{ KVM_SET_TSC_KHZ, "not implemented (ENOTTY)", 0 },
 	{ KVM_GET_TSC_KHZ, "the host's, as KVM_SET_TSC_KHZ is not implemented", 0 },
 };

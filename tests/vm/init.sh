@@ -302,7 +302,7 @@ fuzz_args() {
 
 group_control() {
 	# shellcheck disable=SC2046
-	want_any control.guest control.string_io control.guest_test control.hardening control.hostmem control.race control.memslot_test control.fuzz control.fuzz_replay $(upstream_names control.upstream) || return 0
+	want_any control.guest control.string_io control.guest_test control.hardening control.vcpu_state control.hostmem control.race control.memslot_test control.fuzz control.fuzz_replay $(upstream_names control.upstream) || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -325,6 +325,9 @@ group_control() {
 	fi
 	if want control.hardening; then
 		run_bin control.hardening "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" hardening_test || true
+	fi
+	if want control.vcpu_state; then
+		run_bin control.vcpu_state "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" vcpu_state_test || true
 	fi
 	if want control.hostmem; then
 		run_bin control.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 $HOSTMEM_REQ" hostmem_test || true
@@ -371,7 +374,7 @@ group_control() {
 }
 
 group_kvmmu() {
-	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.hostmem kvmmu.guest_test kvmmu.race kvmmu.fuzz"
+	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.vcpu_state kvmmu.hostmem kvmmu.guest_test kvmmu.race kvmmu.fuzz"
 	[ "$PLAN_FAILNTH" = 1 ] && _tests="$_tests kvmmu.failnth"
 	[ "$PLAN_KUNIT" = 1 ] && _tests="$_tests kvmmu.kunit"
 	# shellcheck disable=SC2086
@@ -388,6 +391,9 @@ group_kvmmu() {
 	fi
 	if want kvmmu.hardening; then
 		run_bin kvmmu.hardening "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" hardening_test || true
+	fi
+	if want kvmmu.vcpu_state; then
+		run_bin kvmmu.vcpu_state "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" vcpu_state_test || true
 	fi
 	if want kvmmu.hostmem; then
 		run_bin kvmmu.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu $HOSTMEM_REQ" hostmem_test || true
