@@ -39,6 +39,11 @@ struct kvm_userspace_memory_region2 {
 					 struct kvm_userspace_memory_region2)
 #endif
 
+/* 6.12: a slot move or delete may zap only that slot (kvm.h, 6.1 lacks it). */
+#ifndef KVM_X86_QUIRK_SLOT_ZAP_ALL
+#define KVM_X86_QUIRK_SLOT_ZAP_ALL	BIT(7)
+#endif
+
 #ifndef KVM_CAP_VM_TYPES
 #define KVM_CAP_VM_TYPES 235
 #define KVM_X86_DEFAULT_VM 0

@@ -125,6 +125,8 @@ struct kvmmu_memslots {
  * @manual_dirty_log_protect: KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE and
  *	KVM_DIRTY_LOG_INITIALLY_SET as enabled by KVM_ENABLE_CAP; changed
  *	under @slots_lock.
+ * @disabled_quirks: KVM_X86_QUIRK_* bits disabled by KVM_CAP_DISABLE_QUIRKS2
+ *	(only recorded: kvmmu behaves as if every supported one were off).
  * @remote_tlb_flush: kvmmu_flush_remote_tlbs() calls, for the stats fd.
  * @stats_id: "kvm-<pid>", the id of its binary stats (KVM's).
  */
@@ -143,6 +145,7 @@ struct kvmmu_vm {
 	atomic_t online_vcpus;
 	struct mutex lock;	/* vCPU creation */
 	u64 manual_dirty_log_protect;
+	u64 disabled_quirks;
 	atomic64_t remote_tlb_flush;
 	char stats_id[16];
 };

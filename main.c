@@ -52,6 +52,14 @@ MODULE_PARM_DESC(force_emulation_prefix, "Always 0: kvmmu has no forced emulatio
  * device and on a VM reads only this table; anything absent is 0, as KVM
  * answers for capabilities it does not know.
  */
+/*
+ * The quirks a VMM may disable. Only SLOT_ZAP_ALL: a slot move or delete
+ * in kvmmu zaps that slot alone, which is what disabling it asks of KVM;
+ * the others concern emulation kvmmu does not have (in-kernel APIC,
+ * MWAIT, hypercall patching).
+ */
+#define KVMMU_SUPPORTED_QUIRKS	KVM_X86_QUIRK_SLOT_ZAP_ALL
+
 static const struct {
 	long cap;
 	int value;
@@ -80,6 +88,7 @@ static const struct {
 	{ KVM_CAP_DEBUGREGS,			1 },
 	{ KVM_CAP_SET_TSS_ADDR,			1 },
 	{ KVM_CAP_SET_IDENTITY_MAP_ADDR,	1 },
+	{ KVM_CAP_DISABLE_QUIRKS2,		KVMMU_SUPPORTED_QUIRKS },
 };
 
 static long check_extension(long cap)
@@ -166,6 +175,14 @@ static int vm_enable_cap(struct kvmmu_vm *vm, void __user *argp)
 	switch (cap.cap) {
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return kvmmu_enable_manual_dirty_log(vm, &cap);
+	case KVM_CAP_DISABLE_QUIRKS2:
+		/* kvm_vm_ioctl_enable_cap(): flags first, then unknown bits. */
+		if (cap.flags || (cap.args[0] & ~KVMMU_SUPPORTED_QUIRKS))
+			return -EINVAL;
+		mutex_lock(&vm->slots_lock);
+		vm->disabled_quirks |= cap.args[0];
+		mutex_unlock(&vm->slots_lock);
+		return 0;
 	default:
 		/* What KVM says for a capability it cannot enable. */
 		return -EINVAL;

@@ -62,6 +62,10 @@
 
 #include "kvmmu_util.h"
 
+#ifndef KVM_X86_QUIRK_SLOT_ZAP_ALL
+#define KVM_X86_QUIRK_SLOT_ZAP_ALL	(1 << 7)
+#endif
+
 #define PG		KVMMU_PAGE_SIZE
 #define NPG		16		/* pages in each fixture's buffer */
 #define LOG		KVM_MEM_LOG_DIRTY_PAGES
@@ -803,6 +807,43 @@ TEST_F(sys, vm_caps)
 		  kvmmu_check_extension(vmfd, KVM_CAP_MULTI_ADDRESS_SPACE));
 	EXPECT_EQ(0, kvmmu_check_extension(vmfd, 0x7fffffff));
 	EXPECT_EQ(0, kvmmu_check_extension(vmfd, -1));
+	close(vmfd);
+}
+
+/*
+ * KVM_CAP_DISABLE_QUIRKS2 with KVM_X86_QUIRK_SLOT_ZAP_ALL (6.12): a slot
+ * move or delete then zaps that slot alone (memslot_perf_test -q). The
+ * errno of kvm_vm_ioctl_enable_cap(): flags, then bits outside what
+ * KVM_CHECK_EXTENSION reported, -EINVAL; disabling twice is fine.
+ */
+TEST_F(sys, disable_quirks2_slot_zap_all)
+{
+	long quirks = kvmmu_check_extension(self->devfd,
+					    KVM_CAP_DISABLE_QUIRKS2);
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_DISABLE_QUIRKS2 };
+	int vmfd;
+
+	if (kvmmu_is_stock() && !(quirks & KVM_X86_QUIRK_SLOT_ZAP_ALL))
+		SKIP(return, "stock KVM before 6.12: no SLOT_ZAP_ALL quirk");
+	ASSERT_NE(0, quirks & KVM_X86_QUIRK_SLOT_ZAP_ALL)
+		TH_LOG("KVM_CAP_DISABLE_QUIRKS2 = %#lx", quirks);
+	vmfd = kvmmu_create_vm(self->devfd, 0);
+	ASSERT_LE(0, vmfd);
+	EXPECT_EQ(quirks, kvmmu_check_extension(vmfd,
+						KVM_CAP_DISABLE_QUIRKS2));
+	cap.flags = 1;
+	cap.args[0] = KVM_X86_QUIRK_SLOT_ZAP_ALL;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(vmfd, KVM_ENABLE_CAP,
+				       (unsigned long)&cap));
+	cap.flags = 0;
+	cap.args[0] = 1ULL << 63;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(vmfd, KVM_ENABLE_CAP,
+				       (unsigned long)&cap));
+	cap.args[0] = KVM_X86_QUIRK_SLOT_ZAP_ALL;
+	EXPECT_EQ(0, kvmmu_ioctl(vmfd, KVM_ENABLE_CAP, (unsigned long)&cap));
+	EXPECT_EQ(0, kvmmu_ioctl(vmfd, KVM_ENABLE_CAP, (unsigned long)&cap));
+	cap.args[0] = 0;
+	EXPECT_EQ(0, kvmmu_ioctl(vmfd, KVM_ENABLE_CAP, (unsigned long)&cap));
 	close(vmfd);
 }
 

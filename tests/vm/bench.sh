@@ -6,18 +6,30 @@
 # contenders in the same VM gives ratios that do not depend on host noise
 # (REFERENCE.md 1). Every workload (init.sh bench_workloads: memslot_bench,
 # guest_bench, and the upstream demand_paging_test, memslot_perf_test,
-# dirty_log_perf_test, kvm_page_table_test) runs first against stock
-# kvm_amd, then against our module loaded as kvm.ko (/dev/kvm). Prints a
-# table workload | kvm_amd | kvmmu | ratio (kvmmu / kvm_amd; every value is
-# a time, lower is better; a value measured more than once is shown as
-# the fastest, and the output says which repeats differ by more than 2%) and
-# writes JSON to build/bench/results.json and
-# bench/results/<date>-<commit>.json, and a PNG chart of the ratios beside
-# it when gnuplot is there.
+# dirty_log_perf_test, kvm_page_table_test) runs against stock kvm_amd and
+# against our module loaded as kvm.ko (/dev/kvm), interleaved: kvm_amd,
+# kvmmu, kvm_amd, kvmmu. Prints a table workload | kvm_amd | kvmmu | ratio
+# | class (ratio = kvmmu / kvm_amd; every value is a time, lower is better;
+# a value measured more than once is shown as the fastest, and the output
+# says which repeats differ by more than 2%), and the summary: the
+# geometric mean of the ratios of the rows of class "mmu". The other
+# classes, left out of it, and why (performance.rst, "Row classes"):
+#   tick      the value is mostly where a scheduler tick falls
+#   quirk     kvm_amd with KVM_X86_QUIRK_SLOT_ZAP_ALL: not like for like
+#   host      no module code runs in it (the host's own work)
+#   derived   a sum or difference of other rows
+#   realtime  the -smp 2 VM, real time, not icount
+# Writes build/bench/results.json and build/bench/metadata.txt (the exact
+# commands run in each VM, the QEMU command lines and version, the kernel
+# package, the commit, the date), copies both to
+# bench/results/<date>-<commit>.{json,txt}, and a PNG chart of the ratios
+# beside them when gnuplot is there.
 # memslot_perf_test's RW runs alone in a third VM at ICOUNT_SHIFT_RW: its
 # first touch of 512 MiB must fit a 10 s alarm (init.sh bench_rw); its rows
 # are marked with that shift in the table and the JSON.
-# Env: BENCH_KERNEL (stock612), ICOUNT_SHIFT (3), ICOUNT_SHIFT_RW (2).
+# Env: BENCH_KERNEL (stock612), ICOUNT_SHIFT (3), ICOUNT_SHIFT_RW (2),
+# BENCH_QUICK=1: the first VM only, one round, shortened runs: to check
+# that every row comes out, not to measure.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,29 +46,61 @@ ensure_pkgs linux-source-6.12 xz-utils make gcc libc6-dev
 make -s -C "$REPO/tests/selftests" OUT="$BUILD/selftests"
 [ -x "$BUILD/selftests/memslot_bench" ] || die "memslot_bench was not built"
 "$VMDIR/upstream.sh"
+quick=${BENCH_QUICK:-0}
+export BENCH_QUICK=$quick
+t_start=$SECONDS
 # 1: everything, icount, one CPU. 2: fault-in scaling, real time, 2 CPUs.
-# 3: memslot_perf_test RW, a smaller icount shift, one CPU.
+# 3: memslot_perf_test RW, a smaller icount shift, one CPU. In sequence:
+# one VM at a time (the caller's vmrun holds one slot).
+vms=vm
 "$VMDIR/initramfs.sh" "$k" "$out/initramfs.cpio.gz" --mode bench --timeout 1800
-"$VMDIR/run-qemu.sh" "$k" "$out/initramfs.cpio.gz" "$out/vm" --timeout 3600 \
+"$VMDIR/run-qemu.sh" "$k" "$out/initramfs.cpio.gz" "$out/vm" --timeout 5400 \
 	-- -icount "shift=$shift_n,sleep=off" -smp 1 || true
 "$VMDIR/verdict.sh" "$k" "$out/vm" >"$out/verdict.txt" || true
 grep '^FAIL' "$out/verdict.txt" >&2 || true
-"$VMDIR/initramfs.sh" "$k" "$out/initramfs-smp.cpio.gz" --mode bench-smp --timeout 1800
-"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-smp.cpio.gz" "$out/vm-smp" --timeout 1800 \
-	-- -smp 2 || true
-"$VMDIR/initramfs.sh" "$k" "$out/initramfs-rw.cpio.gz" --mode bench-rw --timeout 1800
-"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-rw.cpio.gz" "$out/vm-rw" --timeout 1800 \
-	-- -icount "shift=$shift_rw,sleep=off" -smp 1 || true
+rm -rf "$out/vm-smp" "$out/vm-rw"
+if [ "$quick" != 1 ]; then
+	vms="vm vm-smp vm-rw"
+	"$VMDIR/initramfs.sh" "$k" "$out/initramfs-smp.cpio.gz" --mode bench-smp --timeout 1800
+	"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-smp.cpio.gz" "$out/vm-smp" --timeout 1800 \
+		-- -smp 2 || true
+	"$VMDIR/initramfs.sh" "$k" "$out/initramfs-rw.cpio.gz" --mode bench-rw --timeout 1800
+	"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-rw.cpio.gz" "$out/vm-rw" --timeout 1800 \
+		-- -icount "shift=$shift_rw,sleep=off" -smp 1 || true
+fi
+t_vms=$((SECONDS - t_start))
 
 commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=
 if git -C "$REPO" status --porcelain 2>/dev/null | grep -qv '^??'; then dirty=-dirty; fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-cat "$out/vm/results.log" "$out/vm-smp/results.log" "$out/vm-rw/results.log" 2>/dev/null |
+logs=()
+for v in $vms; do logs+=("$out/$v/results.log"); done
+cat "${logs[@]}" 2>/dev/null |
 	tr -d '\r' | awk -v kernel="$k" -v shift_n="$shift_n" -v shift_rw="$shift_rw" \
 	-v commit="$commit$dirty" -v stamp="$stamp" -v json="$out/results.json" \
-	-v dat="$out/ratios.dat" '
-/^kvmmu-harness: begin bench\./ { cur = $3; sub(/^bench\./, "", cur); next }
+	-v dat="$out/ratios.dat" -v quick="$quick" '
+# class(w, a, b): which rows the summary leaves out, and why
+# (performance.rst, "Row classes").
+function class(w, a, b) {
+	# Two threads spin on the one CPU and hand it over at slice ends:
+	# unmap chunked follows the tick (HRTICK shortens the slice, the
+	# handover stays); a dirty_log_perf_test timing that lasts one to
+	# five ticks (3.9-20 ms) in either contender is whole ticks more or
+	# less.
+	if (w ~ /unmap_chunked/) return "tick"
+	if (w ~ /^dirty_log_/ && ((a + 0 >= 0.0039 && a + 0 < 0.02) ||
+	    (b + 0 >= 0.0039 && b + 0 < 0.02))) return "tick"
+	# kvm_amd zaps every SPTE on a slot move with the quirk on.
+	if (w ~ /^memslot_perf_move_/) return "quirk"
+	if (w ~ /^smp_/) return "realtime"
+	if (w ~ /^host_/) return "host"
+	if (w == "faultin_limit_ns" || w ~ /_mmu_ns$/) return "derived"
+	return "mmu"
+}
+/^kvmmu-harness: begin bench\./ {
+	cur = $3; sub(/^bench\./, "", cur); sub(/\.r[0-9]+$/, "", cur); next
+}
 /^kvmmu-harness: / { next }
 cur != "" && $1 == "bench" && NF >= 3 {
 	if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
@@ -75,26 +119,58 @@ cur != "" && $1 == "bench" && NF >= 3 {
 	val[cur, $2] = $3
 }
 END {
-	printf("%-28s | %12s | %12s | %7s\n", "workload", "kvm_amd", "kvmmu", "ratio")
-	printf("%-28s-+-%12s-+-%12s-+-%7s\n", "----------------------------", "------------", "------------", "-------")
-	printf("{\n  \"date\": \"%s\", \"commit\": \"%s\", \"kernel\": \"%s\", \"icount_shift\": %s, \"icount_shift_rw\": %s,\n  \"results\": [", stamp, commit, kernel, shift_n, shift_rw) > json
+	printf("%-34s | %12s | %12s | %7s | %s\n", "workload", "kvm_amd", "kvmmu", "ratio", "class")
+	printf("%-34s-+-%12s-+-%12s-+-%7s-+-%s\n", "----------------------------------", "------------", "------------", "-------", "--------")
+	printf("{\n  \"date\": \"%s\", \"commit\": \"%s\", \"kernel\": \"%s\", \"icount_shift\": %s, \"icount_shift_rw\": %s, \"quick\": %s,\n  \"results\": [", stamp, commit, kernel, shift_n, shift_rw, quick) > json
 	for (i = 1; i <= n; i++) {
 		w = order[i]
 		a = ((("kvm_amd", w) in val) ? val["kvm_amd", w] : "")
 		b = ((("kvmmu", w) in val) ? val["kvmmu", w] : "")
 		r = (a != "" && b != "" && a + 0 > 0) ? sprintf("%.2f", b / a) : "-"
-		printf("%-28s | %12s | %12s | %7s\n", w, a == "" ? "-" : a, b == "" ? "-" : b, r)
+		c = class(w, a, b)
+		if (c == "mmu" && r != "-" && b + 0 > 0) { lsum += log(b / a); nm++ }
+		printf("%-34s | %12s | %12s | %7s | %s\n", w, a == "" ? "-" : a, b == "" ? "-" : b, r, c)
 		if (r != "-") printf("%s %s\n", w, r) > dat
-		printf("%s\n    {\"workload\": \"%s\", \"kvm_amd\": %s, \"kvmmu\": %s, \"ratio\": %s}", i > 1 ? "," : "", w, a == "" ? "null" : a, b == "" ? "null" : b, r == "-" ? "null" : r) > json
+		printf("%s\n    {\"workload\": \"%s\", \"kvm_amd\": %s, \"kvmmu\": %s, \"ratio\": %s, \"class\": \"%s\"}", i > 1 ? "," : "", w, a == "" ? "null" : a, b == "" ? "null" : b, r == "-" ? "null" : r, c) > json
 	}
-	printf("\n  ]\n}\n") > json
+	gm = nm ? sprintf("%.3f", exp(lsum / nm)) : "null"
+	printf("\n  ],\n  \"summary\": {\"geomean_mmu\": %s, \"mmu_rows\": %d}\n}\n", gm, nm) > json
 	if (n == 0) print "(no bench lines in the results: see " json ")"
 	printf("memslot_perf_RW_*: icount shift=%s, its own VM; smp_*: real time, -smp 2; the rest: icount shift=%s\n", shift_rw, shift_n)
+	printf("memslot_perf_move_*: kvm_amd with its default KVM_X86_QUIRK_SLOT_ZAP_ALL; memslot_perf_noquirk_move_*: quirk disabled (-q), the like-for-like rows\n")
 	if (reps)
 		printf("repeatability: %d repeated runs of a value (the table shows the fastest), %d differ from the fastest before them by more than 2%%, largest %.1f%% (%s)%s\n", reps, far, 100 * maxdev, maxw, farw)
-}'
+	printf("summary: geometric mean of kvmmu / kvm_amd over the %d rows of class mmu: %s (tick, quirk, host, derived and realtime rows left out)\n", nm, gm)
+}' | tee "$out/table.txt"
+
+# What a reader needs to repeat the run.
+eval "$("$VMDIR/kernel.sh" "$k")"
+{
+	echo "# make bench metadata"
+	echo "date: $stamp"
+	echo "commit: $(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)$dirty"
+	echo "quick: $quick"
+	echo "kernel: $k, $KVER, package linux-image-$KVER $(dpkg-query -W -f='${Version}' "linux-headers-$KVER" 2>/dev/null || echo '?')"
+	echo "upstream selftests: linux-source-6.12 $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo '?')"
+	echo "host qemu: $(qemu-system-x86_64 --version | head -n1), package $(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || echo '?')"
+	echo "host: $(uname -srm), $(nproc) CPUs"
+	echo "icount shift: $shift_n, RW: $shift_rw"
+	echo "VMs ran in sequence, $t_vms s in all"
+	for v in $vms; do
+		echo
+		echo "## $v ($(cat "$out/$v/vm-seconds" 2>/dev/null || echo '?') s)"
+		echo "qemu: $(cat "$out/$v/qemu-cmdline" 2>/dev/null || echo '?')"
+		# The harness's test frames and the commands inside them.
+		tr -d '\r' <"$out/$v/results.log" 2>/dev/null |
+			awk '/^kvmmu-harness: (begin|env) / { sub(/^kvmmu-harness: /, ""); print; next }
+			     /^# cmd / { sub(/^# cmd /, "  "); print }
+			     /^# guest / { sub(/^# /, ""); print }'
+	done
+} >"$out/metadata.txt"
+
 mkdir -p "$REPO/bench/results"
 cp "$out/results.json" "$REPO/bench/results/$stamp-$commit$dirty.json"
+cp "$out/metadata.txt" "$REPO/bench/results/$stamp-$commit$dirty.txt"
 png="$REPO/bench/results/$stamp-$commit$dirty.png"
 ensure_pkgs gnuplot-nox || true
 if command -v gnuplot >/dev/null && [ -s "$out/ratios.dat" ]; then
@@ -107,4 +183,4 @@ if command -v gnuplot >/dev/null && [ -s "$out/ratios.dat" ]; then
 		plot '$out/ratios.dat' using 2:xtic(1) notitle, 1 with lines lw 2 notitle" &&
 		log "chart: $png"
 fi
-log "results: $out/results.json, bench/results/$stamp-$commit$dirty.json, VM logs in $out/vm"
+log "results: $out/results.json, bench/results/$stamp-$commit$dirty.{json,txt}, VM logs in $out/vm*, $t_vms s of VMs"

@@ -54,6 +54,7 @@ FUZZ_SEEDS="1 2 3"
 FUZZ_CALLS=40000
 FUZZ_GUESTS=100
 FUZZ_DIFF=0
+BENCH_QUICK=0
 # shellcheck disable=SC1091
 . /etc/kvmmu.conf
 
@@ -560,6 +561,13 @@ bench_parse() {
 	}'
 }
 
+# bench_cmd <command...>: note the exact command in the output (bench.sh
+# copies these lines into the metadata file), then run it.
+bench_cmd() {
+	echo "# cmd $*"
+	"$@"
+}
+
 # bench_run <prefix> <command...>: run an upstream selftest with its output
 # in a file, then bench_parse the file. Not a pipe: on one CPU the parser,
 # woken by each line, runs whenever the scheduler lets it, and that can be
@@ -568,25 +576,29 @@ bench_parse() {
 bench_run() {
 	_p=$1
 	shift
+	echo "# cmd $*"
 	"$@" >/tmp/bench.out
 	bench_parse "$_p" </tmp/bench.out
 }
 
-# bench_workloads <label> <env>: every workload of `make bench` against the
-# device the environment names, as test bench.<label>. Each run is bounded
-# by 900 s. memslot_perf_test stops at test 4 here: RW (5) runs in its own
-# VM at a smaller icount shift (bench_rw).
+# bench_workloads <label> <env>: one round of every workload of `make
+# bench` against the device the environment names, as test bench.<label>.
+# bench_both runs two rounds per contender, interleaved, so every value is
+# measured at least twice. Each run is bounded by 900 s. memslot_perf_test
+# stops at test 4 here: RW (5) runs in its own VM at a smaller icount shift
+# (bench_rw). BENCH_QUICK=1 (bench.sh) runs each workload once, shortened:
+# a check that the rows come out, not a measurement.
 # shellcheck disable=SC2086
 bench_workloads() {
 	mark "bench.$1"
 	say "env $2"
 	_b="timeout -s KILL 900 env $2"
+	_l=5
+	_pages=
+	[ "$BENCH_QUICK" = 1 ] && _l=1 && _pages=1024
 	{
-		# Twice: bench.sh checks that the two runs agree.
-		$_b /tests/memslot_bench
-		$_b /tests/guest_bench
-		$_b /tests/memslot_bench
-		$_b /tests/guest_bench
+		bench_cmd $_b /tests/memslot_bench
+		bench_cmd $_b /tests/guest_bench $_pages
 		bench_run demand_paging_4k $_b /tests/demand_paging_test -b 64M
 		bench_run demand_paging_thp \
 			$_b /tests/demand_paging_test -b 64M -s anonymous_thp
@@ -595,33 +607,36 @@ bench_workloads() {
 		bench_run demand_paging_hugetlb \
 			$_b /tests/demand_paging_test -b 64M -s anonymous_hugetlb
 		# map and unmap take 1-3 s per iteration: one is enough. The
-		# rest run the upstream default 5 s, twice: their first
-		# iteration frees what the setup's memset populated and
-		# weighs 1/22 of a 1 s run (performance.rst).
+		# rest run the upstream default 5 s: their first iteration
+		# frees what the setup's memset populated and weighs 1/22 of a
+		# 1 s run (performance.rst).
 		bench_run memslot_perf \
 			$_b /tests/memslot_perf_test -s 64 -l 1 -f 0 -e 1
-		for _i in 1 2; do
-			bench_run memslot_perf \
-				$_b /tests/memslot_perf_test -s 64 -l 5 -f 2 -e 4
-		done
+		bench_run memslot_perf \
+			$_b /tests/memslot_perf_test -s 64 -l $_l -f 2 -e 4
+		# The moves again with KVM_X86_QUIRK_SLOT_ZAP_ALL disabled:
+		# kvm_amd then zaps only the moved slot, as kvmmu always does
+		# (the like-for-like rows, memslot_perf_noquirk_*).
+		bench_run memslot_perf_noquirk \
+			$_b /tests/memslot_perf_test -q -s 64 -l $_l -f 3 -e 4
 		# unmap chunked again with HRTICK: a slice then ends after
 		# base_slice_ns (0.7 ms), not at the next 4 ms tick, so less
 		# of an iteration is one thread spinning while the other
 		# waits for the CPU (performance.rst, unmap chunked).
 		_feat=/sys/kernel/debug/sched/features
 		if echo HRTICK >$_feat; then
-			for _i in 1 2; do
-				bench_run memslot_perf_hrtick \
-					$_b /tests/memslot_perf_test -s 64 -l 5 -f 2 -e 2
-			done
+			bench_run memslot_perf_hrtick \
+				$_b /tests/memslot_perf_test -s 64 -l $_l -f 2 -e 2
 			echo NO_HRTICK >$_feat
 		fi
-		# Three times: enable and disable are single sub-ms timings.
+		# Three times a round: enable and disable are single sub-ms
+		# timings.
 		for _i in 1 2 3; do
 			bench_run dirty_log_g \
 				$_b /tests/dirty_log_perf_test -b 32M -i 3 -g
 			bench_run dirty_log_manual \
 				$_b /tests/dirty_log_perf_test -b 32M -i 3
+			[ "$BENCH_QUICK" = 1 ] && break
 		done
 		bench_run page_table $_b /tests/kvm_page_table_test -b 64M
 	} >&3 2>&3 </dev/null
@@ -636,14 +651,12 @@ bench_smp() {
 	say "env $2"
 	_b="timeout -s KILL 900 env $2"
 	{
-		# Twice: real time moves by 30% between runs (bench.sh shows
-		# the faster run of each).
-		for _i in 1 2; do
-			bench_run smp_faultin_1vcpu \
-				$_b /tests/demand_paging_test -b 64M -v 1
-			bench_run smp_faultin_2vcpu \
-				$_b /tests/demand_paging_test -b 64M -v 2
-		done
+		# Real time moves by 30% between runs: bench.sh shows the
+		# faster run of each (two rounds per contender).
+		bench_run smp_faultin_1vcpu \
+			$_b /tests/demand_paging_test -b 64M -v 1
+		bench_run smp_faultin_2vcpu \
+			$_b /tests/demand_paging_test -b 64M -v 2
 	} >&3 2>&3 </dev/null
 	say "end bench.$1 rc=0"
 }
@@ -659,27 +672,52 @@ bench_rw() {
 	say "env $2"
 	_b="timeout -s KILL 900 env $2"
 	{
-		for _i in 1 2; do
-			bench_run memslot_perf \
-				$_b /tests/memslot_perf_test -s 64 -l 1 -f 5 -e 5
-		done
+		bench_run memslot_perf \
+			$_b /tests/memslot_perf_test -s 64 -l 1 -f 5 -e 5
 	} >&3 2>&3 </dev/null
 	say "end bench.$1 rc=0"
 }
 
+# The rounds of bench_both: two, or one with BENCH_QUICK=1.
+bench_rounds() {
+	if [ "$BENCH_QUICK" = 1 ]; then echo 1; else echo 1 2; fi
+}
+
 # bench_both <fn>: <fn> against stock kvm_amd, then against our module
-# loaded as kvm.ko, each on /dev/kvm.
+# loaded as kvm.ko, each on /dev/kvm; then both again (kvm_amd, kvmmu,
+# kvm_amd, kvmmu), so that a drift of the VM over time (memory
+# fragmentation, page cache) falls on both contenders alike. Test names
+# bench.<contender>.r<round>.
 bench_both() {
-	mark control.load
-	if load_stock; then
-		"$1" kvm_amd "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm"
-	fi
-	mark control.unload
-	unload_stock || true
-	if load_ours kvm.load kvm.ko; then
-		"$1" kvmmu "KVMMU_DEV=/dev/kvm KVMMU_MODULE=kvm"
-		unload_ours kvm.unload kvm || true
-	fi
+	for _r in $(bench_rounds); do
+		mark control.load
+		if load_stock; then
+			"$1" "kvm_amd.r$_r" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm"
+		fi
+		mark control.unload
+		unload_stock || true
+		if load_ours kvm.load kvm.ko; then
+			"$1" "kvmmu.r$_r" "KVMMU_DEV=/dev/kvm KVMMU_MODULE=kvm"
+			unload_ours kvm.unload kvm || true
+		fi
+	done
+}
+
+# bench_plan: the plan line of a bench VM.
+bench_plan() {
+	_pl=
+	for _r in $(bench_rounds); do
+		_pl="$_pl bench.kvm_amd.r$_r bench.kvmmu.r$_r"
+	done
+	say "plan$_pl"
+	# What the guest kernel sees of the (emulated) CPU: which per-entry
+	# mitigations KVM and kvmmu turn on follows from these.
+	{
+		echo "# guest cpu flags: $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2)"
+		for _v in /sys/devices/system/cpu/vulnerabilities/*; do
+			echo "# guest vulnerability ${_v##*/}: $(cat "$_v")"
+		done
+	} >&3 2>&1
 }
 
 group_bench() {
@@ -706,17 +744,17 @@ shell)
 	reboot -f
 	;;
 bench)
-	say "plan bench.kvm_amd bench.kvmmu"
+	bench_plan
 	group_bench
 	finish
 	;;
 bench-smp)
-	say "plan bench.kvm_amd bench.kvmmu"
+	bench_plan
 	bench_both bench_smp
 	finish
 	;;
 bench-rw)
-	say "plan bench.kvm_amd bench.kvmmu"
+	bench_plan
 	bench_both bench_rw
 	finish
 	;;

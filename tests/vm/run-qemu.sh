@@ -79,6 +79,9 @@ fi
 : >"$outdir/console.log"
 : >"$outdir/results.log"
 args+=(-monitor none -serial "file:$outdir/console.log" -serial "file:$outdir/results.log")
+# The exact command line, for the bench's metadata (bench.sh).
+printf '%q ' qemu-system-x86_64 "${args[@]}" "${extra[@]}" >"$outdir/qemu-cmdline"
+echo >>"$outdir/qemu-cmdline"
 t0=$SECONDS
 rc=0
 timeout --foreground -k 10 "$vmtimeout" qemu-system-x86_64 "${args[@]}" "${extra[@]}" \
