@@ -168,6 +168,43 @@ enum kvmmu_pending {
 };
 
 #define KVMMU_MAX_CPUID_ENTRIES	256
+#define KVMMU_MAX_MCE_BANKS	32	/* KVM_MAX_MCE_BANKS */
+#define KVMMU_NR_VAR_MTRR	8	/* KVM_NR_VAR_MTRR */
+
+/**
+ * struct kvmmu_msrs - guest MSRs that live outside the VMCB (msr.c).
+ * @tsc_offset: guest TSC = host TSC + @tsc_offset (the VMCB's, each entry).
+ * @pat: IA32_PAT, the VMCB's g_pat each entry.
+ * @tsc_aux: TSC_AUX, loaded around VMRUN when the host has the MSR.
+ * @misc_enable: IA32_MISC_ENABLE.
+ * @ucode_rev: IA32_UCODE_REV as the VMM set it.
+ * @sysenter_eip_hi: bits 63:32 of SYSENTER_EIP, kept for Intel CPUID only.
+ * @sysenter_esp_hi: the same for SYSENTER_ESP.
+ * @mcg_cap: MCG_CAP, set by KVM_X86_SETUP_MCE.
+ * @mcg_status: MCG_STATUS.
+ * @mcg_ctl: MCG_CTL.
+ * @mce_banks: MCi_CTL, _STATUS, _ADDR, _MISC of each bank.
+ * @mtrr_var: variable MTRRs, base and mask of each.
+ * @mtrr_fixed: fixed MTRRs: 64K_00000, 16K_80000/A0000, 4K_C0000..F8000.
+ * @mtrr_deftype: MTRRdefType.
+ */
+struct kvmmu_msrs {
+	u64 tsc_offset;
+	u64 pat;
+	u64 tsc_aux;
+	u64 misc_enable;
+	u64 ucode_rev;
+	u32 sysenter_eip_hi;
+	u32 sysenter_esp_hi;
+	u64 mcg_cap;
+	u64 mcg_status;
+	u64 mcg_ctl;
+	u64 mce_banks[KVMMU_MAX_MCE_BANKS * 4];
+	u64 mtrr_var[KVMMU_NR_VAR_MTRR * 2];
+	u64 mtrr_fixed[11];
+	u64 mtrr_deftype;
+};
+
 #define KVMMU_MAX_VCPUS		1024
 #define KVMMU_MAX_VCPU_IDS	1024
 
@@ -210,6 +247,7 @@ struct kvmmu_vcpu_stat {
  * @guest_fpu: the guest's FPU/SSE state, swapped in for KVM_RUN.
  * @xcr0: the guest's XCR0 (XSETBV, checked by kvmmu_set_xcr()), loaded
  *        around VMRUN while the guest has CR4.OSXSAVE.
+ * @msr: guest MSRs kept outside the VMCB (msr.c).
  * @pkru: the guest's PKRU, loaded around VMRUN while the guest has CR4.PKE
  *        or XCR0.PKRU (kvm_load_guest_xsave_state()); 0 at creation.
  * @sigset: the signal mask from KVM_SET_SIGNAL_MASK.
@@ -247,6 +285,7 @@ struct kvmmu_vcpu {
 	unsigned long requests;
 	struct fpu_guest guest_fpu;
 	u64 xcr0;
+	struct kvmmu_msrs msr;
 	u32 pkru;
 	sigset_t sigset;
 	bool sigset_active;
@@ -300,6 +339,9 @@ static inline void kvmmu_insn_done(struct kvmmu_vcpu *vcpu)
  *            KVM_RUN.
  * @get_debugregs: fill db, dr6 and dr7 with the guest's debug registers.
  * @set_debugregs: take the VMM's (already checked) debug registers.
+ * @msr_slot: where the hardware structure keeps a guest MSR that the CPU
+ *            switches itself (STAR family, SYSENTER, KERNEL_GS_BASE), or
+ *            NULL for the others.
  */
 struct kvmmu_vendor_ops {
 	const char *name;
@@ -314,6 +356,7 @@ struct kvmmu_vendor_ops {
 			      struct kvm_debugregs *dbg);
 	void (*set_debugregs)(struct kvmmu_vcpu *vcpu,
 			      const struct kvm_debugregs *dbg);
+	u64 *(*msr_slot)(struct kvmmu_vcpu *vcpu, u32 index);
 };
 
 extern const struct kvmmu_vendor_ops kvmmu_svm_ops;
@@ -378,6 +421,25 @@ int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);
 u64 kvmmu_host_xcr0(void);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 long kvmmu_tsc_khz(void);
+bool kvmmu_guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
+		     u32 bit);
+bool kvmmu_efer_reserved(u64 efer);
+bool kvmmu_valid_efer(const struct kvmmu_vcpu *vcpu, u64 efer);
+bool kvmmu_valid_apic_base(const struct kvmmu_vcpu *vcpu, u64 base);
+bool kvmmu_legal_gpa(const struct kvmmu_vcpu *vcpu, u64 gpa);
+bool kvmmu_host_has_la57(void);
+
+/* msr.c */
+#define KVMMU_MCE_CAP_SUPPORTED	(MCG_CTL_P | MCG_SER_P)
+void kvmmu_msr_init(struct kvmmu_vcpu *vcpu);
+void kvmmu_msr_reset(struct kvmmu_vcpu *vcpu);
+bool kvmmu_host_has_tsc_aux(void);
+int kvmmu_get_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 *data, bool host);
+int kvmmu_set_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 data, bool host);
+int kvmmu_emulate_msr(struct kvmmu_vcpu *vcpu, bool write);
+long kvmmu_get_msr_index_list(void __user *argp);
+long kvmmu_msr_ioctl(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
+		     void __user *argp);
 
 /* vcpu_state.c: FPU, XSAVE, XCRs, debug registers, VMX-only addresses */
 u64 kvmmu_supported_xcr0(void);

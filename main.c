@@ -28,6 +28,7 @@
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 #include <asm/cpufeature.h>
+#include <asm/mce.h>
 
 #include "kvmmu.h"
 #include "mmu.h"
@@ -89,6 +90,7 @@ static const struct {
 	{ KVM_CAP_SET_TSS_ADDR,			1 },
 	{ KVM_CAP_SET_IDENTITY_MAP_ADDR,	1 },
 	{ KVM_CAP_DISABLE_QUIRKS2,		KVMMU_SUPPORTED_QUIRKS },
+	{ KVM_CAP_MCE,				KVMMU_MAX_MCE_BANKS },
 };
 
 static long check_extension(long cap)
@@ -320,6 +322,14 @@ static long dev_ioctl(struct file *filp, unsigned int ioctl,
 		return 2 * PAGE_SIZE;	/* struct kvm_run, PIO data */
 	case KVM_GET_SUPPORTED_CPUID:
 		return kvmmu_get_supported_cpuid((void __user *)arg);
+	case KVM_GET_MSR_INDEX_LIST:
+		return kvmmu_get_msr_index_list((void __user *)arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		u64 mce_cap = KVMMU_MCE_CAP_SUPPORTED;
+
+		return copy_to_user((void __user *)arg, &mce_cap,
+				    sizeof(mce_cap)) ? -EFAULT : 0;
+	}
 	default:
 		/* KVM's answer on x86 to an unknown system ioctl. */
 		return -EINVAL;

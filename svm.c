@@ -12,7 +12,9 @@
  *   unload, CPU offlining and emergency reboot.
  * - Gives each vCPU a VMCB: every instruction that could escape the guest
  *   (VMRUN and friends, port I/O, MSRs, CPUID, HLT, XSETBV) is intercepted;
- *   memory goes through the NPT of mmu.c (nCR3).
+ *   memory goes through the NPT of mmu.c (nCR3). The MSRs that VMLOAD and
+ *   VMSAVE switch are the exception (see msr.c): the guest reaches only
+ *   its own copy in the VMCB.
  * - Runs the guest (svm_vmenter.S) with host interrupts held off by GIF and
  *   turned into #VMEXIT(INTR), then handled normally once GIF is set again.
  *
@@ -78,6 +80,7 @@ struct svm_cpu {
 	u64 asid_generation;
 	u32 next_asid;
 	struct vmcb *current_vmcb;	/* the last VMCB run here, for IBPB */
+	u64 host_tsc_aux;	/* the host's TSC_AUX here (setup_getcpu()) */
 };
 
 struct svm_vcpu {
@@ -148,6 +151,10 @@ static int svm_cpu_online(unsigned int cpu)
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
 
+	/* The kernel's value, written once at CPU bringup. */
+	if (kvmmu_host_has_tsc_aux())
+		rdmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
+
 	/* The first vCPU to run here starts a generation: full flush. */
 	sd->asid_generation++;
 	sd->next_asid = max_asid + 1;
@@ -207,8 +214,36 @@ static int svm_check_cpu(void)
 	return 0;
 }
 
+/*
+ * The MSRs the guest reads and writes without an exit, as KVM's
+ * direct_access_msrs marked "always": all live in the VMCB's save area and
+ * are switched by VMLOAD/VMSAVE around VMRUN (svm_vmenter.S), so the guest
+ * touches only its own. SYSENTER_ESP/EIP stay intercepted (msr.c).
+ */
+static const u32 svm_passthrough_msrs[] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
+	MSR_FS_BASE, MSR_GS_BASE, MSR_IA32_SYSENTER_CS,
+};
+
+/* Clear the read and write intercept bits of @msr (APM 15.11, MSRPM). */
+static void msrpm_pass(u8 *msrpm, u32 msr)
+{
+	static const u32 base[] = { 0, 0xc0000000, 0xc0010000 };
+	u32 i, bit;
+
+	for (i = 0; i < ARRAY_SIZE(base); i++) {
+		if (msr - base[i] >= 0x2000)
+			continue;
+		bit = (msr - base[i]) * 2;
+		msrpm[i * 0x800 + bit / 8] &= ~(3 << (bit % 8));
+		return;
+	}
+	WARN_ON_ONCE(1);
+}
+
 static int svm_hardware_setup(void)
 {
+	unsigned int i;
 	int cpu, r;
 
 	r = svm_check_cpu();
@@ -223,13 +258,15 @@ static int svm_hardware_setup(void)
 		return -EOPNOTSUPP;
 	}
 
-	/* Every port and every MSR access exits: nothing passes through. */
+	/* Every port and every MSR access exits, but for the VMCB's MSRs. */
 	iopm_pages = alloc_pages(GFP_KERNEL, IOPM_ORDER);
 	msrpm_pages = alloc_pages(GFP_KERNEL, MSRPM_ORDER);
 	if (!iopm_pages || !msrpm_pages)
 		goto err_nomem;
 	memset(page_address(iopm_pages), 0xff, PAGE_SIZE << IOPM_ORDER);
 	memset(page_address(msrpm_pages), 0xff, PAGE_SIZE << MSRPM_ORDER);
+	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++)
+		msrpm_pass(page_address(msrpm_pages), svm_passthrough_msrs[i]);
 
 	for_each_possible_cpu(cpu) {
 		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
@@ -416,6 +453,8 @@ static void load_guest_state(struct svm_vcpu *svm)
 	save->cr4 = s->cr4;
 	/* VMRUN refuses a guest EFER without SVME; the guest never sees it. */
 	save->efer = s->efer | EFER_SVME;
+	save->g_pat = svm->vcpu.msr.pat;
+	svm->vmcb->control.tsc_offset = svm->vcpu.msr.tsc_offset;
 	svm->vmcb->control.clean = 0;
 }
 
@@ -689,6 +728,42 @@ static int handle_xsetbv(struct svm_vcpu *svm)
 	return kvmmu_skip_insn(vcpu);
 }
 
+/* RDMSR and WRMSR (EXITINFO1 0 or 1), emulated by msr.c. */
+static int handle_msr(struct svm_vcpu *svm)
+{
+	if (kvmmu_emulate_msr(&svm->vcpu, svm->vmcb->control.exit_info_1)) {
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	}
+	return kvmmu_skip_insn(&svm->vcpu);
+}
+
+/* The VMCB field of an MSR that VMLOAD/VMSAVE switch, for msr.c. */
+static u64 *svm_msr_slot(struct kvmmu_vcpu *vcpu, u32 index)
+{
+	struct vmcb_save_area *save = &to_svm(vcpu)->vmcb->save;
+
+	switch (index) {
+	case MSR_STAR:
+		return &save->star;
+	case MSR_LSTAR:
+		return &save->lstar;
+	case MSR_CSTAR:
+		return &save->cstar;
+	case MSR_SYSCALL_MASK:
+		return &save->sfmask;
+	case MSR_KERNEL_GS_BASE:
+		return &save->kernel_gs_base;
+	case MSR_IA32_SYSENTER_CS:
+		return &save->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP:
+		return &save->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP:
+		return &save->sysenter_eip;
+	}
+	return NULL;
+}
+
 /* #MC in guest mode: the host's handler does not run by itself. */
 static void handle_mce(void)
 {
@@ -771,9 +846,7 @@ static int handle_exit(struct svm_vcpu *svm)
 		run->exit_reason = KVM_EXIT_SHUTDOWN;
 		return 0;
 	case SVM_EXIT_MSR:
-		/* No MSR is emulated yet: #GP, as KVM does for unknown ones. */
-		inject_exception(svm, X86_TRAP_GP, true);
-		return 1;
+		return handle_msr(svm);
 	case SVM_EXIT_INVD:
 		return kvmmu_skip_insn(vcpu);
 	case SVM_EXIT_VMMCALL:
@@ -809,7 +882,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct svm_cpu *sd;
-	bool osxsave, guest_pkru;
+	bool osxsave, guest_pkru, tsc_aux;
 	u32 host_pkru;
 	int cpu;
 
@@ -870,6 +943,14 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	if (guest_pkru && vcpu->pkru != host_pkru)
 		write_pkru(vcpu->pkru);
 	/*
+	 * The guest's TSC_AUX for RDTSCP, and the host's back before GIF is
+	 * set (KVM does it on return to user space instead).
+	 */
+	tsc_aux = kvmmu_host_has_tsc_aux() &&
+		  vcpu->msr.tsc_aux != sd->host_tsc_aux;
+	if (tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vcpu->msr.tsc_aux);
+	/*
 	 * VMRUN takes the host's RFLAGS.IF as the mask for physical
 	 * interrupts (V_INTR_MASKING): set it, GIF=0 keeps them held here.
 	 */
@@ -895,6 +976,8 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	}
 	if (read_pkru() != host_pkru)
 		write_pkru(host_pkru);
+	if (tsc_aux)
+		wrmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
 	stgi();
 
 	WRITE_ONCE(vcpu->mode, KVMMU_OUTSIDE_GUEST_MODE);
@@ -935,4 +1018,5 @@ const struct kvmmu_vendor_ops kvmmu_svm_ops = {
 	.vcpu_run		= svm_vcpu_run,
 	.get_debugregs		= svm_get_debugregs,
 	.set_debugregs		= svm_set_debugregs,
+	.msr_slot		= svm_msr_slot,
 };

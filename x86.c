@@ -326,6 +326,7 @@ static void vcpu_reset(struct kvmmu_vcpu *vcpu)
 	vcpu->pending = KVMMU_PENDING_NONE;
 	vcpu->singlestep_pending = false;
 	kvmmu_svm_ops.vcpu_reset(vcpu);
+	kvmmu_msr_reset(vcpu);
 }
 
 /*
@@ -384,6 +385,27 @@ static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
 	return !(cr4 & ~ok);
 }
 
+/**
+ * kvmmu_efer_reserved - whether @efer sets a bit of efer_reserved_bits.
+ * @efer: the value.
+ *
+ * The part of kvm_valid_efer() that also holds for a host-initiated
+ * KVM_SET_MSRS (set_efer()): SCE, LME/LMA, NX, and FFXSR and AUTOIBRS if
+ * the host has them, are the only bits that may be set.
+ *
+ * Return: true if a reserved bit is set.
+ */
+bool kvmmu_efer_reserved(u64 efer)
+{
+	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+
+	if (boot_cpu_has(X86_FEATURE_FXSR_OPT))
+		ok |= EFER_FFXSR;
+	if (boot_cpu_has(X86_FEATURE_AUTOIBRS))
+		ok |= EFER_AUTOIBRS;
+	return efer & ~ok;
+}
+
 /*
  * kvm_valid_efer(): efer_reserved_bits as svm_hardware_setup() leaves them
  * (SCE, LME/LMA, NX; FFXSR and AUTOIBRS if the host has them), then
@@ -392,13 +414,7 @@ static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
  */
 static bool valid_efer(const struct kvmmu_vcpu *vcpu, u64 efer)
 {
-	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
-
-	if (boot_cpu_has(X86_FEATURE_FXSR_OPT))
-		ok |= EFER_FFXSR;
-	if (boot_cpu_has(X86_FEATURE_AUTOIBRS))
-		ok |= EFER_AUTOIBRS;
-	if (efer & ~ok)
+	if (kvmmu_efer_reserved(efer))
 		return false;
 	if ((efer & EFER_AUTOIBRS) &&
 	    !guest_has(vcpu, 0x80000021, CPUID_EAX, BIT(8)))
@@ -451,6 +467,69 @@ static bool valid_apic_base(const struct kvmmu_vcpu *vcpu, u64 base)
 	if ((base & X2APIC_ENABLE) && !guest_has(vcpu, 1, CPUID_ECX, BIT(21)))
 		return false;
 	return mode != X2APIC_ENABLE;
+}
+
+/* For msr.c: the checks above, shared with KVM_SET/GET_MSRS and WRMSR. */
+
+/**
+ * kvmmu_guest_has - whether the CPUID the VMM set has a feature bit.
+ * @vcpu: the vCPU.
+ * @func: leaf, subleaf 0.
+ * @reg: 0-3 for EAX, EBX, ECX, EDX.
+ * @bit: the bit mask.
+ *
+ * Return: true if the leaf exists and has the bit.
+ */
+bool kvmmu_guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
+		     u32 bit)
+{
+	return guest_has(vcpu, func, reg, bit);
+}
+
+/**
+ * kvmmu_valid_efer - kvm_valid_efer(): reserved bits and guest CPUID.
+ * @vcpu: the vCPU.
+ * @efer: the value.
+ *
+ * Return: true if KVM_SET_SREGS or a guest WRMSR may set it.
+ */
+bool kvmmu_valid_efer(const struct kvmmu_vcpu *vcpu, u64 efer)
+{
+	return valid_efer(vcpu, efer);
+}
+
+/**
+ * kvmmu_valid_apic_base - the APIC base checks of KVM_SET_SREGS.
+ * @vcpu: the vCPU.
+ * @base: the value.
+ *
+ * Return: true if kvm_apic_set_base() would accept it from the host.
+ */
+bool kvmmu_valid_apic_base(const struct kvmmu_vcpu *vcpu, u64 base)
+{
+	return valid_apic_base(vcpu, base);
+}
+
+/**
+ * kvmmu_legal_gpa - kvm_vcpu_is_legal_gpa().
+ * @vcpu: the vCPU.
+ * @gpa: the address.
+ *
+ * Return: true if no bit at or above the guest's MAXPHYADDR is set.
+ */
+bool kvmmu_legal_gpa(const struct kvmmu_vcpu *vcpu, u64 gpa)
+{
+	return legal_gpa(vcpu, gpa);
+}
+
+/**
+ * kvmmu_host_has_la57 - max_host_virt_addr_bits() is 57.
+ *
+ * Return: true if the host CPU has five-level paging.
+ */
+bool kvmmu_host_has_la57(void)
+{
+	return host_has_la57();
 }
 
 /* KVM's checks, in KVM's order; the state is untouched on failure. */
@@ -1423,6 +1502,10 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 		return kvmmu_vcpu_state_ioctl(vcpu, ioctl, argp);
 	case KVM_GET_STATS_FD:
 		return kvmmu_vcpu_stats_fd(vcpu);
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+	case KVM_X86_SETUP_MCE:
+		return kvmmu_msr_ioctl(vcpu, ioctl, argp);
 	default:
 		return -EINVAL;
 	}
