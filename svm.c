@@ -732,7 +732,9 @@ static int handle_xsetbv(struct svm_vcpu *svm)
 static int handle_msr(struct svm_vcpu *svm)
 {
 	if (kvmmu_emulate_msr(&svm->vcpu, svm->vmcb->control.exit_info_1)) {
-		inject_exception(svm, X86_TRAP_GP, true);
+		/* Real mode pushes no error code (kvm_inject_exception()). */
+		inject_exception(svm, X86_TRAP_GP,
+				 svm->vcpu.sregs.cr0 & X86_CR0_PE);
 		return 1;
 	}
 	return kvmmu_skip_insn(&svm->vcpu);
