@@ -95,34 +95,34 @@ extern const unsigned char msr_guest_start[], msr_guest_end[];
 extern const unsigned char msr_guest_stubs[];
 
 asm(".pushsection .rodata.msr_test, \"a\"\n"
-    ".code16\n"
-    ".globl msr_guest_start\n"
-    "msr_guest_start:\n"
-    "	cmp $1, %esi\n"
-    "	je 1f\n"
-    "	cmp $2, %esi\n"
-    "	je 2f\n"
-    "	rdmsr\n"
-    "	jmp 9f\n"
-    "1:	wrmsr\n"
-    "	jmp 9f\n"
-    "2:	rdtscp\n"
-    "9:	out %al, $" S(PORT_DONE) "\n"
-    "	jmp msr_guest_start\n"
-    "	.balign 8\n"
-    ".globl msr_guest_stubs\n"
-    "msr_guest_stubs:\n"
-    "	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
-    "	.balign 8\n"
-    "	mov $\\v, %al\n"
-    "	out %al, $" S(PORT_EXC) "\n"
-    "	hlt\n"
-    "	jmp .\n"
-    "	.endr\n"
-    ".globl msr_guest_end\n"
-    "msr_guest_end:\n"
-    ".code64\n"
-    ".popsection\n");
+	".code16\n"
+	".globl msr_guest_start\n"
+	"msr_guest_start:\n"
+	"	cmp $1, %esi\n"
+	"	je 1f\n"
+	"	cmp $2, %esi\n"
+	"	je 2f\n"
+	"	rdmsr\n"
+	"	jmp 9f\n"
+	"1:	wrmsr\n"
+	"	jmp 9f\n"
+	"2:	rdtscp\n"
+	"9:	out %al, $" S(PORT_DONE) "\n"
+	"	jmp msr_guest_start\n"
+	"	.balign 8\n"
+	".globl msr_guest_stubs\n"
+	"msr_guest_stubs:\n"
+	"	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+	"	.balign 8\n"
+	"	mov $\\v, %al\n"
+	"	out %al, $" S(PORT_EXC) "\n"
+	"	hlt\n"
+	"	jmp .\n"
+	"	.endr\n"
+	".globl msr_guest_end\n"
+	"msr_guest_end:\n"
+	".code64\n"
+	".popsection\n");
 
 struct mvm {
 	int devfd;
@@ -260,8 +260,8 @@ static long set1(int fd, uint32_t index, uint64_t data)
 	return msrs_io(fd, KVM_SET_MSRS, &e, 1);
 }
 
-static struct kvm_msr_list *get_index_list(struct __test_metadata *_metadata,
-				       int devfd)
+static struct kvm_msr_list *
+get_index_list(struct __test_metadata *_metadata, int devfd)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *l;
 	long r;
@@ -380,10 +380,25 @@ TEST(listed_round_trip)
 	EXPECT_EQ(l->nmsrs, r) TH_LOG("KVM_GET_MSRS stopped at 0x%x",
 				      r >= 0 && r < l->nmsrs ?
 				      l->indices[r] : 0);
-	r = msrs_io(m.fd, KVM_SET_MSRS, e, l->nmsrs);
-	EXPECT_EQ(l->nmsrs, r) TH_LOG("KVM_SET_MSRS stopped at 0x%x",
-				      r >= 0 && r < l->nmsrs ?
-				      l->indices[r] : 0);
+	/*
+	 * Written back one by one: KVM's paravirtual MSRs (0x11, 0x12,
+	 * 0x4b564dxx), listed by stock KVM, refuse some values without the
+	 * KVM CPUID leaves this test does not set; kvmmu lists none.
+	 */
+	for (i = 0; i < l->nmsrs; i++) {
+		bool pv = e[i].index == 0x11 || e[i].index == 0x12 ||
+			  (e[i].index & ~0xffu) == 0x4b564d00;
+
+		r = msrs_io(m.fd, KVM_SET_MSRS, &e[i], 1);
+		if (pv && r != 1) {
+			TH_LOG("KVM PV MSR 0x%x: KVM_SET_MSRS of its own 0x%llx: %ld",
+			       e[i].index, (unsigned long long)e[i].data, r);
+			continue;
+		}
+		EXPECT_EQ(1, r) TH_LOG("KVM_SET_MSRS 0x%x of its own 0x%llx: %ld",
+				       e[i].index,
+				       (unsigned long long)e[i].data, r);
+	}
 	free(e);
 
 	/* A fresh vCPU's PAT, MTRRcap, as KVM has them. */
@@ -461,8 +476,10 @@ TEST(bad_entries)
 	EXPECT_EQ(0, set1(m.fd, MSR_MC0_CTL, 0x1234));
 	/* Without MCG_CTL_P the host may write MCG_CTL only 0. */
 	EXPECT_EQ(0, set1(m.fd, MSR_MCG_CTL, ~0ULL));
-	EXPECT_EQ(0, set1(m.fd, MSR_LSTAR, 0x0000800000000000ULL));
+	/* Non-canonical with 48 and with 57 bits (TCG's -cpu max has LA57). */
+	EXPECT_EQ(0, set1(m.fd, MSR_LSTAR, 0x0100000000000000ULL));
 	EXPECT_EQ(0, set1(m.fd, MSR_FS_BASE, 0x8000000000000000ULL));
+	EXPECT_EQ(0, set1(m.fd, MSR_KERNEL_GS_BASE, 0x0100000000001000ULL));
 	/* APIC base: reserved bits, x2APIC without enable, not offered. */
 	EXPECT_EQ(0, set1(m.fd, MSR_IA32_APICBASE, 0xfee00801));
 	EXPECT_EQ(0, set1(m.fd, MSR_IA32_APICBASE, 0xfee00400));
