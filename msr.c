@@ -47,7 +47,6 @@
 #include <asm/cpufeature.h>
 #include <asm/mce.h>
 #include <asm/msr.h>
-#include <asm/mtrr.h>
 #include <asm/page.h>
 
 #include "kvmmu.h"
@@ -58,6 +57,19 @@
 				 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL)
 #define MTRR_CAP		(0x500 | KVMMU_NR_VAR_MTRR)	/* WC, FIX */
 #define UCODE_REV_DEFAULT	0x100000000ULL
+
+/* The SDM's MTRR and MCA numbers (<asm/msr-index.h> spells them in CamelCase). */
+#define MTRR_CAP_MSR		0x0fe
+#define MTRR_VAR_FIRST		0x200	/* PHYSBASE0 */
+#define MTRR_VAR_LAST		(MTRR_VAR_FIRST + 2 * KVMMU_NR_VAR_MTRR - 1)
+#define MTRR_FIX64K_00000	0x250
+#define MTRR_FIX16K_80000	0x258
+#define MTRR_FIX16K_A0000	0x259
+#define MTRR_FIX4K_C0000	0x268
+#define MTRR_FIX4K_F8000	0x26f
+#define MTRR_DEF_TYPE		0x2ff
+#define MCI_CTL(x)		(MSR_IA32_MC0_CTL + 4 * (x))
+#define MCI_CTL2(x)		(MSR_IA32_MC0_CTL2 + (x))
 
 /* CPUID bits this file checks (registers as kvmmu_guest_has() numbers them). */
 #define CPUID_ECX		2
@@ -150,17 +162,17 @@ static u64 *find_mtrr(struct kvmmu_vcpu *vcpu, u32 msr)
 	struct kvmmu_msrs *m = &vcpu->msr;
 
 	switch (msr) {
-	case MTRRphysBase_MSR(0) ... MTRRphysMask_MSR(KVMMU_NR_VAR_MTRR - 1):
-		return &m->mtrr_var[array_index_nospec(msr - MTRRphysBase_MSR(0),
+	case MTRR_VAR_FIRST ... MTRR_VAR_LAST:
+		return &m->mtrr_var[array_index_nospec(msr - MTRR_VAR_FIRST,
 						       KVMMU_NR_VAR_MTRR * 2)];
-	case MSR_MTRRfix64K_00000:
+	case MTRR_FIX64K_00000:
 		return &m->mtrr_fixed[0];
-	case MSR_MTRRfix16K_80000:
-	case MSR_MTRRfix16K_A0000:
-		return &m->mtrr_fixed[1 + msr - MSR_MTRRfix16K_80000];
-	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
-		return &m->mtrr_fixed[3 + array_index_nospec(msr - MSR_MTRRfix4K_C0000, 8)];
-	case MSR_MTRRdefType:
+	case MTRR_FIX16K_80000:
+	case MTRR_FIX16K_A0000:
+		return &m->mtrr_fixed[1 + msr - MTRR_FIX16K_80000];
+	case MTRR_FIX4K_C0000 ... MTRR_FIX4K_F8000:
+		return &m->mtrr_fixed[3 + array_index_nospec(msr - MTRR_FIX4K_C0000, 8)];
+	case MTRR_DEF_TYPE:
 		return &m->mtrr_deftype;
 	}
 	return NULL;
@@ -176,9 +188,9 @@ static bool mtrr_valid(struct kvmmu_vcpu *vcpu, u32 msr, u64 data)
 {
 	int i;
 
-	if (msr == MSR_MTRRdefType)
+	if (msr == MTRR_DEF_TYPE)
 		return !(data & ~0xcffULL) && valid_mtrr_type(data & 0xff);
-	if (msr >= MSR_MTRRfix64K_00000 && msr <= MSR_MTRRfix4K_F8000) {
+	if (msr >= MTRR_FIX64K_00000 && msr <= MTRR_FIX4K_F8000) {
 		for (i = 0; i < 8; i++)
 			if (!valid_mtrr_type((data >> (i * 8)) & 0xff))
 				return false;
@@ -226,14 +238,14 @@ static int get_msr_mce(struct kvmmu_vcpu *vcpu, u32 msr, u64 *data, bool host)
 	case MSR_IA32_MCG_STATUS:
 		*data = m->mcg_status;
 		return 0;
-	case MSR_IA32_MC0_CTL2 ... MSR_IA32_MCx_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
+	case MSR_IA32_MC0_CTL2 ... MCI_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
 		/* No CMCI is offered: the host reads 0, the guest #GP. */
-		if (msr > MSR_IA32_MCx_CTL2(banks) - 1 || !host)
+		if (msr > MCI_CTL2(banks) - 1 || !host)
 			return 1;
 		*data = 0;
 		return 0;
-	case MSR_IA32_MC0_CTL ... MSR_IA32_MCx_CTL(KVMMU_MAX_MCE_BANKS) - 1:
-		last = MSR_IA32_MCx_CTL(banks) - 1;
+	case MSR_IA32_MC0_CTL ... MCI_CTL(KVMMU_MAX_MCE_BANKS) - 1:
+		last = MCI_CTL(banks) - 1;
 		if (msr > last)
 			return 1;
 		*data = m->mce_banks[array_index_nospec(msr - MSR_IA32_MC0_CTL,
@@ -260,13 +272,13 @@ static int set_msr_mce(struct kvmmu_vcpu *vcpu, u32 msr, u64 data, bool host)
 			return 1;
 		m->mcg_ctl = data;
 		return 0;
-	case MSR_IA32_MC0_CTL2 ... MSR_IA32_MCx_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
-		if (msr > MSR_IA32_MCx_CTL2(banks) - 1)
+	case MSR_IA32_MC0_CTL2 ... MCI_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
+		if (msr > MCI_CTL2(banks) - 1)
 			return 1;
 		/* Without MCG_CMCI_P only the host's 0 is accepted. */
 		return data || !host;
-	case MSR_IA32_MC0_CTL ... MSR_IA32_MCx_CTL(KVMMU_MAX_MCE_BANKS) - 1:
-		last = MSR_IA32_MCx_CTL(banks) - 1;
+	case MSR_IA32_MC0_CTL ... MCI_CTL(KVMMU_MAX_MCE_BANKS) - 1:
+		last = MCI_CTL(banks) - 1;
 		if (msr > last)
 			return 1;
 		/* 0 or all ones, bit 10 and bit 0 may be clear (K8, UnixWare). */
@@ -413,11 +425,11 @@ int kvmmu_get_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_UCODE_REV:
 		*data = m->ucode_rev;
 		return 0;
-	case MSR_MTRRcap:
+	case MTRR_CAP_MSR:
 		*data = MTRR_CAP;
 		return 0;
-	case MTRRphysBase_MSR(0) ... MSR_MTRRfix4K_F8000:
-	case MSR_MTRRdefType:
+	case MTRR_VAR_FIRST ... MTRR_FIX4K_F8000:
+	case MTRR_DEF_TYPE:
 		mtrr = find_mtrr(vcpu, index);
 		if (!mtrr)
 			return 1;
@@ -428,8 +440,8 @@ int kvmmu_get_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_MCG_CAP:
 	case MSR_IA32_MCG_CTL:
 	case MSR_IA32_MCG_STATUS:
-	case MSR_IA32_MC0_CTL ... MSR_IA32_MCx_CTL(KVMMU_MAX_MCE_BANKS) - 1:
-	case MSR_IA32_MC0_CTL2 ... MSR_IA32_MCx_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
+	case MSR_IA32_MC0_CTL ... MCI_CTL(KVMMU_MAX_MCE_BANKS) - 1:
+	case MSR_IA32_MC0_CTL2 ... MCI_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
 		return get_msr_mce(vcpu, index, data, host);
 	}
 	return 1;
@@ -530,8 +542,8 @@ int kvmmu_set_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (host)
 			m->ucode_rev = data;
 		return 0;
-	case MTRRphysBase_MSR(0) ... MSR_MTRRfix4K_F8000:
-	case MSR_MTRRdefType:
+	case MTRR_VAR_FIRST ... MTRR_FIX4K_F8000:
+	case MTRR_DEF_TYPE:
 		mtrr = find_mtrr(vcpu, index);
 		if (!mtrr || !mtrr_valid(vcpu, index, data))
 			return 1;
@@ -539,8 +551,8 @@ int kvmmu_set_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_MCG_CTL:
 	case MSR_IA32_MCG_STATUS:
-	case MSR_IA32_MC0_CTL ... MSR_IA32_MCx_CTL(KVMMU_MAX_MCE_BANKS) - 1:
-	case MSR_IA32_MC0_CTL2 ... MSR_IA32_MCx_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
+	case MSR_IA32_MC0_CTL ... MCI_CTL(KVMMU_MAX_MCE_BANKS) - 1:
+	case MSR_IA32_MC0_CTL2 ... MCI_CTL2(KVMMU_MAX_MCE_BANKS) - 1:
 		return set_msr_mce(vcpu, index, data, host);
 	}
 	return 1;
