@@ -29,6 +29,11 @@
  * touch its own copy. SYSENTER_ESP/EIP stay intercepted so that the upper
  * halves follow KVM's rule for Intel CPUID (svm_set_msr()).
  *
+ * kvmclock is not offered, but QEMU before 9.1 reads and writes
+ * MSR_KVM_SYSTEM_TIME and MSR_KVM_WALL_CLOCK whatever the CPUID: the host
+ * reads 0 and may write 0 (what a guest without kvmclock leaves there);
+ * anything else, and any guest access, fails.
+ *
  * Not offered: SPEC_CTRL, PRED_CMD, FLUSH_CMD (kvmmu switches none of them
  * and CPUID offers none), TSC_ADJUST, the PMU, VM_HSAVE_PA (no nested
  * SVM), SMBASE (no SMM), the feature MSRs (KVM_CAP_GET_MSR_FEATURES is 0).
@@ -41,6 +46,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kvm_para.h>
 #include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -425,6 +431,9 @@ int kvmmu_get_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_UCODE_REV:
 		*data = m->ucode_rev;
 		return 0;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_SYSTEM_TIME:
+		return !host;
 	case MTRR_CAP_MSR:
 		*data = MTRR_CAP;
 		return 0;
@@ -542,6 +551,9 @@ int kvmmu_set_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (host)
 			m->ucode_rev = data;
 		return 0;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_SYSTEM_TIME:
+		return !host || data;
 	case MTRR_VAR_FIRST ... MTRR_FIX4K_F8000:
 	case MTRR_DEF_TYPE:
 		mtrr = find_mtrr(vcpu, index);

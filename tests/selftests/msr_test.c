@@ -423,6 +423,17 @@ TEST(listed_round_trip)
 					    (unsigned long long)v);
 	}
 
+	/*
+	 * kvmclock's MSRs, which QEMU 7.2 reads and writes whatever the
+	 * CPUID says: 0 for a guest that never enabled kvmclock.
+	 */
+	ASSERT_EQ(1, get1(m.fd, 0x11, &v));
+	EXPECT_EQ(0, v);
+	ASSERT_EQ(1, get1(m.fd, 0x12, &v));
+	EXPECT_EQ(0, v);
+	EXPECT_EQ(1, set1(m.fd, 0x11, 0));
+	EXPECT_EQ(1, set1(m.fd, 0x12, 0));
+
 	/* TSC: the value set, moving on with the host's. */
 	ASSERT_EQ(1, set1(m.fd, MSR_IA32_TSC, 1ULL << 40));
 	ASSERT_EQ(1, get1(m.fd, MSR_IA32_TSC, &tsc));
