@@ -129,6 +129,8 @@ struct kvmmu_memslots {
  *	(only recorded: kvmmu behaves as if every supported one were off).
  * @remote_tlb_flush: kvmmu_flush_remote_tlbs() calls, for the stats fd.
  * @stats_id: "kvm-<pid>", the id of its binary stats (KVM's).
+ * @tsc_offset: the TSC offset new vCPUs and matching host TSC writes take
+ *	(msr.c, kvm_synchronize_tsc()); 0 until the first vCPU.
  */
 struct kvmmu_vm {
 	struct kref refcount;
@@ -148,6 +150,7 @@ struct kvmmu_vm {
 	u64 disabled_quirks;
 	atomic64_t remote_tlb_flush;
 	char stats_id[16];
+	u64 tsc_offset;
 };
 
 /* vcpu->mode: whether a kick must interrupt the vCPU (see x86.c). */

@@ -145,16 +145,19 @@ static u64 canonicalize(u64 la)
  * kvm_vcpu_reset(init_event = false) leave them.
  * @vcpu: the vCPU, after the vendor reset (the VMCB-resident MSRs are 0).
  *
- * The guest's TSC starts at 0 (kvm_synchronize_tsc() without a value;
- * kvmmu does not match it to other vCPUs), MCG_CAP has KVM's 32 banks and
- * no capability until KVM_X86_SETUP_MCE.
+ * The guest's TSC starts at 0 with the first vCPU and later vCPUs are in
+ * step with it (kvm_synchronize_tsc() without a value), MCG_CAP has KVM's
+ * 32 banks and no capability until KVM_X86_SETUP_MCE.
  */
 void kvmmu_msr_reset(struct kvmmu_vcpu *vcpu)
 {
 	struct kvmmu_msrs *m = &vcpu->msr;
 
 	memset(m, 0, sizeof(*m));
-	m->tsc_offset = -rdtsc();
+	/* Under vm->lock: the first vCPU starts the VM's TSC at 0. */
+	if (!READ_ONCE(vcpu->vm->tsc_offset))
+		WRITE_ONCE(vcpu->vm->tsc_offset, -rdtsc());
+	m->tsc_offset = READ_ONCE(vcpu->vm->tsc_offset);
 	m->pat = PAT_DEFAULT;
 	m->misc_enable = MISC_ENABLE_PMU_RO;
 	m->ucode_rev = UCODE_REV_DEFAULT;
@@ -373,6 +376,26 @@ static bool guest_has_tsc_aux(const struct kvmmu_vcpu *vcpu)
 	       kvmmu_guest_has(vcpu, 7, CPUID_ECX, LEAF7_RDPID);
 }
 
+/*
+ * kvm_synchronize_tsc() for a host write: 0, or a value within a second of
+ * what the VM's TSC reads now, keeps the vCPU in step with the others (a
+ * VMM restoring each vCPU's TSC a little apart must not skew them);
+ * anything else sets a new offset, which later vCPUs will match.
+ */
+static void host_set_tsc(struct kvmmu_vcpu *vcpu, u64 data)
+{
+	u64 hz = (u64)kvmmu_tsc_khz() * 1000;
+	u64 offset = READ_ONCE(vcpu->vm->tsc_offset);
+	u64 now = rdtsc();
+	u64 vm_tsc = now + offset;
+
+	if (data && (data + hz <= vm_tsc || data >= vm_tsc + hz)) {
+		offset = data - now;
+		WRITE_ONCE(vcpu->vm->tsc_offset, offset);
+	}
+	vcpu->msr.tsc_offset = offset;
+}
+
 /**
  * kvmmu_get_msr - read a guest MSR, as __kvm_get_msr() does.
  * @vcpu: the vCPU, outside guest mode, under its mutex.
@@ -516,12 +539,11 @@ int kvmmu_set_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_APICBASE:
 		return set_apic_base(vcpu, data, host);
 	case MSR_IA32_TSC:
-		/*
-		 * Host and guest alike move the offset; KVM's matching of a
-		 * host write to the other vCPUs' TSCs (kvm_synchronize_tsc())
-		 * and TSC_ADJUST (not offered) are not done.
-		 */
-		m->tsc_offset = data - rdtsc();
+		/* The guest moves only its own (no TSC_ADJUST is offered). */
+		if (host)
+			host_set_tsc(vcpu, data);
+		else
+			m->tsc_offset = data - rdtsc();
 		return 0;
 	case MSR_TSC_AUX:
 		if (!kvmmu_host_has_tsc_aux() ||
