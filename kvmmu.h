@@ -131,6 +131,7 @@ struct kvmmu_memslots {
  * @stats_id: "kvm-<pid>", the id of its binary stats (KVM's).
  * @tsc_offset: the TSC offset new vCPUs and matching host TSC writes take
  *	(msr.c, kvm_synchronize_tsc()); 0 until the first vCPU.
+ * @user_set_tsc: the VMM has written a TSC: later writes may be matched.
  */
 struct kvmmu_vm {
 	struct kref refcount;
@@ -151,6 +152,7 @@ struct kvmmu_vm {
 	atomic64_t remote_tlb_flush;
 	char stats_id[16];
 	u64 tsc_offset;
+	bool user_set_tsc;
 };
 
 /* vcpu->mode: whether a kick must interrupt the vCPU (see x86.c). */

@@ -377,10 +377,12 @@ static bool guest_has_tsc_aux(const struct kvmmu_vcpu *vcpu)
 }
 
 /*
- * kvm_synchronize_tsc() for a host write: 0, or a value within a second of
- * what the VM's TSC reads now, keeps the vCPU in step with the others (a
- * VMM restoring each vCPU's TSC a little apart must not skew them);
- * anything else sets a new offset, which later vCPUs will match.
+ * kvm_synchronize_tsc() for a host write: 0, or after an earlier host write
+ * a value within a second of what the VM's TSC reads now, keeps the vCPU
+ * in step with the others (a VMM restoring each vCPU's TSC a little apart
+ * must not skew them); anything else sets a new offset, which later vCPUs
+ * will match. Racing writers under different vCPU mutexes each leave a
+ * valid offset, as with KVM's lock one of them wins.
  */
 static void host_set_tsc(struct kvmmu_vcpu *vcpu, u64 data)
 {
@@ -389,10 +391,12 @@ static void host_set_tsc(struct kvmmu_vcpu *vcpu, u64 data)
 	u64 now = rdtsc();
 	u64 vm_tsc = now + offset;
 
-	if (data && (data + hz <= vm_tsc || data >= vm_tsc + hz)) {
+	if (data && (!READ_ONCE(vcpu->vm->user_set_tsc) ||
+		     data + hz <= vm_tsc || data >= vm_tsc + hz)) {
 		offset = data - now;
 		WRITE_ONCE(vcpu->vm->tsc_offset, offset);
 	}
+	WRITE_ONCE(vcpu->vm->user_set_tsc, true);
 	vcpu->msr.tsc_offset = offset;
 }
 

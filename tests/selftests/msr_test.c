@@ -558,6 +558,20 @@ TEST(setup_mce)
 	mvm_destroy(&m);
 }
 
+static bool host_tsc_stable(void)
+{
+	char buf[32] = "";
+	FILE *f;
+
+	f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return !strncmp(buf, "tsc", 3);
+}
+
 /*
  * kvm_synchronize_tsc(): a new vCPU starts in step with the VM's last TSC
  * write, and a host write within a second of the VM's TSC (a VMM restoring
@@ -570,6 +584,12 @@ TEST(tsc_sync)
 	long khz;
 	int fd1;
 
+	/*
+	 * On a host whose TSC the kernel found unstable, kvm_synchronize_tsc()
+	 * adds elapsed time rather than matching offsets: nothing to compare.
+	 */
+	if (kvmmu_is_stock() && !host_tsc_stable())
+		SKIP(return, "the host's clocksource is not tsc: KVM does not match TSC offsets");
 	mvm_create(_metadata, &m);
 	khz = kvmmu_ioctl(m.fd, KVM_GET_TSC_KHZ, 0);
 	ASSERT_LT(0, khz);
