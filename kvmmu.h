@@ -237,6 +237,42 @@ struct kvmmu_vcpu_stat {
 };
 
 /**
+ * struct kvmmu_events - events waiting to be (re)injected, KVM's
+ * vcpu->arch.exception, .interrupt and .nmi_* fields (events.c).
+ * @exc_pending: an exception an exit handler raised (kvm_queue_exception()).
+ * @exc_injected: one whose delivery an exit cut short (EXITINTINFO), or set
+ *	by KVM_SET_VCPU_EVENTS; delivered again on the next entry.
+ * @exc_nr: its vector; kept after delivery, as KVM reports it.
+ * @exc_has_err: it pushes @exc_err.
+ * @exc_err: the error code.
+ * @irq_injected: an external interrupt from KVM_INTERRUPT (the VMM's
+ *	irqchip) or cut short by an exit: delivered on the next entry
+ *	whatever RFLAGS.IF says, as KVM does.
+ * @irq_nr: its vector; kept after delivery, as KVM reports it.
+ * @nmi_injected: an NMI cut short by an exit, or set by the VMM.
+ * @nmi_pending: NMIs from KVM_NMI not yet injected (at most 2, 1 while
+ *	NMIs are masked: process_nmi()).
+ * @nmi_masked: the guest is in its NMI handler: no NMI until its IRET.
+ * @int_shadow: KVM_X86_SHADOW_INT_* (STI or MOV SS just executed);
+ *	loaded into and saved from the VMCB's int_state around each entry.
+ * @triple_fault: the next entry is a KVM_EXIT_SHUTDOWN instead.
+ */
+struct kvmmu_events {
+	bool exc_pending;
+	bool exc_injected;
+	u8 exc_nr;
+	bool exc_has_err;
+	u32 exc_err;
+	bool irq_injected;
+	u8 irq_nr;
+	bool nmi_injected;
+	u8 nmi_pending;
+	bool nmi_masked;
+	u8 int_shadow;
+	bool triple_fault;
+};
+
+/**
  * struct kvmmu_vcpu - a virtual CPU, vendor-neutral part.
  * @vm: the VM (the vCPU file holds a reference on it).
  * @vcpu_id: the id given to KVM_CREATE_VCPU.
@@ -271,6 +307,7 @@ struct kvmmu_vcpu_stat {
  * @pending_count: elements in this INS/OUTS chunk (run->io.count).
  * @pending_insn: emulate.c's decoded instruction for an MMIO exit.
  * @stat: counters for KVM_GET_STATS_FD.
+ * @ev: interrupts, NMIs and exceptions to deliver (events.c).
  *
  * @regs and @sregs are the architectural state while the vCPU is outside
  * KVM_RUN; the vendor backend loads them into and saves them from its
@@ -309,6 +346,7 @@ struct kvmmu_vcpu {
 	u64 pending_insn[4];
 	bool singlestep_pending;	/* kvmmu_insn_done() with EFLAGS.TF */
 	struct kvmmu_vcpu_stat stat;
+	struct kvmmu_events ev;
 };
 
 /**
@@ -453,6 +491,18 @@ long kvmmu_vcpu_state_ioctl(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 			    void __user *argp);
 int kvmmu_set_tss_addr(unsigned long addr);
 int kvmmu_set_identity_map_addr(struct kvmmu_vm *vm, const void __user *argp);
+
+/* events.c: interrupts, NMIs and exceptions (KVM's x86.c parts) */
+void kvmmu_queue_exception(struct kvmmu_vcpu *vcpu, u8 nr, bool has_err,
+			   u32 err);
+void kvmmu_events_reset(struct kvmmu_vcpu *vcpu);
+bool kvmmu_interrupt_allowed(const struct kvmmu_vcpu *vcpu);
+bool kvmmu_nmi_allowed(const struct kvmmu_vcpu *vcpu);
+bool kvmmu_ready_for_interrupt_injection(const struct kvmmu_vcpu *vcpu);
+bool kvmmu_irq_window_open(const struct kvmmu_vcpu *vcpu);
+void kvmmu_post_run_save(struct kvmmu_vcpu *vcpu);
+long kvmmu_events_ioctl(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
+			void __user *argp);
 
 /* stats.c */
 int kvmmu_vm_stats_fd(struct kvmmu_vm *vm);

@@ -91,6 +91,8 @@ static const struct {
 	{ KVM_CAP_SET_IDENTITY_MAP_ADDR,	1 },
 	{ KVM_CAP_DISABLE_QUIRKS2,		KVMMU_SUPPORTED_QUIRKS },
 	{ KVM_CAP_MCE,				KVMMU_MAX_MCE_BANKS },
+	{ KVM_CAP_USER_NMI,			1 },
+	{ KVM_CAP_VCPU_EVENTS,			1 },
 };
 
 static long check_extension(long cap)

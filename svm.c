@@ -99,7 +99,21 @@ struct svm_vcpu {
 	u64 db[4];
 	u64 dr6;
 	u64 dr7;
+	/*
+	 * NMI masking without vNMI (svm_inject_nmi(), iret_interception()):
+	 * the guest's IRET exits, and NMIs are unmasked once the guest has
+	 * gone past it; to see that moment with an NMI waiting, the guest is
+	 * single-stepped (TF|RF kept out of vcpu->regs).
+	 */
+	bool awaiting_iret_completion;
+	u64 nmi_iret_rip;
+	bool nmi_singlestep;
+	u64 nmi_singlestep_guest_rflags;
+	u8 injected;	/* enum svm_injected: what EVENTINJ holds */
 };
+
+/* Which event of vcpu->ev the last entry put in EVENTINJ. */
+enum svm_injected { SVM_INJ_NONE, SVM_INJ_EXC, SVM_INJ_NMI, SVM_INJ_IRQ };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static struct page *iopm_pages, *msrpm_pages;
@@ -319,6 +333,11 @@ static void set_intercept(struct vmcb *vmcb, int bit)
 	vmcb->control.intercepts[bit / 32] |= BIT(bit % 32);
 }
 
+static void clr_intercept(struct vmcb *vmcb, int bit)
+{
+	vmcb->control.intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
 /*
  * What KVM 6.12's init_vmcb() intercepts that a guest could use against the
  * host or other guests: #AC and #DB, whose delivery can loop in microcode
@@ -368,6 +387,9 @@ static void init_vmcb(struct svm_vcpu *svm)
 	/* Force a fresh ASID on the first run. */
 	svm->asid_generation = 0;
 	svm->last_cpu = -1;
+	svm->awaiting_iret_completion = false;
+	svm->nmi_singlestep = false;
+	svm->injected = SVM_INJ_NONE;
 }
 
 static void seg_to_vmcb(struct vmcb_seg *v, const struct kvm_segment *s)
@@ -431,6 +453,8 @@ static void load_guest_state(struct svm_vcpu *svm)
 	save->rsp = r->rsp;
 	save->rip = r->rip;
 	save->rflags = r->rflags | X86_EFLAGS_FIXED;
+	if (svm->nmi_singlestep)
+		save->rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
 
 	seg_to_vmcb(&save->es, &s->es);
 	seg_to_vmcb(&save->cs, &s->cs);
@@ -455,6 +479,12 @@ static void load_guest_state(struct svm_vcpu *svm)
 	save->efer = s->efer | EFER_SVME;
 	save->g_pat = svm->vcpu.msr.pat;
 	svm->vmcb->control.tsc_offset = svm->vcpu.msr.tsc_offset;
+	/* No in-kernel LAPIC: CR8 is V_TPR (sync_lapic_to_cr8()). */
+	svm->vmcb->control.int_ctl &= ~V_TPR_MASK;
+	svm->vmcb->control.int_ctl |= s->cr8 & V_TPR_MASK;
+	svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	if (svm->vcpu.ev.int_shadow)
+		svm->vmcb->control.int_state |= SVM_INTERRUPT_SHADOW_MASK;
 	svm->vmcb->control.clean = 0;
 }
 
@@ -482,6 +512,12 @@ static void save_guest_state(struct svm_vcpu *svm)
 	r->rsp = save->rsp;
 	r->rip = save->rip;
 	r->rflags = save->rflags;
+	/* svm_get_rflags(): the single-step for an NMI window is ours. */
+	if (svm->nmi_singlestep) {
+		r->rflags &= ~(X86_EFLAGS_TF | X86_EFLAGS_RF);
+		r->rflags |= svm->nmi_singlestep_guest_rflags &
+			     (X86_EFLAGS_TF | X86_EFLAGS_RF);
+	}
 
 	seg_from_vmcb(&s->es, &save->es);
 	seg_from_vmcb(&s->cs, &save->cs);
@@ -501,6 +537,11 @@ static void save_guest_state(struct svm_vcpu *svm)
 	s->cr3 = save->cr3;
 	s->cr4 = save->cr4;
 	s->efer = save->efer & ~EFER_SVME;
+	s->cr8 = svm->vmcb->control.int_ctl & V_TPR_MASK;
+	/* svm_get_interrupt_shadow(): one bit, reported as both kinds. */
+	svm->vcpu.ev.int_shadow =
+		svm->vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK ?
+		KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS : 0;
 }
 
 /* vCPUs --------------------------------------------------------------------- */
@@ -555,12 +596,186 @@ static void new_asid(struct svm_vcpu *svm, struct svm_cpu *sd)
 	svm->vmcb->control.asid = sd->next_asid++;
 }
 
+/* Error code 0 where there is one: #GP(0), #AC(0). */
 static void inject_exception(struct svm_vcpu *svm, int vector, bool has_err)
 {
-	svm->vmcb->control.event_inj = vector | SVM_EVTINJ_VALID |
-				       SVM_EVTINJ_TYPE_EXEPT |
-				       (has_err ? SVM_EVTINJ_VALID_ERR : 0);
-	svm->vmcb->control.event_inj_err = 0;
+	kvmmu_queue_exception(&svm->vcpu, vector, has_err, 0);
+}
+
+/* Events ------------------------------------------------------------------ */
+
+static void svm_set_vintr(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	/*
+	 * svm_set_vintr(): a dummy virtual interrupt that the guest takes
+	 * as soon as it can take any, intercepted: the window exit. Real
+	 * interrupts go through EVENTINJ.
+	 */
+	set_intercept(svm->vmcb, INTERCEPT_VINTR);
+	c->int_vector = 0;
+	c->int_ctl &= ~(V_INTR_PRIO_MASK | V_IGN_TPR_MASK);
+	c->int_ctl |= V_IRQ_MASK | (0xf << V_INTR_PRIO_SHIFT);
+}
+
+static void svm_clear_vintr(struct svm_vcpu *svm)
+{
+	clr_intercept(svm->vmcb, INTERCEPT_VINTR);
+	svm->vmcb->control.int_ctl &= ~V_IRQ_INJECTION_BITS_MASK;
+}
+
+static void svm_inject_nmi(struct svm_vcpu *svm)
+{
+	svm->vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI;
+	svm->vcpu.ev.nmi_masked = true;
+	svm->injected = SVM_INJ_NMI;
+}
+
+/*
+ * svm_enable_nmi_window(): while the guest is in its handler the IRET
+ * intercept will tell; past that (IRET seen, an interrupt shadow, another
+ * event being injected) step one instruction and look again.
+ */
+static void svm_enable_nmi_window(struct svm_vcpu *svm)
+{
+	if (svm->vcpu.ev.nmi_masked && !svm->awaiting_iret_completion)
+		return;
+	if (!svm->nmi_singlestep) {
+		svm->nmi_singlestep_guest_rflags = svm->vcpu.regs.rflags;
+		svm->nmi_singlestep = true;
+	}
+	svm->vmcb->save.rflags |= X86_EFLAGS_TF | X86_EFLAGS_RF;
+}
+
+/*
+ * Before an entry, after load_guest_state(): kvm_check_and_inject_events()
+ * for a vCPU without in-kernel irqchip. An exception raised by the last
+ * exit comes first, then an event cut short by it (EXITINTINFO); only when
+ * nothing is re-injected may a new NMI go in. An interrupt from
+ * KVM_INTERRUPT is "injected" already: the VMM checked the guest could
+ * take it (ready_for_interrupt_injection), so IF is not looked at.
+ */
+static void svm_inject_events(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvmmu_events *ev = &vcpu->ev;
+	bool can_inject;
+
+	c->event_inj = 0;
+	c->event_inj_err = 0;
+	svm->injected = SVM_INJ_NONE;
+	if (ev->exc_pending || ev->exc_injected) {
+		/* kvm_inject_exception(): real mode pushes no error code. */
+		if (!(vcpu->sregs.cr0 & X86_CR0_PE))
+			ev->exc_has_err = false;
+		c->event_inj = ev->exc_nr | SVM_EVTINJ_VALID |
+			       SVM_EVTINJ_TYPE_EXEPT |
+			       (ev->exc_has_err ? SVM_EVTINJ_VALID_ERR : 0);
+		c->event_inj_err = ev->exc_err;
+		ev->exc_pending = false;
+		ev->exc_injected = true;
+		svm->injected = SVM_INJ_EXC;
+	} else if (ev->nmi_injected) {
+		svm_inject_nmi(svm);
+	} else if (ev->irq_injected) {
+		c->event_inj = ev->irq_nr | SVM_EVTINJ_VALID |
+			       SVM_EVTINJ_TYPE_INTR;
+		svm->injected = SVM_INJ_IRQ;
+	}
+	/* kvm_event_needs_reinjection() */
+	can_inject = !ev->exc_injected && !ev->nmi_injected &&
+		     !ev->irq_injected;
+
+	if (ev->nmi_pending) {
+		if (can_inject && kvmmu_nmi_allowed(vcpu)) {
+			ev->nmi_pending--;
+			ev->nmi_injected = true;
+			svm_inject_nmi(svm);
+		}
+		if (ev->nmi_pending)
+			svm_enable_nmi_window(svm);
+	}
+
+	/*
+	 * The VMM's window, or an interrupt that an exception kept out of
+	 * this entry (KVM forces an immediate exit for it instead).
+	 */
+	if (vcpu->run->request_interrupt_window ||
+	    (ev->irq_injected && svm->injected != SVM_INJ_IRQ))
+		svm_set_vintr(svm);
+
+	if (ev->nmi_masked && !svm->awaiting_iret_completion)
+		set_intercept(svm->vmcb, INTERCEPT_IRET);
+	else
+		clr_intercept(svm->vmcb, INTERCEPT_IRET);
+}
+
+/*
+ * After an exit, before handling it: svm_complete_interrupts(). What was
+ * injected is delivered unless EXITINTINFO says its delivery was cut
+ * short, in which case it goes back into vcpu->ev to be injected again
+ * (and reported by KVM_GET_VCPU_EVENTS meanwhile).
+ *
+ * Software interrupts (INTn) and exceptions (INT3, INTO) that the guest
+ * raised itself are not re-injected: RIP is still at the instruction,
+ * which raises them again when it is re-executed, as KVM did up to 5.19.
+ * KVM 6.12 re-injects them (with next_rip or by skipping the instruction)
+ * so that a code breakpoint on the INTn does not fire twice; kvmmu never
+ * arms guest breakpoints, and has no nested guest that would see the
+ * difference.
+ */
+static void svm_complete_interrupts(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	struct kvmmu_events *ev = &svm->vcpu.ev;
+	u32 info = c->exit_int_info;
+	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
+	u8 injected = svm->injected;
+
+	/* Past the IRET that ended the NMI handler: NMIs are open again. */
+	if (svm->awaiting_iret_completion &&
+	    svm->vcpu.regs.rip != svm->nmi_iret_rip) {
+		svm->awaiting_iret_completion = false;
+		ev->nmi_masked = false;
+	}
+
+	/* Only what went in: the others wait for their turn. */
+	if (injected == SVM_INJ_EXC)
+		ev->exc_injected = false;
+	else if (injected == SVM_INJ_NMI)
+		ev->nmi_injected = false;
+	else if (injected == SVM_INJ_IRQ)
+		ev->irq_injected = false;
+	c->event_inj = 0;
+	svm->injected = SVM_INJ_NONE;
+
+	if (!(info & SVM_EXITINTINFO_VALID))
+		return;
+
+	switch (info & SVM_EXITINTINFO_TYPE_MASK) {
+	case SVM_EXITINTINFO_TYPE_NMI:
+		ev->nmi_injected = true;
+		break;
+	case SVM_EXITINTINFO_TYPE_EXEPT:
+		/* The guest's INT3/INTO; not an injected #BP/#OF of ours. */
+		if ((vector == X86_TRAP_BP || vector == X86_TRAP_OF) &&
+		    !(injected == SVM_INJ_EXC && ev->exc_nr == vector))
+			break;
+		ev->exc_pending = false;
+		ev->exc_injected = true;
+		ev->exc_nr = vector;
+		ev->exc_has_err = info & SVM_EXITINTINFO_VALID_ERR;
+		ev->exc_err = ev->exc_has_err ? c->exit_int_info_err : 0;
+		break;
+	case SVM_EXITINTINFO_TYPE_INTR:
+		ev->irq_injected = true;
+		ev->irq_nr = vector;
+		break;
+	default:	/* SVM_EXITINTINFO_TYPE_SOFT: re-executed */
+		break;
+	}
 }
 
 static int handle_ioio(struct svm_vcpu *svm)
@@ -814,6 +1029,15 @@ static int handle_exit(struct svm_vcpu *svm)
 		return 1;
 	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
 		/*
+		 * Our own step towards an NMI window (db_interception()): the
+		 * guest's TF/RF are back in vcpu->regs already.
+		 */
+		if (svm->nmi_singlestep) {
+			svm->nmi_singlestep = false;
+			svm->vmcb->save.dr6 = DR6_ACTIVE_LOW;
+			return 1;
+		}
+		/*
 		 * The CPU wrote why to the VMCB's DR6 (active-low bits
 		 * inverted): add it to the guest's, whose status bits are
 		 * sticky, and clear the VMCB's for the next one.
@@ -842,9 +1066,23 @@ static int handle_exit(struct svm_vcpu *svm)
 		return kvmmu_handle_npf(vcpu, c->exit_info_2, c->exit_info_1);
 	case SVM_EXIT_CPUID:
 		return kvmmu_handle_cpuid(vcpu);
+	case SVM_EXIT_VINTR:
+		/* interrupt_window_interception(): vcpu_run() checks the rest. */
+		svm_clear_vintr(svm);
+		return 1;
+	case SVM_EXIT_IRET:
+		/* iret_interception(): NMIs open once the IRET is done. */
+		svm->awaiting_iret_completion = true;
+		svm->nmi_iret_rip = vcpu->regs.rip;
+		clr_intercept(svm->vmcb, INTERCEPT_IRET);
+		return 1;
 	case SVM_EXIT_SHUTDOWN:
-		/* The VMCB is undefined after SHUTDOWN: start it over. */
+		/*
+		 * The VMCB is undefined after SHUTDOWN: start it over, with
+		 * nothing in flight (KVM INITs the vCPU).
+		 */
 		init_vmcb(svm);
+		kvmmu_events_reset(vcpu);
 		run->exit_reason = KVM_EXIT_SHUTDOWN;
 		return 0;
 	case SVM_EXIT_MSR:
@@ -888,15 +1126,22 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	u32 host_pkru;
 	int cpu;
 
+	/* A fault while delivering #DF (kvm_multiple_exception()). */
+	if (vcpu->ev.triple_fault) {
+		vcpu->ev.triple_fault = false;
+		vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+		return 0;
+	}
 	/* The single-step trap owed for an instruction kvmmu completed. */
 	if (vcpu->singlestep_pending) {
 		vcpu->singlestep_pending = false;
-		if (!(c->event_inj & SVM_EVTINJ_VALID)) {
+		if (!vcpu->ev.exc_pending && !vcpu->ev.exc_injected) {
 			svm->dr6 |= DR_STEP;
 			inject_exception(svm, X86_TRAP_DB, false);
 		}
 	}
 	load_guest_state(svm);
+	svm_inject_events(svm);
 
 	local_irq_disable();
 	/*
@@ -996,16 +1241,11 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	local_irq_enable();
 
 	save_guest_state(svm);
-
 	/*
 	 * An event cut short by the exit (e.g. an #NPF while delivering a
-	 * guest #PF) is delivered again on the next entry.
+	 * guest #PF) is queued to be delivered again on the next entry.
 	 */
-	c->event_inj = 0;
-	if (c->exit_int_info & SVM_EXITINTINFO_VALID) {
-		c->event_inj = c->exit_int_info;
-		c->event_inj_err = c->exit_int_info_err;
-	}
+	svm_complete_interrupts(svm);
 	return handle_exit(svm);
 }
 

@@ -325,6 +325,7 @@ static void vcpu_reset(struct kvmmu_vcpu *vcpu)
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 	vcpu->pending = KVMMU_PENDING_NONE;
 	vcpu->singlestep_pending = false;
+	kvmmu_events_reset(vcpu);
 	kvmmu_svm_ops.vcpu_reset(vcpu);
 	kvmmu_msr_reset(vcpu);
 }
@@ -1359,7 +1360,7 @@ void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 	}
 }
 
-static int vcpu_run(struct kvmmu_vcpu *vcpu)
+static int __vcpu_run(struct kvmmu_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	sigset_t saved;
@@ -1388,6 +1389,11 @@ static int vcpu_run(struct kvmmu_vcpu *vcpu)
 		vcpu->stat.exits++;
 		if (r <= 0)
 			break;
+		if (kvmmu_irq_window_open(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
 	}
 	if (!r && run->exit_reason == KVM_EXIT_IO)
 		vcpu->stat.io_exits++;
@@ -1397,6 +1403,27 @@ static int vcpu_run(struct kvmmu_vcpu *vcpu)
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
+	return r;
+}
+
+/*
+ * kvm_arch_vcpu_ioctl_run(): without an in-kernel LAPIC the VMM's TPR comes
+ * in through kvm_run->cr8 (kvm_set_cr8(): 4 bits), and kvm_run's x86 fields
+ * are filled on every way out, errors included.
+ */
+static int vcpu_run(struct kvmmu_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	run->flags = 0;
+	if (run->cr8 & ~0xfULL) {
+		r = -EINVAL;
+	} else {
+		vcpu->sregs.cr8 = run->cr8;
+		r = __vcpu_run(vcpu);
+	}
+	kvmmu_post_run_save(vcpu);
 	return r;
 }
 
@@ -1506,6 +1533,11 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 	case KVM_SET_MSRS:
 	case KVM_X86_SETUP_MCE:
 		return kvmmu_msr_ioctl(vcpu, ioctl, argp);
+	case KVM_INTERRUPT:
+	case KVM_NMI:
+	case KVM_GET_VCPU_EVENTS:
+	case KVM_SET_VCPU_EVENTS:
+		return kvmmu_events_ioctl(vcpu, ioctl, argp);
 	default:
 		return -EINVAL;
 	}
