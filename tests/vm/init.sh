@@ -303,7 +303,7 @@ fuzz_args() {
 
 group_control() {
 	# shellcheck disable=SC2046
-	want_any control.guest control.string_io control.guest_test control.hardening control.vcpu_state control.msr control.hostmem control.race control.memslot_test control.fuzz control.fuzz_replay $(upstream_names control.upstream) || return 0
+	want_any control.guest control.string_io control.guest_test control.hardening control.vcpu_state control.msr control.events control.hostmem control.race control.memslot_test control.fuzz control.fuzz_replay $(upstream_names control.upstream) || return 0
 	mark control.load
 	if ! load_stock; then
 		check control.guest FAIL guest "stock kvm stack did not load"
@@ -332,6 +332,9 @@ group_control() {
 	fi
 	if want control.msr; then
 		run_bin control.msr "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" msr_test || true
+	fi
+	if want control.events; then
+		run_bin control.events "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" events_test || true
 	fi
 	if want control.hostmem; then
 		run_bin control.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 $HOSTMEM_REQ" hostmem_test || true
@@ -378,7 +381,7 @@ group_control() {
 }
 
 group_kvmmu() {
-	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.vcpu_state kvmmu.msr kvmmu.hostmem kvmmu.guest_test kvmmu.race kvmmu.fuzz"
+	_tests="kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.vcpu_state kvmmu.msr kvmmu.events kvmmu.hostmem kvmmu.guest_test kvmmu.race kvmmu.fuzz"
 	[ "$PLAN_FAILNTH" = 1 ] && _tests="$_tests kvmmu.failnth"
 	[ "$PLAN_KUNIT" = 1 ] && _tests="$_tests kvmmu.kunit"
 	# shellcheck disable=SC2086
@@ -401,6 +404,9 @@ group_kvmmu() {
 	fi
 	if want kvmmu.msr; then
 		run_bin kvmmu.msr "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" msr_test || true
+	fi
+	if want kvmmu.events; then
+		run_bin kvmmu.events "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" events_test || true
 	fi
 	if want kvmmu.hostmem; then
 		run_bin kvmmu.hostmem "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu $HOSTMEM_REQ" hostmem_test || true
@@ -775,7 +781,7 @@ selftest)
 	;;
 *)
 	up=$(upstream_lines | awk '{ print $1 }')
-	plan="control.guest control.string_io control.hardening control.msr control.hostmem"
+	plan="control.guest control.string_io control.hardening control.vcpu_state control.msr control.events control.hostmem"
 	if [ "$KERNEL" != debug ]; then
 		plan="$plan control.guest_test control.race control.memslot_test"
 		[ "$KERNEL" = stock612 ] && plan="$plan control.fuzz control.fuzz_replay"
@@ -784,7 +790,7 @@ selftest)
 		plan="$plan $(upstream_lines | awk -v bins=" $UPSTREAM_DEBUG_CONTROL " \
 			'index(bins, " " $2 " ") { printf "control.upstream.%s ", $1 }')"
 	fi
-	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.msr kvmmu.hostmem kvmmu.guest_test kvmmu.race"
+	plan="$plan kvmmu.memslot_test kvmmu.guest kvmmu.string_io kvmmu.hardening kvmmu.vcpu_state kvmmu.msr kvmmu.events kvmmu.hostmem kvmmu.guest_test kvmmu.race"
 	[ "$PLAN_FAILNTH" = 1 ] && plan="$plan kvmmu.failnth"
 	plan="$plan kvmmu.fuzz"
 	[ "$PLAN_KUNIT" = 1 ] && plan="$plan kvmmu.kunit"
