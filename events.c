@@ -33,6 +33,7 @@
  * All of it runs under vcpu->mutex (vCPU ioctls, KVM_RUN).
  */
 
+#include <linux/bitops.h>
 #include <linux/kvm.h>
 #include <linux/uaccess.h>
 #include <asm/traps.h>
@@ -199,6 +200,41 @@ static void add_nmis(struct kvmmu_vcpu *vcpu, unsigned int n)
 	unsigned int limit = ev->nmi_masked || ev->nmi_injected ? 1 : 2;
 
 	ev->nmi_pending = min(ev->nmi_pending + n, limit);
+}
+
+/**
+ * kvmmu_sregs_irq_in - KVM_SET_SREGS's interrupt_bitmap, the old way of
+ * restoring a queued interrupt (QEMU still fills it).
+ * @vcpu: the vCPU, whose sregs were just set.
+ *
+ * As __set_sregs(): the lowest vector set is queued; the bitmap itself is
+ * not kept.
+ */
+void kvmmu_sregs_irq_in(struct kvmmu_vcpu *vcpu)
+{
+	unsigned long *bm = (unsigned long *)vcpu->sregs.interrupt_bitmap;
+	unsigned long vec;
+
+	vec = find_first_bit(bm, KVMMU_NR_INTERRUPTS);
+	if (vec < KVMMU_NR_INTERRUPTS) {
+		vcpu->ev.irq_injected = true;
+		vcpu->ev.irq_nr = vec;
+	}
+	memset(vcpu->sregs.interrupt_bitmap, 0,
+	       sizeof(vcpu->sregs.interrupt_bitmap));
+}
+
+/**
+ * kvmmu_sregs_irq_out - KVM_GET_SREGS's interrupt_bitmap.
+ * @vcpu: the vCPU.
+ * @s: the sregs being returned, bitmap zeroed.
+ *
+ * As __get_sregs(): the queued external interrupt's bit.
+ */
+void kvmmu_sregs_irq_out(const struct kvmmu_vcpu *vcpu, struct kvm_sregs *s)
+{
+	if (vcpu->ev.irq_injected)
+		__set_bit(vcpu->ev.irq_nr, (unsigned long *)s->interrupt_bitmap);
 }
 
 static long vcpu_interrupt(struct kvmmu_vcpu *vcpu, void __user *argp)

@@ -501,6 +501,8 @@ bool kvmmu_nmi_allowed(const struct kvmmu_vcpu *vcpu);
 bool kvmmu_ready_for_interrupt_injection(const struct kvmmu_vcpu *vcpu);
 bool kvmmu_irq_window_open(const struct kvmmu_vcpu *vcpu);
 void kvmmu_post_run_save(struct kvmmu_vcpu *vcpu);
+void kvmmu_sregs_irq_in(struct kvmmu_vcpu *vcpu);
+void kvmmu_sregs_irq_out(const struct kvmmu_vcpu *vcpu, struct kvm_sregs *s);
 long kvmmu_events_ioctl(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 			void __user *argp);
 

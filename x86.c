@@ -1429,6 +1429,21 @@ static int vcpu_run(struct kvmmu_vcpu *vcpu)
 
 /* The vCPU file ---------------------------------------------------------- */
 
+static long get_sregs(struct kvmmu_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_sregs *s;
+	long r = 0;
+
+	s = kmemdup(&vcpu->sregs, sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	kvmmu_sregs_irq_out(vcpu, s);
+	if (copy_to_user(argp, s, sizeof(*s)))
+		r = -EFAULT;
+	kfree(s);
+	return r;
+}
+
 static long set_sregs(struct kvmmu_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_sregs *s;
@@ -1437,10 +1452,12 @@ static long set_sregs(struct kvmmu_vcpu *vcpu, void __user *argp)
 	s = memdup_user(argp, sizeof(*s));
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	if (valid_sregs(vcpu, s))
+	if (valid_sregs(vcpu, s)) {
 		vcpu->sregs = *s;
-	else
+		kvmmu_sregs_irq_in(vcpu);
+	} else {
 		r = -EINVAL;
+	}
 	kfree(s);
 	return r;
 }
@@ -1491,8 +1508,7 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 		return 0;
 	}
 	case KVM_GET_SREGS:
-		return copy_to_user(argp, &vcpu->sregs, sizeof(vcpu->sregs)) ?
-		       -EFAULT : 0;
+		return get_sregs(vcpu, argp);
 	case KVM_SET_SREGS:
 		return set_sregs(vcpu, argp);
 	case KVM_SET_CPUID2:

@@ -47,7 +47,9 @@
  *	without their capabilities, exception vectors 2 and 32 (EINVAL);
  *	SET of an injected #GP with error code, interrupt 0x30, a shadow,
  *	a masked NMI with 5 pending reads back with the shadow as STI|MOV_SS
- *	and 1 NMI pending (2 when unmasked).  On kvmmu only (KVM built
+ *	and 1 NMI pending (2 when unmasked); KVM_SET_SREGS with bits in
+ *	interrupt_bitmap queues the lowest, which KVM_GET_SREGS reports
+ *	alone (the old way QEMU saves it).  On kvmmu only (KVM built
  *	without SMM), SMM state is refused.  Why: QEMU saves and restores
  *	exactly this for migration.
  *
@@ -312,6 +314,7 @@ static void migrate(struct __test_metadata *_metadata, struct evm *from,
 TEST(interrupt_delivered)
 {
 	struct kvm_vcpu_events e;
+	struct kvm_sregs sregs;
 	struct evm vm, vm2;
 
 	vm_create(_metadata, &vm, gpa_of(ev_irq_guest));
@@ -328,6 +331,11 @@ TEST(interrupt_delivered)
 	EXPECT_EQ(0x20, e.interrupt.nr);
 	EXPECT_EQ(0, e.exception.injected);
 	EXPECT_EQ(0, e.nmi.pending);
+	/* The old way of saving it: KVM_GET_SREGS's interrupt_bitmap. */
+	ASSERT_EQ(0, kvmmu_ioctl(vm.fd, KVM_GET_SREGS, (unsigned long)&sregs));
+	EXPECT_EQ(1ULL << 0x20, sregs.interrupt_bitmap[0]);
+	EXPECT_EQ(0, sregs.interrupt_bitmap[1] | sregs.interrupt_bitmap[2] |
+		     sregs.interrupt_bitmap[3]);
 
 	/* The destination delivers it, then repeats the unfinished OUT. */
 	migrate(_metadata, &vm, &vm2);
@@ -422,6 +430,7 @@ TEST(nmi_masked_until_iret)
 TEST(vcpu_events_abi)
 {
 	struct kvm_vcpu_events e, g;
+	struct kvm_sregs sregs;
 	struct evm vm;
 
 	vm_create(_metadata, &vm, gpa_of(ev_irq_guest));
@@ -503,6 +512,20 @@ TEST(vcpu_events_abi)
 	EXPECT_EQ(2, g.nmi.pending);
 	EXPECT_EQ(KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS,
 		  g.interrupt.shadow);
+
+	/* KVM_SET_SREGS queues the lowest vector of interrupt_bitmap. */
+	memset(&e, 0, sizeof(e));
+	ASSERT_EQ(0, set_events(&vm, &e));
+	ASSERT_EQ(0, kvmmu_ioctl(vm.fd, KVM_GET_SREGS, (unsigned long)&sregs));
+	sregs.interrupt_bitmap[0] = 1ULL << 0x33 | 1ULL << 0x3f;
+	sregs.interrupt_bitmap[2] = 1;
+	ASSERT_EQ(0, kvmmu_ioctl(vm.fd, KVM_SET_SREGS, (unsigned long)&sregs));
+	get_events(_metadata, &vm, &g);
+	EXPECT_EQ(1, g.interrupt.injected);
+	EXPECT_EQ(0x33, g.interrupt.nr);
+	ASSERT_EQ(0, kvmmu_ioctl(vm.fd, KVM_GET_SREGS, (unsigned long)&sregs));
+	EXPECT_EQ(1ULL << 0x33, sregs.interrupt_bitmap[0]);
+	EXPECT_EQ(0, sregs.interrupt_bitmap[2]);
 
 	/* Cleared again, the guest runs as if nothing had been set. */
 	memset(&e, 0, sizeof(e));
