@@ -53,6 +53,13 @@
  *	without SMM), SMM state is refused.  Why: QEMU saves and restores
  *	exactly this for migration.
  *
+ *   set_events_delivered
+ *	KVM_SET_VCPU_EVENTS with an injected #UD: the guest's handler for
+ *	vector 6 runs once before its first instruction; then with one NMI
+ *	pending: the NMI handler runs once (its two OUTs) before the guest
+ *	goes on.  Why: a restored vCPU must deliver what it was restored
+ *	with, not only report it.
+ *
  *   run_cr8
  *	kvm_run->cr8 = 5 before KVM_RUN shows in KVM_GET_SREGS and in
  *	kvm_run after the exit; 16 fails KVM_RUN with EINVAL.  Why: QEMU's
@@ -533,6 +540,37 @@ TEST(vcpu_events_abi)
 	ASSERT_EQ(0, set_events(&vm, &e));
 	ASSERT_EQ(0xa1, run_out(&vm));
 	EXPECT_EQ(0, counted_all(&vm));
+	vm_destroy(&vm);
+}
+
+TEST(set_events_delivered)
+{
+	struct kvm_vcpu_events e;
+	struct evm vm;
+
+	vm_create(_metadata, &vm, gpa_of(ev_irq_guest));
+	memset(&e, 0, sizeof(e));
+	e.exception.injected = 1;
+	e.exception.nr = 6;
+	ASSERT_EQ(0, set_events(&vm, &e));
+	ASSERT_EQ(0xa1, run_out(&vm));
+	EXPECT_EQ(1, counted(&vm, 6));
+	EXPECT_EQ(1, counted_all(&vm));
+	get_events(_metadata, &vm, &e);
+	EXPECT_EQ(0, e.exception.injected);
+
+	memset(&e, 0, sizeof(e));
+	e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	e.nmi.pending = 1;
+	ASSERT_EQ(0, set_events(&vm, &e));
+	ASSERT_EQ(0xc1, run_out(&vm));
+	ASSERT_EQ(0xc2, run_out(&vm));
+	ASSERT_EQ(0xa2, run_out(&vm));
+	EXPECT_EQ(1, counted(&vm, 2));
+	EXPECT_EQ(2, counted_all(&vm));
+	get_events(_metadata, &vm, &e);
+	EXPECT_EQ(0, e.nmi.pending);
+	EXPECT_EQ(0, e.nmi.masked);
 	vm_destroy(&vm);
 }
 
