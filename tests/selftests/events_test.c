@@ -31,6 +31,13 @@
  *	counted once.  Why: without the window exit a VMM never learns
  *	when to inject and a guest with interrupts pending hangs.
  *
+ *   interrupt_shadow
+ *	The guest's OUT right after STI exits inside STI's shadow: if_flag
+ *	1 but ready_for_interrupt_injection 0, and KVM_GET_VCPU_EVENTS
+ *	reports the shadow (STI|MOV_SS: SVM has one bit); at the next OUT
+ *	the shadow is gone and ready is 1.  Why: QEMU migrates the shadow
+ *	and must not inject inside it.
+ *
  *   nmi_masked_until_iret
  *	KVM_NMI at the guest's first OUT: the NMI handler (vector 2) runs,
  *	OUTs 0xc1 (events: masked, none pending), where a second KVM_NMI
@@ -133,6 +140,15 @@ asm(".pushsection .rodata.events, \"a\"\n"
 	"	out %al, $" S(PORT) "\n"
 	"	hlt\n"
 
+	".globl ev_shadow_guest\n"
+	"ev_shadow_guest:\n"
+	"	mov $0xd1, %al\n"
+	"	sti\n"
+	"	out %al, $" S(PORT) "\n"
+	"	mov $0xd2, %al\n"
+	"	out %al, $" S(PORT) "\n"
+	"	hlt\n"
+
 	".globl ev_nmi_guest\n"
 	"ev_nmi_guest:\n"
 	"	mov $0xc0, %al\n"
@@ -155,7 +171,7 @@ asm(".pushsection .rodata.events, \"a\"\n"
 
 extern const uint8_t ev_guest_start[], ev_guest_end[], ev_stubs[];
 extern const uint8_t ev_irq_guest[], ev_win_guest[], ev_win_rip[];
-extern const uint8_t ev_nmi_guest[], ev_nmi_handler[];
+extern const uint8_t ev_nmi_guest[], ev_nmi_handler[], ev_shadow_guest[];
 
 static uint32_t gpa_of(const uint8_t *label)
 {
@@ -392,6 +408,28 @@ TEST(interrupt_window)
 	ASSERT_EQ(0xb2, run_out(&vm));
 	EXPECT_EQ(1, counted(&vm, 0x21));
 	EXPECT_EQ(1, counted_all(&vm));
+	vm_destroy(&vm);
+}
+
+TEST(interrupt_shadow)
+{
+	struct kvm_vcpu_events e;
+	struct evm vm;
+
+	vm_create(_metadata, &vm, gpa_of(ev_shadow_guest));
+	ASSERT_EQ(0xd1, run_out(&vm));
+	EXPECT_EQ(1, vm.run->if_flag);
+	EXPECT_EQ(0, vm.run->ready_for_interrupt_injection);
+	get_events(_metadata, &vm, &e);
+	EXPECT_TRUE(e.flags & KVM_VCPUEVENT_VALID_SHADOW);
+	EXPECT_EQ(KVM_X86_SHADOW_INT_STI | KVM_X86_SHADOW_INT_MOV_SS,
+		  e.interrupt.shadow);
+
+	/* Completing the OUT ends the shadow. */
+	ASSERT_EQ(0xd2, run_out(&vm));
+	EXPECT_EQ(1, vm.run->ready_for_interrupt_injection);
+	get_events(_metadata, &vm, &e);
+	EXPECT_EQ(0, e.interrupt.shadow);
 	vm_destroy(&vm);
 }
 
