@@ -16,11 +16,13 @@
 #   MODE     check | selftest | shell | bench | bench-smp | bench-rw
 #   T        space-separated substrings of test names to run (empty: all)
 #   TIMEOUT  per-test timeout in seconds
-#   HAVE_DEBUGFS HAVE_KUNIT HAVE_FAILSLAB HAVE_KMEMLEAK HAVE_PAGE_IDLE
+#   HAVE_DEBUGFS HAVE_KUNIT HAVE_FAILSLAB HAVE_KMEMLEAK HAVE_PAGE_IDLE HAVE_INET
 #            1 when the kernel's config has it (initramfs.sh reads it on
 #            the host): a suite the kernel should run is planned from
 #            these, and a missing precondition in the VM is a FAIL, not a
 #            suite quietly left out
+#   HAVE_QEMU   1 when Debian's QEMU and its L2 guest are in /qemu
+#   QEMU_KVMMU  1 to run the kvmmu.qemu_* tests (off: SKIPped by name)
 #
 # Result-port protocol (all lines start with "kvmmu-harness: "):
 #   plan <test>...            tests this run intends to run
@@ -55,6 +57,9 @@ FUZZ_CALLS=40000
 FUZZ_GUESTS=100
 FUZZ_DIFF=0
 BENCH_QUICK=0
+HAVE_INET=0
+HAVE_QEMU=0
+QEMU_KVMMU=0
 # shellcheck disable=SC1091
 . /etc/kvmmu.conf
 
@@ -173,30 +178,31 @@ run_bin() {
 	return $_rc
 }
 
-# load_stock: insmod the kernel's own kvm stack in dependency order
-# (/stock/order, computed on the host with modinfo).
+# load_stock [<test>]: insmod the kernel's own kvm stack in dependency order
+# (/stock/order, computed on the host with modinfo), reported as <test>
+# (control.load).
 load_stock() {
-	_ok=0
+	_ok=0 _lt=${1:-control.load}
 	while read -r _m; do
 		if insmod "/stock/$_m.ko" >/dev/null 2>&1 || [ -d "/sys/module/$(echo "$_m" | tr - _)" ]; then
-			check control.load ok "insmod:$_m"
+			check "$_lt" ok "insmod:$_m"
 		else
-			check control.load FAIL "insmod:$_m" "insmod failed"
+			check "$_lt" FAIL "insmod:$_m" "insmod failed"
 			_ok=1
 		fi
 	done </stock/order
 	return $_ok
 }
 unload_stock() {
-	_ok=0
+	_ok=0 _lt=${1:-control.unload}
 	# reverse order
 	for _m in $(tac /stock/order); do
 		_n=$(echo "$_m" | tr - _)
 		[ -d "/sys/module/$_n" ] || continue
 		if rmmod "$_n"; then
-			check control.unload ok "rmmod:$_n"
+			check "$_lt" ok "rmmod:$_n"
 		else
-			check control.unload FAIL "rmmod:$_n" "rmmod failed"
+			check "$_lt" FAIL "rmmod:$_n" "rmmod failed"
 			_ok=1
 		fi
 	done
@@ -477,6 +483,261 @@ group_kvm() {
 	fi
 	run_upstream kvm.upstream ""
 	unload_ours kvm.unload kvm || true
+}
+
+# ---- QEMU inside the test VM (issue 17) ------------------------------------
+# Debian's qemu-system-x86_64 (initramfs.sh copied it, its libraries and
+# ROMs to /qemu) boots the L2 guest of l2-init.sh: stock 6.12 kernel,
+# busybox, writes and checksums 256 MiB, 300 fork+exec, a marker line,
+# poweroff. Stock kvm_amd is the control: with kernel_irqchip=off (QEMU's
+# own PIC/IOAPIC/LAPIC/PIT, the path kvmmu takes: it has no
+# KVM_CAP_IRQCHIP; -cpu host,kvm=off, else QEMU 7.2 aborts on
+# MSR_KVM_POLL_CONTROL) and with its in-kernel irqchip. Live migration:
+# two QEMUs, QMP over a pipe chardev (no QMP client in busybox), tcp on
+# loopback (unix socket where the kernel has no INET: debug).
+QEMU="/qemu/lib/ld-linux-x86-64.so.2 --library-path /qemu/lib /qemu/bin/qemu-system-x86_64 -L /qemu/share"
+QEMU_OFF="kvm,kernel-irqchip=off"
+QEMU_GATE="kvmmu cannot run QEMU yet (issue 17); QEMU_KVMMU=1 runs it"
+
+# qemu_tests control|kvmmu: this kernel's qemu tests of that side. The
+# debug kernel (KASAN, lockdep: every boot is slower) runs one boot and the
+# live migration.
+qemu_tests() {
+	if [ "$KERNEL" = debug ] && [ "$1" = control ]; then
+		echo control.qemu_boot_pc_irqchip_off control.qemu_migrate
+	elif [ "$KERNEL" = debug ]; then
+		echo kvmmu.qemu_boot_pc kvmmu.qemu_migrate
+	elif [ "$1" = control ]; then
+		echo control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off \
+			control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file
+	else
+		echo kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file
+	fi
+}
+
+# qemu_bg <out> <accel> <cpu> <machine> <l2mode> <serial> [qemu args]: start
+# QEMU with the L2 guest in the background (QEMU_PID: its timeout), bounded
+# by $TIMEOUT.
+qemu_bg() {
+	_o=$1 _a=$2 _c=$3 _m=$4 _l=$5 _s=$6
+	shift 6
+	: >"$_s"
+	# shellcheck disable=SC2086
+	timeout -s KILL "$TIMEOUT" $QEMU -accel "$_a" -cpu "$_c" -machine "$_m" \
+		-m 640 -smp 1 -nodefaults -no-user-config -display none -no-reboot \
+		-serial "file:$_s" -kernel /qemu/guest/vmlinuz -initrd /qemu/guest/initrd.gz \
+		-append "console=ttyS0 quiet panic=-1 l2mode=$_l" "$@" </dev/null >"$_o" 2>&1 &
+	QEMU_PID=$!
+}
+
+# l2_judge <test> <serial> <qemu output>: the L2 guest's verdict, from its
+# console: the marker, every checksum, the fork loop.
+l2_judge() {
+	grep '^l2: \|KVMMU-L2-DONE' "$2" | tr -d '\r' | sed 's/^/# /' >&3
+	if grep -q '^KVMMU-L2-DONE ok' "$2"; then
+		check "$1" ok marker
+	else
+		tail -n 25 "$2" | tr -d '\r' | sed 's/^/# console: /' >&3
+		tail -n 5 "$3" | sed 's/^/# qemu: /' >&3
+		check "$1" FAIL marker "no 'KVMMU-L2-DONE ok' on the L2 console: $(tr -d '\r' <"$3" | grep -v '^$' | tail -n 1)"
+	fi
+	_bad=$(grep -m1 '^l2: checksum .* FAIL' "$2" | tr -d '\r')
+	if [ -n "$_bad" ]; then
+		check "$1" FAIL checksum "$_bad"
+	elif grep -q '^l2: checksum .* ok' "$2"; then
+		check "$1" ok checksum
+	else
+		check "$1" FAIL checksum "no checksum line on the L2 console"
+	fi
+	if grep -q '^l2: forks .* ok' "$2"; then
+		check "$1" ok forks
+	else
+		check "$1" FAIL forks "$(grep -m1 '^l2: forks' "$2" | tr -d '\r')"
+	fi
+}
+
+# qemu_boot <test> <accel> <cpu> <machine>: one boot of the L2 guest
+qemu_boot() {
+	mark "$1"
+	say "env qemu -accel $2 -cpu $3 -machine $4"
+	_t0=$(date +%s)
+	qemu_bg /tmp/qemu.out "$2" "$3" "$4" boot /tmp/l2.serial
+	wait "$QEMU_PID"
+	_rc=$?
+	echo "# qemu exit status $_rc after $(($(date +%s) - _t0)) s" >&3
+	l2_judge "$1" /tmp/l2.serial /tmp/qemu.out
+	say "end $1 rc=$_rc"
+}
+
+# QMP over a pipe chardev: QEMU opens <p>.in and <p>.out O_RDWR, so the
+# shell writes a command with echo and a background cat collects replies.
+qmp_open() { # qmp_open <name>: FIFOs /tmp/<name>.in/.out, replies in /tmp/<name>.log
+	rm -f "/tmp/$1.in" "/tmp/$1.out"
+	mkfifo "/tmp/$1.in" "/tmp/$1.out"
+	: >"/tmp/$1.log"
+	cat "/tmp/$1.out" >>"/tmp/$1.log" &
+	QMP_PIDS="$QMP_PIDS $!"
+}
+qmp_args() { # qmp_args <name>: QEMU's arguments for that monitor
+	echo "-chardev pipe,id=qmp,path=/tmp/$1 -mon chardev=qmp,mode=control"
+}
+qmp() { # qmp <name> <json>
+	echo "$2" >"/tmp/$1.in"
+}
+# wait_for <file> <regexp> <seconds>: poll until the file has a match
+wait_for() {
+	_n=0
+	while [ "$_n" -lt "$3" ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 1
+		_n=$((_n + 1))
+	done
+	return 1
+}
+# qmp_migrated <name> <seconds>: poll query-migrate until completed (0) or
+# failed/timeout (1)
+qmp_migrated() {
+	_n=0
+	while [ "$_n" -lt "$2" ]; do
+		qmp "$1" '{"execute":"query-migrate"}'
+		sleep 2
+		grep -q '"status": "completed"' "/tmp/$1.log" && return 0
+		grep -q '"status": "failed"' "/tmp/$1.log" && return 1
+		_n=$((_n + 2))
+	done
+	return 1
+}
+
+# qemu_migrate <test> <accel> <cpu> live|file: the L2 guest in l2mode=migrate
+# on a source QEMU; once its first round of data is written and checked,
+# it moves to a destination QEMU (live: while it writes; file: paused, saved
+# to a file, restored). The destination must finish the work with every
+# checksum right, the source must not have finished it.
+qemu_migrate() {
+	_t=$1 _a=$2 _c=$3 _how=$4
+	mark "$_t"
+	QMP_PIDS=
+	_t0=$(date +%s)
+	if [ "$_how" = file ]; then
+		_uri="exec:cat >/tmp/vm.state"
+		_in="exec:cat /tmp/vm.state"
+	elif [ "$HAVE_INET" = 1 ]; then
+		ip link set lo up
+		_uri=tcp:127.0.0.1:4444
+		_in=$_uri
+	else
+		_uri=unix:/tmp/migrate.sock
+		_in=$_uri
+	fi
+	say "env qemu -accel $_a -cpu $_c -machine pc, migrate to $_uri"
+	rm -f /tmp/vm.state /tmp/migrate.sock
+	qmp_open src
+	# shellcheck disable=SC2046
+	qemu_bg /tmp/src.out "$_a" "$_c" pc migrate /tmp/src.serial $(qmp_args src)
+	_src=$QEMU_PID _dst=
+	if [ "$_how" = live ]; then
+		# shellcheck disable=SC2046
+		qemu_bg /tmp/dst.out "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in"
+		_dst=$QEMU_PID
+	fi
+	_mig=0
+	if ! wait_for /tmp/src.log '"QMP"' 60; then
+		check "$_t" FAIL qmp "no QMP greeting from the source: $(tail -n 1 /tmp/src.out)"
+	elif ! wait_for /tmp/src.serial '^l2: round 1 done' "$TIMEOUT"; then
+		check "$_t" FAIL round1 "the guest did not finish its first round on the source"
+	else
+		qmp src '{"execute":"qmp_capabilities"}'
+		# the default 128 MiB/s and 300 ms downtime: kept; TCG is slower
+		[ "$_how" = file ] && qmp src '{"execute":"stop"}'
+		qmp src "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$_uri\"}}"
+		if qmp_migrated src 300; then
+			_mig=1
+			check "$_t" ok migrate
+			echo "# migrated after $(($(date +%s) - _t0)) s$([ "$_how" = file ] && echo ", $(wc -c </tmp/vm.state) bytes saved")" >&3
+		else
+			grep -m2 'status\|error' /tmp/src.log | sed 's/^/# qmp: /' >&3
+			check "$_t" FAIL migrate "query-migrate: $(grep -o '"status": "[a-z-]*"' /tmp/src.log | tail -n 1)"
+		fi
+		qmp src '{"execute":"quit"}'
+	fi
+	wait "$_src"
+	_srcrc=$?
+	[ "$_srcrc" = 0 ] || echo "# source: exit status $_srcrc: $(tail -n 2 /tmp/src.out)" >&3
+	if grep -q 'KVMMU-L2-DONE' /tmp/src.serial; then
+		check "$_t" FAIL mid-work "the guest finished on the source: migration came too late"
+	fi
+	if [ "$_how" = file ] && [ $_mig = 1 ]; then
+		qemu_bg /tmp/dst.out "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in"
+		_dst=$QEMU_PID
+	fi
+	_rc=1
+	if [ -n "$_dst" ]; then
+		[ $_mig = 1 ] || kill "$_dst" 2>/dev/null
+		wait "$_dst"
+		_rc=$?
+	fi
+	if [ $_mig = 1 ]; then
+		echo "# destination: exit status $_rc after $(($(date +%s) - _t0)) s" >&3
+		if grep -q '^l2: round [0-9]* done' /tmp/dst.serial; then
+			check "$_t" ok mid-work
+		else
+			check "$_t" FAIL mid-work "no round of work finished on the destination"
+		fi
+		l2_judge "$_t" /tmp/dst.serial /tmp/dst.out
+	fi
+	# shellcheck disable=SC2086
+	kill $QMP_PIDS 2>/dev/null
+	say "end $_t rc=$_rc"
+}
+
+# qemu_run_tests control|kvmmu <accel for the irqchip_off path>
+qemu_run_tests() {
+	for _q in $(qemu_tests "$1"); do
+		want "$_q" || continue
+		case "$_q" in
+		*.qemu_boot_pc_irqchip_off | kvmmu.qemu_boot_pc) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off pc ;;
+		*.qemu_boot_q35_irqchip_off | kvmmu.qemu_boot_q35) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off q35 ;;
+		control.qemu_boot_pc) qemu_boot "$_q" kvm host pc ;;
+		*.qemu_migrate) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off live ;;
+		*.qemu_migrate_file) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off file ;;
+		esac
+	done
+}
+
+group_qemu() {
+	# shellcheck disable=SC2046
+	want_any $(qemu_tests control) $(qemu_tests kvmmu) || return 0
+	if [ "$HAVE_QEMU" != 1 ] || [ ! -x /qemu/bin/qemu-system-x86_64 ]; then
+		for _q in $(qemu_tests control) $(qemu_tests kvmmu); do
+			want "$_q" || continue
+			mark "$_q"
+			check "$_q" FAIL precondition "QEMU is not in the initramfs (/qemu)"
+		done
+		return 0
+	fi
+	# shellcheck disable=SC2046
+	if want_any $(qemu_tests control); then
+		mark control.qemu_load
+		if load_stock control.qemu_load; then
+			qemu_run_tests control
+		fi
+		mark control.qemu_unload
+		unload_stock control.qemu_unload || true
+	fi
+	# shellcheck disable=SC2046
+	want_any $(qemu_tests kvmmu) || return 0
+	if [ "$QEMU_KVMMU" != 1 ]; then
+		for _q in $(qemu_tests kvmmu); do
+			want "$_q" || continue
+			mark "$_q"
+			check "$_q" SKIP run "$QEMU_GATE"
+		done
+		return 0
+	fi
+	# kvmmu as kvm.ko on /dev/kvm, the only device QEMU opens
+	load_ours kvm.qemu_load kvm.ko || return 0
+	qemu_run_tests kvmmu
+	unload_ours kvm.qemu_unload kvm || true
 }
 
 kmemleak_clear() {
@@ -796,6 +1057,7 @@ selftest)
 	[ "$PLAN_KUNIT" = 1 ] && plan="$plan kvmmu.kunit"
 	plan="$plan kvm.dev kvm.memslot_test"
 	for b in $up; do plan="$plan kvm.upstream.$b"; done
+	plan="$plan $(qemu_tests control) $(qemu_tests kvmmu)"
 	[ "$PLAN_KMEMLEAK" = 1 ] && plan="$plan kmemleak"
 	sel=
 	for t in $plan; do want "$t" && sel="$sel $t"; done
@@ -806,6 +1068,7 @@ selftest)
 	group_control
 	group_kvmmu
 	group_kvm
+	group_qemu
 	group_kmemleak
 	finish
 	;;

@@ -99,6 +99,80 @@ if [ -d "$BUILD/upstream" ]; then
 	cp "$BUILD/upstream/list" "$root/tests/upstream.list"
 fi
 
+# --- QEMU and its L2 guest (group_qemu), only when the plan has them -------
+# Debian's own qemu-system-x86_64 with the libraries ldd names, run through
+# their own loader (/qemu/lib, nothing in the VM's /lib: a dynamic test
+# binary must still fail to run), the three ROMs a -kernel boot on pc and
+# q35 opens (bios-256k.bin, kvmvapic.bin, linuxboot_dma.bin, seen with
+# strace), and the L2 guest: the stock 6.12 kernel with a busybox initramfs
+# (l2-init.sh). No 9p: the debug kernel has no virtio. ~60 MiB more.
+QEMU_TESTS="control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file"
+want_qemu() {
+	local p t
+	[ "$mode" = check ] || return 1
+	[ -z "${T:-}" ] && return 0
+	for p in $T; do
+		for t in $QEMU_TESTS; do
+			case "$t" in *"$p"*) return 0 ;; esac
+		done
+	done
+	return 1
+}
+# The L2 data sets (l2-init.sh): sizes, and the md5 of each, computed here
+# once per size (cached in $BUILD/qemu-l2).
+L2_MIB=256 L2_ROUNDS=8 L2_ROUND_MIB=32 L2_FORKS=300
+l2_gen() { # l2_gen <tag> <MiB> <blk>: what l2-init.sh's gen writes
+	local i
+	for ((i = 0; i < $2; i++)); do
+		echo "$1 chunk $i"
+		cat "$3"
+	done
+}
+add_qemu() {
+	local q=$root/qemu l2 f r sums
+	ensure_pkgs qemu-system-x86 seabios
+	mkdir -p "$q"/{bin,lib,share,guest}
+	cp /usr/bin/qemu-system-x86_64 "$q/bin/"
+	ldd /usr/bin/qemu-system-x86_64 | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while IFS= read -r f; do cp -L "$f" "$q/lib/"; done
+	[ -e "$q/lib/ld-linux-x86-64.so.2" ] || die "no ld-linux-x86-64.so.2 in ldd's output"
+	for f in seabios/bios-256k.bin qemu/kvmvapic.bin qemu/linuxboot_dma.bin; do
+		cp -L "/usr/share/$f" "$q/share/"
+	done
+	(eval "$("$VMDIR/kernel.sh" stock612)" && cp "$KIMG" "$q/guest/vmlinuz")
+	l2=$(mktemp -d "${TMPDIR:-/tmp}/kvmmu-l2.XXXXXX")
+	mkdir -p "$l2"/{bin,dev,proc,sys,etc}
+	cp /bin/busybox "$l2/bin/busybox"
+	ln -s busybox "$l2/bin/sh"
+	cp "$VMDIR/l2-init.sh" "$l2/init"
+	chmod 755 "$l2/init"
+	seq 1 200000 >"$l2/blk"
+	truncate -s 1048576 "$l2/blk"
+	sums="$BUILD/qemu-l2/sums-$L2_MIB-$L2_ROUNDS-$L2_ROUND_MIB"
+	if [ ! -s "$sums" ]; then
+		mkdir -p "$BUILD/qemu-l2"
+		{
+			echo "SUM_boot=$(l2_gen boot "$L2_MIB" "$l2/blk" | md5sum | cut -d' ' -f1)"
+			for ((r = 1; r <= L2_ROUNDS; r++)); do
+				echo "SUM_r$r=$(l2_gen "r$r" "$L2_ROUND_MIB" "$l2/blk" | md5sum | cut -d' ' -f1)"
+			done
+		} >"$sums.tmp"
+		mv "$sums.tmp" "$sums"
+	fi
+	{
+		echo "MIB=$L2_MIB ROUNDS=$L2_ROUNDS ROUND_MIB=$L2_ROUND_MIB FORKS=$L2_FORKS"
+		cat "$sums"
+	} >"$l2/etc/l2.conf"
+	(cd "$l2" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) | gzip -1 >"$q/guest/initrd.gz"
+	rm -rf "$l2"
+	log "$kernel: QEMU $(qemu-system-x86_64 --version | head -n1) and its L2 guest: $(du -sh "$q" | cut -f1)"
+}
+have_qemu=0
+if want_qemu; then
+	add_qemu
+	have_qemu=1
+fi
+
 # What the kernel has, from its config: /init plans the suites that need it
 # and FAILs a missing precondition instead of leaving the suite out.
 have() { # have CONFIG_X...: all built in
@@ -125,6 +199,9 @@ HAVE_KUNIT=$(have CONFIG_KUNIT CONFIG_KUNIT_DEBUGFS)
 HAVE_FAILSLAB=$(have CONFIG_FAILSLAB CONFIG_FAULT_INJECTION_DEBUG_FS)
 HAVE_KMEMLEAK=$have_kmemleak
 HAVE_PAGE_IDLE=$(have CONFIG_IDLE_PAGE_TRACKING)
+HAVE_INET=$(have CONFIG_INET)
+HAVE_QEMU=$have_qemu
+QEMU_KVMMU=${QEMU_KVMMU:-0}
 CONF
 
 mkdir -p "$(dirname "$out")"
