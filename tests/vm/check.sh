@@ -8,6 +8,8 @@
 # stock 6.1 headers, the rst docs, and the harness self-test (deliberately
 # broken tests must turn the verdict red). T=<substring> narrows the VM
 # plan (and the counted checks) to matching names, for the inner loop.
+# QEMU_KVMMU=1 runs the kvmmu.qemu_* tests (Debian's QEMU on kvmmu, issue
+# 17); without it they are reported as skipped (initramfs.sh, init.sh).
 #
 # Every result is one line `ok|FAIL <name>` (count.sh); a counted script
 # that exits non-zero without a FAIL line is a FAIL itself. The last lines

@@ -697,7 +697,7 @@ qemu_run_tests() {
 		case "$_q" in
 		*.qemu_boot_pc_irqchip_off | kvmmu.qemu_boot_pc) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off pc ;;
 		*.qemu_boot_q35_irqchip_off | kvmmu.qemu_boot_q35) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off q35 ;;
-		control.qemu_boot_pc) qemu_boot "$_q" kvm host pc ;;
+		control.qemu_boot_pc) qemu_boot "$_q" kvm host,kvm=off pc ;;
 		*.qemu_migrate) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off live ;;
 		*.qemu_migrate_file) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off file ;;
 		esac
