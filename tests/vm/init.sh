@@ -667,8 +667,25 @@ qemu_migrate() {
 		check "$_t" FAIL mid-work "the guest finished on the source: migration came too late"
 	fi
 	if [ "$_how" = file ] && [ $_mig = 1 ]; then
-		qemu_bg /tmp/dst.out "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in"
+		# A guest saved paused is restored paused: cont it, as a
+		# user's restore does, once the state is loaded.
+		qmp_open dst
+		# shellcheck disable=SC2046
+		qemu_bg /tmp/dst.out "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in" $(qmp_args dst)
 		_dst=$QEMU_PID
+		if wait_for /tmp/dst.log '"QMP"' 60; then
+			qmp dst '{"execute":"qmp_capabilities"}'
+			if qmp_migrated dst 300; then
+				qmp dst '{"execute":"cont"}'
+				check "$_t" ok restore
+			else
+				check "$_t" FAIL restore "query-migrate on the destination: $(grep -o '"status": "[a-z-]*"' /tmp/dst.log | tail -n 1)"
+				kill "$_dst" 2>/dev/null
+			fi
+		else
+			check "$_t" FAIL restore "no QMP greeting from the destination: $(tail -n 1 /tmp/dst.out)"
+			kill "$_dst" 2>/dev/null
+		fi
 	fi
 	_rc=1
 	if [ -n "$_dst" ]; then

@@ -120,7 +120,7 @@ want_qemu() {
 }
 # The L2 data sets (l2-init.sh): sizes, and the md5 of each, computed here
 # once per size (cached in $BUILD/qemu-l2).
-L2_MIB=256 L2_ROUNDS=8 L2_ROUND_MIB=32 L2_FORKS=300
+L2_MIB=256 L2_ROUNDS=6 L2_ROUND_MIB=32 L2_FORKS=300
 l2_gen() { # l2_gen <tag> <MiB> <blk>: what l2-init.sh's gen writes
 	local i
 	for ((i = 0; i < $2; i++)); do

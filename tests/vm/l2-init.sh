@@ -29,7 +29,7 @@ mkdir -p /t
 mount -t tmpfs -o size=90% tmpfs /t
 
 MIB=256
-ROUNDS=8
+ROUNDS=6
 ROUND_MIB=32
 FORKS=300
 # shellcheck disable=SC1091
