@@ -571,10 +571,13 @@ qemu_boot() {
 
 # QMP over a pipe chardev: QEMU opens <p>.in and <p>.out O_RDWR, so the
 # shell writes a command with echo and a background cat collects replies.
+# The shell holds <p>.in open too (fd 5: src, 6: dst), so that a write
+# never blocks when QEMU is gone: the command is lost, the poll times out.
 qmp_open() { # qmp_open <name>: FIFOs /tmp/<name>.in/.out, replies in /tmp/<name>.log
 	rm -f "/tmp/$1.in" "/tmp/$1.out"
 	mkfifo "/tmp/$1.in" "/tmp/$1.out"
 	: >"/tmp/$1.log"
+	if [ "$1" = src ]; then exec 5<>/tmp/src.in; else exec 6<>/tmp/dst.in; fi
 	cat "/tmp/$1.out" >>"/tmp/$1.log" &
 	QMP_PIDS="$QMP_PIDS $!"
 }
@@ -582,7 +585,7 @@ qmp_args() { # qmp_args <name>: QEMU's arguments for that monitor
 	echo "-chardev pipe,id=qmp,path=/tmp/$1 -mon chardev=qmp,mode=control"
 }
 qmp() { # qmp <name> <json>
-	echo "$2" >"/tmp/$1.in"
+	if [ "$1" = src ]; then echo "$2" >&5; else echo "$2" >&6; fi
 }
 # wait_for <file> <regexp> <seconds>: poll until the file has a match
 wait_for() {
@@ -704,6 +707,7 @@ qemu_migrate() {
 	fi
 	# shellcheck disable=SC2086
 	kill $QMP_PIDS 2>/dev/null
+	exec 5>&- 6>&-
 	say "end $_t rc=$_rc"
 }
 
