@@ -587,11 +587,18 @@ qmp_args() { # qmp_args <name>: QEMU's arguments for that monitor
 qmp() { # qmp <name> <json>
 	if [ "$1" = src ]; then echo "$2" >&5; else echo "$2" >&6; fi
 }
-# wait_for <file> <regexp> <seconds>: poll until the file has a match
+# alive <pid>: the process runs (a zombie, not yet waited for, does not)
+alive() {
+	[ -e "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+# wait_for <file> <regexp> <seconds> [<pid>]: poll until the file has a
+# match; give up early when <pid> has exited
 wait_for() {
+	echo "# waiting for $2 in $1" >&3
 	_n=0
 	while [ "$_n" -lt "$3" ]; do
 		grep -q "$2" "$1" 2>/dev/null && return 0
+		[ -n "${4:-}" ] && ! alive "$4" && return 1
 		sleep 1
 		_n=$((_n + 1))
 	done
@@ -644,9 +651,9 @@ qemu_migrate() {
 		_dst=$QEMU_PID
 	fi
 	_mig=0
-	if ! wait_for /tmp/src.log '"QMP"' 60; then
+	if ! wait_for /tmp/src.log '"QMP"' 60 "$_src"; then
 		check "$_t" FAIL qmp "no QMP greeting from the source: $(tail -n 1 /tmp/src.out)"
-	elif ! wait_for /tmp/src.serial '^l2: round 1 done' "$TIMEOUT"; then
+	elif ! wait_for /tmp/src.serial '^l2: round 1 done' "$TIMEOUT" "$_src"; then
 		check "$_t" FAIL round1 "the guest did not finish its first round on the source"
 	else
 		qmp src '{"execute":"qmp_capabilities"}'
@@ -663,6 +670,7 @@ qemu_migrate() {
 		fi
 		qmp src '{"execute":"quit"}'
 	fi
+	echo "# waiting for the source QEMU to exit" >&3
 	wait "$_src"
 	_srcrc=$?
 	[ "$_srcrc" = 0 ] || echo "# source: exit status $_srcrc: $(tail -n 2 /tmp/src.out)" >&3
@@ -676,7 +684,7 @@ qemu_migrate() {
 		# shellcheck disable=SC2046
 		qemu_bg /tmp/dst.out "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in" $(qmp_args dst)
 		_dst=$QEMU_PID
-		if wait_for /tmp/dst.log '"QMP"' 60; then
+		if wait_for /tmp/dst.log '"QMP"' 60 "$_dst"; then
 			qmp dst '{"execute":"qmp_capabilities"}'
 			if qmp_migrated dst 300; then
 				qmp dst '{"execute":"cont"}'
@@ -693,6 +701,7 @@ qemu_migrate() {
 	_rc=1
 	if [ -n "$_dst" ]; then
 		[ $_mig = 1 ] || kill "$_dst" 2>/dev/null
+		echo "# waiting for the destination QEMU to exit" >&3
 		wait "$_dst"
 		_rc=$?
 	fi
