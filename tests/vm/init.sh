@@ -643,16 +643,16 @@ qemu_migrate() {
 	rm -f /tmp/vm.state /tmp/migrate.sock
 	qmp_open src
 	# shellcheck disable=SC2046
-	qemu_bg /tmp/src.out "$_a" "$_c" pc migrate /tmp/src.serial $(qmp_args src)
+	qemu_bg /tmp/src.qemu "$_a" "$_c" pc migrate /tmp/src.serial $(qmp_args src)
 	_src=$QEMU_PID _dst=
 	if [ "$_how" = live ]; then
 		# shellcheck disable=SC2046
-		qemu_bg /tmp/dst.out "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in"
+		qemu_bg /tmp/dst.qemu "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in"
 		_dst=$QEMU_PID
 	fi
 	_mig=0
 	if ! wait_for /tmp/src.log '"QMP"' 60 "$_src"; then
-		check "$_t" FAIL qmp "no QMP greeting from the source: $(tail -n 1 /tmp/src.out)"
+		check "$_t" FAIL qmp "no QMP greeting from the source: $(tail -n 1 /tmp/src.qemu)"
 	elif ! wait_for /tmp/src.serial '^l2: round 1 done' "$TIMEOUT" "$_src"; then
 		check "$_t" FAIL round1 "the guest did not finish its first round on the source"
 	else
@@ -673,7 +673,7 @@ qemu_migrate() {
 	echo "# waiting for the source QEMU to exit" >&3
 	wait "$_src"
 	_srcrc=$?
-	[ "$_srcrc" = 0 ] || echo "# source: exit status $_srcrc: $(tail -n 2 /tmp/src.out)" >&3
+	[ "$_srcrc" = 0 ] || echo "# source: exit status $_srcrc: $(tail -n 2 /tmp/src.qemu)" >&3
 	if grep -q 'KVMMU-L2-DONE' /tmp/src.serial; then
 		check "$_t" FAIL mid-work "the guest finished on the source: migration came too late"
 	fi
@@ -682,7 +682,7 @@ qemu_migrate() {
 		# user's restore does, once the state is loaded.
 		qmp_open dst
 		# shellcheck disable=SC2046
-		qemu_bg /tmp/dst.out "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in" $(qmp_args dst)
+		qemu_bg /tmp/dst.qemu "$_a" "$_c" pc migrate /tmp/dst.serial -incoming "$_in" $(qmp_args dst)
 		_dst=$QEMU_PID
 		if wait_for /tmp/dst.log '"QMP"' 60 "$_dst"; then
 			qmp dst '{"execute":"qmp_capabilities"}'
@@ -694,7 +694,7 @@ qemu_migrate() {
 				kill "$_dst" 2>/dev/null
 			fi
 		else
-			check "$_t" FAIL restore "no QMP greeting from the destination: $(tail -n 1 /tmp/dst.out)"
+			check "$_t" FAIL restore "no QMP greeting from the destination: $(tail -n 1 /tmp/dst.qemu)"
 			kill "$_dst" 2>/dev/null
 		fi
 	fi
@@ -712,7 +712,7 @@ qemu_migrate() {
 		else
 			check "$_t" FAIL mid-work "no round of work finished on the destination"
 		fi
-		l2_judge "$_t" /tmp/dst.serial /tmp/dst.out
+		l2_judge "$_t" /tmp/dst.serial /tmp/dst.qemu
 	fi
 	# shellcheck disable=SC2086
 	kill $QMP_PIDS 2>/dev/null
