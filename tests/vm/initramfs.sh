@@ -113,6 +113,8 @@ want_qemu() {
 	[ -z "${T:-}" ] && return 0
 	for p in $T; do
 		for t in $QEMU_TESTS; do
+			# kvmmu's are only SKIPped without QEMU_KVMMU=1
+			[ "${QEMU_KVMMU:-0}" != 1 ] && [ "${t#kvmmu.}" != "$t" ] && continue
 			case "$t" in *"$p"*) return 0 ;; esac
 		done
 	done
