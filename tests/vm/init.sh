@@ -503,8 +503,11 @@ QEMU_GATE="kvmmu cannot run QEMU yet (issue 17); QEMU_KVMMU=1 runs it"
 # debug kernel (KASAN, lockdep: every boot is slower) runs one boot and the
 # live migration.
 qemu_tests() {
-	if [ "$KERNEL" = debug ] && [ "$1" = control ]; then
-		echo control.qemu_boot_pc_irqchip_off control.qemu_migrate
+	# CI's 75-minute budget: stock612 runs the whole control set, the
+	# other kernels one boot (the debug kernel's migration took 276 s).
+	# The kvmmu lists are what issue 17 asks for, once QEMU runs on kvmmu.
+	if [ "$KERNEL" != stock612 ] && [ "$1" = control ]; then
+		echo control.qemu_boot_pc_irqchip_off
 	elif [ "$KERNEL" = debug ]; then
 		echo kvmmu.qemu_boot_pc kvmmu.qemu_migrate
 	elif [ "$1" = control ]; then
