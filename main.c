@@ -229,6 +229,17 @@ static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		return kvmmu_set_tss_addr(arg);
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		return kvmmu_set_identity_map_addr(vm, argp);
+	case KVM_REINJECT_CONTROL: {
+		struct kvm_reinject_control rc;
+
+		/* kvm_arch_vm_ioctl(): the argument, then the PIT, never made. */
+		if (copy_from_user(&rc, argp, sizeof(rc)))
+			return -EFAULT;
+		return -ENXIO;
+	}
+	case KVM_RESET_DIRTY_RINGS:
+		/* kvm_vm_ioctl_reset_dirty_pages() without a dirty ring. */
+		return -EINVAL;
 	default:
 		return -ENOTTY;
 	}
