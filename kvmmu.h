@@ -296,6 +296,8 @@ struct kvmmu_events {
  * @cpuid: entries from KVM_SET_CPUID2, @cpuid_nent of them.
  * @cpuid_nent: number of @cpuid entries.
  * @mp_state: KVM_MP_STATE_*.
+ * @has_run: the vCPU entered the guest once (KVM's last_vmentry_cpu != -1):
+ *           KVM_SET_CPUID2 then only takes the CPUID it has.
  * @pending: an exit the VMM must have answered, finished by the next run.
  * @pending_rip: RIP of the instruction @pending belongs to.
  * @pending_len: its length, to skip it once finished.
@@ -334,6 +336,7 @@ struct kvmmu_vcpu {
 	struct kvm_cpuid_entry2 *cpuid;
 	int cpuid_nent;
 	u32 mp_state;
+	bool has_run;
 	enum kvmmu_pending pending;
 	u64 pending_rip;
 	u8 pending_len;

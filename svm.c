@@ -1204,6 +1204,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	raw_local_irq_enable();
 	__kvmmu_svm_run(svm->vmcb_pa, svm->gprs, page_to_phys(sd->host_save));
 	raw_local_irq_disable();
+	vcpu->has_run = true;
 	/*
 	 * kvm_load_host_xsave_state(): the guest's PKRU saved, then the
 	 * host's XCR0 and PKRU back before GIF is set, so that no NMI or

@@ -206,10 +206,134 @@ out:
 	return r;
 }
 
+#define ANY_INDEX	((u32)-1)	/* KVM_CPUID_INDEX_NOT_SIGNIFICANT */
+
+/*
+ * cpuid_entry2_find(): the first entry for @func and, where it matters,
+ * @index; with ANY_INDEX the first for @func.
+ */
+static struct kvm_cpuid_entry2 *find_entry(struct kvm_cpuid_entry2 *e,
+					   int nent, u32 func, u32 index)
+{
+	int i;
+
+	for (i = 0; i < nent; i++) {
+		if (e[i].function == func &&
+		    (index == ANY_INDEX || e[i].index == index ||
+		     !(e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX)))
+			return &e[i];
+	}
+	return NULL;
+}
+
+/* xstate_required_size(): the XSAVE area for @xfeatures. */
+static u32 xstate_size(u64 xfeatures, bool compacted)
+{
+	u32 size = 512 + 64;	/* legacy area, XSAVE header */
+	u32 eax, ebx, ecx, edx, offset;
+	int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xfeatures & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		if (compacted)
+			offset = ecx & 2 ? ALIGN(size, 64) : size;
+		else
+			offset = ebx;
+		size = max(size, offset + eax);
+	}
+	return size;
+}
+
+/*
+ * __kvm_update_cpuid_runtime(): the bits of @e that follow the vCPU's
+ * state (CR4.OSXSAVE, the APIC enable, CR4.PKE, the XSAVE sizes for XCR0),
+ * as KVM keeps them in the entries it stores and compares.
+ */
+static void cpuid_runtime(const struct kvmmu_vcpu *vcpu,
+			  struct kvm_cpuid_entry2 *e, int nent)
+{
+	struct kvm_cpuid_entry2 *b;
+
+	b = find_entry(e, nent, 1, ANY_INDEX);
+	if (b) {
+		if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+			b->ecx &= ~BIT(27);
+			if (vcpu->sregs.cr4 & X86_CR4_OSXSAVE)
+				b->ecx |= BIT(27);
+		}
+		b->edx &= ~BIT(9);
+		if (vcpu->sregs.apic_base & MSR_IA32_APICBASE_ENABLE)
+			b->edx |= BIT(9);
+	}
+	b = find_entry(e, nent, 7, 0);
+	if (b && boot_cpu_has(X86_FEATURE_PKU) && b->function == 7) {
+		b->ecx &= ~BIT(4);
+		if (vcpu->sregs.cr4 & X86_CR4_PKE)
+			b->ecx |= BIT(4);
+	}
+	b = find_entry(e, nent, 0xd, 0);
+	if (b)
+		b->ebx = xstate_size(vcpu->xcr0, false);
+	b = find_entry(e, nent, 0xd, 1);
+	if (b && (b->eax & (BIT(1) | BIT(3))))	/* XSAVEC, XSAVES */
+		b->ebx = xstate_size(vcpu->xcr0, true);
+}
+
+/* kvm_cpuid_check_equal(): the entries the vCPU has, field by field. */
+static bool cpuid_equal(const struct kvmmu_vcpu *vcpu,
+			const struct kvm_cpuid_entry2 *e, int nent)
+{
+	const struct kvm_cpuid_entry2 *o = vcpu->cpuid;
+	int i;
+
+	if (nent != vcpu->cpuid_nent)
+		return false;
+	for (i = 0; i < nent; i++) {
+		if (e[i].function != o[i].function || e[i].index != o[i].index ||
+		    e[i].flags != o[i].flags || e[i].eax != o[i].eax ||
+		    e[i].ebx != o[i].ebx || e[i].ecx != o[i].ecx ||
+		    e[i].edx != o[i].edx)
+			return false;
+	}
+	return true;
+}
+
+/* kvm_check_cpuid(): what KVM refuses before taking the entries. */
+static int check_cpuid(struct kvm_cpuid_entry2 *e, int nent)
+{
+	struct kvm_cpuid_entry2 *b;
+	u32 vaddr_bits;
+
+	/* Canonical checks know 48 and 57 bits only. */
+	b = find_entry(e, nent, 0x80000008, ANY_INDEX);
+	if (b) {
+		vaddr_bits = (b->eax >> 8) & 0xff;
+		if (vaddr_bits != 48 && vaddr_bits != 57 && vaddr_bits != 0)
+			return -EINVAL;
+	}
+	/*
+	 * Dynamic features (AMX tile data) need the process's permission
+	 * and a larger guest FPU: fpu_enable_guest_xfd_features() refuses
+	 * them without it, and kvmmu never asks for it.
+	 */
+	b = find_entry(e, nent, 0xd, 0);
+	if (b && ((u64)b->edx << 32 | b->eax) & XFEATURE_MASK_XTILE_DATA)
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * kvm_vcpu_ioctl_set_cpuid2() and kvm_set_cpuid(): after the vCPU has run,
+ * only the CPUID it has is accepted again (VMMs reuse vCPUs for hotplug),
+ * since what the MMU and the checks derived from it would go stale.
+ */
 static int set_cpuid2(struct kvmmu_vcpu *vcpu, struct kvm_cpuid2 __user *u)
 {
 	struct kvm_cpuid_entry2 *e = NULL;
 	struct kvm_cpuid2 cpuid;
+	int r;
 
 	if (copy_from_user(&cpuid, u, sizeof(cpuid)))
 		return -EFAULT;
@@ -219,6 +343,18 @@ static int set_cpuid2(struct kvmmu_vcpu *vcpu, struct kvm_cpuid2 __user *u)
 		e = vmemdup_user(u->entries, array_size(cpuid.nent, sizeof(*e)));
 		if (IS_ERR(e))
 			return PTR_ERR(e);
+	}
+	cpuid_runtime(vcpu, e, cpuid.nent);
+	if (vcpu->has_run) {
+		cpuid_runtime(vcpu, vcpu->cpuid, vcpu->cpuid_nent);
+		r = cpuid_equal(vcpu, e, cpuid.nent) ? 0 : -EINVAL;
+		kvfree(e);
+		return r;
+	}
+	r = check_cpuid(e, cpuid.nent);
+	if (r) {
+		kvfree(e);
+		return r;
 	}
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = e;
