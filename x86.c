@@ -1496,6 +1496,103 @@ void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 	}
 }
 
+/* kvm_sync_valid_fields(): what kvm_valid_regs and kvm_dirty_regs name. */
+#define SYNC_VALID_FIELDS	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | \
+				 KVM_SYNC_X86_EVENTS)
+
+static void set_regs(struct kvmmu_vcpu *vcpu, const struct kvm_regs *regs)
+{
+	vcpu->regs = *regs;
+	vcpu->regs.rflags |= X86_EFLAGS_FIXED;
+}
+
+/*
+ * __set_sregs(): all or nothing. A CR8 with reserved bits is ignored, not
+ * refused, as kvm_set_cr8()'s failure is there.
+ */
+static int set_sregs_checked(struct kvmmu_vcpu *vcpu, struct kvm_sregs *s)
+{
+	if (!valid_sregs(vcpu, s))
+		return -EINVAL;
+	if (s->cr8 & ~0xfULL)
+		s->cr8 = vcpu->sregs.cr8;
+	vcpu->sregs = *s;
+	kvmmu_sregs_irq_in(vcpu);
+	return 0;
+}
+
+/*
+ * sync_regs(): the state the VMM put in kvm_run for KVM_SYNC_X86_REGS and
+ * KVM_SYNC_X86_SREGS. kvmmu does not offer KVM_CAP_SYNC_REGS, and refuses
+ * KVM_SYNC_X86_EVENTS (KVM_SET_VCPU_EVENTS is the way in).
+ */
+static int sync_regs(struct kvmmu_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_sregs *s;
+	int r;
+
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+		set_regs(vcpu, &run->s.regs.regs);
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) {
+		/* A copy: the VMM may write the page meanwhile. */
+		s = kmemdup(&run->s.regs.sregs, sizeof(*s), GFP_KERNEL_ACCOUNT);
+		if (!s)
+			return -ENOMEM;
+		r = set_sregs_checked(vcpu, s);
+		kfree(s);
+		if (r)
+			return r;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS)
+		return -EINVAL;
+	return 0;
+}
+
+/* store_regs() and post_kvm_run_save(), on every way out of KVM_RUN. */
+static void post_run_save(struct kvmmu_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (run->kvm_valid_regs & KVM_SYNC_X86_REGS)
+		run->s.regs.regs = vcpu->regs;
+	if (run->kvm_valid_regs & KVM_SYNC_X86_SREGS) {
+		run->s.regs.sregs = vcpu->sregs;
+		kvmmu_sregs_irq_out(vcpu, &run->s.regs.sregs);
+	}
+	kvmmu_post_run_save(vcpu);
+}
+
+/*
+ * kvm_arch_vcpu_ioctl_run()'s checks of kvm_run, in its order, before a
+ * pending exit is finished: unknown sync fields, the synced state, and
+ * CR8 (the TPR without an in-kernel APIC: 4 bits, EINVAL above).
+ */
+static int run_prepare(struct kvmmu_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	u64 cr8;
+	int r;
+
+	run->flags = 0;
+	if ((run->kvm_valid_regs & ~SYNC_VALID_FIELDS) ||
+	    (run->kvm_dirty_regs & ~SYNC_VALID_FIELDS))
+		return -EINVAL;
+	if (run->kvm_dirty_regs) {
+		r = sync_regs(vcpu);
+		if (r)
+			return r;
+	}
+	cr8 = READ_ONCE(run->cr8);
+	if (cr8 & ~0xfULL)
+		return -EINVAL;
+	vcpu->sregs.cr8 = cr8;
+	return 1;
+}
+
 static int __vcpu_run(struct kvmmu_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -1549,17 +1646,11 @@ static int __vcpu_run(struct kvmmu_vcpu *vcpu)
  */
 static int vcpu_run(struct kvmmu_vcpu *vcpu)
 {
-	struct kvm_run *run = vcpu->run;
-	int r;
+	int r = run_prepare(vcpu);
 
-	run->flags = 0;
-	if (run->cr8 & ~0xfULL) {
-		r = -EINVAL;
-	} else {
-		vcpu->sregs.cr8 = run->cr8;
+	if (r > 0)
 		r = __vcpu_run(vcpu);
-	}
-	kvmmu_post_run_save(vcpu);
+	post_run_save(vcpu);
 	return r;
 }
 
@@ -1583,17 +1674,12 @@ static long get_sregs(struct kvmmu_vcpu *vcpu, void __user *argp)
 static long set_sregs(struct kvmmu_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_sregs *s;
-	long r = 0;
+	long r;
 
 	s = memdup_user(argp, sizeof(*s));
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	if (valid_sregs(vcpu, s)) {
-		vcpu->sregs = *s;
-		kvmmu_sregs_irq_in(vcpu);
-	} else {
-		r = -EINVAL;
-	}
+	r = set_sregs_checked(vcpu, s);
 	kfree(s);
 	return r;
 }
@@ -1639,8 +1725,7 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 
 		if (copy_from_user(&regs, argp, sizeof(regs)))
 			return -EFAULT;
-		regs.rflags |= X86_EFLAGS_FIXED;
-		vcpu->regs = regs;
+		set_regs(vcpu, &regs);
 		return 0;
 	}
 	case KVM_GET_SREGS:
