@@ -1001,6 +1001,7 @@ static int handle_exit(struct svm_vcpu *svm)
 	struct kvmmu_vcpu *vcpu = &svm->vcpu;
 	struct kvm_run *run = vcpu->run;
 	u32 code = c->exit_code;
+	int r;
 
 	trace_kvmmu_exit(vcpu->vcpu_id, code, vcpu->regs.rip);
 	switch (code) {
@@ -1063,7 +1064,13 @@ static int handle_exit(struct svm_vcpu *svm)
 	case SVM_EXIT_IOIO:
 		return handle_ioio(svm);
 	case SVM_EXIT_NPF:
-		return kvmmu_handle_npf(vcpu, c->exit_info_2, c->exit_info_1);
+		r = kvmmu_handle_npf(vcpu, c->exit_info_2, c->exit_info_1);
+		if (r != KVMMU_NPF_INJECT_GP)
+			return r;
+		/* Real mode has no error code (kvm_inject_exception()). */
+		inject_exception(svm, X86_TRAP_GP,
+				 vcpu->sregs.cr0 & X86_CR0_PE);
+		return 1;
 	case SVM_EXIT_CPUID:
 		return kvmmu_handle_cpuid(vcpu);
 	case SVM_EXIT_VINTR:

@@ -1347,12 +1347,14 @@ int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr)
  * @error_code: the #NPF error code (EXITINFO1).
  *
  * Return: 1 to re-enter the guest, 0 to exit to the VMM (KVM_EXIT_MMIO or
- * KVM_EXIT_INTERNAL_ERROR), or a negative errno for KVM_RUN (-EFAULT when
- * the memory behind a memslot cannot be reached).
+ * KVM_EXIT_INTERNAL_ERROR), KVMMU_NPF_INJECT_GP to re-enter it with #GP(0),
+ * or a negative errno for KVM_RUN (-EFAULT when the memory behind a
+ * memslot cannot be reached).
  */
 int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 {
 	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	const struct kvm_segment *cs = &vcpu->sregs.cs;
 	struct kvm_run *run = vcpu->run;
 	u8 bytes[15];
 	int r, len;
@@ -1363,6 +1365,16 @@ int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	r = kvmmu_mmu_page_fault(vcpu, gpa, error_code);
 	if (r != KVMMU_PF_EMULATE)
 		return r < 0 ? r : 1;
+
+	/*
+	 * The fetch's own check in __linearize(): outside 64-bit mode a RIP
+	 * past CS's limit is #GP(0), whatever faulted. A CPU checks the
+	 * limit before fetching; QEMU's TCG does not, and faults in the NPT
+	 * at CS.base + RIP instead, where KVM's emulator raises the #GP.
+	 */
+	if (!(vcpu->sregs.efer & EFER_LMA && cs->l) &&
+	    vcpu->regs.rip > (cs->g ? cs->limit | 0xfff : cs->limit))
+		return KVMMU_NPF_INJECT_GP;
 
 	len = kvmmu_fetch_insn(vcpu, bytes, sizeof(bytes));
 	if (len < 0)
