@@ -115,6 +115,24 @@ static uint64_t rnd_value(void)
 static uint8_t *buf, *ro_page, *edge;	/* edge: last page before a hole */
 static uint64_t unmapped;
 
+/*
+ * What the argument buffer holds before each call: the last random fill
+ * of its first page, zeros after it. An ioctl's output (KVM_GET_FPU,
+ * KVM_GET_SUPPORTED_CPUID, ...) lands in the buffer and would become a
+ * later call's input, so a known difference in what one side writes would
+ * turn into differences in what the next calls read, and so would a
+ * guest's writes to the slots that buf backs: restore_buf() puts the
+ * buffer back before every call, so that both sides are given the same
+ * bytes (the differential pass compares results, not outputs).
+ */
+static uint64_t buf_fill[512];
+
+static void restore_buf(void)
+{
+	memcpy(buf, buf_fill, sizeof(buf_fill));
+	memset(buf + sizeof(buf_fill), 0, BUF_SIZE - sizeof(buf_fill));
+}
+
 /* A pointer for an ioctl argument; valid ones get random contents. */
 static unsigned long rnd_pointer(void)
 {
@@ -135,7 +153,8 @@ static unsigned long rnd_pointer(void)
 		return (unsigned long)edge + PG - 8 * (1 + rnd_below(8));
 	default:
 		for (i = 0; i < 512; i++)
-			((uint64_t *)buf)[i] = rnd_below(2) ? rnd_value() : 0;
+			buf_fill[i] = rnd_below(2) ? rnd_value() : 0;
+		memcpy(buf, buf_fill, sizeof(buf_fill));
 		return (unsigned long)buf;
 	}
 }
@@ -193,6 +212,22 @@ static FILE *rec_file, *cmp_file;
 static unsigned long diffs, compared, last_arg;
 #define MAX_DIFFS_SHOWN	20
 
+/* The first bytes of the argument, when it points into buf, for a diff. */
+static uint64_t last_in[6];
+static int last_in_n;
+
+static void save_arg(unsigned long arg)
+{
+	unsigned long end = (unsigned long)buf + BUF_SIZE;
+
+	last_arg = arg;
+	last_in_n = 0;
+	if (arg < (unsigned long)buf || arg >= end)
+		return;
+	last_in_n = (end - arg) / 8 < 6 ? (end - arg) / 8 : 6;
+	memcpy(last_in, (void *)arg, last_in_n * 8);
+}
+
 /* Differences outside the known ones, by request, for the summary. */
 #define MAX_DIFF_REQS	32
 static struct {
@@ -237,7 +272,6 @@ static struct {
 	{ KVM_CREATE_PIT, "not implemented (ENOTTY)", 0 },
 	{ KVM_SET_BOOT_CPU_ID, "not implemented (ENOTTY)", 0 },
 	{ KVM_CREATE_VCPU, "vCPU ids below 1024 (KVM: 4096)", 0 },
-	{ KVM_SET_MP_STATE, "only RUNNABLE: KVM_CREATE_IRQCHIP makes no LAPIC", 0 },
 	{ KVM_SET_TSC_KHZ, "not implemented (ENOTTY)", 0 },
 	{ KVM_GET_TSC_KHZ, "the host's, as KVM_SET_TSC_KHZ is not implemented", 0 },
 };
@@ -254,6 +288,33 @@ static int known_diff(unsigned long req)
 		}
 	}
 	return 0;
+}
+
+/* The last KVM_RUN's vCPU and exit, to describe a difference in it. */
+static int last_run_fd = -1;
+static uint32_t last_exit[3];	/* exit_reason, internal.suberror, ndata */
+static uint64_t last_exit_data[4];
+
+/* "#   vcpu: ..." for a KVM_RUN that differs: where the guest was. */
+static void describe_run(void)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (ioctl(last_run_fd, KVM_GET_REGS, &r) ||
+	    ioctl(last_run_fd, KVM_GET_SREGS, &s))
+		return;
+	printf("#   exit %u suberror %u ndata %u data %llx %llx %llx %llx\n",
+	       last_exit[0], last_exit[1], last_exit[2],
+	       (unsigned long long)last_exit_data[0],
+	       (unsigned long long)last_exit_data[1],
+	       (unsigned long long)last_exit_data[2],
+	       (unsigned long long)last_exit_data[3]);
+	printf("#   rip %llx rflags %llx cs %x/%llx/%x cr0 %llx cr3 %llx cr4 %llx efer %llx\n",
+	       (unsigned long long)r.rip, (unsigned long long)r.rflags,
+	       s.cs.selector, (unsigned long long)s.cs.base, s.cs.limit,
+	       (unsigned long long)s.cr0, (unsigned long long)s.cr3,
+	       (unsigned long long)s.cr4, (unsigned long long)s.efer);
 }
 
 static void on_alarm(int sig)
@@ -277,6 +338,15 @@ static long run_bounded(int fd)
 	e = errno;
 	setitimer(ITIMER_REAL, &off, NULL);
 	runs++;
+	last_run_fd = fd;
+	memset(last_exit, 0, sizeof(last_exit));
+	if (r == 0 && run != MAP_FAILED) {
+		last_exit[0] = run->exit_reason;
+		last_exit[1] = run->internal.suberror;
+		last_exit[2] = run->internal.ndata;
+		memcpy(last_exit_data, run->internal.data,
+		       sizeof(last_exit_data));
+	}
 	if (r == 0) {
 		exits++;
 		if (run != MAP_FAILED)
@@ -334,13 +404,25 @@ static void result(unsigned long req, long r, int err)
 			cmp_file = NULL;
 		} else if (want != v && !known_diff(req)) {
 			count_diff(req);
-			if (diffs++ < MAX_DIFFS_SHOWN)
+			if (diffs++ < MAX_DIFFS_SHOWN) {
+				int k;
+
 				printf("# diff: call %lu ioctl 0x%lx arg 0x%lx: control %ld%s%s, here %ld%s%s\n",
 				       compared, req, last_arg, want,
 				       want < 0 ? " " : "",
 				       want < 0 ? strerror(-want) : "", v,
 				       v < 0 ? " " : "",
 				       v < 0 ? strerror(-v) : "");
+				if (last_in_n)
+					printf("#   arg bytes:");
+				for (k = 0; k < last_in_n; k++)
+					printf(" %016llx",
+					       (unsigned long long)last_in[k]);
+				if (last_in_n)
+					printf("\n");
+				if (req == KVM_RUN)
+					describe_run();
+			}
 		}
 	}
 	compared++;
@@ -360,7 +442,7 @@ static int new_vcpu(int i)
 {
 	int fd;
 
-	last_arg = i;
+	save_arg(i);
 	fd = ioctl(vmfd, KVM_CREATE_VCPU, i);
 
 	/* The fd number is not compared: which are free is our business. */
@@ -373,7 +455,7 @@ static void one_call(void)
 	unsigned long req, arg;
 	int fd, r, i;
 
-	last_arg = 0;
+	save_arg(0);
 
 	switch (rnd_below(16)) {
 	case 0:		/* memslot churn over valid memory */
@@ -452,8 +534,9 @@ static void one_call(void)
 		req = rnd_below(2) ? 0xae00 | rnd_below(256) : rnd();
 		break;
 	}
+	restore_buf();
 	arg = rnd_below(3) ? rnd_pointer() : rnd_value();
-	last_arg = arg;
+	save_arg(arg);
 	r = ioctl(fd, req, arg);
 	if (r >= 0 && (req == KVM_GET_STATS_FD || req == KVM_CREATE_VCPU)) {
 		close(r);
