@@ -92,6 +92,23 @@
  *	accepts them.  Why: a VMM must be able to restore any state KVM
  *	accepts, and nothing else.
  *
+ *   vcpu_ioctl_kvm_rules
+ *	The errnos of KVM 6.12 outside the memslot and sregs ABI that the
+ *	fuzzer's differential pass found kvmmu without.  A VM without a PIT
+ *	or a dirty ring: KVM_REINJECT_CONTROL -EFAULT for an unreadable
+ *	argument, else -ENXIO; KVM_RESET_DIRTY_RINGS -EINVAL.  Without an
+ *	in-kernel APIC, KVM_SET_MP_STATE takes RUNNABLE only.
+ *	KVM_SET_CPUID2: -E2BIG above 256 entries, -EINVAL for 47 virtual
+ *	address bits in leaf 0x80000008 (kvm_check_cpuid()); once the vCPU
+ *	has run, 0 for the CPUID it has and -EINVAL for any other
+ *	(kvm_cpuid_check_equal()), while a vCPU that never ran takes it.
+ *	KVM_RUN: -EINVAL for kvm_run's cr8 above 15 and for an unknown bit
+ *	in kvm_valid_regs or kvm_dirty_regs, with kvm_run's cr8 the vCPU's
+ *	again afterwards; KVM_SET_SREGS ignores such a CR8 (KVM_GET_SREGS
+ *	reads the old one); with KVM_SYNC_X86_REGS in kvm_valid_regs,
+ *	kvm_run's s.regs holds the registers after the exit.  Why: a VMM
+ *	that probes or restores state must see KVM's answers.
+ *
  *   ac_reaches_guest
  *	A flat 32-bit protected-mode guest with a GDT (ring 0/3 code and
  *	data, a 32-bit TSS with SS0:ESP0) and an IDT whose 32 gates record
@@ -2328,6 +2345,101 @@ TEST(sregs_kvm_rules)
  * CPL 3 (Linux keeps CR0.AM set) must kill a child with SIGBUS. 1 yes,
  * 0 no, -1 the probe itself failed.
  */
+/* ---- vCPU ioctls: the errnos the differential fuzzer found ---- */
+
+TEST(vcpu_ioctl_kvm_rules)
+{
+	struct kvm_reinject_control rc = { 0 };
+	struct kvm_cpuid2 hdr = { .nent = 257 };
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_mp_state mp;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_cpuid2 *c;
+	struct hvcpu v, w;
+	struct hvm vm;
+	uint32_t save;
+	long r;
+
+	vm_create(_metadata, &vm);
+	EXPECT_EQ(-EFAULT, kvmmu_ioctl(vm.vmfd, KVM_REINJECT_CONTROL, 0));
+	EXPECT_EQ(-ENXIO, kvmmu_ioctl(vm.vmfd, KVM_REINJECT_CONTROL,
+				      (unsigned long)&rc));
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(vm.vmfd, KVM_RESET_DIRTY_RINGS, 0));
+
+	c = supported_cpuid(_metadata, vm.devfd);
+	vcpu_create(_metadata, &vm, &v, 0, NULL);
+	vcpu_create(_metadata, &vm, &w, 1, NULL);
+
+	mp.mp_state = KVM_MP_STATE_HALTED;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(v.fd, KVM_SET_MP_STATE,
+				       (unsigned long)&mp));
+	mp.mp_state = KVM_MP_STATE_RUNNABLE;
+	EXPECT_EQ(0, kvmmu_ioctl(v.fd, KVM_SET_MP_STATE, (unsigned long)&mp));
+
+	EXPECT_EQ(-E2BIG, kvmmu_ioctl(v.fd, KVM_SET_CPUID2,
+				      (unsigned long)&hdr));
+	e = cpuid_entry(c, 0x80000008, 0);
+	ASSERT_NE(NULL, e);
+	save = e->eax;
+	e->eax = (e->eax & ~0xff00u) | 47 << 8;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(v.fd, KVM_SET_CPUID2,
+				       (unsigned long)c));
+	e->eax = save;
+	ASSERT_EQ(0, kvmmu_ioctl(v.fd, KVM_SET_CPUID2, (unsigned long)c));
+
+	/* KVM_RUN's checks of kvm_run, before the guest is entered. */
+	rm_reset(vm.mem);
+	memset(vm.mem + INS_VEC, 0, 0x40);
+	real_mode(_metadata, &v, gpa_of(hard_insn_guest), 0, 0, 0);
+	v.run->cr8 = 16;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(v.fd, KVM_RUN, 0));
+	EXPECT_EQ(0, v.run->cr8);
+	v.run->kvm_valid_regs = 1 << 3;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(v.fd, KVM_RUN, 0));
+	v.run->kvm_valid_regs = 0;
+	v.run->kvm_dirty_regs = 1 << 3;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(v.fd, KVM_RUN, 0));
+	v.run->kvm_dirty_regs = 0;
+
+	ASSERT_EQ(0, kvmmu_ioctl(v.fd, KVM_GET_SREGS, (unsigned long)&sregs));
+	sregs.cr8 = 0x13;
+	EXPECT_EQ(0, kvmmu_ioctl(v.fd, KVM_SET_SREGS, (unsigned long)&sregs));
+	ASSERT_EQ(0, kvmmu_ioctl(v.fd, KVM_GET_SREGS, (unsigned long)&sregs));
+	EXPECT_EQ(0, sregs.cr8);
+
+	/* The guest runs to its HLT; the registers come back in kvm_run. */
+	v.run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	r = run_vcpu(&v);
+	ASSERT_EQ(0, r) TH_LOG("KVM_RUN: %s", strerror((int)-r));
+	ASSERT_EQ(KVM_EXIT_HLT, v.run->exit_reason) TH_LOG("%s", exit_str(&v));
+	ASSERT_EQ(0, kvmmu_ioctl(v.fd, KVM_GET_REGS, (unsigned long)&regs));
+	EXPECT_EQ(gpa_of(hard_insn_after_hlt), v.run->s.regs.regs.rip);
+	EXPECT_EQ(regs.rip, v.run->s.regs.regs.rip);
+	EXPECT_EQ(regs.rflags, v.run->s.regs.regs.rflags);
+	v.run->kvm_valid_regs = 0;
+
+	/* After a run, only the CPUID the vCPU has. */
+	EXPECT_EQ(0, kvmmu_ioctl(v.fd, KVM_SET_CPUID2, (unsigned long)c));
+	e = cpuid_entry(c, 0, 0);
+	ASSERT_NE(NULL, e);
+	e->ebx ^= 1;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(v.fd, KVM_SET_CPUID2,
+				       (unsigned long)c));
+	EXPECT_EQ(0, kvmmu_ioctl(w.fd, KVM_SET_CPUID2, (unsigned long)c));
+	e->ebx ^= 1;
+	c->nent--;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(v.fd, KVM_SET_CPUID2,
+				       (unsigned long)c));
+	c->nent++;
+	EXPECT_EQ(0, kvmmu_ioctl(v.fd, KVM_SET_CPUID2, (unsigned long)c));
+
+	free(c);
+	vcpu_destroy(&w);
+	vcpu_destroy(&v);
+	vm_destroy(&vm);
+}
+
 static int host_raises_ac(void)
 {
 	static uint8_t buf[16] __attribute__((aligned(16)));
