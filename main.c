@@ -60,6 +60,8 @@ MODULE_PARM_DESC(force_emulation_prefix, "Always 0: kvmmu has no forced emulatio
  * MWAIT, hypercall patching).
  */
 #define KVMMU_SUPPORTED_QUIRKS	KVM_X86_QUIRK_SLOT_ZAP_ALL
+/* KVM_MAX_IRQ_ROUTES: what KVM_CAP_IRQ_ROUTING answers on x86. */
+#define KVMMU_MAX_IRQ_ROUTES	4096
 
 static const struct {
 	long cap;
@@ -93,6 +95,12 @@ static const struct {
 	{ KVM_CAP_MCE,				KVMMU_MAX_MCE_BANKS },
 	{ KVM_CAP_USER_NMI,			1 },
 	{ KVM_CAP_VCPU_EVENTS,			1 },
+	/*
+	 * KVM's answer (KVM_MAX_IRQ_ROUTES) with or without an irqchip; QEMU
+	 * refuses to start without it. KVM_SET_GSI_ROUTING itself needs an
+	 * in-kernel irqchip, so it always fails here as on such a KVM VM.
+	 */
+	{ KVM_CAP_IRQ_ROUTING,			KVMMU_MAX_IRQ_ROUTES },
 };
 
 static long check_extension(long cap)
@@ -229,6 +237,14 @@ static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		return kvmmu_set_tss_addr(arg);
 	case KVM_SET_IDENTITY_MAP_ADDR:
 		return kvmmu_set_identity_map_addr(vm, argp);
+	case KVM_SET_GSI_ROUTING: {
+		struct kvm_irq_routing routing;
+
+		/* kvm_vm_ioctl(): the header, then kvm_arch_can_set_irq_routing(). */
+		if (copy_from_user(&routing, argp, sizeof(routing)))
+			return -EFAULT;
+		return -EINVAL;
+	}
 	case KVM_REINJECT_CONTROL: {
 		struct kvm_reinject_control rc;
 

@@ -96,7 +96,10 @@
  *	The errnos of KVM 6.12 outside the memslot and sregs ABI that the
  *	fuzzer's differential pass found kvmmu without.  A VM without a PIT
  *	or a dirty ring: KVM_REINJECT_CONTROL -EFAULT for an unreadable
- *	argument, else -ENXIO; KVM_RESET_DIRTY_RINGS -EINVAL.  Without an
+ *	argument, else -ENXIO; KVM_RESET_DIRTY_RINGS -EINVAL.
+ *	KVM_CAP_IRQ_ROUTING is 4096 (QEMU will not start without it) and
+ *	KVM_SET_GSI_ROUTING without an irqchip -EFAULT for an unreadable
+ *	header, else -EINVAL.  Without an
  *	in-kernel APIC, KVM_SET_MP_STATE takes RUNNABLE only.
  *	KVM_SET_CPUID2: -E2BIG above 256 entries, -EINVAL for 47 virtual
  *	address bits in leaf 0x80000008 (kvm_check_cpuid()); once the vCPU
@@ -2366,6 +2369,11 @@ TEST(vcpu_ioctl_kvm_rules)
 	EXPECT_EQ(-ENXIO, kvmmu_ioctl(vm.vmfd, KVM_REINJECT_CONTROL,
 				      (unsigned long)&rc));
 	EXPECT_EQ(-EINVAL, kvmmu_ioctl(vm.vmfd, KVM_RESET_DIRTY_RINGS, 0));
+	/* QEMU requires the capability; the ioctl needs an irqchip. */
+	EXPECT_EQ(4096, kvmmu_check_extension(vm.vmfd, KVM_CAP_IRQ_ROUTING));
+	EXPECT_EQ(-EFAULT, kvmmu_ioctl(vm.vmfd, KVM_SET_GSI_ROUTING, 0));
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(vm.vmfd, KVM_SET_GSI_ROUTING,
+				       (unsigned long)&rc));
 
 	c = supported_cpuid(_metadata, vm.devfd);
 	vcpu_create(_metadata, &vm, &v, 0, NULL);
