@@ -94,12 +94,16 @@ static bool guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
 /*
  * Features passed through from the host when it has them. Only what the
  * guest can use without help from us: no XSAVE/AVX yet (XCR0 is not
- * switched), no virtualization extensions, no APIC (no in-kernel APIC).
+ * switched), no virtualization extensions. The APIC bit is offered as
+ * KVM offers it: the VMM's own LAPIC serves it (MMIO at the APIC base,
+ * KVM_INTERRUPT, kvm_run->cr8); without it QEMU builds a vCPU with no
+ * LAPIC and Linux routes device interrupts through an IOAPIC that can
+ * reach no CPU (the serial port's, for one).
  */
 #define LEAF1_ECX	(BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | \
 			 BIT(20) | BIT(22) | BIT(23) | BIT(25) | BIT(30))
 #define LEAF1_EDX	(BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4) | \
-			 BIT(5) | BIT(6) | BIT(7) | BIT(8) | BIT(11) | \
+			 BIT(5) | BIT(6) | BIT(7) | BIT(8) | BIT(9) | BIT(11) | \
 			 BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(16) | \
 			 BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | \
 			 BIT(26))
