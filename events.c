@@ -151,14 +151,20 @@ bool kvmmu_nmi_allowed(const struct kvmmu_vcpu *vcpu)
  * @vcpu: the vCPU.
  *
  * kvm_vcpu_ready_for_interrupt_injection() without an in-kernel LAPIC:
- * the guest can take an interrupt and none is queued already
- * (kvm_cpu_accept_dm_intr()).
+ * the guest can take an interrupt, none is queued already
+ * (kvm_cpu_accept_dm_intr()), and no event is half delivered or pending
+ * (kvm_event_needs_reinjection(), kvm_is_exception_pending()): the VMM is
+ * told "ready" only at an instruction boundary, with nothing that a new
+ * interrupt would have to wait behind.
  *
  * Return: true if KVM_INTERRUPT now would be delivered at once.
  */
 bool kvmmu_ready_for_interrupt_injection(const struct kvmmu_vcpu *vcpu)
 {
-	return kvmmu_interrupt_allowed(vcpu) && !vcpu->ev.irq_injected;
+	const struct kvmmu_events *ev = &vcpu->ev;
+
+	return kvmmu_interrupt_allowed(vcpu) && !ev->irq_injected &&
+	       !ev->exc_pending && !ev->exc_injected && !ev->nmi_injected;
 }
 
 /**

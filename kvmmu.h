@@ -365,6 +365,8 @@ struct kvmmu_vcpu {
  */
 static inline void kvmmu_insn_done(struct kvmmu_vcpu *vcpu)
 {
+	/* The STI or MOV SS shadow covered this instruction only. */
+	vcpu->ev.int_shadow = 0;
 	if (vcpu->regs.rflags & X86_EFLAGS_TF)
 		vcpu->singlestep_pending = true;
 }

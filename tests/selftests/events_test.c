@@ -68,6 +68,21 @@
  *	goes on.  Why: a restored vCPU must deliver what it was restored
  *	with, not only report it.
  *
+ *   halt_ends_shadow
+ *	The guest's STI; HLT: KVM_EXIT_HLT with RIP past the HLT, and the
+ *	STI shadow ended with it: ready_for_interrupt_injection 1, no
+ *	shadow in KVM_GET_VCPU_EVENTS; KVM_INTERRUPT then delivers before
+ *	the next instruction.  Why: this is how Linux idles; QEMU wakes the
+ *	halted vCPU with an interrupt only if kvm_run said "ready".
+ *
+ *   ready_waits_for_event
+ *	With IF set, an exception or NMI restored as injected, or an
+ *	interrupt already queued, KVM_RUN with immediate_exit returns
+ *	EINTR with ready_for_interrupt_injection 0; once the guest has
+ *	taken the event, 1.  Why: a VMM must not queue an interrupt behind
+ *	an event that is half delivered (KVM says "ready" only at an
+ *	instruction boundary with nothing in flight).
+ *
  *   run_cr8
  *	kvm_run->cr8 = 5 before KVM_RUN shows in KVM_GET_SREGS and in
  *	kvm_run after the exit; 16 fails KVM_RUN with EINVAL.  Why: QEMU's
@@ -151,6 +166,16 @@ asm(".pushsection .rodata.events, \"a\"\n"
 	"	out %al, $" S(PORT) "\n"
 	"	hlt\n"
 
+	".globl ev_hlt_guest\n"
+	"ev_hlt_guest:\n"
+	"	sti\n"
+	"	hlt\n"
+	".globl ev_hlt_next\n"
+	"ev_hlt_next:\n"
+	"	mov $0xe1, %al\n"
+	"	out %al, $" S(PORT) "\n"
+	"	hlt\n"
+
 	".globl ev_nmi_guest\n"
 	"ev_nmi_guest:\n"
 	"	mov $0xc0, %al\n"
@@ -174,6 +199,7 @@ asm(".pushsection .rodata.events, \"a\"\n"
 extern const uint8_t ev_guest_start[], ev_guest_end[], ev_stubs[];
 extern const uint8_t ev_irq_guest[], ev_win_guest[], ev_win_rip[];
 extern const uint8_t ev_nmi_guest[], ev_nmi_handler[], ev_shadow_guest[];
+extern const uint8_t ev_hlt_guest[], ev_hlt_next[];
 
 static uint32_t gpa_of(const uint8_t *label)
 {
@@ -449,6 +475,86 @@ TEST(interrupt_shadow)
 	get_events(_metadata, &vm, &e);
 	EXPECT_EQ(0, e.interrupt.shadow);
 	vm_destroy(&vm);
+}
+
+TEST(halt_ends_shadow)
+{
+	struct kvm_vcpu_events e;
+	struct kvm_regs regs;
+	struct evm vm;
+
+	vm_create(_metadata, &vm, gpa_of(ev_hlt_guest));
+	ASSERT_EQ(KVM_EXIT_HLT, run(&vm));
+	ASSERT_EQ(0, kvmmu_ioctl(vm.fd, KVM_GET_REGS, (unsigned long)&regs));
+	EXPECT_EQ(gpa_of(ev_hlt_next), regs.rip);
+	EXPECT_EQ(1, vm.run->if_flag);
+	EXPECT_EQ(1, vm.run->ready_for_interrupt_injection);
+	get_events(_metadata, &vm, &e);
+	EXPECT_EQ(0, e.interrupt.shadow);
+
+	ASSERT_EQ(0, interrupt(&vm, 0x22));
+	ASSERT_EQ(0xe1, run_out(&vm));
+	EXPECT_EQ(1, counted(&vm, 0x22));
+	EXPECT_EQ(1, counted_all(&vm));
+	vm_destroy(&vm);
+}
+
+/* KVM_RUN that returns at once: only kvm_run's x86 fields are filled. */
+static int run_ready(struct __test_metadata *_metadata, struct evm *vm)
+{
+	long r;
+
+	vm->run->immediate_exit = 1;
+	r = kvmmu_ioctl(vm->fd, KVM_RUN, 0);
+	vm->run->immediate_exit = 0;
+	EXPECT_EQ(-EINTR, r);
+	return vm->run->ready_for_interrupt_injection;
+}
+
+TEST(ready_waits_for_event)
+{
+	struct kvm_vcpu_events e;
+	struct kvm_regs regs;
+	struct evm vm;
+	int kind;
+
+	/* 0: an exception, 1: an NMI, 2: an interrupt, each as restored. */
+	for (kind = 0; kind < 3; kind++) {
+		vm_create(_metadata, &vm, gpa_of(ev_irq_guest));
+		ASSERT_EQ(0, kvmmu_ioctl(vm.fd, KVM_GET_REGS,
+					 (unsigned long)&regs));
+		regs.rflags |= 0x200;
+		ASSERT_EQ(0, kvmmu_ioctl(vm.fd, KVM_SET_REGS,
+					 (unsigned long)&regs));
+		EXPECT_EQ(1, run_ready(_metadata, &vm)) TH_LOG("kind %d", kind);
+
+		get_events(_metadata, &vm, &e);
+		e.flags = 0;
+		if (kind == 0) {
+			e.exception.injected = 1;
+			e.exception.nr = 6;
+		} else if (kind == 1) {
+			e.nmi.injected = 1;
+		} else {
+			e.interrupt.injected = 1;
+			e.interrupt.nr = 0x23;
+		}
+		ASSERT_EQ(0, set_events(&vm, &e));
+		EXPECT_EQ(0, run_ready(_metadata, &vm)) TH_LOG("kind %d", kind);
+
+		/*
+		 * Taken (the handler counts, IRETs; the NMI handler OUTs
+		 * twice on its way), then STI; NOP; OUT.
+		 */
+		if (kind == 1) {
+			ASSERT_EQ(0xc1, run_out(&vm));
+			ASSERT_EQ(0xc2, run_out(&vm));
+		}
+		ASSERT_EQ(0xa1, run_out(&vm));
+		EXPECT_EQ(1, counted_all(&vm));
+		EXPECT_EQ(1, vm.run->ready_for_interrupt_injection);
+		vm_destroy(&vm);
+	}
 }
 
 TEST(nmi_masked_until_iret)
