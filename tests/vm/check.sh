@@ -10,6 +10,8 @@
 # plan (and the counted checks) to matching names, for the inner loop.
 # QEMU_KVMMU=1 runs the kvmmu.qemu_* tests (Debian's QEMU on kvmmu, issue
 # 17); without it they are reported as skipped (initramfs.sh, init.sh).
+# QEMU_PROBE=<s> and QEMU_REPEAT=<n> help chase an L2 guest that hangs
+# (init.sh).
 #
 # Every result is one line `ok|FAIL <name>` (count.sh); a counted script
 # that exits non-zero without a FAIL line is a FAIL itself. The last lines

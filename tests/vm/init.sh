@@ -23,6 +23,10 @@
 #            suite quietly left out
 #   HAVE_QEMU   1 when Debian's QEMU and its L2 guest are in /qemu
 #   QEMU_KVMMU  1 to run the kvmmu.qemu_* tests (off: SKIPped by name)
+#   QEMU_PROBE  debugging: seconds after which a still-running L2 boot is
+#               shown (registers, code, LAPIC, PIC/IOAPIC) over QMP and
+#               killed; 0 (default) waits for $TIMEOUT as usual
+#   QEMU_REPEAT debugging: run the selected qemu tests this many times
 #
 # Result-port protocol (all lines start with "kvmmu-harness: "):
 #   plan <test>...            tests this run intends to run
@@ -60,6 +64,8 @@ BENCH_QUICK=0
 HAVE_INET=0
 HAVE_QEMU=0
 QEMU_KVMMU=0
+QEMU_PROBE=0
+QEMU_REPEAT=1
 # shellcheck disable=SC1091
 . /etc/kvmmu.conf
 
@@ -539,7 +545,9 @@ l2_judge() {
 	if grep -q '^KVMMU-L2-DONE ok' "$2"; then
 		check "$1" ok marker
 	else
-		tail -n 25 "$2" | tr -d '\r' | sed 's/^/# console: /' >&3
+		# The first report's head (what faulted, where), then the end.
+		grep -m1 -A30 'BUG:\|Oops\|general protection\|WARNING:' "$2" | tr -d '\r' | sed 's/^/# console: /' >&3
+		tail -n 40 "$2" | tr -d '\r' | sed 's/^/# console: /' >&3
 		tail -n 5 "$3" | sed 's/^/# qemu: /' >&3
 		check "$1" FAIL marker "no 'KVMMU-L2-DONE ok' on the L2 console: $(tr -d '\r' <"$3" | grep -v '^$' | tail -n 1)"
 	fi
@@ -558,12 +566,42 @@ l2_judge() {
 	fi
 }
 
+# qemu_probe <seconds>: debugging aid (QEMU_PROBE=<seconds>): if the L2
+# guest still runs after that long, show where its vCPU is, three times.
+qemu_probe() {
+	qmp src '{"execute":"qmp_capabilities"}'
+	_n=0
+	while [ "$_n" -lt "$1" ] && alive "$QEMU_PID"; do
+		sleep 1
+		_n=$((_n + 1))
+	done
+	alive "$QEMU_PID" || return 0
+	for _i in 1 2 3; do
+		for _c in "info registers" "x/6i \$pc" "info lapic" "info pic" "info irq"; do
+			qmp src "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"$_c\"}}"
+		done
+		sleep 2
+	done
+	sed 's/\\r\\n/\n/g' /tmp/src.log | sed 's/^/# probe: /' >&3
+	kill -KILL "$QEMU_PID"
+}
+
 # qemu_boot <test> <accel> <cpu> <machine>: one boot of the L2 guest
 qemu_boot() {
 	mark "$1"
 	say "env qemu -accel $2 -cpu $3 -machine $4"
 	_t0=$(date +%s)
-	qemu_bg /tmp/qemu.out "$2" "$3" "$4" boot /tmp/l2.serial
+	if [ "${QEMU_PROBE:-0}" -gt 0 ]; then
+		QMP_PIDS=
+		qmp_open src
+		# shellcheck disable=SC2046
+		qemu_bg /tmp/qemu.out "$2" "$3" "$4" boot /tmp/l2.serial $(qmp_args src)
+		qemu_probe "$QEMU_PROBE"
+		# shellcheck disable=SC2086
+		kill $QMP_PIDS 2>/dev/null
+	else
+		qemu_bg /tmp/qemu.out "$2" "$3" "$4" boot /tmp/l2.serial
+	fi
 	wait "$QEMU_PID"
 	_rc=$?
 	echo "# qemu exit status $_rc after $(($(date +%s) - _t0)) s" >&3
@@ -724,15 +762,18 @@ qemu_migrate() {
 
 # qemu_run_tests control|kvmmu <accel for the irqchip_off path>
 qemu_run_tests() {
-	for _q in $(qemu_tests "$1"); do
-		want "$_q" || continue
-		case "$_q" in
-		*.qemu_boot_pc_irqchip_off | kvmmu.qemu_boot_pc) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off pc ;;
-		*.qemu_boot_q35_irqchip_off | kvmmu.qemu_boot_q35) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off q35 ;;
-		control.qemu_boot_pc) qemu_boot "$_q" kvm host,kvm=off pc ;;
-		*.qemu_migrate) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off live ;;
-		*.qemu_migrate_file) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off file ;;
-		esac
+	for _r in $(seq "$QEMU_REPEAT"); do
+		for _q in $(qemu_tests "$1"); do
+			want "$_q" || continue
+			[ "$_r" = 1 ] || echo "# repeat $_r of $QEMU_REPEAT" >&3
+			case "$_q" in
+			*.qemu_boot_pc_irqchip_off | kvmmu.qemu_boot_pc) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off pc ;;
+			*.qemu_boot_q35_irqchip_off | kvmmu.qemu_boot_q35) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off q35 ;;
+			control.qemu_boot_pc) qemu_boot "$_q" kvm host,kvm=off pc ;;
+			*.qemu_migrate) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off live ;;
+			*.qemu_migrate_file) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off file ;;
+			esac
+		done
 	done
 }
 
