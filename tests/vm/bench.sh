@@ -19,6 +19,13 @@
 #   host      no module code runs in it (the host's own work)
 #   derived   a sum or difference of other rows
 #   realtime  the -smp 2 VM, real time, not icount
+#   vmm       qemu_*: Debian's QEMU booting an L2 guest, kernel-irqchip=off
+#             on both (like for like); the whole VMM stack, not the MMU
+#             alone: a summary of its own
+#   reference qemu_kirq_*: kvm_amd with its in-kernel irqchip beside
+#             kvmmu's (only) irqchip-off run: what kvm_amd's default gives
+# A value "failed" (init.sh: QEMU's L2 guest did not finish) makes its row
+# FAIL, whatever other rounds measured.
 # Writes build/bench/results.json and build/bench/metadata.txt (the exact
 # commands run in each VM, the QEMU command lines and version, the kernel
 # package, the commit, the date), copies both to
@@ -80,6 +87,8 @@ cat "${logs[@]}" 2>/dev/null |
 	tr -d '\r' | awk -v kernel="$k" -v shift_n="$shift_n" -v shift_rw="$shift_rw" \
 	-v commit="$commit$dirty" -v stamp="$stamp" -v json="$out/results.json" \
 	-v dat="$out/ratios.dat" -v quick="$quick" '
+# jv(v): a value as JSON: null when missing, "FAIL" when a run failed.
+function jv(v) { return v == "" ? "null" : v == "FAIL" ? "\"FAIL\"" : v }
 # class(w, a, b): which rows the summary leaves out, and why
 # (performance.rst, "Row classes").
 function class(w, a, b) {
@@ -96,6 +105,8 @@ function class(w, a, b) {
 	if (w ~ /^smp_/) return "realtime"
 	if (w ~ /^host_/) return "host"
 	if (w == "faultin_limit_ns" || w ~ /_mmu_ns$/) return "derived"
+	if (w ~ /^qemu_kirq_/) return "reference"
+	if (w ~ /^qemu_/) return "vmm"
 	return "mmu"
 }
 /^kvmmu-harness: begin bench\./ {
@@ -104,6 +115,7 @@ function class(w, a, b) {
 /^kvmmu-harness: / { next }
 cur != "" && $1 == "bench" && NF >= 3 {
 	if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+	if ($3 == "failed") { bad[cur, $2] = 1; next }
 	if ((cur, $2) in val) {
 		# A repeated run of the same workload: how far from the
 		# fastest run before it?
@@ -124,23 +136,35 @@ END {
 	printf("{\n  \"date\": \"%s\", \"commit\": \"%s\", \"kernel\": \"%s\", \"icount_shift\": %s, \"icount_shift_rw\": %s, \"quick\": %s,\n  \"results\": [", stamp, commit, kernel, shift_n, shift_rw, quick) > json
 	for (i = 1; i <= n; i++) {
 		w = order[i]
+		# The reference rows set the irqchip-off run of kvmmu beside
+		# the in-kernel irqchip of kvm_amd: kvmmu has only the one path.
+		wb = w
+		if (w ~ /^qemu_kirq_/) wb = "qemu_" substr(w, 11)
 		a = ((("kvm_amd", w) in val) ? val["kvm_amd", w] : "")
-		b = ((("kvmmu", w) in val) ? val["kvmmu", w] : "")
-		r = (a != "" && b != "" && a + 0 > 0) ? sprintf("%.2f", b / a) : "-"
+		b = ((("kvmmu", wb) in val) ? val["kvmmu", wb] : "")
+		if (("kvm_amd", w) in bad) a = "FAIL"
+		if (("kvmmu", wb) in bad) b = "FAIL"
+		ok = a != "" && b != "" && a != "FAIL" && b != "FAIL"
+		r = (ok && a + 0 > 0) ? sprintf("%.2f", b / a) : "-"
 		c = class(w, a, b)
 		if (c == "mmu" && r != "-" && b + 0 > 0) { lsum += log(b / a); nm++ }
+		if (c == "vmm" && r != "-" && b + 0 > 0) { vsum += log(b / a); nv++ }
+		if (c == "vmm" && !ok) vfail++
 		printf("%-34s | %12s | %12s | %7s | %s\n", w, a == "" ? "-" : a, b == "" ? "-" : b, r, c)
 		if (r != "-") printf("%s %s\n", w, r) > dat
-		printf("%s\n    {\"workload\": \"%s\", \"kvm_amd\": %s, \"kvmmu\": %s, \"ratio\": %s, \"class\": \"%s\"}", i > 1 ? "," : "", w, a == "" ? "null" : a, b == "" ? "null" : b, r == "-" ? "null" : r, c) > json
+		printf("%s\n    {\"workload\": \"%s\", \"kvm_amd\": %s, \"kvmmu\": %s, \"ratio\": %s, \"class\": \"%s\"}", i > 1 ? "," : "", w, jv(a), jv(b), r == "-" ? "null" : r, c) > json
 	}
 	gm = nm ? sprintf("%.3f", exp(lsum / nm)) : "null"
-	printf("\n  ],\n  \"summary\": {\"geomean_mmu\": %s, \"mmu_rows\": %d}\n}\n", gm, nm) > json
+	gv = nv ? sprintf("%.3f", exp(vsum / nv)) : "null"
+	printf("\n  ],\n  \"summary\": {\"geomean_mmu\": %s, \"mmu_rows\": %d, \"geomean_vmm\": %s, \"vmm_rows\": %d, \"vmm_failed_rows\": %d}\n}\n", gm, nm, gv, nv, vfail) > json
 	if (n == 0) print "(no bench lines in the results: see " json ")"
 	printf("memslot_perf_RW_*: icount shift=%s, its own VM; smp_*: real time, -smp 2; the rest: icount shift=%s\n", shift_rw, shift_n)
 	printf("memslot_perf_move_*: kvm_amd with its default KVM_X86_QUIRK_SLOT_ZAP_ALL; memslot_perf_noquirk_move_*: quirk disabled (-q), the like-for-like rows\n")
 	if (reps)
 		printf("repeatability: %d repeated runs of a value (the table shows the fastest), %d differ from the fastest before them by more than 2%%, largest %.1f%% (%s)%s\n", reps, far, 100 * maxdev, maxw, farw)
-	printf("summary: geometric mean of kvmmu / kvm_amd over the %d rows of class mmu: %s (tick, quirk, host, derived and realtime rows left out)\n", nm, gm)
+	printf("summary: geometric mean of kvmmu / kvm_amd over the %d rows of class mmu: %s (tick, quirk, host, derived, realtime, vmm and reference rows left out)\n", nm, gm)
+	printf("qemu_*: Debian QEMU, -machine pc, kernel-irqchip=off on both; qemu_kirq_*: kvm_amd with its in-kernel irqchip, kvmmu column = its qemu_* run\n")
+	printf("summary vmm: geometric mean of kvmmu / kvm_amd over the %d rows of class vmm: %s%s\n", nv, gv, vfail ? sprintf(" (%d vmm rows FAILED, left out)", vfail) : "")
 }' | tee "$out/table.txt"
 
 # What a reader needs to repeat the run.
