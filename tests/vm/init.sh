@@ -936,8 +936,9 @@ bench_run() {
 # bench_both runs two rounds per contender, interleaved, so every value is
 # measured at least twice. Each run is bounded by 900 s. memslot_perf_test
 # stops at test 4 here: RW (5) runs in its own VM at a smaller icount shift
-# (bench_rw). BENCH_QUICK=1 (bench.sh) runs each workload once, shortened:
-# a check that the rows come out, not a measurement.
+# (bench_rw). Each round ends with the QEMU rows (bench_qemu).
+# BENCH_QUICK=1 (bench.sh) runs each workload once, shortened: a check
+# that the rows come out, not a measurement.
 # shellcheck disable=SC2086
 bench_workloads() {
 	mark "bench.$1"

@@ -99,7 +99,7 @@ if [ -d "$BUILD/upstream" ]; then
 	cp "$BUILD/upstream/list" "$root/tests/upstream.list"
 fi
 
-# --- QEMU and its L2 guest (group_qemu), only when the plan has them -------
+# --- QEMU and its L2 guest (group_qemu; bench_qemu), when the plan has them -
 # Debian's own qemu-system-x86_64 with the libraries ldd names, run through
 # their own loader (/qemu/lib, nothing in the VM's /lib: a dynamic test
 # binary must still fail to run), the three ROMs a -kernel boot on pc and
