@@ -43,6 +43,8 @@
 #include <linux/kvm_para.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
 #include <asm/cpufeature.h>
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
@@ -55,6 +57,8 @@
 #include <asm/svm.h>
 #include <asm/kvm_vcpu_regs.h>
 #include <asm/traps.h>
+/* smp_send_reschedule() traces with it since 6.4. */
+#include <trace/events/ipi.h>
 
 #include "kvmmu.h"
 #include "emulate.h"
@@ -114,6 +118,32 @@ struct svm_vcpu {
 
 /* Which event of vcpu->ev the last entry put in EVENTINJ. */
 enum svm_injected { SVM_INJ_NONE, SVM_INJ_EXC, SVM_INJ_NMI, SVM_INJ_IRQ };
+
+/*
+ * QEMU's TCG (7.2, and 8.x reads the same) delivers an external interrupt
+ * from EVENTINJ inside its VMRUN helper but leaves the vector behind as
+ * its pending exception (cs->exception_index). If its main loop then sees
+ * an exit request before any other event, it delivers that vector again,
+ * wherever the guest is by then: inside the first handler, with IF clear.
+ * Seen with QEMU 7.2 under kvmmu: a Linux guest's timer interrupt taken a
+ * second time on the entry stack (a #PF storm, "stack guard page was
+ * hit"), and spinlock deadlocks in interrupt handlers. A physical
+ * interrupt pending at VMRUN is processed first, as #VMEXIT(INTR), and
+ * that clears the stale vector: so on TCG an entry that injects an
+ * interrupt sends this CPU a reschedule IPI, KVM's force_immediate_exit
+ * (svm_vcpu_run()). Real hardware needs none of it.
+ */
+static bool tcg_intr_quirk;
+
+static bool host_is_qemu_tcg(void)
+{
+	u32 eax, sig[3];
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return false;
+	cpuid(0x40000000, &eax, &sig[0], &sig[1], &sig[2]);
+	return !memcmp(sig, "TCGTCGTCGTCG", sizeof(sig));
+}
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static struct page *iopm_pages, *msrpm_pages;
@@ -265,6 +295,9 @@ static int svm_hardware_setup(void)
 		return r;
 
 	host_xcr0 = kvmmu_host_xcr0();
+	tcg_intr_quirk = host_is_qemu_tcg();
+	if (tcg_intr_quirk)
+		pr_info("QEMU TCG host: an exit is forced after each interrupt injection (TCG delivers EVENTINJ interrupts twice otherwise)\n");
 	/* ASID 0 is the host's. */
 	max_asid = cpuid_ebx(SVM_CPUID_FUNC) - 1;
 	if (!max_asid) {
@@ -1204,6 +1237,9 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 		  vcpu->msr.tsc_aux != sd->host_tsc_aux;
 	if (tsc_aux)
 		wrmsrl(MSR_TSC_AUX, vcpu->msr.tsc_aux);
+	/* Taken as #VMEXIT(INTR) right after the injection: see above. */
+	if (tcg_intr_quirk && svm->injected == SVM_INJ_IRQ)
+		smp_send_reschedule(cpu);
 	/*
 	 * VMRUN takes the host's RFLAGS.IF as the mask for physical
 	 * interrupts (V_INTR_MASKING): set it, GIF=0 keeps them held here.
