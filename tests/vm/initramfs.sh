@@ -115,8 +115,8 @@ want_qemu() {
 	[ -z "${T:-}" ] && return 0
 	for p in $T; do
 		for t in $QEMU_TESTS; do
-			# kvmmu's are only SKIPped without QEMU_KVMMU=1
-			[ "${QEMU_KVMMU:-0}" != 1 ] && [ "${t#kvmmu.}" != "$t" ] && continue
+			# kvmmu's are only SKIPped with QEMU_KVMMU=0
+			[ "${QEMU_KVMMU:-1}" != 1 ] && [ "${t#kvmmu.}" != "$t" ] && continue
 			case "$t" in *"$p"*) return 0 ;; esac
 		done
 	done
@@ -161,8 +161,8 @@ add_qemu() {
 			for ((r = 1; r <= L2_ROUNDS; r++)); do
 				echo "SUM_r$r=$(l2_gen "r$r" "$L2_ROUND_MIB" "$l2/blk" | md5sum | cut -d' ' -f1)"
 			done
-		} >"$sums.tmp"
-		mv "$sums.tmp" "$sums"
+		} >"$sums.tmp.$$"
+		mv "$sums.tmp.$$" "$sums"
 	fi
 	{
 		echo "MIB=$L2_MIB ROUNDS=$L2_ROUNDS ROUND_MIB=$L2_ROUND_MIB FORKS=$L2_FORKS BENCH_MIB=$L2_BENCH_MIB"
@@ -206,7 +206,7 @@ HAVE_KMEMLEAK=$have_kmemleak
 HAVE_PAGE_IDLE=$(have CONFIG_IDLE_PAGE_TRACKING)
 HAVE_INET=$(have CONFIG_INET)
 HAVE_QEMU=$have_qemu
-QEMU_KVMMU=${QEMU_KVMMU:-0}
+QEMU_KVMMU=${QEMU_KVMMU:-1}
 QEMU_PROBE=${QEMU_PROBE:-0}
 QEMU_REPEAT=${QEMU_REPEAT:-1}
 CONF
