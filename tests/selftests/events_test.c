@@ -83,6 +83,12 @@
  *	an event that is half delivered (KVM says "ready" only at an
  *	instruction boundary with nothing in flight).
  *
+ *   cpuid_offers_apic
+ *	KVM_GET_SUPPORTED_CPUID's leaf 1 has EDX.APIC (bit 9).  Why:
+ *	without it QEMU (-cpu host) builds its vCPU with no LAPIC, and a
+ *	Linux guest's IOAPIC-routed interrupts then reach no CPU (its
+ *	serial console stays silent).
+ *
  *   run_cr8
  *	kvm_run->cr8 = 5 before KVM_RUN shows in KVM_GET_SREGS and in
  *	kvm_run after the exit; 16 fails KVM_RUN with EINVAL.  Why: QEMU's
@@ -555,6 +561,35 @@ TEST(ready_waits_for_event)
 		EXPECT_EQ(1, vm.run->ready_for_interrupt_injection);
 		vm_destroy(&vm);
 	}
+}
+
+TEST(cpuid_offers_apic)
+{
+	struct kvm_cpuid2 *c = NULL;
+	uint32_t i, nent;
+	long r = -E2BIG;
+	int devfd, found = 0;
+
+	devfd = kvmmu_open_dev();
+	ASSERT_GE(devfd, 0);
+	for (nent = 64; nent <= 4096 && r == -E2BIG; nent *= 2) {
+		free(c);
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		ASSERT_NE(NULL, c);
+		c->nent = nent;
+		r = kvmmu_ioctl(devfd, KVM_GET_SUPPORTED_CPUID, (unsigned long)c);
+	}
+	ASSERT_EQ(0, r);
+	for (i = 0; i < c->nent; i++) {
+		if (c->entries[i].function != 1)
+			continue;
+		found = 1;
+		EXPECT_TRUE(c->entries[i].edx & (1u << 9))
+			TH_LOG("leaf 1 EDX 0x%08x has no APIC bit", c->entries[i].edx);
+	}
+	EXPECT_EQ(1, found);
+	free(c);
+	close(devfd);
 }
 
 TEST(nmi_masked_until_iret)
