@@ -13,7 +13,8 @@
 #
 # /etc/kvmmu.conf (written by initramfs.sh) sets:
 #   KERNEL   stock61 | stock612 | debug (used in markers)
-#   MODE     check | selftest | shell | bench | bench-smp | bench-rw
+#   MODE     check | selftest | shell | bench | bench-smp | bench-rw |
+#            demo | qemu-demo
 #   T        space-separated substrings of test names to run (empty: all)
 #   TIMEOUT  per-test timeout in seconds
 #   HAVE_DEBUGFS HAVE_KUNIT HAVE_FAILSLAB HAVE_KMEMLEAK HAVE_PAGE_IDLE HAVE_INET
@@ -523,7 +524,8 @@ qemu_tests() {
 		echo control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off \
 			control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file
 	else
-		echo kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file
+		echo kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate \
+			kvmmu.qemu_migrate_file kvmmu.qemu_pagemap
 	fi
 }
 
@@ -764,6 +766,114 @@ qemu_migrate() {
 	say "end $_t rc=$_rc"
 }
 
+# qemu_pagemap <test>: issue 17's "is there a pagemap for GPAs?", for a
+# real VM. QEMU boots the L2 guest in l2mode=pagemap on kvmmu; once the
+# guest holds 4 MiB of its data in a process and has said at which GPAs
+# (its own /proc/<pid>/pagemap) and where its kernel is (/proc/iomem), QEMU
+# is paused over QMP and /tests/gpa-pagemap shows GPA -> HVA -> HPA for the
+# first MiB, the guest kernel and the held data. Cases: vmfd (a process
+# holds a kvmmu VM fd, anon_inode:kvmmu-vm, and its debugfs directory is
+# there), lowmem, kernel, data (gpa-pagemap exits 0 and prints no '!'; a
+# page is mapped, NPT pfn == host pfn; for the data every page), content
+# (the data's first GPA run, read at its HVA in QEMU's memory, holds the
+# guest's data), then the L2 cases once the guest is let go on. `make
+# run-qemu` (MODE=qemu-demo) runs the same and prints it.
+PAGEMAP_SHOW=6
+# pagemap_range <test> <case> <pid> <vmfd> <gpa> <pages> some|all
+pagemap_range() {
+	_pt=$1 _pc=$2 _pall=$7
+	echo "# $_pc: gpa-pagemap $3 $4 $5 $6" >&3
+	/tests/gpa-pagemap "$3" "$4" "$5" "$6" >"/tmp/pm.$_pc" 2>/tmp/pm.err
+	_prc=$?
+	head -n $((PAGEMAP_SHOW + 1)) "/tmp/pm.$_pc" | sed 's/^/# /' >&3
+	# shellcheck disable=SC2046
+	set -- $(awk 'NR > 1 { n[$NF]++ } END { print n["="] + 0, n["!"] + 0, n["."] + 0, NR - 1 }' "/tmp/pm.$_pc")
+	echo "# $_pc: $4 of the pages listed: $1 '=' (NPT pfn == host pfn at the HVA), $2 '!', $3 '.'" >&3
+	if [ "$_prc" != 0 ]; then
+		check "$_pt" FAIL "$_pc" "gpa-pagemap exited $_prc: $(head -n 1 /tmp/pm.err)"
+	elif [ "$2" != 0 ]; then
+		check "$_pt" FAIL "$_pc" "$2 pages whose NPT pfn is not the host's: $(awk '$NF == "!"' "/tmp/pm.$_pc" | head -n 1)"
+	elif [ "$1" = 0 ]; then
+		check "$_pt" FAIL "$_pc" "no page of the range is mapped"
+	elif [ "$_pall" = all ] && [ "$1" != "$4" ]; then
+		check "$_pt" FAIL "$_pc" "only $1 of $4 pages mapped: $(awk '$NF != "="' "/tmp/pm.$_pc" | sed -n 2p)"
+	else
+		check "$_pt" ok "$_pc"
+	fi
+}
+# pagemap_look <test>: QEMU is paused; find its VM and look
+pagemap_look() {
+	_vm=
+	for _f in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$_f" 2>/dev/null)" = anon_inode:kvmmu-vm ] || continue
+		_vm=$_f
+		break
+	done
+	_pid=${_vm#/proc/} _pid=${_pid%%/*} _fd=${_vm##*/}
+	_dir=/sys/kernel/debug/kvmmu/$_pid-$_fd
+	if [ -z "$_vm" ]; then
+		check "$1" FAIL vmfd "no process holds an anon_inode:kvmmu-vm fd"
+		return
+	elif [ ! -d "$_dir" ]; then
+		check "$1" FAIL vmfd "QEMU (pid $_pid) has its VM as fd $_fd but there is no $_dir"
+		return
+	fi
+	check "$1" ok vmfd
+	echo "# QEMU: pid $_pid, VM fd $_fd ($(readlink "$_vm")); $_dir/memslots:" >&3
+	sed 's/^/#   /' "$_dir/memslots" >&3
+	pagemap_range "$1" lowmem "$_pid" "$_fd" 0 256 some
+	_k=$(sed -n 's/^l2: kernel gpa \(0x[0-9a-f]*\)-.*/\1/p' /tmp/pm.serial | tr -d '\r' | head -n 1)
+	pagemap_range "$1" kernel "$_pid" "$_fd" "${_k:-0x1000000}" 512 some
+	# shellcheck disable=SC2046
+	set -- "$1" $(sed -n 's/^l2: data gpa \(0x[0-9a-f]*\) pages \([0-9]*\).*/\1 \2/p' /tmp/pm.serial | tr -d '\r' | head -n 1)
+	if [ -z "${2:-}" ]; then
+		check "$1" FAIL data "no 'l2: data gpa' line on the L2 console"
+		return
+	fi
+	[ "$3" -gt 1024 ] && set -- "$1" "$2" 1024
+	pagemap_range "$1" data "$_pid" "$_fd" "$2" "$3" all
+	# the guest's GPA, through kvmmu's memslot, to QEMU's own memory
+	_hva=$(awk 'NR == 2 { print $3 }' /tmp/pm.data)
+	case "$_hva" in 0x*) ;; *) _hva=0 ;; esac
+	_heads=$(dd if="/proc/$_pid/mem" bs=4096 skip=$((_hva / 4096)) count="$3" 2>/dev/null |
+		tr -d '\000' | grep -o 'r1 chunk [0-9]*$' | tr '\n' ' ')
+	if [ -n "$_heads" ]; then
+		echo "# data: QEMU's memory at HVA $_hva on holds: $_heads" >&3
+		check "$1" ok content
+	else
+		check "$1" FAIL content "no 'r1 chunk' line in QEMU's memory at HVA $_hva (GPA $2)"
+	fi
+}
+qemu_pagemap() {
+	_t=$1
+	mark "$_t"
+	say "env qemu -accel $QEMU_OFF -cpu host,kvm=off -machine pc, l2mode=pagemap"
+	QMP_PIDS=
+	qmp_open src
+	# shellcheck disable=SC2046
+	qemu_bg /tmp/pm.qemu "$QEMU_OFF" host,kvm=off pc pagemap /tmp/pm.serial $(qmp_args src)
+	_q=$QEMU_PID
+	if ! wait_for /tmp/src.log '"QMP"' 60 "$_q"; then
+		check "$_t" FAIL qmp "no QMP greeting: $(tail -n 1 /tmp/pm.qemu)"
+	elif ! wait_for /tmp/pm.serial '^l2: data held' "$TIMEOUT" "$_q"; then
+		check "$_t" FAIL held "the guest did not say where its data is"
+	else
+		qmp src '{"execute":"qmp_capabilities"}'
+		qmp src '{"execute":"stop"}'
+		wait_for /tmp/src.log '"STOP"' 30 "$_q" || echo "# no STOP event: the guest runs on" >&3
+		pagemap_look "$_t"
+		qmp src '{"execute":"cont"}'
+	fi
+	wait "$_q"
+	_rc=$?
+	echo "# qemu exit status $_rc" >&3
+	l2_judge "$_t" /tmp/pm.serial /tmp/pm.qemu
+	# shellcheck disable=SC2086
+	kill $QMP_PIDS 2>/dev/null
+	exec 5>&-
+	say "end $_t rc=$_rc"
+}
+
 # qemu_run_tests control|kvmmu <accel for the irqchip_off path>
 qemu_run_tests() {
 	for _r in $(seq "$QEMU_REPEAT"); do
@@ -776,6 +886,7 @@ qemu_run_tests() {
 			control.qemu_boot_pc) qemu_boot "$_q" kvm host,kvm=off pc ;;
 			*.qemu_migrate) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off live ;;
 			*.qemu_migrate_file) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off file ;;
+			kvmmu.qemu_pagemap) qemu_pagemap "$_q" ;;
 			esac
 		done
 	done
@@ -1156,6 +1267,19 @@ demo)
 	insmod /kvmmu/kvmmu.ko && /tests/kvmmu-demo /dev/kvmmu
 	echo "=== demo exit status $?"
 	reboot -f
+	;;
+qemu-demo)
+	# make run-qemu: kvmmu as kvm.ko, QEMU on it, its guest's pagemap
+	say "plan kvm.qemu_load kvmmu.qemu_pagemap kvm.qemu_unload"
+	mount_check
+	if [ "$HAVE_QEMU" != 1 ]; then
+		mark kvmmu.qemu_pagemap
+		check kvmmu.qemu_pagemap FAIL precondition "QEMU is not in the initramfs (/qemu)"
+	elif load_ours kvm.qemu_load kvm.ko; then
+		qemu_pagemap kvmmu.qemu_pagemap
+	fi
+	unload_ours kvm.qemu_unload kvm || true
+	finish
 	;;
 shell)
 	echo "kvmmu vm-shell ($KERNEL): stock kvm stack in /stock (order in /stock/order),"

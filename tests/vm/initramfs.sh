@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench|bench-smp|bench-rw]
+# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench|bench-smp|bench-rw|demo|qemu-demo]
 #              [--mods DIR] [--tests DIR] [--timeout S]
 # Build the test VM's initramfs: static busybox, /init (init.sh), the
 # kernel's own kvm stack for the control run (/stock, decompressed, with the
@@ -106,11 +106,12 @@ fi
 # q35 opens (bios-256k.bin, kvmvapic.bin, linuxboot_dma.bin, seen with
 # strace), and the L2 guest: the stock 6.12 kernel with a busybox initramfs
 # (l2-init.sh). No 9p: the debug kernel has no virtio. ~60 MiB more.
-QEMU_TESTS="control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file"
+QEMU_TESTS="control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file kvmmu.qemu_pagemap"
 want_qemu() {
 	local p t
 	# make bench times QEMU on both modules (init.sh, bench_qemu)
 	[ "$mode" = bench ] && return 0
+	[ "$mode" = qemu-demo ] && return 0
 	[ "$mode" = check ] || return 1
 	[ -z "${T:-}" ] && return 0
 	for p in $T; do
