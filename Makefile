@@ -11,6 +11,8 @@
 #   make lint             checkpatch --strict, W=1 and sparse on every kernel
 #   make check            the whole harness on every kernel (KERNELS=, T=)
 #   make run              boot a VM and run the demo VMM
+#   make run-qemu         boot a VM, run Debian's QEMU on the module and
+#                         show its guest's GPA -> HVA -> HPA (gpa-pagemap)
 #   make vm-shell         boot a VM with the module loaded and a shell
 #   make bench            benchmarks beside stock kvm_amd
 #   make fuzz             long fuzzing passes on the debug kernel
@@ -47,6 +49,9 @@ check:
 run:
 	tests/vm/run-demo.sh
 
+run-qemu:
+	tests/vm/run-qemu-demo.sh
+
 vm-shell:
 	tests/vm/vm-shell.sh
 
@@ -59,4 +64,4 @@ fuzz:
 	KVMMU_TEST_TIMEOUT=14400 KVMMU_VM_TIMEOUT=15000 T=kvmmu.fuzz \
 	tests/vm/check.sh
 
-.PHONY: all modules tools clean selftests lint check run vm-shell bench fuzz
+.PHONY: all modules tools clean selftests lint check run run-qemu vm-shell bench fuzz
