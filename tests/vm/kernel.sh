@@ -26,6 +26,13 @@ DEBUG_RECIPE=1
 fetch_image() {
 	local pkg=$1 dest=$2 tmp
 	[ -e "$dest/.ready" ] && return 0
+	# make check's two lanes may both want it (the L2 guest's kernel).
+	exec 9>"$dest.lock"
+	flock 9
+	if [ -e "$dest/.ready" ]; then
+		exec 9>&-
+		return 0
+	fi
 	log "fetching $pkg"
 	rm -rf "$dest"
 	tmp=$(mktemp -d "$CACHE/dl.XXXXXX")
@@ -35,6 +42,7 @@ fetch_image() {
 	dpkg -x "$tmp"/*.deb "$dest"
 	rm -rf "$tmp"
 	touch "$dest/.ready"
+	exec 9>&-
 }
 
 stock61() {
