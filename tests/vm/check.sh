@@ -106,6 +106,14 @@ timing selftests-build $((SECONDS - t0))
 stock=
 for k in $KERNELS; do [ "$k" = debug ] || stock="$stock $k"; done
 lane_pid=
+# kill_tree <pid>: the lane and what it started (run-qemu.sh, QEMU), when
+# make check is interrupted
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
+trap '[ -z "$lane_pid" ] || kill_tree "$lane_pid"' EXIT
 if [ "$KERNELS" != "${KERNELS/debug/}" ]; then
 	t0=$SECONDS
 	if ! "$VMDIR/kernel.sh" debug >/dev/null 2>"$CHK/kernel-debug.log"; then
@@ -144,9 +152,17 @@ if want_check docs; then
 fi
 if [ -n "$lane_pid" ]; then
 	t0=$SECONDS
-	wait "$lane_pid" || true
+	lane_rc=0
+	wait "$lane_pid" || lane_rc=$?
+	lane_pid=
 	timing lane-debug-wait $((SECONDS - t0))
 	while IFS= read -r line; do record "$line"; done <"$CHK/lane-debug.out"
+	# A lane that died (killed, a stray error) must not pass by silence.
+	if [ "$lane_rc" != 0 ]; then
+		record "FAIL debug/lane   # the debug lane exited with status $lane_rc"
+	elif ! grep -q '^ok debug/vm\|^FAIL debug/' "$CHK/lane-debug.out"; then
+		record "FAIL debug/lane   # the debug lane gave no verdict"
+	fi
 fi
 if want_check harness; then
 	# on debug when it is in the run (KUnit), else on the first kernel

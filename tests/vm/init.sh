@@ -605,6 +605,7 @@ qemu_boot() {
 		qemu_probe "$QEMU_PROBE"
 		# shellcheck disable=SC2086
 		kill $QMP_PIDS 2>/dev/null
+		exec 5>&-
 	else
 		qemu_bg /tmp/qemu.out "$2" "$3" "$4" boot /tmp/l2.serial
 	fi
