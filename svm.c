@@ -1162,7 +1162,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	struct svm_cpu *sd;
-	bool osxsave, guest_pkru, tsc_aux;
+	bool osxsave, guest_pkru, tsc_aux, force_exit;
 	u32 host_pkru;
 	int cpu;
 
@@ -1182,6 +1182,17 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	}
 	load_guest_state(svm);
 	svm_inject_events(svm);
+	/*
+	 * svm_vcpu_run(): our single-step towards an NMI window must not go
+	 * in with an event, whose frame would keep our TF and hand the
+	 * guest a #DB after its IRET: step no more, exit right after the
+	 * delivery instead and look at the window again.
+	 */
+	force_exit = svm->nmi_singlestep && svm->vmcb->control.event_inj;
+	if (force_exit) {
+		svm->nmi_singlestep = false;
+		svm->vmcb->save.rflags = vcpu->regs.rflags | X86_EFLAGS_FIXED;
+	}
 
 	local_irq_disable();
 	/*
@@ -1238,7 +1249,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	if (tsc_aux)
 		wrmsrl(MSR_TSC_AUX, vcpu->msr.tsc_aux);
 	/* Taken as #VMEXIT(INTR) right after the injection: see above. */
-	if (tcg_intr_quirk && svm->injected == SVM_INJ_IRQ)
+	if (force_exit || (tcg_intr_quirk && svm->injected == SVM_INJ_IRQ))
 		smp_send_reschedule(cpu);
 	/*
 	 * VMRUN takes the host's RFLAGS.IF as the mask for physical

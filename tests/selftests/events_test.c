@@ -83,6 +83,16 @@
  *	an event that is half delivered (KVM says "ready" only at an
  *	instruction boundary with nothing in flight).
  *
+ *   nmi_window_not_in_event_frame
+ *	A #UD restored as injected and an NMI pending together: the NMI,
+ *	blocked behind the #UD's delivery, must not single-step into the
+ *	#UD's frame.  Asserts KVM's order (the #UD delivered, an immediate
+ *	exit, the NMI handler's OUTs 0xc1 0xc2, then the #UD handler's
+ *	0xe6, then the main code's 0xe7), each handler once, and no #DB.
+ *	Why: a TF pushed with the #UD's frame comes back with its IRET and
+ *	hands the guest a #DB it never asked for (svm_vcpu_run()'s
+ *	immediate exit for nmi_singlestep with an event).
+ *
  *   cpuid_offers_apic
  *	KVM_GET_SUPPORTED_CPUID's leaf 1 has EDX.APIC (bit 9).  Why:
  *	without it QEMU (-cpu host) builds its vCPU with no LAPIC, and a
@@ -182,6 +192,18 @@ asm(".pushsection .rodata.events, \"a\"\n"
 	"	out %al, $" S(PORT) "\n"
 	"	hlt\n"
 
+	".globl ev_ud_out_handler\n"
+	"ev_ud_out_handler:\n"
+	"	incb " S(CNT) "+6\n"
+	"	mov $0xe6, %al\n"
+	"	out %al, $" S(PORT) "\n"
+	"	iret\n"
+	".globl ev_udnmi_guest\n"
+	"ev_udnmi_guest:\n"
+	"	mov $0xe7, %al\n"
+	"	out %al, $" S(PORT) "\n"
+	"	hlt\n"
+
 	".globl ev_nmi_guest\n"
 	"ev_nmi_guest:\n"
 	"	mov $0xc0, %al\n"
@@ -206,6 +228,7 @@ extern const uint8_t ev_guest_start[], ev_guest_end[], ev_stubs[];
 extern const uint8_t ev_irq_guest[], ev_win_guest[], ev_win_rip[];
 extern const uint8_t ev_nmi_guest[], ev_nmi_handler[], ev_shadow_guest[];
 extern const uint8_t ev_hlt_guest[], ev_hlt_next[];
+extern const uint8_t ev_ud_out_handler[], ev_udnmi_guest[];
 
 static uint32_t gpa_of(const uint8_t *label)
 {
@@ -561,6 +584,33 @@ TEST(ready_waits_for_event)
 		EXPECT_EQ(1, vm.run->ready_for_interrupt_injection);
 		vm_destroy(&vm);
 	}
+}
+
+TEST(nmi_window_not_in_event_frame)
+{
+	static const int want[] = { 0xc1, 0xc2, 0xe6, 0xe7 };
+	struct kvm_vcpu_events e;
+	struct evm vm;
+	int i;
+
+	vm_create(_metadata, &vm, gpa_of(ev_udnmi_guest));
+	put16(vm.mem, 4 * 6, gpa_of(ev_ud_out_handler));
+	get_events(_metadata, &vm, &e);
+	e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	e.exception.injected = 1;
+	e.exception.nr = 6;
+	e.exception.has_error_code = 0;
+	e.nmi.pending = 1;
+	e.nmi.injected = 0;
+	e.nmi.masked = 0;
+	ASSERT_EQ(0, set_events(&vm, &e));
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(want[i], run_out(&vm)) TH_LOG("OUT number %d", i);
+	EXPECT_EQ(1, counted(&vm, 6));
+	EXPECT_EQ(1, counted(&vm, 2));
+	EXPECT_EQ(0, counted(&vm, 1)) TH_LOG("a #DB the guest never asked for");
+	EXPECT_EQ(2, counted_all(&vm));
+	vm_destroy(&vm);
 }
 
 TEST(cpuid_offers_apic)
