@@ -67,6 +67,28 @@ int kvmmu_create_vm(int devfd, unsigned long type)
 	return kvmmu_ioctl(devfd, KVM_CREATE_VM, type);
 }
 
+struct kvm_cpuid2 *kvmmu_supported_cpuid(int devfd)
+{
+	struct kvm_cpuid2 *c = NULL;
+	long r = -E2BIG;
+	int nent;
+
+	for (nent = 64; nent <= 4096 && r == -E2BIG; nent *= 2) {
+		free(c);
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			return NULL;
+		c->nent = nent;
+		r = kvmmu_ioctl(devfd, KVM_GET_SUPPORTED_CPUID, (unsigned long)c);
+	}
+	if (r) {
+		free(c);
+		errno = (int)-r;
+		return NULL;
+	}
+	return c;
+}
+
 int kvmmu_set_region(int vmfd, uint32_t slot, uint32_t flags, uint64_t gpa,
 		     uint64_t size, uint64_t hva)
 {

@@ -50,6 +50,11 @@ long kvmmu_ioctl(int fd, unsigned long req, unsigned long arg);
 int kvmmu_open_dev(void);
 int kvmmu_check_extension(int fd, long cap);
 int kvmmu_create_vm(int devfd, unsigned long type);
+/*
+ * KVM_GET_SUPPORTED_CPUID into a buffer grown until it fits (E2BIG):
+ * a calloc()ed struct for the caller to free, or NULL with errno set.
+ */
+struct kvm_cpuid2 *kvmmu_supported_cpuid(int devfd);
 
 static inline uint32_t kvmmu_slot(uint16_t as_id, uint16_t id)
 {
