@@ -11,7 +11,8 @@
 # QEMU_KVMMU=0 leaves out the kvmmu.qemu_* tests (Debian's QEMU on kvmmu,
 # issue 17): they are reported as skipped (initramfs.sh, init.sh).
 # QEMU_PROBE=<s> and QEMU_REPEAT=<n> help chase an L2 guest that hangs
-# (init.sh).
+# (init.sh). QEMU_KIRQ=1 adds control.qemu_boot_pc (kvm_amd's in-kernel
+# irqchip; flaky on TCG, so not by default).
 #
 # Every result is one line `ok|FAIL <name>` (count.sh); a counted script
 # that exits non-zero without a FAIL line is a FAIL itself. The last lines

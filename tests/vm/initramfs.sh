@@ -210,6 +210,7 @@ HAVE_QEMU=$have_qemu
 QEMU_KVMMU=${QEMU_KVMMU:-1}
 QEMU_PROBE=${QEMU_PROBE:-0}
 QEMU_REPEAT=${QEMU_REPEAT:-1}
+QEMU_KIRQ=${QEMU_KIRQ:-0}
 CONF
 
 mkdir -p "$(dirname "$out")"
