@@ -107,19 +107,10 @@
 
 #include "mmu.h"
 #include "pagemap.h"
+#include "tdp_iter.h"
 #include "trace.h"
 
 /* ---- SPTE format ---- */
-
-static unsigned int spte_index(gfn_t gfn, int level)
-{
-	return (gfn >> KVMMU_LEVEL_SHIFT(level)) & (KVMMU_SPTE_PER_TABLE - 1);
-}
-
-static u64 *spte_table(u64 spte)
-{
-	return __va(spte & KVMMU_SPTE_PFN_MASK);
-}
 
 /* NPT needs U on every level: the walk is done as a user access. */
 static u64 make_table_spte(u64 *table)
@@ -327,39 +318,50 @@ static void leaf_gone(struct kvmmu_mmu *mmu, int level)
 	kvmmu_ledger_zapped(1);
 }
 
-/*
- * @table (entries of @level) is detached: count its leaves out and queue
- * it and its children on @freed. The CPU may still walk it until the TLB
- * flush.
- */
-static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
-			 struct list_head *freed)
+/* A table page leaves the NPT: queue it for freeing after the flush. */
+static void queue_table(struct kvmmu_mmu *mmu, u64 *table,
+			struct list_head *freed)
 {
-	unsigned int i, leaves = 0;
-
-	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
-		u64 spte = READ_ONCE(table[i]);
-
-		if (!kvmmu_spte_present(spte))
-			continue;
-		if (kvmmu_spte_is_leaf(spte, level)) {
-			/*
-			 * Until the flush a vCPU may still set A or D through
-			 * a cached upper entry: take the last value.
-			 */
-			leaf_page_state(xchg(&table[i], 0));
-			leaves++;
-		} else {
-			free_subtree(mmu, spte_table(spte), level - 1, freed);
-		}
-	}
-	if (leaves) {
-		atomic64_sub(leaves, &mmu->stats.leaves[level - 1]);
-		atomic64_add(leaves, &mmu->stats.zapped);
-	}
 	list_add(&virt_to_page(table)->lru, freed);
 	account_tables(mmu, table, -1);
 	kvmmu_ledger_zapped(1);
+}
+
+/*
+ * @table (entries of @level, first GFN @base) is detached: count its
+ * leaves out and queue it and every table below it on @freed. The CPU may
+ * still walk it until the TLB flush, and the pages stay until an RCU grace
+ * period after that, so the walk may queue a table before visiting it.
+ */
+static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
+			 gfn_t base, struct list_head *freed)
+{
+	unsigned int leaves[KVMMU_MAX_HUGE_LEVEL] = {};
+	struct kvmmu_iter iter;
+	int l;
+
+	for_each_spte(iter, table, level, PG_LEVEL_4K, base,
+		      base + KVMMU_PAGES_PER(level + 1)) {
+		if (!kvmmu_spte_present(iter.old_spte))
+			continue;
+		if (!kvmmu_spte_is_leaf(iter.old_spte, iter.level)) {
+			queue_table(mmu, kvmmu_spte_table(iter.old_spte), freed);
+			continue;
+		}
+		/*
+		 * Until the flush a vCPU may still set A or D through a cached
+		 * upper entry: take the last value.
+		 */
+		leaf_page_state(xchg(iter.sptep, 0));
+		leaves[iter.level - 1]++;
+	}
+	for (l = 0; l < KVMMU_MAX_HUGE_LEVEL; l++) {
+		if (!leaves[l])
+			continue;
+		atomic64_sub(leaves[l], &mmu->stats.leaves[l]);
+		atomic64_add(leaves[l], &mmu->stats.zapped);
+	}
+	queue_table(mmu, table, freed);
 }
 
 /*
@@ -427,129 +429,107 @@ void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
 	free_tables(freed);
 }
 
+/* Every NPT entry over GFNs [@start, @end) down to tables of @min_level. */
+#define for_each_npt_spte(iter, mmu, min_level, start, end)		\
+	for_each_spte(iter, (mmu)->root, KVMMU_ROOT_LEVEL, min_level, start, end)
+
+/* Every present NPT leaf over GFNs [@start, @end). */
+#define for_each_npt_leaf(iter, mmu, start, end)			\
+	for_each_leaf_spte(iter, (mmu)->root, KVMMU_ROOT_LEVEL, start, end)
+
 /*
- * One zap or write-protect walk under the write lock. A walk that may
- * yield (@can_yield) stops, with @resume set, when a reschedule is due or
- * another thread waits for mmu->lock, but only after it has done some
- * work since it (re)started, so that it always moves forward; its caller
- * flushes, drops the lock, reschedules and restarts from the root at
- * @resume, as KVM's tdp_mmu_iter_cond_resched() does.
+ * A long walk under the write lock yields, as KVM's
+ * tdp_mmu_iter_cond_resched(): when a reschedule is due or another thread
+ * waits for mmu->lock, and only if it passed a GFN since it (re)started,
+ * so that it always moves forward. It flushes what it changed (*@flush)
+ * before dropping the lock, and restarts from the root (the tables it was
+ * in may be gone by then).
+ *
+ * Return: true if it yielded; the caller skips the entry, which the
+ * restart visits again.
  */
-struct zap_walk {
-	struct list_head *freed;
-	gfn_t first;	/* the range's start: before @resume all is done */
-	bool can_yield;
-	bool changed;	/* SPTEs went or lost access: flush before unlock */
-	bool progress;	/* a leaf or table was handled since the (re)start */
-	bool stopped;	/* stopped to yield; resume at @resume */
-	gfn_t resume;
-};
-
-static bool walk_should_yield(struct kvmmu_mmu *mmu, struct zap_walk *w)
-{
-	return w->can_yield && w->progress &&
-	       (need_resched() || rwlock_needbreak(&mmu->lock));
-}
-
-/* Drop the lock for a while, flushing first; mmu->lock held for write. */
-static void zap_yield(struct kvmmu_mmu *mmu, struct zap_walk *w)
+static bool zap_cond_resched(struct kvmmu_mmu *mmu, struct kvmmu_iter *iter,
+			     bool *flush, struct list_head *freed)
 	__must_hold(&mmu->lock)
 {
-	kvmmu_mmu_zap_unlock(mmu, w->changed, w->freed);
+	if (!kvmmu_iter_can_yield(iter) ||
+	    (!need_resched() && !rwlock_needbreak(&mmu->lock)))
+		return false;
+	kvmmu_mmu_zap_unlock(mmu, *flush, freed);
 	atomic64_inc(&mmu->stats.yields);
 	cond_resched();
 	write_lock(&mmu->lock);
-	w->changed = false;
-	w->progress = false;
-	w->stopped = false;
+	*flush = false;
+	kvmmu_iter_yielded(iter);
+	return true;
+}
+
+/* Whether the entry at @iter lies wholly inside GFNs [@start, @end). */
+static bool iter_inside(const struct kvmmu_iter *iter, gfn_t start, gfn_t end)
+{
+	return iter->gfn >= start &&
+	       iter->gfn + KVMMU_PAGES_PER(iter->level) <= end;
+}
+
+/* Detach the table at @iter and free it with everything below it. */
+static void zap_table_spte(struct kvmmu_mmu *mmu, struct kvmmu_iter *iter,
+			   struct list_head *freed)
+{
+	WRITE_ONCE(*iter->sptep, 0);
+	free_subtree(mmu, kvmmu_spte_table(iter->old_spte), iter->level - 1,
+		     iter->gfn, freed);
 }
 
 /*
- * Zap what @table (entries of @level, first GFN @base) maps of GFNs
- * [@start, @end). Leaves that meet the range go whole (a 2M leaf partly
- * inside goes entirely: zapping more is always safe); tables wholly inside
- * are detached.
+ * kvmmu_zap_gfn_range(), optionally yielding. Two passes. The first zaps
+ * the leaves that meet the range (a 2M leaf partly inside goes entirely:
+ * zapping more is always safe) and detaches whole the tables of 4K leaves
+ * wholly inside it (at most 512 entries to count: never split by a
+ * yield). The bigger tables are walked, so that the walk can yield inside
+ * them; the second pass, which never goes below the 1G tables, detaches
+ * those wholly inside, now empty unless a fault refilled them during a
+ * yield (free_subtree() counts such leaves out).
  */
-static void zap_table(struct kvmmu_mmu *mmu, u64 *table, int level,
-		      gfn_t base, gfn_t start, gfn_t end, struct zap_walk *w)
-{
-	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
-	u64 per = KVMMU_PAGES_PER(level);
-	unsigned int i = start > base ? (start - base) >> shift : 0;
-
-	for (; i < KVMMU_SPTE_PER_TABLE; i++) {
-		gfn_t gfn = base + ((u64)i << shift);
-		u64 *sptep = &table[i];
-		u64 spte;
-
-		if (gfn >= end)
-			break;
-		spte = READ_ONCE(*sptep);
-		if (!kvmmu_spte_present(spte))
-			continue;
-		/* Every 2M or 1G entry is a point where the walk may yield. */
-		if (level <= PG_LEVEL_1G && walk_should_yield(mmu, w)) {
-			w->stopped = true;
-			w->resume = max(gfn, start);
-			return;
-		}
-		if (kvmmu_spte_is_leaf(spte, level)) {
-			leaf_page_state(xchg(sptep, 0));
-			leaf_gone(mmu, level);
-			w->changed = true;
-			w->progress = true;
-			continue;
-		}
-		/*
-		 * A table of 4K leaves wholly inside goes whole: at most 512
-		 * entries to count. Bigger ones are walked, so that the walk
-		 * can yield inside them, and then go once emptied.
-		 */
-		if (gfn >= w->first && gfn + per <= end &&
-		    level == PG_LEVEL_2M) {
-			WRITE_ONCE(*sptep, 0);
-			free_subtree(mmu, spte_table(spte), level - 1, w->freed);
-			w->changed = true;
-			w->progress = true;
-			continue;
-		}
-		zap_table(mmu, spte_table(spte), level - 1, gfn, start, end, w);
-		if (w->stopped)
-			return;
-		/* Emptied: GFNs before a restart point were zapped already. */
-		if (gfn >= w->first && gfn + per <= end) {
-			WRITE_ONCE(*sptep, 0);
-			free_subtree(mmu, spte_table(spte), level - 1, w->freed);
-			w->changed = true;
-		}
-	}
-}
-
-/* kvmmu_zap_gfn_range(), optionally yielding; see struct zap_walk. */
 static bool zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		      gfn_t end, struct list_head *freed, bool can_yield)
 {
-	struct zap_walk w = {
-		.freed = freed, .can_yield = can_yield, .first = start,
-	};
-	bool zapped = false;
+	bool flush = false, zapped = false;
+	struct kvmmu_iter iter;
 
 	lockdep_assert_held_write(&mmu->lock);
 	if (!npt_range(mmu, as_id, start, &end))
 		return false;
-	for (;;) {
-		zap_table(mmu, mmu->root, KVMMU_ROOT_LEVEL, 0, start, end, &w);
-		zapped |= w.changed;
-		if (!w.stopped)
-			break;
-		start = w.resume;
-		zap_yield(mmu, &w);
+	for_each_npt_spte(iter, mmu, PG_LEVEL_4K, start, end) {
+		if (!kvmmu_spte_present(iter.old_spte))
+			continue;
+		if (can_yield && zap_cond_resched(mmu, &iter, &flush, freed))
+			continue;
+		if (kvmmu_spte_is_leaf(iter.old_spte, iter.level)) {
+			leaf_page_state(xchg(iter.sptep, 0));
+			leaf_gone(mmu, iter.level);
+		} else if (iter.level == PG_LEVEL_2M &&
+			   iter_inside(&iter, start, end)) {
+			zap_table_spte(mmu, &iter, freed);
+		} else {
+			continue;
+		}
+		flush = true;
+		zapped = true;
 	}
-	trace_kvmmu_zap(as_id, w.first, end, zapped);
+	for_each_npt_spte(iter, mmu, PG_LEVEL_1G, start, end) {
+		if (!kvmmu_spte_present(iter.old_spte) ||
+		    kvmmu_spte_is_leaf(iter.old_spte, iter.level) ||
+		    !iter_inside(&iter, start, end))
+			continue;
+		zap_table_spte(mmu, &iter, freed);
+		flush = true;
+		zapped = true;
+	}
+	trace_kvmmu_zap(as_id, start, end, zapped);
 	if (zapped)
 		atomic64_inc(&mmu->stats.zaps);
 	/* What a yield flushed is flushed: the caller flushes the rest. */
-	return w.changed || !list_empty(freed);
+	return flush || !list_empty(freed);
 }
 
 /**
@@ -614,48 +594,6 @@ void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
 
 /* ---- range walks: the NPT is its own reverse map ---- */
 
-/*
- * Call @fn for every present leaf of @table (entries of @level, first GFN
- * @base) that meets GFNs [@start, @end), with the leaf's first GFN; a huge
- * leaf is visited once, even if it only partly meets the range. Return the
- * OR of the calls.
- */
-static bool walk_table(struct kvmmu_mmu *mmu, u64 *table, int level,
-		       gfn_t base, gfn_t start, gfn_t end, kvmmu_leaf_fn fn,
-		       void *data, struct zap_walk *w)
-{
-	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
-	unsigned int i = start > base ? (start - base) >> shift : 0;
-	bool ret = false;
-
-	for (; i < KVMMU_SPTE_PER_TABLE; i++) {
-		gfn_t gfn = base + ((u64)i << shift);
-		u64 spte;
-
-		if (gfn >= end)
-			break;
-		spte = READ_ONCE(table[i]);
-		if (!kvmmu_spte_present(spte))
-			continue;
-		if (w && level <= PG_LEVEL_1G && walk_should_yield(mmu, w)) {
-			w->stopped = true;
-			w->resume = max(gfn, start);
-			break;
-		}
-		if (kvmmu_spte_is_leaf(spte, level)) {
-			ret |= fn(&table[i], level, gfn, data);
-			if (w)
-				w->progress = true;
-		} else {
-			ret |= walk_table(mmu, spte_table(spte), level - 1, gfn,
-					  start, end, fn, data, w);
-		}
-		if (w && w->stopped)
-			break;
-	}
-	return ret;
-}
-
 /**
  * kvmmu_mmu_walk_leaves - call @fn for each leaf that maps part of a range.
  * @mmu: the MMU; mmu->lock held, for read or write.
@@ -675,11 +613,15 @@ static bool walk_table(struct kvmmu_mmu *mmu, u64 *table, int level,
 bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			   gfn_t end, kvmmu_leaf_fn fn, void *data)
 {
+	struct kvmmu_iter iter;
+	bool ret = false;
+
 	lockdep_assert_held(&mmu->lock);
 	if (!npt_range(mmu, as_id, start, &end))
 		return false;
-	return walk_table(mmu, mmu->root, KVMMU_ROOT_LEVEL, 0, start, end, fn,
-			  data, NULL);
+	for_each_npt_leaf(iter, mmu, start, end)
+		ret |= fn(iter.sptep, iter.level, iter.gfn, data);
+	return ret;
 }
 
 /* Take write access away from a leaf; true if it had it. */
@@ -700,27 +642,29 @@ static bool wrprot_spte(u64 *sptep, int level, gfn_t gfn, void *data)
  * Write-protect every leaf that maps GFNs [@start, @end) of @as_id, huge
  * ones whole. mmu->lock held for write, so that no fault makes one of them
  * writable again before the TLB flush. The walk yields on the way
- * (flushing first, see struct zap_walk). Return whether leaves lost write
- * access since the last yield (the TLBs must then be flushed before the
- * lock is released).
+ * (flushing first, see zap_cond_resched()). Return whether leaves lost
+ * write access since the last yield (the TLBs must then be flushed before
+ * the lock is released).
  */
 static bool write_protect_range(struct kvmmu_mmu *mmu, int as_id,
 				gfn_t start, gfn_t end, struct list_head *freed)
 {
-	struct zap_walk w = { .freed = freed, .can_yield = true };
+	struct kvmmu_iter iter;
+	bool flush = false;
 
 	lockdep_assert_held_write(&mmu->lock);
 	if (!npt_range(mmu, as_id, start, &end))
 		return false;
-	for (;;) {
-		w.changed |= walk_table(mmu, mmu->root, KVMMU_ROOT_LEVEL, 0,
-					start, end, wrprot_spte, NULL, &w);
-		if (!w.stopped)
-			break;
-		start = w.resume;
-		zap_yield(mmu, &w);
+	for_each_npt_spte(iter, mmu, PG_LEVEL_4K, start, end) {
+		/* Tables too: a slot of 4K leaves has few huge entries. */
+		if (!kvmmu_spte_present(iter.old_spte) ||
+		    zap_cond_resched(mmu, &iter, &flush, freed))
+			continue;
+		if (kvmmu_spte_is_leaf(iter.old_spte, iter.level))
+			flush |= wrprot_spte(iter.sptep, iter.level, iter.gfn,
+					     NULL);
 	}
-	return w.changed;
+	return flush;
 }
 
 /* One word of a dirty bitmap: its first GFN and the bits to protect. */
@@ -1001,38 +945,33 @@ static int map_leaf(struct kvmmu_mmu *mmu, const struct kvmmu_map *m,
 static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 		   const struct kvmmu_map *m)
 {
-	int level = KVMMU_ROOT_LEVEL;
-	u64 *table = mmu->root;
+	struct kvmmu_iter iter;
+	u64 *child;
 
 	lockdep_assert_held_read(&mmu->lock);
-	for (;;) {
-		u64 *sptep = &table[spte_index(m->gfn, level)];
-		u64 old = READ_ONCE(*sptep);
-		u64 *child;
-
+	for_each_npt_spte(iter, mmu, m->level, m->gfn, m->gfn + 1) {
 		/* Another fault is replacing this entry. */
-		if (old == KVMMU_SPTE_FROZEN)
+		if (iter.old_spte == KVMMU_SPTE_FROZEN)
 			return MAP_RETRY;
 
-		if (level == m->level)
-			return map_leaf(mmu, m, sptep, old);
+		if (iter.level == m->level)
+			return map_leaf(mmu, m, iter.sptep, iter.old_spte);
 
-		if (kvmmu_spte_present(old) &&
-		    !kvmmu_spte_is_leaf(old, level)) {
-			table = spte_table(old);
-			level--;
+		/* A table: the iterator goes down into it. */
+		if (kvmmu_spte_present(iter.old_spte) &&
+		    !kvmmu_spte_is_leaf(iter.old_spte, iter.level))
 			continue;
-		}
 
-		if (kvmmu_spte_present(old)) {
+		if (kvmmu_spte_present(iter.old_spte)) {
 			/* A bigger leaf than wanted, e.g. before a split. */
-			if (leaf_serves(old, level, m))
+			if (leaf_serves(iter.old_spte, iter.level, m))
 				return MAP_SPURIOUS;
 			child = cache_pop(cache);
 			if (!child)
 				return MAP_NOMEM;
-			if (!replace_spte_atomic(mmu, sptep, old,
-						 make_table_spte(child), level)) {
+			if (!replace_spte_atomic(mmu, iter.sptep, iter.old_spte,
+						 make_table_spte(child),
+						 iter.level)) {
 				cache_push(cache, child);
 				return MAP_RETRY;
 			}
@@ -1040,17 +979,21 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			child = cache_pop(cache);
 			if (!child)
 				return MAP_NOMEM;
-			if (!try_cmpxchg64(sptep, &old,
+			if (!try_cmpxchg64(iter.sptep, &iter.old_spte,
 					   make_table_spte(child))) {
-				/* Another vCPU linked something: look again. */
+				/*
+				 * Another vCPU linked something: the iterator
+				 * re-reads the entry and goes down into it if
+				 * it is a table, else the fault retries.
+				 */
 				cache_push(cache, child);
 				continue;
 			}
 		}
+		/* The iterator goes down into the new table. */
 		account_tables(mmu, child, 1);
-		table = child;
-		level--;
 	}
+	return MAP_RETRY;
 }
 
 /*
@@ -1060,22 +1003,14 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
  */
 static u64 *lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level)
 {
-	u64 *table = mmu->root;
-	int l = KVMMU_ROOT_LEVEL;
-	u64 *sptep, spte;
+	struct kvmmu_iter iter;
 
 	lockdep_assert_held(&mmu->lock);
-	for (;; l--) {
-		sptep = &table[spte_index(gfn, l)];
-		spte = READ_ONCE(*sptep);
-		if (!kvmmu_spte_present(spte))
-			return NULL;
-		if (kvmmu_spte_is_leaf(spte, l)) {
-			*level = l;
-			return sptep;
-		}
-		table = spte_table(spte);
+	for_each_npt_leaf(iter, mmu, gfn, gfn + 1) {
+		*level = iter.level;
+		return iter.sptep;
 	}
+	return NULL;
 }
 
 /* Whether an invalidation ran since @m->seq or runs over the leaf's HVAs. */
@@ -1656,32 +1591,20 @@ struct dump_batch {
 };
 
 /* Collect leaves at or after b->next; false when the batch is full. */
-static bool dump_collect(u64 *table, int level, gfn_t base,
-			 struct dump_batch *b)
+static bool dump_collect(struct kvmmu_mmu *mmu, struct dump_batch *b)
 {
-	unsigned int shift = KVMMU_LEVEL_SHIFT(level);
-	u64 idx = b->next > base ? (b->next - base) >> shift : 0;
+	struct kvmmu_iter iter;
 
-	for (; idx < KVMMU_SPTE_PER_TABLE; idx++) {
-		gfn_t gfn = base + (idx << shift);
-		u64 spte = READ_ONCE(table[idx]);
-
-		if (!kvmmu_spte_present(spte))
-			continue;
-		if (!kvmmu_spte_is_leaf(spte, level)) {
-			if (!dump_collect(spte_table(spte), level - 1, gfn, b))
-				return false;
-			continue;
-		}
-		if (gfn < b->next)
+	for_each_npt_leaf(iter, mmu, b->next, mmu->max_gfn) {
+		if (iter.gfn < b->next)
 			continue;	/* appeared since the last batch */
 		if (b->n == DUMP_BATCH)
 			return false;
-		b->leaf[b->n].gfn = gfn;
-		b->leaf[b->n].spte = spte;
-		b->leaf[b->n].level = level;
+		b->leaf[b->n].gfn = iter.gfn;
+		b->leaf[b->n].spte = iter.old_spte;
+		b->leaf[b->n].level = iter.level;
 		b->n++;
-		b->next = gfn + KVMMU_PAGES_PER(level);
+		b->next = iter.gfn + KVMMU_PAGES_PER(iter.level);
 	}
 	return true;
 }
@@ -1702,7 +1625,7 @@ static int mappings_show(struct seq_file *sf, void *unused)
 	do {
 		b->n = 0;
 		read_lock(&mmu->lock);
-		done = dump_collect(mmu->root, KVMMU_ROOT_LEVEL, 0, b);
+		done = dump_collect(mmu, b);
 		read_unlock(&mmu->lock);
 
 		for (i = 0; i < b->n; i++) {

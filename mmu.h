@@ -135,6 +135,18 @@ static inline u64 kvmmu_spte_pfn(u64 spte)
 	return (spte & KVMMU_SPTE_PFN_MASK) >> PAGE_SHIFT;
 }
 
+/* The index of the entry covering @gfn in a table of @level. */
+static inline unsigned int kvmmu_spte_index(gfn_t gfn, int level)
+{
+	return (gfn >> KVMMU_LEVEL_SHIFT(level)) & (KVMMU_SPTE_PER_TABLE - 1);
+}
+
+/* The table a present non-leaf SPTE points to. */
+static inline u64 *kvmmu_spte_table(u64 spte)
+{
+	return __va(spte & KVMMU_SPTE_PFN_MASK);
+}
+
 /* Counters for debugfs "stats"; racy reads are fine. */
 struct kvmmu_mmu_stats {
 	atomic64_t faults;

@@ -36,6 +36,7 @@
  */
 #define KVMMU_TRACE_KUNIT
 #include "../../mmu.c"
+#include "../../tdp_iter.c"
 #include "../../notifier.c"
 #include "../../trace.c"
 
@@ -131,7 +132,7 @@ static u64 *find_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *levelp)
 	int level;
 
 	for (level = KVMMU_ROOT_LEVEL; level >= PG_LEVEL_4K; level--) {
-		u64 *sptep = &table[spte_index(gfn, level)];
+		u64 *sptep = &table[kvmmu_spte_index(gfn, level)];
 
 		if (!kvmmu_spte_present(*sptep))
 			return NULL;
@@ -139,7 +140,7 @@ static u64 *find_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *levelp)
 			*levelp = level;
 			return sptep;
 		}
-		table = spte_table(*sptep);
+		table = kvmmu_spte_table(*sptep);
 	}
 	return NULL;
 }
@@ -233,13 +234,13 @@ static void mmu_spte_format(struct kunit *test)
 			KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE |
 			KVMMU_SPTE_USER);
 	KUNIT_EXPECT_FALSE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_2M));
-	KUNIT_EXPECT_PTR_EQ(test, spte_table(spte), table);
+	KUNIT_EXPECT_PTR_EQ(test, kvmmu_spte_table(spte), table);
 
 	/* Index of GPA 0x0000_8040_2010_3000 at each level. */
-	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 1), 0x103);
-	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 2), 0x100);
-	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 3), 0x100);
-	KUNIT_EXPECT_EQ(test, spte_index(0x804020103ULL, 4), 0x100);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_index(0x804020103ULL, 1), 0x103);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_index(0x804020103ULL, 2), 0x100);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_index(0x804020103ULL, 3), 0x100);
+	KUNIT_EXPECT_EQ(test, kvmmu_spte_index(0x804020103ULL, 4), 0x100);
 	free_page((unsigned long)table);
 }
 
@@ -1087,6 +1088,56 @@ static void mmu_release(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.zapped), 2);
 }
 
+/*
+ * The iterator itself: pre-order and GFN order, min_level, and a restart
+ * after a yield that resumes at the entry it was at, skipping nothing.
+ */
+static void mmu_iter_order(struct kunit *test)
+{
+	struct kvmmu_mmu *mmu = fixture(test)->mmu;
+	const gfn_t g = MT_GFN;
+	struct kvmmu_iter iter;
+	gfn_t seen[8];
+	int n = 0, tables = 0, yielded = 0;
+
+	KUNIT_ASSERT_TRUE(test, map(test, g + 5, MT_PFN, L4K, true, true));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x200, MT_PFN + 0x200, L2M, true,
+				    true));
+	KUNIT_ASSERT_TRUE(test, map(test, g + 0x401, MT_PFN + 1, L4K, true,
+				    true));
+
+	read_lock(&mmu->lock);
+	/* From inside the 2M leaf: it comes first, with its own GFN. */
+	for_each_npt_leaf(iter, mmu, g + 0x300, g + 0x1000) {
+		KUNIT_ASSERT_LT(test, n, 8);
+		seen[n++] = iter.gfn;
+		/* Yield once, at the 4K leaf: it is visited again. */
+		if (iter.gfn == g + 0x401 && !yielded++)
+			kvmmu_iter_yielded(&iter);
+	}
+	KUNIT_EXPECT_EQ(test, n, 3);
+	KUNIT_EXPECT_EQ(test, seen[0], g + 0x200);
+	KUNIT_EXPECT_EQ(test, seen[1], g + 0x401);
+	KUNIT_EXPECT_EQ(test, seen[2], g + 0x401);
+
+	/* Tables before what they hold; nothing below @min_level. */
+	n = 0;
+	for_each_npt_spte(iter, mmu, PG_LEVEL_2M, g, g + 0x600) {
+		KUNIT_EXPECT_GE(test, iter.level, PG_LEVEL_2M);
+		if (!kvmmu_spte_present(iter.old_spte))
+			continue;
+		if (!kvmmu_spte_is_leaf(iter.old_spte, iter.level))
+			tables++;
+		else
+			KUNIT_EXPECT_EQ(test, iter.gfn, g + 0x200);
+		n++;
+	}
+	read_unlock(&mmu->lock);
+	/* Level 4 and 3 entries, the 4K tables at g and g + 0x400, the leaf. */
+	KUNIT_EXPECT_EQ(test, tables, 4);
+	KUNIT_EXPECT_EQ(test, n, 5);
+}
+
 /* ---- flush before unlock, the debug ledger, yields ---- */
 
 /*
@@ -1274,7 +1325,7 @@ static void mmu_dump_batches(struct kunit *test)
 	do {
 		b->n = 0;
 		read_lock(&mmu->lock);
-		done = dump_collect(mmu->root, KVMMU_ROOT_LEVEL, 0, b);
+		done = dump_collect(mmu, b);
 		read_unlock(&mmu->lock);
 		for (i = 0; i < b->n; i++) {
 			KUNIT_EXPECT_GT(test, b->leaf[i].gfn + 1, last);
@@ -1370,6 +1421,7 @@ static struct kunit_case mmu_test_cases[] = {
 	KUNIT_CASE(mmu_spte_format),
 	KUNIT_CASE_PARAM(mmu_fault_level, level_gen_params),
 	KUNIT_CASE(mmu_walk_leaves),
+	KUNIT_CASE(mmu_iter_order),
 	KUNIT_CASE(mmu_write_protect_mask),
 	KUNIT_CASE(mmu_map_4k),
 	KUNIT_CASE(mmu_map_write_upgrade),
