@@ -184,13 +184,6 @@ struct kvmmu_string_insn {
 int kvmmu_decode_string(const u8 *bytes, unsigned int avail, int cpu_mode,
 			struct kvmmu_string_insn *insn);
 
-/* Page-fault error code bits: the walker's access argument and its result. */
-#define KVMMU_PFERR_PRESENT	BIT(0)
-#define KVMMU_PFERR_WRITE	BIT(1)
-#define KVMMU_PFERR_USER	BIT(2)
-#define KVMMU_PFERR_RSVD	BIT(3)
-#define KVMMU_PFERR_FETCH	BIT(4)
-
 int kvmmu_guest_rw(struct kvmmu_vm *vm, u64 gpa, void *buf, unsigned int len,
 		   bool write);
 

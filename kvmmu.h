@@ -457,6 +457,23 @@ int kvmmu_handle_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port, int size,
 		     u64 next_rip);
 int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 			    int size, bool rep, int addr_bytes, u64 next_rip);
+/*
+ * Page-fault error codes: one vocabulary for every fault. The low bits
+ * are the #PF error code: the guest walker's access argument and result
+ * (walker.c). The MMU's faults use the same bits plus GUEST_FINAL (the
+ * access was to the final GPA) and GUEST_PAGE (to a guest page table
+ * during the guest's walk): SVM's #NPF EXITINFO1 has exactly this
+ * layout; VMX will translate its EPT violation qualification into it,
+ * as KVM's handle_ept_violation() does into its PFERR_* bits.
+ */
+#define KVMMU_PFERR_PRESENT	BIT(0)
+#define KVMMU_PFERR_WRITE	BIT(1)
+#define KVMMU_PFERR_USER	BIT(2)
+#define KVMMU_PFERR_RSVD	BIT(3)
+#define KVMMU_PFERR_FETCH	BIT(4)
+#define KVMMU_PFERR_GUEST_FINAL	BIT_ULL(32)
+#define KVMMU_PFERR_GUEST_PAGE	BIT_ULL(33)
+
 /* kvmmu_handle_npf(): the backend injects #GP(0) and enters again. */
 #define KVMMU_NPF_INJECT_GP	2
 int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code);

@@ -845,25 +845,47 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 /* ---- the fault ---- */
 
 /**
- * struct kvmmu_map - one mapping the fault path wants.
+ * struct kvmmu_page_fault - one fault, from the vendor's report to the leaf.
+ * @addr: the faulting guest physical address.
+ * @error_code: KVMMU_PFERR_* (kvmmu.h), whatever the vendor reported.
+ * @present: the access met a present entry (a permission fault).
+ * @write: the fault is a write (the leaf gets D).
+ * @user: the access was a user one (NPT: always, the walk is a user one).
+ * @exec: an instruction fetch.
  * @gfn: the faulting GFN.
- * @pfn: the host frame backing @gfn.
+ * @slot: the memslot of @gfn, under vm->srcu.
  * @hva: the HVA of @gfn.
  * @seq: mmu->invalidate_seq read before GUP.
- * @level: leaf level wanted; lowered if a table is in the way.
+ * @pfn: the host frame backing @gfn.
+ * @page: the page GUP returned a reference to, or NULL.
+ * @gup: @page came from GUP (not a VM_PFNMAP PTE).
  * @writable: map writable.
- * @write: the fault is a write (the leaf gets D).
+ * @level: leaf level wanted; lowered if a table is in the way.
  * @dirty_bitmap: the slot's dirty log, or NULL when it does not log.
  * @base_gfn: the slot's first GFN, to index @dirty_bitmap.
+ *
+ * The first fields are what every vendor reports (kvmmu_mmu_page_fault()
+ * decodes them once); the rest is filled in as the fault goes, as in
+ * KVM's struct kvm_page_fault. The locked half (mmu_map()) reads only
+ * @gfn, @hva, @seq, @pfn, @writable, @write, @level and the dirty log,
+ * which is all that KUnit fills in.
  */
-struct kvmmu_map {
+struct kvmmu_page_fault {
+	u64 addr;
+	u64 error_code;
+	bool present;
+	bool write;
+	bool user;
+	bool exec;
 	gfn_t gfn;
-	u64 pfn;
+	struct kvmmu_memory_slot *slot;
 	unsigned long hva;
 	unsigned long seq;
-	int level;
+	u64 pfn;
+	struct page *page;
+	bool gup;
 	bool writable;
-	bool write;
+	int level;
 	unsigned long *dirty_bitmap;
 	gfn_t base_gfn;
 };
@@ -876,14 +898,15 @@ enum map_result {
 	MAP_NOMEM,	/* the vCPU cache ran dry */
 };
 
-/* Whether @spte, a leaf at @level, maps @m->gfn to @m->pfn as needed. */
-static bool leaf_serves(u64 spte, int level, const struct kvmmu_map *m)
+/* Whether @spte, a leaf at @level, maps the fault's GFN as it needs. */
+static bool leaf_serves(u64 spte, int level,
+			const struct kvmmu_page_fault *fault)
 {
-	u64 offset = m->gfn & (KVMMU_PAGES_PER(level) - 1);
+	u64 offset = fault->gfn & (KVMMU_PAGES_PER(level) - 1);
 
-	if (kvmmu_spte_pfn(spte) + offset != m->pfn)
+	if (kvmmu_spte_pfn(spte) + offset != fault->pfn)
 		return false;
-	return !m->write || (spte & KVMMU_SPTE_WRITABLE);
+	return !fault->write || (spte & KVMMU_SPTE_WRITABLE);
 }
 
 /*
@@ -910,17 +933,17 @@ static bool replace_spte_atomic(struct kvmmu_mmu *mmu, u64 *sptep, u64 old,
 	return true;
 }
 
-static int map_leaf(struct kvmmu_mmu *mmu, const struct kvmmu_map *m,
-		    u64 *sptep, u64 old)
+static int map_leaf(struct kvmmu_mmu *mmu,
+		    const struct kvmmu_page_fault *fault, u64 *sptep, u64 old)
 {
-	int level = m->level;
-	u64 pfn = m->pfn & ~(KVMMU_PAGES_PER(level) - 1);
-	u64 new = make_leaf_spte(pfn, level, m->writable, m->write);
+	int level = fault->level;
+	u64 pfn = fault->pfn & ~(KVMMU_PAGES_PER(level) - 1);
+	u64 new = make_leaf_spte(pfn, level, fault->writable, fault->write);
 
 	if (kvmmu_spte_present(old)) {
 		if (!kvmmu_spte_is_leaf(old, level))
 			return MAP_LOWER;
-		if (leaf_serves(old, level, m))
+		if (leaf_serves(old, level, fault))
 			return MAP_SPURIOUS;
 		/* Read-only -> writable of the same frame: nothing to flush. */
 		if (kvmmu_spte_pfn(old) == pfn) {
@@ -939,23 +962,24 @@ static int map_leaf(struct kvmmu_mmu *mmu, const struct kvmmu_map *m,
 }
 
 /*
- * Walk from the root to @m->level, linking tables from @cache where there
- * are none, and install the leaf. mmu->lock is held for read.
+ * Walk from the root to @fault->level, linking tables from @cache where
+ * there are none, and install the leaf. mmu->lock is held for read.
  */
 static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
-		   const struct kvmmu_map *m)
+		   const struct kvmmu_page_fault *fault)
 {
 	struct kvmmu_iter iter;
 	u64 *child;
 
 	lockdep_assert_held_read(&mmu->lock);
-	for_each_npt_spte(iter, mmu, m->level, m->gfn, m->gfn + 1) {
+	for_each_npt_spte(iter, mmu, fault->level, fault->gfn,
+			  fault->gfn + 1) {
 		/* Another fault is replacing this entry. */
 		if (iter.old_spte == KVMMU_SPTE_FROZEN)
 			return MAP_RETRY;
 
-		if (iter.level == m->level)
-			return map_leaf(mmu, m, iter.sptep, iter.old_spte);
+		if (iter.level == fault->level)
+			return map_leaf(mmu, fault, iter.sptep, iter.old_spte);
 
 		/* A table: the iterator goes down into it. */
 		if (kvmmu_spte_present(iter.old_spte) &&
@@ -964,7 +988,7 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 
 		if (kvmmu_spte_present(iter.old_spte)) {
 			/* A bigger leaf than wanted, e.g. before a split. */
-			if (leaf_serves(iter.old_spte, iter.level, m))
+			if (leaf_serves(iter.old_spte, iter.level, fault))
 				return MAP_SPURIOUS;
 			child = cache_pop(cache);
 			if (!child)
@@ -1013,18 +1037,20 @@ static u64 *lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level)
 	return NULL;
 }
 
-/* Whether an invalidation ran since @m->seq or runs over the leaf's HVAs. */
-static bool invalidate_retry(struct kvmmu_mmu *mmu, const struct kvmmu_map *m)
+/* Whether an invalidation ran since @fault->seq or runs over the leaf. */
+static bool invalidate_retry(struct kvmmu_mmu *mmu,
+			     const struct kvmmu_page_fault *fault)
 {
-	u64 pages = KVMMU_PAGES_PER(m->level);
-	unsigned long start = m->hva - ((m->gfn & (pages - 1)) << PAGE_SHIFT);
+	u64 pages = KVMMU_PAGES_PER(fault->level);
+	unsigned long start =
+		fault->hva - ((fault->gfn & (pages - 1)) << PAGE_SHIFT);
 	unsigned long end = start + (pages << PAGE_SHIFT);
 
 	lockdep_assert_held(&mmu->lock);
 	if (mmu->invalidate_in_progress &&
 	    start < mmu->invalidate_end && end > mmu->invalidate_start)
 		return true;
-	return mmu->invalidate_seq != m->seq;
+	return mmu->invalidate_seq != fault->seq;
 }
 
 /*
@@ -1033,35 +1059,38 @@ static bool invalidate_retry(struct kvmmu_mmu *mmu, const struct kvmmu_map *m)
  * Return: 0 (installed, spurious or retry) or -ENOMEM.
  */
 static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
-		   struct kvmmu_map *m, bool *installed)
+		   struct kvmmu_page_fault *fault, bool *installed)
 {
 	int r;
 
 	*installed = false;
 	for (;;) {
 		read_lock(&mmu->lock);
-		if (invalidate_retry(mmu, m)) {
+		if (invalidate_retry(mmu, fault)) {
 			r = MAP_RETRY;
 		} else {
-			r = tdp_map(mmu, cache, m);
+			r = tdp_map(mmu, cache, fault);
 			/*
 			 * Logged under the lock that kvmmu_mmu_reprotect_dirty()
 			 * takes for write: a writable leaf is never installed
 			 * after the harvest that would have reported it.
 			 */
-			if (r == MAP_DONE && m->writable && m->dirty_bitmap)
-				set_bit(m->gfn - m->base_gfn, m->dirty_bitmap);
+			if (r == MAP_DONE && fault->writable &&
+			    fault->dirty_bitmap)
+				set_bit(fault->gfn - fault->base_gfn,
+					fault->dirty_bitmap);
 		}
 		kvmmu_mmu_read_unlock(mmu);
 
 		if (r != MAP_LOWER)
 			break;
-		m->level--;
+		fault->level--;
 	}
 
 	switch (r) {
 	case MAP_DONE:
-		trace_kvmmu_map(m->gfn, m->pfn, m->level, m->writable);
+		trace_kvmmu_map(fault->gfn, fault->pfn, fault->level,
+				fault->writable);
 		*installed = true;
 		return 0;
 	case MAP_RETRY:
@@ -1329,12 +1358,11 @@ out:
 }
 
 /**
- * kvmmu_mmu_page_fault - handle a nested page fault (#NPF).
+ * kvmmu_mmu_page_fault - handle a TDP fault (SVM: #NPF).
  * @vcpu: the faulting vCPU; called from its own thread.
- * @gpa: the faulting guest physical address (EXITINFO2).
- * @error_code: EXITINFO1: bit 0 present, 1 write, 2 user, 4 fetch, 32
- *              final-GPA access, 33 guest page-table walk. Only the write
- *              bit changes what is done.
+ * @gpa: the faulting guest physical address (SVM: EXITINFO2).
+ * @error_code: KVMMU_PFERR_* (SVM: EXITINFO1 as it is). Only the write
+ *              and present bits change what is done.
  *
  * Context: process context, may sleep (GUP, page allocation, TLB flush);
  * no MMU lock held; current->mm must be vm->mm (the VM's owner); vm->srcu
@@ -1362,23 +1390,28 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 {
 	struct kvmmu_vm *vm = vcpu->vm;
 	struct kvmmu_mmu *mmu = vm->mmu;
-	bool write = error_code & KVMMU_NPF_WRITE;
-	struct kvmmu_map m = { .gfn = gpa >> PAGE_SHIFT, .write = write };
-	struct kvmmu_memory_slot *slot;
-	struct page *page;
-	bool installed, gup;
+	struct kvmmu_page_fault fault = {
+		.addr = gpa,
+		.error_code = error_code,
+		.present = error_code & KVMMU_PFERR_PRESENT,
+		.write = error_code & KVMMU_PFERR_WRITE,
+		.user = error_code & KVMMU_PFERR_USER,
+		.exec = error_code & KVMMU_PFERR_FETCH,
+		.gfn = gpa >> PAGE_SHIFT,
+	};
+	bool installed;
 	int idx, r;
 
 	atomic64_inc(&mmu->stats.faults);
 	trace_kvmmu_fault(vcpu->vcpu_id, gpa, error_code);
-	if (m.gfn >= mmu->max_gfn) {
+	if (fault.gfn >= mmu->max_gfn) {
 		atomic64_inc(&mmu->stats.emulate);
 		return KVMMU_PF_EMULATE;
 	}
 	idx = srcu_read_lock(&vm->srcu);
-	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), m.gfn);
-	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID) ||
-	    (write && (slot->flags & KVM_MEM_READONLY))) {
+	fault.slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), fault.gfn);
+	if (!fault.slot || (fault.slot->flags & KVMMU_MEMSLOT_INVALID) ||
+	    (fault.write && (fault.slot->flags & KVM_MEM_READONLY))) {
 		atomic64_inc(&mmu->stats.emulate);
 		r = KVMMU_PF_EMULATE;
 		goto out;
@@ -1391,8 +1424,8 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	}
 
 	/* A write to a present page: most often dirty logging's doing. */
-	if (write && (error_code & KVMMU_NPF_PRESENT) &&
-	    fast_page_fault(mmu, slot, m.gfn)) {
+	if (fault.write && fault.present &&
+	    fast_page_fault(mmu, fault.slot, fault.gfn)) {
 		r = 0;
 		goto out;
 	}
@@ -1401,21 +1434,22 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	if (r)
 		goto out;
 
-	m.hva = kvmmu_memslot_gfn_to_hva(slot, m.gfn);
-	m.seq = READ_ONCE(mmu->invalidate_seq);
+	fault.hva = kvmmu_memslot_gfn_to_hva(fault.slot, fault.gfn);
+	fault.seq = READ_ONCE(mmu->invalidate_seq);
 	/* Read the sequence before GUP reads the host PTE; see the top. */
 	smp_rmb();
 
-	r = faultin_pfn(m.hva, write, !(slot->flags & KVM_MEM_READONLY),
-			&m.pfn, &page, &m.writable, &gup);
+	r = faultin_pfn(fault.hva, fault.write,
+			!(fault.slot->flags & KVM_MEM_READONLY), &fault.pfn,
+			&fault.page, &fault.writable, &fault.gup);
 	if (r == -EHWPOISON) {
 		/*
 		 * kvm_send_hwpoison_signal(): the VMM gets the machine
 		 * check's SIGBUS for the HVA, and the vCPU leaves KVM_RUN
 		 * for it (-EINTR) before touching the page again.
 		 */
-		send_sig_mceerr(BUS_MCEERR_AR, (void __user *)m.hva, PAGE_SHIFT,
-				current);
+		send_sig_mceerr(BUS_MCEERR_AR, (void __user *)fault.hva,
+				PAGE_SHIFT, current);
 		r = 0;
 		goto out;
 	}
@@ -1425,25 +1459,26 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 		goto out;
 
 	/* A logged slot is writable only after a write fault logged it. */
-	if (slot->dirty_bitmap) {
-		m.writable = m.writable && write;
-		m.dirty_bitmap = slot->dirty_bitmap;
-		m.base_gfn = slot->base_gfn;
+	if (fault.slot->dirty_bitmap) {
+		fault.writable = fault.writable && fault.write;
+		fault.dirty_bitmap = fault.slot->dirty_bitmap;
+		fault.base_gfn = fault.slot->base_gfn;
 	}
 
-	m.level = fault_level(slot, m.gfn, host_mapping_level(vm->mm, m.hva),
-			      mmu->max_level);
-	r = mmu_map(mmu, vcpu->mmu, &m, &installed);
+	fault.level = fault_level(fault.slot, fault.gfn,
+				  host_mapping_level(vm->mm, fault.hva),
+				  mmu->max_level);
+	r = mmu_map(mmu, vcpu->mmu, &fault, &installed);
 
 	/*
 	 * The guest may write through the leaf without telling the host.
 	 * A page found through a VM_PFNMAP PTE belongs to its driver: only
 	 * the zap's SetPageDirty() (KVM's kvm_set_page_dirty()) touches it.
 	 */
-	if (installed && m.writable && gup && !PageDirty(page))
-		set_page_dirty_lock(page);
-	if (page)
-		put_page(page);
+	if (installed && fault.writable && fault.gup && !PageDirty(fault.page))
+		set_page_dirty_lock(fault.page);
+	if (fault.page)
+		put_page(fault.page);
 out:
 	srcu_read_unlock(&vm->srcu, idx);
 	return r;

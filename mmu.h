@@ -30,14 +30,6 @@ struct dentry;
 /* kvmmu_mmu_page_fault(): the caller must emulate the access (MMIO). */
 #define KVMMU_PF_EMULATE	1
 
-/* #NPF EXITINFO1 bits that the fault path reads. */
-#define KVMMU_NPF_PRESENT	BIT_ULL(0)
-#define KVMMU_NPF_WRITE		BIT_ULL(1)
-#define KVMMU_NPF_USER		BIT_ULL(2)
-#define KVMMU_NPF_FETCH		BIT_ULL(4)
-#define KVMMU_NPF_FINAL_GPA	BIT_ULL(32)
-#define KVMMU_NPF_GUEST_WALK	BIT_ULL(33)
-
 int kvmmu_mmu_vm_init(struct kvmmu_vm *vm);
 void kvmmu_mmu_notifier_stop(struct kvmmu_vm *vm);
 void kvmmu_mmu_vm_destroy(struct kvmmu_vm *vm);

@@ -1348,7 +1348,7 @@ int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr)
  * kvmmu_handle_npf - a nested page fault: map the page, or emulate MMIO.
  * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
  * @gpa: the faulting guest physical address.
- * @error_code: the #NPF error code (EXITINFO1).
+ * @error_code: KVMMU_PFERR_* (SVM's #NPF EXITINFO1 has that layout).
  *
  * Return: 1 to re-enter the guest, 0 to exit to the VMM (KVM_EXIT_MMIO or
  * KVM_EXIT_INTERNAL_ERROR), KVMMU_NPF_INJECT_GP to re-enter it with #GP(0),

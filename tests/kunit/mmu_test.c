@@ -155,7 +155,7 @@ static int map_seq(struct kunit *test, gfn_t gfn, u64 pfn, int level,
 		   bool *installed)
 {
 	struct mmu_fixture *f = fixture(test);
-	struct kvmmu_map m = {
+	struct kvmmu_page_fault m = {
 		.gfn = gfn,
 		.pfn = pfn,
 		.hva = MT_HVA + ((gfn - MT_GFN) << PAGE_SHIFT),
@@ -596,12 +596,12 @@ static void mmu_fault_emulate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa - 4096, 0),
 			KVMMU_PF_EMULATE);
 	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa + 32 * 4096,
-						   KVMMU_NPF_WRITE),
+						   KVMMU_PFERR_WRITE),
 			KVMMU_PF_EMULATE);
 	/* Write to a read-only slot. */
 	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, gpa + 16 * 4096,
-						   KVMMU_NPF_WRITE |
-						   KVMMU_NPF_PRESENT),
+						   KVMMU_PFERR_WRITE |
+						   KVMMU_PFERR_PRESENT),
 			KVMMU_PF_EMULATE);
 	/* Beyond the 48 bits the NPT covers. */
 	KUNIT_EXPECT_EQ(test, kvmmu_mmu_page_fault(f->vcpu, BIT_ULL(48), 0),
