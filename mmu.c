@@ -112,28 +112,55 @@
 
 /* ---- SPTE format ---- */
 
-/* NPT needs U on every level: the walk is done as a user access. */
-static u64 make_table_spte(u64 *table)
+/*
+ * AMD NPT: x86-64 long-mode entries. The hardware walks the NPT as a user
+ * access, so U is on every level; permissions are the leaf's, so tables
+ * allow everything. Nothing write-tracks guest tables under TDP: no
+ * MMU-writable bit.
+ */
+const struct kvmmu_spte_format kvmmu_npt_format = {
+	.name = "npt",
+	.always = KVMMU_SPTE_PRESENT | KVMMU_SPTE_USER,
+	.table = KVMMU_SPTE_WRITABLE,
+	.writable = KVMMU_SPTE_WRITABLE,
+	.user = KVMMU_SPTE_USER,
+	.nx = KVMMU_SPTE_NX,
+	.accessed = KVMMU_SPTE_ACCESSED,
+	.dirty = KVMMU_SPTE_DIRTY,
+	.huge = KVMMU_SPTE_HUGE,
+	.host_writable = KVMMU_SPTE_HOST_WRITABLE,
+	.pfn_mask = KVMMU_SPTE_PFN_MASK,
+};
+
+/* A table entry for @table: the permissions are left to the leaves. */
+static u64 make_table_spte(const struct kvmmu_spte_format *fmt, u64 *table)
 {
-	return __pa(table) | KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE |
-	       KVMMU_SPTE_USER;
+	return (__pa(table) & fmt->pfn_mask) | fmt->always | fmt->table;
 }
 
 /*
- * A leaf for @pfn (aligned to the leaf size), A already set since the
- * guest is about to use it, D set if it is about to write.
+ * A leaf for @pfn (aligned to the leaf size) allowing @access
+ * (KVMMU_ACC_*), A already set since the guest is about to use it, D set
+ * if it is about to write. The host page is writable exactly when the
+ * leaf is (a read-only leaf of a writable page goes through the slow
+ * path on its first write).
  */
-static u64 make_leaf_spte(u64 pfn, int level, bool writable, bool dirty)
+static u64 make_leaf_spte(const struct kvmmu_spte_format *fmt, u64 pfn,
+			  int level, unsigned int access, bool dirty)
 {
-	u64 spte = KVMMU_SPTE_PRESENT | KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED |
-		   ((pfn << PAGE_SHIFT) & KVMMU_SPTE_PFN_MASK);
+	u64 spte = fmt->always | fmt->accessed |
+		   ((pfn << PAGE_SHIFT) & fmt->pfn_mask);
 
 	if (level > PG_LEVEL_4K)
-		spte |= KVMMU_SPTE_HUGE;
-	if (writable)
-		spte |= KVMMU_SPTE_WRITABLE | KVMMU_SPTE_HOST_WRITABLE;
-	if (writable && dirty)
-		spte |= KVMMU_SPTE_DIRTY;
+		spte |= fmt->huge;
+	if (access & KVMMU_ACC_USER)
+		spte |= fmt->user;
+	spte |= access & KVMMU_ACC_EXEC ? fmt->exec : fmt->nx;
+	if (access & KVMMU_ACC_WRITE) {
+		spte |= fmt->writable | fmt->host_writable | fmt->mmu_writable;
+		if (dirty)
+			spte |= fmt->dirty;
+	}
 	return spte;
 }
 
@@ -938,7 +965,9 @@ static int map_leaf(struct kvmmu_mmu *mmu,
 {
 	int level = fault->level;
 	u64 pfn = fault->pfn & ~(KVMMU_PAGES_PER(level) - 1);
-	u64 new = make_leaf_spte(pfn, level, fault->writable, fault->write);
+	unsigned int access = fault->writable ? KVMMU_ACC_ALL :
+				KVMMU_ACC_ALL & ~KVMMU_ACC_WRITE;
+	u64 new = make_leaf_spte(mmu->fmt, pfn, level, access, fault->write);
 
 	if (kvmmu_spte_present(old)) {
 		if (!kvmmu_spte_is_leaf(old, level))
@@ -994,7 +1023,7 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			if (!child)
 				return MAP_NOMEM;
 			if (!replace_spte_atomic(mmu, iter.sptep, iter.old_spte,
-						 make_table_spte(child),
+						 make_table_spte(mmu->fmt, child),
 						 iter.level)) {
 				cache_push(cache, child);
 				return MAP_RETRY;
@@ -1004,7 +1033,7 @@ static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 			if (!child)
 				return MAP_NOMEM;
 			if (!try_cmpxchg64(iter.sptep, &iter.old_spte,
-					   make_table_spte(child))) {
+					   make_table_spte(mmu->fmt, child))) {
 				/*
 				 * Another vCPU linked something: the iterator
 				 * re-reads the entry and goes down into it if
@@ -1507,9 +1536,10 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 			kfree(mmu);
 			return NULL;
 		}
-		mmu->root5[0] = make_table_spte(mmu->root);
+		mmu->root5[0] = make_table_spte(mmu->fmt, mmu->root);
 	}
 	mmu->vm = vm;
+	mmu->fmt = &kvmmu_npt_format;
 	rwlock_init(&mmu->lock);
 	mmu->phys_bits = phys_bits;
 	mmu->max_gfn = 1ULL << (phys_bits - PAGE_SHIFT);

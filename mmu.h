@@ -94,6 +94,7 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
  */
 #define KVMMU_SPTE_HOST_WRITABLE BIT_ULL(9)
 #define KVMMU_SPTE_PFN_MASK	GENMASK_ULL(51, 12)
+#define KVMMU_SPTE_NX		BIT_ULL(63)
 /*
  * Software, never present: an entry a fault under the read lock took out
  * of service to replace it (KVM's FROZEN_SPTE). Other faults that meet it
@@ -139,6 +140,57 @@ static inline u64 *kvmmu_spte_table(u64 spte)
 	return __va(spte & KVMMU_SPTE_PFN_MASK);
 }
 
+/* What a leaf allows, whatever the format spells (KVM's ACC_*_MASK). */
+#define KVMMU_ACC_EXEC		BIT(0)
+#define KVMMU_ACC_WRITE		BIT(1)
+#define KVMMU_ACC_USER		BIT(2)
+#define KVMMU_ACC_ALL		(KVMMU_ACC_EXEC | KVMMU_ACC_WRITE | \
+				 KVMMU_ACC_USER)
+
+/**
+ * struct kvmmu_spte_format - how one kind of SPTE spells its bits.
+ * @name: for messages.
+ * @always: set in every present entry, table or leaf.
+ * @table: set in a table entry besides @always.
+ * @writable: a leaf allows writes.
+ * @user: a leaf allows user accesses.
+ * @exec: set in a leaf that allows fetches (EPT's X); 0 if @nx is used.
+ * @nx: set in a leaf that forbids fetches (NPT and shadow: bit 63).
+ * @accessed: A, set by the CPU (or preset by the MMU).
+ * @dirty: D, set by the CPU (or preset for a write fault).
+ * @huge: PS: a leaf above 4K.
+ * @host_writable: software: the host lets the page be written, so a
+ *                 write-protected leaf may get write access back without
+ *                 asking the host again (dirty logging's fast path).
+ * @mmu_writable: software: the MMU itself does not write-protect the
+ *                page (a shadow MMU protects the guest's page tables);
+ *                0 in a format where nothing is write-tracked.
+ * @pfn_mask: where the host frame's address goes.
+ *
+ * The MMU builds entries from this (make_leaf_spte(), make_table_spte()),
+ * so that a second format (EPT, shadow SPTEs with NX and U from the
+ * guest's PTEs) is a second table, not a second set of functions, as
+ * KVM's shadow_*_mask variables. Reads of an entry still use the NPT's
+ * bits (KVMMU_SPTE_*): NPT and shadow SPTEs agree on them; EPT will not.
+ */
+struct kvmmu_spte_format {
+	const char *name;
+	u64 always;
+	u64 table;
+	u64 writable;
+	u64 user;
+	u64 exec;
+	u64 nx;
+	u64 accessed;
+	u64 dirty;
+	u64 huge;
+	u64 host_writable;
+	u64 mmu_writable;
+	u64 pfn_mask;
+};
+
+extern const struct kvmmu_spte_format kvmmu_npt_format;
+
 /* Counters for debugfs "stats"; racy reads are fine. */
 struct kvmmu_mmu_stats {
 	atomic64_t faults;
@@ -156,6 +208,7 @@ struct kvmmu_mmu_stats {
 /**
  * struct kvmmu_mmu - the MMU state of one VM (vm->mmu).
  * @vm: the VM.
+ * @fmt: how this MMU's SPTEs spell their bits.
  * @lock: the MMU lock: read for faults and aging, write for zaps and the
  *        invalidation bookkeeping (see Documentation/locking.rst).
  * @root: the level-4 table; never replaced while the VM lives.
@@ -176,6 +229,7 @@ struct kvmmu_mmu_stats {
  */
 struct kvmmu_mmu {
 	struct kvmmu_vm *vm;
+	const struct kvmmu_spte_format *fmt;
 	rwlock_t lock;	/* see Documentation/locking.rst */
 	u64 *root;
 	u64 *root5;

@@ -199,13 +199,14 @@ static int count_pages(struct list_head *list)
 
 static void mmu_spte_format(struct kunit *test)
 {
+	const unsigned int RO = KVMMU_ACC_ALL & ~KVMMU_ACC_WRITE;
 	u64 pfn = 0xfffffffffeULL;	/* bits up to 51 of the address */
 	u64 spte;
 	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, table);
 
-	spte = make_leaf_spte(pfn, PG_LEVEL_4K, true, true);
+	spte = make_leaf_spte(&kvmmu_npt_format, pfn, PG_LEVEL_4K, KVMMU_ACC_ALL, true);
 	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(spte), pfn);
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_present(spte));
 	KUNIT_EXPECT_EQ(test, spte & ~KVMMU_SPTE_PFN_MASK,
@@ -215,21 +216,31 @@ static void mmu_spte_format(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_4K));
 
 	/* Read-only, and a write fault on it does not make it dirty. */
-	spte = make_leaf_spte(0x1234, PG_LEVEL_4K, false, true);
+	spte = make_leaf_spte(&kvmmu_npt_format, 0x1234, PG_LEVEL_4K, RO, true);
 	KUNIT_EXPECT_EQ(test, spte, 0x1234000ULL | KVMMU_SPTE_PRESENT |
 			KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED);
 	KUNIT_EXPECT_EQ(test, spte & BIT_ULL(63), 0);	/* executable */
 
-	spte = make_leaf_spte(0x200, PG_LEVEL_2M, true, false);
+	spte = make_leaf_spte(&kvmmu_npt_format, 0x200, PG_LEVEL_2M, KVMMU_ACC_ALL,
+			      false);
 	KUNIT_EXPECT_EQ(test, spte & KVMMU_SPTE_HUGE, KVMMU_SPTE_HUGE);
 	KUNIT_EXPECT_EQ(test, spte & KVMMU_SPTE_DIRTY, 0);
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_2M));
 	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(spte), 0x200);
-	spte = make_leaf_spte(0x40000, PG_LEVEL_1G, true, false);
+	spte = make_leaf_spte(&kvmmu_npt_format, 0x40000, PG_LEVEL_1G,
+			      KVMMU_ACC_ALL, false);
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_1G));
 	KUNIT_EXPECT_EQ(test, spte & GENMASK_ULL(29, 12), 0);
 
-	spte = make_table_spte(table);
+	/* No ACC_EXEC: NX. No ACC_USER: U all the same, which NPT needs. */
+	spte = make_leaf_spte(&kvmmu_npt_format, 0x1234, PG_LEVEL_4K,
+			      KVMMU_ACC_WRITE, false);
+	KUNIT_EXPECT_EQ(test, spte, 0x1234000ULL | KVMMU_SPTE_PRESENT |
+			KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED |
+			KVMMU_SPTE_WRITABLE | KVMMU_SPTE_HOST_WRITABLE |
+			KVMMU_SPTE_NX);
+
+	spte = make_table_spte(&kvmmu_npt_format, table);
 	KUNIT_EXPECT_EQ(test, spte & ~KVMMU_SPTE_PFN_MASK,
 			KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE |
 			KVMMU_SPTE_USER);
