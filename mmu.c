@@ -2,6 +2,12 @@
 /*
  * The TDP MMU for AMD nested paging (NPT).
  *
+ * This file is the MMU's core: the fault's entry (memslot, GUP, host
+ * mapping level, the invalidation retry), the flush-and-unlock that ends
+ * every zap, dirty logging's bookkeeping, the VM's lifetime and debugfs.
+ * The NPT's own walks and changes are in tdp.c (all through the iterator
+ * of tdp_iter.h), the SPTE format in spte.h.
+ *
  * What it is
  * ----------
  * Each VM has one nested page table: a 4-level x86-64 page table whose root
@@ -43,8 +49,8 @@
  * after the remote TLB flush and then an RCU grace period, so neither a
  * vCPU's paging-structure cache nor a lockless walker (none today) can see
  * a reused page. A write to a present leaf that dirty logging made
- * read-only skips GUP: fast_page_fault() gives the write access back in
- * place, under the read lock too. See Documentation/locking.rst.
+ * read-only skips GUP: kvmmu_tdp_fast_page_fault() gives the write access
+ * back in place, under the read lock too. See Documentation/locking.rst.
  *
  * No reverse map
  * --------------
@@ -84,8 +90,8 @@
  *   stats     "name value" lines: faults, mmio (KVMMU_PF_EMULATE
  *             returns), retries (faults that lost to an invalidation or
  *             a racing vCPU), fast (write faults fixed in place by
- *             fast_page_fault()), invalidations (invalidate_range_start
- *             calls), zaps (zap operations that removed something),
+ *             kvmmu_tdp_fast_page_fault()), invalidations
+ *             (invalidate_range_start calls), zaps (zap operations that removed something),
  *             zapped (leaves removed), pages_4k, pages_2m, pages_1g
  *             (present leaves now), table_pages (root included).
  *   pagemap   binary, one u64 per GFN: present, PFN, level, w/a/d, slot,
@@ -109,60 +115,6 @@
 #include "pagemap.h"
 #include "tdp_iter.h"
 #include "trace.h"
-
-/* ---- SPTE format ---- */
-
-/*
- * AMD NPT: x86-64 long-mode entries. The hardware walks the NPT as a user
- * access, so U is on every level; permissions are the leaf's, so tables
- * allow everything. Nothing write-tracks guest tables under TDP: no
- * MMU-writable bit.
- */
-const struct kvmmu_spte_format kvmmu_npt_format = {
-	.name = "npt",
-	.always = KVMMU_SPTE_PRESENT | KVMMU_SPTE_USER,
-	.table = KVMMU_SPTE_WRITABLE,
-	.writable = KVMMU_SPTE_WRITABLE,
-	.user = KVMMU_SPTE_USER,
-	.nx = KVMMU_SPTE_NX,
-	.accessed = KVMMU_SPTE_ACCESSED,
-	.dirty = KVMMU_SPTE_DIRTY,
-	.huge = KVMMU_SPTE_HUGE,
-	.host_writable = KVMMU_SPTE_HOST_WRITABLE,
-	.pfn_mask = KVMMU_SPTE_PFN_MASK,
-};
-
-/* A table entry for @table: the permissions are left to the leaves. */
-static u64 make_table_spte(const struct kvmmu_spte_format *fmt, u64 *table)
-{
-	return (__pa(table) & fmt->pfn_mask) | fmt->always | fmt->table;
-}
-
-/*
- * A leaf for @pfn (aligned to the leaf size) allowing @access
- * (KVMMU_ACC_*), A already set since the guest is about to use it, D set
- * if it is about to write. The host page is writable exactly when the
- * leaf is (a read-only leaf of a writable page goes through the slow
- * path on its first write).
- */
-static u64 make_leaf_spte(const struct kvmmu_spte_format *fmt, u64 pfn,
-			  int level, unsigned int access, bool dirty)
-{
-	u64 spte = fmt->always | fmt->accessed |
-		   ((pfn << PAGE_SHIFT) & fmt->pfn_mask);
-
-	if (level > PG_LEVEL_4K)
-		spte |= fmt->huge;
-	if (access & KVMMU_ACC_USER)
-		spte |= fmt->user;
-	spte |= access & KVMMU_ACC_EXEC ? fmt->exec : fmt->nx;
-	if (access & KVMMU_ACC_WRITE) {
-		spte |= fmt->writable | fmt->host_writable | fmt->mmu_writable;
-		if (dirty)
-			spte |= fmt->dirty;
-	}
-	return spte;
-}
 
 /**
  * kvmmu_mmu_phys_bits - the one guest physical address limit.
@@ -192,22 +144,6 @@ unsigned int kvmmu_mmu_phys_bits(void)
 }
 
 /* ---- the per-vCPU page cache ---- */
-
-static void *cache_pop(struct kvmmu_mmu_vcpu *cache)
-{
-	if (!cache->nr_pages)
-		return NULL;
-	return cache->pages[--cache->nr_pages];
-}
-
-/* Give back a page that was never linked in: it is still zeroed. */
-static void cache_push(struct kvmmu_mmu_vcpu *cache, void *page)
-{
-	if (WARN_ON_ONCE(cache->nr_pages == KVMMU_PAGE_CACHE_SIZE))
-		free_page((unsigned long)page);
-	else
-		cache->pages[cache->nr_pages++] = page;
-}
 
 /**
  * kvmmu_mmu_topup - fill a vCPU's cache of table pages.
@@ -260,20 +196,9 @@ void kvmmu_mmu_vcpu_destroy(struct kvmmu_vcpu *vcpu)
 	if (!cache)
 		return;
 	while (cache->nr_pages)
-		free_page((unsigned long)cache_pop(cache));
+		free_page((unsigned long)kvmmu_cache_pop(cache));
 	kfree(cache);
 	vcpu->mmu = NULL;
-}
-
-/*
- * @n (+1 or -1) table pages join or leave the NPT: counted, and shown as
- * secondary page tables (memory.stat sec_pagetables) of the memcg the page
- * is charged to, the VMM's, as KVM does.
- */
-static void account_tables(struct kvmmu_mmu *mmu, u64 *table, int n)
-{
-	atomic64_add(n, &mmu->stats.tables);
-	mod_lruvec_page_state(virt_to_page(table), NR_SECONDARY_PAGETABLE, n);
 }
 
 /* ---- zap: under mmu->lock for write ---- */
@@ -304,102 +229,6 @@ struct page *kvmmu_refcounted_page(unsigned long pfn)
 	    is_zone_device_page(page))
 		return page;
 	return NULL;
-}
-
-/*
- * A leaf SPTE whose old value was @old has left the NPT: what the guest
- * did through it reaches the host page, as in KVM's handle_changed_spte()
- * (kvm_set_pfn_accessed(), kvm_set_pfn_dirty()). Without this a page the
- * guest keeps using looks idle to reclaim once its SPTE is zapped, e.g.
- * by a memslot change, and a clean swap-cache page written through an
- * SPTE made writable in place (fast_page_fault()) would be dropped.
- * Reserved pages are the owner's business and are left alone.
- *
- * Called under mmu->lock, before the TLB flush: the page cannot be gone,
- * since the host tells the notifier before it unmaps a page, and the
- * notifier zaps (and gets here) first. Not for KUnit's made-up PFNs, which
- * lie beyond RAM (no memmap).
- */
-static void leaf_page_state(u64 old)
-{
-	u64 pfn = kvmmu_spte_pfn(old);
-	struct page *page;
-
-	if (!(old & (KVMMU_SPTE_ACCESSED | KVMMU_SPTE_DIRTY)) ||
-	    !pfn_valid(pfn))
-		return;
-	page = pfn_to_page(pfn);
-	if (PageReserved(page))
-		return;
-	if (old & KVMMU_SPTE_DIRTY)
-		SetPageDirty(page);
-	if (old & KVMMU_SPTE_ACCESSED)
-		mark_page_accessed(page);
-}
-
-/* A leaf is gone from a live table: count it out. */
-static void leaf_gone(struct kvmmu_mmu *mmu, int level)
-{
-	atomic64_dec(&mmu->stats.leaves[level - 1]);
-	atomic64_inc(&mmu->stats.zapped);
-	kvmmu_ledger_zapped(1);
-}
-
-/* A table page leaves the NPT: queue it for freeing after the flush. */
-static void queue_table(struct kvmmu_mmu *mmu, u64 *table,
-			struct list_head *freed)
-{
-	list_add(&virt_to_page(table)->lru, freed);
-	account_tables(mmu, table, -1);
-	kvmmu_ledger_zapped(1);
-}
-
-/*
- * @table (entries of @level, first GFN @base) is detached: count its
- * leaves out and queue it and every table below it on @freed. The CPU may
- * still walk it until the TLB flush, and the pages stay until an RCU grace
- * period after that, so the walk may queue a table before visiting it.
- */
-static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
-			 gfn_t base, struct list_head *freed)
-{
-	unsigned int leaves[KVMMU_MAX_HUGE_LEVEL] = {};
-	struct kvmmu_iter iter;
-	int l;
-
-	for_each_spte(iter, table, level, PG_LEVEL_4K, base,
-		      base + KVMMU_PAGES_PER(level + 1)) {
-		if (!kvmmu_spte_present(iter.old_spte))
-			continue;
-		if (!kvmmu_spte_is_leaf(iter.old_spte, iter.level)) {
-			queue_table(mmu, kvmmu_spte_table(iter.old_spte), freed);
-			continue;
-		}
-		/*
-		 * Until the flush a vCPU may still set A or D through a cached
-		 * upper entry: take the last value.
-		 */
-		leaf_page_state(xchg(iter.sptep, 0));
-		leaves[iter.level - 1]++;
-	}
-	for (l = 0; l < KVMMU_MAX_HUGE_LEVEL; l++) {
-		if (!leaves[l])
-			continue;
-		atomic64_sub(leaves[l], &mmu->stats.leaves[l]);
-		atomic64_add(leaves[l], &mmu->stats.zapped);
-	}
-	queue_table(mmu, table, freed);
-}
-
-/*
- * Clip GFNs [@start, *@end) of @as_id to what the NPT covers; false if
- * nothing is left (only address space 0 has an NPT).
- */
-static bool npt_range(const struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-		      gfn_t *end)
-{
-	*end = min(*end, mmu->max_gfn);
-	return as_id < KVMMU_NPT_ADDRESS_SPACES && start < *end;
 }
 
 static void free_table_rcu(struct rcu_head *head)
@@ -456,129 +285,6 @@ void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
 	free_tables(freed);
 }
 
-/* Every NPT entry over GFNs [@start, @end) down to tables of @min_level. */
-#define for_each_npt_spte(iter, mmu, min_level, start, end)		\
-	for_each_spte(iter, (mmu)->root, KVMMU_ROOT_LEVEL, min_level, start, end)
-
-/* Every present NPT leaf over GFNs [@start, @end). */
-#define for_each_npt_leaf(iter, mmu, start, end)			\
-	for_each_leaf_spte(iter, (mmu)->root, KVMMU_ROOT_LEVEL, start, end)
-
-/*
- * A long walk under the write lock yields, as KVM's
- * tdp_mmu_iter_cond_resched(): when a reschedule is due or another thread
- * waits for mmu->lock, and only if it passed a GFN since it (re)started,
- * so that it always moves forward. It flushes what it changed (*@flush)
- * before dropping the lock, and restarts from the root (the tables it was
- * in may be gone by then).
- *
- * Return: true if it yielded; the caller skips the entry, which the
- * restart visits again.
- */
-static bool zap_cond_resched(struct kvmmu_mmu *mmu, struct kvmmu_iter *iter,
-			     bool *flush, struct list_head *freed)
-	__must_hold(&mmu->lock)
-{
-	if (!kvmmu_iter_can_yield(iter) ||
-	    (!need_resched() && !rwlock_needbreak(&mmu->lock)))
-		return false;
-	kvmmu_mmu_zap_unlock(mmu, *flush, freed);
-	atomic64_inc(&mmu->stats.yields);
-	cond_resched();
-	write_lock(&mmu->lock);
-	*flush = false;
-	kvmmu_iter_yielded(iter);
-	return true;
-}
-
-/* Whether the entry at @iter lies wholly inside GFNs [@start, @end). */
-static bool iter_inside(const struct kvmmu_iter *iter, gfn_t start, gfn_t end)
-{
-	return iter->gfn >= start &&
-	       iter->gfn + KVMMU_PAGES_PER(iter->level) <= end;
-}
-
-/* Detach the table at @iter and free it with everything below it. */
-static void zap_table_spte(struct kvmmu_mmu *mmu, struct kvmmu_iter *iter,
-			   struct list_head *freed)
-{
-	WRITE_ONCE(*iter->sptep, 0);
-	free_subtree(mmu, kvmmu_spte_table(iter->old_spte), iter->level - 1,
-		     iter->gfn, freed);
-}
-
-/*
- * kvmmu_zap_gfn_range(), optionally yielding. Two passes. The first zaps
- * the leaves that meet the range (a 2M leaf partly inside goes entirely:
- * zapping more is always safe) and detaches whole the tables of 4K leaves
- * wholly inside it (at most 512 entries to count: never split by a
- * yield). The bigger tables are walked, so that the walk can yield inside
- * them; the second pass, which never goes below the 1G tables, detaches
- * those wholly inside, now empty unless a fault refilled them during a
- * yield (free_subtree() counts such leaves out).
- */
-static bool zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-		      gfn_t end, struct list_head *freed, bool can_yield)
-{
-	bool flush = false, zapped = false;
-	struct kvmmu_iter iter;
-
-	lockdep_assert_held_write(&mmu->lock);
-	if (!npt_range(mmu, as_id, start, &end))
-		return false;
-	for_each_npt_spte(iter, mmu, PG_LEVEL_4K, start, end) {
-		if (!kvmmu_spte_present(iter.old_spte))
-			continue;
-		if (can_yield && zap_cond_resched(mmu, &iter, &flush, freed))
-			continue;
-		if (kvmmu_spte_is_leaf(iter.old_spte, iter.level)) {
-			leaf_page_state(xchg(iter.sptep, 0));
-			leaf_gone(mmu, iter.level);
-		} else if (iter.level == PG_LEVEL_2M &&
-			   iter_inside(&iter, start, end)) {
-			zap_table_spte(mmu, &iter, freed);
-		} else {
-			continue;
-		}
-		flush = true;
-		zapped = true;
-	}
-	for_each_npt_spte(iter, mmu, PG_LEVEL_1G, start, end) {
-		if (!kvmmu_spte_present(iter.old_spte) ||
-		    kvmmu_spte_is_leaf(iter.old_spte, iter.level) ||
-		    !iter_inside(&iter, start, end))
-			continue;
-		zap_table_spte(mmu, &iter, freed);
-		flush = true;
-		zapped = true;
-	}
-	trace_kvmmu_zap(as_id, start, end, zapped);
-	if (zapped)
-		atomic64_inc(&mmu->stats.zaps);
-	/* What a yield flushed is flushed: the caller flushes the rest. */
-	return flush || !list_empty(freed);
-}
-
-/**
- * kvmmu_zap_gfn_range - remove every mapping of GFNs [@start, @end).
- * @mmu: the MMU; mmu->lock held for write.
- * @as_id: address space (only 0 has an NPT; others have nothing to zap).
- * @start: first GFN.
- * @end: GFN after the last.
- * @freed: detached table pages are added here; pass the list and the
- *         return value to kvmmu_mmu_zap_unlock().
- *
- * Never drops the lock (callable from mmu notifiers in atomic context).
- *
- * Return: whether SPTEs were removed, i.e. whether TLBs must be flushed
- * before mmu->lock is released.
- */
-bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-			 gfn_t end, struct list_head *freed)
-{
-	return zap_range(mmu, as_id, start, end, freed, false);
-}
-
 /* Zap a range from process context, yielding on long walks. */
 static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			    gfn_t end)
@@ -587,7 +293,7 @@ static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 	bool flush;
 
 	write_lock(&mmu->lock);
-	flush = zap_range(mmu, as_id, start, end, &freed, true);
+	flush = kvmmu_tdp_zap_range(mmu, as_id, start, end, &freed, true);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
@@ -619,115 +325,6 @@ void kvmmu_mmu_zap_memslot(struct kvmmu_vm *vm,
 				slot->base_gfn + slot->npages);
 }
 
-/* ---- range walks: the NPT is its own reverse map ---- */
-
-/**
- * kvmmu_mmu_walk_leaves - call @fn for each leaf that maps part of a range.
- * @mmu: the MMU; mmu->lock held, for read or write.
- * @as_id: address space (only 0 has an NPT).
- * @start: first GFN.
- * @end: GFN after the last.
- * @fn: called with the leaf's SPTE pointer, level and first GFN; a huge
- *      leaf that only partly meets the range is passed whole, once.
- * @data: passed to @fn.
- *
- * Under the read lock the tables walked stay linked, but a fault may turn
- * a leaf into another leaf, an empty entry or a table meanwhile: @fn must
- * read the SPTE once and check it.
- *
- * Return: whether any call of @fn returned true.
- */
-bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-			   gfn_t end, kvmmu_leaf_fn fn, void *data)
-{
-	struct kvmmu_iter iter;
-	bool ret = false;
-
-	lockdep_assert_held(&mmu->lock);
-	if (!npt_range(mmu, as_id, start, &end))
-		return false;
-	for_each_npt_leaf(iter, mmu, start, end)
-		ret |= fn(iter.sptep, iter.level, iter.gfn, data);
-	return ret;
-}
-
-/* Take write access away from a leaf; true if it had it. */
-static bool wrprot_spte(u64 *sptep, int level, gfn_t gfn, void *data)
-{
-	u64 spte = READ_ONCE(*sptep);
-
-	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level) ||
-	    !(spte & KVMMU_SPTE_WRITABLE))
-		return false;
-	/* Atomic: the CPU may set A or D at the same time. */
-	clear_bit(KVMMU_SPTE_WRITABLE_BIT, (unsigned long *)sptep);
-	kvmmu_ledger_zapped(1);
-	return true;
-}
-
-/*
- * Write-protect every leaf that maps GFNs [@start, @end) of @as_id, huge
- * ones whole. mmu->lock held for write, so that no fault makes one of them
- * writable again before the TLB flush. The walk yields on the way
- * (flushing first, see zap_cond_resched()). Return whether leaves lost
- * write access since the last yield (the TLBs must then be flushed before
- * the lock is released).
- */
-static bool write_protect_range(struct kvmmu_mmu *mmu, int as_id,
-				gfn_t start, gfn_t end, struct list_head *freed)
-{
-	struct kvmmu_iter iter;
-	bool flush = false;
-
-	lockdep_assert_held_write(&mmu->lock);
-	if (!npt_range(mmu, as_id, start, &end))
-		return false;
-	for_each_npt_spte(iter, mmu, PG_LEVEL_4K, start, end) {
-		/* Tables too: a slot of 4K leaves has few huge entries. */
-		if (!kvmmu_spte_present(iter.old_spte) ||
-		    zap_cond_resched(mmu, &iter, &flush, freed))
-			continue;
-		if (kvmmu_spte_is_leaf(iter.old_spte, iter.level))
-			flush |= wrprot_spte(iter.sptep, iter.level, iter.gfn,
-					     NULL);
-	}
-	return flush;
-}
-
-/* One word of a dirty bitmap: its first GFN and the bits to protect. */
-struct wrprot_word {
-	gfn_t base;
-	unsigned long mask;
-};
-
-/* wrprot_spte() for a leaf that maps a page whose bit is set. */
-static bool wrprot_masked(u64 *sptep, int level, gfn_t gfn, void *data)
-{
-	const struct wrprot_word *w = data;
-	gfn_t first = max(gfn, w->base);
-	gfn_t last = min(gfn + KVMMU_PAGES_PER(level), w->base + BITS_PER_LONG);
-
-	/* The walk covers part of the word only: first < last. */
-	if (!(w->mask & GENMASK(last - 1 - w->base, first - w->base)))
-		return false;
-	return wrprot_spte(sptep, level, gfn, NULL);
-}
-
-/*
- * write_protect_range() on the pages of one word of a dirty bitmap: one
- * walk from the first set bit to the last, which skips leaves of clear
- * bits.
- */
-static void write_protect_mask(struct kvmmu_mmu *mmu, int as_id, gfn_t base,
-			       unsigned long mask)
-{
-	struct wrprot_word w = { .base = base, .mask = mask };
-
-	lockdep_assert_held_write(&mmu->lock);
-	kvmmu_mmu_walk_leaves(mmu, as_id, base + __ffs(mask),
-			      base + __fls(mask) + 1, wrprot_masked, &w);
-}
-
 static int host_mapping_level(struct mm_struct *mm, unsigned long hva);
 static int fault_level(const struct kvmmu_memory_slot *slot, gfn_t gfn,
 		       int host_level, int max_level);
@@ -757,7 +354,7 @@ static void recover_huge_pages(struct kvmmu_vm *vm,
 		if (fault_level(slot, gfn, level, mmu->max_level) > PG_LEVEL_4K)
 			flush |= kvmmu_zap_gfn_range(mmu, slot->as_id, gfn,
 						     gfn + per, &freed);
-		/* A slot has many 2M ranges: yield as zap_range() does. */
+		/* A slot has many 2M ranges: yield as kvmmu_tdp_zap_range() does. */
 		if (need_resched() || rwlock_needbreak(&mmu->lock)) {
 			kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 			atomic64_inc(&mmu->stats.yields);
@@ -802,8 +399,9 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 	if (vm->manual_dirty_log_protect & KVM_DIRTY_LOG_INITIALLY_SET)
 		return;
 	write_lock(&mmu->lock);
-	flush = write_protect_range(mmu, new->as_id, new->base_gfn,
-				    new->base_gfn + new->npages, &freed);
+	flush = kvmmu_tdp_write_protect_range(mmu, new->as_id, new->base_gfn,
+					      new->base_gfn + new->npages,
+					      &freed);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
@@ -859,9 +457,8 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 		if (!mask)
 			continue;
 		pages += hweight_long(mask);
-		write_protect_mask(mmu, slot->as_id,
-				   slot->base_gfn + (first + i) * BITS_PER_LONG,
-				   mask);
+		kvmmu_tdp_write_protect_mask(mmu, slot->as_id, slot->base_gfn +
+					     (first + i) * BITS_PER_LONG, mask);
 		/* As kvm_get_dirty_log_protect(): flush whenever bits went. */
 		flush = true;
 	}
@@ -870,201 +467,6 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 }
 
 /* ---- the fault ---- */
-
-/**
- * struct kvmmu_page_fault - one fault, from the vendor's report to the leaf.
- * @addr: the faulting guest physical address.
- * @error_code: KVMMU_PFERR_* (kvmmu.h), whatever the vendor reported.
- * @present: the access met a present entry (a permission fault).
- * @write: the fault is a write (the leaf gets D).
- * @user: the access was a user one (NPT: always, the walk is a user one).
- * @exec: an instruction fetch.
- * @gfn: the faulting GFN.
- * @slot: the memslot of @gfn, under vm->srcu.
- * @hva: the HVA of @gfn.
- * @seq: mmu->invalidate_seq read before GUP.
- * @pfn: the host frame backing @gfn.
- * @page: the page GUP returned a reference to, or NULL.
- * @gup: @page came from GUP (not a VM_PFNMAP PTE).
- * @writable: map writable.
- * @level: leaf level wanted; lowered if a table is in the way.
- * @dirty_bitmap: the slot's dirty log, or NULL when it does not log.
- * @base_gfn: the slot's first GFN, to index @dirty_bitmap.
- *
- * The first fields are what every vendor reports (kvmmu_mmu_page_fault()
- * decodes them once); the rest is filled in as the fault goes, as in
- * KVM's struct kvm_page_fault. The locked half (mmu_map()) reads only
- * @gfn, @hva, @seq, @pfn, @writable, @write, @level and the dirty log,
- * which is all that KUnit fills in.
- */
-struct kvmmu_page_fault {
-	u64 addr;
-	u64 error_code;
-	bool present;
-	bool write;
-	bool user;
-	bool exec;
-	gfn_t gfn;
-	struct kvmmu_memory_slot *slot;
-	unsigned long hva;
-	unsigned long seq;
-	u64 pfn;
-	struct page *page;
-	bool gup;
-	bool writable;
-	int level;
-	unsigned long *dirty_bitmap;
-	gfn_t base_gfn;
-};
-
-enum map_result {
-	MAP_DONE,	/* a leaf was installed or changed */
-	MAP_SPURIOUS,	/* a leaf already gives the access */
-	MAP_RETRY,	/* lost a race: let the guest fault again */
-	MAP_LOWER,	/* a table sits at the goal level */
-	MAP_NOMEM,	/* the vCPU cache ran dry */
-};
-
-/* Whether @spte, a leaf at @level, maps the fault's GFN as it needs. */
-static bool leaf_serves(u64 spte, int level,
-			const struct kvmmu_page_fault *fault)
-{
-	u64 offset = fault->gfn & (KVMMU_PAGES_PER(level) - 1);
-
-	if (kvmmu_spte_pfn(spte) + offset != fault->pfn)
-		return false;
-	return !fault->write || (spte & KVMMU_SPTE_WRITABLE);
-}
-
-/*
- * Under the read lock, replace the present SPTE @old at @sptep with @new
- * the way KVM's tdp_mmu_zap_spte_atomic() does: frozen (other faults that
- * meet it retry), every vCPU's TLB flushed, then set. False if another
- * fault changed the entry first.
- */
-static bool replace_spte_atomic(struct kvmmu_mmu *mmu, u64 *sptep, u64 old,
-				u64 new, int gone_level)
-{
-	lockdep_assert_held_read(&mmu->lock);
-	if (!try_cmpxchg64(sptep, &old, KVMMU_SPTE_FROZEN))
-		return false;
-	/* @old is a leaf in both callers; frozen, it gets no more A/D. */
-	leaf_page_state(old);
-	/* A leaf that @new does not replace by another leaf is counted out. */
-	if (gone_level)
-		leaf_gone(mmu, gone_level);
-	else
-		kvmmu_ledger_zapped(1);
-	kvmmu_mmu_flush_locked(mmu);
-	WRITE_ONCE(*sptep, new);
-	return true;
-}
-
-static int map_leaf(struct kvmmu_mmu *mmu,
-		    const struct kvmmu_page_fault *fault, u64 *sptep, u64 old)
-{
-	int level = fault->level;
-	u64 pfn = fault->pfn & ~(KVMMU_PAGES_PER(level) - 1);
-	unsigned int access = fault->writable ? KVMMU_ACC_ALL :
-				KVMMU_ACC_ALL & ~KVMMU_ACC_WRITE;
-	u64 new = make_leaf_spte(mmu->fmt, pfn, level, access, fault->write);
-
-	if (kvmmu_spte_present(old)) {
-		if (!kvmmu_spte_is_leaf(old, level))
-			return MAP_LOWER;
-		if (leaf_serves(old, level, fault))
-			return MAP_SPURIOUS;
-		/* Read-only -> writable of the same frame: nothing to flush. */
-		if (kvmmu_spte_pfn(old) == pfn) {
-			if (!try_cmpxchg64(sptep, &old, new))
-				return MAP_RETRY;
-		} else if (!replace_spte_atomic(mmu, sptep, old, new, 0)) {
-			/* Another frame (never seen: a zap comes first). */
-			return MAP_RETRY;
-		}
-	} else {
-		if (!try_cmpxchg64(sptep, &old, new))
-			return MAP_RETRY;
-		atomic64_inc(&mmu->stats.leaves[level - 1]);
-	}
-	return MAP_DONE;
-}
-
-/*
- * Walk from the root to @fault->level, linking tables from @cache where
- * there are none, and install the leaf. mmu->lock is held for read.
- */
-static int tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
-		   const struct kvmmu_page_fault *fault)
-{
-	struct kvmmu_iter iter;
-	u64 *child;
-
-	lockdep_assert_held_read(&mmu->lock);
-	for_each_npt_spte(iter, mmu, fault->level, fault->gfn,
-			  fault->gfn + 1) {
-		/* Another fault is replacing this entry. */
-		if (iter.old_spte == KVMMU_SPTE_FROZEN)
-			return MAP_RETRY;
-
-		if (iter.level == fault->level)
-			return map_leaf(mmu, fault, iter.sptep, iter.old_spte);
-
-		/* A table: the iterator goes down into it. */
-		if (kvmmu_spte_present(iter.old_spte) &&
-		    !kvmmu_spte_is_leaf(iter.old_spte, iter.level))
-			continue;
-
-		if (kvmmu_spte_present(iter.old_spte)) {
-			/* A bigger leaf than wanted, e.g. before a split. */
-			if (leaf_serves(iter.old_spte, iter.level, fault))
-				return MAP_SPURIOUS;
-			child = cache_pop(cache);
-			if (!child)
-				return MAP_NOMEM;
-			if (!replace_spte_atomic(mmu, iter.sptep, iter.old_spte,
-						 make_table_spte(mmu->fmt, child),
-						 iter.level)) {
-				cache_push(cache, child);
-				return MAP_RETRY;
-			}
-		} else {
-			child = cache_pop(cache);
-			if (!child)
-				return MAP_NOMEM;
-			if (!try_cmpxchg64(iter.sptep, &iter.old_spte,
-					   make_table_spte(mmu->fmt, child))) {
-				/*
-				 * Another vCPU linked something: the iterator
-				 * re-reads the entry and goes down into it if
-				 * it is a table, else the fault retries.
-				 */
-				cache_push(cache, child);
-				continue;
-			}
-		}
-		/* The iterator goes down into the new table. */
-		account_tables(mmu, child, 1);
-	}
-	return MAP_RETRY;
-}
-
-/*
- * The leaf entry mapping @gfn and its level, or NULL. mmu->lock held: the
- * tables walked stay linked, though under the read lock a fault may turn
- * the leaf into an empty entry or a table (re-read it before use).
- */
-static u64 *lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level)
-{
-	struct kvmmu_iter iter;
-
-	lockdep_assert_held(&mmu->lock);
-	for_each_npt_leaf(iter, mmu, gfn, gfn + 1) {
-		*level = iter.level;
-		return iter.sptep;
-	}
-	return NULL;
-}
 
 /* Whether an invalidation ran since @fault->seq or runs over the leaf. */
 static bool invalidate_retry(struct kvmmu_mmu *mmu,
@@ -1096,36 +498,36 @@ static int mmu_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
 	for (;;) {
 		read_lock(&mmu->lock);
 		if (invalidate_retry(mmu, fault)) {
-			r = MAP_RETRY;
+			r = KVMMU_MAP_RETRY;
 		} else {
-			r = tdp_map(mmu, cache, fault);
+			r = kvmmu_tdp_map(mmu, cache, fault);
 			/*
 			 * Logged under the lock that kvmmu_mmu_reprotect_dirty()
 			 * takes for write: a writable leaf is never installed
 			 * after the harvest that would have reported it.
 			 */
-			if (r == MAP_DONE && fault->writable &&
+			if (r == KVMMU_MAP_DONE && fault->writable &&
 			    fault->dirty_bitmap)
 				set_bit(fault->gfn - fault->base_gfn,
 					fault->dirty_bitmap);
 		}
 		kvmmu_mmu_read_unlock(mmu);
 
-		if (r != MAP_LOWER)
+		if (r != KVMMU_MAP_LOWER)
 			break;
 		fault->level--;
 	}
 
 	switch (r) {
-	case MAP_DONE:
+	case KVMMU_MAP_DONE:
 		trace_kvmmu_map(fault->gfn, fault->pfn, fault->level,
 				fault->writable);
 		*installed = true;
 		return 0;
-	case MAP_RETRY:
+	case KVMMU_MAP_RETRY:
 		atomic64_inc(&mmu->stats.retries);
 		return 0;
-	case MAP_NOMEM:
+	case KVMMU_MAP_NOMEM:
 		return -ENOMEM;
 	default:
 		return 0;
@@ -1337,55 +739,6 @@ static int faultin_pfn(unsigned long hva, bool write, bool slot_writable,
 	return r;
 }
 
-/*
- * A write fault on a leaf that dirty logging made read-only: give the write
- * access back in place, without GUP. Safe because the host gave write
- * access when the leaf was installed (HOST_WRITABLE) and has not
- * taken it back since: any change the host makes to the page, writeback's
- * write protection included, is an invalidation, which zaps the leaf. No
- * TLB flush: the fault itself dropped the read-only translation.
- *
- * Under the read lock, which kvmmu_mmu_reprotect_dirty() takes for write:
- * the page is logged before a harvest can see the leaf writable. A huge
- * leaf in a logged slot is left to the slow path, which splits it.
- *
- * Return: true if the leaf now allows the write (or already did).
- */
-static bool fast_page_fault(struct kvmmu_mmu *mmu,
-			    const struct kvmmu_memory_slot *slot, gfn_t gfn)
-{
-	bool fixed = false;
-	u64 *sptep, spte;
-	int level;
-
-	read_lock(&mmu->lock);
-	sptep = lookup_leaf(mmu, gfn, &level);
-	if (!sptep)
-		goto out;
-	if (level > PG_LEVEL_4K && slot->dirty_bitmap)
-		goto out;
-	spte = READ_ONCE(*sptep);
-	do {
-		if (!kvmmu_spte_present(spte) ||
-		    !kvmmu_spte_is_leaf(spte, level) ||
-		    !(spte & KVMMU_SPTE_HOST_WRITABLE))
-			goto out;
-		/* Another vCPU's fault, fast or slow, got there first. */
-		if (spte & KVMMU_SPTE_WRITABLE) {
-			fixed = true;
-			goto out;
-		}
-	} while (!try_cmpxchg64(sptep, &spte, spte | KVMMU_SPTE_WRITABLE |
-						     KVMMU_SPTE_DIRTY));
-	if (slot->dirty_bitmap)
-		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
-	atomic64_inc(&mmu->stats.fast);
-	fixed = true;
-out:
-	kvmmu_mmu_read_unlock(mmu);
-	return fixed;
-}
-
 /**
  * kvmmu_mmu_page_fault - handle a TDP fault (SVM: #NPF).
  * @vcpu: the faulting vCPU; called from its own thread.
@@ -1454,7 +807,7 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 
 	/* A write to a present page: most often dirty logging's doing. */
 	if (fault.write && fault.present &&
-	    fast_page_fault(mmu, fault.slot, fault.gfn)) {
+	    kvmmu_tdp_fast_page_fault(mmu, fault.slot, fault.gfn)) {
 		r = 0;
 		goto out;
 	}
@@ -1536,7 +889,7 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 			kfree(mmu);
 			return NULL;
 		}
-		mmu->root5[0] = make_table_spte(mmu->fmt, mmu->root);
+		mmu->root5[0] = kvmmu_make_table_spte(mmu->fmt, mmu->root);
 	}
 	mmu->vm = vm;
 	mmu->fmt = &kvmmu_npt_format;
@@ -1544,7 +897,7 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 	mmu->phys_bits = phys_bits;
 	mmu->max_gfn = 1ULL << (phys_bits - PAGE_SHIFT);
 	mmu->max_level = max_level;
-	account_tables(mmu, mmu->root, 1);
+	kvmmu_account_tables(mmu, mmu->root, 1);
 	return mmu;
 }
 
@@ -1559,7 +912,7 @@ static void mmu_free(struct kvmmu_mmu *mmu)
 	/* The tables wait for RCU in our callback: wait for them. */
 	rcu_barrier();
 	free_page((unsigned long)mmu->root5);
-	account_tables(mmu, mmu->root, -1);
+	kvmmu_account_tables(mmu, mmu->root, -1);
 	free_page((unsigned long)mmu->root);
 	kfree(mmu);
 }
@@ -1643,44 +996,13 @@ u64 kvmmu_mmu_root_pa(struct kvmmu_vm *vm)
 
 /* ---- debugfs ---- */
 
-#define DUMP_BATCH	32
-
-struct dump_batch {
-	gfn_t next;	/* resume at this GFN */
-	int n;
-	struct {
-		gfn_t gfn;
-		u64 spte;
-		int level;
-	} leaf[DUMP_BATCH];
-};
-
-/* Collect leaves at or after b->next; false when the batch is full. */
-static bool dump_collect(struct kvmmu_mmu *mmu, struct dump_batch *b)
-{
-	struct kvmmu_iter iter;
-
-	for_each_npt_leaf(iter, mmu, b->next, mmu->max_gfn) {
-		if (iter.gfn < b->next)
-			continue;	/* appeared since the last batch */
-		if (b->n == DUMP_BATCH)
-			return false;
-		b->leaf[b->n].gfn = iter.gfn;
-		b->leaf[b->n].spte = iter.old_spte;
-		b->leaf[b->n].level = iter.level;
-		b->n++;
-		b->next = iter.gfn + KVMMU_PAGES_PER(iter.level);
-	}
-	return true;
-}
-
 static const char *const level_name[] = { "4K", "2M", "1G" };
 
 static int mappings_show(struct seq_file *sf, void *unused)
 {
 	struct kvmmu_mmu *mmu = sf->private;
 	u64 count[KVMMU_MAX_HUGE_LEVEL] = {};
-	struct dump_batch *b;
+	struct kvmmu_dump_batch *b;
 	bool done;
 	int i;
 
@@ -1690,7 +1012,7 @@ static int mappings_show(struct seq_file *sf, void *unused)
 	do {
 		b->n = 0;
 		read_lock(&mmu->lock);
-		done = dump_collect(mmu, b);
+		done = kvmmu_tdp_dump_collect(mmu, b);
 		read_unlock(&mmu->lock);
 
 		for (i = 0; i < b->n; i++) {
@@ -1776,7 +1098,7 @@ static u64 pagemap_entry(struct kvmmu_mmu *mmu, gfn_t gfn)
 				e |= KVMMU_PM_LOGGED;
 		}
 	}
-	sptep = lookup_leaf(mmu, gfn, &level);
+	sptep = kvmmu_tdp_lookup_leaf(mmu, gfn, &level);
 	spte = sptep ? READ_ONCE(*sptep) : 0;
 	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level))
 		return e;

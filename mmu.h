@@ -17,7 +17,9 @@
 #define KVMMU_MMU_H
 
 #include <linux/atomic.h>
+#include <linux/gfp.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
@@ -76,120 +78,7 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
  * ---- MMU internals: mmu.c, notifier.c and tests/kunit only ----
  */
 
-/*
- * NPT entries are x86-64 long-mode page-table entries. A leaf maps 4K at
- * level 1, 2M at level 2 (PS) or 1G at level 3 (PS); level 4 is the root.
- * Bits 9-11 are ignored by the CPU and are ours.
- */
-#define KVMMU_SPTE_PRESENT	BIT_ULL(0)
-#define KVMMU_SPTE_WRITABLE_BIT	1
-#define KVMMU_SPTE_WRITABLE	BIT_ULL(KVMMU_SPTE_WRITABLE_BIT)
-#define KVMMU_SPTE_USER		BIT_ULL(2)
-#define KVMMU_SPTE_ACCESSED_BIT	5
-#define KVMMU_SPTE_ACCESSED	BIT_ULL(KVMMU_SPTE_ACCESSED_BIT)
-#define KVMMU_SPTE_DIRTY	BIT_ULL(6)
-#define KVMMU_SPTE_HUGE		BIT_ULL(7)
-/* Software: the host page may be written (a write-protected leaf may be
- * made writable again without GUP; for dirty logging).
- */
-#define KVMMU_SPTE_HOST_WRITABLE BIT_ULL(9)
-#define KVMMU_SPTE_PFN_MASK	GENMASK_ULL(51, 12)
-#define KVMMU_SPTE_NX		BIT_ULL(63)
-/*
- * Software, never present: an entry a fault under the read lock took out
- * of service to replace it (KVM's FROZEN_SPTE). Other faults that meet it
- * retry; it is gone before the read lock is dropped.
- */
-#define KVMMU_SPTE_FROZEN	BIT_ULL(10)
-
-/* Address spaces with an NPT: only 0; SMM (1) is not supported. */
-#define KVMMU_NPT_ADDRESS_SPACES	1
-
-#define KVMMU_ROOT_LEVEL	4
-#define KVMMU_MAX_HUGE_LEVEL	PG_LEVEL_1G
-#define KVMMU_SPTE_PER_TABLE	512
-#define KVMMU_LEVEL_SHIFT(l)	(((l) - 1) * 9)
-#define KVMMU_PAGES_PER(l)	(1ULL << KVMMU_LEVEL_SHIFT(l))
-#define KVMMU_MAX_PHYS_BITS	48
-
-static inline bool kvmmu_spte_present(u64 spte)
-{
-	return spte & KVMMU_SPTE_PRESENT;
-}
-
-/* Whether a present SPTE of a table at @level maps memory (not a table). */
-static inline bool kvmmu_spte_is_leaf(u64 spte, int level)
-{
-	return level == PG_LEVEL_4K || (spte & KVMMU_SPTE_HUGE);
-}
-
-static inline u64 kvmmu_spte_pfn(u64 spte)
-{
-	return (spte & KVMMU_SPTE_PFN_MASK) >> PAGE_SHIFT;
-}
-
-/* The index of the entry covering @gfn in a table of @level. */
-static inline unsigned int kvmmu_spte_index(gfn_t gfn, int level)
-{
-	return (gfn >> KVMMU_LEVEL_SHIFT(level)) & (KVMMU_SPTE_PER_TABLE - 1);
-}
-
-/* The table a present non-leaf SPTE points to. */
-static inline u64 *kvmmu_spte_table(u64 spte)
-{
-	return __va(spte & KVMMU_SPTE_PFN_MASK);
-}
-
-/* What a leaf allows, whatever the format spells (KVM's ACC_*_MASK). */
-#define KVMMU_ACC_EXEC		BIT(0)
-#define KVMMU_ACC_WRITE		BIT(1)
-#define KVMMU_ACC_USER		BIT(2)
-#define KVMMU_ACC_ALL		(KVMMU_ACC_EXEC | KVMMU_ACC_WRITE | \
-				 KVMMU_ACC_USER)
-
-/**
- * struct kvmmu_spte_format - how one kind of SPTE spells its bits.
- * @name: for messages.
- * @always: set in every present entry, table or leaf.
- * @table: set in a table entry besides @always.
- * @writable: a leaf allows writes.
- * @user: a leaf allows user accesses.
- * @exec: set in a leaf that allows fetches (EPT's X); 0 if @nx is used.
- * @nx: set in a leaf that forbids fetches (NPT and shadow: bit 63).
- * @accessed: A, set by the CPU (or preset by the MMU).
- * @dirty: D, set by the CPU (or preset for a write fault).
- * @huge: PS: a leaf above 4K.
- * @host_writable: software: the host lets the page be written, so a
- *                 write-protected leaf may get write access back without
- *                 asking the host again (dirty logging's fast path).
- * @mmu_writable: software: the MMU itself does not write-protect the
- *                page (a shadow MMU protects the guest's page tables);
- *                0 in a format where nothing is write-tracked.
- * @pfn_mask: where the host frame's address goes.
- *
- * The MMU builds entries from this (make_leaf_spte(), make_table_spte()),
- * so that a second format (EPT, shadow SPTEs with NX and U from the
- * guest's PTEs) is a second table, not a second set of functions, as
- * KVM's shadow_*_mask variables. Reads of an entry still use the NPT's
- * bits (KVMMU_SPTE_*): NPT and shadow SPTEs agree on them; EPT will not.
- */
-struct kvmmu_spte_format {
-	const char *name;
-	u64 always;
-	u64 table;
-	u64 writable;
-	u64 user;
-	u64 exec;
-	u64 nx;
-	u64 accessed;
-	u64 dirty;
-	u64 huge;
-	u64 host_writable;
-	u64 mmu_writable;
-	u64 pfn_mask;
-};
-
-extern const struct kvmmu_spte_format kvmmu_npt_format;
+#include "spte.h"
 
 /* Counters for debugfs "stats"; racy reads are fine. */
 struct kvmmu_mmu_stats {
@@ -259,6 +148,118 @@ struct kvmmu_mmu_vcpu {
 	int nr_pages;
 	void *pages[KVMMU_PAGE_CACHE_SIZE];
 };
+
+/*
+ * @n (+1 or -1) table pages join or leave the NPT: counted, and shown as
+ * secondary page tables (memory.stat sec_pagetables) of the memcg the page
+ * is charged to, the VMM's, as KVM does.
+ */
+static inline void kvmmu_account_tables(struct kvmmu_mmu *mmu, u64 *table, int n)
+{
+	atomic64_add(n, &mmu->stats.tables);
+	mod_lruvec_page_state(virt_to_page(table), NR_SECONDARY_PAGETABLE, n);
+}
+
+/* A zeroed table page from the vCPU cache, or NULL when it ran dry. */
+static inline void *kvmmu_cache_pop(struct kvmmu_mmu_vcpu *cache)
+{
+	if (!cache->nr_pages)
+		return NULL;
+	return cache->pages[--cache->nr_pages];
+}
+
+/* Give back a page that was never linked in: it is still zeroed. */
+static inline void kvmmu_cache_push(struct kvmmu_mmu_vcpu *cache, void *page)
+{
+	if (WARN_ON_ONCE(cache->nr_pages == KVMMU_PAGE_CACHE_SIZE))
+		free_page((unsigned long)page);
+	else
+		cache->pages[cache->nr_pages++] = page;
+}
+
+/**
+ * struct kvmmu_page_fault - one fault, from the vendor's report to the leaf.
+ * @addr: the faulting guest physical address.
+ * @error_code: KVMMU_PFERR_* (kvmmu.h), whatever the vendor reported.
+ * @present: the access met a present entry (a permission fault).
+ * @write: the fault is a write (the leaf gets D).
+ * @user: the access was a user one (NPT: always, the walk is a user one).
+ * @exec: an instruction fetch.
+ * @gfn: the faulting GFN.
+ * @slot: the memslot of @gfn, under vm->srcu.
+ * @hva: the HVA of @gfn.
+ * @seq: mmu->invalidate_seq read before GUP.
+ * @pfn: the host frame backing @gfn.
+ * @page: the page GUP returned a reference to, or NULL.
+ * @gup: @page came from GUP (not a VM_PFNMAP PTE).
+ * @writable: map writable.
+ * @level: leaf level wanted; lowered if a table is in the way.
+ * @dirty_bitmap: the slot's dirty log, or NULL when it does not log.
+ * @base_gfn: the slot's first GFN, to index @dirty_bitmap.
+ *
+ * The first fields are what every vendor reports (kvmmu_mmu_page_fault()
+ * decodes them once); the rest is filled in as the fault goes, as in
+ * KVM's struct kvm_page_fault. The locked half (mmu_map()) reads only
+ * @gfn, @hva, @seq, @pfn, @writable, @write, @level and the dirty log,
+ * which is all that KUnit fills in.
+ */
+struct kvmmu_page_fault {
+	u64 addr;
+	u64 error_code;
+	bool present;
+	bool write;
+	bool user;
+	bool exec;
+	gfn_t gfn;
+	struct kvmmu_memory_slot *slot;
+	unsigned long hva;
+	unsigned long seq;
+	u64 pfn;
+	struct page *page;
+	bool gup;
+	bool writable;
+	int level;
+	unsigned long *dirty_bitmap;
+	gfn_t base_gfn;
+};
+
+/* What kvmmu_tdp_map() did. */
+enum kvmmu_map_result {
+	KVMMU_MAP_DONE,	/* a leaf was installed or changed */
+	KVMMU_MAP_SPURIOUS,	/* a leaf already gives the access */
+	KVMMU_MAP_RETRY,	/* lost a race: let the guest fault again */
+	KVMMU_MAP_LOWER,	/* a table sits at the goal level */
+	KVMMU_MAP_NOMEM,	/* the vCPU cache ran dry */
+};
+
+#define KVMMU_DUMP_BATCH	32
+
+/* Leaves for debugfs "mappings", a batch at a time. */
+struct kvmmu_dump_batch {
+	gfn_t next;	/* resume at this GFN */
+	int n;
+	struct {
+		gfn_t gfn;
+		u64 spte;
+		int level;
+	} leaf[KVMMU_DUMP_BATCH];
+};
+
+/* tdp.c: the NPT's own walks and changes (locks as each says). */
+bool kvmmu_tdp_zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			 gfn_t end, struct list_head *freed, bool can_yield);
+bool kvmmu_tdp_write_protect_range(struct kvmmu_mmu *mmu, int as_id,
+				   gfn_t start, gfn_t end,
+				   struct list_head *freed);
+void kvmmu_tdp_write_protect_mask(struct kvmmu_mmu *mmu, int as_id,
+				  gfn_t base, unsigned long mask);
+int kvmmu_tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
+		  const struct kvmmu_page_fault *fault);
+u64 *kvmmu_tdp_lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level);
+bool kvmmu_tdp_fast_page_fault(struct kvmmu_mmu *mmu,
+			       const struct kvmmu_memory_slot *slot, gfn_t gfn);
+bool kvmmu_tdp_dump_collect(struct kvmmu_mmu *mmu,
+			    struct kvmmu_dump_batch *b);
 
 /* mmu.c, for notifier.c: zaps under mmu->lock held for write. */
 bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,

@@ -36,6 +36,7 @@
  */
 #define KVMMU_TRACE_KUNIT
 #include "../../mmu.c"
+#include "../../tdp.c"
 #include "../../tdp_iter.c"
 #include "../../notifier.c"
 #include "../../trace.c"
@@ -199,6 +200,7 @@ static int count_pages(struct list_head *list)
 
 static void mmu_spte_format(struct kunit *test)
 {
+	const struct kvmmu_spte_format *npt = &kvmmu_npt_format;
 	const unsigned int RO = KVMMU_ACC_ALL & ~KVMMU_ACC_WRITE;
 	u64 pfn = 0xfffffffffeULL;	/* bits up to 51 of the address */
 	u64 spte;
@@ -206,7 +208,7 @@ static void mmu_spte_format(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, table);
 
-	spte = make_leaf_spte(&kvmmu_npt_format, pfn, PG_LEVEL_4K, KVMMU_ACC_ALL, true);
+	spte = kvmmu_make_leaf_spte(npt, pfn, PG_LEVEL_4K, KVMMU_ACC_ALL, true);
 	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(spte), pfn);
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_present(spte));
 	KUNIT_EXPECT_EQ(test, spte & ~KVMMU_SPTE_PFN_MASK,
@@ -216,31 +218,31 @@ static void mmu_spte_format(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_4K));
 
 	/* Read-only, and a write fault on it does not make it dirty. */
-	spte = make_leaf_spte(&kvmmu_npt_format, 0x1234, PG_LEVEL_4K, RO, true);
+	spte = kvmmu_make_leaf_spte(npt, 0x1234, PG_LEVEL_4K, RO, true);
 	KUNIT_EXPECT_EQ(test, spte, 0x1234000ULL | KVMMU_SPTE_PRESENT |
 			KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED);
 	KUNIT_EXPECT_EQ(test, spte & BIT_ULL(63), 0);	/* executable */
 
-	spte = make_leaf_spte(&kvmmu_npt_format, 0x200, PG_LEVEL_2M, KVMMU_ACC_ALL,
-			      false);
+	spte = kvmmu_make_leaf_spte(npt, 0x200, PG_LEVEL_2M, KVMMU_ACC_ALL,
+				    false);
 	KUNIT_EXPECT_EQ(test, spte & KVMMU_SPTE_HUGE, KVMMU_SPTE_HUGE);
 	KUNIT_EXPECT_EQ(test, spte & KVMMU_SPTE_DIRTY, 0);
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_2M));
 	KUNIT_EXPECT_EQ(test, kvmmu_spte_pfn(spte), 0x200);
-	spte = make_leaf_spte(&kvmmu_npt_format, 0x40000, PG_LEVEL_1G,
-			      KVMMU_ACC_ALL, false);
+	spte = kvmmu_make_leaf_spte(npt, 0x40000, PG_LEVEL_1G, KVMMU_ACC_ALL,
+				    false);
 	KUNIT_EXPECT_TRUE(test, kvmmu_spte_is_leaf(spte, PG_LEVEL_1G));
 	KUNIT_EXPECT_EQ(test, spte & GENMASK_ULL(29, 12), 0);
 
 	/* No ACC_EXEC: NX. No ACC_USER: U all the same, which NPT needs. */
-	spte = make_leaf_spte(&kvmmu_npt_format, 0x1234, PG_LEVEL_4K,
-			      KVMMU_ACC_WRITE, false);
+	spte = kvmmu_make_leaf_spte(npt, 0x1234, PG_LEVEL_4K, KVMMU_ACC_WRITE,
+				    false);
 	KUNIT_EXPECT_EQ(test, spte, 0x1234000ULL | KVMMU_SPTE_PRESENT |
 			KVMMU_SPTE_USER | KVMMU_SPTE_ACCESSED |
 			KVMMU_SPTE_WRITABLE | KVMMU_SPTE_HOST_WRITABLE |
 			KVMMU_SPTE_NX);
 
-	spte = make_table_spte(&kvmmu_npt_format, table);
+	spte = kvmmu_make_table_spte(npt, table);
 	KUNIT_EXPECT_EQ(test, spte & ~KVMMU_SPTE_PFN_MASK,
 			KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE |
 			KVMMU_SPTE_USER);
@@ -403,7 +405,7 @@ static void mmu_walk_leaves(struct kunit *test)
 }
 
 /*
- * write_protect_mask(): of one dirty-bitmap word, exactly the leaves that
+ * kvmmu_tdp_write_protect_mask(): of one dirty-bitmap word, exactly the leaves that
  * map a page whose bit is set lose write access; a huge leaf goes whole.
  */
 static void mmu_write_protect_mask(struct kunit *test)
@@ -423,11 +425,11 @@ static void mmu_write_protect_mask(struct kunit *test)
 				    true));
 
 	write_lock(&mmu->lock);
-	write_protect_mask(mmu, 0, g + 0x1c0, BIT(0) | BIT(5) | BIT(63));
+	kvmmu_tdp_write_protect_mask(mmu, 0, g + 0x1c0, BIT(0) | BIT(5) | BIT(63));
 	/* Bit 3 of the word at +0x240 lies in the 2M leaf. */
-	write_protect_mask(mmu, 0, g + 0x240, BIT(3));
+	kvmmu_tdp_write_protect_mask(mmu, 0, g + 0x240, BIT(3));
 	/* The leaf at +0x400 is bit 0; bits 1 and 5 map nothing. */
-	write_protect_mask(mmu, 0, g + 0x400, BIT(1) | BIT(5));
+	kvmmu_tdp_write_protect_mask(mmu, 0, g + 0x400, BIT(1) | BIT(5));
 	kvmmu_mmu_flush_locked(mmu);
 	write_unlock(&mmu->lock);
 
@@ -822,7 +824,7 @@ static void mmu_reprotect_dirty(struct kunit *test)
 }
 
 /*
- * fast_page_fault(): a write to a leaf dirty logging made read-only gets
+ * kvmmu_tdp_fast_page_fault(): a write to a leaf dirty logging made read-only gets
  * its write access back in place and is logged; a leaf the host never
  * made writable, a missing leaf and a huge leaf of a logged slot are left
  * to the slow path.
@@ -860,7 +862,7 @@ static void mmu_fast_page_fault(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, spte & KVMMU_SPTE_WRITABLE);
 	flushes = atomic_read(&test_flushes);
 
-	KUNIT_EXPECT_TRUE(test, fast_page_fault(mmu, slot, MT_GFN));
+	KUNIT_EXPECT_TRUE(test, kvmmu_tdp_fast_page_fault(mmu, slot, MT_GFN));
 	KUNIT_EXPECT_EQ(test, *sptep, spte | KVMMU_SPTE_WRITABLE |
 				      KVMMU_SPTE_DIRTY);
 	KUNIT_EXPECT_EQ(test, slot->dirty_bitmap[0], BIT(0));
@@ -868,25 +870,25 @@ static void mmu_fast_page_fault(struct kunit *test)
 	/* More rights, same frame: no flush. */
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), flushes);
 	/* Another vCPU's write meanwhile: nothing more to do. */
-	KUNIT_EXPECT_TRUE(test, fast_page_fault(mmu, slot, MT_GFN));
+	KUNIT_EXPECT_TRUE(test, kvmmu_tdp_fast_page_fault(mmu, slot, MT_GFN));
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.fast), 1);
 
 	/* Read-only from the host (zero page, COW): GUP must decide. */
 	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 1, MT_PFN + 1, L4K, false,
 				    false));
-	KUNIT_EXPECT_FALSE(test, fast_page_fault(mmu, slot, MT_GFN + 1));
+	KUNIT_EXPECT_FALSE(test, kvmmu_tdp_fast_page_fault(mmu, slot, MT_GFN + 1));
 	sptep = find_leaf(mmu, MT_GFN + 1, &level);
 	KUNIT_ASSERT_NOT_NULL(test, sptep);
 	KUNIT_EXPECT_FALSE(test, *sptep & KVMMU_SPTE_WRITABLE);
 	KUNIT_EXPECT_FALSE(test, slot->dirty_bitmap[0] & BIT(1));
 	/* Nothing mapped. */
-	KUNIT_EXPECT_FALSE(test, fast_page_fault(mmu, slot, MT_GFN + 2));
+	KUNIT_EXPECT_FALSE(test, kvmmu_tdp_fast_page_fault(mmu, slot, MT_GFN + 2));
 
 	/* A huge leaf in a logged slot must be split by the slow path. */
 	KUNIT_ASSERT_TRUE(test, map(test, huge, MT_PFN + 512, L2M, true, true));
 	slot->dirty_bitmap[8] = BIT(3);
 	kvmmu_mmu_reprotect_dirty(f->vm, slot, 8, 1, buf, true);
-	KUNIT_EXPECT_FALSE(test, fast_page_fault(mmu, slot, huge + 3));
+	KUNIT_EXPECT_FALSE(test, kvmmu_tdp_fast_page_fault(mmu, slot, huge + 3));
 	sptep = find_leaf(mmu, huge + 3, &level);
 	KUNIT_ASSERT_NOT_NULL(test, sptep);
 	KUNIT_EXPECT_EQ(test, level, L2M);
@@ -898,7 +900,7 @@ static void mmu_fast_page_fault(struct kunit *test)
 	sptep = find_leaf(mmu, other + 7, &level);
 	KUNIT_ASSERT_NOT_NULL(test, sptep);
 	clear_bit(KVMMU_SPTE_WRITABLE_BIT, (unsigned long *)sptep);
-	KUNIT_EXPECT_TRUE(test, fast_page_fault(mmu, slot2, other + 7));
+	KUNIT_EXPECT_TRUE(test, kvmmu_tdp_fast_page_fault(mmu, slot2, other + 7));
 	KUNIT_EXPECT_TRUE(test, *sptep & KVMMU_SPTE_WRITABLE);
 	KUNIT_EXPECT_EQ(test, stat(&mmu->stats.fast), 2);
 }
@@ -1300,7 +1302,7 @@ static void mmu_long_walks_yield(struct kunit *test)
 	yields = stat(&mmu->stats.yields);
 	write_lock(&mmu->lock);
 	set_tsk_need_resched(current);
-	flush = write_protect_range(mmu, 0, MT_GFN, MT_GFN + 0x2000, &freed);
+	flush = kvmmu_tdp_write_protect_range(mmu, 0, MT_GFN, MT_GFN + 0x2000, &freed);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	KUNIT_EXPECT_GT(test, stat(&mmu->stats.yields), yields);
 	for (i = 0; i < 16; i++) {
@@ -1316,7 +1318,7 @@ static void mmu_long_walks_yield(struct kunit *test)
 static void mmu_dump_batches(struct kunit *test)
 {
 	struct kvmmu_mmu *mmu = fixture(test)->mmu;
-	struct dump_batch *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	struct kvmmu_dump_batch *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
 	gfn_t last = 0;
 	int i, total = 0, rounds = 0;
 	bool done;
@@ -1336,7 +1338,7 @@ static void mmu_dump_batches(struct kunit *test)
 	do {
 		b->n = 0;
 		read_lock(&mmu->lock);
-		done = dump_collect(mmu, b);
+		done = kvmmu_tdp_dump_collect(mmu, b);
 		read_unlock(&mmu->lock);
 		for (i = 0; i < b->n; i++) {
 			KUNIT_EXPECT_GT(test, b->leaf[i].gfn + 1, last);
