@@ -1512,6 +1512,28 @@ void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 	}
 }
 
+/*
+ * KVM_TRANSLATE: a debugger's GVA -> GPA, as KVM's
+ * kvm_arch_vcpu_ioctl_translate(): the guest's own tables walked in its
+ * current mode as a supervisor read. A walk that faults, or that meets a
+ * table outside the memslots, is "not valid" (physical_address all ones),
+ * not an error. writeable and usermode say nothing about the entries:
+ * KVM reports 1 and 0 whatever they hold, and so do we.
+ */
+static int translate(struct kvmmu_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_translation tr;
+	u64 gpa;
+
+	if (copy_from_user(&tr, argp, sizeof(tr)))
+		return -EFAULT;
+	tr.valid = !kvmmu_gva_to_gpa(vcpu, tr.linear_address, 0, &gpa, NULL);
+	tr.physical_address = tr.valid ? gpa : ~0ULL;
+	tr.writeable = 1;
+	tr.usermode = 0;
+	return copy_to_user(argp, &tr, sizeof(tr)) ? -EFAULT : 0;
+}
+
 /* kvm_sync_valid_fields(): what kvm_valid_regs and kvm_dirty_regs name. */
 #define SYNC_VALID_FIELDS	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | \
 				 KVM_SYNC_X86_EVENTS)
@@ -1770,6 +1792,8 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 		return 0;
 	case KVM_SET_SIGNAL_MASK:
 		return set_signal_mask(vcpu, argp);
+	case KVM_TRANSLATE:
+		return translate(vcpu, argp);
 	case KVM_GET_FPU:
 	case KVM_SET_FPU:
 	case KVM_GET_XSAVE:

@@ -72,6 +72,16 @@
  *	0, every other state (UNINITIALIZED, INIT_RECEIVED, HALTED,
  *	SIPI_RECEIVED, ..., SUSPENDED, 99) EINVAL; the guest's HLT exits
  *	with KVM_EXIT_HLT and the state stays RUNNABLE; KVM_RUN runs it on.
+ *
+ *   translate
+ *	KVM_TRANSLATE (a debugger's GVA -> GPA, issue 18): with paging off
+ *	the identity; with 64-bit paging, tables written by the host into
+ *	the slot, a 4K supervisor page, a 2M page, a read-only user page
+ *	(valid, and writeable 1, usermode 0 whatever the entry says, as
+ *	KVM's kvm_arch_vcpu_ioctl_translate()), and as invalid (valid 0,
+ *	physical_address all ones): a non-present entry, a reserved bit,
+ *	an empty PDPT slot, a table outside every memslot. A bad pointer:
+ *	EFAULT.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -1053,6 +1063,108 @@ TEST(mp_state)
 							     exit_str(&vm));
 	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, get_mp(_metadata, &vm));
 	ASSERT_RUN_DONE(&vm, DONE_HLT);
+	vm_close(&vm);
+}
+
+/* KVM_TRANSLATE of @gva: 0 or -errno; *@tr filled in. */
+static long do_translate(struct svm_ *vm, uint64_t gva,
+			 struct kvm_translation *tr)
+{
+	memset(tr, 0xee, sizeof(*tr));
+	tr->linear_address = gva;
+	return kvmmu_ioctl(vm->fd, KVM_TRANSLATE, (unsigned long)tr);
+}
+
+#define PT_P		(1ull << 0)
+#define PT_W		(1ull << 1)
+#define PT_U		(1ull << 2)
+#define PT_PS		(1ull << 7)
+#define TR_PML4		0x8000
+#define TR_PDPT		0x9000
+#define TR_PD		0xa000
+#define TR_PT		0xb000
+
+TEST(translate)
+{
+	uint64_t *pml4, *pdpt, *pd, *pt;
+	struct kvm_translation tr;
+	struct kvm_sregs sregs;
+	struct svm_ vm;
+	long r;
+
+	vm_open(_metadata, &vm);
+	vcpu_open(_metadata, &vm, NULL);
+
+	/* Paging off (the vCPU starts in real mode): the identity. */
+	ASSERT_EQ(0, do_translate(&vm, 0x12345, &tr));
+	EXPECT_EQ(1, tr.valid);
+	EXPECT_EQ(0x12345, tr.physical_address);
+	EXPECT_EQ(1, tr.writeable);
+	EXPECT_EQ(0, tr.usermode);
+
+	/*
+	 * 64-bit paging with the tables in the slot: GVA 0x400000 -> GPA
+	 * 0xc000 (supervisor), 0x401000 not present, 0x402000 with a
+	 * reserved bit, 0x403000 read-only and user, 0x600000 a 2M page
+	 * at GPA 0x200000 (outside any slot: only the tables must be
+	 * readable).
+	 */
+	pml4 = (uint64_t *)(vm.mem + TR_PML4);
+	pdpt = (uint64_t *)(vm.mem + TR_PDPT);
+	pd = (uint64_t *)(vm.mem + TR_PD);
+	pt = (uint64_t *)(vm.mem + TR_PT);
+	pml4[0] = TR_PDPT | PT_P | PT_W | PT_U;
+	pdpt[0] = TR_PD | PT_P | PT_W | PT_U;
+	pd[2] = TR_PT | PT_P | PT_W | PT_U;
+	pd[3] = 0x200000 | PT_PS | PT_P | PT_W;
+	pt[0] = 0xc000 | PT_P | PT_W;
+	pt[2] = 0xd000 | (1ull << 51) | PT_P | PT_W;
+	pt[3] = 0xe000 | PT_P | PT_U;
+	r = kvmmu_ioctl(vm.fd, KVM_GET_SREGS, (unsigned long)&sregs);
+	ASSERT_EQ(0, r);
+	flat(&sregs.cs, 0xb);
+	sregs.cs.l = 1;
+	sregs.cs.db = 0;
+	flat(&sregs.ds, 0x3);
+	sregs.cr0 = CR0_PE | CR0_ET | (1u << 31);
+	sregs.cr4 = 1u << 5;			/* PAE */
+	sregs.efer = (1u << 8) | (1u << 10);	/* LME, LMA */
+	sregs.cr3 = TR_PML4;
+	r = kvmmu_ioctl(vm.fd, KVM_SET_SREGS, (unsigned long)&sregs);
+	ASSERT_EQ(0, r) TH_LOG("KVM_SET_SREGS: %s", strerror(-r));
+
+	ASSERT_EQ(0, do_translate(&vm, 0x400abc, &tr));
+	EXPECT_EQ(1, tr.valid);
+	EXPECT_EQ(0xcabc, tr.physical_address);
+	EXPECT_EQ(1, tr.writeable);
+	EXPECT_EQ(0, tr.usermode);
+
+	ASSERT_EQ(0, do_translate(&vm, 0x6abcde, &tr));
+	EXPECT_EQ(1, tr.valid);
+	EXPECT_EQ(0x2abcde, tr.physical_address);
+
+	/* Read-only user page: still "writeable", not "usermode" (KVM). */
+	ASSERT_EQ(0, do_translate(&vm, 0x403010, &tr));
+	EXPECT_EQ(1, tr.valid);
+	EXPECT_EQ(0xe010, tr.physical_address);
+	EXPECT_EQ(1, tr.writeable);
+	EXPECT_EQ(0, tr.usermode);
+
+	/* Not present, reserved bit, nothing mapped above: invalid. */
+	ASSERT_EQ(0, do_translate(&vm, 0x401000, &tr));
+	EXPECT_EQ(0, tr.valid);
+	EXPECT_EQ(~0ull, tr.physical_address);
+	ASSERT_EQ(0, do_translate(&vm, 0x402000, &tr));
+	EXPECT_EQ(0, tr.valid);
+	ASSERT_EQ(0, do_translate(&vm, 0x40000000, &tr));
+	EXPECT_EQ(0, tr.valid);
+
+	/* A table outside every slot: invalid, not an error. */
+	pd[4] = 0x7fff000 | PT_P | PT_W;
+	ASSERT_EQ(0, do_translate(&vm, 0x800000, &tr));
+	EXPECT_EQ(0, tr.valid);
+
+	EXPECT_EQ(-EFAULT, kvmmu_ioctl(vm.fd, KVM_TRANSLATE, 8));
 	vm_close(&vm);
 }
 
