@@ -876,6 +876,7 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 	mmu = kzalloc(sizeof(*mmu), GFP_KERNEL_ACCOUNT);
 	if (!mmu)
 		return NULL;
+	mmu->fmt = &kvmmu_npt_format;
 	mmu->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!mmu->root) {
 		kfree(mmu);
@@ -892,7 +893,6 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 		mmu->root5[0] = kvmmu_make_table_spte(mmu->fmt, mmu->root);
 	}
 	mmu->vm = vm;
-	mmu->fmt = &kvmmu_npt_format;
 	rwlock_init(&mmu->lock);
 	mmu->phys_bits = phys_bits;
 	mmu->max_gfn = 1ULL << (phys_bits - PAGE_SHIFT);

@@ -1088,12 +1088,16 @@ TEST(translate)
 {
 	uint64_t *pml4, *pdpt, *pd, *pt;
 	struct kvm_translation tr;
+	struct kvm_cpuid2 *cpuid;
 	struct kvm_sregs sregs;
 	struct svm_ vm;
 	long r;
 
 	vm_open(_metadata, &vm);
-	vcpu_open(_metadata, &vm, NULL);
+	/* Long mode needs CPUID's LM (KVM's kvm_valid_efer()). */
+	cpuid = get_cpuid(_metadata, vm.devfd);
+	vcpu_open(_metadata, &vm, cpuid);
+	free(cpuid);
 
 	/* Paging off (the vCPU starts in real mode): the identity. */
 	ASSERT_EQ(0, do_translate(&vm, 0x12345, &tr));
