@@ -201,10 +201,14 @@ int kvmmu_guest_rw(struct kvmmu_vm *vm, u64 gpa, void *buf, unsigned int len,
  * @gbpages: 1 GiB pages are allowed (PS in a 4-level PDPTE).
  * @read_gpa: read @len bytes of guest physical memory at @gpa into @buf,
  *            never crossing a page: 0 or -EFAULT.
- * @opaque: first argument of @read_gpa.
+ * @cmpxchg_gpa: NULL, or set A and D in the entries as the CPU does: swap
+ *               the @len-byte (4 or 8) entry at @gpa from @old to @new:
+ *               0 if swapped, 1 if it no longer held @old, or -EFAULT.
+ * @opaque: first argument of @read_gpa and @cmpxchg_gpa.
  *
- * The vCPU path (kvmmu_gva_to_gpa()) reads through memslots; KUnit tests
- * and, later, the shadow MMU may supply their own @read_gpa.
+ * The vCPU path (kvmmu_gva_to_gpa()) reads through memslots and sets no
+ * A/D bits (the CPU has set them for whatever it walked); KUnit tests
+ * and, later, the shadow MMU may supply their own callbacks.
  */
 struct kvmmu_walk_env {
 	u64 cr0;
@@ -215,6 +219,8 @@ struct kvmmu_walk_env {
 	u8 maxphyaddr;
 	bool gbpages;
 	int (*read_gpa)(void *opaque, u64 gpa, void *buf, unsigned int len);
+	int (*cmpxchg_gpa)(void *opaque, u64 gpa, u64 old, u64 new,
+			   unsigned int len);
 	void *opaque;
 };
 
@@ -249,13 +255,19 @@ struct kvmmu_walk {
  * Without CR0.PG the translation is the identity. Otherwise the mode is
  * 32-bit (CR4.PAE clear), PAE (CR4.PAE, EFER.LMA clear), 4-level or 5-level
  * (CR4.LA57), with 4M (CR4.PSE), 2M and 1G pages, reserved-bit, U/S, R/W
- * (CR0.WP), NX (EFER.NXE), SMEP and SMAP (RFLAGS.AC) checks. Accessed and
- * dirty bits are not set; protection keys are not checked.
+ * (CR0.WP), NX (EFER.NXE), SMEP and SMAP (RFLAGS.AC) checks; protection
+ * keys are not checked. With @env->cmpxchg_gpa, a walk that succeeds sets
+ * A in every entry it used, top down (not in PAE's PDPTEs, which have
+ * none), and D in the leaf for a write, as the CPU would; an entry that
+ * changed under the update restarts the walk (KVM's
+ * update_accessed_dirty_bits()); a walk that faults sets nothing.
  *
  * Return: 0 with @walk->gpa set; KVMMU_WALK_PAGE_FAULT with
  * @walk->error_code set as the guest's #PF would have it; -EFAULT if
- * @env->read_gpa failed (a table outside guest memory) or @gva is not
- * canonical in long mode (a #GP, not a #PF).
+ * @env->read_gpa or @env->cmpxchg_gpa failed (a table outside guest
+ * memory, or read-only) or @gva is not canonical in long mode (a #GP, not
+ * a #PF); -EAGAIN if the entries kept changing under the A/D update (a
+ * guest rewriting them from another vCPU: let it fault again).
  */
 int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
 	       struct kvmmu_walk *walk);

@@ -17,6 +17,8 @@
  * a leaf. What differs (entry size, index width, where the root is, which
  * bits are reserved, what a leaf is) is in the helpers above the loop.
  * Final permission checks and the error code are shared, in walker.c.
+ * A walk that succeeds may then set the accessed and dirty bits
+ * (FNAME(update_ad)), when its environment can write guest memory.
  */
 
 #if PTTYPE == PTTYPE_64
@@ -142,6 +144,35 @@ static u64 FNAME(leaf_gpa)(u64 pte, int level, u64 addr)
 #endif
 }
 
+/*
+ * The walk succeeded: set A in each entry it used, top down, and D in the
+ * leaf for a write, as the CPU does. PAE's PDPTEs have no A bit.
+ */
+static int FNAME(update_ad)(const struct kvmmu_walk_env *env,
+			    struct kvmmu_walk *walk, u32 access)
+{
+	int level, r;
+
+	for (level = walk->levels; level >= walk->level; level--) {
+		u64 old = walk->pte[level - 1], new = old | PT_ACCESSED;
+
+#if PTTYPE == PTTYPE_PAE
+		if (level == 3)
+			continue;
+#endif
+		if (level == walk->level && (access & KVMMU_PFERR_WRITE))
+			new |= PT_DIRTY;
+		if (new == old)
+			continue;
+		r = env->cmpxchg_gpa(env->opaque, walk->pte_gpa[level - 1],
+				     old, new, sizeof(pt_element_t));
+		if (r)
+			return r > 0 ? WALK_RETRY : r;
+		walk->pte[level - 1] = new;
+	}
+	return 0;
+}
+
 static int FNAME(walk)(const struct kvmmu_walk_env *env, u64 addr,
 		       u32 access, struct kvmmu_walk *walk)
 {
@@ -149,7 +180,7 @@ static int FNAME(walk)(const struct kvmmu_walk_env *env, u64 addr,
 	u32 allow = WALK_ALLOW_ALL;
 	pt_element_t pte;
 	bool leaf;
-	int level;
+	int level, r;
 
 	walk->levels = FNAME(levels)(env);
 	for (level = walk->levels; ; level--) {
@@ -180,7 +211,10 @@ static int FNAME(walk)(const struct kvmmu_walk_env *env, u64 addr,
 	}
 
 	walk->gpa = FNAME(leaf_gpa)(pte, level, addr);
-	return walk_check(env, walk, access, allow);
+	r = walk_check(env, walk, access, allow);
+	if (r || !env->cmpxchg_gpa)
+		return r;
+	return FNAME(update_ad)(env, walk, access);
 }
 
 #undef pt_element_t

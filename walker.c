@@ -20,10 +20,13 @@
  * PAE and 64-bit (4/5-level) paging; the permission checks and the page
  * fault error code are shared below.
  *
- * The walk reads each entry once and sets no accessed or dirty bits: for
- * an instruction fetch the CPU has just walked the same tables and set
- * them. struct kvmmu_walk keeps every entry and its GPA so that a shadow
- * MMU can add A/D updates (a cmpxchg on the entry) on top.
+ * The walk reads each entry once. It sets accessed and dirty bits only
+ * when its environment gives it a cmpxchg on guest memory: a shadow MMU
+ * must, since no CPU walks the guest's tables for it; the vCPU paths of
+ * today (an instruction fetch, KVM_TRANSLATE) do not, since the CPU has
+ * just walked the same tables and set them, or (a debugger) must not.
+ * An entry that changed between the read and the update restarts the
+ * walk, a bounded number of times.
  *
  * Exclusion rules
  * ---------------
@@ -49,6 +52,8 @@
 #define PT_PRESENT	BIT_ULL(0)
 #define PT_WRITABLE	BIT_ULL(1)
 #define PT_USER		BIT_ULL(2)
+#define PT_ACCESSED	BIT_ULL(5)
+#define PT_DIRTY	BIT_ULL(6)
 #define PT_PAGE_SIZE	BIT_ULL(7)
 #define PT_NX		BIT_ULL(63)
 #define PT_ADDR_MASK	GENMASK_ULL(51, 12)
@@ -59,6 +64,11 @@
 #define WALK_ALLOW_EXEC		BIT(2)
 #define WALK_ALLOW_ALL		(WALK_ALLOW_WRITE | WALK_ALLOW_USER | \
 				 WALK_ALLOW_EXEC)
+
+/* FNAME(walk): an entry changed under the A/D update; walk again. */
+#define WALK_RETRY	2
+/* How often kvmmu_walk() walks again before it gives up (-EAGAIN). */
+#define WALK_TRIES	8
 
 #define PTTYPE_32	32
 #define PTTYPE_PAE	36
@@ -120,28 +130,40 @@ static int walk_check(const struct kvmmu_walk_env *env,
 #include "paging_tmpl.h"
 #undef PTTYPE
 
+static int walk_once(const struct kvmmu_walk_env *e, u64 gva, u32 access,
+		     struct kvmmu_walk *walk)
+{
+	unsigned int va_bits;
+
+	memset(walk, 0, sizeof(*walk));
+	if (!(e->cr0 & X86_CR0_PG)) {
+		walk->gpa = (u32)gva;
+		return 0;
+	}
+	if (e->efer & EFER_LMA) {
+		va_bits = (e->cr4 & X86_CR4_LA57) ? 57 : 48;
+		if (sign_extend64(gva, va_bits - 1) != gva)
+			return -EFAULT;
+		return paging64_walk(e, gva, access, walk);
+	}
+	if (e->cr4 & X86_CR4_PAE)
+		return pae_walk(e, (u32)gva, access, walk);
+	return paging32_walk(e, (u32)gva, access, walk);
+}
+
 int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
 	       struct kvmmu_walk *walk)
 {
 	struct kvmmu_walk_env e = *env;
-	unsigned int va_bits;
+	int tries, r;
 
-	memset(walk, 0, sizeof(*walk));
 	e.maxphyaddr = clamp_t(u8, env->maxphyaddr, 32, 52);
-
-	if (!(e.cr0 & X86_CR0_PG)) {
-		walk->gpa = (u32)gva;
-		return 0;
+	for (tries = 0; tries < WALK_TRIES; tries++) {
+		r = walk_once(&e, gva, access, walk);
+		if (r != WALK_RETRY)
+			return r;
 	}
-	if (e.efer & EFER_LMA) {
-		va_bits = (e.cr4 & X86_CR4_LA57) ? 57 : 48;
-		if (sign_extend64(gva, va_bits - 1) != gva)
-			return -EFAULT;
-		return paging64_walk(&e, gva, access, walk);
-	}
-	if (e.cr4 & X86_CR4_PAE)
-		return pae_walk(&e, (u32)gva, access, walk);
-	return paging32_walk(&e, (u32)gva, access, walk);
+	return -EAGAIN;
 }
 
 /* Read guest memory of address space 0 through its memslots. */
@@ -209,6 +231,7 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->gbpages = e ? !!(e->edx & BIT(26)) :
 			   boot_cpu_has(X86_FEATURE_GBPAGES);
 	env->read_gpa = read_gpa_memslot;
+	env->cmpxchg_gpa = NULL;	/* see the top: the CPU set A/D */
 	env->opaque = vcpu->vm;
 }
 

@@ -18,7 +18,9 @@
  *    copy_from_user() cannot be used here: the walk takes its memory reader
  *    from struct kvmmu_walk_env and the tests pass a buffer reader. The
  *    memslot/HVA reader is left to the userspace selftests, except for the
- *    cases that must fail without touching memory.
+ *    cases that must fail without touching memory. The A/D updates a
+ *    shadow MMU needs go through a buffer cmpxchg that can also play a
+ *    second vCPU rewriting the entry.
  */
 
 #include <kunit/test.h>
@@ -503,11 +505,20 @@ static struct kunit_suite emulate_suite = {
 
 #define GMEM_SIZE	(64 * PAGE_SIZE)	/* guest physical 0..256K */
 
-/* Guest memory: a buffer. Reads must stay in it and in one page. */
+/*
+ * Guest memory: a buffer. Reads must stay in it and in one page. A/D
+ * updates: @swaps counts them; @conflicts makes that many of them find
+ * the entry changed (as if another vCPU wrote it: @conflict_bits are
+ * really flipped in it); @readonly refuses them.
+ */
 struct gmem {
 	u8 *buf;
 	unsigned int reads;
 	bool crossed_page;
+	unsigned int swaps;
+	unsigned int conflicts;
+	u64 conflict_bits;
+	bool readonly;
 };
 
 static int gmem_read(void *opaque, u64 gpa, void *buf, unsigned int len)
@@ -523,6 +534,44 @@ static int gmem_read(void *opaque, u64 gpa, void *buf, unsigned int len)
 	return 0;
 }
 
+static int gmem_cmpxchg(void *opaque, u64 gpa, u64 old, u64 new,
+			unsigned int len)
+{
+	struct gmem *m = opaque;
+	u64 cur = 0;
+
+	if (gpa >= GMEM_SIZE || len > GMEM_SIZE - gpa || m->readonly ||
+	    (len != 4 && len != 8) || offset_in_page(gpa) + len > PAGE_SIZE)
+		return -EFAULT;
+	memcpy(&cur, m->buf + gpa, len);
+	if (m->conflicts) {
+		m->conflicts--;
+		cur ^= m->conflict_bits;
+		memcpy(m->buf + gpa, &cur, len);
+	}
+	if (cur != old)
+		return 1;
+	memcpy(m->buf + gpa, &new, len);
+	m->swaps++;
+	return 0;
+}
+
+static u64 get64(struct gmem *m, u64 gpa)
+{
+	u64 val;
+
+	memcpy(&val, m->buf + gpa, sizeof(val));
+	return val;
+}
+
+static u32 get32(struct gmem *m, u64 gpa)
+{
+	u32 val;
+
+	memcpy(&val, m->buf + gpa, sizeof(val));
+	return val;
+}
+
 static void put64(struct gmem *m, u64 gpa, u64 val)
 {
 	memcpy(m->buf + gpa, &val, sizeof(val));
@@ -536,6 +585,8 @@ static void put32(struct gmem *m, u64 gpa, u32 val)
 #define P	BIT_ULL(0)
 #define W	BIT_ULL(1)
 #define U	BIT_ULL(2)
+#define A	BIT_ULL(5)
+#define D	BIT_ULL(6)
 #define PS	BIT_ULL(7)
 #define NX	BIT_ULL(63)
 
@@ -1014,6 +1065,91 @@ static void decode_sys(struct kunit *test)
 			-EINVAL);
 }
 
+/*
+ * Accessed and dirty bits, for a walker given a cmpxchg (the shadow MMU's):
+ * set top down in every entry used, D in the leaf on a write only, nothing
+ * on a faulting walk, none in PAE's PDPTEs; 4-byte entries swapped alone;
+ * a conflicting update walks again, a persistent one gives up.
+ */
+static void walker_accessed_dirty(struct kunit *test)
+{
+	struct gmem *m = test->priv;
+	struct kvmmu_walk_env env;
+	struct kvmmu_walk walk;
+
+	build_4level(m);
+	env = env_of(m, X86_CR0_PG | X86_CR0_WP, 0x1000, X86_CR4_PAE,
+		     EFER_LME | EFER_LMA | EFER_NX);
+	env.cmpxchg_gpa = gmem_cmpxchg;
+
+	/* A faulting walk (a user write to a read-only page) sets nothing. */
+	expect_pf(test, &env, 0x402000, WR | US, EC_P | EC_W | EC_U);
+	KUNIT_EXPECT_EQ(test, m->swaps, 0);
+
+	/* A read: A at every level, no D; a second read swaps nothing. */
+	expect_gpa(test, &env, 0x400123, RD, 0x10123);
+	KUNIT_EXPECT_EQ(test, m->swaps, 4);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x1000), 0x2000 | P | W | U | A);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x2000), 0x3000 | P | W | U | A);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x3010), 0x4000 | P | W | U | A);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x4000), 0x10000 | P | W | U | A);
+	expect_gpa(test, &env, 0x400fff, RD, 0x10fff);
+	KUNIT_EXPECT_EQ(test, m->swaps, 4);
+	/* A write: D in the leaf only. */
+	expect_gpa(test, &env, 0x400123, WR, 0x10123);
+	KUNIT_EXPECT_EQ(test, m->swaps, 5);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x4000), 0x10000 | P | W | U | A | D);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x3010), 0x4000 | P | W | U | A);
+	/* A 2M leaf gets its D in the PDE. */
+	expect_gpa(test, &env, 0x612345, WR, 0x212345);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x3018),
+			0x200000 | P | W | U | PS | A | D);
+
+	/* The entry changes under the update: walk again, then succeed. */
+	m->conflicts = 1;
+	m->conflict_bits = BIT_ULL(9);	/* an ignored bit the guest sets */
+	m->reads = 0;
+	KUNIT_ASSERT_EQ(test, kvmmu_walk(&env, 0x403000, WR, &walk), 0);
+	KUNIT_EXPECT_EQ(test, walk.gpa, 0x12000);
+	KUNIT_EXPECT_EQ(test, m->reads, 8);	/* two walks of 4 levels */
+	KUNIT_EXPECT_EQ(test, get64(m, 0x4018),
+			0x12000 | BIT_ULL(9) | P | W | A | D);
+	/* ... and it keeps changing: give up. */
+	m->conflicts = 100;
+	m->conflict_bits = BIT_ULL(10);
+	KUNIT_EXPECT_EQ(test, kvmmu_walk(&env, 0x404000, RD, &walk), -EAGAIN);
+	m->conflicts = 0;
+	/* Tables the update may not write. */
+	m->readonly = true;
+	KUNIT_EXPECT_EQ(test, kvmmu_walk(&env, 0x800000, RD, &walk), -EFAULT);
+	m->readonly = false;
+
+	/* PAE: no A in the PDPTE. */
+	put64(m, 0x6020, 0x7000 | P);
+	put64(m, 0x7000 + 2 * 8, 0x8000 | P | W | U);
+	put64(m, 0x8000, 0x14000 | P | W | U);
+	env = env_of(m, X86_CR0_PG, 0x6020, X86_CR4_PAE, 0);
+	env.cmpxchg_gpa = gmem_cmpxchg;
+	expect_gpa(test, &env, 0x400abc, WR, 0x14abc);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x6020), 0x7000 | P);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x7010), 0x8000 | P | W | U | A);
+	KUNIT_EXPECT_EQ(test, get64(m, 0x8000), 0x14000 | P | W | U | A | D);
+
+	/* 32-bit: 4-byte entries, the neighbour untouched; a 4M page. */
+	put32(m, 0x9000 + 1 * 4, 0xa000 | P | W | U);
+	put32(m, 0x9000 + 2 * 4, 0xc00000 | P | W | U | PS);
+	put32(m, 0xa000, 0x16000 | P | W | U);
+	put32(m, 0xa004, 0x17000 | P | W | U);
+	env = env_of(m, X86_CR0_PG, 0x9000, X86_CR4_PSE, 0);
+	env.cmpxchg_gpa = gmem_cmpxchg;
+	expect_gpa(test, &env, 0x400010, WR, 0x16010);
+	KUNIT_EXPECT_EQ(test, get32(m, 0x9004), 0xa000 | P | W | U | A);
+	KUNIT_EXPECT_EQ(test, get32(m, 0xa000), 0x16000 | P | W | U | A | D);
+	KUNIT_EXPECT_EQ(test, get32(m, 0xa004), 0x17000 | P | W | U);
+	expect_gpa(test, &env, 0x812345, RD, 0xc12345);
+	KUNIT_EXPECT_EQ(test, get32(m, 0x9008), 0xc00000 | P | W | U | PS | A);
+}
+
 static struct kunit_case walker_cases[] = {
 	KUNIT_CASE(decode_sys),
 	KUNIT_CASE(walker_4level),
@@ -1021,6 +1157,7 @@ static struct kunit_case walker_cases[] = {
 	KUNIT_CASE(walker_pae),
 	KUNIT_CASE(walker_32bit),
 	KUNIT_CASE(walker_no_paging),
+	KUNIT_CASE(walker_accessed_dirty),
 	KUNIT_CASE(walker_fetch),
 	KUNIT_CASE(walker_vcpu),
 	{}
