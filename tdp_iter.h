@@ -82,10 +82,14 @@ struct kvmmu_iter *kvmmu_iter_start(struct kvmmu_iter *iter, u64 *root,
 void kvmmu_iter_next(struct kvmmu_iter *iter);
 bool kvmmu_iter_find_leaf(struct kvmmu_iter *iter, gfn_t end);
 
-/* Whether the walk is at an entry before @end. */
+/*
+ * Whether the walk is at an entry before @end. @next_gfn is below @end
+ * whenever the range is not empty; checking it keeps an empty range
+ * (start >= end) from visiting the entries that cover start.
+ */
 static inline bool kvmmu_iter_before(const struct kvmmu_iter *iter, gfn_t end)
 {
-	return iter->valid && iter->gfn < end;
+	return iter->valid && iter->gfn < end && iter->next_gfn < end;
 }
 
 /* The walk re-took its lock after dropping it: restart at the next step. */

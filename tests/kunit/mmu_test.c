@@ -1133,6 +1133,12 @@ static void mmu_iter_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, seen[1], g + 0x401);
 	KUNIT_EXPECT_EQ(test, seen[2], g + 0x401);
 
+	/* An empty range inside the 2M leaf visits nothing, not the leaf. */
+	n = 0;
+	for_each_npt_spte(iter, mmu, PG_LEVEL_4K, g + 0x300, g + 0x300)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 0);
+
 	/* Tables before what they hold; nothing below @min_level. */
 	n = 0;
 	for_each_npt_spte(iter, mmu, PG_LEVEL_2M, g, g + 0x600) {
