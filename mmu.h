@@ -335,4 +335,97 @@ bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 int kvmmu_mmu_notifier_register(struct kvmmu_mmu *mmu, struct mm_struct *mm);
 void kvmmu_mmu_notifier_unregister(struct kvmmu_mmu *mmu, struct mm_struct *mm);
 
+/*
+ * ---- The shadow MMU's groundwork: rmap.c, shadow.c and tests/kunit ----
+ *
+ * Not yet used by a guest: the TDP MMU above does not call any of it. See
+ * the comments at the top of rmap.c and shadow.c, and Documentation/mmu.rst.
+ */
+
+/* Objects a cache holds: KVM's KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE. */
+#define KVMMU_MEMORY_CACHE_CAPACITY	40
+
+/**
+ * struct kvmmu_memory_cache - zeroed objects allocated ahead of a lock.
+ * @obj_size: bytes per object (kzalloc), or 0 for a zeroed page.
+ * @nobjs: objects in @objs.
+ * @objs: the objects; taken from the end.
+ *
+ * KVM's kvm_mmu_memory_cache: filled by kvmmu_memory_cache_topup() where
+ * sleeping is allowed, emptied by kvmmu_memory_cache_alloc() under the MMU
+ * lock. Owned by one thread (a vCPU's, under vcpu->mutex): no lock.
+ */
+struct kvmmu_memory_cache {
+	size_t obj_size;
+	int nobjs;
+	void *objs[KVMMU_MEMORY_CACHE_CAPACITY];
+};
+
+int kvmmu_memory_cache_topup(struct kvmmu_memory_cache *mc, int min);
+void *kvmmu_memory_cache_alloc(struct kvmmu_memory_cache *mc);
+void kvmmu_memory_cache_free(struct kvmmu_memory_cache *mc);
+
+/**
+ * struct kvmmu_rmap_head - a set of SPTE pointers in one word.
+ * @val: 0 (empty), one SPTE pointer (bit 0 clear), or a pointer to a
+ *       chain of descriptors with bit 0 set (KVM's KVM_RMAP_MANY).
+ */
+struct kvmmu_rmap_head {
+	unsigned long val;
+};
+
+struct kvmmu_rmap_desc;
+
+/**
+ * struct kvmmu_rmap_iter - position of a walk of one head; private.
+ * @desc: descriptor of the SPTE last returned, NULL for a single SPTE.
+ * @next: @desc's successor, read when the walk entered @desc.
+ * @pos: index of the SPTE last returned in @desc.
+ */
+struct kvmmu_rmap_iter {
+	struct kvmmu_rmap_desc *desc;
+	struct kvmmu_rmap_desc *next;
+	int pos;
+};
+
+void kvmmu_rmap_cache_init(struct kvmmu_memory_cache *mc);
+int kvmmu_rmap_add(struct kvmmu_memory_cache *mc,
+		   struct kvmmu_rmap_head *head, u64 *sptep);
+bool kvmmu_rmap_try_remove(struct kvmmu_rmap_head *head, u64 *sptep);
+void kvmmu_rmap_remove(struct kvmmu_rmap_head *head, u64 *sptep);
+unsigned int kvmmu_rmap_count(const struct kvmmu_rmap_head *head);
+void kvmmu_rmap_clear(struct kvmmu_rmap_head *head);
+u64 *kvmmu_rmap_first(const struct kvmmu_rmap_head *head,
+		      struct kvmmu_rmap_iter *iter);
+u64 *kvmmu_rmap_next(struct kvmmu_rmap_iter *iter);
+
+static inline bool kvmmu_rmap_empty(const struct kvmmu_rmap_head *head)
+{
+	return !head->val;
+}
+
+/* Reverse-map levels of a memslot: 4K, 2M, 1G (KVM_NR_PAGE_SIZES). */
+#define KVMMU_RMAP_LEVELS	KVMMU_MAX_HUGE_LEVEL
+
+/**
+ * struct kvmmu_slot_rmap - a memslot's reverse map, one array per level.
+ * @base_gfn: the slot's first guest frame.
+ * @npages: the slot's size in 4K pages.
+ * @heads: per level (index level - 1), one head per guest page of that
+ *         size the slot touches, partial ones at both ends included.
+ */
+struct kvmmu_slot_rmap {
+	gfn_t base_gfn;
+	unsigned long npages;
+	struct kvmmu_rmap_head *heads[KVMMU_RMAP_LEVELS];
+};
+
+unsigned long kvmmu_rmap_slot_entries(gfn_t base_gfn, unsigned long npages,
+				      int level);
+int kvmmu_slot_rmap_alloc(struct kvmmu_slot_rmap *r, gfn_t base_gfn,
+			  unsigned long npages);
+void kvmmu_slot_rmap_free(struct kvmmu_slot_rmap *r);
+struct kvmmu_rmap_head *kvmmu_gfn_to_rmap(const struct kvmmu_slot_rmap *r,
+					  gfn_t gfn, int level);
+
 #endif /* KVMMU_MMU_H */
