@@ -428,4 +428,115 @@ void kvmmu_slot_rmap_free(struct kvmmu_slot_rmap *r);
 struct kvmmu_rmap_head *kvmmu_gfn_to_rmap(const struct kvmmu_slot_rmap *r,
 					  gfn_t gfn, int level);
 
+/**
+ * union kvmmu_page_role - what a shadow page shadows, besides its gfn.
+ * @word: all of it, for comparison and hashing.
+ * @level: 1 = 4K SPTEs, 2 = 2M, 3 = 1G, 4 and 5 above.
+ * @has_4_byte_gpte: the guest's PTEs are 32-bit (non-PAE paging).
+ * @quadrant: which part of a 32-bit guest table this page shadows.
+ * @direct: maps a linear GFN range (no guest table behind it).
+ * @access: guest permissions inherited from the parents (uwx, as KVM).
+ * @invalid: zapped but still a root in use; never found by a lookup.
+ * @efer_nx: EFER.NX the page is valid for.
+ * @cr0_wp: CR0.WP the page is valid for.
+ * @smep_andnot_wp: CR4.SMEP && !CR0.WP.
+ * @smap_andnot_wp: CR4.SMAP && !CR0.WP.
+ *
+ * KVM's kvm_mmu_page_role without the bits for nested guests, SMM and
+ * A/D-less EPT, which kvmmu does not have.
+ */
+union kvmmu_page_role {
+	u32 word;
+	struct {
+		unsigned int level:4;
+		unsigned int has_4_byte_gpte:1;
+		unsigned int quadrant:2;
+		unsigned int direct:1;
+		unsigned int access:3;
+		unsigned int invalid:1;
+		unsigned int efer_nx:1;
+		unsigned int cr0_wp:1;
+		unsigned int smep_andnot_wp:1;
+		unsigned int smap_andnot_wp:1;
+		unsigned int :16;
+	};
+};
+
+/**
+ * struct kvmmu_mmu_page - a shadow page: a page of SPTEs and its identity.
+ * @hash_link: in the VM's hash, by @gfn; unhashed once zapped.
+ * @link: in the VM's list of pages, or a caller's list of zapped pages.
+ * @gfn: the guest table shadowed, or the first GFN of a direct page.
+ * @role: see union kvmmu_page_role.
+ * @spt: the 512 SPTEs; its struct page's private points back here.
+ * @parent_ptes: the SPTEs (of upper shadow pages) pointing at @spt.
+ * @unsync: the SPTEs may lag behind the guest's table (leaf pages).
+ * @unsync_children: SPTEs of @spt leading to unsync pages.
+ * @root_count: vCPUs using the page as their root; a zapped root lives
+ *              on, invalid, until the count drops to 0.
+ */
+struct kvmmu_mmu_page {
+	struct hlist_node hash_link;
+	struct list_head link;
+	gfn_t gfn;
+	union kvmmu_page_role role;
+	u64 *spt;
+	struct kvmmu_rmap_head parent_ptes;
+	bool unsync;
+	unsigned int unsync_children;
+	int root_count;
+};
+
+/* Buckets of the shadow-page hash: KVM's KVM_MMU_HASH_SHIFT. */
+#define KVMMU_SHADOW_HASH_BITS	12
+
+/**
+ * struct kvmmu_shadow - a VM's shadow pages.
+ * @lock: the MMU lock; every function of shadow.c but init, destroy and
+ *        the cache topups expects it held for write.
+ * @hash: 1 << KVMMU_SHADOW_HASH_BITS buckets of pages, by gfn.
+ * @active_pages: every page not yet handed to a caller for freeing.
+ * @nr_pages: pages allocated and not yet freed.
+ */
+struct kvmmu_shadow {
+	rwlock_t *lock;
+	struct hlist_head *hash;
+	struct list_head active_pages;
+	unsigned long nr_pages;
+};
+
+/**
+ * struct kvmmu_shadow_caches - what creating shadow pages takes.
+ * @desc: rmap descriptors (parent pointers, later the GFN rmaps).
+ * @header: struct kvmmu_mmu_page.
+ * @spt: zeroed pages of SPTEs.
+ */
+struct kvmmu_shadow_caches {
+	struct kvmmu_memory_cache desc;
+	struct kvmmu_memory_cache header;
+	struct kvmmu_memory_cache spt;
+};
+
+void kvmmu_shadow_caches_init(struct kvmmu_shadow_caches *c);
+int kvmmu_shadow_caches_topup(struct kvmmu_shadow_caches *c);
+void kvmmu_shadow_caches_free(struct kvmmu_shadow_caches *c);
+int kvmmu_shadow_init(struct kvmmu_shadow *s, rwlock_t *lock);
+void kvmmu_shadow_destroy(struct kvmmu_shadow *s);
+struct kvmmu_mmu_page *kvmmu_shadow_find(struct kvmmu_shadow *s, gfn_t gfn,
+					 union kvmmu_page_role role);
+struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
+					  struct kvmmu_shadow_caches *c,
+					  gfn_t gfn, union kvmmu_page_role role);
+struct kvmmu_mmu_page *kvmmu_sptep_to_sp(u64 *sptep);
+int kvmmu_shadow_add_parent(struct kvmmu_shadow_caches *c,
+			    struct kvmmu_mmu_page *sp, u64 *parent_sptep);
+void kvmmu_shadow_remove_parent(struct kvmmu_mmu_page *sp, u64 *parent_sptep);
+bool kvmmu_shadow_prepare_delete(struct kvmmu_shadow *s,
+				 struct kvmmu_mmu_page *sp,
+				 struct list_head *zapped);
+void kvmmu_shadow_put_root(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp,
+			   struct list_head *zapped);
+void kvmmu_shadow_commit_delete(struct kvmmu_shadow *s,
+				struct list_head *zapped);
+
 #endif /* KVMMU_MMU_H */
