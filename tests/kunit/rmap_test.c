@@ -1,0 +1,874 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for the shadow MMU's groundwork: the reverse map (rmap.c)
+ * and shadow pages (shadow.c), built into kvmmu_test.ko.
+ *
+ * Both sources are compiled into this module (the #includes below), so
+ * the tests can look inside a head's descriptors. No guest and no real
+ * page tables: the "SPTEs" are words of an array (rmap) or of the spt
+ * pages themselves (parent pointers). What is checked:
+ *
+ *  - a head empty, with one SPTE and with many, across the 14-entry
+ *    descriptor size both ways, its count and the tails kept full;
+ *  - removal from the middle, of an absent SPTE, and during a walk;
+ *  - adds that find the descriptor cache empty;
+ *  - a memslot's arrays per level for unaligned slots, and GFN lookups;
+ *  - roles, the hash, parent pointers, and the two-step delete.
+ *
+ * Adds and shadow-page operations run under a spinning lock held for
+ * write, as they will under the MMU lock: on the debug kernel an
+ * allocation that may sleep there would be reported.
+ */
+
+#include <kunit/test.h>
+#include <linux/io.h>
+
+#include "../../rmap.c"
+#include "../../shadow.c"
+
+#define RT_SPTES	64
+
+struct rmap_fixture {
+	u64 *sptes;
+	struct kvmmu_memory_cache mc;
+	rwlock_t lock;
+};
+
+static int rmap_test_init(struct kunit *test)
+{
+	struct rmap_fixture *f;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->sptes = kunit_kcalloc(test, RT_SPTES, sizeof(u64), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f->sptes);
+	kvmmu_rmap_cache_init(&f->mc);
+	rwlock_init(&f->lock);
+	test->priv = f;
+	return 0;
+}
+
+static void rmap_test_exit(struct kunit *test)
+{
+	struct rmap_fixture *f = test->priv;
+
+	if (f)
+		kvmmu_memory_cache_free(&f->mc);
+}
+
+/* Add sptes[0 .. n - 1] under the lock; each add must return its index. */
+static void add_n(struct kunit *test, struct kvmmu_rmap_head *head, int n)
+{
+	struct rmap_fixture *f = test->priv;
+	int i, r;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_memory_cache_topup(&f->mc, n / 14 + 1), 0);
+	for (i = 0; i < n; i++) {
+		write_lock(&f->lock);
+		r = kvmmu_rmap_add(&f->mc, head, &f->sptes[i]);
+		write_unlock(&f->lock);
+		KUNIT_ASSERT_EQ(test, r, i);
+	}
+}
+
+/*
+ * Walk @head: each SPTE must be one of sptes[], seen once. Returns the
+ * set seen as a bitmap of indexes.
+ */
+static u64 walk_set(struct kunit *test, struct kvmmu_rmap_head *head)
+{
+	struct rmap_fixture *f = test->priv;
+	struct kvmmu_rmap_iter iter;
+	u64 *sptep, seen = 0;
+	long idx;
+
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		idx = sptep - f->sptes;
+		KUNIT_ASSERT_TRUE(test, idx >= 0 && idx < RT_SPTES);
+		KUNIT_EXPECT_FALSE_MSG(test, seen & BIT_ULL(idx),
+				       "sptes[%ld] seen twice", idx);
+		seen |= BIT_ULL(idx);
+	}
+	return seen;
+}
+
+/*
+ * The chain's invariants: every descriptor but the first is full, each
+ * tail_count is what follows, and no descriptor is empty. Returns how
+ * many descriptors there are (0 for an empty or single head).
+ */
+static int check_chain(struct kunit *test, struct kvmmu_rmap_head *head)
+{
+	struct kvmmu_rmap_desc *desc;
+	unsigned int total = kvmmu_rmap_count(head);
+	int n = 0;
+
+	if (!(head->val & KVMMU_RMAP_MANY))
+		return 0;
+	for (desc = rmap_desc(head->val); desc; desc = desc->more, n++) {
+		KUNIT_EXPECT_GT(test, desc->count, 0U);
+		if (n)
+			KUNIT_EXPECT_EQ(test, desc->count,
+					(u32)KVMMU_RMAP_DESC_SPTES);
+		KUNIT_EXPECT_EQ(test, desc->count + desc->tail_count, total);
+		total -= desc->count;
+	}
+	KUNIT_EXPECT_EQ(test, total, 0U);
+	return n;
+}
+
+static void remove_one(struct kunit *test, struct kvmmu_rmap_head *head,
+		       int i)
+{
+	struct rmap_fixture *f = test->priv;
+
+	write_lock(&f->lock);
+	kvmmu_rmap_remove(head, &f->sptes[i]);
+	write_unlock(&f->lock);
+}
+
+static void rmap_empty_and_single(struct kunit *test)
+{
+	struct rmap_fixture *f = test->priv;
+	struct kvmmu_rmap_head head = {};
+	struct kvmmu_rmap_iter iter;
+
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_empty(&head));
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), 0U);
+	KUNIT_EXPECT_NULL(test, kvmmu_rmap_first(&head, &iter));
+	KUNIT_EXPECT_NULL(test, kvmmu_rmap_next(&iter));
+
+	/* One SPTE is the head itself: no descriptor is taken. */
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(&f->mc, &head, &f->sptes[5]), 0);
+	KUNIT_EXPECT_EQ(test, head.val, (unsigned long)&f->sptes[5]);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), 1U);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head), BIT_ULL(5));
+	KUNIT_EXPECT_PTR_EQ(test, kvmmu_rmap_first(&head, &iter), &f->sptes[5]);
+	KUNIT_EXPECT_NULL(test, kvmmu_rmap_next(&iter));
+
+	remove_one(test, &head, 5);
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_empty(&head));
+	KUNIT_EXPECT_EQ(test, f->mc.nobjs, 0);
+}
+
+/* Sizes around the descriptor size (14): 1, 2, 13-16, 27-29, 42, 43, 64. */
+static const int rmap_sizes[] = { 1, 2, 13, 14, 15, 16, 27, 28, 29, 42, 43,
+				  RT_SPTES };
+
+static void size_desc(const int *n, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%d SPTEs", *n);
+}
+
+KUNIT_ARRAY_PARAM(rmap_size, rmap_sizes, size_desc);
+
+static u64 first_n(int n)
+{
+	return n == 64 ? ~0ULL : BIT_ULL(n) - 1;
+}
+
+/* Descriptors a head of @n SPTEs uses. */
+static int descs_for(int n)
+{
+	return n < 2 ? 0 : DIV_ROUND_UP(n, KVMMU_RMAP_DESC_SPTES);
+}
+
+static void rmap_many(struct kunit *test)
+{
+	struct kvmmu_rmap_head head = {};
+	int n = *(const int *)test->param_value;
+	int i, descs;
+
+	add_n(test, &head, n);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), (unsigned int)n);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head), first_n(n));
+	KUNIT_EXPECT_EQ(test, check_chain(test, &head), descs_for(n));
+
+	/* Down one at a time from the oldest: descriptors go as they empty. */
+	for (i = 0; i < n; i++) {
+		remove_one(test, &head, i);
+		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head),
+				(unsigned int)(n - i - 1));
+		KUNIT_EXPECT_EQ(test, walk_set(test, &head),
+				first_n(n) & ~first_n(i + 1));
+		descs = check_chain(test, &head);
+		/* Once a chain, always a chain until empty (as KVM). */
+		if (n - i - 1 >= 2)
+			KUNIT_EXPECT_EQ(test, descs, descs_for(n - i - 1));
+	}
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_empty(&head));
+}
+
+/* Up across 14, down across it, up again: a descriptor each way. */
+static void rmap_desc_boundary(struct kunit *test)
+{
+	struct rmap_fixture *f = test->priv;
+	struct kvmmu_rmap_head head = {};
+	struct kvmmu_rmap_desc *old;
+	int taken;
+
+	add_n(test, &head, 14);
+	KUNIT_EXPECT_EQ(test, check_chain(test, &head), 1);
+	old = rmap_desc(head.val);
+
+	taken = f->mc.nobjs;
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(&f->mc, &head, &f->sptes[14]), 14);
+	KUNIT_EXPECT_EQ(test, f->mc.nobjs, taken - 1);
+	KUNIT_EXPECT_EQ(test, check_chain(test, &head), 2);
+	KUNIT_EXPECT_PTR_EQ(test, rmap_desc(head.val)->more, old);
+
+	/* Removing one of the full tail's: the head's only entry fills it. */
+	remove_one(test, &head, 3);
+	KUNIT_EXPECT_EQ(test, check_chain(test, &head), 1);
+	KUNIT_EXPECT_PTR_EQ(test, rmap_desc(head.val), old);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head),
+			(BIT_ULL(15) - 1) & ~BIT_ULL(3));
+
+	KUNIT_ASSERT_EQ(test, kvmmu_rmap_add(&f->mc, &head, &f->sptes[3]), 14);
+	KUNIT_EXPECT_EQ(test, check_chain(test, &head), 2);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head), BIT_ULL(15) - 1);
+	kvmmu_rmap_clear(&head);
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_empty(&head));
+}
+
+static void rmap_remove_middle(struct kunit *test)
+{
+	struct kvmmu_rmap_head head = {};
+	const int n = 30;
+	u64 want = first_n(n);
+
+	add_n(test, &head, n);
+	/* 7 is in the oldest (tail) descriptor, 20 in the middle one. */
+	remove_one(test, &head, 7);
+	want &= ~BIT_ULL(7);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head), want);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), (unsigned int)n - 1);
+	KUNIT_EXPECT_EQ(test, check_chain(test, &head), 3);
+
+	remove_one(test, &head, 20);
+	want &= ~BIT_ULL(20);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head), want);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), (unsigned int)n - 2);
+	/* 28 left: the head descriptor emptied and went. */
+	KUNIT_EXPECT_EQ(test, check_chain(test, &head), 2);
+	kvmmu_rmap_clear(&head);
+}
+
+/* An absent SPTE: try_remove says so and the head does not change. */
+static void rmap_remove_absent(struct kunit *test)
+{
+	struct rmap_fixture *f = test->priv;
+	struct kvmmu_rmap_head head = {};
+	unsigned long val;
+
+	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_try_remove(&head, &f->sptes[0]));
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_empty(&head));
+
+	add_n(test, &head, 1);
+	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_try_remove(&head, &f->sptes[1]));
+	KUNIT_EXPECT_EQ(test, head.val, (unsigned long)&f->sptes[0]);
+
+	kvmmu_rmap_clear(&head);
+	add_n(test, &head, 20);
+	val = head.val;
+	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_try_remove(&head, &f->sptes[40]));
+	KUNIT_EXPECT_EQ(test, head.val, val);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), 20U);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head), first_n(20));
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_try_remove(&head, &f->sptes[19]));
+	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_try_remove(&head, &f->sptes[19]));
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), 19U);
+	kvmmu_rmap_clear(&head);
+}
+
+/*
+ * A walk that removes some or all of the SPTEs it is given: each SPTE is
+ * visited exactly once and the survivors are the ones it kept.
+ */
+static void rmap_walk_remove(struct kunit *test)
+{
+	struct rmap_fixture *f = test->priv;
+	int n = *(const int *)test->param_value;
+	struct kvmmu_rmap_head head = {};
+	struct kvmmu_rmap_iter iter;
+	u64 *sptep, seen, kept;
+	unsigned int nkept;
+	int pass, visits;
+	long idx;
+
+	/* Pass 0 removes odd indexes, pass 1 multiples of 3, pass 2 all. */
+	for (pass = 0; pass < 3; pass++) {
+		add_n(test, &head, n);
+		seen = 0;
+		kept = 0;
+		visits = 0;
+		write_lock(&f->lock);
+		for (sptep = kvmmu_rmap_first(&head, &iter); sptep;
+		     sptep = kvmmu_rmap_next(&iter)) {
+			idx = sptep - f->sptes;
+			visits++;
+			if (idx < 0 || idx >= n || (seen & BIT_ULL(idx)))
+				break;
+			seen |= BIT_ULL(idx);
+			if ((pass == 0 && (idx & 1)) ||
+			    (pass == 1 && idx % 3 == 0) || pass == 2)
+				kvmmu_rmap_remove(&head, sptep);
+			else
+				kept |= BIT_ULL(idx);
+		}
+		write_unlock(&f->lock);
+		KUNIT_EXPECT_EQ_MSG(test, visits, n, "pass %d", pass);
+		KUNIT_EXPECT_EQ_MSG(test, seen, first_n(n), "pass %d", pass);
+		KUNIT_EXPECT_EQ(test, walk_set(test, &head), kept);
+		nkept = hweight64(kept);
+		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), nkept);
+		check_chain(test, &head);
+		kvmmu_rmap_clear(&head);
+	}
+}
+
+/* Adds that need a descriptor fail cleanly on an empty cache. */
+static void rmap_cache_exhausted(struct kunit *test)
+{
+	struct rmap_fixture *f = test->priv;
+	struct kvmmu_rmap_head head = {};
+	unsigned long val;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, f->mc.nobjs, 0);
+	write_lock(&f->lock);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(&f->mc, &head, &f->sptes[0]), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(&f->mc, &head, &f->sptes[1]),
+			-ENOMEM);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_EQ(test, head.val, (unsigned long)&f->sptes[0]);
+
+	/* One descriptor: the chain grows to 14 and the 15th fails. */
+	KUNIT_ASSERT_EQ(test, kvmmu_memory_cache_topup(&f->mc, 1), 0);
+	KUNIT_EXPECT_EQ(test, f->mc.nobjs, KVMMU_MEMORY_CACHE_CAPACITY);
+	while (f->mc.nobjs > 1)
+		kfree(kvmmu_memory_cache_alloc(&f->mc));
+	write_lock(&f->lock);
+	for (i = 1; i < 14; i++)
+		KUNIT_EXPECT_EQ(test,
+				kvmmu_rmap_add(&f->mc, &head, &f->sptes[i]), i);
+	val = head.val;
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(&f->mc, &head, &f->sptes[14]),
+			-ENOMEM);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_EQ(test, head.val, val);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), 14U);
+	KUNIT_EXPECT_EQ(test, walk_set(test, &head), first_n(14));
+	KUNIT_EXPECT_NULL(test, kvmmu_memory_cache_alloc(&f->mc));
+
+	/* Topped up again, the same add goes through. */
+	KUNIT_EXPECT_EQ(test, kvmmu_memory_cache_topup(&f->mc,
+						       KVMMU_MEMORY_CACHE_CAPACITY + 1),
+			-EINVAL);
+	KUNIT_ASSERT_EQ(test, kvmmu_memory_cache_topup(&f->mc, 1), 0);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_add(&f->mc, &head, &f->sptes[14]), 14);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&head), 15U);
+	kvmmu_rmap_clear(&head);
+}
+
+struct slot_case {
+	const char *name;
+	gfn_t base;
+	unsigned long npages;
+	unsigned long entries[KVMMU_RMAP_LEVELS];
+};
+
+#define G2M	512UL
+#define G1G	(512UL * 512)
+
+static const struct slot_case slot_cases[] = {
+	{ "one page", 0x1234, 1, { 1, 1, 1 } },
+	{ "2M aligned", G2M * 4, G2M * 2, { G2M * 2, 2, 1 } },
+	/* Two pages straddling a 2M boundary: two partial 2M pages. */
+	{ "straddles 2M", G2M - 1, 2, { 2, 2, 1 } },
+	/* Last 4K of a 1G page to the first 4K of the one after next. */
+	{ "straddles 1G twice", G1G - 1, G1G + 2,
+	  { G1G + 2, (2 * G1G) / G2M - (G1G - 1) / G2M + 1, 3 } },
+	/* Starts mid 2M, ends mid 2M: 0x201-0x5ff -> 2M pages 1 and 2. */
+	{ "partial both ends", G2M + 1, 2 * G2M - 2, { 2 * G2M - 2, 2, 1 } },
+	/* The largest slot KVM allows, far from alignment. */
+	{ "2^31 - 1 pages", 0x10000001, KVMMU_MEM_MAX_NR_PAGES,
+	  { KVMMU_MEM_MAX_NR_PAGES,
+	    (0x10000001 + KVMMU_MEM_MAX_NR_PAGES - 1) / G2M - 0x10000001 / G2M + 1,
+	    (0x10000001 + KVMMU_MEM_MAX_NR_PAGES - 1) / G1G - 0x10000001 / G1G + 1 } },
+};
+
+static void slot_case_desc(const struct slot_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(slot, slot_cases, slot_case_desc);
+
+static void rmap_slot_arrays(struct kunit *test)
+{
+	const struct slot_case *c = test->param_value;
+	struct kvmmu_slot_rmap r;
+	gfn_t last = c->base + c->npages - 1;
+	int level;
+
+	for (level = PG_LEVEL_4K; level <= KVMMU_RMAP_LEVELS; level++)
+		KUNIT_EXPECT_EQ_MSG(test, kvmmu_rmap_slot_entries(c->base,
+								  c->npages,
+								  level),
+				    c->entries[level - 1], "level %d", level);
+	/* Arrays of a few GiB are not for a test VM: sizes only. */
+	if (c->npages > G1G * 4)
+		return;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_slot_rmap_alloc(&r, c->base, c->npages), 0);
+	for (level = PG_LEVEL_4K; level <= KVMMU_RMAP_LEVELS; level++) {
+		struct kvmmu_rmap_head *heads = r.heads[level - 1];
+		unsigned long n = c->entries[level - 1];
+
+		/* First and last GFN: the first and last head of the array. */
+		KUNIT_EXPECT_PTR_EQ(test, kvmmu_gfn_to_rmap(&r, c->base, level),
+				    &heads[0]);
+		KUNIT_EXPECT_PTR_EQ(test, kvmmu_gfn_to_rmap(&r, last, level),
+				    &heads[n - 1]);
+		/* Outside the slot: nothing. */
+		KUNIT_EXPECT_NULL(test, kvmmu_gfn_to_rmap(&r, c->base - 1,
+							  level));
+		KUNIT_EXPECT_NULL(test, kvmmu_gfn_to_rmap(&r, last + 1, level));
+		/* The whole array is there (KASAN checks the access). */
+		KUNIT_EXPECT_EQ(test, READ_ONCE(heads[n - 1].val), 0UL);
+	}
+	/* Two GFNs of one 2M page share its 2M head, not their 4K ones. */
+	if (c->npages >= 2 && (c->base & (G2M - 1)) != G2M - 1) {
+		KUNIT_EXPECT_PTR_EQ(test, kvmmu_gfn_to_rmap(&r, c->base, 2),
+				    kvmmu_gfn_to_rmap(&r, c->base + 1, 2));
+		KUNIT_EXPECT_PTR_NE(test, kvmmu_gfn_to_rmap(&r, c->base, 1),
+				    kvmmu_gfn_to_rmap(&r, c->base + 1, 1));
+	}
+	KUNIT_EXPECT_NULL(test, kvmmu_gfn_to_rmap(&r, c->base, 0));
+	KUNIT_EXPECT_NULL(test, kvmmu_gfn_to_rmap(&r, c->base, 4));
+	kvmmu_slot_rmap_free(&r);
+	KUNIT_EXPECT_NULL(test, r.heads[0]);
+	kvmmu_slot_rmap_free(&r);
+}
+
+static void rmap_slot_bad(struct kunit *test)
+{
+	struct kvmmu_slot_rmap r;
+
+	KUNIT_EXPECT_EQ(test, kvmmu_slot_rmap_alloc(&r, 0x1000, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kvmmu_slot_rmap_alloc(&r, U64_MAX - 1, 3),
+			-EINVAL);
+	KUNIT_EXPECT_NULL(test, r.heads[0]);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_slot_entries(U64_MAX, 1, 1), 1UL);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_slot_entries(U64_MAX, 2, 1), 0UL);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_slot_entries(0, 1, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_slot_entries(0, 1, 4), 0UL);
+}
+
+static struct kunit_case rmap_test_cases[] = {
+	KUNIT_CASE(rmap_empty_and_single),
+	KUNIT_CASE_PARAM(rmap_many, rmap_size_gen_params),
+	KUNIT_CASE(rmap_desc_boundary),
+	KUNIT_CASE(rmap_remove_middle),
+	KUNIT_CASE(rmap_remove_absent),
+	KUNIT_CASE_PARAM(rmap_walk_remove, rmap_size_gen_params),
+	KUNIT_CASE(rmap_cache_exhausted),
+	KUNIT_CASE_PARAM(rmap_slot_arrays, slot_gen_params),
+	KUNIT_CASE(rmap_slot_bad),
+	{}
+};
+
+static struct kunit_suite rmap_test_suite = {
+	.name = "kvmmu_rmap",
+	.init = rmap_test_init,
+	.exit = rmap_test_exit,
+	.test_cases = rmap_test_cases,
+};
+
+/* ---- shadow pages ---- */
+
+struct shadow_fixture {
+	struct kvmmu_shadow s;
+	struct kvmmu_shadow_caches c;
+	rwlock_t lock;
+};
+
+static int shadow_test_init(struct kunit *test)
+{
+	struct shadow_fixture *f;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	rwlock_init(&f->lock);
+	kvmmu_shadow_caches_init(&f->c);
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_init(&f->s, &f->lock), 0);
+	test->priv = f;
+	return 0;
+}
+
+static void shadow_test_exit(struct kunit *test)
+{
+	struct shadow_fixture *f = test->priv;
+
+	if (!f)
+		return;
+	kvmmu_shadow_destroy(&f->s);
+	kvmmu_shadow_caches_free(&f->c);
+}
+
+/* Find or create (gfn, role) under the lock, topping up before it. */
+static struct kvmmu_mmu_page *get_sp(struct kunit *test, gfn_t gfn,
+				     union kvmmu_page_role role, bool *created)
+{
+	struct shadow_fixture *f = test->priv;
+	struct kvmmu_mmu_page *sp;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_caches_topup(&f->c), 0);
+	write_lock(&f->lock);
+	sp = kvmmu_shadow_find(&f->s, gfn, role);
+	*created = !sp;
+	if (!sp)
+		sp = kvmmu_shadow_alloc(&f->s, &f->c, gfn, role);
+	write_unlock(&f->lock);
+	KUNIT_ASSERT_NOT_NULL(test, sp);
+	return sp;
+}
+
+static struct kvmmu_mmu_page *find_sp(struct kunit *test, gfn_t gfn,
+				      union kvmmu_page_role role)
+{
+	struct shadow_fixture *f = test->priv;
+	struct kvmmu_mmu_page *sp;
+
+	write_lock(&f->lock);
+	sp = kvmmu_shadow_find(&f->s, gfn, role);
+	write_unlock(&f->lock);
+	return sp;
+}
+
+/* A 64-bit guest's 4K-level role, the base of the variations below. */
+static union kvmmu_page_role base_role(void)
+{
+	union kvmmu_page_role role = { .word = 0 };
+
+	role.level = PG_LEVEL_4K;
+	role.access = 7;
+	role.efer_nx = 1;
+	role.cr0_wp = 1;
+	return role;
+}
+
+/* @base with one field changed by one bit. */
+static union kvmmu_page_role role_variant(int i)
+{
+	union kvmmu_page_role role = base_role();
+
+	switch (i) {
+	case 0:
+		/* 1 -> 3, one bit: 1 -> 2 would flip two. */
+		role.level = PG_LEVEL_1G;
+		break;
+	case 1:
+		role.has_4_byte_gpte = 1;
+		break;
+	case 2:
+		role.quadrant = 1;
+		break;
+	case 3:
+		role.direct = 1;
+		break;
+	case 4:
+		role.access = 6;
+		break;
+	case 5:
+		role.invalid = 1;
+		break;
+	case 6:
+		role.efer_nx = 0;
+		break;
+	case 7:
+		role.cr0_wp = 0;
+		break;
+	case 8:
+		role.smep_andnot_wp = 1;
+		break;
+	case 9:
+		role.smap_andnot_wp = 1;
+		break;
+	}
+	return role;
+}
+
+#define ROLE_VARIANTS	10
+
+static void shadow_roles(struct kunit *test)
+{
+	struct kvmmu_mmu_page *base, *sp[ROLE_VARIANTS];
+	union kvmmu_page_role role;
+	const gfn_t gfn = 0x1234;
+	bool created;
+	int i, j;
+
+	KUNIT_EXPECT_EQ(test, sizeof(union kvmmu_page_role), sizeof(u32));
+	role = base_role();
+	KUNIT_EXPECT_EQ(test, (u32)role.level, 1U);
+
+	/* Each field is its own bits: one bit apart, one word apart. */
+	for (i = 0; i < ROLE_VARIANTS; i++) {
+		u32 diff = role_variant(i).word ^ base_role().word;
+
+		KUNIT_EXPECT_EQ_MSG(test, hweight32(diff), 1U, "variant %d", i);
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_NE(test, role_variant(i).word,
+					role_variant(j).word);
+	}
+
+	base = get_sp(test, gfn, base_role(), &created);
+	KUNIT_EXPECT_TRUE(test, created);
+	for (i = 0; i < ROLE_VARIANTS; i++) {
+		sp[i] = get_sp(test, gfn, role_variant(i), &created);
+		KUNIT_EXPECT_TRUE_MSG(test, created, "variant %d", i);
+		KUNIT_EXPECT_PTR_NE(test, sp[i], base);
+	}
+	/* Each is found again by its own role only. */
+	KUNIT_EXPECT_PTR_EQ(test, find_sp(test, gfn, base_role()), base);
+	for (i = 0; i < ROLE_VARIANTS; i++) {
+		KUNIT_EXPECT_PTR_EQ(test, find_sp(test, gfn, role_variant(i)),
+				    sp[i]);
+		KUNIT_EXPECT_EQ(test, sp[i]->role.word, role_variant(i).word);
+		KUNIT_EXPECT_EQ(test, sp[i]->gfn, gfn);
+	}
+	KUNIT_EXPECT_EQ(test, ((struct shadow_fixture *)test->priv)->s.nr_pages,
+			(unsigned long)ROLE_VARIANTS + 1);
+}
+
+static void shadow_hash(struct kunit *test)
+{
+	struct shadow_fixture *f = test->priv;
+	union kvmmu_page_role role = base_role();
+	struct kvmmu_mmu_page *sp[100], *found;
+	bool created;
+	int i;
+
+	KUNIT_EXPECT_NULL(test, find_sp(test, 0, role));
+	/*
+	 * Spread and clustered GFNs: 100 pages over 4096 buckets, more than
+	 * one per bucket for some (hash_64 of small neighbours).
+	 */
+	for (i = 0; i < ARRAY_SIZE(sp); i++) {
+		gfn_t gfn = i < 50 ? i : (gfn_t)i << 30;
+
+		sp[i] = get_sp(test, gfn, role, &created);
+		KUNIT_EXPECT_TRUE(test, created);
+		KUNIT_EXPECT_EQ(test, sp[i]->gfn, gfn);
+		/* A fresh page: no SPTEs, parents, root users, unsync. */
+		KUNIT_EXPECT_NULL(test, memchr_inv(sp[i]->spt, 0, PAGE_SIZE));
+		KUNIT_EXPECT_TRUE(test, kvmmu_rmap_empty(&sp[i]->parent_ptes));
+		KUNIT_EXPECT_EQ(test, sp[i]->root_count, 0);
+		KUNIT_EXPECT_FALSE(test, sp[i]->unsync);
+		KUNIT_EXPECT_EQ(test, sp[i]->unsync_children, 0U);
+	}
+	for (i = 0; i < ARRAY_SIZE(sp); i++) {
+		gfn_t gfn = i < 50 ? i : (gfn_t)i << 30;
+
+		found = get_sp(test, gfn, role, &created);
+		KUNIT_EXPECT_FALSE(test, created);
+		KUNIT_EXPECT_PTR_EQ(test, found, sp[i]);
+		/* Each spt leads back to its page. */
+		KUNIT_EXPECT_PTR_EQ(test, kvmmu_sptep_to_sp(&sp[i]->spt[511]),
+				    sp[i]);
+	}
+	/* Misses: a GFN next to the stored ones, a role next to theirs. */
+	KUNIT_EXPECT_NULL(test, find_sp(test, 50, role));
+	KUNIT_EXPECT_NULL(test, find_sp(test, (50ULL << 30) + 1, role));
+	KUNIT_EXPECT_NULL(test, find_sp(test, 7, role_variant(3)));
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, (unsigned long)ARRAY_SIZE(sp));
+}
+
+/* An upper page's SPTE i links @child in: set it and record it. */
+static void link_sp(struct kunit *test, struct kvmmu_mmu_page *parent, int i,
+		    struct kvmmu_mmu_page *child)
+{
+	struct shadow_fixture *f = test->priv;
+	int r;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_caches_topup(&f->c), 0);
+	write_lock(&f->lock);
+	parent->spt[i] = virt_to_phys(child->spt) | 7;
+	r = kvmmu_shadow_add_parent(&f->c, child, &parent->spt[i]);
+	write_unlock(&f->lock);
+	KUNIT_ASSERT_EQ(test, r, 0);
+}
+
+static void shadow_parents(struct kunit *test)
+{
+	struct shadow_fixture *f = test->priv;
+	union kvmmu_page_role up = base_role();
+	struct kvmmu_mmu_page *p, *q, *child;
+	struct kvmmu_rmap_iter iter;
+	int n = 0, from_p = 0;
+	bool created;
+	u64 *sptep;
+
+	up.level = PG_LEVEL_2M;
+	p = get_sp(test, 0x100, up, &created);
+	q = get_sp(test, 0x200, up, &created);
+	child = get_sp(test, 0x300, base_role(), &created);
+
+	/* One guest table reached from three upper SPTEs (a DAG). */
+	link_sp(test, p, 3, child);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child->parent_ptes), 1U);
+	link_sp(test, p, 7, child);
+	link_sp(test, q, 0, child);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child->parent_ptes), 3U);
+	for (sptep = kvmmu_rmap_first(&child->parent_ptes, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		struct kvmmu_mmu_page *owner = kvmmu_sptep_to_sp(sptep);
+
+		KUNIT_EXPECT_TRUE(test, owner == p || owner == q);
+		KUNIT_EXPECT_EQ(test, *sptep & PAGE_MASK,
+				(u64)virt_to_phys(child->spt));
+		from_p += owner == p;
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 3);
+	KUNIT_EXPECT_EQ(test, from_p, 2);
+
+	write_lock(&f->lock);
+	kvmmu_shadow_remove_parent(child, &p->spt[7]);
+	write_unlock(&f->lock);
+	p->spt[7] = 0;
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child->parent_ptes), 2U);
+	KUNIT_EXPECT_FALSE(test, kvmmu_rmap_try_remove(&child->parent_ptes,
+						       &p->spt[7]));
+	/* The pages themselves are freed by destroy (in exit). */
+}
+
+static void shadow_delete(struct kunit *test)
+{
+	struct shadow_fixture *f = test->priv;
+	union kvmmu_page_role up = base_role();
+	struct kvmmu_mmu_page *p, *q, *child, *sp;
+	LIST_HEAD(zapped);
+	bool created;
+	int i;
+
+	up.level = PG_LEVEL_2M;
+	p = get_sp(test, 0x100, up, &created);
+	q = get_sp(test, 0x200, up, &created);
+	child = get_sp(test, 0x300, base_role(), &created);
+	link_sp(test, p, 1, child);
+	link_sp(test, p, 2, child);
+	link_sp(test, q, 511, child);
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 3UL);
+
+	write_lock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, kvmmu_shadow_prepare_delete(&f->s, child,
+							    &zapped));
+	write_unlock(&f->lock);
+	/* Parents' SPTEs cleared and forgotten, the page out of the hash. */
+	KUNIT_EXPECT_EQ(test, p->spt[1], 0ULL);
+	KUNIT_EXPECT_EQ(test, p->spt[2], 0ULL);
+	KUNIT_EXPECT_EQ(test, q->spt[511], 0ULL);
+	KUNIT_EXPECT_TRUE(test, kvmmu_rmap_empty(&child->parent_ptes));
+	KUNIT_EXPECT_NULL(test, find_sp(test, 0x300, base_role()));
+	KUNIT_EXPECT_TRUE(test, child->role.invalid);
+	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&zapped,
+						   struct kvmmu_mmu_page, link),
+			    child);
+	/* Still counted until the commit (after the caller's flush). */
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 3UL);
+	write_lock(&f->lock);
+	kvmmu_shadow_commit_delete(&f->s, &zapped);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, list_empty(&zapped));
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 2UL);
+
+	/* A root in use: unlinked now, freed when its last user lets go. */
+	KUNIT_EXPECT_PTR_EQ(test, find_sp(test, 0x100, up), p);
+	p->root_count = 2;
+	write_lock(&f->lock);
+	KUNIT_EXPECT_FALSE(test, kvmmu_shadow_prepare_delete(&f->s, p,
+							     &zapped));
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, list_empty(&zapped));
+	KUNIT_EXPECT_TRUE(test, p->role.invalid);
+	KUNIT_EXPECT_NULL(test, find_sp(test, 0x100, up));
+	/* A new page for the same gfn and role can be made meanwhile. */
+	sp = get_sp(test, 0x100, up, &created);
+	KUNIT_EXPECT_TRUE(test, created);
+	KUNIT_EXPECT_PTR_NE(test, sp, p);
+
+	write_lock(&f->lock);
+	kvmmu_shadow_put_root(&f->s, p, &zapped);
+	KUNIT_EXPECT_TRUE(test, list_empty(&zapped));
+	kvmmu_shadow_put_root(&f->s, p, &zapped);
+	KUNIT_EXPECT_FALSE(test, list_empty(&zapped));
+	kvmmu_shadow_commit_delete(&f->s, &zapped);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 2UL);
+
+	/* A root that was not zapped stays when its count drops to 0. */
+	sp->root_count = 1;
+	write_lock(&f->lock);
+	kvmmu_shadow_put_root(&f->s, sp, &zapped);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, list_empty(&zapped));
+	KUNIT_EXPECT_PTR_EQ(test, find_sp(test, 0x100, up), sp);
+
+	/* Every page of the list goes at once. */
+	for (i = 0; i < 3; i++) {
+		sp = get_sp(test, 0x1000 + i, base_role(), &created);
+		write_lock(&f->lock);
+		KUNIT_EXPECT_TRUE(test, kvmmu_shadow_prepare_delete(&f->s, sp,
+								    &zapped));
+		write_unlock(&f->lock);
+	}
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 5UL);
+	write_lock(&f->lock);
+	kvmmu_shadow_commit_delete(&f->s, &zapped);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 2UL);
+}
+
+/* Without cache objects nothing is created and nothing is taken. */
+static void shadow_cache_exhausted(struct kunit *test)
+{
+	struct shadow_fixture *f = test->priv;
+	struct kvmmu_mmu_page *sp;
+
+	write_lock(&f->lock);
+	sp = kvmmu_shadow_alloc(&f->s, &f->c, 1, base_role());
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_NULL(test, sp);
+
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_caches_topup(&f->c), 0);
+	kvmmu_memory_cache_free(&f->c.spt);
+	write_lock(&f->lock);
+	sp = kvmmu_shadow_alloc(&f->s, &f->c, 1, base_role());
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_NULL(test, sp);
+	KUNIT_EXPECT_EQ(test, f->c.header.nobjs, KVMMU_MEMORY_CACHE_CAPACITY);
+	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 0UL);
+	KUNIT_EXPECT_NULL(test, find_sp(test, 1, base_role()));
+}
+
+static struct kunit_case shadow_test_cases[] = {
+	KUNIT_CASE(shadow_roles),
+	KUNIT_CASE(shadow_hash),
+	KUNIT_CASE(shadow_parents),
+	KUNIT_CASE(shadow_delete),
+	KUNIT_CASE(shadow_cache_exhausted),
+	{}
+};
+
+static struct kunit_suite shadow_test_suite = {
+	.name = "kvmmu_shadow",
+	.init = shadow_test_init,
+	.exit = shadow_test_exit,
+	.test_cases = shadow_test_cases,
+};
+
+kunit_test_suites(&rmap_test_suite, &shadow_test_suite);
