@@ -61,7 +61,8 @@
  * KVM's TDP MMU does. Until 2026-12 kvmmu kept a GFN -> SPTE xarray beside
  * the NPT (rmap.c); every fault and every zap paid for it with xarray
  * reserve, add and remove, and no walk needed it. A shadow MMU, which maps
- * one GFN from many shadow pages, will need such a map again.
+ * one GFN from many shadow pages, needs such a map again: rmap.c, built
+ * for it (issue 18) and not used by the TDP MMU.
  *
  * Huge pages: the level is min(host mapping level, memslot alignment, 4K
  * when the slot logs dirty pages). If a table already sits where a huge
