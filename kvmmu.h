@@ -31,6 +31,7 @@
 #include <asm/processor-flags.h>
 
 #include "compat.h"
+#include "requests.h"
 
 struct kvmmu_mmu;
 struct kvmmu_mmu_vcpu;
@@ -155,15 +156,6 @@ struct kvmmu_vm {
 	bool user_set_tsc;
 };
 
-/* vcpu->mode: whether a kick must interrupt the vCPU (see x86.c). */
-enum kvmmu_vcpu_mode {
-	KVMMU_OUTSIDE_GUEST_MODE,
-	KVMMU_IN_GUEST_MODE,
-};
-
-/* vcpu->requests bits, set by other threads, consumed before entry. */
-#define KVMMU_REQ_TLB_FLUSH	0
-
 /* What the next KVM_RUN must finish before entering the guest again. */
 enum kvmmu_pending {
 	KVMMU_PENDING_NONE,
@@ -283,8 +275,8 @@ struct kvmmu_events {
  * @sregs: segments, control registers and EFER in KVM's layout.
  * @mmu: the MMU's per-vCPU state (page cache), owned by mmu.c.
  * @cpu: the physical CPU while in guest mode, for kicks.
- * @mode: enum kvmmu_vcpu_mode, read by kickers.
- * @requests: KVMMU_REQ_* bits.
+ * @mode: enum kvmmu_vcpu_mode, read by kickers (requests.c).
+ * @requests: KVMMU_REQ_* bits (requests.c).
  * @guest_fpu: the guest's FPU/SSE state, swapped in for KVM_RUN.
  * @xcr0: the guest's XCR0 (XSETBV, checked by kvmmu_set_xcr()), loaded
  *        around VMRUN while the guest has CR4.OSXSAVE.
@@ -410,7 +402,6 @@ struct kvmmu_vendor_ops {
 extern const struct kvmmu_vendor_ops kvmmu_svm_ops;
 
 void kvmmu_vm_get(struct kvmmu_vm *vm);
-void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm);
 void kvmmu_vm_put(struct kvmmu_vm *vm);
 
 /* memslot.c */
@@ -486,7 +477,6 @@ int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu);
 int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4);
 int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);
 u64 kvmmu_host_xcr0(void);
-bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 long kvmmu_tsc_khz(void);
 bool kvmmu_guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
 		     u32 bit);

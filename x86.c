@@ -29,7 +29,7 @@
  * ---------------
  * - vcpu->mutex is held by every vCPU ioctl; vCPU state is only touched under
  *   it (or, for vcpu->mode and vcpu->requests, with atomics: see
- *   kvmmu_flush_remote_tlbs()).
+ *   requests.c).
  * - vCPUs are created under vm->lock and freed only when the VM is freed,
  *   after every vCPU file and the VM file are closed.
  */
@@ -1286,7 +1286,7 @@ int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4)
 		return 1;
 	s->cr4 = cr4;
 	if ((cr4 ^ old) & CR4_TLB_BITS)
-		set_bit(KVMMU_REQ_TLB_FLUSH, &vcpu->requests);
+		kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
 	return 0;
 }
 
@@ -1458,59 +1458,6 @@ static int complete_pending(struct kvmmu_vcpu *vcpu)
 }
 
 /* KVM_RUN ---------------------------------------------------------------- */
-
-/**
- * kvmmu_check_request - test and clear a request bit before guest entry.
- * @vcpu: the vCPU, which the caller runs.
- * @req: KVMMU_REQ_*.
- *
- * Return: whether the request was pending.
- */
-bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req)
-{
-	return test_and_clear_bit(req, &vcpu->requests);
-}
-
-static void ipi_nop(void *unused)
-{
-}
-
-/**
- * kvmmu_flush_remote_tlbs - make every vCPU of @vm drop stale translations.
- * @vm: the VM whose secondary page tables changed.
- *
- * Sets KVMMU_REQ_TLB_FLUSH on every vCPU, then interrupts those in guest
- * mode and waits until each has left it; a vCPU checks its requests with
- * interrupts off after publishing IN_GUEST_MODE, so none can enter with a
- * stale TLB after this returns. Never sleeps (mmu notifiers call it under
- * spinlocks) but waits for the IPIs; not with interrupts disabled.
- */
-void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
-{
-	int n = atomic_read(&vm->online_vcpus);
-	struct kvmmu_vcpu *vcpu;
-	unsigned long i;
-	int cpu;
-
-	atomic64_inc(&vm->remote_tlb_flush);
-	if (!n)
-		return;
-	/*
-	 * Only online vCPUs, as KVM's kvm_for_each_vcpu(): one that
-	 * KVM_CREATE_VCPU has published in the xarray but may still free
-	 * (no fd could be made) is never touched.
-	 */
-	xa_for_each_range(&vm->vcpus, i, vcpu, 0, n - 1) {
-		set_bit(KVMMU_REQ_TLB_FLUSH, &vcpu->requests);
-		/* Pairs with the barrier after setting IN_GUEST_MODE. */
-		smp_mb__after_atomic();
-		if (READ_ONCE(vcpu->mode) != KVMMU_IN_GUEST_MODE)
-			continue;
-		cpu = READ_ONCE(vcpu->cpu);
-		if (cpu >= 0 && cpu != raw_smp_processor_id())
-			smp_call_function_single(cpu, ipi_nop, NULL, 1);
-	}
-}
 
 /*
  * KVM_TRANSLATE: a debugger's GVA -> GPA, as KVM's

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vCPU requests and the VM-wide TLB flush: see requests.c for the rules.
+ * kvmmu.h includes this header, so every room sees it.
+ */
+#ifndef KVMMU_REQUESTS_H
+#define KVMMU_REQUESTS_H
+
+#include <linux/types.h>
+
+struct kvmmu_vm;
+struct kvmmu_vcpu;
+
+/* vcpu->mode: whether a kick must interrupt the vCPU. */
+enum kvmmu_vcpu_mode {
+	KVMMU_OUTSIDE_GUEST_MODE,
+	KVMMU_IN_GUEST_MODE,
+};
+
+/* vcpu->requests bits, set by any thread, consumed before guest entry. */
+#define KVMMU_REQ_TLB_FLUSH	0
+
+void kvmmu_make_request(struct kvmmu_vcpu *vcpu, int req);
+bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
+void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm);
+
+#endif /* KVMMU_REQUESTS_H */
