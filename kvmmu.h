@@ -382,6 +382,14 @@ static inline void kvmmu_insn_done(struct kvmmu_vcpu *vcpu)
  * @msr_slot: where the hardware structure keeps a guest MSR that the CPU
  *            switches itself (STAR family, SYSENTER, KERNEL_GS_BASE), or
  *            NULL for the others.
+ *
+ * Each backend defines one table as init data (kvmmu_svm_ops). At module
+ * init, main.c's kvmmu_vendor_init() picks the table for the CPU, runs its
+ * @hardware_setup, and only when that succeeds copies the table into
+ * kvmmu_ops (read-only after init), as KVM's kvm_x86_vendor_init() and
+ * kvm_ops_update() fill kvm_x86_ops. Every call goes through kvmmu_ops;
+ * no file outside main.c names a backend's table (modpost reports a
+ * section mismatch if one does).
  */
 struct kvmmu_vendor_ops {
 	const char *name;
@@ -399,7 +407,10 @@ struct kvmmu_vendor_ops {
 	u64 *(*msr_slot)(struct kvmmu_vcpu *vcpu, u32 index);
 };
 
+/* The backends' tables: init data, read only by kvmmu_vendor_init(). */
 extern const struct kvmmu_vendor_ops kvmmu_svm_ops;
+/* The chosen backend's ops: every call goes through this copy. */
+extern struct kvmmu_vendor_ops kvmmu_ops;
 
 void kvmmu_vm_get(struct kvmmu_vm *vm);
 void kvmmu_vm_put(struct kvmmu_vm *vm);

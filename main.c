@@ -2,6 +2,10 @@
 /*
  * Module entry, the device node, VM files and ioctl dispatch.
  *
+ * Vendor: module init picks the hardware backend once (SVM today, VMX
+ * later), lets it check the CPU, and copies its ops into kvmmu_ops, through
+ * which every other file calls it (see struct kvmmu_vendor_ops).
+ *
  * A VMM opens the device (/dev/kvmmu, or /dev/kvm when built with
  * MODNAME=kvm), checks the API version and capabilities, and creates VMs.
  * Each VM is an anonymous-inode file whose ioctls this file dispatches to the
@@ -378,11 +382,32 @@ static struct miscdevice kvmmu_dev = {
 	.fops	= &dev_fops,
 };
 
+/* The backend's ops, copied once at init: see kvmmu_vendor_init(). */
+struct kvmmu_vendor_ops kvmmu_ops __ro_after_init;
+
+/*
+ * kvm_x86_vendor_init(): the backend for this CPU checks and sets up the
+ * hardware, refusing with one dmesg line if it cannot run guests; only
+ * then are its ops published for every call site, as kvm_ops_update()
+ * does. SVM is the only backend; an Intel CPU would pick VMX's table here.
+ */
+static int __init kvmmu_vendor_init(void)
+{
+	const struct kvmmu_vendor_ops *ops = &kvmmu_svm_ops;
+	int r;
+
+	r = ops->hardware_setup();
+	if (r)
+		return r;
+	kvmmu_ops = *ops;
+	return 0;
+}
+
 static int __init kvmmu_init(void)
 {
 	int r;
 
-	r = kvmmu_svm_ops.hardware_setup();
+	r = kvmmu_vendor_init();
 	if (r)
 		return r;
 	kvmmu_debugfs_init();
@@ -390,7 +415,7 @@ static int __init kvmmu_init(void)
 	if (r) {
 		pr_err("cannot register /dev/%s: %d\n", KVMMU_DEV_NAME, r);
 		kvmmu_debugfs_exit();
-		kvmmu_svm_ops.hardware_unsetup();
+		kvmmu_ops.hardware_unsetup();
 		return r;
 	}
 	return 0;
@@ -400,7 +425,7 @@ static void __exit kvmmu_exit(void)
 {
 	misc_deregister(&kvmmu_dev);
 	kvmmu_debugfs_exit();
-	kvmmu_svm_ops.hardware_unsetup();
+	kvmmu_ops.hardware_unsetup();
 }
 
 module_init(kvmmu_init);

@@ -417,7 +417,7 @@ int kvmmu_get_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 *data, bool host)
 	u64 *mtrr;
 
 	*data = 0;
-	slot = kvmmu_svm_ops.msr_slot(vcpu, index);
+	slot = kvmmu_ops.msr_slot(vcpu, index);
 	if (slot) {
 		*data = *slot;
 		if (index == MSR_IA32_SYSENTER_EIP && guest_is_intel(vcpu))
@@ -516,7 +516,7 @@ int kvmmu_set_msr(struct kvmmu_vcpu *vcpu, u32 index, u64 data, bool host)
 		break;
 	}
 
-	slot = kvmmu_svm_ops.msr_slot(vcpu, index);
+	slot = kvmmu_ops.msr_slot(vcpu, index);
 	if (slot) {
 		u32 hi = guest_is_intel(vcpu) ? data >> 32 : 0;
 

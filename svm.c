@@ -1304,7 +1304,8 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	return handle_exit(svm);
 }
 
-const struct kvmmu_vendor_ops kvmmu_svm_ops = {
+/* Copied into kvmmu_ops by kvmmu_vendor_init(), then freed with init data. */
+const struct kvmmu_vendor_ops kvmmu_svm_ops __initconst = {
 	.name			= "svm",
 	.hardware_setup		= svm_hardware_setup,
 	.hardware_unsetup	= svm_hardware_unsetup,

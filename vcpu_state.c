@@ -236,7 +236,7 @@ static long get_debugregs(struct kvmmu_vcpu *vcpu, void __user *argp)
 	struct kvm_debugregs dbg;
 
 	memset(&dbg, 0, sizeof(dbg));
-	kvmmu_svm_ops.get_debugregs(vcpu, &dbg);
+	kvmmu_ops.get_debugregs(vcpu, &dbg);
 	return copy_to_user(argp, &dbg, sizeof(dbg)) ? -EFAULT : 0;
 }
 
@@ -253,7 +253,7 @@ static long set_debugregs(struct kvmmu_vcpu *vcpu, void __user *argp)
 		return -EFAULT;
 	if (dbg.flags || (dbg.dr6 >> 32) || (dbg.dr7 >> 32))
 		return -EINVAL;
-	kvmmu_svm_ops.set_debugregs(vcpu, &dbg);
+	kvmmu_ops.set_debugregs(vcpu, &dbg);
 	return 0;
 }
 

@@ -466,7 +466,7 @@ static void vcpu_reset(struct kvmmu_vcpu *vcpu)
 	vcpu->pending = KVMMU_PENDING_NONE;
 	vcpu->singlestep_pending = false;
 	kvmmu_events_reset(vcpu);
-	kvmmu_svm_ops.vcpu_reset(vcpu);
+	kvmmu_ops.vcpu_reset(vcpu);
 	kvmmu_msr_reset(vcpu);
 }
 
@@ -1603,7 +1603,7 @@ static int __vcpu_run(struct kvmmu_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
-		r = kvmmu_svm_ops.vcpu_run(vcpu);
+		r = kvmmu_ops.vcpu_run(vcpu);
 		vcpu->stat.exits++;
 		if (r <= 0)
 			break;
@@ -1825,7 +1825,7 @@ static const struct file_operations vcpu_fops = {
 
 static void vcpu_free(struct kvmmu_vcpu *vcpu)
 {
-	kvmmu_svm_ops.vcpu_free(vcpu);
+	kvmmu_ops.vcpu_free(vcpu);
 	kvmmu_mmu_vcpu_destroy(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kvfree(vcpu->cpuid);
@@ -1839,7 +1839,7 @@ static struct kvmmu_vcpu *vcpu_alloc(struct kvmmu_vm *vm, u32 id)
 {
 	struct kvmmu_vcpu *vcpu;
 
-	vcpu = kzalloc(kvmmu_svm_ops.vcpu_size, GFP_KERNEL_ACCOUNT);
+	vcpu = kzalloc(kvmmu_ops.vcpu_size, GFP_KERNEL_ACCOUNT);
 	if (!vcpu)
 		return NULL;
 	vcpu->vm = vm;
@@ -1855,7 +1855,7 @@ static struct kvmmu_vcpu *vcpu_alloc(struct kvmmu_vm *vm, u32 id)
 		goto err_pages;
 	if (kvmmu_mmu_vcpu_init(vcpu))
 		goto err_fpu;
-	if (kvmmu_svm_ops.vcpu_create(vcpu))
+	if (kvmmu_ops.vcpu_create(vcpu))
 		goto err_mmu;
 	vcpu_reset(vcpu);
 	return vcpu;
