@@ -31,7 +31,7 @@
 #include <asm/processor-flags.h>
 
 #include "compat.h"
-#include "requests.h"
+#include "vm.h"
 
 struct kvmmu_mmu;
 struct kvmmu_mmu_vcpu;
@@ -275,8 +275,8 @@ struct kvmmu_events {
  * @sregs: segments, control registers and EFER in KVM's layout.
  * @mmu: the MMU's per-vCPU state (page cache), owned by mmu.c.
  * @cpu: the physical CPU while in guest mode, for kicks.
- * @mode: enum kvmmu_vcpu_mode, read by kickers (requests.c).
- * @requests: KVMMU_REQ_* bits (requests.c).
+ * @mode: enum kvmmu_vcpu_mode, read by kickers (vm.c).
+ * @requests: KVMMU_REQ_* bits (vm.c).
  * @guest_fpu: the guest's FPU/SSE state, swapped in for KVM_RUN.
  * @xcr0: the guest's XCR0 (XSETBV, checked by kvmmu_set_xcr()), loaded
  *        around VMRUN while the guest has CR4.OSXSAVE.

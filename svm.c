@@ -1208,7 +1208,7 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	sd = this_cpu_ptr(&svm_cpu);
 	WRITE_ONCE(vcpu->cpu, cpu);
 	WRITE_ONCE(vcpu->mode, KVMMU_IN_GUEST_MODE);
-	/* Pairs with make_all_cpus_request(): see requests.c. */
+	/* Pairs with make_all_cpus_request(): see vm.c. */
 	smp_mb();
 	if (kvmmu_check_request(vcpu, KVMMU_REQ_TLB_FLUSH) ||
 	    svm->asid_generation != sd->asid_generation ||

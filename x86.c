@@ -29,7 +29,7 @@
  * ---------------
  * - vcpu->mutex is held by every vCPU ioctl; vCPU state is only touched under
  *   it (or, for vcpu->mode and vcpu->requests, with atomics: see
- *   requests.c).
+ *   vm.c).
  * - vCPUs are created under vm->lock and freed only when the VM is freed,
  *   after every vCPU file and the VM file are closed.
  */

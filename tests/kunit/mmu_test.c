@@ -45,7 +45,7 @@ static atomic_t test_flushes = ATOMIC_INIT(0);
 static atomic_t test_flushes_unlocked = ATOMIC_INIT(0);
 
 /*
- * Test double for requests.c's flush: count, so tests can assert a flush, and
+ * Test double for vm.c's flush: count, so tests can assert a flush, and
  * count apart the flushes made without mmu->lock (KVM's rule is to flush
  * before releasing it; lockdep is on in the KUnit kernel).
  */

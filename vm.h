@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vCPU requests and the VM-wide TLB flush: see requests.c for the rules.
+ * vCPU requests and the VM-wide TLB flush: see vm.c for the rules.
  * kvmmu.h includes this header, so every room sees it.
  */
-#ifndef KVMMU_REQUESTS_H
-#define KVMMU_REQUESTS_H
+#ifndef KVMMU_VM_H
+#define KVMMU_VM_H
 
 #include <linux/types.h>
 
@@ -24,4 +24,4 @@ void kvmmu_make_request(struct kvmmu_vcpu *vcpu, int req);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);
 void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm);
 
-#endif /* KVMMU_REQUESTS_H */
+#endif /* KVMMU_VM_H */
