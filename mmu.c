@@ -114,7 +114,6 @@
 
 #include "mmu.h"
 #include "pagemap.h"
-#include "tdp_iter.h"
 #include "trace.h"
 
 /**
@@ -778,8 +777,6 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 		.error_code = error_code,
 		.present = error_code & KVMMU_PFERR_PRESENT,
 		.write = error_code & KVMMU_PFERR_WRITE,
-		.user = error_code & KVMMU_PFERR_USER,
-		.exec = error_code & KVMMU_PFERR_FETCH,
 		.gfn = gpa >> PAGE_SHIFT,
 	};
 	bool installed;

@@ -183,8 +183,6 @@ static inline void kvmmu_cache_push(struct kvmmu_mmu_vcpu *cache, void *page)
  * @error_code: KVMMU_PFERR_* (kvmmu.h), whatever the vendor reported.
  * @present: the access met a present entry (a permission fault).
  * @write: the fault is a write (the leaf gets D).
- * @user: the access was a user one (NPT: always, the walk is a user one).
- * @exec: an instruction fetch.
  * @gfn: the faulting GFN.
  * @slot: the memslot of @gfn, under vm->srcu.
  * @hva: the HVA of @gfn.
@@ -208,8 +206,6 @@ struct kvmmu_page_fault {
 	u64 error_code;
 	bool present;
 	bool write;
-	bool user;
-	bool exec;
 	gfn_t gfn;
 	struct kvmmu_memory_slot *slot;
 	unsigned long hva;

@@ -254,6 +254,9 @@ bool kvmmu_tdp_zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		flush = true;
 		zapped = true;
 	}
+	/* Only a range of 1G or more can hold a 1G table wholly. */
+	if (end - start < KVMMU_PAGES_PER(PG_LEVEL_1G))
+		goto out;
 	for_each_npt_spte(iter, mmu, PG_LEVEL_1G, start, end) {
 		if (!kvmmu_spte_present(iter.old_spte) ||
 		    kvmmu_spte_is_leaf(iter.old_spte, iter.level) ||
@@ -263,6 +266,7 @@ bool kvmmu_tdp_zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		flush = true;
 		zapped = true;
 	}
+out:
 	trace_kvmmu_zap(as_id, start, end, zapped);
 	if (zapped)
 		atomic64_inc(&mmu->stats.zaps);
