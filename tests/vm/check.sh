@@ -12,7 +12,8 @@
 # issue 17): they are reported as skipped (initramfs.sh, init.sh).
 # QEMU_PROBE=<s> and QEMU_REPEAT=<n> help chase an L2 guest that hangs
 # (init.sh). QEMU_KIRQ=1 adds control.qemu_boot_pc (kvm_amd's in-kernel
-# irqchip; flaky on TCG, so not by default).
+# irqchip; flaky on TCG, so not by default). FUZZ_REPLAY=1 adds
+# control.fuzz_replay (the fuzzer's phase 1 twice on kvm_amd; see init.sh).
 #
 # Every result is one line `ok|FAIL <name>` (count.sh); a counted script
 # that exits non-zero without a FAIL line is a FAIL itself. The last lines

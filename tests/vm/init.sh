@@ -31,6 +31,8 @@
 #   QEMU_REPEAT debugging: run the selected qemu tests this many times
 #   QEMU_KIRQ   1 adds control.qemu_boot_pc (kvm_amd's in-kernel irqchip,
 #               which hangs in about half of its boots on TCG) on stock612
+#   FUZZ_REPLAY 1 adds control.fuzz_replay (the fuzzer's phase 1 again on
+#               kvm_amd, compared with its own record) on stock612
 #
 # Result-port protocol (all lines start with "kvmmu-harness: "):
 #   plan <test>...            tests this run intends to run
@@ -64,6 +66,7 @@ FUZZ_SEEDS="1 2 3"
 FUZZ_CALLS=40000
 FUZZ_GUESTS=100
 FUZZ_DIFF=1
+FUZZ_REPLAY=0
 BENCH_QUICK=0
 BENCH_QEMU_TIMEOUT=300
 HAVE_INET=0
@@ -379,8 +382,13 @@ group_control() {
 	fi
 	# The differential pass assumes phase 1 gives the same results every
 	# time on one device: phase 1 again on the control, compared with
-	# its own record, checks that.
-	if want control.fuzz_replay && [ "$KERNEL" = stock612 ]; then
+	# its own record, checks that. Only with FUZZ_REPLAY=1: each run of
+	# seed 2's phase 1 on kvm_amd in TCG risks the hang described above
+	# (it struck here once, on stock612, in a CI run; 0 of 13 since), and
+	# kvmmu.fuzz's differential pass would show a nondeterministic phase 1
+	# as differences anyway.
+	if want control.fuzz_replay && [ "$KERNEL" = stock612 ] &&
+		[ "$FUZZ_REPLAY" = 1 ]; then
 		# shellcheck disable=SC2046
 		run_bin control.fuzz_replay "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" ioctl_fuzz \
 			$(fuzz_args) -p 1 -c /tmp/fuzz.kvm || true
@@ -1324,7 +1332,10 @@ selftest)
 	plan="control.guest control.string_io control.hardening control.vcpu_state control.msr control.events control.hostmem"
 	if [ "$KERNEL" != debug ]; then
 		plan="$plan control.guest_test control.race control.memslot_test"
-		[ "$KERNEL" = stock612 ] && plan="$plan control.fuzz control.fuzz_replay"
+		if [ "$KERNEL" = stock612 ]; then
+			plan="$plan control.fuzz"
+			[ "$FUZZ_REPLAY" = 1 ] && plan="$plan control.fuzz_replay"
+		fi
 		for b in $up; do plan="$plan control.upstream.$b"; done
 	else
 		plan="$plan $(upstream_lines | awk -v bins=" $UPSTREAM_DEBUG_CONTROL " \
