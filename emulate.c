@@ -500,14 +500,38 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 		insn->two_byte = true;
 		insn->opcode = bytes[i++];
 	}
-	/* Group 7 (VMMCALL 0F 01 D9, XSETBV 0F 01 D1, ...): register forms. */
+	/*
+	 * Group 7 (VMMCALL 0F 01 D9, XSETBV 0F 01 D1, ...): register forms,
+	 * and INVLPG (0F 01 /7), whose memory operand is only measured.
+	 */
 	if (insn->two_byte && insn->opcode == 0x01) {
 		if (i >= max)
 			goto short_read;
-		modrm = bytes[i++];
-		if ((modrm >> 6) != 3)
-			return -EINVAL;
+		modrm = bytes[i];
 		insn->reg = modrm;
+		if ((modrm >> 6) != 3) {
+			struct decoder d = {
+				.bytes = bytes,
+				.avail = max,
+				.pos = i,
+				.truncated = avail < KVMMU_MAX_INSN_LEN,
+			};
+			unsigned int addr_size = cpu_mode / 8;
+			u8 reg;
+			int r;
+
+			if (((modrm >> 3) & 7) != 7)
+				return -EINVAL;
+			for (r = 0; r < i; r++)
+				if (bytes[r] == 0x67)
+					addr_size = cpu_mode == 32 ? 2 : 4;
+			r = skip_modrm(&d, addr_size, &reg);
+			if (r)
+				return r;
+			insn->len = d.pos;
+			return 0;
+		}
+		i++;
 	}
 	if (insn->two_byte && insn->opcode >= 0x20 && insn->opcode <= 0x23) {
 		if (i >= max)

@@ -290,6 +290,8 @@ int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
  */
 int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,
 		     u32 *error_code);
+int kvmmu_shadow_walk(struct kvmmu_vcpu *vcpu, u64 gva, u32 access,
+		      struct kvmmu_walk *walk);
 
 /**
  * kvmmu_fetch_insn - read the bytes of the instruction at CS:RIP.
@@ -343,7 +345,8 @@ struct kvmmu_sys_insn {
  * opcode are skipped. MOV to or from a control or debug register (0F 20
  * to 0F 23) read a ModRM whose mod bits are ignored, as the CPU does;
  * group 7 (0F 01) reads a register-form ModRM (VMMCALL, XSETBV, RDPRU,
- * MONITOR, ...; a memory form is refused); any other opcode is taken as
+ * MONITOR, LMSW ...) or INVLPG's memory operand (measured, ModRM in @reg;
+ * other memory forms are refused); any other opcode is taken as
  * having no operand bytes (HLT, INVD, WBINVD, RDPMC, ...): the caller
  * checks @opcode.
  *
