@@ -235,6 +235,79 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->opaque = vcpu->vm;
 }
 
+/*
+ * Swap a guest page-table entry for the shadow MMU's A/D update, as KVM's
+ * emulator_cmpxchg_emulated() does through the HVA: 0 swapped, 1 the entry
+ * changed meanwhile, -EFAULT. A swap in a logging slot is logged.
+ */
+static int cmpxchg_gpa_memslot(void *opaque, u64 gpa, u64 old, u64 new,
+			       unsigned int len)
+{
+	struct kvmmu_vm *vm = opaque;
+	struct kvmmu_memory_slot *slot;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	unsigned long hva;
+	int idx, r = -EFAULT;
+
+	if (!current->mm || current->mm != vm->mm ||
+	    offset_in_page(gpa) + len > PAGE_SIZE || !IS_ALIGNED(gpa, len))
+		return -EFAULT;
+	idx = srcu_read_lock(&vm->srcu);
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gfn);
+	if (!slot || (slot->flags & (KVMMU_MEMSLOT_INVALID | KVM_MEM_READONLY)))
+		goto out;
+	hva = kvmmu_memslot_gfn_to_hva(slot, gfn) + offset_in_page(gpa);
+	if (len == 8) {
+		u64 __user *p = (u64 __user *)hva;
+		u64 o = old;
+
+		if (!access_ok(p, 8))
+			goto out;
+		r = __try_cmpxchg_user(p, &o, new, efault8);
+	} else {
+		u32 __user *p = (u32 __user *)hva;
+		u32 o = old;
+
+		if (!access_ok(p, 4))
+			goto out;
+		r = __try_cmpxchg_user(p, &o, (u32)new, efault4);
+	}
+	if (r < 0)
+		r = -EFAULT;
+	else if (!r && slot->dirty_bitmap)
+		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/**
+ * kvmmu_shadow_walk - the shadow MMU's walk of the guest's tables.
+ * @vcpu: the vCPU, state in vcpu->sregs and vcpu->regs.
+ * @gva: the faulting linear address.
+ * @access: KVMMU_PFERR_WRITE, _USER and _FETCH of the access.
+ * @walk: the result.
+ *
+ * As kvmmu_gva_to_gpa(), but A and D are set in the guest's entries as
+ * the CPU would have (no CPU walks the guest's tables under shadow
+ * paging). Process context, in the VMM's mm; may sleep.
+ *
+ * Return: as kvmmu_walk().
+ */
+int kvmmu_shadow_walk(struct kvmmu_vcpu *vcpu, u64 gva, u32 access,
+		      struct kvmmu_walk *walk)
+{
+	struct kvmmu_walk_env env;
+	int idx, r;
+
+	vcpu_walk_env(vcpu, &env);
+	env.cmpxchg_gpa = cmpxchg_gpa_memslot;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = kvmmu_walk(&env, gva, access, walk);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r;
+}
+
 int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,
 		     u32 *error_code)
 {
