@@ -479,6 +479,7 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 /* kvmmu_handle_npf(): the backend injects #GP(0) and enters again. */
 #define KVMMU_NPF_INJECT_GP	2
 int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code);
+int kvmmu_handle_shadow_pf(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code);
 int kvmmu_handle_cpuid(struct kvmmu_vcpu *vcpu);
 int kvmmu_internal_error(struct kvmmu_vcpu *vcpu, u32 suberror, u64 data0);
 struct kvmmu_sys_insn;

@@ -113,8 +113,18 @@
 #include <asm/processor.h>
 
 #include "mmu.h"
+#include "emulate.h"
 #include "pagemap.h"
 #include "trace.h"
+
+/*
+ * tdp=0, or a CPU without nested paging (svm.c clears it then): every VM
+ * gets the shadow MMU (shadow_mmu.c). Read-only once loaded: /sys/module
+ * shows the MMU in use.
+ */
+bool kvmmu_tdp = true;
+module_param_named(tdp, kvmmu_tdp, bool, 0444);
+MODULE_PARM_DESC(tdp, "use nested paging (NPT); 0: the shadow MMU");
 
 /**
  * kvmmu_mmu_phys_bits - the one guest physical address limit.
@@ -182,7 +192,10 @@ int kvmmu_mmu_topup(struct kvmmu_vcpu *vcpu)
 int kvmmu_mmu_vcpu_init(struct kvmmu_vcpu *vcpu)
 {
 	vcpu->mmu = kzalloc(sizeof(*vcpu->mmu), GFP_KERNEL_ACCOUNT);
-	return vcpu->mmu ? 0 : -ENOMEM;
+	if (!vcpu->mmu)
+		return -ENOMEM;
+	kvmmu_shadow_vcpu_init(vcpu->mmu);
+	return 0;
 }
 
 /**
@@ -195,6 +208,7 @@ void kvmmu_mmu_vcpu_destroy(struct kvmmu_vcpu *vcpu)
 
 	if (!cache)
 		return;
+	kvmmu_shadow_vcpu_destroy(vcpu->vm->mmu, cache);
 	while (cache->nr_pages)
 		free_page((unsigned long)kvmmu_cache_pop(cache));
 	kfree(cache);
@@ -279,8 +293,13 @@ void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
 	__releases(&mmu->lock)
 {
 	lockdep_assert_held_write(&mmu->lock);
+	if (mmu->shadow && !list_empty(&mmu->sp_zapped))
+		flush = true;
 	if (flush || !list_empty(freed))
 		kvmmu_mmu_flush_locked(mmu);
+	/* Shadow pages: no lockless walker, freed once flushed. */
+	if (mmu->shadow)
+		kvmmu_shadow_commit_delete(&mmu->sp, &mmu->sp_zapped);
 	kvmmu_mmu_write_unlock(mmu);
 	free_tables(freed);
 }
@@ -293,7 +312,11 @@ static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 	bool flush;
 
 	write_lock(&mmu->lock);
-	flush = kvmmu_tdp_zap_range(mmu, as_id, start, end, &freed, true);
+	if (mmu->shadow)
+		flush = !as_id && kvmmu_shadow_zap_range(mmu, start, end);
+	else
+		flush = kvmmu_tdp_zap_range(mmu, as_id, start, end, &freed,
+					    true);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
@@ -366,6 +389,26 @@ static void recover_huge_pages(struct kvmmu_vm *vm,
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
+/*
+ * Dirty logging starts on a slot: write-protect its leaves through the
+ * gfn rmap, or for a big slot zap every shadow page (a first step; the
+ * faults that follow map writable only on a logged write).
+ */
+static bool shadow_wrprot_range(struct kvmmu_mmu *mmu, int as_id,
+				gfn_t start, gfn_t end)
+{
+	bool flush = false;
+	gfn_t gfn;
+
+	if (as_id)
+		return false;
+	if (end - start > 4096)
+		return kvmmu_shadow_zap_all(mmu);
+	for (gfn = start; gfn < end; gfn++)
+		flush |= kvmmu_shadow_wrprot_gfn(mmu, gfn);
+	return flush;
+}
+
 /**
  * kvmmu_mmu_memslot_flags_changed - react to a flags-only memslot update.
  * @vm: the VM owning the slot; a NULL vm->mmu is fine.
@@ -392,6 +435,9 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 
 	if (!mmu || !((old->flags ^ new->flags) & KVM_MEM_LOG_DIRTY_PAGES))
 		return;
+	/* Shadow leaves are 4K: nothing to recover when logging stops. */
+	if (mmu->shadow && !(new->flags & KVM_MEM_LOG_DIRTY_PAGES))
+		return;
 	if (!(new->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
 		recover_huge_pages(vm, new);
 		return;
@@ -399,9 +445,14 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 	if (vm->manual_dirty_log_protect & KVM_DIRTY_LOG_INITIALLY_SET)
 		return;
 	write_lock(&mmu->lock);
-	flush = kvmmu_tdp_write_protect_range(mmu, new->as_id, new->base_gfn,
-					      new->base_gfn + new->npages,
-					      &freed);
+	if (mmu->shadow)
+		flush = shadow_wrprot_range(mmu, new->as_id, new->base_gfn,
+					    new->base_gfn + new->npages);
+	else
+		flush = kvmmu_tdp_write_protect_range(mmu, new->as_id,
+						      new->base_gfn,
+						      new->base_gfn + new->npages,
+						      &freed);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
@@ -457,8 +508,19 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 		if (!mask)
 			continue;
 		pages += hweight_long(mask);
-		kvmmu_tdp_write_protect_mask(mmu, slot->as_id, slot->base_gfn +
-					     (first + i) * BITS_PER_LONG, mask);
+		if (mmu->shadow) {
+			gfn_t base = slot->base_gfn + (first + i) * BITS_PER_LONG;
+			unsigned long bit;
+
+			for_each_set_bit(bit, &mask, BITS_PER_LONG)
+				if (!slot->as_id)
+					kvmmu_shadow_wrprot_gfn(mmu, base + bit);
+		} else {
+			kvmmu_tdp_write_protect_mask(mmu, slot->as_id,
+						     slot->base_gfn +
+						     (first + i) * BITS_PER_LONG,
+						     mask);
+		}
 		/* As kvm_get_dirty_log_protect(): flush whenever bits went. */
 		flush = true;
 	}
@@ -864,6 +926,151 @@ out:
 	return r;
 }
 
+/* Whether the walk read one of its entries from the frame @gfn. */
+static bool walk_uses_gfn(const struct kvmmu_walk *walk, gfn_t gfn)
+{
+	int level;
+
+	for (level = walk->level; level <= walk->levels; level++)
+		if (walk->pte_gpa[level - 1] >> PAGE_SHIFT == gfn)
+			return true;
+	return false;
+}
+
+/**
+ * kvmmu_shadow_page_fault - handle a #PF under the shadow MMU (tdp=0).
+ * @vcpu: the faulting vCPU; called from its own thread.
+ * @gva: the faulting linear address (CR2).
+ * @error_code: the #PF error code (KVMMU_PFERR_*).
+ * @gpa: set to the translation when the walk succeeded.
+ * @inject_error: set to the error code of a #PF to inject.
+ *
+ * KVM's FNAME(page_fault): the guest's tables are walked (A/D set as the
+ * CPU would); a fault of the guest's own is the guest's; otherwise the
+ * GPA is mapped as kvmmu_mmu_page_fault() maps one (memslot, GUP, the
+ * invalidation retry) through shadow pages (shadow_mmu.c). A write to a
+ * guest page table zaps its shadow pages and is retried (KVM's
+ * kvm_mmu_unprotect_page()), or when the walk itself used that table,
+ * is left to the caller to emulate.
+ *
+ * Context: as kvmmu_mmu_page_fault().
+ *
+ * Return: 0 (enter again), KVMMU_PF_INJECT (inject #PF with
+ * *@inject_error, CR2 = @gva), KVMMU_PF_EMULATE (MMIO at *@gpa),
+ * KVMMU_PF_WRITE_PT (emulate the store to the page table at *@gpa), or
+ * an errno as kvmmu_mmu_page_fault().
+ */
+int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
+			    u64 *gpa, u32 *inject_error)
+{
+	u32 access = error_code & (KVMMU_PFERR_WRITE | KVMMU_PFERR_USER |
+				   KVMMU_PFERR_FETCH);
+	struct kvmmu_vm *vm = vcpu->vm;
+	struct kvmmu_mmu *mmu = vm->mmu;
+	struct kvmmu_page_fault fault = {
+		.error_code = error_code,
+		.present = error_code & KVMMU_PFERR_PRESENT,
+		.write = error_code & KVMMU_PFERR_WRITE,
+		.level = PG_LEVEL_4K,
+	};
+	struct kvmmu_walk walk;
+	LIST_HEAD(freed);
+	bool flush = false;
+	int idx, r;
+
+	atomic64_inc(&mmu->stats.faults);
+	trace_kvmmu_fault(vcpu->vcpu_id, gva, error_code);
+	r = kvmmu_shadow_walk(vcpu, gva, access, &walk);
+	if (r == -EAGAIN)
+		return 0;
+	if (r) {
+		/* A table outside guest memory reads as not present. */
+		*inject_error = r == KVMMU_WALK_PAGE_FAULT ? walk.error_code :
+							    access;
+		return KVMMU_PF_INJECT;
+	}
+	*gpa = walk.gpa;
+	fault.addr = walk.gpa;
+	fault.gfn = walk.gpa >> PAGE_SHIFT;
+	if (fault.gfn >= mmu->max_gfn) {
+		atomic64_inc(&mmu->stats.emulate);
+		return KVMMU_PF_EMULATE;
+	}
+	idx = srcu_read_lock(&vm->srcu);
+	fault.slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), fault.gfn);
+	if (!fault.slot || (fault.slot->flags & KVMMU_MEMSLOT_INVALID) ||
+	    (fault.write && (fault.slot->flags & KVM_MEM_READONLY))) {
+		atomic64_inc(&mmu->stats.emulate);
+		r = KVMMU_PF_EMULATE;
+		goto out;
+	}
+	if (current->mm != vm->mm) {
+		r = -EFAULT;
+		goto out;
+	}
+	r = kvmmu_shadow_topup(vcpu->mmu);
+	if (r)
+		goto out;
+
+	if (fault.write) {
+		write_lock(&mmu->lock);
+		if (kvmmu_shadow_gfn_protected(mmu, fault.gfn)) {
+			if (walk_uses_gfn(&walk, fault.gfn)) {
+				kvmmu_mmu_write_unlock(mmu);
+				r = KVMMU_PF_WRITE_PT;
+				goto out;
+			}
+			flush = kvmmu_shadow_zap_gfn(mmu, fault.gfn);
+			kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+			r = 0;
+			goto out;
+		}
+		kvmmu_mmu_write_unlock(mmu);
+	}
+
+	fault.hva = kvmmu_memslot_gfn_to_hva(fault.slot, fault.gfn);
+	fault.seq = READ_ONCE(mmu->invalidate_seq);
+	/* Read the sequence before GUP reads the host PTE; see the top. */
+	smp_rmb();
+	r = faultin_pfn(fault.hva, fault.write,
+			!(fault.slot->flags & KVM_MEM_READONLY), &fault.pfn,
+			&fault.page, &fault.writable, &fault.gup);
+	if (r == -EHWPOISON) {
+		send_sig_mceerr(BUS_MCEERR_AR, (void __user *)fault.hva,
+				PAGE_SHIFT, current);
+		r = 0;
+		goto out;
+	}
+	if (r == KVMMU_PF_EMULATE)
+		atomic64_inc(&mmu->stats.emulate);
+	if (r)
+		goto out;
+	if (fault.slot->dirty_bitmap) {
+		fault.writable = fault.writable && fault.write;
+		fault.dirty_bitmap = fault.slot->dirty_bitmap;
+		fault.base_gfn = fault.slot->base_gfn;
+	}
+
+	write_lock(&mmu->lock);
+	if (invalidate_retry(mmu, &fault))
+		r = KVMMU_MAP_RETRY;
+	else
+		r = kvmmu_shadow_map(mmu, vcpu, &walk, gva, &fault, &flush);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+
+	if (r == KVMMU_MAP_DONE && fault.writable && fault.gup &&
+	    !PageDirty(fault.page))
+		set_page_dirty_lock(fault.page);
+	if (r == KVMMU_MAP_RETRY)
+		atomic64_inc(&mmu->stats.retries);
+	r = r == KVMMU_MAP_NOMEM ? -ENOMEM : 0;
+	if (fault.page)
+		put_page(fault.page);
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
 /* ---- VM lifetime ---- */
 
 static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
@@ -896,6 +1103,13 @@ static struct kvmmu_mmu *mmu_create(struct kvmmu_vm *vm,
 	mmu->max_gfn = 1ULL << (phys_bits - PAGE_SHIFT);
 	mmu->max_level = max_level;
 	kvmmu_account_tables(mmu, mmu->root, 1);
+	if (!kvmmu_tdp && kvmmu_shadow_mmu_init(mmu)) {
+		kvmmu_account_tables(mmu, mmu->root, -1);
+		free_page((unsigned long)mmu->root5);
+		free_page((unsigned long)mmu->root);
+		kfree(mmu);
+		return NULL;
+	}
 	return mmu;
 }
 
@@ -909,6 +1123,7 @@ static void mmu_free(struct kvmmu_mmu *mmu)
 	zap_range_flush(mmu, 0, 0, mmu->max_gfn);
 	/* The tables wait for RCU in our callback: wait for them. */
 	rcu_barrier();
+	kvmmu_shadow_mmu_destroy(mmu);
 	free_page((unsigned long)mmu->root5);
 	kvmmu_account_tables(mmu, mmu->root, -1);
 	free_page((unsigned long)mmu->root);

@@ -31,6 +31,18 @@ struct dentry;
 
 /* kvmmu_mmu_page_fault(): the caller must emulate the access (MMIO). */
 #define KVMMU_PF_EMULATE	1
+/* kvmmu_shadow_page_fault(): the guest's own #PF, to be injected. */
+#define KVMMU_PF_INJECT		2
+/* ...: a write to a guest page table that the walk itself used: emulate. */
+#define KVMMU_PF_WRITE_PT	3
+
+/* Module parameter "tdp": NPT (true) or the shadow MMU. */
+extern bool kvmmu_tdp;
+
+int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
+			    u64 *gpa, u32 *inject_error);
+int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa);
+void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn);
 
 int kvmmu_mmu_vm_init(struct kvmmu_vm *vm);
 void kvmmu_mmu_notifier_stop(struct kvmmu_vm *vm);
@@ -80,262 +92,12 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 
 #include "spte.h"
 
-/* Counters for debugfs "stats"; racy reads are fine. */
-struct kvmmu_mmu_stats {
-	atomic64_t faults;
-	atomic64_t emulate;
-	atomic64_t retries;
-	atomic64_t fast;
-	atomic64_t invalidations;
-	atomic64_t zaps;
-	atomic64_t zapped;
-	atomic64_t leaves[KVMMU_MAX_HUGE_LEVEL];
-	atomic64_t tables;
-	atomic64_t yields;
-};
-
-/**
- * struct kvmmu_mmu - the MMU state of one VM (vm->mmu).
- * @vm: the VM.
- * @fmt: how this MMU's SPTEs spell their bits.
- * @lock: the MMU lock: read for faults and aging, write for zaps and the
- *        invalidation bookkeeping (see Documentation/locking.rst).
- * @root: the level-4 table; never replaced while the VM lives.
- * @root5: with 5-level host paging, the level-5 table above @root: the
- *         hardware walks the NPT in the host's paging mode. Its entry 0
- *         points to @root and never changes (GPAs stay below 2^48).
- * @phys_bits: guest MAXPHYADDR the NPT covers.
- * @max_gfn: first GFN the NPT cannot map (1 << (@phys_bits - 12)).
- * @max_level: biggest leaf: PG_LEVEL_1G if the CPU has 1G pages, else 2M.
- * @invalidate_seq: bumped by every invalidate_range_end; read locklessly
- *                  by faults before GUP, written under @lock for write.
- * @invalidate_in_progress: invalidate_range_start calls not yet ended.
- * @invalidate_start: union of the HVA ranges in progress, [start, end).
- * @invalidate_end: see @invalidate_start.
- * @mn: our mmu_notifier on vm->mm.
- * @mn_registered: @mn is registered and must be unregistered.
- * @stats: counters.
- */
-struct kvmmu_mmu {
-	struct kvmmu_vm *vm;
-	const struct kvmmu_spte_format *fmt;
-	rwlock_t lock;	/* see Documentation/locking.rst */
-	u64 *root;
-	u64 *root5;
-	unsigned int phys_bits;
-	gfn_t max_gfn;
-	int max_level;
-	unsigned long invalidate_seq;
-	long invalidate_in_progress;
-	unsigned long invalidate_start;
-	unsigned long invalidate_end;
-	struct mmu_notifier mn;
-	bool mn_registered;
-	struct kvmmu_mmu_stats stats;
-};
-
-/* Table pages one fault may need (levels 3, 2, 1), plus slack. */
-#define KVMMU_PAGE_CACHE_SIZE	4
-
-/**
- * struct kvmmu_mmu_vcpu - per-vCPU MMU state (vcpu->mmu).
- * @nr_pages: zeroed table pages in @pages.
- * @pages: zeroed pages, filled outside any lock by kvmmu_mmu_topup().
- *
- * Used only by the vCPU's own thread under vcpu->mutex: no lock.
- */
-struct kvmmu_mmu_vcpu {
-	int nr_pages;
-	void *pages[KVMMU_PAGE_CACHE_SIZE];
-};
-
 /*
- * @n (+1 or -1) table pages join or leave the NPT: counted, and shown as
- * secondary page tables (memory.stat sec_pagetables) of the memcg the page
- * is charged to, the VMM's, as KVM does.
- */
-static inline void kvmmu_account_tables(struct kvmmu_mmu *mmu, u64 *table, int n)
-{
-	atomic64_add(n, &mmu->stats.tables);
-	mod_lruvec_page_state(virt_to_page(table), NR_SECONDARY_PAGETABLE, n);
-}
-
-/* A zeroed table page from the vCPU cache, or NULL when it ran dry. */
-static inline void *kvmmu_cache_pop(struct kvmmu_mmu_vcpu *cache)
-{
-	if (!cache->nr_pages)
-		return NULL;
-	return cache->pages[--cache->nr_pages];
-}
-
-/* Give back a page that was never linked in: it is still zeroed. */
-static inline void kvmmu_cache_push(struct kvmmu_mmu_vcpu *cache, void *page)
-{
-	if (WARN_ON_ONCE(cache->nr_pages == KVMMU_PAGE_CACHE_SIZE))
-		free_page((unsigned long)page);
-	else
-		cache->pages[cache->nr_pages++] = page;
-}
-
-/**
- * struct kvmmu_page_fault - one fault, from the vendor's report to the leaf.
- * @addr: the faulting guest physical address.
- * @error_code: KVMMU_PFERR_* (kvmmu.h), whatever the vendor reported.
- * @present: the access met a present entry (a permission fault).
- * @write: the fault is a write (the leaf gets D).
- * @gfn: the faulting GFN.
- * @slot: the memslot of @gfn, under vm->srcu.
- * @hva: the HVA of @gfn.
- * @seq: mmu->invalidate_seq read before GUP.
- * @pfn: the host frame backing @gfn.
- * @page: the page GUP returned a reference to, or NULL.
- * @gup: @page came from GUP (not a VM_PFNMAP PTE).
- * @writable: map writable.
- * @level: leaf level wanted; lowered if a table is in the way.
- * @dirty_bitmap: the slot's dirty log, or NULL when it does not log.
- * @base_gfn: the slot's first GFN, to index @dirty_bitmap.
+ * ---- The shadow MMU: rmap.c, shadow.c, shadow_mmu.c and tests/kunit ----
  *
- * The first fields are what every vendor reports (kvmmu_mmu_page_fault()
- * decodes them once); the rest is filled in as the fault goes, as in
- * KVM's struct kvm_page_fault. The locked half (mmu_map()) reads only
- * @gfn, @hva, @seq, @pfn, @writable, @write, @level and the dirty log,
- * which is all that KUnit fills in.
- */
-struct kvmmu_page_fault {
-	u64 addr;
-	u64 error_code;
-	bool present;
-	bool write;
-	gfn_t gfn;
-	struct kvmmu_memory_slot *slot;
-	unsigned long hva;
-	unsigned long seq;
-	u64 pfn;
-	struct page *page;
-	bool gup;
-	bool writable;
-	int level;
-	unsigned long *dirty_bitmap;
-	gfn_t base_gfn;
-};
-
-/* What kvmmu_tdp_map() did. */
-enum kvmmu_map_result {
-	KVMMU_MAP_DONE,	/* a leaf was installed or changed */
-	KVMMU_MAP_SPURIOUS,	/* a leaf already gives the access */
-	KVMMU_MAP_RETRY,	/* lost a race: let the guest fault again */
-	KVMMU_MAP_LOWER,	/* a table sits at the goal level */
-	KVMMU_MAP_NOMEM,	/* the vCPU cache ran dry */
-};
-
-#define KVMMU_DUMP_BATCH	32
-
-/* Leaves for debugfs "mappings", a batch at a time. */
-struct kvmmu_dump_batch {
-	gfn_t next;	/* resume at this GFN */
-	int n;
-	struct {
-		gfn_t gfn;
-		u64 spte;
-		int level;
-	} leaf[KVMMU_DUMP_BATCH];
-};
-
-/* tdp.c: the NPT's own walks and changes (locks as each says). */
-bool kvmmu_tdp_zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-			 gfn_t end, struct list_head *freed, bool can_yield);
-bool kvmmu_tdp_write_protect_range(struct kvmmu_mmu *mmu, int as_id,
-				   gfn_t start, gfn_t end,
-				   struct list_head *freed);
-void kvmmu_tdp_write_protect_mask(struct kvmmu_mmu *mmu, int as_id,
-				  gfn_t base, unsigned long mask);
-int kvmmu_tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
-		  const struct kvmmu_page_fault *fault);
-u64 *kvmmu_tdp_lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level);
-bool kvmmu_tdp_fast_page_fault(struct kvmmu_mmu *mmu,
-			       const struct kvmmu_memory_slot *slot, gfn_t gfn);
-bool kvmmu_tdp_dump_collect(struct kvmmu_mmu *mmu,
-			    struct kvmmu_dump_batch *b);
-
-/* mmu.c, for notifier.c: zaps under mmu->lock held for write. */
-bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-			 gfn_t end, struct list_head *freed);
-void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
-			  struct list_head *freed) __releases(&mmu->lock);
-void kvmmu_mmu_flush_locked(struct kvmmu_mmu *mmu);
-
-/*
- * The unflushed-zap ledger (debug kernels: lockdep on)
- * ----------------------------------------------------
- * KVM's rule: an SPTE that was zapped or lost a permission is flushed
- * from every vCPU's TLB before mmu->lock is released, so that whoever
- * takes the lock next (another invalidation of the same range that finds
- * nothing to zap, say) may trust that no vCPU still translates through
- * it. QEMU TCG flushes on every VMRUN and cannot show a break of this
- * rule, so debug builds count zaps per CPU (mmu->lock is a spinning
- * lock: its holder cannot migrate) and WARN when the lock is released
- * with zaps not followed by a flush. KUnit sets kvmmu_ledger_quiet to
- * count such releases in kvmmu_ledger_fired instead of warning.
- */
-#define KVMMU_DEBUG	IS_ENABLED(CONFIG_PROVE_LOCKING)
-
-DECLARE_PER_CPU(unsigned int, kvmmu_unflushed);
-extern atomic_t kvmmu_ledger_fired;
-extern bool kvmmu_ledger_quiet;
-
-/* @n SPTEs were zapped or lost write access under mmu->lock. */
-static inline void kvmmu_ledger_zapped(unsigned int n)
-{
-	if (KVMMU_DEBUG)
-		this_cpu_add(kvmmu_unflushed, n);
-}
-
-/* Every vCPU was made to flush, under mmu->lock: the ledger is square. */
-static inline void kvmmu_ledger_flushed(void)
-{
-	if (KVMMU_DEBUG)
-		this_cpu_write(kvmmu_unflushed, 0);
-}
-
-/* mmu->lock is about to be released: nothing may be left unflushed. */
-static inline void kvmmu_ledger_check(void)
-{
-	if (!KVMMU_DEBUG || likely(!this_cpu_read(kvmmu_unflushed)))
-		return;
-	this_cpu_write(kvmmu_unflushed, 0);
-	atomic_inc(&kvmmu_ledger_fired);
-	WARN_ONCE(!READ_ONCE(kvmmu_ledger_quiet),
-		  "kvmmu: mmu->lock released with zapped SPTEs not flushed\n");
-}
-
-static inline void kvmmu_mmu_write_unlock(struct kvmmu_mmu *mmu)
-	__releases(&mmu->lock)
-{
-	kvmmu_ledger_check();
-	write_unlock(&mmu->lock);
-}
-
-static inline void kvmmu_mmu_read_unlock(struct kvmmu_mmu *mmu)
-	__releases(&mmu->lock)
-{
-	kvmmu_ledger_check();
-	read_unlock(&mmu->lock);
-}
-
-/* Called for each leaf of a walk; returns whether it counted (young). */
-typedef bool (*kvmmu_leaf_fn)(u64 *sptep, int level, gfn_t gfn, void *data);
-bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-			   gfn_t end, kvmmu_leaf_fn fn, void *data);
-
-/* notifier.c */
-int kvmmu_mmu_notifier_register(struct kvmmu_mmu *mmu, struct mm_struct *mm);
-void kvmmu_mmu_notifier_unregister(struct kvmmu_mmu *mmu, struct mm_struct *mm);
-
-/*
- * ---- The shadow MMU's groundwork: rmap.c, shadow.c and tests/kunit ----
- *
- * Not yet used by a guest: the TDP MMU above does not call any of it. See
- * the comments at the top of rmap.c and shadow.c, and Documentation/mmu.rst.
+ * Used only with tdp=0 (struct kvmmu_mmu's @shadow); the TDP MMU does not
+ * call any of it. See the comments at the top of rmap.c, shadow.c and
+ * shadow_mmu.c, and Documentation/mmu.rst.
  */
 
 /* Objects a cache holds: KVM's KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE. */
@@ -437,6 +199,8 @@ struct kvmmu_rmap_head *kvmmu_gfn_to_rmap(const struct kvmmu_slot_rmap *r,
  * @cr0_wp: CR0.WP the page is valid for.
  * @smep_andnot_wp: CR4.SMEP && !CR0.WP.
  * @smap_andnot_wp: CR4.SMAP && !CR0.WP.
+ * @pae_root: one of the four level-2 pages under a vCPU's PAE root (paging
+ *            off: the CPU runs the guest in PAE mode on them).
  *
  * KVM's kvm_mmu_page_role without the bits for nested guests, SMM and
  * A/D-less EPT, which kvmmu does not have.
@@ -454,7 +218,8 @@ union kvmmu_page_role {
 		unsigned int cr0_wp:1;
 		unsigned int smep_andnot_wp:1;
 		unsigned int smap_andnot_wp:1;
-		unsigned int :16;
+		unsigned int pae_root:1;
+		unsigned int :15;
 	};
 };
 
@@ -470,6 +235,8 @@ union kvmmu_page_role {
  * @unsync_children: SPTEs of @spt leading to unsync pages.
  * @root_count: vCPUs using the page as their root; a zapped root lives
  *              on, invalid, until the count drops to 0.
+ * @gfns: indirect level-1 pages: the GFN each leaf SPTE maps (the guest
+ *        PTE's), for the rmap; NULL elsewhere (a direct page computes it).
  */
 struct kvmmu_mmu_page {
 	struct hlist_node hash_link;
@@ -481,6 +248,7 @@ struct kvmmu_mmu_page {
 	bool unsync;
 	unsigned int unsync_children;
 	int root_count;
+	u64 *gfns;
 };
 
 /* Buckets of the shadow-page hash: KVM's KVM_MMU_HASH_SHIFT. */
@@ -534,5 +302,303 @@ void kvmmu_shadow_put_root(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp,
 			   struct list_head *zapped);
 void kvmmu_shadow_commit_delete(struct kvmmu_shadow *s,
 				struct list_head *zapped);
+
+/* shadow_mmu.c: the shadow MMU's tables (see its top comment). */
+extern const struct kvmmu_spte_format kvmmu_shadow_format;
+int kvmmu_shadow_mmu_init(struct kvmmu_mmu *mmu);
+void kvmmu_shadow_mmu_destroy(struct kvmmu_mmu *mmu);
+void kvmmu_shadow_vcpu_init(struct kvmmu_mmu_vcpu *c);
+void kvmmu_shadow_vcpu_destroy(struct kvmmu_mmu *mmu,
+			       struct kvmmu_mmu_vcpu *c);
+int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c);
+bool kvmmu_shadow_gfn_protected(struct kvmmu_mmu *mmu, gfn_t gfn);
+bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
+bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end);
+bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu);
+bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
+struct kvmmu_walk;
+struct kvmmu_page_fault;
+int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_walk *walk, u64 gva,
+		     struct kvmmu_page_fault *fault, bool *flush);
+
+/* Counters for debugfs "stats"; racy reads are fine. */
+struct kvmmu_mmu_stats {
+	atomic64_t faults;
+	atomic64_t emulate;
+	atomic64_t retries;
+	atomic64_t fast;
+	atomic64_t invalidations;
+	atomic64_t zaps;
+	atomic64_t zapped;
+	atomic64_t leaves[KVMMU_MAX_HUGE_LEVEL];
+	atomic64_t tables;
+	atomic64_t yields;
+};
+
+/**
+ * struct kvmmu_mmu - the MMU state of one VM (vm->mmu).
+ * @vm: the VM.
+ * @fmt: how this MMU's SPTEs spell their bits.
+ * @lock: the MMU lock: read for faults and aging, write for zaps and the
+ *        invalidation bookkeeping (see Documentation/locking.rst).
+ * @root: the level-4 table; never replaced while the VM lives.
+ * @root5: with 5-level host paging, the level-5 table above @root: the
+ *         hardware walks the NPT in the host's paging mode. Its entry 0
+ *         points to @root and never changes (GPAs stay below 2^48).
+ * @phys_bits: guest MAXPHYADDR the NPT covers.
+ * @max_gfn: first GFN the NPT cannot map (1 << (@phys_bits - 12)).
+ * @max_level: biggest leaf: PG_LEVEL_1G if the CPU has 1G pages, else 2M.
+ * @invalidate_seq: bumped by every invalidate_range_end; read locklessly
+ *                  by faults before GUP, written under @lock for write.
+ * @invalidate_in_progress: invalidate_range_start calls not yet ended.
+ * @invalidate_start: union of the HVA ranges in progress, [start, end).
+ * @invalidate_end: see @invalidate_start.
+ * @mn: our mmu_notifier on vm->mm.
+ * @mn_registered: @mn is registered and must be unregistered.
+ * @stats: counters.
+ * @shadow: the shadow MMU (tdp=0): @root stays empty, @sp holds the tables.
+ * @sp: the shadow pages (shadow.c, shadow_mmu.c).
+ * @sp_zapped: shadow pages unlinked under @lock, freed by
+ *             kvmmu_mmu_zap_unlock() after its flush.
+ * @gfn_rmap: the shadow MMU's GFN -> leaf SPTE map, a hash of struct
+ *            kvmmu_gfn_rmap (shadow_mmu.c).
+ */
+struct kvmmu_mmu {
+	struct kvmmu_vm *vm;
+	const struct kvmmu_spte_format *fmt;
+	rwlock_t lock;	/* see Documentation/locking.rst */
+	u64 *root;
+	u64 *root5;
+	unsigned int phys_bits;
+	gfn_t max_gfn;
+	int max_level;
+	unsigned long invalidate_seq;
+	long invalidate_in_progress;
+	unsigned long invalidate_start;
+	unsigned long invalidate_end;
+	struct mmu_notifier mn;
+	bool mn_registered;
+	struct kvmmu_mmu_stats stats;
+	bool shadow;
+	struct kvmmu_shadow sp;
+	struct list_head sp_zapped;
+	struct hlist_head *gfn_rmap;
+};
+
+/* Table pages one fault may need (levels 3, 2, 1), plus slack. */
+#define KVMMU_PAGE_CACHE_SIZE	4
+
+/**
+ * struct kvmmu_mmu_vcpu - per-vCPU MMU state (vcpu->mmu).
+ * @nr_pages: zeroed table pages in @pages.
+ * @pages: zeroed pages, filled outside any lock by kvmmu_mmu_topup().
+ * @sc: shadow MMU: headers, spt pages and rmap descriptors.
+ * @gfn_cache: shadow MMU: struct kvmmu_gfn_rmap entries.
+ * @gfns_cache: shadow MMU: pages for struct kvmmu_mmu_page's @gfns.
+ * @root: shadow MMU, 4-level guest paging: the root (a root_count held).
+ * @pae: shadow MMU, paging off: the four level-2 roots under @pae_root.
+ * @pae_root: their PDPT, below 4G (a 32-bit CR3), allocated on first use.
+ * @root_cr3: the guest CR3 (4-level) the roots were loaded for.
+ * @root_role: the role word they were loaded for.
+ *
+ * Used only by the vCPU's own thread under vcpu->mutex: no lock, except
+ * the roots' root_count, which belongs to mmu->lock.
+ */
+struct kvmmu_mmu_vcpu {
+	int nr_pages;
+	void *pages[KVMMU_PAGE_CACHE_SIZE];
+	struct kvmmu_shadow_caches sc;
+	struct kvmmu_memory_cache gfn_cache;
+	struct kvmmu_memory_cache gfns_cache;
+	struct kvmmu_mmu_page *root;
+	struct kvmmu_mmu_page *pae[4];
+	u64 *pae_root;
+	u64 root_cr3;
+	u32 root_role;
+};
+
+/*
+ * @n (+1 or -1) table pages join or leave the NPT: counted, and shown as
+ * secondary page tables (memory.stat sec_pagetables) of the memcg the page
+ * is charged to, the VMM's, as KVM does.
+ */
+static inline void kvmmu_account_tables(struct kvmmu_mmu *mmu, u64 *table, int n)
+{
+	atomic64_add(n, &mmu->stats.tables);
+	mod_lruvec_page_state(virt_to_page(table), NR_SECONDARY_PAGETABLE, n);
+}
+
+/* A zeroed table page from the vCPU cache, or NULL when it ran dry. */
+static inline void *kvmmu_cache_pop(struct kvmmu_mmu_vcpu *cache)
+{
+	if (!cache->nr_pages)
+		return NULL;
+	return cache->pages[--cache->nr_pages];
+}
+
+/* Give back a page that was never linked in: it is still zeroed. */
+static inline void kvmmu_cache_push(struct kvmmu_mmu_vcpu *cache, void *page)
+{
+	if (WARN_ON_ONCE(cache->nr_pages == KVMMU_PAGE_CACHE_SIZE))
+		free_page((unsigned long)page);
+	else
+		cache->pages[cache->nr_pages++] = page;
+}
+
+/**
+ * struct kvmmu_page_fault - one fault, from the vendor's report to the leaf.
+ * @addr: the faulting guest physical address.
+ * @error_code: KVMMU_PFERR_* (kvmmu.h), whatever the vendor reported.
+ * @present: the access met a present entry (a permission fault).
+ * @write: the fault is a write (the leaf gets D).
+ * @gfn: the faulting GFN.
+ * @slot: the memslot of @gfn, under vm->srcu.
+ * @hva: the HVA of @gfn.
+ * @seq: mmu->invalidate_seq read before GUP.
+ * @pfn: the host frame backing @gfn.
+ * @page: the page GUP returned a reference to, or NULL.
+ * @gup: @page came from GUP (not a VM_PFNMAP PTE).
+ * @writable: map writable.
+ * @level: leaf level wanted; lowered if a table is in the way.
+ * @dirty_bitmap: the slot's dirty log, or NULL when it does not log.
+ * @base_gfn: the slot's first GFN, to index @dirty_bitmap.
+ *
+ * The first fields are what every vendor reports (kvmmu_mmu_page_fault()
+ * decodes them once); the rest is filled in as the fault goes, as in
+ * KVM's struct kvm_page_fault. The locked half (mmu_map()) reads only
+ * @gfn, @hva, @seq, @pfn, @writable, @write, @level and the dirty log,
+ * which is all that KUnit fills in.
+ */
+struct kvmmu_page_fault {
+	u64 addr;
+	u64 error_code;
+	bool present;
+	bool write;
+	gfn_t gfn;
+	struct kvmmu_memory_slot *slot;
+	unsigned long hva;
+	unsigned long seq;
+	u64 pfn;
+	struct page *page;
+	bool gup;
+	bool writable;
+	int level;
+	unsigned long *dirty_bitmap;
+	gfn_t base_gfn;
+};
+
+/* What kvmmu_tdp_map() did. */
+enum kvmmu_map_result {
+	KVMMU_MAP_DONE,	/* a leaf was installed or changed */
+	KVMMU_MAP_SPURIOUS,	/* a leaf already gives the access */
+	KVMMU_MAP_RETRY,	/* lost a race: let the guest fault again */
+	KVMMU_MAP_LOWER,	/* a table sits at the goal level */
+	KVMMU_MAP_NOMEM,	/* the vCPU cache ran dry */
+};
+
+#define KVMMU_DUMP_BATCH	32
+
+/* Leaves for debugfs "mappings", a batch at a time. */
+struct kvmmu_dump_batch {
+	gfn_t next;	/* resume at this GFN */
+	int n;
+	struct {
+		gfn_t gfn;
+		u64 spte;
+		int level;
+	} leaf[KVMMU_DUMP_BATCH];
+};
+
+/* tdp.c: the NPT's own walks and changes (locks as each says). */
+void kvmmu_leaf_page_state(u64 old);
+bool kvmmu_tdp_zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			 gfn_t end, struct list_head *freed, bool can_yield);
+bool kvmmu_tdp_write_protect_range(struct kvmmu_mmu *mmu, int as_id,
+				   gfn_t start, gfn_t end,
+				   struct list_head *freed);
+void kvmmu_tdp_write_protect_mask(struct kvmmu_mmu *mmu, int as_id,
+				  gfn_t base, unsigned long mask);
+int kvmmu_tdp_map(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *cache,
+		  const struct kvmmu_page_fault *fault);
+u64 *kvmmu_tdp_lookup_leaf(struct kvmmu_mmu *mmu, gfn_t gfn, int *level);
+bool kvmmu_tdp_fast_page_fault(struct kvmmu_mmu *mmu,
+			       const struct kvmmu_memory_slot *slot, gfn_t gfn);
+bool kvmmu_tdp_dump_collect(struct kvmmu_mmu *mmu,
+			    struct kvmmu_dump_batch *b);
+
+/* mmu.c, for notifier.c: zaps under mmu->lock held for write. */
+bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			 gfn_t end, struct list_head *freed);
+void kvmmu_mmu_zap_unlock(struct kvmmu_mmu *mmu, bool flush,
+			  struct list_head *freed) __releases(&mmu->lock);
+void kvmmu_mmu_flush_locked(struct kvmmu_mmu *mmu);
+
+/*
+ * The unflushed-zap ledger (debug kernels: lockdep on)
+ * ----------------------------------------------------
+ * KVM's rule: an SPTE that was zapped or lost a permission is flushed
+ * from every vCPU's TLB before mmu->lock is released, so that whoever
+ * takes the lock next (another invalidation of the same range that finds
+ * nothing to zap, say) may trust that no vCPU still translates through
+ * it. QEMU TCG flushes on every VMRUN and cannot show a break of this
+ * rule, so debug builds count zaps per CPU (mmu->lock is a spinning
+ * lock: its holder cannot migrate) and WARN when the lock is released
+ * with zaps not followed by a flush. KUnit sets kvmmu_ledger_quiet to
+ * count such releases in kvmmu_ledger_fired instead of warning.
+ */
+#define KVMMU_DEBUG	IS_ENABLED(CONFIG_PROVE_LOCKING)
+
+DECLARE_PER_CPU(unsigned int, kvmmu_unflushed);
+extern atomic_t kvmmu_ledger_fired;
+extern bool kvmmu_ledger_quiet;
+
+/* @n SPTEs were zapped or lost write access under mmu->lock. */
+static inline void kvmmu_ledger_zapped(unsigned int n)
+{
+	if (KVMMU_DEBUG)
+		this_cpu_add(kvmmu_unflushed, n);
+}
+
+/* Every vCPU was made to flush, under mmu->lock: the ledger is square. */
+static inline void kvmmu_ledger_flushed(void)
+{
+	if (KVMMU_DEBUG)
+		this_cpu_write(kvmmu_unflushed, 0);
+}
+
+/* mmu->lock is about to be released: nothing may be left unflushed. */
+static inline void kvmmu_ledger_check(void)
+{
+	if (!KVMMU_DEBUG || likely(!this_cpu_read(kvmmu_unflushed)))
+		return;
+	this_cpu_write(kvmmu_unflushed, 0);
+	atomic_inc(&kvmmu_ledger_fired);
+	WARN_ONCE(!READ_ONCE(kvmmu_ledger_quiet),
+		  "kvmmu: mmu->lock released with zapped SPTEs not flushed\n");
+}
+
+static inline void kvmmu_mmu_write_unlock(struct kvmmu_mmu *mmu)
+	__releases(&mmu->lock)
+{
+	kvmmu_ledger_check();
+	write_unlock(&mmu->lock);
+}
+
+static inline void kvmmu_mmu_read_unlock(struct kvmmu_mmu *mmu)
+	__releases(&mmu->lock)
+{
+	kvmmu_ledger_check();
+	read_unlock(&mmu->lock);
+}
+
+/* Called for each leaf of a walk; returns whether it counted (young). */
+typedef bool (*kvmmu_leaf_fn)(u64 *sptep, int level, gfn_t gfn, void *data);
+bool kvmmu_mmu_walk_leaves(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+			   gfn_t end, kvmmu_leaf_fn fn, void *data);
+
+/* notifier.c */
+int kvmmu_mmu_notifier_register(struct kvmmu_mmu *mmu, struct mm_struct *mm);
+void kvmmu_mmu_notifier_unregister(struct kvmmu_mmu *mmu, struct mm_struct *mm);
 
 #endif /* KVMMU_MMU_H */

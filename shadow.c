@@ -142,6 +142,7 @@ static void shadow_free_page(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 	kvmmu_rmap_clear(&sp->parent_ptes);
 	set_page_private(virt_to_page(sp->spt), 0);
 	free_page((unsigned long)sp->spt);
+	free_page((unsigned long)sp->gfns);
 	kfree(sp);
 	s->nr_pages--;
 }

@@ -5,14 +5,19 @@
  * What it does
  * ------------
  * - Refuses to load, with one dmesg line, when the CPU has no SVM, firmware
- *   disabled it (VM_CR.SVMDIS), nested paging is missing (no shadow MMU yet),
- *   or another hypervisor already owns SVM (EFER.SVME set: kvm_amd).
+ *   disabled it (VM_CR.SVMDIS), or another hypervisor already owns SVM
+ *   (EFER.SVME set: kvm_amd). Without nested paging, or with tdp=0, every
+ *   VM gets the shadow MMU (shadow_mmu.c).
  * - Enables SVM on every CPU (EFER.SVME, VM_HSAVE_PA) through a CPU hotplug
  *   state, so CPUs that come online later get it too, and disables it on
  *   unload, CPU offlining and emergency reboot.
  * - Gives each vCPU a VMCB: every instruction that could escape the guest
  *   (VMRUN and friends, port I/O, MSRs, CPUID, HLT, XSETBV) is intercepted;
- *   memory goes through the NPT of mmu.c (nCR3). The MSRs that VMLOAD and
+ *   memory goes through the NPT of mmu.c (nCR3), or with the shadow MMU
+ *   through the shadow root in the VMCB's CR3: then CR0/CR3/CR4 reads and
+ *   writes, INVLPG and #PF exit too (init_vmcb() with !npt_enabled), the
+ *   guest's CR0/CR3/CR4/EFER live in vcpu->sregs and the VMCB holds what
+ *   the CPU must run with (shadow_cr_to_vmcb()). The MSRs that VMLOAD and
  *   VMSAVE switch are the exception (see msr.c): the guest reaches only
  *   its own copy in the VMCB.
  * - Runs the guest (svm_vmenter.S) with host interrupts held off by GIF and
@@ -114,6 +119,7 @@ struct svm_vcpu {
 	bool nmi_singlestep;
 	u64 nmi_singlestep_guest_rflags;
 	u8 injected;	/* enum svm_injected: what EVENTINJ holds */
+	u64 shadow_root_pa;	/* tdp=0: the CR3 the CPU runs the guest on */
 };
 
 /* Which event of vcpu->ev the last entry put in EVENTINJ. */
@@ -246,9 +252,9 @@ static int svm_check_cpu(void)
 		pr_err("refusing to load: SVM is disabled by firmware (VM_CR.SVMDIS)\n");
 		return -EOPNOTSUPP;
 	}
-	if (!boot_cpu_has(X86_FEATURE_NPT)) {
-		pr_err("refusing to load: SVM without nested paging (NPT) needs the shadow MMU, which does not exist yet\n");
-		return -EOPNOTSUPP;
+	if (!boot_cpu_has(X86_FEATURE_NPT) && kvmmu_tdp) {
+		pr_info("no nested paging (NPT): using the shadow MMU\n");
+		kvmmu_tdp = false;
 	}
 	rdmsrl(MSR_EFER, efer);
 	if (efer & EFER_SVME) {
@@ -334,7 +340,8 @@ static int svm_hardware_setup(void)
 		goto err_free;
 	}
 	svm_hp_state = r;
-	pr_info("AMD SVM with nested paging enabled, %u ASIDs\n", max_asid);
+	pr_info("AMD SVM enabled, %u ASIDs, MMU: %s\n", max_asid,
+		kvmmu_tdp ? "nested paging (NPT)" : "shadow paging (tdp=0)");
 	return 0;
 
 err_nomem:
@@ -412,8 +419,19 @@ static void init_vmcb(struct svm_vcpu *svm)
 	vmcb->control.iopm_base_pa = page_to_phys(iopm_pages);
 	vmcb->control.msrpm_base_pa = page_to_phys(msrpm_pages);
 	vmcb->control.int_ctl = V_INTR_MASKING_MASK;
-	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	vmcb->control.nested_cr3 = kvmmu_mmu_root_pa(svm->vcpu.vm);
+	if (kvmmu_tdp) {
+		vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+		vmcb->control.nested_cr3 = kvmmu_mmu_root_pa(svm->vcpu.vm);
+	} else {
+		/* init_vmcb() with !npt_enabled. */
+		set_intercept(vmcb, INTERCEPT_CR0_READ);
+		set_intercept(vmcb, INTERCEPT_CR0_WRITE);
+		set_intercept(vmcb, INTERCEPT_CR3_READ);
+		set_intercept(vmcb, INTERCEPT_CR3_WRITE);
+		set_intercept(vmcb, INTERCEPT_CR4_READ);
+		set_intercept(vmcb, INTERCEPT_INVLPG);
+		set_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + PF_VECTOR);
+	}
 	vmcb->save.g_pat = 0x0007040600070406ULL;
 	vmcb->save.dr6 = DR6_ACTIVE_LOW;
 	vmcb->save.dr7 = DR7_FIXED_1;
@@ -460,6 +478,28 @@ static void seg_from_vmcb(struct kvm_segment *s, const struct vmcb_seg *v)
 	s->db = !!(a & SVM_SELECTOR_DB_MASK);
 	s->g = !!(a & SVM_SELECTOR_G_MASK);
 	s->unusable = !s->present;
+}
+
+/*
+ * The shadow MMU: what the CPU runs the guest with, from the guest's
+ * values (svm_set_cr0(), svm_set_cr4(), svm_set_efer() with !npt_enabled):
+ * paging always on (paged real mode, or PAE for a guest with paging off)
+ * and WP on, so that read-only shadow leaves protect the guest's tables;
+ * NX on for the shadow SPTEs' NX; LME only with LMA; CR3 the shadow root.
+ */
+static void shadow_cr_to_vmcb(struct svm_vcpu *svm)
+{
+	const struct kvm_sregs *s = &svm->vcpu.sregs;
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	save->cr0 = s->cr0 | X86_CR0_PG | X86_CR0_WP;
+	save->cr3 = svm->shadow_root_pa;
+	save->cr4 = s->cr4 | X86_CR4_PAE;
+	if (!(s->cr0 & X86_CR0_PG))
+		save->cr4 &= ~(X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE);
+	save->efer |= EFER_NX;
+	if (!(s->efer & EFER_LMA))
+		save->efer &= ~EFER_LME;
 }
 
 static void load_guest_state(struct svm_vcpu *svm)
@@ -510,6 +550,8 @@ static void load_guest_state(struct svm_vcpu *svm)
 	save->cr4 = s->cr4;
 	/* VMRUN refuses a guest EFER without SVME; the guest never sees it. */
 	save->efer = s->efer | EFER_SVME;
+	if (!kvmmu_tdp)
+		shadow_cr_to_vmcb(svm);
 	save->g_pat = svm->vcpu.msr.pat;
 	svm->vmcb->control.tsc_offset = svm->vcpu.msr.tsc_offset;
 	/* No in-kernel LAPIC: CR8 is V_TPR (sync_lapic_to_cr8()). */
@@ -565,11 +607,14 @@ static void save_guest_state(struct svm_vcpu *svm)
 	s->idt.base = save->idtr.base;
 	s->idt.limit = save->idtr.limit;
 
-	s->cr0 = save->cr0;
 	s->cr2 = save->cr2;
-	s->cr3 = save->cr3;
-	s->cr4 = save->cr4;
-	s->efer = save->efer & ~EFER_SVME;
+	/* Shadow MMU: every change of these exits, and the VMCB's are ours. */
+	if (kvmmu_tdp) {
+		s->cr0 = save->cr0;
+		s->cr3 = save->cr3;
+		s->cr4 = save->cr4;
+		s->efer = save->efer & ~EFER_SVME;
+	}
 	s->cr8 = svm->vmcb->control.int_ctl & V_TPR_MASK;
 	/* svm_get_interrupt_shadow(): one bit, reported as both kinds. */
 	svm->vcpu.ev.int_shadow =
@@ -855,6 +900,166 @@ static int handle_cr4_write(struct svm_vcpu *svm)
 	return 1;
 }
 
+#define CR0_KNOWN	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | \
+			 X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | \
+			 X86_CR0_NW | X86_CR0_CD | X86_CR0_PG)
+
+/*
+ * Shadow MMU: a guest write to CR0, checked as kvm_set_cr0() and applied
+ * as svm_set_cr0(): paging turned on with EFER.LME enters long mode (LMA),
+ * turned off leaves it. A change of PG or WP changes the MMU's role: the
+ * next entry loads another root (kvmmu_shadow_load_root()) and flushes.
+ * Return: 0, or 1 for #GP (nothing changed).
+ */
+static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
+{
+	struct kvm_sregs *s = &vcpu->sregs;
+	u64 old = s->cr0;
+
+	if (cr0 >> 32)
+		return 1;
+	cr0 = (cr0 & CR0_KNOWN) | X86_CR0_ET;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return 1;
+	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return 1;
+	if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG) &&
+	    (s->efer & EFER_LME)) {
+		if (!(s->cr4 & X86_CR4_PAE) || s->cs.l)
+			return 1;
+		s->efer |= EFER_LMA;
+	}
+	if ((old & X86_CR0_PG) && !(cr0 & X86_CR0_PG)) {
+		/* Not from 64-bit code, nor with PCIDE (kvm_is_valid_cr0()). */
+		if (((s->efer & EFER_LMA) && s->cs.l) ||
+		    (s->cr4 & X86_CR4_PCIDE))
+			return 1;
+		s->efer &= ~EFER_LMA;
+	}
+	s->cr0 = cr0;
+	if ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_WP))
+		kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	return 0;
+}
+
+/*
+ * Shadow MMU: a guest write to CR3 (kvm_set_cr3()): a GPA beyond
+ * MAXPHYADDR is #GP in long mode; with PCIDE bit 63 (no flush) is
+ * dropped, and every write flushes the whole ASID all the same (no
+ * PCID-tagged roots).
+ */
+static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
+{
+	struct kvm_sregs *s = &vcpu->sregs;
+
+	if (s->cr4 & X86_CR4_PCIDE)
+		cr3 &= ~BIT_ULL(63);
+	if ((s->efer & EFER_LMA) && !kvmmu_legal_gpa(vcpu, cr3 & PAGE_MASK))
+		return 1;
+	s->cr3 = cr3;
+	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	return 0;
+}
+
+/*
+ * Shadow MMU: MOV to and from CR0/CR3/CR4, CLTS and LMSW (the CR0 write
+ * intercept takes them all), as cr_interception() and kvm_lmsw(); the
+ * guest reads its own values, never the VMCB's.
+ */
+static int handle_cr(struct svm_vcpu *svm)
+{
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvm_sregs *s = &vcpu->sregs;
+	struct kvmmu_sys_insn insn;
+	u64 val, *gpr;
+	int mode, r;
+
+	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
+		return 0;
+	if (!insn.two_byte)
+		goto bad;
+	if (kvmmu_vcpu_cpl(vcpu)) {
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	}
+	switch (insn.opcode) {
+	case 0x06:	/* CLTS */
+		s->cr0 &= ~X86_CR0_TS;
+		break;
+	case 0x01:	/* LMSW r16: PE can be set, not cleared */
+		if (((insn.reg >> 3) & 7) != 6 || (insn.reg >> 6) != 3)
+			goto bad;
+		val = *kvmmu_gpr(&vcpu->regs, insn.reg & 7);
+		if (shadow_set_cr0(vcpu, (s->cr0 & ~0x0eULL) | (val & 0x0f))) {
+			inject_exception(svm, X86_TRAP_GP, true);
+			return 1;
+		}
+		break;
+	case 0x20:	/* MOV from CRn */
+		if (insn.reg != 0 && insn.reg != 3 && insn.reg != 4)
+			goto bad;
+		val = insn.reg == 0 ? s->cr0 : insn.reg == 3 ? s->cr3 : s->cr4;
+		gpr = kvmmu_gpr(&vcpu->regs, insn.gpr);
+		*gpr = mode == 64 ? val : (u32)val;
+		break;
+	case 0x22:	/* MOV to CRn */
+		if (insn.reg == 4)
+			return handle_cr4_write(svm);
+		if (insn.reg != 0 && insn.reg != 3)
+			goto bad;
+		val = *kvmmu_gpr(&vcpu->regs, insn.gpr);
+		if (mode != 64)
+			val = (u32)val;
+		r = insn.reg ? shadow_set_cr3(vcpu, val) :
+			       shadow_set_cr0(vcpu, val);
+		if (r) {
+			inject_exception(svm, X86_TRAP_GP, true);
+			return 1;
+		}
+		break;
+	default:
+		goto bad;
+	}
+	vcpu->regs.rip += insn.len;
+	if (mode != 64)
+		vcpu->regs.rip = (u32)vcpu->regs.rip;
+	kvmmu_insn_done(vcpu);
+	return 1;
+bad:
+	return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+				    svm->vmcb->control.exit_code);
+}
+
+/*
+ * Shadow MMU: INVLPG. Shadow pages never lag the guest's tables (no
+ * unsync yet), so only the TLB may hold the old translation: the whole
+ * ASID is flushed, which also saves decoding the address (no decode
+ * assists under TCG).
+ */
+static int handle_invlpg(struct svm_vcpu *svm)
+{
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	struct kvmmu_sys_insn insn;
+	int mode;
+
+	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
+		return 0;
+	if (!insn.two_byte || insn.opcode != 0x01 ||
+	    ((insn.reg >> 3) & 7) != 7 || (insn.reg >> 6) == 3)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    SVM_EXIT_INVLPG);
+	if (kvmmu_vcpu_cpl(vcpu)) {
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	}
+	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	vcpu->regs.rip += insn.len;
+	if (mode != 64)
+		vcpu->regs.rip = (u32)vcpu->regs.rip;
+	kvmmu_insn_done(vcpu);
+	return 1;
+}
+
 /*
  * A guest MOV to or from DR0-DR7, emulated on svm->db/dr6/dr7 as the
  * architecture defines it (kvm_get_dr()/kvm_set_dr()): DR4/DR5 alias
@@ -1053,6 +1258,18 @@ static int handle_exit(struct svm_vcpu *svm)
 		return 0;
 	case SVM_EXIT_WRITE_CR4:
 		return handle_cr4_write(svm);
+	case SVM_EXIT_READ_CR0:
+	case SVM_EXIT_READ_CR3:
+	case SVM_EXIT_READ_CR4:
+	case SVM_EXIT_WRITE_CR0:
+	case SVM_EXIT_WRITE_CR3:
+		return handle_cr(svm);
+	case SVM_EXIT_INVLPG:
+		return handle_invlpg(svm);
+	case SVM_EXIT_EXCP_BASE + PF_VECTOR:
+		/* Shadow MMU: EXITINFO1 the error code, EXITINFO2 CR2. */
+		return kvmmu_handle_shadow_pf(vcpu, c->exit_info_2,
+					      c->exit_info_1);
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 7:
 		return handle_dr(svm, false);
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 7:
@@ -1179,6 +1396,16 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 			svm->dr6 |= DR_STEP;
 			inject_exception(svm, X86_TRAP_DB, false);
 		}
+	}
+	if (!kvmmu_tdp) {
+		int r = kvmmu_shadow_load_root(vcpu, &svm->shadow_root_pa);
+
+		if (r == -EOPNOTSUPP)
+			return kvmmu_internal_error(vcpu,
+						    KVM_INTERNAL_ERROR_EMULATION,
+						    vcpu->sregs.cr0);
+		if (r)
+			return r;
 	}
 	load_guest_state(svm);
 	svm_inject_events(svm);

@@ -74,7 +74,7 @@ const struct kvmmu_spte_format kvmmu_npt_format = {
  * notifier zaps (and gets here) first. Not for KUnit's made-up PFNs, which
  * lie beyond RAM (no memmap).
  */
-static void leaf_page_state(u64 old)
+void kvmmu_leaf_page_state(u64 old)
 {
 	u64 pfn = kvmmu_spte_pfn(old);
 	struct page *page;
@@ -133,7 +133,7 @@ static void free_subtree(struct kvmmu_mmu *mmu, u64 *table, int level,
 		 * Until the flush a vCPU may still set A or D through a cached
 		 * upper entry: take the last value.
 		 */
-		leaf_page_state(xchg(iter.sptep, 0));
+		kvmmu_leaf_page_state(xchg(iter.sptep, 0));
 		leaves[iter.level - 1]++;
 	}
 	for (l = 0; l < KVMMU_MAX_HUGE_LEVEL; l++) {
@@ -243,7 +243,7 @@ bool kvmmu_tdp_zap_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		if (can_yield && zap_cond_resched(mmu, &iter, &flush, freed))
 			continue;
 		if (kvmmu_spte_is_leaf(iter.old_spte, iter.level)) {
-			leaf_page_state(xchg(iter.sptep, 0));
+			kvmmu_leaf_page_state(xchg(iter.sptep, 0));
 			leaf_gone(mmu, iter.level);
 		} else if (iter.level == PG_LEVEL_2M &&
 			   iter_inside(&iter, start, end)) {
@@ -291,6 +291,9 @@ out:
 bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			 gfn_t end, struct list_head *freed)
 {
+	/* tdp=0: the shadow pages and leaves of the range (shadow_mmu.c). */
+	if (mmu->shadow)
+		return !as_id && kvmmu_shadow_zap_range(mmu, start, end);
 	return kvmmu_tdp_zap_range(mmu, as_id, start, end, freed, false);
 }
 
@@ -439,7 +442,7 @@ static bool replace_spte_atomic(struct kvmmu_mmu *mmu, u64 *sptep, u64 old,
 	if (!try_cmpxchg64(sptep, &old, KVMMU_SPTE_FROZEN))
 		return false;
 	/* @old is a leaf in both callers; frozen, it gets no more A/D. */
-	leaf_page_state(old);
+	kvmmu_leaf_page_state(old);
 	/* A leaf that @new does not replace by another leaf is counted out. */
 	if (gone_level)
 		leaf_gone(mmu, gone_level);

@@ -47,6 +47,7 @@
 #include <asm/fpu/xcr.h>
 #include <asm/fpu/types.h>
 #include <asm/processor.h>
+#include <asm/trapnr.h>
 #include <asm/tsc.h>
 
 #include "kvmmu.h"
@@ -1344,6 +1345,8 @@ int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr)
 	return 0;
 }
 
+static int emulate_mmio(struct kvmmu_vcpu *vcpu, u64 gpa);
+
 /**
  * kvmmu_handle_npf - a nested page fault: map the page, or emulate MMIO.
  * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
@@ -1357,18 +1360,28 @@ int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr)
  */
 int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 {
-	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
-	const struct kvm_segment *cs = &vcpu->sregs.cs;
-	struct kvm_run *run = vcpu->run;
-	u8 bytes[15];
-	int r, len;
+	int r;
 
-	BUILD_BUG_ON(sizeof(*insn) > sizeof(vcpu->pending_insn));
+	BUILD_BUG_ON(sizeof(struct kvmmu_mmio_insn) > sizeof(vcpu->pending_insn));
 
 	vcpu->stat.npf_exits++;
 	r = kvmmu_mmu_page_fault(vcpu, gpa, error_code);
 	if (r != KVMMU_PF_EMULATE)
 		return r < 0 ? r : 1;
+	return emulate_mmio(vcpu, gpa);
+}
+
+/*
+ * The instruction at RIP touched @gpa, which no memslot backs (or a write
+ * to a READONLY one): decode it and exit to the VMM with KVM_EXIT_MMIO.
+ */
+static int emulate_mmio(struct kvmmu_vcpu *vcpu, u64 gpa)
+{
+	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	const struct kvm_segment *cs = &vcpu->sregs.cs;
+	struct kvm_run *run = vcpu->run;
+	u8 bytes[15];
+	int r, len;
 
 	/*
 	 * The fetch's own check in __linearize(): outside 64-bit mode a RIP
@@ -1409,6 +1422,75 @@ int kvmmu_handle_npf(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	vcpu->pending_rip = vcpu->regs.rip;
 	vcpu->pending_len = insn->len;
 	return 0;
+}
+
+/*
+ * A store to a guest page table that the store's own translation went
+ * through (tdp=0): retrying would rebuild the table's shadow page and
+ * fault again, forever. Do the store here, then zap the table's shadow
+ * pages, as KVM's emulator and kvm_mmu_track_write() do. Only the MOV
+ * forms of emulate.c's decoder are handled.
+ */
+static int emulate_pt_write(struct kvmmu_vcpu *vcpu, u64 gpa)
+{
+	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	u8 bytes[15];
+	int len;
+	u64 val;
+
+	len = kvmmu_fetch_insn(vcpu, bytes, sizeof(bytes));
+	if (len < 0)
+		return emulation_failed(vcpu, NULL, 0);
+	if (kvmmu_decode_mmio(bytes, len, cpu_mode(vcpu), insn) ||
+	    !insn->is_write)
+		return emulation_failed(vcpu, bytes, len);
+	val = kvmmu_mmio_store_value(vcpu, insn);
+	if (kvmmu_guest_rw(vcpu->vm, gpa, &val, insn->mem_size, true))
+		return emulation_failed(vcpu, bytes, len);
+	kvmmu_shadow_track_write(vcpu->vm, gpa >> PAGE_SHIFT);
+	kvmmu_mmio_skip(vcpu, insn);
+	return 1;
+}
+
+/**
+ * kvmmu_handle_shadow_pf - a #PF exit under the shadow MMU (tdp=0).
+ * @vcpu: the vCPU, state in vcpu->regs and vcpu->sregs.
+ * @gva: the faulting linear address (SVM: EXITINFO2).
+ * @error_code: the #PF error code (SVM: EXITINFO1).
+ *
+ * KVM's kvm_mmu_page_fault() for the shadow MMU: the shadow tables are
+ * filled, the guest's own fault is injected (CR2 = @gva), an access to
+ * no memory exits as MMIO.
+ *
+ * Return: 1 to re-enter the guest, 0 to exit to the VMM, or a negative
+ * errno for KVM_RUN, as kvmmu_handle_npf() but for KVMMU_NPF_INJECT_GP.
+ */
+int kvmmu_handle_shadow_pf(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code)
+{
+	u32 inject_error = 0;
+	u64 gpa = 0;
+	int r;
+
+	vcpu->stat.npf_exits++;
+	r = kvmmu_shadow_page_fault(vcpu, gva, error_code, &gpa, &inject_error);
+	switch (r) {
+	case KVMMU_PF_INJECT:
+		vcpu->sregs.cr2 = gva;
+		kvmmu_queue_exception(vcpu, X86_TRAP_PF, true, inject_error);
+		return 1;
+	case KVMMU_PF_EMULATE:
+		r = emulate_mmio(vcpu, gpa);
+		if (r != KVMMU_NPF_INJECT_GP)
+			return r;
+		/* Real mode has no error code (kvm_inject_exception()). */
+		kvmmu_queue_exception(vcpu, X86_TRAP_GP,
+				      vcpu->sregs.cr0 & X86_CR0_PE, 0);
+		return 1;
+	case KVMMU_PF_WRITE_PT:
+		return emulate_pt_write(vcpu, gpa);
+	default:
+		return r < 0 ? r : 1;
+	}
 }
 
 /*

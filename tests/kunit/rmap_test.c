@@ -25,6 +25,7 @@
 
 #include "../../rmap.c"
 #include "../../shadow.c"
+#include "../../shadow_mmu.c"
 
 #define RT_SPTES	64
 

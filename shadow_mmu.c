@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The shadow MMU (tdp=0): the tables the CPU walks, built from the guest's.
+ *
+ * What it is
+ * ----------
+ * Without nested paging the CPU walks one page table per address space:
+ * ours, the shadow of the guest's. SVM runs the guest with the VMCB's CR3
+ * pointing at a shadow root; every #PF exits (svm.c), and
+ * kvmmu_shadow_page_fault() (mmu.c) walks the guest's tables
+ * (paging_tmpl.h, setting A/D as the CPU would), injects the guest's own
+ * faults, and otherwise maps the GPA as the TDP MMU does (memslot, GUP,
+ * invalidation retry) and calls kvmmu_shadow_map() here, which descends
+ * from the vCPU's root and creates the missing shadow pages by (gfn, role)
+ * (shadow.c), KVM's FNAME(fetch) and kvm_mmu_get_child_sp():
+ *
+ *   - a guest table is shadowed by an indirect page of the guest table's
+ *     gfn, whose role carries the access its upper entries allow;
+ *   - below a guest huge page (2M, 1G), or with paging off, direct pages
+ *     map the linear GPA range (gfn = its first frame), so leaves are
+ *     always 4K;
+ *   - the leaf allows what every level of the guest's walk allows, and
+ *     writes only if the guest PTE is dirty (or this write makes it so),
+ *     the host page is writable, dirty logging has logged it, and the gfn
+ *     is not a guest page table.
+ *
+ * Write protection (no unsync yet): creating an indirect page takes write
+ * access from every leaf mapping its gfn (through the gfn rmap) and
+ * flushes at once, and kvmmu_shadow_gfn_protected() keeps later leaves of
+ * that gfn read-only. A guest write to it faults; mmu.c zaps the shadow
+ * pages of the gfn (KVM's kvm_mmu_unprotect_page()) and lets the guest
+ * retry, or, when the walk of the write itself went through that table
+ * (retrying would rebuild the page and fault again, forever), has x86.c
+ * emulate the store and then zap (kvmmu_shadow_track_write()). Every
+ * guest entry the descent relies on is read again, under the lock, after
+ * the table holding it became write-protected (FNAME(gpte_changed)): a
+ * guest write racing with the fault makes it retry.
+ *
+ * Paging off: as KVM's nonpaging MMU, GVA = GPA through direct pages; the
+ * CPU runs the guest in PAE mode (svm.c forces CR0.PG and CR4.PAE) on a
+ * per-vCPU PDPT below 4G whose four entries point at level-2 direct roots
+ * (role.pae_root). Guest 32-bit and PAE paging are not shadowed yet:
+ * kvmmu_shadow_load_root() refuses them (-EOPNOTSUPP).
+ *
+ * The gfn rmap
+ * ------------
+ * GFN -> leaf SPTEs is a hash of struct kvmmu_gfn_rmap, one per mapped
+ * gfn, each holding an rmap head (rmap.c), not yet the per-memslot arrays
+ * that rmap.c provides: the memslot code is untouched, and the hash costs
+ * nothing to a VM that uses the NPT. A leaf's gfn is its direct page's
+ * gfn + index, or for an indirect page @gfns[index].
+ *
+ * Zaps: the notifier and memslot changes zap the shadow pages of every
+ * gfn in the range and the leaves mapping it (through the rmap); ranges
+ * over ZAP_RANGE_MAX pages zap everything. A zapped page keeps its
+ * children (KVM does too): they stay in the hash and are found again.
+ *
+ * Exclusion rules
+ * ---------------
+ * - Everything here runs under mmu->lock held for write (KVM's shadow MMU
+ *   is write-locked too): the hash, the gfn rmap, SPTEs, root counts.
+ *   Leaves are cleared with xchg (the CPU sets A/D under us).
+ * - Zapped pages go to mmu->sp_zapped and are freed by
+ *   kvmmu_mmu_zap_unlock() after the TLB flush, before the lock goes.
+ * - The caches of struct kvmmu_mmu_vcpu belong to the vCPU's thread and
+ *   are topped up outside the lock.
+ */
+
+#include <linux/hash.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/processor-flags.h>
+
+#include "mmu.h"
+#include "emulate.h"
+
+/* Software bit: the MMU does not write-protect the page (KVM's). */
+#define SHADOW_MMU_WRITABLE	BIT_ULL(11)
+#define GPTE_ADDR_MASK		GENMASK_ULL(51, 12)
+#define GPTE_DIRTY		BIT_ULL(6)
+#define GPTE_NX			BIT_ULL(63)
+
+#define GFN_RMAP_BITS		12
+/* Bigger zaps zap every shadow page (a first step: KVM walks the rmaps). */
+#define ZAP_RANGE_MAX		4096
+
+const struct kvmmu_spte_format kvmmu_shadow_format = {
+	.name		= "shadow",
+	.always		= KVMMU_SPTE_PRESENT,
+	.table		= KVMMU_SPTE_WRITABLE | KVMMU_SPTE_USER |
+			  KVMMU_SPTE_ACCESSED,
+	.writable	= KVMMU_SPTE_WRITABLE,
+	.user		= KVMMU_SPTE_USER,
+	.nx		= KVMMU_SPTE_NX,
+	.accessed	= KVMMU_SPTE_ACCESSED,
+	.dirty		= KVMMU_SPTE_DIRTY,
+	.huge		= KVMMU_SPTE_HUGE,
+	.host_writable	= KVMMU_SPTE_HOST_WRITABLE,
+	.mmu_writable	= SHADOW_MMU_WRITABLE,
+	.pfn_mask	= KVMMU_SPTE_PFN_MASK,
+};
+
+/**
+ * struct kvmmu_gfn_rmap - the leaf SPTEs mapping one guest frame.
+ * @link: in mmu->gfn_rmap, by @gfn.
+ * @gfn: the frame.
+ * @head: the SPTEs; the entry is freed when it empties.
+ */
+struct kvmmu_gfn_rmap {
+	struct hlist_node link;
+	gfn_t gfn;
+	struct kvmmu_rmap_head head;
+};
+
+static void shadow_assert_write_locked(struct kvmmu_mmu *mmu)
+{
+	lockdep_assert_held_write(&mmu->lock);
+}
+
+/* ---- lifetime ---- */
+
+/**
+ * kvmmu_shadow_mmu_init - set up a VM's shadow MMU (tdp=0).
+ * @mmu: the MMU, its lock initialised.
+ *
+ * Return: 0 or -ENOMEM (nothing left allocated).
+ */
+int kvmmu_shadow_mmu_init(struct kvmmu_mmu *mmu)
+{
+	int r;
+
+	mmu->gfn_rmap = kvcalloc(1UL << GFN_RMAP_BITS, sizeof(*mmu->gfn_rmap),
+				 GFP_KERNEL_ACCOUNT);
+	if (!mmu->gfn_rmap)
+		return -ENOMEM;
+	r = kvmmu_shadow_init(&mmu->sp, &mmu->lock);
+	if (r) {
+		kvfree(mmu->gfn_rmap);
+		mmu->gfn_rmap = NULL;
+		return r;
+	}
+	INIT_LIST_HEAD(&mmu->sp_zapped);
+	mmu->shadow = true;
+	return 0;
+}
+
+/**
+ * kvmmu_shadow_mmu_destroy - free what is left of a dying VM's shadow MMU.
+ * @mmu: the MMU; every shadow page zapped, no vCPU left.
+ */
+void kvmmu_shadow_mmu_destroy(struct kvmmu_mmu *mmu)
+{
+	struct kvmmu_gfn_rmap *e;
+	struct hlist_node *tmp;
+	unsigned long i;
+
+	if (!mmu->shadow)
+		return;
+	kvmmu_shadow_destroy(&mmu->sp);
+	for (i = 0; i < (1UL << GFN_RMAP_BITS); i++) {
+		hlist_for_each_entry_safe(e, tmp, &mmu->gfn_rmap[i], link) {
+			WARN_ON_ONCE(1);
+			hlist_del(&e->link);
+			kvmmu_rmap_clear(&e->head);
+			kfree(e);
+		}
+	}
+	kvfree(mmu->gfn_rmap);
+	mmu->gfn_rmap = NULL;
+}
+
+/**
+ * kvmmu_shadow_vcpu_init - give a vCPU's MMU state empty shadow caches.
+ * @c: the vCPU's MMU state, zeroed.
+ */
+void kvmmu_shadow_vcpu_init(struct kvmmu_mmu_vcpu *c)
+{
+	kvmmu_shadow_caches_init(&c->sc);
+	c->gfn_cache.obj_size = sizeof(struct kvmmu_gfn_rmap);
+	c->gfns_cache.obj_size = 0;
+}
+
+static void put_roots(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
+{
+	int i;
+
+	if (c->root)
+		kvmmu_shadow_put_root(&mmu->sp, c->root, &mmu->sp_zapped);
+	c->root = NULL;
+	for (i = 0; i < ARRAY_SIZE(c->pae); i++) {
+		if (c->pae[i])
+			kvmmu_shadow_put_root(&mmu->sp, c->pae[i],
+					      &mmu->sp_zapped);
+		c->pae[i] = NULL;
+	}
+}
+
+/**
+ * kvmmu_shadow_vcpu_destroy - drop a vCPU's roots and free its caches.
+ * @mmu: the VM's MMU, or NULL.
+ * @c: the vCPU's MMU state; the vCPU never runs again.
+ */
+void kvmmu_shadow_vcpu_destroy(struct kvmmu_mmu *mmu,
+			       struct kvmmu_mmu_vcpu *c)
+{
+	LIST_HEAD(freed);
+
+	if (mmu && mmu->shadow && (c->root || c->pae[0])) {
+		write_lock(&mmu->lock);
+		put_roots(mmu, c);
+		kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	}
+	kvmmu_shadow_caches_free(&c->sc);
+	kvmmu_memory_cache_free(&c->gfn_cache);
+	kvmmu_memory_cache_free(&c->gfns_cache);
+	free_page((unsigned long)c->pae_root);
+	c->pae_root = NULL;
+}
+
+/**
+ * kvmmu_shadow_topup - fill a vCPU's caches for one fault; may sleep.
+ * @c: the vCPU's MMU state.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c)
+{
+	int r;
+
+	r = kvmmu_shadow_caches_topup(&c->sc);
+	if (!r)
+		r = kvmmu_memory_cache_topup(&c->gfn_cache, 2);
+	if (!r)
+		r = kvmmu_memory_cache_topup(&c->gfns_cache, 5);
+	return r;
+}
+
+/* ---- the gfn rmap ---- */
+
+static struct hlist_head *gfn_bucket(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	return &mmu->gfn_rmap[hash_64(gfn, GFN_RMAP_BITS)];
+}
+
+static struct kvmmu_gfn_rmap *gfn_rmap_find(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_gfn_rmap *e;
+
+	hlist_for_each_entry(e, gfn_bucket(mmu, gfn), link)
+		if (e->gfn == gfn)
+			return e;
+	return NULL;
+}
+
+static int gfn_rmap_add(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+			gfn_t gfn, u64 *sptep)
+{
+	struct kvmmu_gfn_rmap *e = gfn_rmap_find(mmu, gfn);
+	bool new = !e;
+	int r;
+
+	if (new) {
+		e = kvmmu_memory_cache_alloc(&c->gfn_cache);
+		if (!e)
+			return -ENOMEM;
+		e->gfn = gfn;
+	}
+	r = kvmmu_rmap_add(&c->sc.desc, &e->head, sptep);
+	if (r < 0) {
+		if (new)
+			kfree(e);
+		return r;
+	}
+	if (new)
+		hlist_add_head(&e->link, gfn_bucket(mmu, gfn));
+	return 0;
+}
+
+static void gfn_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
+{
+	struct kvmmu_gfn_rmap *e = gfn_rmap_find(mmu, gfn);
+
+	if (WARN_ON_ONCE(!e))
+		return;
+	kvmmu_rmap_remove(&e->head, sptep);
+	if (kvmmu_rmap_empty(&e->head)) {
+		hlist_del(&e->link);
+		kfree(e);
+	}
+}
+
+/* The gfn a leaf SPTE of @sp at @idx maps. */
+static gfn_t leaf_gfn(const struct kvmmu_mmu_page *sp, unsigned int idx)
+{
+	if (sp->role.direct)
+		return sp->gfn + idx;
+	return sp->gfns[idx];
+}
+
+/* ---- zaps ---- */
+
+/* Clear one SPTE of @sp: a leaf leaves the rmap, a table its child. */
+static bool zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
+		     unsigned int idx)
+{
+	u64 *sptep = &sp->spt[idx];
+	u64 spte = READ_ONCE(*sptep);
+
+	if (!kvmmu_spte_present(spte))
+		return false;
+	if (sp->role.level == PG_LEVEL_4K) {
+		spte = xchg(sptep, 0);
+		gfn_rmap_remove(mmu, leaf_gfn(sp, idx), sptep);
+		kvmmu_leaf_page_state(spte);
+	} else {
+		kvmmu_shadow_remove_parent(kvmmu_sptep_to_sp(kvmmu_spte_table(spte)),
+					   sptep);
+		WRITE_ONCE(*sptep, 0);
+	}
+	kvmmu_ledger_zapped(1);
+	return true;
+}
+
+static void zap_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+		zap_spte(mmu, sp, i);
+	kvmmu_ledger_zapped(1);	/* its parents' SPTEs, below */
+	kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
+}
+
+/**
+ * kvmmu_shadow_gfn_protected - whether a gfn is a shadowed guest table.
+ * @mmu: the MMU; lock held for write.
+ * @gfn: the frame.
+ *
+ * Return: true if an indirect shadow page shadows @gfn: no leaf may map
+ * it writable.
+ */
+bool kvmmu_shadow_gfn_protected(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_mmu_page *sp;
+
+	shadow_assert_write_locked(mmu);
+	hlist_for_each_entry(sp, &mmu->sp.hash[hash_64(gfn, KVMMU_SHADOW_HASH_BITS)],
+			     hash_link)
+		if (sp->gfn == gfn && !sp->role.direct)
+			return true;
+	return false;
+}
+
+/**
+ * kvmmu_shadow_zap_gfn - zap the shadow pages of a guest table.
+ * @mmu: the MMU; lock held for write.
+ * @gfn: the guest table's frame.
+ *
+ * KVM's kvm_mmu_unprotect_page(): afterwards the gfn may be mapped
+ * writable again. The caller ends with kvmmu_mmu_zap_unlock().
+ *
+ * Return: whether a page was zapped (flush before unlocking).
+ */
+bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_mmu_page *sp;
+	struct hlist_node *tmp;
+	bool zapped = false;
+
+	shadow_assert_write_locked(mmu);
+	hlist_for_each_entry_safe(sp, tmp,
+				  &mmu->sp.hash[hash_64(gfn, KVMMU_SHADOW_HASH_BITS)],
+				  hash_link) {
+		if (sp->gfn != gfn || sp->role.direct)
+			continue;
+		zap_page(mmu, sp);
+		zapped = true;
+	}
+	return zapped;
+}
+
+/**
+ * kvmmu_shadow_zap_all - zap every shadow page.
+ * @mmu: the MMU; lock held for write.
+ *
+ * Roots in use stay, invalid and empty, until their vCPUs drop them
+ * (kvmmu_shadow_load_root() at the next entry).
+ *
+ * Return: whether anything was there (flush before unlocking).
+ */
+bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu)
+{
+	struct kvmmu_mmu_page *sp, *tmp;
+	bool any = false;
+	unsigned int i;
+
+	shadow_assert_write_locked(mmu);
+	/* Empty every page first: a page is unlinked only once empty. */
+	list_for_each_entry(sp, &mmu->sp.active_pages, link)
+		for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+			any |= zap_spte(mmu, sp, i);
+	list_for_each_entry_safe(sp, tmp, &mmu->sp.active_pages, link) {
+		if (sp->role.invalid)
+			continue;
+		kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
+		any = true;
+	}
+	return any;
+}
+
+/**
+ * kvmmu_shadow_zap_range - zap what maps or shadows a range of gfns.
+ * @mmu: the MMU; lock held for write. Never drops it.
+ * @start: first gfn.
+ * @end: gfn after the last.
+ *
+ * Shadow pages of the gfns and every leaf mapping one go; a range of more
+ * than ZAP_RANGE_MAX pages zaps everything instead.
+ *
+ * Return: whether a flush is needed before unlocking.
+ */
+bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
+{
+	struct kvmmu_rmap_iter iter;
+	struct kvmmu_gfn_rmap *e;
+	bool flush = false;
+	gfn_t gfn;
+	u64 *sptep;
+
+	shadow_assert_write_locked(mmu);
+	if (end <= start || !mmu->sp.nr_pages)
+		return false;
+	if (end - start > ZAP_RANGE_MAX)
+		return kvmmu_shadow_zap_all(mmu);
+	for (gfn = start; gfn < end; gfn++) {
+		flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
+		/* Each zap may free the entry: look it up again. */
+		while ((e = gfn_rmap_find(mmu, gfn))) {
+			struct kvmmu_mmu_page *sp;
+
+			sptep = kvmmu_rmap_first(&e->head, &iter);
+			sp = kvmmu_sptep_to_sp(sptep);
+			zap_spte(mmu, sp, sptep - sp->spt);
+			flush = true;
+		}
+	}
+	return flush;
+}
+
+/**
+ * kvmmu_shadow_wrprot_gfn - take write access from every leaf of a gfn.
+ * @mmu: the MMU; lock held for write.
+ * @gfn: the frame.
+ *
+ * Return: whether a leaf lost it (flush before unlocking).
+ */
+bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_gfn_rmap *e = gfn_rmap_find(mmu, gfn);
+	struct kvmmu_rmap_iter iter;
+	bool flush = false;
+	u64 *sptep;
+
+	shadow_assert_write_locked(mmu);
+	if (!e)
+		return false;
+	for (sptep = kvmmu_rmap_first(&e->head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
+				       (unsigned long *)sptep)) {
+			kvmmu_ledger_zapped(1);
+			flush = true;
+		}
+	}
+	return flush;
+}
+
+/* ---- roots ---- */
+
+/* The root role of the vCPU's paging mode, or -EOPNOTSUPP. */
+static int vcpu_root_role(const struct kvmmu_vcpu *vcpu,
+			  union kvmmu_page_role *role)
+{
+	const struct kvm_sregs *s = &vcpu->sregs;
+	bool wp = s->cr0 & X86_CR0_WP;
+
+	role->word = 0;
+	role->access = KVMMU_ACC_ALL;
+	role->cr0_wp = wp;
+	if (!(s->cr0 & X86_CR0_PG)) {
+		role->level = PG_LEVEL_2M;
+		role->direct = 1;
+		role->pae_root = 1;
+		return 0;
+	}
+	/* 32-bit, PAE and 5-level guest paging: not shadowed yet. */
+	if (!(s->efer & EFER_LMA) || (s->cr4 & X86_CR4_LA57))
+		return -EOPNOTSUPP;
+	role->level = KVMMU_ROOT_LEVEL;
+	role->efer_nx = !!(s->efer & EFER_NX);
+	role->smep_andnot_wp = (s->cr4 & X86_CR4_SMEP) && !wp;
+	role->smap_andnot_wp = (s->cr4 & X86_CR4_SMAP) && !wp;
+	return 0;
+}
+
+/*
+ * The page of (@gfn, @role), created if missing: an indirect one makes its
+ * gfn read-only for every vCPU before it is used (KVM's account_shadowed()
+ * and the flush in __kvm_mmu_get_shadow_page()). NULL if a cache ran dry.
+ */
+static struct kvmmu_mmu_page *get_sp(struct kvmmu_mmu *mmu,
+				     struct kvmmu_mmu_vcpu *c, gfn_t gfn,
+				       union kvmmu_page_role role)
+{
+	struct kvmmu_mmu_page *sp = kvmmu_shadow_find(&mmu->sp, gfn, role);
+
+	if (sp)
+		return sp;
+	if (!role.direct && role.level == PG_LEVEL_4K && !c->gfns_cache.nobjs)
+		return NULL;
+	sp = kvmmu_shadow_alloc(&mmu->sp, &c->sc, gfn, role);
+	if (!sp)
+		return NULL;
+	if (role.direct)
+		return sp;
+	if (role.level == PG_LEVEL_4K)
+		sp->gfns = kvmmu_memory_cache_alloc(&c->gfns_cache);
+	if (kvmmu_shadow_wrprot_gfn(mmu, gfn))
+		kvmmu_mmu_flush_locked(mmu);
+	return sp;
+}
+
+static bool root_valid(const struct kvmmu_mmu_page *sp)
+{
+	union kvmmu_page_role role;
+
+	if (!sp)
+		return false;
+	role.word = READ_ONCE(sp->role.word);
+	return !role.invalid;
+}
+
+/**
+ * kvmmu_shadow_load_root - the shadow root for the vCPU's next entry.
+ * @vcpu: the vCPU, in its thread, before entry (may sleep).
+ * @root_pa: set to the physical address for the VMCB's CR3.
+ *
+ * KVM's kvm_mmu_load() and kvm_mmu_new_pgd(): the vCPU keeps its roots
+ * while the guest's CR3 and paging state (the root's role) stay and no
+ * zap invalidated them; otherwise it drops them and finds or makes the
+ * root of (CR3, role): an indirect level-4 page for 4-level paging, or
+ * with paging off the four direct level-2 pages of its PAE root.
+ *
+ * Return: 0; -ENOMEM; -EOPNOTSUPP for a paging mode not shadowed yet.
+ */
+int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
+{
+	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
+	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	union kvmmu_page_role role;
+	bool paging = vcpu->sregs.cr0 & X86_CR0_PG;
+	u64 cr3 = paging ? vcpu->sregs.cr3 & GPTE_ADDR_MASK : 0;
+	LIST_HEAD(freed);
+	int i, r;
+
+	r = vcpu_root_role(vcpu, &role);
+	if (r)
+		return r;
+	if (c->root_role == role.word && c->root_cr3 == cr3) {
+		if (paging && root_valid(c->root)) {
+			*root_pa = __pa(c->root->spt);
+			return 0;
+		}
+		if (!paging && root_valid(c->pae[0]) && root_valid(c->pae[1]) &&
+		    root_valid(c->pae[2]) && root_valid(c->pae[3])) {
+			*root_pa = __pa(c->pae_root);
+			return 0;
+		}
+	}
+
+	r = kvmmu_shadow_topup(c);
+	if (r)
+		return r;
+	/* In PAE mode CR3 has 32 bits (KVM's pae_root is GFP_DMA32 too). */
+	if (!paging && !c->pae_root) {
+		c->pae_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT |
+						     __GFP_DMA32);
+		if (!c->pae_root)
+			return -ENOMEM;
+	}
+
+	write_lock(&mmu->lock);
+	put_roots(mmu, c);
+	c->root_role = 0;
+	r = -ENOMEM;
+	if (paging) {
+		c->root = get_sp(mmu, c, cr3 >> PAGE_SHIFT, role);
+		if (!c->root)
+			goto out;
+		c->root->root_count++;
+		*root_pa = __pa(c->root->spt);
+	} else {
+		for (i = 0; i < ARRAY_SIZE(c->pae); i++) {
+			/* Each covers 1G of the 4G that paging off reaches. */
+			c->pae[i] = get_sp(mmu, c, (gfn_t)i << (2 * 9), role);
+			if (!c->pae[i]) {
+				put_roots(mmu, c);
+				goto out;
+			}
+			c->pae[i]->root_count++;
+			WRITE_ONCE(c->pae_root[i], __pa(c->pae[i]->spt) |
+				   KVMMU_SPTE_PRESENT);
+		}
+		*root_pa = __pa(c->pae_root);
+	}
+	c->root_role = role.word;
+	c->root_cr3 = cr3;
+	/* The TLB may hold the old roots' translations (same ASID). */
+	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	r = 0;
+out:
+	kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	return r;
+}
+
+/* ---- the fault's descent ---- */
+
+/* What a guest entry allows (KVMMU_ACC_*), as FNAME(gpte_access). */
+static unsigned int gpte_access(u64 gpte, bool efer_nx)
+{
+	unsigned int access = KVMMU_ACC_ALL;
+
+	if (!(gpte & KVMMU_SPTE_WRITABLE))
+		access &= ~KVMMU_ACC_WRITE;
+	if (!(gpte & KVMMU_SPTE_USER))
+		access &= ~KVMMU_ACC_USER;
+	if (efer_nx && (gpte & GPTE_NX))
+		access &= ~KVMMU_ACC_EXEC;
+	return access;
+}
+
+/*
+ * FNAME(gpte_changed): whether the guest entry of the walk at @level is
+ * no longer what the walk read. Under mmu->lock: an atomic read, and a
+ * read that would fault counts as a change (the fault is retried).
+ */
+static bool gpte_changed(struct kvmmu_vcpu *vcpu, const struct kvmmu_walk *w,
+			 int level)
+{
+	u64 gpa = w->pte_gpa[level - 1], val;
+	struct kvmmu_memory_slot *slot;
+	unsigned long hva;
+	int r;
+
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vcpu->vm, 0),
+				    gpa >> PAGE_SHIFT);
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
+		return true;
+	hva = kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+	      offset_in_page(gpa);
+	pagefault_disable();
+	r = __copy_from_user_inatomic(&val, (void __user *)hva, sizeof(val));
+	pagefault_enable();
+	return r || val != w->pte[level - 1];
+}
+
+/* Link @child under @sptep, a table SPTE of a page one level up. */
+static int link_child(struct kvmmu_mmu_vcpu *c, u64 *sptep,
+		      struct kvmmu_mmu_page *child)
+{
+	int r = kvmmu_shadow_add_parent(&c->sc, child, sptep);
+
+	if (r)
+		return r;
+	WRITE_ONCE(*sptep, kvmmu_make_table_spte(&kvmmu_shadow_format,
+						 child->spt));
+	return 0;
+}
+
+/* Install the leaf of @fault at @sp[@idx]; see kvmmu_shadow_map(). */
+static int set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+		    struct kvmmu_mmu_page *sp, unsigned int idx,
+		    unsigned int access, bool dirty_ok,
+		    const struct kvmmu_page_fault *fault, bool *flush)
+{
+	u64 *sptep = &sp->spt[idx];
+	u64 old = READ_ONCE(*sptep), new;
+	bool writable;
+
+	if (WARN_ON_ONCE(sp->role.direct && sp->gfn + idx != fault->gfn))
+		return KVMMU_MAP_RETRY;
+	writable = (access & KVMMU_ACC_WRITE) && fault->writable && dirty_ok &&
+		   !kvmmu_shadow_gfn_protected(mmu, fault->gfn);
+	if (!writable)
+		access &= ~KVMMU_ACC_WRITE;
+	new = kvmmu_make_leaf_spte(&kvmmu_shadow_format, fault->pfn,
+				   PG_LEVEL_4K, access, fault->write);
+
+	if (kvmmu_spte_present(old)) {
+		u64 lost = old & ~new;
+
+		/* Another vCPU got here first (A and D are the CPU's). */
+		if (kvmmu_spte_pfn(old) == fault->pfn &&
+		    leaf_gfn(sp, idx) == fault->gfn &&
+		    !((old ^ new) & ~(KVMMU_SPTE_ACCESSED | KVMMU_SPTE_DIRTY)))
+			return KVMMU_MAP_SPURIOUS;
+		if (kvmmu_spte_pfn(old) != fault->pfn ||
+		    (lost & (KVMMU_SPTE_WRITABLE | KVMMU_SPTE_USER)) ||
+		    (new & ~old & KVMMU_SPTE_NX))
+			*flush = true;
+		zap_spte(mmu, sp, idx);
+	}
+	if (!sp->role.direct)
+		sp->gfns[idx] = fault->gfn;
+	if (gfn_rmap_add(mmu, c, fault->gfn, sptep))
+		return KVMMU_MAP_NOMEM;
+	WRITE_ONCE(*sptep, new);
+	/* Logged under the lock, as mmu_map() does for the NPT. */
+	if (writable && fault->dirty_bitmap)
+		set_bit(fault->gfn - fault->base_gfn, fault->dirty_bitmap);
+	return KVMMU_MAP_DONE;
+}
+
+/**
+ * kvmmu_shadow_map - build the shadow path of a fault and its leaf.
+ * @mmu: the MMU; lock held for write.
+ * @vcpu: the faulting vCPU (its roots and caches).
+ * @walk: the guest walk of @gva, successful; unused with paging off.
+ * @gva: the faulting linear address.
+ * @fault: gfn, pfn, host writability, write, error code, dirty log.
+ * @flush: set when a TLB flush must precede the unlock.
+ *
+ * KVM's FNAME(fetch) for 4-level paging and direct_map() for paging off.
+ *
+ * Return: KVMMU_MAP_DONE, _SPURIOUS, _RETRY (the root was zapped or a
+ * guest entry changed since the walk: let the guest fault again) or
+ * _NOMEM.
+ */
+int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_walk *walk, u64 gva,
+		     struct kvmmu_page_fault *fault, bool *flush)
+{
+	const struct kvm_sregs *s = &vcpu->sregs;
+	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	bool paging = s->cr0 & X86_CR0_PG;
+	bool efer_nx = s->efer & EFER_NX;
+	struct kvmmu_mmu_page *sp, *child;
+	unsigned int access = KVMMU_ACC_ALL, leaf_access = KVMMU_ACC_ALL;
+	union kvmmu_page_role role;
+	bool dirty_ok = true;
+	int level, l;
+	u64 *sptep;
+
+	shadow_assert_write_locked(mmu);
+	if (paging) {
+		sp = c->root;
+		level = KVMMU_ROOT_LEVEL;
+		if (walk->levels != KVMMU_ROOT_LEVEL)
+			return KVMMU_MAP_RETRY;
+		for (l = walk->levels; l >= walk->level; l--)
+			leaf_access &= gpte_access(walk->pte[l - 1], efer_nx);
+		dirty_ok = fault->write ||
+			   (walk->pte[walk->level - 1] & GPTE_DIRTY);
+	} else {
+		gva = (u32)gva;
+		sp = c->pae[gva >> 30];
+		level = PG_LEVEL_2M;
+	}
+	if (!sp || sp->role.invalid)
+		return KVMMU_MAP_RETRY;
+	/* The root's own table is write-protected: its entry must hold. */
+	if (paging && gpte_changed(vcpu, walk, level))
+		return KVMMU_MAP_RETRY;
+
+	for (; level > PG_LEVEL_4K; level--) {
+		sptep = &sp->spt[kvmmu_spte_index(gva >> PAGE_SHIFT, level)];
+		role = sp->role;
+		role.level = level - 1;
+		role.pae_root = 0;
+		if (paging && level > walk->level) {
+			/* The guest entry at @level points to a table. */
+			access &= gpte_access(walk->pte[level - 1], efer_nx);
+			role.access = access;
+			child = NULL;
+			if (!kvmmu_spte_present(READ_ONCE(*sptep))) {
+				gfn_t gfn = (walk->pte[level - 1] &
+					     GPTE_ADDR_MASK) >> PAGE_SHIFT;
+
+				child = get_sp(mmu, c, gfn, role);
+				if (!child)
+					return KVMMU_MAP_NOMEM;
+			}
+			/* Now that its table is protected, the entry below. */
+			if (gpte_changed(vcpu, walk, level - 1))
+				return KVMMU_MAP_RETRY;
+		} else {
+			/* Under a guest huge page, or paging off: linear. */
+			role.direct = 1;
+			role.access = leaf_access;
+			child = NULL;
+			if (!kvmmu_spte_present(READ_ONCE(*sptep))) {
+				gfn_t gfn = fault->gfn &
+					    ~(KVMMU_PAGES_PER(level) - 1);
+
+				child = get_sp(mmu, c, gfn, role);
+				if (!child)
+					return KVMMU_MAP_NOMEM;
+			}
+		}
+		if (child && link_child(c, sptep, child))
+			return KVMMU_MAP_NOMEM;
+		sp = kvmmu_sptep_to_sp(kvmmu_spte_table(READ_ONCE(*sptep)));
+	}
+
+	/* CR0.WP=0: a supervisor write to a read-only page (KVM's way). */
+	if (paging && !(s->cr0 & X86_CR0_WP) && fault->write &&
+	    !(fault->error_code & KVMMU_PFERR_USER) &&
+	    !(leaf_access & KVMMU_ACC_WRITE)) {
+		leaf_access |= KVMMU_ACC_WRITE;
+		leaf_access &= ~KVMMU_ACC_USER;
+	}
+	return set_leaf(mmu, c, sp, kvmmu_spte_index(gva >> PAGE_SHIFT, 1),
+			leaf_access, dirty_ok, fault, flush);
+}
+
+/**
+ * kvmmu_shadow_track_write - the guest's table at @gfn was written.
+ * @vm: the VM (tdp=0); no MMU lock held.
+ * @gfn: the frame written (by the emulated store of x86.c).
+ *
+ * Zaps the shadow pages of @gfn and flushes (KVM's kvm_mmu_track_write()
+ * without the finer per-SPTE update).
+ */
+void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn)
+{
+	struct kvmmu_mmu *mmu = vm->mmu;
+	LIST_HEAD(freed);
+	bool flush;
+
+	write_lock(&mmu->lock);
+	flush = kvmmu_shadow_zap_gfn(mmu, gfn);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+}
