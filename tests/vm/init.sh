@@ -193,13 +193,18 @@ run_bin() {
 	return $_rc
 }
 
-# load_stock [<test>]: insmod the kernel's own kvm stack in dependency order
-# (/stock/order, computed on the host with modinfo), reported as <test>
-# (control.load).
+# load_stock [<test>] [<module> <param>...]: insmod the kernel's own kvm
+# stack in dependency order (/stock/order, computed on the host with
+# modinfo), reported as <test> (control.load); <module> (e.g. kvm_amd) gets
+# the module parameters <param>... (e.g. npt=0).
 load_stock() {
-	_ok=0 _lt=${1:-control.load}
+	_ok=0 _lt=${1:-control.load} _pm=
+	[ $# -ge 2 ] && { _pm=$2; shift 2; }
 	while read -r _m; do
-		if insmod "/stock/$_m.ko" >/dev/null 2>&1 || [ -d "/sys/module/$(echo "$_m" | tr - _)" ]; then
+		_pa=
+		[ "$(echo "$_m" | tr - _)" = "$_pm" ] && _pa="$*"
+		# shellcheck disable=SC2086
+		if insmod "/stock/$_m.ko" $_pa >/dev/null 2>&1 || [ -d "/sys/module/$(echo "$_m" | tr - _)" ]; then
 			check "$_lt" ok "insmod:$_m"
 		else
 			check "$_lt" FAIL "insmod:$_m" "insmod failed"
@@ -224,17 +229,20 @@ unload_stock() {
 	return $_ok
 }
 
-# load_ours <test> <file>: insmod one of our modules
+# load_ours <test> <file> [<param>...]: insmod one of our modules, with
+# these module parameters (e.g. tdp=0)
 load_ours() {
 	mark "$1"
 	if [ ! -e "/kvmmu/$2" ]; then
 		check "$1" FAIL "insmod:$2" "module was not built"
 		return 1
 	fi
-	if insmod "/kvmmu/$2"; then
-		check "$1" ok "insmod:$2"
+	_lo_t=$1 _lo_f=$2
+	shift 2
+	if insmod "/kvmmu/$_lo_f" "$@"; then
+		check "$_lo_t" ok "insmod:$_lo_f"
 	else
-		check "$1" FAIL "insmod:$2" "insmod failed"
+		check "$_lo_t" FAIL "insmod:$_lo_f" "insmod failed"
 		return 1
 	fi
 }
@@ -477,6 +485,28 @@ group_kvmmu() {
 		fi
 	fi
 	unload_ours kvmmu.unload kvmmu || true
+}
+
+# The shadow MMU (issue 18): shadow_test against stock kvm_amd npt=0 (the
+# control) and against kvmmu tdp=0. Each checks /sys/module that the MMU
+# really is the shadow one.
+group_shadow() {
+	want_any control.shadow kvmmu.shadow || return 0
+	if want control.shadow; then
+		mark control.shadow
+		if load_stock control.shadow_load kvm_amd npt=0; then
+			run_bin control.shadow "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" shadow_test || true
+		else
+			check control.shadow FAIL load "stock kvm stack (npt=0) did not load"
+		fi
+		unload_stock control.shadow_unload || true
+	fi
+	if want kvmmu.shadow; then
+		if load_ours kvmmu.shadow_load kvmmu.ko tdp=0; then
+			run_bin kvmmu.shadow "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" shadow_test || true
+			unload_ours kvmmu.shadow_unload kvmmu || true
+		fi
+	fi
 }
 
 group_kvm() {
@@ -1345,6 +1375,7 @@ selftest)
 	[ "$PLAN_FAILNTH" = 1 ] && plan="$plan kvmmu.failnth"
 	plan="$plan kvmmu.fuzz"
 	[ "$PLAN_KUNIT" = 1 ] && plan="$plan kvmmu.kunit"
+	plan="$plan control.shadow kvmmu.shadow"
 	plan="$plan kvm.dev kvm.memslot_test"
 	for b in $up; do plan="$plan kvm.upstream.$b"; done
 	plan="$plan $(qemu_tests control) $(qemu_tests kvmmu)"
@@ -1357,6 +1388,7 @@ selftest)
 	kmemleak_clear
 	group_control
 	group_kvmmu
+	group_shadow
 	group_kvm
 	group_qemu
 	group_kmemleak
