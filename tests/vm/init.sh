@@ -490,23 +490,45 @@ group_kvmmu() {
 # The shadow MMU (issue 18): shadow_test against stock kvm_amd npt=0 (the
 # control) and against kvmmu tdp=0. Each checks /sys/module that the MMU
 # really is the shadow one.
+# The shadow MMU (issue 18): shadow_test against stock kvm_amd npt=0 (the
+# control) and against kvmmu tdp=0 (it checks /sys/module that the MMU
+# really is the shadow one); and the guests of control_guest (real mode),
+# string_io_test and events_test (flat 32-bit, paging off), which run on
+# the shadow MMU's paging-off roots there.
+SHADOW_OTHERS="guest:control_guest string_io:string_io_test events:events_test"
 group_shadow() {
-	want_any control.shadow kvmmu.shadow || return 0
-	if want control.shadow; then
+	_sh_c=control.shadow _sh_k=kvmmu.shadow
+	for _sp in $SHADOW_OTHERS; do
+		_sh_c="$_sh_c control.shadow_${_sp%%:*}"
+		_sh_k="$_sh_k kvmmu.shadow_${_sp%%:*}"
+	done
+	# shellcheck disable=SC2086
+	if want_any $_sh_c; then
 		mark control.shadow
 		if load_stock control.shadow_load kvm_amd npt=0; then
-			run_bin control.shadow "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" shadow_test || true
+			if want control.shadow; then
+				run_bin control.shadow "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" shadow_test || true
+			fi
+			for _sp in $SHADOW_OTHERS; do
+				want "control.shadow_${_sp%%:*}" || continue
+				run_bin "control.shadow_${_sp%%:*}" "$TIMEOUT" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1" "${_sp#*:}" || true
+			done
 		else
 			check control.shadow FAIL load "stock kvm stack (npt=0) did not load"
 		fi
 		unload_stock control.shadow_unload || true
 	fi
+	# shellcheck disable=SC2086
+	want_any $_sh_k || return 0
+	load_ours kvmmu.shadow_load kvmmu.ko tdp=0 || return 0
 	if want kvmmu.shadow; then
-		if load_ours kvmmu.shadow_load kvmmu.ko tdp=0; then
-			run_bin kvmmu.shadow "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" shadow_test || true
-			unload_ours kvmmu.shadow_unload kvmmu || true
-		fi
+		run_bin kvmmu.shadow "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" shadow_test || true
 	fi
+	for _sp in $SHADOW_OTHERS; do
+		want "kvmmu.shadow_${_sp%%:*}" || continue
+		run_bin "kvmmu.shadow_${_sp%%:*}" "$TIMEOUT" "KVMMU_DEV=/dev/kvmmu KVMMU_MODULE=kvmmu" "${_sp#*:}" || true
+	done
+	unload_ours kvmmu.shadow_unload kvmmu || true
 }
 
 group_kvm() {
@@ -1376,6 +1398,9 @@ selftest)
 	plan="$plan kvmmu.fuzz"
 	[ "$PLAN_KUNIT" = 1 ] && plan="$plan kvmmu.kunit"
 	plan="$plan control.shadow kvmmu.shadow"
+	for _sp in $SHADOW_OTHERS; do
+		plan="$plan control.shadow_${_sp%%:*} kvmmu.shadow_${_sp%%:*}"
+	done
 	plan="$plan kvm.dev kvm.memslot_test"
 	for b in $up; do plan="$plan kvm.upstream.$b"; done
 	plan="$plan $(qemu_tests control) $(qemu_tests kvmmu)"
