@@ -181,7 +181,7 @@ void kvmmu_shadow_vcpu_init(struct kvmmu_mmu_vcpu *c)
 	c->gfns_cache.obj_size = 0;
 }
 
-static void put_roots(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
+static void sh_put_roots(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
 {
 	int i;
 
@@ -208,7 +208,7 @@ void kvmmu_shadow_vcpu_destroy(struct kvmmu_mmu *mmu,
 
 	if (mmu && mmu->shadow && (c->root || c->pae[0])) {
 		write_lock(&mmu->lock);
-		put_roots(mmu, c);
+		sh_put_roots(mmu, c);
 		kvmmu_mmu_zap_unlock(mmu, false, &freed);
 	}
 	kvmmu_shadow_caches_free(&c->sc);
@@ -238,25 +238,25 @@ int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c)
 
 /* ---- the gfn rmap ---- */
 
-static struct hlist_head *gfn_bucket(struct kvmmu_mmu *mmu, gfn_t gfn)
+static struct hlist_head *sh_gfn_bucket(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
 	return &mmu->gfn_rmap[hash_64(gfn, GFN_RMAP_BITS)];
 }
 
-static struct kvmmu_gfn_rmap *gfn_rmap_find(struct kvmmu_mmu *mmu, gfn_t gfn)
+static struct kvmmu_gfn_rmap *sh_gfn_rmap_find(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
 	struct kvmmu_gfn_rmap *e;
 
-	hlist_for_each_entry(e, gfn_bucket(mmu, gfn), link)
+	hlist_for_each_entry(e, sh_gfn_bucket(mmu, gfn), link)
 		if (e->gfn == gfn)
 			return e;
 	return NULL;
 }
 
-static int gfn_rmap_add(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
-			gfn_t gfn, u64 *sptep)
+static int sh_gfn_rmap_add(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+			   gfn_t gfn, u64 *sptep)
 {
-	struct kvmmu_gfn_rmap *e = gfn_rmap_find(mmu, gfn);
+	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
 	bool new = !e;
 	int r;
 
@@ -273,13 +273,13 @@ static int gfn_rmap_add(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		return r;
 	}
 	if (new)
-		hlist_add_head(&e->link, gfn_bucket(mmu, gfn));
+		hlist_add_head(&e->link, sh_gfn_bucket(mmu, gfn));
 	return 0;
 }
 
-static void gfn_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
+static void sh_gfn_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
 {
-	struct kvmmu_gfn_rmap *e = gfn_rmap_find(mmu, gfn);
+	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
 
 	if (WARN_ON_ONCE(!e))
 		return;
@@ -291,7 +291,7 @@ static void gfn_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
 }
 
 /* The gfn a leaf SPTE of @sp at @idx maps. */
-static gfn_t leaf_gfn(const struct kvmmu_mmu_page *sp, unsigned int idx)
+static gfn_t sh_leaf_gfn(const struct kvmmu_mmu_page *sp, unsigned int idx)
 {
 	if (sp->role.direct)
 		return sp->gfn + idx;
@@ -301,8 +301,8 @@ static gfn_t leaf_gfn(const struct kvmmu_mmu_page *sp, unsigned int idx)
 /* ---- zaps ---- */
 
 /* Clear one SPTE of @sp: a leaf leaves the rmap, a table its child. */
-static bool zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
-		     unsigned int idx)
+static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
+			unsigned int idx)
 {
 	u64 *sptep = &sp->spt[idx];
 	u64 spte = READ_ONCE(*sptep);
@@ -311,7 +311,7 @@ static bool zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		return false;
 	if (sp->role.level == PG_LEVEL_4K) {
 		spte = xchg(sptep, 0);
-		gfn_rmap_remove(mmu, leaf_gfn(sp, idx), sptep);
+		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(spte);
 	} else {
 		kvmmu_shadow_remove_parent(kvmmu_sptep_to_sp(kvmmu_spte_table(spte)),
@@ -322,12 +322,12 @@ static bool zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 	return true;
 }
 
-static void zap_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
+static void sh_zap_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 {
 	unsigned int i;
 
 	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-		zap_spte(mmu, sp, i);
+		sh_zap_spte(mmu, sp, i);
 	kvmmu_ledger_zapped(1);	/* its parents' SPTEs, below */
 	kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
 }
@@ -374,7 +374,7 @@ bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 				  hash_link) {
 		if (sp->gfn != gfn || sp->role.direct)
 			continue;
-		zap_page(mmu, sp);
+		sh_zap_page(mmu, sp);
 		zapped = true;
 	}
 	return zapped;
@@ -399,7 +399,7 @@ bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu)
 	/* Empty every page first: a page is unlinked only once empty. */
 	list_for_each_entry(sp, &mmu->sp.active_pages, link)
 		for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-			any |= zap_spte(mmu, sp, i);
+			any |= sh_zap_spte(mmu, sp, i);
 	list_for_each_entry_safe(sp, tmp, &mmu->sp.active_pages, link) {
 		if (sp->role.invalid)
 			continue;
@@ -436,12 +436,12 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
 	for (gfn = start; gfn < end; gfn++) {
 		flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
 		/* Each zap may free the entry: look it up again. */
-		while ((e = gfn_rmap_find(mmu, gfn))) {
+		while ((e = sh_gfn_rmap_find(mmu, gfn))) {
 			struct kvmmu_mmu_page *sp;
 
 			sptep = kvmmu_rmap_first(&e->head, &iter);
 			sp = kvmmu_sptep_to_sp(sptep);
-			zap_spte(mmu, sp, sptep - sp->spt);
+			sh_zap_spte(mmu, sp, sptep - sp->spt);
 			flush = true;
 		}
 	}
@@ -457,7 +457,7 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
  */
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	struct kvmmu_gfn_rmap *e = gfn_rmap_find(mmu, gfn);
+	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
 	struct kvmmu_rmap_iter iter;
 	bool flush = false;
 	u64 *sptep;
@@ -479,8 +479,8 @@ bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 /* ---- roots ---- */
 
 /* The root role of the vCPU's paging mode, or -EOPNOTSUPP. */
-static int vcpu_root_role(const struct kvmmu_vcpu *vcpu,
-			  union kvmmu_page_role *role)
+static int sh_vcpu_root_role(const struct kvmmu_vcpu *vcpu,
+			     union kvmmu_page_role *role)
 {
 	const struct kvm_sregs *s = &vcpu->sregs;
 	bool wp = s->cr0 & X86_CR0_WP;
@@ -509,9 +509,9 @@ static int vcpu_root_role(const struct kvmmu_vcpu *vcpu,
  * gfn read-only for every vCPU before it is used (KVM's account_shadowed()
  * and the flush in __kvm_mmu_get_shadow_page()). NULL if a cache ran dry.
  */
-static struct kvmmu_mmu_page *get_sp(struct kvmmu_mmu *mmu,
-				     struct kvmmu_mmu_vcpu *c, gfn_t gfn,
-				       union kvmmu_page_role role)
+static struct kvmmu_mmu_page *sh_get_sp(struct kvmmu_mmu *mmu,
+					struct kvmmu_mmu_vcpu *c, gfn_t gfn,
+					union kvmmu_page_role role)
 {
 	struct kvmmu_mmu_page *sp = kvmmu_shadow_find(&mmu->sp, gfn, role);
 
@@ -531,7 +531,7 @@ static struct kvmmu_mmu_page *get_sp(struct kvmmu_mmu *mmu,
 	return sp;
 }
 
-static bool root_valid(const struct kvmmu_mmu_page *sp)
+static bool sh_root_valid(const struct kvmmu_mmu_page *sp)
 {
 	union kvmmu_page_role role;
 
@@ -564,16 +564,16 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	LIST_HEAD(freed);
 	int i, r;
 
-	r = vcpu_root_role(vcpu, &role);
+	r = sh_vcpu_root_role(vcpu, &role);
 	if (r)
 		return r;
 	if (c->root_role == role.word && c->root_cr3 == cr3) {
-		if (paging && root_valid(c->root)) {
+		if (paging && sh_root_valid(c->root)) {
 			*root_pa = __pa(c->root->spt);
 			return 0;
 		}
-		if (!paging && root_valid(c->pae[0]) && root_valid(c->pae[1]) &&
-		    root_valid(c->pae[2]) && root_valid(c->pae[3])) {
+		if (!paging && sh_root_valid(c->pae[0]) && sh_root_valid(c->pae[1]) &&
+		    sh_root_valid(c->pae[2]) && sh_root_valid(c->pae[3])) {
 			*root_pa = __pa(c->pae_root);
 			return 0;
 		}
@@ -591,11 +591,11 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	}
 
 	write_lock(&mmu->lock);
-	put_roots(mmu, c);
+	sh_put_roots(mmu, c);
 	c->root_role = 0;
 	r = -ENOMEM;
 	if (paging) {
-		c->root = get_sp(mmu, c, cr3 >> PAGE_SHIFT, role);
+		c->root = sh_get_sp(mmu, c, cr3 >> PAGE_SHIFT, role);
 		if (!c->root)
 			goto out;
 		c->root->root_count++;
@@ -603,9 +603,9 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	} else {
 		for (i = 0; i < ARRAY_SIZE(c->pae); i++) {
 			/* Each covers 1G of the 4G that paging off reaches. */
-			c->pae[i] = get_sp(mmu, c, (gfn_t)i << (2 * 9), role);
+			c->pae[i] = sh_get_sp(mmu, c, (gfn_t)i << (2 * 9), role);
 			if (!c->pae[i]) {
-				put_roots(mmu, c);
+				sh_put_roots(mmu, c);
 				goto out;
 			}
 			c->pae[i]->root_count++;
@@ -627,7 +627,7 @@ out:
 /* ---- the fault's descent ---- */
 
 /* What a guest entry allows (KVMMU_ACC_*), as FNAME(gpte_access). */
-static unsigned int gpte_access(u64 gpte, bool efer_nx)
+static unsigned int sh_gpte_access(u64 gpte, bool efer_nx)
 {
 	unsigned int access = KVMMU_ACC_ALL;
 
@@ -645,8 +645,8 @@ static unsigned int gpte_access(u64 gpte, bool efer_nx)
  * no longer what the walk read. Under mmu->lock: an atomic read, and a
  * read that would fault counts as a change (the fault is retried).
  */
-static bool gpte_changed(struct kvmmu_vcpu *vcpu, const struct kvmmu_walk *w,
-			 int level)
+static bool sh_gpte_changed(struct kvmmu_vcpu *vcpu, const struct kvmmu_walk *w,
+			    int level)
 {
 	u64 gpa = w->pte_gpa[level - 1], val;
 	struct kvmmu_memory_slot *slot;
@@ -666,8 +666,8 @@ static bool gpte_changed(struct kvmmu_vcpu *vcpu, const struct kvmmu_walk *w,
 }
 
 /* Link @child under @sptep, a table SPTE of a page one level up. */
-static int link_child(struct kvmmu_mmu_vcpu *c, u64 *sptep,
-		      struct kvmmu_mmu_page *child)
+static int sh_link_child(struct kvmmu_mmu_vcpu *c, u64 *sptep,
+			 struct kvmmu_mmu_page *child)
 {
 	int r = kvmmu_shadow_add_parent(&c->sc, child, sptep);
 
@@ -679,10 +679,10 @@ static int link_child(struct kvmmu_mmu_vcpu *c, u64 *sptep,
 }
 
 /* Install the leaf of @fault at @sp[@idx]; see kvmmu_shadow_map(). */
-static int set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
-		    struct kvmmu_mmu_page *sp, unsigned int idx,
-		    unsigned int access, bool dirty_ok,
-		    const struct kvmmu_page_fault *fault, bool *flush)
+static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+		       struct kvmmu_mmu_page *sp, unsigned int idx,
+		       unsigned int access, bool dirty_ok,
+		       const struct kvmmu_page_fault *fault, bool *flush)
 {
 	u64 *sptep = &sp->spt[idx];
 	u64 old = READ_ONCE(*sptep), new;
@@ -702,18 +702,18 @@ static int set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 
 		/* Another vCPU got here first (A and D are the CPU's). */
 		if (kvmmu_spte_pfn(old) == fault->pfn &&
-		    leaf_gfn(sp, idx) == fault->gfn &&
+		    sh_leaf_gfn(sp, idx) == fault->gfn &&
 		    !((old ^ new) & ~(KVMMU_SPTE_ACCESSED | KVMMU_SPTE_DIRTY)))
 			return KVMMU_MAP_SPURIOUS;
 		if (kvmmu_spte_pfn(old) != fault->pfn ||
 		    (lost & (KVMMU_SPTE_WRITABLE | KVMMU_SPTE_USER)) ||
 		    (new & ~old & KVMMU_SPTE_NX))
 			*flush = true;
-		zap_spte(mmu, sp, idx);
+		sh_zap_spte(mmu, sp, idx);
 	}
 	if (!sp->role.direct)
 		sp->gfns[idx] = fault->gfn;
-	if (gfn_rmap_add(mmu, c, fault->gfn, sptep))
+	if (sh_gfn_rmap_add(mmu, c, fault->gfn, sptep))
 		return KVMMU_MAP_NOMEM;
 	WRITE_ONCE(*sptep, new);
 	/* Logged under the lock, as mmu_map() does for the NPT. */
@@ -759,7 +759,7 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		if (walk->levels != KVMMU_ROOT_LEVEL)
 			return KVMMU_MAP_RETRY;
 		for (l = walk->levels; l >= walk->level; l--)
-			leaf_access &= gpte_access(walk->pte[l - 1], efer_nx);
+			leaf_access &= sh_gpte_access(walk->pte[l - 1], efer_nx);
 		dirty_ok = fault->write ||
 			   (walk->pte[walk->level - 1] & GPTE_DIRTY);
 	} else {
@@ -770,7 +770,7 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 	if (!sp || sp->role.invalid)
 		return KVMMU_MAP_RETRY;
 	/* The root's own table is write-protected: its entry must hold. */
-	if (paging && gpte_changed(vcpu, walk, level))
+	if (paging && sh_gpte_changed(vcpu, walk, level))
 		return KVMMU_MAP_RETRY;
 
 	for (; level > PG_LEVEL_4K; level--) {
@@ -780,19 +780,19 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		role.pae_root = 0;
 		if (paging && level > walk->level) {
 			/* The guest entry at @level points to a table. */
-			access &= gpte_access(walk->pte[level - 1], efer_nx);
+			access &= sh_gpte_access(walk->pte[level - 1], efer_nx);
 			role.access = access;
 			child = NULL;
 			if (!kvmmu_spte_present(READ_ONCE(*sptep))) {
 				gfn_t gfn = (walk->pte[level - 1] &
 					     GPTE_ADDR_MASK) >> PAGE_SHIFT;
 
-				child = get_sp(mmu, c, gfn, role);
+				child = sh_get_sp(mmu, c, gfn, role);
 				if (!child)
 					return KVMMU_MAP_NOMEM;
 			}
 			/* Now that its table is protected, the entry below. */
-			if (gpte_changed(vcpu, walk, level - 1))
+			if (sh_gpte_changed(vcpu, walk, level - 1))
 				return KVMMU_MAP_RETRY;
 		} else {
 			/* Under a guest huge page, or paging off: linear. */
@@ -803,12 +803,12 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 				gfn_t gfn = fault->gfn &
 					    ~(KVMMU_PAGES_PER(level) - 1);
 
-				child = get_sp(mmu, c, gfn, role);
+				child = sh_get_sp(mmu, c, gfn, role);
 				if (!child)
 					return KVMMU_MAP_NOMEM;
 			}
 		}
-		if (child && link_child(c, sptep, child))
+		if (child && sh_link_child(c, sptep, child))
 			return KVMMU_MAP_NOMEM;
 		sp = kvmmu_sptep_to_sp(kvmmu_spte_table(READ_ONCE(*sptep)));
 	}
@@ -820,7 +820,7 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		leaf_access |= KVMMU_ACC_WRITE;
 		leaf_access &= ~KVMMU_ACC_USER;
 	}
-	return set_leaf(mmu, c, sp, kvmmu_spte_index(gva >> PAGE_SHIFT, 1),
+	return sh_set_leaf(mmu, c, sp, kvmmu_spte_index(gva >> PAGE_SHIFT, 1),
 			leaf_access, dirty_ok, fault, flush);
 }
 

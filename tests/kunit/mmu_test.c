@@ -56,6 +56,12 @@ void kvmmu_flush_remote_tlbs(struct kvmmu_vm *vm)
 		atomic_inc(&test_flushes_unlocked);
 }
 
+/* Test double for vm.c's request (shadow_mmu.c's root load asks one). */
+void kvmmu_make_request(struct kvmmu_vcpu *vcpu, int req)
+{
+	set_bit(req, &vcpu->requests);
+}
+
 #define MT_HVA		0x7f0000000000UL	/* 1G aligned */
 #define MT_GFN		0x40000ULL		/* GPA 1G */
 #define MT_PAGES	0x40000ULL		/* 1G of slot */
