@@ -25,6 +25,10 @@
  *   accessed_dirty        A in every level, D in the leaf on writes only
  *   mmio_behind_mapping   an unmapped GPA behind a guest mapping: MMIO exit
  *                         with that GPA, load and store
+ *   host_dontneed         MADV_DONTNEED under a mapped page: zeros
+ *   dirty_log             LOG_DIRTY_PAGES: exactly the pages written, again
+ *                         after each harvest
+ *   slot_delete           a deleted slot behind a guest mapping: MMIO
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -560,6 +564,93 @@ TEST_F(sh, mmio_behind_mapping)
 	EXPECT_EQ(0, memcmp(res.mmio.mmio.data, &(uint64_t){ ~v }, 8));
 	ASSERT_EQ(0, sh_run(self, &res));
 	EXPECT_EQ(PORT_DONE, res.port);
+}
+
+TEST_F(sh, host_dontneed)
+{
+	uint64_t va = WINDOW + 13 * 0x1000;
+	uint8_t *page = self->mem + DATA_GPA + 13 * 0x1000;
+
+	*(uint64_t *)page = 0x1313;
+	EXPECT_EQ(0x1313ULL, must(_metadata, self, OP_R64, va, 0));
+	must(_metadata, self, OP_W64, va + 8, 0x1414);
+	ASSERT_EQ(0, madvise(page, 0x1000, MADV_DONTNEED));
+	EXPECT_EQ(0ULL, must(_metadata, self, OP_R64, va, 0));
+	EXPECT_EQ(0ULL, must(_metadata, self, OP_R64, va + 8, 0));
+	must(_metadata, self, OP_W64, va, 0x1515);
+	EXPECT_EQ(0x1515ULL, *(uint64_t *)page);
+}
+
+/* KVM_GET_DIRTY_LOG of slot 0: is the page at @gpa logged? */
+static int logged(const uint64_t *bits, uint64_t gpa)
+{
+	return !!(bits[(gpa >> 12) / 64] & (1ULL << ((gpa >> 12) % 64)));
+}
+
+static int get_log(FIXTURE_DATA(sh) *self, uint64_t *bits)
+{
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bits };
+
+	memset(bits, 0, MEM_SIZE / 4096 / 8);
+	return kvmmu_ioctl(self->vmfd, KVM_GET_DIRTY_LOG, (unsigned long)&log);
+}
+
+TEST_F(sh, dirty_log)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+		.guest_phys_addr = 0, .memory_size = MEM_SIZE,
+		.userspace_addr = (uintptr_t)self->mem,
+	};
+	uint64_t bits[MEM_SIZE / 4096 / 64];
+	int i;
+
+	/* Map pages 0-3 of the window writable in the shadow tables first. */
+	for (i = 0; i < 4; i++)
+		must(_metadata, self, OP_W64, WINDOW + i * 0x1000, i);
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	ASSERT_EQ(0, get_log(self, bits));
+	for (i = 0; i < 3; i++) {
+		must(_metadata, self, OP_W64, WINDOW + 0x1000, 0x100 + i);
+		must(_metadata, self, OP_R64, WINDOW + 0x2000, 0);
+		ASSERT_EQ(0, get_log(self, bits));
+		EXPECT_EQ(1, logged(bits, DATA_GPA + 0x1000));
+		EXPECT_EQ(0, logged(bits, DATA_GPA + 0x2000));
+		EXPECT_EQ(0, logged(bits, DATA_GPA));
+		EXPECT_EQ(0, logged(bits, DATA_GPA + 0x3000));
+	}
+	EXPECT_EQ(0x102ULL, *(uint64_t *)(self->mem + DATA_GPA + 0x1000));
+	/* Nothing written since the last harvest: nothing logged. */
+	must(_metadata, self, OP_R64, WINDOW + 0x1000, 0);
+	ASSERT_EQ(0, get_log(self, bits));
+	EXPECT_EQ(0, logged(bits, DATA_GPA + 0x1000));
+}
+
+TEST_F(sh, slot_delete)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 1, .guest_phys_addr = MMIO_GPA, .memory_size = 0x10000,
+	};
+	uint64_t va = WINDOW + 14 * 0x1000;
+	uint8_t *mem2 = kvmmu_alloc(0x10000);
+	struct sh_result res;
+
+	ASSERT_NE(NULL, mem2);
+	r.userspace_addr = (uintptr_t)mem2;
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	*(uint64_t *)(mem2 + 0x2000) = 0x2222;
+	*pte(self, PT_A1 + 14 * 8) = (MMIO_GPA + 0x2000) | P | RW;
+	EXPECT_EQ(0x2222ULL, must(_metadata, self, OP_R64, va, 0));
+	r.memory_size = 0;
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	ASSERT_EQ(0, sh_do(self, OP_R64, va, 0, &res));
+	ASSERT_EQ(0, res.port);
+	EXPECT_EQ(KVM_EXIT_MMIO, res.mmio.exit_reason);
+	EXPECT_EQ(MMIO_GPA + 0x2000, res.mmio.mmio.phys_addr);
+	munmap(mem2, 0x10000);
 }
 
 TEST_HARNESS_MAIN
