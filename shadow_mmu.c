@@ -705,11 +705,16 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		    sh_leaf_gfn(sp, idx) == fault->gfn &&
 		    !((old ^ new) & ~(KVMMU_SPTE_ACCESSED | KVMMU_SPTE_DIRTY)))
 			return KVMMU_MAP_SPURIOUS;
+		old = xchg(sptep, 0);
+		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
+		kvmmu_leaf_page_state(old);
+		/* Only a lost permission or another page needs a flush. */
 		if (kvmmu_spte_pfn(old) != fault->pfn ||
 		    (lost & (KVMMU_SPTE_WRITABLE | KVMMU_SPTE_USER)) ||
-		    (new & ~old & KVMMU_SPTE_NX))
+		    (new & ~old & KVMMU_SPTE_NX)) {
+			kvmmu_ledger_zapped(1);
 			*flush = true;
-		sh_zap_spte(mmu, sp, idx);
+		}
 	}
 	if (!sp->role.direct)
 		sp->gfns[idx] = fault->gfn;
