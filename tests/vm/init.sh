@@ -33,6 +33,8 @@
 #               which hangs in about half of its boots on TCG) on stock612
 #   FUZZ_REPLAY 1 adds control.fuzz_replay (the fuzzer's phase 1 again on
 #               kvm_amd, compared with its own record) on stock612
+#   QEMU_TDP    0 loads kvmmu's kvm.ko for the kvmmu.qemu_* tests with
+#               tdp=0 (the shadow MMU); 1 (default) with NPT
 #
 # Result-port protocol (all lines start with "kvmmu-harness: "):
 #   plan <test>...            tests this run intends to run
@@ -75,6 +77,7 @@ QEMU_KVMMU=1
 QEMU_PROBE=0
 QEMU_REPEAT=1
 QEMU_KIRQ=0
+QEMU_TDP=1
 # shellcheck disable=SC1091
 . /etc/kvmmu.conf
 
@@ -993,7 +996,11 @@ group_qemu() {
 	fi
 	qemu_missing kvmmu && return 0
 	# kvmmu as kvm.ko on /dev/kvm, the only device QEMU opens
-	load_ours kvm.qemu_load kvm.ko || return 0
+	if [ "$QEMU_TDP" = 0 ]; then
+		load_ours kvm.qemu_load kvm.ko tdp=0 || return 0
+	else
+		load_ours kvm.qemu_load kvm.ko || return 0
+	fi
 	qemu_run_tests kvmmu
 	unload_ours kvm.qemu_unload kvm || true
 }
