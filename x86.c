@@ -145,6 +145,9 @@ static int build_supported_cpuid(struct kvm_cpuid_entry2 *e)
 			if (!boot_cpu_has(X86_FEATURE_PKU) ||
 			    !boot_cpu_has(X86_FEATURE_OSPKE))
 				e[n].ecx &= ~BIT(3);
+			/* The shadow MMU has no 5-level roots (yet). */
+			if (!kvmmu_tdp)
+				e[n].ecx &= ~BIT(16);
 			e[n].edx = 0;
 		}
 		n++;
@@ -522,7 +525,8 @@ static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
 	if (boot_cpu_has(X86_FEATURE_UMIP) &&
 	    guest_has(vcpu, 7, CPUID_ECX, BIT(2)))
 		ok |= X86_CR4_UMIP;
-	if (host_has_la57() && guest_has(vcpu, 7, CPUID_ECX, BIT(16)))
+	if (kvmmu_tdp && host_has_la57() &&
+	    guest_has(vcpu, 7, CPUID_ECX, BIT(16)))
 		ok |= X86_CR4_LA57;
 	return !(cr4 & ~ok);
 }
