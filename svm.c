@@ -431,6 +431,12 @@ static void init_vmcb(struct svm_vcpu *svm)
 		set_intercept(vmcb, INTERCEPT_CR4_READ);
 		set_intercept(vmcb, INTERCEPT_INVLPG);
 		set_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + PF_VECTOR);
+		/*
+		 * A hardware task switch loads CR3 from the TSS, and without
+		 * NPT that CR3 is a host-physical address (paging is forced
+		 * on): never let the CPU do it.
+		 */
+		set_intercept(vmcb, INTERCEPT_TASK_SWITCH);
 	}
 	vmcb->save.g_pat = 0x0007040600070406ULL;
 	vmcb->save.dr6 = DR6_ACTIVE_LOW;
@@ -1266,6 +1272,10 @@ static int handle_exit(struct svm_vcpu *svm)
 		return handle_cr(svm);
 	case SVM_EXIT_INVLPG:
 		return handle_invlpg(svm);
+	case SVM_EXIT_TASK_SWITCH:
+		/* Shadow MMU only; not emulated yet (kvm_task_switch()). */
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    code);
 	case SVM_EXIT_EXCP_BASE + PF_VECTOR:
 		/* Shadow MMU: EXITINFO1 the error code, EXITINFO2 CR2. */
 		return kvmmu_handle_shadow_pf(vcpu, c->exit_info_2,
