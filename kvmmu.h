@@ -118,6 +118,8 @@ struct kvmmu_memslots {
  * @__memslots: storage for the active and the inactive set of each as.
  * @generation: last generation published, in any address space.
  * @nr_memslot_pages: total pages over all slots, for the overflow check.
+ * @n_requested_mmu_pages: KVM_SET_NR_MMU_PAGES (0: not set), the shadow
+ *	MMU's page budget; changed under @slots_lock.
  * @debugfs_dentry: /sys/kernel/debug/kvmmu/<pid>-<fd>, or NULL.
  * @mmu: the MMU's per-VM state (mmu.c owns it), or NULL before MMU init.
  * @vcpus: vCPUs by index, read locklessly up to @online_vcpus.
@@ -143,6 +145,7 @@ struct kvmmu_vm {
 	struct kvmmu_memslots __memslots[KVMMU_ADDRESS_SPACE_NUM][2];
 	u64 generation;
 	unsigned long nr_memslot_pages;
+	unsigned long n_requested_mmu_pages;
 	struct dentry *debugfs_dentry;
 	struct kvmmu_mmu *mmu;
 	struct xarray vcpus;

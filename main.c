@@ -229,8 +229,7 @@ static long vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		/* Accepted so VMMs go on; there is no in-kernel APIC yet. */
 		return 0;
 	case KVM_SET_NR_MMU_PAGES:
-		/* The TDP MMU has no page budget to set. */
-		return 0;
+		return kvmmu_mmu_set_nr_mmu_pages(vm, arg);
 	case KVM_CLEAR_DIRTY_LOG:
 		return kvmmu_clear_dirty_log(vm, argp);
 	case KVM_GET_STATS_FD:

@@ -1131,6 +1131,39 @@ static void mmu_free(struct kvmmu_mmu *mmu)
 }
 
 /**
+ * kvmmu_mmu_set_nr_mmu_pages - KVM_SET_NR_MMU_PAGES.
+ * @vm: the VM.
+ * @nr: the shadow MMU's page budget.
+ *
+ * KVM's kvm_vm_ioctl_set_nr_mmu_pages() and kvm_mmu_change_mmu_pages()
+ * under tdp=0: the shadow pages beyond @nr are zapped, oldest first.
+ * The TDP MMU has no budget: the call is accepted and ignored, whatever
+ * @nr (KVM refuses less than 64 with -EINVAL even with TDP).
+ *
+ * Return: 0, or -EINVAL under tdp=0 for @nr below 64.
+ */
+int kvmmu_mmu_set_nr_mmu_pages(struct kvmmu_vm *vm, unsigned long nr)
+{
+	struct kvmmu_mmu *mmu;
+	LIST_HEAD(freed);
+
+	if (kvmmu_tdp)
+		return 0;
+	if (nr < 64)
+		return -EINVAL;
+	mutex_lock(&vm->slots_lock);
+	WRITE_ONCE(vm->n_requested_mmu_pages, nr);
+	mmu = vm->mmu;
+	if (mmu && mmu->shadow) {
+		write_lock(&mmu->lock);
+		kvmmu_shadow_make_pages_available(mmu, nr);
+		kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	}
+	mutex_unlock(&vm->slots_lock);
+	return 0;
+}
+
+/**
  * kvmmu_mmu_vm_init - give a new VM its NPT and mmu notifier.
  * @vm: the VM; memslots initialised (kvmmu_memslots_init()), vm->mm set,
  *      vm->mmu NULL. Called by its creator, so current->mm == vm->mm.
@@ -1275,6 +1308,9 @@ void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
 	for (i = 0; i < PG_LEVEL_1G; i++)
 		c->leaves[i] = atomic64_read(&s->leaves[i]);
 	c->tables = atomic64_read(&s->tables);
+	/* tdp=0: the shadow pages, what the page budget limits. */
+	if (vm->mmu->shadow)
+		c->tables = READ_ONCE(vm->mmu->sp.nr_pages);
 }
 
 static int stats_show(struct seq_file *sf, void *unused)

@@ -43,6 +43,7 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 			    u64 *gpa, u32 *inject_error);
 int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa);
 void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn);
+int kvmmu_mmu_set_nr_mmu_pages(struct kvmmu_vm *vm, unsigned long nr);
 
 int kvmmu_mmu_vm_init(struct kvmmu_vm *vm);
 void kvmmu_mmu_notifier_stop(struct kvmmu_vm *vm);
@@ -315,6 +316,9 @@ bool kvmmu_shadow_gfn_protected(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end);
 bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu);
+void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
+				       unsigned long goal);
+unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu);
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 struct kvmmu_walk;
 struct kvmmu_page_fault;

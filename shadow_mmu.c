@@ -409,6 +409,85 @@ bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu)
 	return any;
 }
 
+/*
+ * KVM's KVM_MIN_ALLOC_MMU_PAGES, KVM_MIN_FREE_MMU_PAGES, KVM_REFILL_PAGES
+ * and KVM_MEMSLOT_PAGES_TO_MMU_PAGES_RATIO.
+ */
+#define SH_MIN_ALLOC_PAGES	64UL
+#define SH_MIN_FREE_PAGES	5UL
+#define SH_REFILL_PAGES		25UL
+#define SH_MEMSLOT_PAGES_RATIO	50
+
+/**
+ * kvmmu_shadow_max_pages - the VM's budget of shadow pages.
+ * @mmu: the MMU.
+ *
+ * KVM_SET_NR_MMU_PAGES if set, else 2% of the memslot pages and at least
+ * 64 (as kvm_arch_commit_memory_region() sets it), computed on use so
+ * that it follows memslot changes.
+ *
+ * Return: the number of shadow pages the VM may keep.
+ */
+unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu)
+{
+	unsigned long n = READ_ONCE(mmu->vm->n_requested_mmu_pages);
+
+	if (n)
+		return n;
+	n = READ_ONCE(mmu->vm->nr_memslot_pages) / SH_MEMSLOT_PAGES_RATIO;
+	return max(n, SH_MIN_ALLOC_PAGES);
+}
+
+/*
+ * Zap up to @nr of the oldest shadow pages that are no root in use (KVM's
+ * kvm_mmu_zap_oldest_mmu_pages()): new pages go to the list's head. A
+ * zapped page's children stay, unlinked, and are the next candidates.
+ */
+static void sh_zap_oldest(struct kvmmu_mmu *mmu, unsigned long nr)
+{
+	struct kvmmu_mmu_page *sp, *tmp;
+	unsigned long zapped = 0;
+
+	list_for_each_entry_safe_reverse(sp, tmp, &mmu->sp.active_pages, link) {
+		if (zapped >= nr)
+			break;
+		/* Invalid pages left on the list are roots still in use. */
+		if (sp->root_count || sp->role.invalid)
+			continue;
+		sh_zap_page(mmu, sp);
+		zapped++;
+	}
+}
+
+/**
+ * kvmmu_shadow_make_pages_available - keep the VM within its page budget.
+ * @mmu: the MMU; lock held for write. The caller ends with
+ *       kvmmu_mmu_zap_unlock(), which flushes and frees what was zapped.
+ * @goal: 0 before creating pages: if fewer than 5 are left under the
+ *        budget, zap the oldest to leave 25 (KVM's
+ *        make_mmu_pages_available()); otherwise zap down to @goal pages
+ *        (kvm_mmu_change_mmu_pages()).
+ *
+ * Soft, as KVM's: a fault may still create its few pages past the budget.
+ */
+void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
+				       unsigned long goal)
+{
+	unsigned long used = mmu->sp.nr_pages;
+	unsigned long max = kvmmu_shadow_max_pages(mmu);
+	unsigned long avail = max > used ? max - used : 0;
+
+	shadow_assert_write_locked(mmu);
+	if (goal) {
+		if (used > goal)
+			sh_zap_oldest(mmu, used - goal);
+		return;
+	}
+	if (avail >= SH_MIN_FREE_PAGES)
+		return;
+	sh_zap_oldest(mmu, SH_REFILL_PAGES - avail);
+}
+
 /**
  * kvmmu_shadow_zap_range - zap what maps or shadows a range of gfns.
  * @mmu: the MMU; lock held for write. Never drops it.
@@ -593,6 +672,7 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	write_lock(&mmu->lock);
 	sh_put_roots(mmu, c);
 	c->root_role = 0;
+	kvmmu_shadow_make_pages_available(mmu, 0);
 	r = -ENOMEM;
 	if (paging) {
 		c->root = sh_get_sp(mmu, c, cr3 >> PAGE_SHIFT, role);
@@ -758,6 +838,8 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 	u64 *sptep;
 
 	shadow_assert_write_locked(mmu);
+	/* Before the descent: it must not zap the pages it goes through. */
+	kvmmu_shadow_make_pages_available(mmu, 0);
 	if (paging) {
 		sp = c->root;
 		level = KVMMU_ROOT_LEVEL;
