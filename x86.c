@@ -142,7 +142,8 @@ static int build_supported_cpuid(struct kvm_cpuid_entry2 *e)
 			e[n].ecx &= LEAF7_ECX;
 			if (!boot_cpu_has(X86_FEATURE_UMIP))
 				e[n].ecx &= ~BIT(2);
-			if (!boot_cpu_has(X86_FEATURE_PKU) ||
+			/* kvm_set_cpu_caps(): no PKU for shadow paging. */
+			if (!kvmmu_tdp || !boot_cpu_has(X86_FEATURE_PKU) ||
 			    !boot_cpu_has(X86_FEATURE_OSPKE))
 				e[n].ecx &= ~BIT(3);
 			/* The shadow MMU has no 5-level roots (yet). */
@@ -518,8 +519,12 @@ static bool valid_cr4(const struct kvmmu_vcpu *vcpu, u64 cr4)
 	if (boot_cpu_has(X86_FEATURE_XSAVE) &&
 	    guest_has(vcpu, 1, CPUID_ECX, BIT(26)))
 		ok |= X86_CR4_OSXSAVE;
-	/* kvm_set_cpu_caps(): PKU only with OSPKE (and TDP, which we have). */
-	if (boot_cpu_has(X86_FEATURE_PKU) && boot_cpu_has(X86_FEATURE_OSPKE) &&
+	/*
+	 * kvm_set_cpu_caps(): PKU only with OSPKE and TDP (the shadow MMU
+	 * does not check protection keys).
+	 */
+	if (kvmmu_tdp && boot_cpu_has(X86_FEATURE_PKU) &&
+	    boot_cpu_has(X86_FEATURE_OSPKE) &&
 	    guest_has(vcpu, 7, CPUID_ECX, BIT(3)))
 		ok |= X86_CR4_PKE;
 	if (boot_cpu_has(X86_FEATURE_UMIP) &&

@@ -33,6 +33,9 @@
  *                         guest cycling through 150 address spaces keeps
  *                         running, and on kvmmu its shadow pages (stats
  *                         table_pages) stay within the budget of 64
+ *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
+ *                         KVM_SET_SREGS refuses CR4.PKE (no protection
+ *                         keys without TDP)
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -727,6 +730,23 @@ TEST_F(sh, page_budget)
 	EXPECT_LE(1, tables);
 	/* KVM's check is soft too: a fault may pass it by a few pages. */
 	EXPECT_GE(64 + 8, tables);
+}
+
+/* Without TDP KVM offers no PKU (kvm_set_cpu_caps()), so CR4.PKE is reserved. */
+TEST_F(sh, no_pku)
+{
+	struct kvm_cpuid2 *cpuid = kvmmu_supported_cpuid(self->devfd);
+	struct kvm_sregs s = self->sregs0;
+	unsigned int i;
+
+	ASSERT_NE(NULL, cpuid);
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 7 && !cpuid->entries[i].index)
+			EXPECT_EQ(0, cpuid->entries[i].ecx & (1U << 3));
+	free(cpuid);
+	s.cr4 |= 1ULL << 22;	/* PKE */
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS,
+				       (unsigned long)&s));
 }
 
 TEST_HARNESS_MAIN
