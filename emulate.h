@@ -203,7 +203,9 @@ int kvmmu_guest_rw(struct kvmmu_vm *vm, u64 gpa, void *buf, unsigned int len,
  *            never crossing a page: 0 or -EFAULT.
  * @cmpxchg_gpa: NULL, or set A and D in the entries as the CPU does: swap
  *               the @len-byte (4 or 8) entry at @gpa from @old to @new:
- *               0 if swapped, 1 if it no longer held @old, or -EFAULT.
+ *               0 if swapped, 1 if it no longer held @old, -EROFS if
+ *               the entry is in read-only memory (left as it is: the
+ *               walk goes on without that bit), or -EFAULT.
  * @opaque: first argument of @read_gpa and @cmpxchg_gpa.
  *
  * The vCPU path (kvmmu_gva_to_gpa()) reads through memslots and sets no

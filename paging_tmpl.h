@@ -166,6 +166,9 @@ static int FNAME(update_ad)(const struct kvmmu_walk_env *env,
 			continue;
 		r = env->cmpxchg_gpa(env->opaque, walk->pte_gpa[level - 1],
 				     old, new, sizeof(pt_element_t));
+		/* ROM page tables: no A/D, as FNAME(update_accessed_dirty_bits). */
+		if (r == -EROFS)
+			continue;
 		if (r)
 			return r > 0 ? WALK_RETRY : r;
 		walk->pte[level - 1] = new;

@@ -238,7 +238,8 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 /*
  * Swap a guest page-table entry for the shadow MMU's A/D update, as KVM's
  * emulator_cmpxchg_emulated() does through the HVA: 0 swapped, 1 the entry
- * changed meanwhile, -EFAULT. A swap in a logging slot is logged.
+ * changed meanwhile, -EROFS in a read-only slot (KVM skips the update of
+ * ROM page tables), -EFAULT. A swap in a logging slot is logged.
  */
 static int cmpxchg_gpa_memslot(void *opaque, u64 gpa, u64 old, u64 new,
 			       unsigned int len)
@@ -254,8 +255,12 @@ static int cmpxchg_gpa_memslot(void *opaque, u64 gpa, u64 old, u64 new,
 		return -EFAULT;
 	idx = srcu_read_lock(&vm->srcu);
 	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gfn);
-	if (!slot || (slot->flags & (KVMMU_MEMSLOT_INVALID | KVM_MEM_READONLY)))
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
 		goto out;
+	r = -EROFS;
+	if (slot->flags & KVM_MEM_READONLY)
+		goto out;
+	r = -EFAULT;
 	hva = kvmmu_memslot_gfn_to_hva(slot, gfn) + offset_in_page(gpa);
 	if (len == 8) {
 		u64 __user *p = (u64 __user *)hva;

@@ -36,6 +36,8 @@
  *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
  *                         KVM_SET_SREGS refuses CR4.PKE (no protection
  *                         keys without TDP)
+ *   review_pt_in_rom      a guest page table in a KVM_MEM_READONLY slot:
+ *                         the access works, its A bit is left clear
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -747,6 +749,26 @@ TEST_F(sh, no_pku)
 	s.cr4 |= 1ULL << 22;	/* PKE */
 	EXPECT_EQ(-EINVAL, kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS,
 				       (unsigned long)&s));
+}
+
+/* A guest PT in a read-only slot, A clear: KVM skips the A update. */
+TEST_F(sh, review_pt_in_rom)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 1, .guest_phys_addr = 0x800000, .memory_size = 0x1000,
+		.flags = KVM_MEM_READONLY,
+	};
+	uint64_t *rom = kvmmu_alloc(0x1000);
+
+	ASSERT_NE(NULL, rom);
+	rom[0] = (DATA_GPA + 14 * 0x1000) | P | RW;
+	r.userspace_addr = (uintptr_t)rom;
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	*pte(self, PD_A + 24) = 0x800000 | P | RW;
+	*(uint64_t *)(self->mem + DATA_GPA + 14 * 0x1000) = 0x1414;
+	EXPECT_EQ(0x1414ULL, must(_metadata, self, OP_R64, 0x600000, 0));
+	EXPECT_EQ(0ULL, rom[0] & ACC);
 }
 
 TEST_HARNESS_MAIN
