@@ -950,8 +950,9 @@ static bool walk_uses_gfn(const struct kvmmu_walk *walk, gfn_t gfn)
  * GPA is mapped as kvmmu_mmu_page_fault() maps one (memslot, GUP, the
  * invalidation retry) through shadow pages (shadow_mmu.c). A write to a
  * guest page table zaps its shadow pages and is retried (KVM's
- * kvm_mmu_unprotect_page()), or when the walk itself used that table,
- * is left to the caller to emulate.
+ * kvm_mmu_unprotect_page()), or when the walk itself used that table or
+ * the same RIP and address faulted again after such a retry (the table
+ * maps the store's own code), is left to the caller to emulate.
  *
  * Context: as kvmmu_mmu_page_fault().
  *
@@ -1013,15 +1014,30 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 		goto out;
 
 	if (fault.write) {
+		struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+
 		write_lock(&mmu->lock);
 		if (kvmmu_shadow_gfn_protected(mmu, fault.gfn)) {
-			if (walk_uses_gfn(&walk, fault.gfn)) {
+			/*
+			 * A second fault at the same RIP and address after an
+			 * unprotect: the store's own fetch or walk needs the
+			 * table (e.g. it maps the code), so a retry would loop
+			 * (kvm_mmu_write_protect_fault()): emulate.
+			 */
+			bool again = c->last_retry_rip == vcpu->regs.rip &&
+				     c->last_retry_addr == gva;
+
+			c->last_retry_rip = 0;
+			c->last_retry_addr = 0;
+			if (again || walk_uses_gfn(&walk, fault.gfn)) {
 				kvmmu_mmu_write_unlock(mmu);
 				r = KVMMU_PF_WRITE_PT;
 				goto out;
 			}
 			flush = kvmmu_shadow_zap_gfn(mmu, fault.gfn);
 			kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+			c->last_retry_rip = vcpu->regs.rip;
+			c->last_retry_addr = gva;
 			r = 0;
 			goto out;
 		}

@@ -405,6 +405,9 @@ struct kvmmu_mmu {
  * @pae_root: their PDPT, below 4G (a 32-bit CR3), allocated on first use.
  * @root_cr3: the guest CR3 (4-level) the roots were loaded for.
  * @root_role: the role word they were loaded for.
+ * @last_retry_rip: shadow MMU: RIP of the last write that unprotected a
+ *	guest table and retried (KVM's last_retry_eip), or 0.
+ * @last_retry_addr: its linear address (KVM's last_retry_addr).
  *
  * Used only by the vCPU's own thread under vcpu->mutex: no lock, except
  * the roots' root_count, which belongs to mmu->lock.
@@ -420,6 +423,8 @@ struct kvmmu_mmu_vcpu {
 	u64 *pae_root;
 	u64 root_cr3;
 	u32 root_role;
+	u64 last_retry_rip;
+	u64 last_retry_addr;
 };
 
 /*

@@ -38,6 +38,8 @@
  *                         keys without TDP)
  *   review_pt_in_rom      a guest page table in a KVM_MEM_READONLY slot:
  *                         the access works, its A bit is left clear
+ *   review_pt_write_maps_code  a store, through an alias, to the PT that
+ *                         maps the running code (no livelock)
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -769,6 +771,19 @@ TEST_F(sh, review_pt_in_rom)
 	*(uint64_t *)(self->mem + DATA_GPA + 14 * 0x1000) = 0x1414;
 	EXPECT_EQ(0x1414ULL, must(_metadata, self, OP_R64, 0x600000, 0));
 	EXPECT_EQ(0ULL, rom[0] & ACC);
+}
+
+/* A write to the PT that maps the running code, through an alias. */
+TEST_F(sh, review_pt_write_maps_code)
+{
+	uint64_t alias = WINDOW + 13 * 0x1000;
+
+	*pte(self, PT_A1 + 13 * 8) = PT_A0 | P | RW;
+	*(uint64_t *)(self->mem + 0x61000) = 0x61;
+	must(_metadata, self, OP_W64, alias + (0x60000 >> 12) * 8,
+	     0x61000 | P | RW);
+	must(_metadata, self, OP_INVLPG, 0x60000, 0);
+	EXPECT_EQ(0x61ULL, must(_metadata, self, OP_R64, 0x60000, 0));
 }
 
 TEST_HARNESS_MAIN
