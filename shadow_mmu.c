@@ -882,10 +882,26 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 			if (sh_gpte_changed(vcpu, walk, level - 1))
 				return KVMMU_MAP_RETRY;
 		} else {
+			u64 spte = READ_ONCE(*sptep);
+
 			/* Under a guest huge page, or paging off: linear. */
 			role.direct = 1;
 			role.access = leaf_access;
+			/*
+			 * A clean guest leaf on a read: no write in the role,
+			 * so the first write faults and sets D
+			 * (FNAME(protect_clean_gpte)).
+			 */
+			if (!dirty_ok)
+				role.access &= ~KVMMU_ACC_WRITE;
 			child = NULL;
+			/* A child of other access is dropped (validate_direct_spte()). */
+			if (kvmmu_spte_present(spte) &&
+			    kvmmu_sptep_to_sp(kvmmu_spte_table(spte))->role.access !=
+			    role.access) {
+				sh_zap_spte(mmu, sp, sptep - sp->spt);
+				*flush = true;
+			}
 			if (!kvmmu_spte_present(READ_ONCE(*sptep))) {
 				gfn_t gfn = fault->gfn &
 					    ~(KVMMU_PAGES_PER(level) - 1);

@@ -40,6 +40,8 @@
  *                         the access works, its A bit is left clear
  *   review_pt_write_maps_code  a store, through an alias, to the PT that
  *                         maps the running code (no livelock)
+ *   review_huge_dirty_again  D of a 2M page: set, cleared by the guest,
+ *                         set again by the next write
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -784,6 +786,22 @@ TEST_F(sh, review_pt_write_maps_code)
 	     0x61000 | P | RW);
 	must(_metadata, self, OP_INVLPG, 0x60000, 0);
 	EXPECT_EQ(0x61ULL, must(_metadata, self, OP_R64, 0x60000, 0));
+}
+
+/* D of a 2M page set again after the guest cleared it. */
+TEST_F(sh, review_huge_dirty_again)
+{
+	uint64_t pde = PD_A + 16;
+
+	must(_metadata, self, OP_W64, HUGE_VA + 0x1000, 1);
+	must(_metadata, self, OP_W64, HUGE_VA, 2);
+	EXPECT_EQ(DIRTY, *pte(self, pde) & DIRTY);
+	must(_metadata, self, OP_W64, pde, HUGE_VA | P | RW | PS | ACC);
+	must(_metadata, self, OP_INVLPG, HUGE_VA, 0);
+	EXPECT_EQ(0ULL, *pte(self, pde) & DIRTY);
+	must(_metadata, self, OP_R64, HUGE_VA, 0);
+	must(_metadata, self, OP_W64, HUGE_VA + 0x1008, 3);
+	EXPECT_EQ(DIRTY, *pte(self, pde) & DIRTY);
 }
 
 TEST_HARNESS_MAIN
