@@ -484,11 +484,14 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 	unsigned int i = 0, max = min_t(unsigned int, avail,
 					KVMMU_MAX_INSN_LEN);
 	bool lock = false;
+	bool opsize = false;
 	u8 rex = 0, modrm;
 
 	memset(insn, 0, sizeof(*insn));
-	for (; i < max && legacy_prefix(bytes[i]); i++)
+	for (; i < max && legacy_prefix(bytes[i]); i++) {
 		lock |= bytes[i] == 0xf0;
+		opsize |= bytes[i] == 0x66;
+	}
 	if (i < max && cpu_mode == 64 && (bytes[i] & 0xf0) == 0x40)
 		rex = bytes[i++];
 	if (i >= max)
@@ -532,6 +535,11 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 			return 0;
 		}
 		i++;
+		insn->gpr = (modrm & 7) | (rex & 1 ? 8 : 0);
+		if (rex & 8)
+			insn->op_size = 8;
+		else
+			insn->op_size = (cpu_mode == 16) != opsize ? 2 : 4;
 	}
 	if (insn->two_byte && insn->opcode >= 0x20 && insn->opcode <= 0x23) {
 		if (i >= max)

@@ -325,7 +325,10 @@ u64 *kvmmu_gpr(struct kvm_regs *regs, unsigned int reg);
  * @reg: MOV CR/DR: the control or debug register (ModRM.reg, with REX.R,
  *       or LOCK for CR8 as AMD encodes it); 0F 01 (group 7): the whole
  *       ModRM byte, which names the instruction (D9 VMMCALL, D1 XSETBV).
- * @gpr: MOV CR/DR only: the general register (ModRM.rm with REX.B).
+ * @gpr: MOV CR/DR and register forms of 0F 01: the general register
+ *       (ModRM.rm with REX.B).
+ * @op_size: 0F 01 register forms: the operand size in bytes (2, 4 or 8;
+ *           66 and REX.W), as SMSW writes its register.
  */
 struct kvmmu_sys_insn {
 	u8 len;
@@ -333,6 +336,7 @@ struct kvmmu_sys_insn {
 	bool two_byte;
 	u8 reg;
 	u8 gpr;
+	u8 op_size;
 };
 
 /**

@@ -968,9 +968,10 @@ static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
 }
 
 /*
- * Shadow MMU: MOV to and from CR0/CR3/CR4, CLTS and LMSW (the CR0 write
- * intercept takes them all), as cr_interception() and kvm_lmsw(); the
- * guest reads its own values, never the VMCB's.
+ * Shadow MMU: MOV to and from CR0/CR3/CR4, CLTS, LMSW r16 (the CR0 write
+ * intercept takes them all) and SMSW r (the CR0 read intercept), as
+ * cr_interception(), kvm_lmsw() and em_smsw(); the guest reads its own
+ * values, never the VMCB's. SMSW m16 and LMSW m16 are not decoded yet.
  */
 static int handle_cr(struct svm_vcpu *svm)
 {
@@ -984,6 +985,23 @@ static int handle_cr(struct svm_vcpu *svm)
 		return 0;
 	if (!insn.two_byte)
 		goto bad;
+	/* SMSW r (0F 01 /4): any CPL unless UMIP (em_smsw()). */
+	if (insn.opcode == 0x01 && ((insn.reg >> 3) & 7) == 4) {
+		if ((insn.reg >> 6) != 3)
+			goto bad;	/* SMSW m16: not decoded yet */
+		if ((s->cr4 & X86_CR4_UMIP) && kvmmu_vcpu_cpl(vcpu)) {
+			inject_exception(svm, X86_TRAP_GP, true);
+			return 1;
+		}
+		gpr = kvmmu_gpr(&vcpu->regs, insn.gpr);
+		if (insn.op_size == 2)
+			*gpr = (*gpr & ~0xffffULL) | (u16)s->cr0;
+		else if (insn.op_size == 4)
+			*gpr = (u32)s->cr0;
+		else
+			*gpr = s->cr0;
+		goto done;
+	}
 	if (kvmmu_vcpu_cpl(vcpu)) {
 		inject_exception(svm, X86_TRAP_GP, true);
 		return 1;
@@ -995,7 +1013,7 @@ static int handle_cr(struct svm_vcpu *svm)
 	case 0x01:	/* LMSW r16: PE can be set, not cleared */
 		if (((insn.reg >> 3) & 7) != 6 || (insn.reg >> 6) != 3)
 			goto bad;
-		val = *kvmmu_gpr(&vcpu->regs, insn.reg & 7);
+		val = *kvmmu_gpr(&vcpu->regs, insn.gpr);
 		if (shadow_set_cr0(vcpu, (s->cr0 & ~0x0eULL) | (val & 0x0f))) {
 			inject_exception(svm, X86_TRAP_GP, true);
 			return 1;
@@ -1026,6 +1044,7 @@ static int handle_cr(struct svm_vcpu *svm)
 	default:
 		goto bad;
 	}
+done:
 	vcpu->regs.rip += insn.len;
 	if (mode != 64)
 		vcpu->regs.rip = (u32)vcpu->regs.rip;

@@ -1009,6 +1009,8 @@ static void decode_sys(struct kunit *test)
 	static const u8 rex_in_32[] = { 0x41, 0x0f, 0x22, 0xe1 };
 	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 };
 	static const u8 lgdt_mem[] = { 0x0f, 0x01, 0x10 };
+	static const u8 smsw_r9[] = { 0x49, 0x0f, 0x01, 0xe1 };
+	static const u8 smsw_ax[] = { 0x66, 0x0f, 0x01, 0xe0 };
 	u8 prefixes[16];
 	struct kvmmu_sys_insn insn;
 
@@ -1054,6 +1056,17 @@ static void decode_sys(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, insn.reg, 0xd9);
 	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(lgdt_mem, 3, 32, &insn),
 			-EINVAL);
+	/* SMSW r: the register with REX.B, the operand size. */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_r9, 4, 64, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 4);
+	KUNIT_EXPECT_EQ(test, insn.reg, 0xe1);
+	KUNIT_EXPECT_EQ(test, insn.gpr, KVMMU_GPR_R9);
+	KUNIT_EXPECT_EQ(test, insn.op_size, 8);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_ax, 4, 32, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.gpr, KVMMU_GPR_RAX);
+	KUNIT_EXPECT_EQ(test, insn.op_size, 2);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_ax, 4, 16, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.op_size, 4);
 	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(vmmcall, 2, 64, &insn),
 			-ENODATA);
 

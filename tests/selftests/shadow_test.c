@@ -42,6 +42,7 @@
  *                         maps the running code (no livelock)
  *   review_huge_dirty_again  D of a 2M page: set, cleared by the guest,
  *                         set again by the next write
+ *   review_smsw           SMSW r64 at CPL 0: CR0[15:0]
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -95,6 +96,7 @@
 #define OP_GETCR3	5
 #define OP_USER_R64	6
 #define OP_GETCR0	7
+#define OP_SMSW		8
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -122,6 +124,7 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	OP(OP_SETCR3, "mov %rbx, %cr3")
 	OP(OP_GETCR3, "mov %cr3, %rcx")
 	OP(OP_GETCR0, "mov %cr0, %rcx")
+	OP(OP_SMSW, "smsw %rcx")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -802,6 +805,12 @@ TEST_F(sh, review_huge_dirty_again)
 	must(_metadata, self, OP_R64, HUGE_VA, 0);
 	must(_metadata, self, OP_W64, HUGE_VA + 0x1008, 3);
 	EXPECT_EQ(DIRTY, *pte(self, pde) & DIRTY);
+}
+
+/* SMSW at CPL 0 reads CR0 (a CR0 read intercept on AMD). */
+TEST_F(sh, review_smsw)
+{
+	EXPECT_EQ(0x0033ULL, must(_metadata, self, OP_SMSW, 0, 0) & 0xffff);
 }
 
 TEST_HARNESS_MAIN
