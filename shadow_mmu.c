@@ -922,6 +922,12 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 	    !(leaf_access & KVMMU_ACC_WRITE)) {
 		leaf_access |= KVMMU_ACC_WRITE;
 		leaf_access &= ~KVMMU_ACC_USER;
+		/*
+		 * A user page made a supervisor one must not become
+		 * executable by the supervisor under SMEP.
+		 */
+		if (s->cr4 & X86_CR4_SMEP)
+			leaf_access &= ~KVMMU_ACC_EXEC;
 	}
 	return sh_set_leaf(mmu, c, sp, kvmmu_spte_index(gva >> PAGE_SHIFT, 1),
 			leaf_access, dirty_ok, fault, flush);

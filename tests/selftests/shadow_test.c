@@ -43,6 +43,9 @@
  *   review_huge_dirty_again  D of a 2M page: set, cleared by the guest,
  *                         set again by the next write
  *   review_smsw           SMSW r64 at CPL 0: CR0[15:0]
+ *   wp0_smep_no_exec      CR0.WP=0 with SMEP: a supervisor write to a
+ *                         read-only user page works, a supervisor call
+ *                         into it is a #PF (fetch), not executed
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -97,6 +100,7 @@
 #define OP_USER_R64	6
 #define OP_GETCR0	7
 #define OP_SMSW		8
+#define OP_CALL		9
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -125,6 +129,7 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	OP(OP_GETCR3, "mov %cr3, %rcx")
 	OP(OP_GETCR0, "mov %cr0, %rcx")
 	OP(OP_SMSW, "smsw %rcx")
+	OP(OP_CALL, "call *%rbx")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -811,6 +816,32 @@ TEST_F(sh, review_huge_dirty_again)
 TEST_F(sh, review_smsw)
 {
 	EXPECT_EQ(0x0033ULL, must(_metadata, self, OP_SMSW, 0, 0) & 0xffff);
+}
+
+/*
+ * CR0.WP=0 and CR4.SMEP: the shadow leaf that lets the supervisor write a
+ * read-only user page is a supervisor one, so SMEP would no longer see a
+ * user page: it must not be executable (FNAME(page_fault)).
+ */
+TEST_F(sh, wp0_smep_no_exec)
+{
+	struct kvm_sregs s = self->sregs0;
+	uint64_t va = WINDOW + 12 * 0x1000;
+	struct sh_result res;
+
+	s.cr0 &= ~(1ULL << 16);	/* WP */
+	s.cr4 |= 1ULL << 20;	/* SMEP */
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS,
+				 (unsigned long)&s));
+	/* The code must be the supervisor's under SMEP. */
+	*pte(self, PT_A0 + (CODE_GPA >> 12) * 8) &= ~US;
+	*pte(self, PT_A1 + 12 * 8) = (DATA_GPA + 12 * 0x1000) | P | US;
+	must(_metadata, self, OP_W64, va, 0xc3);	/* RET */
+	EXPECT_EQ(0xc3ULL, *(uint64_t *)(self->mem + DATA_GPA + 12 * 0x1000));
+	ASSERT_EQ(0, sh_do(self, OP_CALL, va, 0, &res));
+	EXPECT_EQ(PORT_PF, res.port);
+	EXPECT_EQ(0x11ULL, res.rdx);	/* P, fetch */
+	EXPECT_EQ(va, res.rsi);
 }
 
 TEST_HARNESS_MAIN
