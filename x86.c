@@ -760,6 +760,23 @@ static int cpu_mode(const struct kvmmu_vcpu *vcpu)
 }
 
 /*
+ * Read or write guest RAM at @gpa for an instruction kvmmu emulates. A
+ * store may hit a guest page table that the shadow MMU write-protects:
+ * its shadow pages are zapped as for a guest store (KVM's emulator ends
+ * in kvm_page_track_write() -> kvm_mmu_track_write()).
+ */
+static int guest_rw(struct kvmmu_vcpu *vcpu, u64 gpa, void *buf,
+		    unsigned int len, bool write)
+{
+	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
+	int r = kvmmu_guest_rw(vcpu->vm, gpa, buf, len, write);
+
+	if (!r && write && mmu && mmu->shadow)
+		kvmmu_shadow_track_write(vcpu->vm, gpa >> PAGE_SHIFT);
+	return r;
+}
+
+/*
  * Copy @len bytes between @buf and guest linear address @la, translating
  * once per guest page (a string I/O chunk spans at most two).
  */
@@ -773,7 +790,7 @@ static int guest_linear_rw(struct kvmmu_vcpu *vcpu, u64 la, u8 *buf,
 		n = min_t(u64, len, PAGE_SIZE - offset_in_page(la));
 		if (kvmmu_gva_to_gpa(vcpu, la, write ? KVMMU_PFERR_WRITE : 0,
 				     &gpa, NULL) ||
-		    kvmmu_guest_rw(vcpu->vm, gpa, buf, n, write))
+		    guest_rw(vcpu, gpa, buf, n, write))
 			return -EFAULT;
 		la += n;
 		buf += n;
@@ -1068,7 +1085,7 @@ static int string_mem(struct kvmmu_vcpu *vcpu, u64 la, unsigned int size,
 		access |= KVMMU_PFERR_USER;
 	if (kvmmu_gva_to_gpa(vcpu, la, access, gpa, NULL))
 		return -EFAULT;
-	return kvmmu_guest_rw(vcpu->vm, *gpa, val, size, write) ? 1 : 0;
+	return guest_rw(vcpu, *gpa, val, size, write) ? 1 : 0;
 }
 
 /*
@@ -1454,9 +1471,9 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu, u64 gpa)
 	    !insn->is_write)
 		return emulation_failed(vcpu, bytes, len);
 	val = kvmmu_mmio_store_value(vcpu, insn);
-	if (kvmmu_guest_rw(vcpu->vm, gpa, &val, insn->mem_size, true))
+	/* guest_rw() zaps the table's shadow pages. */
+	if (guest_rw(vcpu, gpa, &val, insn->mem_size, true))
 		return emulation_failed(vcpu, bytes, len);
-	kvmmu_shadow_track_write(vcpu->vm, gpa >> PAGE_SHIFT);
 	kvmmu_mmio_skip(vcpu, insn);
 	return 1;
 }

@@ -46,6 +46,8 @@
  *   wp0_smep_no_exec      CR0.WP=0 with SMEP: a supervisor write to a
  *                         read-only user page works, a supervisor call
  *                         into it is a #PF (fetch), not executed
+ *   string_in_to_pt       INSL (emulated in the kernel) rewrites a PTE of
+ *                         a shadowed table: INVLPG, the new page is seen
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -101,6 +103,7 @@
 #define OP_GETCR0	7
 #define OP_SMSW		8
 #define OP_CALL		9
+#define OP_INSL		10
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -130,6 +133,7 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	OP(OP_GETCR0, "mov %cr0, %rcx")
 	OP(OP_SMSW, "smsw %rcx")
 	OP(OP_CALL, "call *%rbx")
+	OP(OP_INSL, "mov %rbx, %rdi\n\tmov $0x20, %edx\n\tinsl (%dx), %es:(%rdi)")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -842,6 +846,32 @@ TEST_F(sh, wp0_smep_no_exec)
 	EXPECT_EQ(PORT_PF, res.port);
 	EXPECT_EQ(0x11ULL, res.rdx);	/* P, fetch */
 	EXPECT_EQ(va, res.rsi);
+}
+
+/*
+ * A PTE rewritten by INSL, which the kernel emulates (IOIO intercept):
+ * the store bypasses write protection, so it must zap the table's shadow
+ * pages itself (KVM: kvm_page_track_write()).
+ */
+TEST_F(sh, string_in_to_pt)
+{
+	uint64_t va = WINDOW + 5 * 0x1000;
+	uint32_t newpte = (DATA_GPA + 6 * 0x1000) | P | RW;
+	struct sh_result res;
+
+	*(uint64_t *)(self->mem + DATA_GPA + 5 * 0x1000) = 0x5555;
+	*(uint64_t *)(self->mem + DATA_GPA + 6 * 0x1000) = 0x6666;
+	EXPECT_EQ(0x5555ULL, must(_metadata, self, OP_R64, va, 0));
+	ASSERT_EQ(0, sh_do(self, OP_INSL, PT_A1 + 5 * 8, 0, &res));
+	ASSERT_EQ(0x20, res.port);
+	ASSERT_EQ(KVM_EXIT_IO_IN, self->run->io.direction);
+	ASSERT_EQ(4, self->run->io.size);
+	memcpy((uint8_t *)self->run + self->run->io.data_offset, &newpte, 4);
+	ASSERT_EQ(0, sh_run(self, &res));
+	ASSERT_EQ(PORT_DONE, res.port);
+	EXPECT_EQ(newpte, (uint32_t)*pte(self, PT_A1 + 5 * 8));
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0x6666ULL, must(_metadata, self, OP_R64, va, 0));
 }
 
 TEST_HARNESS_MAIN
