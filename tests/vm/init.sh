@@ -491,9 +491,6 @@ group_kvmmu() {
 }
 
 # The shadow MMU (issue 18): shadow_test against stock kvm_amd npt=0 (the
-# control) and against kvmmu tdp=0. Each checks /sys/module that the MMU
-# really is the shadow one.
-# The shadow MMU (issue 18): shadow_test against stock kvm_amd npt=0 (the
 # control) and against kvmmu tdp=0 (it checks /sys/module that the MMU
 # really is the shadow one); and the guests of control_guest (real mode),
 # string_io_test and events_test (flat 32-bit, paging off), which run on
