@@ -801,6 +801,43 @@ static int faultin_pfn(unsigned long hva, bool write, bool slot_writable,
 	return r;
 }
 
+/*
+ * Both MMUs' step from a fault's memslot to its host page, as KVM's
+ * kvm_faultin_pfn(): the invalidation sequence is read before GUP reads
+ * the host PTE (see the top); a logged slot gives write access only to a
+ * write fault. Return: 0 with @fault's page taken, KVMMU_PF_EMULATE
+ * (MMIO), -EHWPOISON when the page is poisoned (the VMM's SIGBUS is
+ * sent, as kvm_send_hwpoison_signal(): the vCPU leaves KVM_RUN for it
+ * before touching the page again), or an errno.
+ */
+static int fault_faultin(struct kvmmu_mmu *mmu, struct kvmmu_page_fault *fault)
+{
+	int r;
+
+	fault->hva = kvmmu_memslot_gfn_to_hva(fault->slot, fault->gfn);
+	fault->seq = READ_ONCE(mmu->invalidate_seq);
+	/* Read the sequence before GUP reads the host PTE; see the top. */
+	smp_rmb();
+	r = faultin_pfn(fault->hva, fault->write,
+			!(fault->slot->flags & KVM_MEM_READONLY), &fault->pfn,
+			&fault->page, &fault->writable, &fault->gup);
+	if (r == -EHWPOISON) {
+		send_sig_mceerr(BUS_MCEERR_AR, (void __user *)fault->hva,
+				PAGE_SHIFT, current);
+		return r;
+	}
+	if (r == KVMMU_PF_EMULATE)
+		atomic64_inc(&mmu->stats.emulate);
+	if (r)
+		return r;
+	if (fault->slot->dirty_bitmap) {
+		fault->writable = fault->writable && fault->write;
+		fault->dirty_bitmap = fault->slot->dirty_bitmap;
+		fault->base_gfn = fault->slot->base_gfn;
+	}
+	return 0;
+}
+
 /**
  * kvmmu_mmu_page_fault - handle a TDP fault (SVM: #NPF).
  * @vcpu: the faulting vCPU; called from its own thread.
@@ -876,35 +913,12 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 	if (r)
 		goto out;
 
-	fault.hva = kvmmu_memslot_gfn_to_hva(fault.slot, fault.gfn);
-	fault.seq = READ_ONCE(mmu->invalidate_seq);
-	/* Read the sequence before GUP reads the host PTE; see the top. */
-	smp_rmb();
-
-	r = faultin_pfn(fault.hva, fault.write,
-			!(fault.slot->flags & KVM_MEM_READONLY), &fault.pfn,
-			&fault.page, &fault.writable, &fault.gup);
-	if (r == -EHWPOISON) {
-		/*
-		 * kvm_send_hwpoison_signal(): the VMM gets the machine
-		 * check's SIGBUS for the HVA, and the vCPU leaves KVM_RUN
-		 * for it (-EINTR) before touching the page again.
-		 */
-		send_sig_mceerr(BUS_MCEERR_AR, (void __user *)fault.hva,
-				PAGE_SHIFT, current);
-		r = 0;
+	r = fault_faultin(mmu, &fault);
+	if (r) {
+		/* A poisoned page: leave KVM_RUN for the VMM's SIGBUS. */
+		if (r == -EHWPOISON)
+			r = 0;
 		goto out;
-	}
-	if (r == KVMMU_PF_EMULATE)
-		atomic64_inc(&mmu->stats.emulate);
-	if (r)
-		goto out;
-
-	/* A logged slot is writable only after a write fault logged it. */
-	if (fault.slot->dirty_bitmap) {
-		fault.writable = fault.writable && fault.write;
-		fault.dirty_bitmap = fault.slot->dirty_bitmap;
-		fault.base_gfn = fault.slot->base_gfn;
 	}
 
 	fault.level = fault_level(fault.slot, fault.gfn,
@@ -1044,27 +1058,12 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 		kvmmu_mmu_write_unlock(mmu);
 	}
 
-	fault.hva = kvmmu_memslot_gfn_to_hva(fault.slot, fault.gfn);
-	fault.seq = READ_ONCE(mmu->invalidate_seq);
-	/* Read the sequence before GUP reads the host PTE; see the top. */
-	smp_rmb();
-	r = faultin_pfn(fault.hva, fault.write,
-			!(fault.slot->flags & KVM_MEM_READONLY), &fault.pfn,
-			&fault.page, &fault.writable, &fault.gup);
-	if (r == -EHWPOISON) {
-		send_sig_mceerr(BUS_MCEERR_AR, (void __user *)fault.hva,
-				PAGE_SHIFT, current);
-		r = 0;
+	r = fault_faultin(mmu, &fault);
+	if (r) {
+		/* A poisoned page: leave KVM_RUN for the VMM's SIGBUS. */
+		if (r == -EHWPOISON)
+			r = 0;
 		goto out;
-	}
-	if (r == KVMMU_PF_EMULATE)
-		atomic64_inc(&mmu->stats.emulate);
-	if (r)
-		goto out;
-	if (fault.slot->dirty_bitmap) {
-		fault.writable = fault.writable && fault.write;
-		fault.dirty_bitmap = fault.slot->dirty_bitmap;
-		fault.base_gfn = fault.slot->base_gfn;
 	}
 
 	write_lock(&mmu->lock);
