@@ -815,7 +815,7 @@ static const struct scenario scenarios[] = {
 	{ "memslot_create", slot_setup, slot_op, slot_check, false,
 	  { "kvmmu_set_memory_region" } },
 	{ "guest_faults", fault_setup, fault_op, fault_check, false,
-	  { "kvmmu_mmu_topup", "kvmmu_mmu_page_fault|faultin_pfn" } },
+	  { "kvmmu_mmu_topup", "kvmmu_mmu_page_fault|fault_faultin|faultin_pfn" } },
 	{ "dirty_log_on", log_on_setup, log_on_op, log_on_check, false,
 	  { "kvmmu_set_memory_region" } },
 	{ "get_dirty_log", get_log_setup, get_log_op, get_log_check, false,
@@ -908,8 +908,9 @@ static int run_once(const struct scenario *s, int nth, int *r, bool *hit,
 /*
  * Whether site @i is in function @fn, or in one of "a|b|...": a static
  * helper is a site of its own where the compiler keeps it out of line
- * (faultin_pfn(), called by both MMUs' fault paths since the shadow MMU)
- * and of its caller where it inlines it.
+ * and of its caller where it inlines it (GUP's allocations in the fault
+ * path: faultin_pfn() inside fault_faultin(), which both MMUs' faults
+ * call, all inside kvmmu_mmu_page_fault() before the shadow MMU).
  */
 static bool site_in(int i, const char *fn)
 {
