@@ -802,6 +802,25 @@ static int faultin_pfn(unsigned long hva, bool write, bool slot_writable,
 }
 
 /*
+ * Both MMUs' memslot step (KVM's kvm_mmu_faultin_pfn() checks), SRCU
+ * held: no usable slot, or a write to a read-only one, is MMIO
+ * (KVMMU_PF_EMULATE); GUP works on current->mm, so only the VM's owner
+ * may fault (-EFAULT). Return: 0 with @fault->slot set, or one of those.
+ */
+static int fault_memslot(struct kvmmu_vm *vm, struct kvmmu_page_fault *fault)
+{
+	fault->slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), fault->gfn);
+	if (!fault->slot || (fault->slot->flags & KVMMU_MEMSLOT_INVALID) ||
+	    (fault->write && (fault->slot->flags & KVM_MEM_READONLY))) {
+		atomic64_inc(&vm->mmu->stats.emulate);
+		return KVMMU_PF_EMULATE;
+	}
+	if (current->mm != vm->mm)
+		return -EFAULT;
+	return 0;
+}
+
+/*
  * Both MMUs' step from a fault's memslot to its host page, as KVM's
  * kvm_faultin_pfn(): the invalidation sequence is read before GUP reads
  * the host PTE (see the top); a logged slot gives write access only to a
@@ -888,19 +907,9 @@ int kvmmu_mmu_page_fault(struct kvmmu_vcpu *vcpu, u64 gpa, u64 error_code)
 		return KVMMU_PF_EMULATE;
 	}
 	idx = srcu_read_lock(&vm->srcu);
-	fault.slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), fault.gfn);
-	if (!fault.slot || (fault.slot->flags & KVMMU_MEMSLOT_INVALID) ||
-	    (fault.write && (fault.slot->flags & KVM_MEM_READONLY))) {
-		atomic64_inc(&mmu->stats.emulate);
-		r = KVMMU_PF_EMULATE;
+	r = fault_memslot(vm, &fault);
+	if (r)
 		goto out;
-	}
-
-	/* GUP works on current->mm: only the VM's owner may fault. */
-	if (current->mm != vm->mm) {
-		r = -EFAULT;
-		goto out;
-	}
 
 	/* A write to a present page: most often dirty logging's doing. */
 	if (fault.write && fault.present &&
@@ -1012,17 +1021,9 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 		return KVMMU_PF_EMULATE;
 	}
 	idx = srcu_read_lock(&vm->srcu);
-	fault.slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), fault.gfn);
-	if (!fault.slot || (fault.slot->flags & KVMMU_MEMSLOT_INVALID) ||
-	    (fault.write && (fault.slot->flags & KVM_MEM_READONLY))) {
-		atomic64_inc(&mmu->stats.emulate);
-		r = KVMMU_PF_EMULATE;
+	r = fault_memslot(vm, &fault);
+	if (r)
 		goto out;
-	}
-	if (current->mm != vm->mm) {
-		r = -EFAULT;
-		goto out;
-	}
 	r = kvmmu_shadow_topup(vcpu->mmu);
 	if (r)
 		goto out;
