@@ -207,6 +207,10 @@ int kvmmu_guest_rw(struct kvmmu_vm *vm, u64 gpa, void *buf, unsigned int len,
  *               the entry is in read-only memory (left as it is: the
  *               walk goes on without that bit), or -EFAULT.
  * @opaque: first argument of @read_gpa and @cmpxchg_gpa.
+ * @pdptrs: NULL, or PAE paging's four PDPTEs as loaded at the last CR0,
+ *          CR3 or CR4 change (the shadow MMU's, kvmmu_load_pdptrs()):
+ *          the walk takes them from here, not from memory at CR3, as the
+ *          CPU does from its PDPTE registers.
  *
  * The vCPU path (kvmmu_gva_to_gpa()) reads through memslots and sets no
  * A/D bits (the CPU has set them for whatever it walked); KUnit tests
@@ -224,6 +228,7 @@ struct kvmmu_walk_env {
 	int (*cmpxchg_gpa)(void *opaque, u64 gpa, u64 old, u64 new,
 			   unsigned int len);
 	void *opaque;
+	const u64 *pdptrs;
 };
 
 /* Deepest walk: 5-level paging. */

@@ -304,6 +304,10 @@ struct kvmmu_events {
  * @pending_count: elements in this INS/OUTS chunk (run->io.count).
  * @pending_insn: emulate.c's decoded instruction for an MMIO exit.
  * @stat: counters for KVM_GET_STATS_FD.
+ * @pdptrs: tdp=0, PAE paging: the PDPTEs loaded at the last CR0/CR3/CR4
+ *          change or KVM_SET_SREGS (kvmmu_load_pdptrs(), KVM's
+ *          mmu->pdptrs); walks and the shadow roots use them, never the
+ *          PDPT in memory. Unused with NPT (the CPU loads its own).
  * @ev: interrupts, NMIs and exceptions to deliver (events.c).
  *
  * @regs and @sregs are the architectural state while the vCPU is outside
@@ -344,6 +348,7 @@ struct kvmmu_vcpu {
 	u64 pending_insn[4];
 	bool singlestep_pending;	/* kvmmu_insn_done() with EFLAGS.TF */
 	struct kvmmu_vcpu_stat stat;
+	u64 pdptrs[4];
 	struct kvmmu_events ev;
 };
 
@@ -490,6 +495,7 @@ int kvmmu_decode_at_rip(struct kvmmu_vcpu *vcpu, struct kvmmu_sys_insn *insn,
 			int *mode);
 int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu);
 int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4);
+bool kvmmu_load_pdptrs(struct kvmmu_vcpu *vcpu, u64 cr3);
 int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);
 u64 kvmmu_host_xcr0(void);
 long kvmmu_tsc_khz(void);

@@ -7,7 +7,9 @@
  *   PTTYPE_32   2 levels of 4-byte entries, 10 index bits each; 4M pages
  *               when CR4.PSE (PSE-36/40 high address bits in 20:13);
  *   PTTYPE_PAE  3 levels of 8-byte entries: a 4-entry PDPT at CR3[31:5]
- *               whose entries carry no permissions, then PD and PT; 2M pages;
+ *               whose entries carry no permissions (or, for the shadow MMU,
+ *               the copy loaded with CR3: env->pdptrs), then PD and PT; 2M
+ *               pages;
  *   PTTYPE_64   4 levels (5 with CR4.LA57) of 8-byte entries; 2M and 1G
  *               pages;
  *
@@ -176,6 +178,22 @@ static int FNAME(update_ad)(const struct kvmmu_walk_env *env,
 	return 0;
 }
 
+/*
+ * Read the entry at @pte_gpa. PAE's PDPTEs come from @env->pdptrs when
+ * given: the CPU's PDPTE registers, loaded with CR3 (KVM's get_pdptr()).
+ */
+static int FNAME(read_pte)(const struct kvmmu_walk_env *env, int level,
+			   u64 index, u64 pte_gpa, pt_element_t *pte)
+{
+#if PTTYPE == PTTYPE_PAE
+	if (level == 3 && env->pdptrs) {
+		*pte = env->pdptrs[index & 3];
+		return 0;
+	}
+#endif
+	return env->read_gpa(env->opaque, pte_gpa, pte, sizeof(*pte));
+}
+
 static int FNAME(walk)(const struct kvmmu_walk_env *env, u64 addr,
 		       u32 access, struct kvmmu_walk *walk)
 {
@@ -191,7 +209,7 @@ static int FNAME(walk)(const struct kvmmu_walk_env *env, u64 addr,
 		u64 index = (addr >> shift) & (BIT_ULL(PT_INDEX_BITS) - 1);
 
 		pte_gpa = table + index * sizeof(pte);
-		if (env->read_gpa(env->opaque, pte_gpa, &pte, sizeof(pte)))
+		if (FNAME(read_pte)(env, level, index, pte_gpa, &pte))
 			return -EFAULT;
 		walk->level = level;
 		walk->pte[level - 1] = pte;

@@ -906,6 +906,9 @@ static int handle_cr4_write(struct svm_vcpu *svm)
 	return 1;
 }
 
+/* CR0 bits whose change reloads PAE's PDPTEs (X86_CR0_PDPTR_BITS). */
+#define CR0_PDPTR_BITS	(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)
+
 #define CR0_KNOWN	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | \
 			 X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_AM | \
 			 X86_CR0_NW | X86_CR0_CD | X86_CR0_PG)
@@ -913,8 +916,10 @@ static int handle_cr4_write(struct svm_vcpu *svm)
 /*
  * Shadow MMU: a guest write to CR0, checked as kvm_set_cr0() and applied
  * as svm_set_cr0(): paging turned on with EFER.LME enters long mode (LMA),
- * turned off leaves it. A change of PG or WP changes the MMU's role: the
- * next entry loads another root (kvmmu_shadow_load_root()) and flushes.
+ * turned off leaves it; PAE paging turned on (or CD/NW changed under it)
+ * loads the PDPTEs, #GP if that fails (load_pdptrs()). A change of PG or
+ * WP changes the MMU's role: the next entry loads another root
+ * (kvmmu_shadow_load_root()) and flushes.
  * Return: 0, or 1 for #GP (nothing changed).
  */
 static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
@@ -928,6 +933,11 @@ static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
 	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
 		return 1;
 	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return 1;
+	/* PAE paging turned on, or CD/NW changed under it: the PDPTEs. */
+	if (!(s->efer & EFER_LME) && (cr0 & X86_CR0_PG) &&
+	    (s->cr4 & X86_CR4_PAE) && ((cr0 ^ old) & CR0_PDPTR_BITS) &&
+	    !kvmmu_load_pdptrs(vcpu, s->cr3))
 		return 1;
 	if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG) &&
 	    (s->efer & EFER_LME)) {
@@ -952,7 +962,8 @@ static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
  * Shadow MMU: a guest write to CR3 (kvm_set_cr3()): a GPA beyond
  * MAXPHYADDR is #GP in long mode; with PCIDE bit 63 (no flush) is
  * dropped, and every write flushes the whole ASID all the same (no
- * PCID-tagged roots).
+ * PCID-tagged roots). Under PAE paging every write loads the PDPTEs at
+ * the new CR3, #GP if that fails (load_pdptrs()).
  */
 static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
 {
@@ -961,6 +972,9 @@ static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
 	if (s->cr4 & X86_CR4_PCIDE)
 		cr3 &= ~BIT_ULL(63);
 	if ((s->efer & EFER_LMA) && !kvmmu_legal_gpa(vcpu, cr3 & PAGE_MASK))
+		return 1;
+	if ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) &&
+	    !(s->efer & EFER_LMA) && !kvmmu_load_pdptrs(vcpu, cr3))
 		return 1;
 	s->cr3 = cr3;
 	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);

@@ -46,6 +46,7 @@
 #include <asm/processor-flags.h>
 
 #include "kvmmu.h"
+#include "mmu.h"
 #include "emulate.h"
 
 /* Entry bits shared by all three formats. */
@@ -233,6 +234,12 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->read_gpa = read_gpa_memslot;
 	env->cmpxchg_gpa = NULL;	/* see the top: the CPU set A/D */
 	env->opaque = vcpu->vm;
+	/*
+	 * PAE's PDPTEs: the shadow MMU's loaded copy (KVM's get_pdptr() is
+	 * mmu->pdptrs without NPT); with NPT they are read at CR3, as the
+	 * CPU has just done.
+	 */
+	env->pdptrs = kvmmu_tdp ? NULL : vcpu->pdptrs;
 }
 
 /*

@@ -1278,6 +1278,41 @@ int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu)
 	return 1;
 }
 
+/* CR4 bits whose change reloads PAE's PDPTEs (X86_CR4_PDPTR_BITS). */
+#define CR4_PDPTR_BITS	(X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE | \
+			 X86_CR4_SMEP)
+
+/**
+ * kvmmu_load_pdptrs - load the four PAE PDPTEs at @cr3, as the CPU does.
+ * @vcpu: the vCPU (tdp=0), in its thread, in the VMM's mm.
+ * @cr3: the CR3 whose PDPT (32-byte aligned, at CR3[63:5]) to load.
+ *
+ * KVM's load_pdptrs(): a PDPT in no usable memslot, or a present PDPTE
+ * with a reserved bit (beyond the guest's MAXPHYADDR, 63, 8:5, 2:1),
+ * fails and leaves vcpu->pdptrs as they were; otherwise vcpu->pdptrs
+ * takes them. The shadow MMU's walks and PAE roots use that copy until
+ * the next load (kvmmu_shadow_load_root() sees a changed one and builds
+ * new roots), never the PDPT in memory.
+ *
+ * Return: true if loaded; false if the guest must get #GP(0).
+ */
+bool kvmmu_load_pdptrs(struct kvmmu_vcpu *vcpu, u64 cr3)
+{
+	u64 pdpte[ARRAY_SIZE(vcpu->pdptrs)];
+	int i;
+
+	if (kvmmu_guest_rw(vcpu->vm, cr3 & ~0x1fULL, pdpte, sizeof(pdpte),
+			   false))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(pdpte); i++)
+		if ((pdpte[i] & _PAGE_PRESENT) &&
+		    (!legal_gpa(vcpu, pdpte[i]) ||
+		     (pdpte[i] & (GENMASK_ULL(8, 5) | GENMASK_ULL(2, 1)))))
+			return false;
+	memcpy(vcpu->pdptrs, pdpte, sizeof(pdpte));
+	return true;
+}
+
 /* CR4 bits whose change drops the guest's TLB (kvm_post_set_cr4()). */
 #define CR4_TLB_BITS	(X86_CR4_PGE | X86_CR4_PAE | X86_CR4_PSE | \
 			 X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP | \
@@ -1291,7 +1326,9 @@ int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu)
  * A bit that the vCPU's CPUID (KVM_SET_CPUID2) does not offer, or the host
  * lacks, is reserved; so are CR4.VMXE and the bits no CPU defines. In long
  * mode PAE cannot be cleared nor LA57 changed; PCIDE may be set only in
- * long mode with CR3[11:0] clear. A change of a paging bit drops the
+ * long mode with CR3[11:0] clear. Under tdp=0, PAE paging with a change
+ * of PGE, PSE, PAE or SMEP reloads the PDPTEs (kvmmu_load_pdptrs(); #GP
+ * if that fails), as kvm_set_cr4(). A change of a paging bit drops the
  * vCPU's TLB.
  *
  * Return: 0 when vcpu->sregs.cr4 took the value; 1 when the guest must get
@@ -1307,6 +1344,10 @@ int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4)
 	if (s->efer & EFER_LMA) {
 		if (!(cr4 & X86_CR4_PAE) || ((cr4 ^ old) & X86_CR4_LA57))
 			return 1;
+	} else if (!kvmmu_tdp && (s->cr0 & X86_CR0_PG) &&
+		   (cr4 & X86_CR4_PAE) && ((cr4 ^ old) & CR4_PDPTR_BITS) &&
+		   !kvmmu_load_pdptrs(vcpu, s->cr3)) {
+		return 1;
 	}
 	if ((cr4 & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
 	    (!(s->efer & EFER_LMA) || (s->cr3 & 0xfff)))
@@ -1611,6 +1652,10 @@ static int set_sregs_checked(struct kvmmu_vcpu *vcpu, struct kvm_sregs *s)
 		s->cr8 = vcpu->sregs.cr8;
 	vcpu->sregs = *s;
 	kvmmu_sregs_irq_in(vcpu);
+	/* PAE paging: the PDPTEs at CR3, a failure ignored (__set_sregs()). */
+	if (!kvmmu_tdp && (s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) &&
+	    !(s->efer & EFER_LMA))
+		kvmmu_load_pdptrs(vcpu, s->cr3);
 	return 0;
 }
 

@@ -838,6 +838,30 @@ static void walker_pae(struct kunit *test)
 }
 
 /*
+ * PAE with the PDPTEs loaded with CR3 (the shadow MMU's env->pdptrs): the
+ * walk uses that copy, not the PDPT in memory, which the guest changed.
+ */
+static void walker_pae_loaded_pdptrs(struct kunit *test)
+{
+	struct gmem *m = test->priv;
+	u64 pdptrs[4] = { 0x7000 | P, 0, 0, 0 };
+	struct kvmmu_walk_env env;
+
+	put64(m, 0x6020, 0x9000 | P);	/* memory: PD 0x9000 (unused) */
+	put64(m, 0x6028, 0x7000 | P);
+	put64(m, 0x7000 + 2 * 8, 0x8000 | P | W | U);
+	put64(m, 0x8000, 0x14000 | P | W | U);
+	env = env_of(m, X86_CR0_PG | X86_CR0_WP, 0x6020, X86_CR4_PAE, 0);
+	env.pdptrs = pdptrs;
+	expect_gpa(test, &env, 0x400abc, WR | US, 0x14abc);
+	/* PDPTE 1 is present in memory only. */
+	expect_pf(test, &env, 0x40400abc, RD, 0);
+	env.pdptrs = NULL;
+	expect_pf(test, &env, 0x400abc, RD, 0);
+	expect_gpa(test, &env, 0x40400abc, RD, 0x14abc);
+}
+
+/*
  * 32-bit: PD 0x9000, PT 0xa000.
  *   0x00400000  PT[0] -> 0x16000 P|W|U     0x00401000 PT[1] -> 0x17000 P (sup ro)
  *   0x00800000  PD[2] 4M -> 0xc00000       0x00c00000 PD[3] 4M PSE-36 0x5_01000000
@@ -1168,6 +1192,7 @@ static struct kunit_case walker_cases[] = {
 	KUNIT_CASE(walker_4level),
 	KUNIT_CASE(walker_5level),
 	KUNIT_CASE(walker_pae),
+	KUNIT_CASE(walker_pae_loaded_pdptrs),
 	KUNIT_CASE(walker_32bit),
 	KUNIT_CASE(walker_no_paging),
 	KUNIT_CASE(walker_accessed_dirty),
