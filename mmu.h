@@ -401,9 +401,12 @@ struct kvmmu_mmu {
  * @gfn_cache: shadow MMU: struct kvmmu_gfn_rmap entries.
  * @gfns_cache: shadow MMU: pages for struct kvmmu_mmu_page's @gfns.
  * @root: shadow MMU, 4-level guest paging: the root (a root_count held).
- * @pae: shadow MMU, paging off: the four level-2 roots under @pae_root.
+ * @pae: shadow MMU, paging off, PAE and 32-bit guest paging: the level-2
+ *       roots under @pae_root, one per GB (NULL under a PAE guest's
+ *       PDPTE that is not present).
  * @pae_root: their PDPT, below 4G (a 32-bit CR3), allocated on first use.
- * @root_cr3: the guest CR3 (4-level) the roots were loaded for.
+ * @root_cr3: the guest CR3 (4-level) the roots were loaded for; 0 under
+ *            @pae_root, whose pages say what they shadow.
  * @root_role: the role word they were loaded for.
  * @last_retry_rip: shadow MMU: RIP of the last write that unprotected a
  *	guest table and retried (KVM's last_retry_eip), or 0.

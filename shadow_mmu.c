@@ -39,8 +39,16 @@
  * Paging off: as KVM's nonpaging MMU, GVA = GPA through direct pages; the
  * CPU runs the guest in PAE mode (svm.c forces CR0.PG and CR4.PAE) on a
  * per-vCPU PDPT below 4G whose four entries point at level-2 direct roots
- * (role.pae_root). Guest 32-bit and PAE paging are not shadowed yet:
- * kvmmu_shadow_load_root() refuses them (-EOPNOTSUPP).
+ * (role.pae_root).
+ *
+ * PAE and 32-bit guest paging run on the same per-vCPU PAE root, as
+ * KVM's mmu_alloc_shadow_roots(): its entries point at indirect level-2
+ * pages, for PAE one per present PDPTE of the copy loaded with CR3
+ * (vcpu->pdptrs, kvmmu_load_pdptrs()), for 32-bit paging four of the
+ * guest's one PD (role.has_4_byte_gpte, role.quadrant = which GB, 256 of
+ * its 1024 PDEs each). Below them a 32-bit guest PT is two shadow PTs
+ * (quadrant = the address's bit 21); a 4M or 2M guest page is mapped by
+ * direct pages of 4K leaves, as any huge guest page.
  *
  * The gfn rmap
  * ------------
@@ -193,7 +201,19 @@ static void sh_put_roots(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
 			kvmmu_shadow_put_root(&mmu->sp, c->pae[i],
 					      &mmu->sp_zapped);
 		c->pae[i] = NULL;
+		if (c->pae_root)
+			WRITE_ONCE(c->pae_root[i], 0);
 	}
+}
+
+static bool sh_has_roots(const struct kvmmu_mmu_vcpu *c)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(c->pae); i++)
+		if (c->pae[i])
+			return true;
+	return c->root;
 }
 
 /**
@@ -206,7 +226,7 @@ void kvmmu_shadow_vcpu_destroy(struct kvmmu_mmu *mmu,
 {
 	LIST_HEAD(freed);
 
-	if (mmu && mmu->shadow && (c->root || c->pae[0])) {
+	if (mmu && mmu->shadow && sh_has_roots(c)) {
 		write_lock(&mmu->lock);
 		sh_put_roots(mmu, c);
 		kvmmu_mmu_zap_unlock(mmu, false, &freed);
@@ -557,7 +577,16 @@ bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 
 /* ---- roots ---- */
 
-/* The root role of the vCPU's paging mode, or -EOPNOTSUPP. */
+/*
+ * The role of the vCPU's root pages, or -EOPNOTSUPP (5-level paging):
+ * with 4-level paging an indirect level-4 page; otherwise the CPU runs
+ * the guest in PAE mode and the roots are the level-2 pages under its PAE
+ * root: direct ones with paging off, indirect ones shadowing the guest's
+ * page directories with PAE paging, and with 32-bit paging four pages of
+ * the one guest PD, 4-byte entries, told apart by role.quadrant, which
+ * sh_pae_root_want() sets (KVM's kvm_calc_cpu_role(), kvm_init_shadow_mmu()
+ * and mmu_alloc_shadow_roots()).
+ */
 static int sh_vcpu_root_role(const struct kvmmu_vcpu *vcpu,
 			     union kvmmu_page_role *role)
 {
@@ -573,14 +602,79 @@ static int sh_vcpu_root_role(const struct kvmmu_vcpu *vcpu,
 		role->pae_root = 1;
 		return 0;
 	}
-	/* 32-bit, PAE and 5-level guest paging: not shadowed yet. */
-	if (!(s->efer & EFER_LMA) || (s->cr4 & X86_CR4_LA57))
-		return -EOPNOTSUPP;
-	role->level = KVMMU_ROOT_LEVEL;
-	role->efer_nx = !!(s->efer & EFER_NX);
 	role->smep_andnot_wp = (s->cr4 & X86_CR4_SMEP) && !wp;
 	role->smap_andnot_wp = (s->cr4 & X86_CR4_SMAP) && !wp;
+	if (s->efer & EFER_LMA) {
+		/* 5-level guest paging: not shadowed. */
+		if (s->cr4 & X86_CR4_LA57)
+			return -EOPNOTSUPP;
+		role->level = KVMMU_ROOT_LEVEL;
+		role->efer_nx = !!(s->efer & EFER_NX);
+	} else if (s->cr4 & X86_CR4_PAE) {
+		role->level = PG_LEVEL_2M;
+		role->efer_nx = !!(s->efer & EFER_NX);
+	} else {
+		/* No NX in 32-bit paging. */
+		role->level = PG_LEVEL_2M;
+		role->has_4_byte_gpte = 1;
+	}
 	return 0;
+}
+
+/*
+ * What entry @i of the PAE root must point at, for root role @role: the
+ * page (*@gfn, *@r), or nothing (false: a PAE guest's PDPTE not present).
+ * Paging off: the direct page of the i-th GB. PAE paging: the guest's PD
+ * of PDPTE i, from the copy loaded with CR3 (vcpu->pdptrs), never from
+ * memory. 32-bit paging: the guest's PD at CR3, quadrant i (its 256
+ * 4-byte PDEs of the i-th GB).
+ */
+static bool sh_pae_root_want(const struct kvmmu_vcpu *vcpu,
+			     union kvmmu_page_role role, int i, gfn_t *gfn,
+			     union kvmmu_page_role *r)
+{
+	u64 pdpte = vcpu->pdptrs[i];
+
+	*r = role;
+	if (role.direct) {
+		*gfn = (gfn_t)i << (2 * 9);
+		return true;
+	}
+	if (role.has_4_byte_gpte) {
+		/* As the walker: CR3[31:12]. */
+		*gfn = ((u32)vcpu->sregs.cr3 & PAGE_MASK) >> PAGE_SHIFT;
+		r->quadrant = i;
+		return true;
+	}
+	if (!(pdpte & _PAGE_PRESENT))
+		return false;
+	*gfn = (pdpte & GPTE_ADDR_MASK) >> PAGE_SHIFT;
+	return true;
+}
+
+/* Whether the vCPU's PAE root still holds what sh_pae_root_want() says. */
+static bool sh_pae_roots_valid(const struct kvmmu_vcpu *vcpu,
+			       union kvmmu_page_role role)
+{
+	const struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	union kvmmu_page_role r;
+	gfn_t gfn;
+	int i;
+
+	if (!c->pae_root || c->root)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(c->pae); i++) {
+		if (!sh_pae_root_want(vcpu, role, i, &gfn, &r)) {
+			if (c->pae[i])
+				return false;
+			continue;
+		}
+		/* A zapped root has role.invalid set: another word. */
+		if (!c->pae[i] || c->pae[i]->gfn != gfn ||
+		    READ_ONCE(c->pae[i]->role.word) != r.word)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -626,33 +720,41 @@ static bool sh_root_valid(const struct kvmmu_mmu_page *sp)
  * @root_pa: set to the physical address for the VMCB's CR3.
  *
  * KVM's kvm_mmu_load() and kvm_mmu_new_pgd(): the vCPU keeps its roots
- * while the guest's CR3 and paging state (the root's role) stay and no
- * zap invalidated them; otherwise it drops them and finds or makes the
- * root of (CR3, role): an indirect level-4 page for 4-level paging, or
- * with paging off the four direct level-2 pages of its PAE root.
+ * while the guest's CR3, PDPTEs and paging state (the root's role) stay
+ * and no zap invalidated them; otherwise it drops them and finds or makes
+ * the roots: an indirect level-4 page of CR3 for 4-level paging; else
+ * the level-2 pages under its PAE root (sh_pae_root_want(), KVM's
+ * mmu_alloc_shadow_roots()): with paging off four direct ones, with PAE
+ * paging one per present PDPTE, with 32-bit paging four quadrants of the
+ * guest's PD.
  *
- * Return: 0; -ENOMEM; -EOPNOTSUPP for a paging mode not shadowed yet.
+ * Return: 0; -ENOMEM; -EOPNOTSUPP for a paging mode not shadowed (5-level).
  */
 int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 {
 	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
 	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
-	union kvmmu_page_role role;
+	union kvmmu_page_role role, pr;
 	bool paging = vcpu->sregs.cr0 & X86_CR0_PG;
 	u64 cr3 = paging ? vcpu->sregs.cr3 & GPTE_ADDR_MASK : 0;
 	LIST_HEAD(freed);
+	bool pae;
+	gfn_t gfn;
 	int i, r;
 
 	r = sh_vcpu_root_role(vcpu, &role);
 	if (r)
 		return r;
+	/* Below the PAE root: the pages say what they shadow; no CR3 key. */
+	pae = role.level == PG_LEVEL_2M;
+	if (pae)
+		cr3 = 0;
 	if (c->root_role == role.word && c->root_cr3 == cr3) {
-		if (paging && sh_root_valid(c->root)) {
+		if (!pae && sh_root_valid(c->root)) {
 			*root_pa = __pa(c->root->spt);
 			return 0;
 		}
-		if (!paging && sh_root_valid(c->pae[0]) && sh_root_valid(c->pae[1]) &&
-		    sh_root_valid(c->pae[2]) && sh_root_valid(c->pae[3])) {
+		if (pae && sh_pae_roots_valid(vcpu, role)) {
 			*root_pa = __pa(c->pae_root);
 			return 0;
 		}
@@ -662,7 +764,7 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	if (r)
 		return r;
 	/* In PAE mode CR3 has 32 bits (KVM's pae_root is GFP_DMA32 too). */
-	if (!paging && !c->pae_root) {
+	if (pae && !c->pae_root) {
 		c->pae_root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT |
 						     __GFP_DMA32);
 		if (!c->pae_root)
@@ -674,16 +776,18 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	c->root_role = 0;
 	kvmmu_shadow_make_pages_available(mmu, 0);
 	r = -ENOMEM;
-	if (paging) {
+	if (!pae) {
 		c->root = sh_get_sp(mmu, c, cr3 >> PAGE_SHIFT, role);
 		if (!c->root)
 			goto out;
 		c->root->root_count++;
 		*root_pa = __pa(c->root->spt);
 	} else {
+		/* Each entry covers 1G of the 4G a 32-bit address reaches. */
 		for (i = 0; i < ARRAY_SIZE(c->pae); i++) {
-			/* Each covers 1G of the 4G that paging off reaches. */
-			c->pae[i] = sh_get_sp(mmu, c, (gfn_t)i << (2 * 9), role);
+			if (!sh_pae_root_want(vcpu, role, i, &gfn, &pr))
+				continue;	/* left 0 by sh_put_roots() */
+			c->pae[i] = sh_get_sp(mmu, c, gfn, pr);
 			if (!c->pae[i]) {
 				sh_put_roots(mmu, c);
 				goto out;
@@ -721,14 +825,15 @@ static unsigned int sh_gpte_access(u64 gpte, bool efer_nx)
 }
 
 /*
- * FNAME(gpte_changed): whether the guest entry of the walk at @level is
- * no longer what the walk read. Under mmu->lock: an atomic read, and a
- * read that would fault counts as a change (the fault is retried).
+ * FNAME(gpte_changed): whether the guest entry of the walk at @level, of
+ * @size bytes (4 for 32-bit paging), is no longer what the walk read.
+ * Under mmu->lock: an atomic read, and a read that would fault counts as
+ * a change (the fault is retried).
  */
 static bool sh_gpte_changed(struct kvmmu_vcpu *vcpu, const struct kvmmu_walk *w,
-			    int level)
+			    int level, unsigned int size)
 {
-	u64 gpa = w->pte_gpa[level - 1], val;
+	u64 gpa = w->pte_gpa[level - 1], val = 0;
 	struct kvmmu_memory_slot *slot;
 	unsigned long hva;
 	int r;
@@ -740,7 +845,7 @@ static bool sh_gpte_changed(struct kvmmu_vcpu *vcpu, const struct kvmmu_walk *w,
 	hva = kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
 	      offset_in_page(gpa);
 	pagefault_disable();
-	r = __copy_from_user_inatomic(&val, (void __user *)hva, sizeof(val));
+	r = __copy_from_user_inatomic(&val, (void __user *)hva, size);
 	pagefault_enable();
 	return r || val != w->pte[level - 1];
 }
@@ -816,7 +921,11 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
  * @fault: gfn, pfn, host writability, write, error code, dirty log.
  * @flush: set when a TLB flush must precede the unlock.
  *
- * KVM's FNAME(fetch) for 4-level paging and direct_map() for paging off.
+ * KVM's FNAME(fetch) for 4-level, PAE and 32-bit paging (the last two
+ * from a root under the PAE root, shadow level 2 = guest level 2) and
+ * direct_map() for paging off. A 32-bit guest PT of 1024 4-byte entries
+ * is shadowed by two level-1 pages, role.quadrant the bit 21 of the
+ * address (KVM's kvm_mmu_child_role()); a 4M guest page by direct pages.
  *
  * Return: KVMMU_MAP_DONE, _SPURIOUS, _RETRY (the root was zapped or a
  * guest entry changed since the walk: let the guest fault again) or
@@ -832,6 +941,7 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 	bool efer_nx = s->efer & EFER_NX;
 	struct kvmmu_mmu_page *sp, *child;
 	unsigned int access = KVMMU_ACC_ALL, leaf_access = KVMMU_ACC_ALL;
+	unsigned int gpte_size = 8, idx;
 	union kvmmu_page_role role;
 	bool dirty_ok = true;
 	int level, l;
@@ -840,31 +950,47 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 	shadow_assert_write_locked(mmu);
 	/* Before the descent: it must not zap the pages it goes through. */
 	kvmmu_shadow_make_pages_available(mmu, 0);
-	if (paging) {
+	if (paging && (s->efer & EFER_LMA)) {
 		sp = c->root;
 		level = KVMMU_ROOT_LEVEL;
 		if (walk->levels != KVMMU_ROOT_LEVEL)
 			return KVMMU_MAP_RETRY;
-		for (l = walk->levels; l >= walk->level; l--)
-			leaf_access &= sh_gpte_access(walk->pte[l - 1], efer_nx);
-		dirty_ok = fault->write ||
-			   (walk->pte[walk->level - 1] & GPTE_DIRTY);
 	} else {
+		/* Paging off, PAE, 32-bit: a root per GB under the PAE root. */
 		gva = (u32)gva;
 		sp = c->pae[gva >> 30];
 		level = PG_LEVEL_2M;
+		if (paging && !(s->cr4 & X86_CR4_PAE))
+			gpte_size = 4;
+		if (paging && walk->levels != (gpte_size == 4 ? 2 : 3))
+			return KVMMU_MAP_RETRY;
+	}
+	if (paging) {
+		/* From the root's level: PAE's PDPTE has no permission bits. */
+		for (l = level; l >= walk->level; l--)
+			leaf_access &= sh_gpte_access(walk->pte[l - 1], efer_nx);
+		dirty_ok = fault->write ||
+			   (walk->pte[walk->level - 1] & GPTE_DIRTY);
 	}
 	if (!sp || sp->role.invalid)
 		return KVMMU_MAP_RETRY;
 	/* The root's own table is write-protected: its entry must hold. */
-	if (paging && sh_gpte_changed(vcpu, walk, level))
+	if (paging && sh_gpte_changed(vcpu, walk, level, gpte_size))
 		return KVMMU_MAP_RETRY;
 
 	for (; level > PG_LEVEL_4K; level--) {
-		sptep = &sp->spt[kvmmu_spte_index(gva >> PAGE_SHIFT, level)];
+		idx = kvmmu_spte_index(gva >> PAGE_SHIFT, level);
+		sptep = &sp->spt[idx];
 		role = sp->role;
 		role.level = level - 1;
 		role.pae_root = 0;
+		/*
+		 * 4-byte guest entries: a guest PT (4M) is two shadow PTs
+		 * (2M each), told apart by the address's bit 21, the low bit
+		 * of this index (kvm_mmu_child_role()); not the root's
+		 * quadrant, which was the GB.
+		 */
+		role.quadrant = role.has_4_byte_gpte ? idx & 1 : 0;
 		if (paging && level > walk->level) {
 			/* The guest entry at @level points to a table. */
 			access &= sh_gpte_access(walk->pte[level - 1], efer_nx);
@@ -879,7 +1005,7 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 					return KVMMU_MAP_NOMEM;
 			}
 			/* Now that its table is protected, the entry below. */
-			if (sh_gpte_changed(vcpu, walk, level - 1))
+			if (sh_gpte_changed(vcpu, walk, level - 1, gpte_size))
 				return KVMMU_MAP_RETRY;
 		} else {
 			u64 spte = READ_ONCE(*sptep);
