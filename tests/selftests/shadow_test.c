@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * shadow_test - a 64-bit guest on the shadow MMU (kvmmu tdp=0; the control
- * is stock kvm_amd npt=0), editing its own page tables.
+ * shadow_test - 64-bit, PAE and 32-bit guests on the shadow MMU (kvmmu
+ * tdp=0; the control is stock kvm_amd npt=0), editing their own page
+ * tables. The 64-bit guest is fixture sh, below; the PAE and 2-level
+ * guests are fixture sh32 (variants pae and two_level), further down.
  *
  * The guest runs in long mode with 4-level paging from the start
  * (KVM_SET_SREGS). Its code (one page at GPA 0x1000) is a loop driven by
@@ -49,6 +51,29 @@
  *                         (skipped where SMEP is not offered: kvmmu)
  *   string_in_to_pt       INSL (emulated in the kernel) rewrites a PTE of
  *                         a shadowed table: INVLPG, the new page is seen
+ *
+ * sh32.{pae,two_level} (32-bit code, 8- or 4-byte entries):
+ *   rw_through_mappings   guest <-> host bytes through 4K pages, the 2M/4M
+ *                         page (both of its 2M halves) and, 2-level, the
+ *                         second half of a guest PT (a second shadow PT)
+ *   pf_not_present        error 0 and 2 with CR2, also under a PAE PDPTE
+ *                         or a 2-level PDE that is not present
+ *   pf_write_read_only    error 3 (CR0.WP), the read works
+ *   pte_edit_invlpg       the guest's PTE store + INVLPG (2-level: in both
+ *                         halves of the PT)
+ *   cr3_switch            a guest-built space B vs A, and back
+ *   accessed_dirty        A in PDE and PTE, D on writes only, no A in a
+ *                         PAE PDPTE
+ *   huge_page             A/D of the 2M/4M page; the guest remaps it
+ *                         read-only in its live PD: error 3
+ *   page_above_4g         a 4M PSE-36 page (skipped without PSE-36 in the
+ *                         supported CPUID) or a 2M PAE page above 4G
+ *   pdpte_loaded_copy     PAE: a PDPTE changed in memory counts from the
+ *                         next MOV CR3 on, not before
+ *   pdpte_reserved_gp     PAE: MOV CR3 to a PDPT with a reserved bit in a
+ *                         present PDPTE is #GP(0), CR3 unchanged; in a
+ *                         PDPTE that is not present it is no error
+ *   paging_on_by_guest    MOV CR0 turning paging on (PAE: PDPTEs loaded)
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -336,29 +361,34 @@ FIXTURE_TEARDOWN(sh)
 }
 
 /* Run until the guest reports; MMIO exits are returned to the caller. */
-static int sh_run(FIXTURE_DATA(sh) *self, struct sh_result *res)
+static int run_report(int vcpufd, struct kvm_run *run, struct sh_result *res)
 {
 	struct kvm_regs regs;
 	int r;
 
-	r = kvmmu_ioctl(self->vcpufd, KVM_RUN, 0);
+	r = kvmmu_ioctl(vcpufd, KVM_RUN, 0);
 	if (r)
 		return r;
 	memset(res, 0, sizeof(*res));
-	if (self->run->exit_reason == KVM_EXIT_MMIO) {
-		res->mmio = *self->run;
+	if (run->exit_reason == KVM_EXIT_MMIO) {
+		res->mmio = *run;
 		return 0;
 	}
-	if (self->run->exit_reason != KVM_EXIT_IO)
-		return -1000 - (int)self->run->exit_reason;
-	res->port = self->run->io.port;
-	r = kvmmu_ioctl(self->vcpufd, KVM_GET_REGS, (unsigned long)&regs);
+	if (run->exit_reason != KVM_EXIT_IO)
+		return -1000 - (int)run->exit_reason;
+	res->port = run->io.port;
+	r = kvmmu_ioctl(vcpufd, KVM_GET_REGS, (unsigned long)&regs);
 	if (r)
 		return r;
 	res->rcx = regs.rcx;
 	res->rdx = regs.rdx;
 	res->rsi = regs.rsi;
 	return 0;
+}
+
+static int sh_run(FIXTURE_DATA(sh) *self, struct sh_result *res)
+{
+	return run_report(self->vcpufd, self->run, res);
 }
 
 /* Start operation @op at the top of the loop, in ring 0, and run it. */
@@ -884,6 +914,572 @@ TEST_F(sh, string_in_to_pt)
 	EXPECT_EQ(newpte, (uint32_t)*pte(self, PT_A1 + 5 * 8));
 	must(_metadata, self, OP_INVLPG, va, 0);
 	EXPECT_EQ(0x6666ULL, must(_metadata, self, OP_R64, va, 0));
+}
+
+/*
+ * ---- PAE and 32-bit (2-level) guests: fixture sh32, variants pae and
+ * two_level ----
+ *
+ * The same register-driven loop in 32-bit code (EAX = operation, EBX =
+ * address, ECX = value; OUT to port 0x10), a #PF handler (port 0x11, EDX
+ * = error code, ESI = CR2) and a #GP handler (port 0x13, EDX = error
+ * code). Each operation starts with KVM_SET_REGS only: no KVM_SET_SREGS
+ * between operations, which would load the PDPTEs again. The host builds
+ * space A; 8-byte entries for PAE, 4-byte ones for 2-level paging:
+ *
+ *   VA 0 - 2M (PAE) / 0 - 4M (2-level)  identity, 4K pages, page 0 absent
+ *   win  = 2M (PAE) / 4M (2-level)      page n -> data page n (n < 16);
+ *                                       2-level also page 512 + n ->
+ *                                       data page 16 + n (the second
+ *                                       shadow PT of that guest PT)
+ *   huge = 4M (PAE, a 2M page) / 8M (2-level, a 4M PSE page) -> GPA 4M
+ *   PAE: PDPTEs 1-3 not present; 2-level: PDEs from 3 up not present
+ */
+#define T32_TOP_A	0x10000UL	/* PAE: PDPT; 2-level: PD */
+#define T32_PD_A	0x11000UL	/* PAE only */
+#define T32_PT0		0x12000UL
+#define T32_PT1		0x13000UL
+#define T32_TOP_B	0x20000UL
+#define T32_PD_B	0x21000UL
+#define T32_PT1_B	0x22000UL
+#define T32_BAD_PDPT	0x23000UL
+#define T32_ODD_PDPT	0x24000UL
+#define T32_HUGE_GPA	0x400000UL
+#define T32_HIGH_GPA	0x100000000UL	/* slot 1, above 4G */
+#define T32_HIGH_SIZE	0x400000UL
+
+#define OP32_R		1
+#define OP32_W		2
+#define OP32_INVLPG	3
+#define OP32_SETCR3	4
+#define OP32_GETCR3	5
+#define OP32_SETCR0	6
+
+#define PORT_GP		0x13
+
+#define OP32(n, insn)			\
+	"	cmp $" S(n) ", %eax\n"	\
+	"	jne 1f\n"		\
+	"	" insn "\n"		\
+	"	jmp .Lsh32_done\n"	\
+	"1:\n"
+
+/* 32-bit code, only relative jumps: it runs at CODE_GPA. */
+asm(".pushsection .rodata.sh32, \"a\"\n"
+	".balign 16\n"
+	".code32\n"
+	".globl sh32_code_start, sh32_loop, sh32_pf, sh32_gp, sh32_bad\n"
+	".globl sh32_code_end\n"
+	"sh32_code_start:\n"
+	"sh32_loop:\n"
+	OP32(OP32_R, "mov (%ebx), %ecx")
+	OP32(OP32_W, "mov %ecx, (%ebx)")
+	OP32(OP32_INVLPG, "invlpg (%ebx)")
+	OP32(OP32_SETCR3, "mov %ebx, %cr3")
+	OP32(OP32_GETCR3, "mov %cr3, %ecx")
+	OP32(OP32_SETCR0, "mov %ebx, %cr0")
+	".Lsh32_done:\n"
+	"	out %al, $" S(PORT_DONE) "\n"
+	"	jmp sh32_loop\n"
+	"sh32_pf:\n"
+	"	pop %edx\n"
+	"	mov %cr2, %esi\n"
+	"	out %al, $" S(PORT_PF) "\n"
+	"2:	jmp 2b\n"
+	"sh32_gp:\n"
+	"	pop %edx\n"
+	"	out %al, $" S(PORT_GP) "\n"
+	"3:	jmp 3b\n"
+	"sh32_bad:\n"
+	"	out %al, $" S(PORT_BAD) "\n"
+	"4:	jmp 4b\n"
+	"sh32_code_end:\n"
+	".code64\n"
+	".popsection\n");
+
+extern const unsigned char sh32_code_start[], sh32_loop[], sh32_pf[],
+	sh32_gp[], sh32_bad[], sh32_code_end[];
+
+#define OFF32(sym)	(CODE_GPA + (uint64_t)((sym) - sh32_code_start))
+
+FIXTURE(sh32)
+{
+	int devfd, vmfd, vcpufd;
+	struct kvm_run *run;
+	long run_size;
+	uint8_t *mem;
+	struct kvm_sregs sregs0;
+	int pae;
+	unsigned int esize;	/* bytes per guest entry */
+	uint64_t win, huge, huge_size;
+};
+
+FIXTURE_VARIANT(sh32)
+{
+	int pae;
+};
+
+FIXTURE_VARIANT_ADD(sh32, pae)
+{
+	.pae = 1,
+};
+
+FIXTURE_VARIANT_ADD(sh32, two_level)
+{
+	.pae = 0,
+};
+
+/* Entry @idx of the guest table at @table, 8 or 4 bytes wide. */
+static void put_e(FIXTURE_DATA(sh32) *self, uint64_t table, unsigned int idx,
+		  uint64_t val)
+{
+	if (self->pae)
+		*(uint64_t *)(self->mem + table + idx * 8) = val;
+	else
+		*(uint32_t *)(self->mem + table + idx * 4) = (uint32_t)val;
+}
+
+static uint64_t get_e(FIXTURE_DATA(sh32) *self, uint64_t table,
+		      unsigned int idx)
+{
+	if (self->pae)
+		return *(uint64_t *)(self->mem + table + idx * 8);
+	return *(uint32_t *)(self->mem + table + idx * 4);
+}
+
+/* The PD of a space: the PDPT's first PD for PAE, the top for 2-level. */
+static uint64_t pd_of(FIXTURE_DATA(sh32) *self, uint64_t top, uint64_t pd)
+{
+	if (!self->pae)
+		return top;
+	put_e(self, top, 0, pd | P);
+	return pd;
+}
+
+static void build_space32(FIXTURE_DATA(sh32) *self)
+{
+	uint64_t pd = pd_of(self, T32_TOP_A, T32_PD_A);
+	unsigned int i, n = self->pae ? 512 : 1024;
+
+	put_e(self, pd, 0, T32_PT0 | P | RW | US);
+	put_e(self, pd, 1, T32_PT1 | P | RW | US);
+	put_e(self, pd, 2, T32_HUGE_GPA | P | RW | PS);
+	for (i = 1; i < n; i++)
+		put_e(self, T32_PT0, i, (i << 12) | P | RW);
+	for (i = 0; i < 16; i++) {
+		put_e(self, T32_PT1, i, (DATA_GPA + (i << 12)) | P | RW);
+		if (!self->pae)
+			put_e(self, T32_PT1, 512 + i,
+			      (DATA_GPA + ((16 + i) << 12)) | P | RW);
+	}
+}
+
+static void put_gate32(FIXTURE_DATA(sh32) *self, int vec, uint64_t handler)
+{
+	uint32_t *g = (uint32_t *)(self->mem + IDT_GPA + vec * 8);
+
+	g[0] = (handler & 0xffff) | (0x08 << 16);
+	g[1] = (handler & 0xffff0000) | 0x8e00;	/* P, DPL 0, interrupt gate */
+}
+
+FIXTURE_SETUP(sh32)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE,
+	};
+	struct kvm_sregs *s = &self->sregs0;
+	struct kvm_cpuid2 *cpuid;
+	uint64_t *gdt;
+	int i;
+
+	ASSERT_EQ(1, shadow_mode()) TH_LOG("the MMU under test is not the shadow one (tdp/npt)");
+	self->pae = variant->pae;
+	self->esize = self->pae ? 8 : 4;
+	self->win = self->pae ? 0x200000 : 0x400000;
+	self->huge = self->pae ? 0x400000 : 0x800000;
+	self->huge_size = self->pae ? 0x200000 : 0x400000;
+	self->devfd = kvmmu_open_dev();
+	ASSERT_LE(0, self->devfd);
+	self->vmfd = kvmmu_create_vm(self->devfd, 0);
+	ASSERT_LE(0, self->vmfd);
+	self->mem = kvmmu_alloc(MEM_SIZE);
+	ASSERT_NE(NULL, self->mem);
+	r.userspace_addr = (uintptr_t)self->mem;
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	self->vcpufd = kvmmu_ioctl(self->vmfd, KVM_CREATE_VCPU, 0);
+	ASSERT_LE(0, self->vcpufd);
+	self->run_size = kvmmu_ioctl(self->devfd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ASSERT_LT(0, self->run_size);
+	self->run = mmap(NULL, self->run_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, self->vcpufd, 0);
+	ASSERT_NE(MAP_FAILED, self->run);
+	cpuid = kvmmu_supported_cpuid(self->devfd);
+	ASSERT_NE(NULL, cpuid);
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_SET_CPUID2,
+				 (unsigned long)cpuid));
+	free(cpuid);
+
+	memcpy(self->mem + CODE_GPA, sh32_code_start,
+	       sh32_code_end - sh32_code_start);
+	gdt = (uint64_t *)(self->mem + GDT_GPA);
+	gdt[1] = 0x00cf9a000000ffffULL;	/* 0x08 code32 DPL 0 */
+	gdt[2] = 0x00cf92000000ffffULL;	/* 0x10 data DPL 0 */
+	gdt[5] = 0x00008b0040000067ULL;	/* 0x28 busy TSS at TSS_GPA */
+	for (i = 0; i < 32; i++)
+		put_gate32(self, i, OFF32(sh32_bad));
+	put_gate32(self, 13, OFF32(sh32_gp));
+	put_gate32(self, 14, OFF32(sh32_pf));
+	build_space32(self);
+
+	/* The tables first: KVM_SET_SREGS loads the PDPTEs from CR3. */
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS, (unsigned long)s));
+	seg(&s->cs, 0x08, 11, 0);
+	seg(&s->ds, 0x10, 3, 0);
+	s->es = s->ds;
+	s->fs = s->ds;
+	s->gs = s->ds;
+	s->ss = s->ds;
+	memset(&s->tr, 0, sizeof(s->tr));
+	s->tr.selector = 0x28;
+	s->tr.base = TSS_GPA;
+	s->tr.limit = 0x67;
+	s->tr.type = 11;
+	s->tr.present = 1;
+	s->gdt.base = GDT_GPA;
+	s->gdt.limit = 0x37;
+	s->idt.base = IDT_GPA;
+	s->idt.limit = 0xff;
+	s->cr0 = 0x80010033;	/* PG WP NE ET MP PE */
+	s->cr3 = T32_TOP_A;
+	s->cr4 = self->pae ? 0x20 : 0x10;	/* PAE, or PSE */
+	s->efer = 0;
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS, (unsigned long)s));
+}
+
+FIXTURE_TEARDOWN(sh32)
+{
+	if (self->run && self->run != MAP_FAILED)
+		munmap(self->run, self->run_size);
+	if (self->vcpufd >= 0)
+		close(self->vcpufd);
+	if (self->vmfd >= 0)
+		close(self->vmfd);
+	if (self->devfd >= 0)
+		close(self->devfd);
+	if (self->mem)
+		munmap(self->mem, MEM_SIZE);
+}
+
+/* Operation @op from the top of the loop: KVM_SET_REGS, no SET_SREGS. */
+static int sh32_do(FIXTURE_DATA(sh32) *self, int op, uint64_t ebx,
+		   uint64_t ecx, struct sh_result *res)
+{
+	struct kvm_regs regs = {
+		.rax = op, .rbx = ebx, .rcx = ecx,
+		.rip = OFF32(sh32_loop), .rsp = STACK_TOP, .rflags = 2,
+	};
+	int r = kvmmu_ioctl(self->vcpufd, KVM_SET_REGS, (unsigned long)&regs);
+
+	return r ? r : run_report(self->vcpufd, self->run, res);
+}
+
+static uint32_t must32(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(sh32) *self, int op, uint64_t ebx,
+		       uint64_t ecx)
+{
+	struct sh_result res;
+
+	EXPECT_EQ(0, sh32_do(self, op, ebx, ecx, &res));
+	EXPECT_EQ(PORT_DONE, res.port) {
+		TH_LOG("op %d at %#llx: port %#x error %#llx cr2 %#llx", op,
+		       (unsigned long long)ebx, res.port,
+		       (unsigned long long)res.rdx,
+		       (unsigned long long)res.rsi);
+	}
+	return (uint32_t)res.rcx;
+}
+
+static void expect_pf32(struct __test_metadata *_metadata,
+			FIXTURE_DATA(sh32) *self, int op, uint64_t addr,
+			uint64_t error)
+{
+	struct sh_result res;
+
+	ASSERT_EQ(0, sh32_do(self, op, addr, 0x1234, &res));
+	ASSERT_EQ(PORT_PF, res.port);
+	EXPECT_EQ(error, (uint32_t)res.rdx);
+	EXPECT_EQ(addr, (uint32_t)res.rsi);
+}
+
+/* The guest stores entry @idx of @table (its low 32 bits), identity-mapped. */
+static void guest_put_e(struct __test_metadata *_metadata,
+			FIXTURE_DATA(sh32) *self, uint64_t table,
+			unsigned int idx, uint32_t val)
+{
+	must32(_metadata, self, OP32_W, table + idx * self->esize, val);
+}
+
+static uint32_t *u32_at(FIXTURE_DATA(sh32) *self, uint64_t gpa)
+{
+	return (uint32_t *)(self->mem + gpa);
+}
+
+TEST_F(sh32, rw_through_mappings)
+{
+	uint64_t last = self->huge + self->huge_size - 0x1000;
+
+	must32(_metadata, self, OP32_W, self->win + 8, 0x11223344);
+	EXPECT_EQ(0x11223344U, *u32_at(self, DATA_GPA + 8));
+	*u32_at(self, DATA_GPA + 0x1010) = 0x55667788;
+	EXPECT_EQ(0x55667788U, must32(_metadata, self, OP32_R,
+				      self->win + 0x1010, 0));
+	/* The identity map. */
+	*u32_at(self, 0x50000) = 0xfeed;
+	EXPECT_EQ(0xfeedU, must32(_metadata, self, OP32_R, 0x50000, 0));
+	/* The 2M/4M page: its first and its last 4K (another shadow PT). */
+	*u32_at(self, T32_HUGE_GPA + 0x12340) = 0xbeef;
+	EXPECT_EQ(0xbeefU, must32(_metadata, self, OP32_R,
+				  self->huge + 0x12340, 0));
+	must32(_metadata, self, OP32_W, last + 4, 0x4242);
+	EXPECT_EQ(0x4242U, *u32_at(self, T32_HUGE_GPA + (last - self->huge) + 4));
+	if (self->pae)
+		return;
+	/* 2-level: entry 514 of the window's PT, in its second half. */
+	*u32_at(self, DATA_GPA + 18 * 0x1000 + 0x20) = 0x1818;
+	EXPECT_EQ(0x1818U, must32(_metadata, self, OP32_R,
+				  self->win + 0x202020, 0));
+	must32(_metadata, self, OP32_W, self->win + 0x202024, 0x1919);
+	EXPECT_EQ(0x1919U, *u32_at(self, DATA_GPA + 18 * 0x1000 + 0x24));
+	/* ...and entry 2 still maps data page 2. */
+	EXPECT_EQ(0U, *u32_at(self, DATA_GPA + 2 * 0x1000 + 0x24));
+}
+
+TEST_F(sh32, pf_not_present)
+{
+	put_e(self, T32_PT1, 3, 0);
+	expect_pf32(_metadata, self, OP32_R, self->win + 0x3008, 0);
+	expect_pf32(_metadata, self, OP32_W, self->win + 0x3010, 2);
+	expect_pf32(_metadata, self, OP32_R, 0x18, 0);
+	/* PAE: PDPTE 1 not present; 2-level: PDE 256 not present. */
+	expect_pf32(_metadata, self, OP32_R, 0x40001008, 0);
+	expect_pf32(_metadata, self, OP32_W, 0xc0000010, 2);
+	EXPECT_EQ(0U, *u32_at(self, DATA_GPA + 0x3010));
+}
+
+TEST_F(sh32, pf_write_read_only)
+{
+	put_e(self, T32_PT1, 4, (DATA_GPA + 0x4000) | P);
+	*u32_at(self, DATA_GPA + 0x4000) = 77;
+	EXPECT_EQ(77U, must32(_metadata, self, OP32_R, self->win + 0x4000, 0));
+	expect_pf32(_metadata, self, OP32_W, self->win + 0x4004, 3);
+	EXPECT_EQ(77U, *u32_at(self, DATA_GPA + 0x4000));
+	EXPECT_EQ(0U, *u32_at(self, DATA_GPA + 0x4004));
+}
+
+TEST_F(sh32, pte_edit_invlpg)
+{
+	uint64_t va = self->win + 6 * 0x1000;
+
+	*u32_at(self, DATA_GPA + 0x6000) = 0x6666;
+	*u32_at(self, DATA_GPA + 0x7000) = 0x7777;
+	EXPECT_EQ(0x6666U, must32(_metadata, self, OP32_R, va, 0));
+	/* The guest points the PTE at data page 7. */
+	guest_put_e(_metadata, self, T32_PT1, 6, (DATA_GPA + 0x7000) | P | RW);
+	EXPECT_EQ((DATA_GPA + 0x7000) | P | RW, get_e(self, T32_PT1, 6) & ~ACC);
+	must32(_metadata, self, OP32_INVLPG, va, 0);
+	EXPECT_EQ(0x7777U, must32(_metadata, self, OP32_R, va, 0));
+	must32(_metadata, self, OP32_W, va + 8, 0xabcd);
+	EXPECT_EQ(0xabcdU, *u32_at(self, DATA_GPA + 0x7008));
+	EXPECT_EQ(0U, *u32_at(self, DATA_GPA + 0x6008));
+	guest_put_e(_metadata, self, T32_PT1, 6, 0);
+	must32(_metadata, self, OP32_INVLPG, va, 0);
+	expect_pf32(_metadata, self, OP32_R, va, 0);
+	if (self->pae)
+		return;
+	/* 2-level: the same in the PT's second half (entry 518). */
+	va = self->win + 0x200000 + 6 * 0x1000;
+	*u32_at(self, DATA_GPA + 22 * 0x1000) = 0x2222;
+	EXPECT_EQ(0x2222U, must32(_metadata, self, OP32_R, va, 0));
+	guest_put_e(_metadata, self, T32_PT1, 518, (DATA_GPA + 0x7000) | P | RW);
+	must32(_metadata, self, OP32_INVLPG, va, 0);
+	EXPECT_EQ(0x7777U, must32(_metadata, self, OP32_R, va, 0));
+	/* Entry 6 is still not present. */
+	expect_pf32(_metadata, self, OP32_R, self->win + 6 * 0x1000, 0);
+}
+
+TEST_F(sh32, cr3_switch)
+{
+	uint64_t pd_b = self->pae ? T32_PD_B : T32_TOP_B;
+	int i;
+
+	*u32_at(self, DATA_GPA + 0x8000) = 0xaaaa;
+	*u32_at(self, DATA_GPA + 0x9000) = 0xbbbb;
+	/* The guest builds space B: same low identity map, window 0 -> 9. */
+	if (self->pae)
+		guest_put_e(_metadata, self, T32_TOP_B, 0, T32_PD_B | P);
+	guest_put_e(_metadata, self, pd_b, 0, T32_PT0 | P | RW | US);
+	guest_put_e(_metadata, self, pd_b, 1, T32_PT1_B | P | RW | US);
+	guest_put_e(_metadata, self, T32_PT1_B, 0, (DATA_GPA + 0x9000) | P | RW);
+	put_e(self, T32_PT1, 0, (DATA_GPA + 0x8000) | P | RW);
+
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0xaaaaU, must32(_metadata, self, OP32_R, self->win, 0));
+		must32(_metadata, self, OP32_SETCR3, T32_TOP_B, 0);
+		EXPECT_EQ(T32_TOP_B, must32(_metadata, self, OP32_GETCR3, 0, 0));
+		EXPECT_EQ(0xbbbbU, must32(_metadata, self, OP32_R, self->win, 0));
+		expect_pf32(_metadata, self, OP32_R, self->win + 0x1000, 0);
+		must32(_metadata, self, OP32_W, self->win + 16, 0xb0 + i);
+		must32(_metadata, self, OP32_SETCR3, T32_TOP_A, 0);
+	}
+	EXPECT_EQ(0xb2U, *u32_at(self, DATA_GPA + 0x9010));
+	EXPECT_EQ(0U, *u32_at(self, DATA_GPA + 0x8010));
+}
+
+TEST_F(sh32, accessed_dirty)
+{
+	uint64_t pd = self->pae ? T32_PD_A : T32_TOP_A;
+
+	put_e(self, pd, 1, get_e(self, pd, 1) & ~(ACC | DIRTY));
+	EXPECT_EQ(0ULL, get_e(self, T32_PT1, 10) & (ACC | DIRTY));
+	must32(_metadata, self, OP32_R, self->win + 11 * 0x1000, 0);
+	must32(_metadata, self, OP32_W, self->win + 10 * 0x1000, 5);
+	EXPECT_EQ(ACC | DIRTY, get_e(self, T32_PT1, 10) & (ACC | DIRTY));
+	EXPECT_EQ(ACC, get_e(self, T32_PT1, 11) & (ACC | DIRTY));
+	EXPECT_EQ(ACC, get_e(self, pd, 1) & (ACC | DIRTY));
+	/* PAE's PDPTEs have no A bit: left as they were. */
+	if (self->pae)
+		EXPECT_EQ(T32_PD_A | P, get_e(self, T32_TOP_A, 0));
+	must32(_metadata, self, OP32_W, self->win + 11 * 0x1000, 6);
+	EXPECT_EQ(ACC | DIRTY, get_e(self, T32_PT1, 11) & (ACC | DIRTY));
+	EXPECT_EQ(6U, *u32_at(self, DATA_GPA + 11 * 0x1000));
+}
+
+/* The 2M (PAE) or 4M (PSE) page: A on a read, D on the first write. */
+TEST_F(sh32, huge_page)
+{
+	uint64_t pd = self->pae ? T32_PD_A : T32_TOP_A;
+	uint64_t off = self->huge_size - 8;
+
+	put_e(self, pd, 2, T32_HUGE_GPA | P | RW | PS);
+	*u32_at(self, T32_HUGE_GPA + 0x10) = 0x1010;
+	EXPECT_EQ(0x1010U, must32(_metadata, self, OP32_R, self->huge + 0x10, 0));
+	EXPECT_EQ(ACC, get_e(self, pd, 2) & (ACC | DIRTY));
+	must32(_metadata, self, OP32_W, self->huge + off, 0xd1d1);
+	EXPECT_EQ(ACC | DIRTY, get_e(self, pd, 2) & (ACC | DIRTY));
+	EXPECT_EQ(0xd1d1U, *u32_at(self, T32_HUGE_GPA + off));
+	/* The guest remaps it read-only in its live PD, then INVLPG. */
+	guest_put_e(_metadata, self, pd, 2, T32_HUGE_GPA | P | PS | ACC | DIRTY);
+	must32(_metadata, self, OP32_INVLPG, self->huge + off, 0);
+	EXPECT_EQ(0xd1d1U, must32(_metadata, self, OP32_R, self->huge + off, 0));
+	expect_pf32(_metadata, self, OP32_W, self->huge + off, 3);
+}
+
+/* PSE-36 (a 4M page) or PAE (a 2M page) above 4G. */
+TEST_F(sh32, page_above_4g)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 1, .guest_phys_addr = T32_HIGH_GPA,
+		.memory_size = T32_HIGH_SIZE,
+	};
+	struct kvm_cpuid2 *cpuid = kvmmu_supported_cpuid(self->devfd);
+	uint64_t pd = self->pae ? T32_PD_A : T32_TOP_A, va, size, pde;
+	uint8_t *high;
+	int pse36 = 0;
+	unsigned int i;
+
+	ASSERT_NE(NULL, cpuid);
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			pse36 = !!(cpuid->entries[i].edx & (1U << 17));
+	free(cpuid);
+	if (!self->pae && !pse36)
+		SKIP(return, "PSE-36 not in KVM_GET_SUPPORTED_CPUID");
+	high = kvmmu_alloc(T32_HIGH_SIZE);
+	ASSERT_NE(NULL, high);
+	r.userspace_addr = (uintptr_t)high;
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	/* PDE 3: bit 32 of the address in bit 13 (PSE-36), or in bit 32. */
+	pde = self->pae ? T32_HIGH_GPA : (1ULL << 13);
+	put_e(self, pd, 3, pde | P | RW | PS);
+	size = self->huge_size;
+	va = 3 * size;
+	*(uint32_t *)(high + 0x1234) = 0x4321;
+	EXPECT_EQ(0x4321U, must32(_metadata, self, OP32_R, va + 0x1234, 0));
+	must32(_metadata, self, OP32_W, va + size - 0x1000, 0x5678);
+	EXPECT_EQ(0x5678U, *(uint32_t *)(high + size - 0x1000));
+	EXPECT_EQ(ACC | DIRTY, get_e(self, pd, 3) & (ACC | DIRTY));
+	munmap(high, T32_HIGH_SIZE);
+}
+
+/*
+ * PAE: the PDPTEs are loaded with CR3 and used from that copy: a PDPTE
+ * the guest changes in memory counts from its next MOV CR3 on, not before.
+ */
+TEST_F(sh32, pdpte_loaded_copy)
+{
+	uint64_t va = 0x40000000 + 0x50000;
+
+	if (!self->pae)
+		SKIP(return, "PAE only");
+	*u32_at(self, 0x50000) = 0x5050;
+	/* PDPTE 1 -> the PD of GB 0, in memory only. */
+	guest_put_e(_metadata, self, T32_TOP_A, 1, T32_PD_A | P);
+	expect_pf32(_metadata, self, OP32_R, va, 0);
+	must32(_metadata, self, OP32_SETCR3, T32_TOP_A, 0);
+	EXPECT_EQ(0x5050U, must32(_metadata, self, OP32_R, va, 0));
+	/* Cleared in memory: still mapped until the next MOV CR3. */
+	guest_put_e(_metadata, self, T32_TOP_A, 1, 0);
+	must32(_metadata, self, OP32_INVLPG, va, 0);
+	EXPECT_EQ(0x5050U, must32(_metadata, self, OP32_R, va, 0));
+	must32(_metadata, self, OP32_SETCR3, T32_TOP_A, 0);
+	expect_pf32(_metadata, self, OP32_R, va, 0);
+}
+
+/*
+ * PAE: MOV CR3 to a PDPT with a reserved bit in a present PDPTE is #GP(0)
+ * and changes nothing; reserved bits in a PDPTE that is not present are
+ * no error (load_pdptrs()).
+ */
+TEST_F(sh32, pdpte_reserved_gp)
+{
+	struct sh_result res;
+
+	if (!self->pae)
+		SKIP(return, "PAE only");
+	put_e(self, T32_BAD_PDPT, 0, T32_PD_A | P);
+	put_e(self, T32_BAD_PDPT, 1, T32_PD_A | P | RW);
+	put_e(self, T32_ODD_PDPT, 0, T32_PD_A | P);
+	put_e(self, T32_ODD_PDPT, 1, RW | US);
+	*u32_at(self, DATA_GPA) = 0xd0d0;
+	ASSERT_EQ(0, sh32_do(self, OP32_SETCR3, T32_BAD_PDPT, 0, &res));
+	EXPECT_EQ(PORT_GP, res.port);
+	EXPECT_EQ(0U, (uint32_t)res.rdx);
+	EXPECT_EQ(T32_TOP_A, must32(_metadata, self, OP32_GETCR3, 0, 0));
+	EXPECT_EQ(0xd0d0U, must32(_metadata, self, OP32_R, self->win, 0));
+	must32(_metadata, self, OP32_SETCR3, T32_ODD_PDPT, 0);
+	EXPECT_EQ(T32_ODD_PDPT, must32(_metadata, self, OP32_GETCR3, 0, 0));
+	EXPECT_EQ(0xd0d0U, must32(_metadata, self, OP32_R, self->win, 0));
+	expect_pf32(_metadata, self, OP32_R, 0x40000000, 0);
+}
+
+/* The guest turns paging on itself (MOV CR0; PAE: the PDPTEs load). */
+TEST_F(sh32, paging_on_by_guest)
+{
+	struct kvm_sregs s = self->sregs0;
+
+	s.cr0 &= ~0x80000000ULL;
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS,
+				 (unsigned long)&s));
+	*u32_at(self, self->win + 0x1010) = 0x0ff;
+	*u32_at(self, DATA_GPA + 0x1010) = 0x0a;
+	EXPECT_EQ(0x0ffU, must32(_metadata, self, OP32_R, self->win + 0x1010, 0));
+	must32(_metadata, self, OP32_SETCR0, self->sregs0.cr0, 0);
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	EXPECT_EQ(self->sregs0.cr0, s.cr0);
+	EXPECT_EQ(0x0aU, must32(_metadata, self, OP32_R, self->win + 0x1010, 0));
 }
 
 TEST_HARNESS_MAIN
