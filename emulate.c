@@ -45,6 +45,7 @@ struct decoder {
 	unsigned int avail;	/* min(avail, 15) */
 	unsigned int pos;
 	bool truncated;		/* the caller gave fewer than 15 bytes */
+	bool mode64;		/* ModRM mod 0 rm 5 is RIP-relative */
 };
 
 /* Consume @n bytes; return -ENODATA or -EINVAL when they are not there. */
@@ -92,12 +93,37 @@ static int next_imm(struct decoder *d, unsigned int n, u64 *imm)
 /*
  * Consume a ModRM byte and what it implies (SIB, displacement); return the
  * reg field in *@reg (without REX.R). Register-only forms are refused: an
- * MMIO fault comes from a memory operand.
+ * MMIO fault comes from a memory operand. With @ea, the operand's address
+ * is described there as KVM's decode_modrm() computes it (@rex gives
+ * REX.X and REX.B); the MMIO path needs only the length (its fault gave
+ * the address).
  */
-static int skip_modrm(struct decoder *d, unsigned int addr_size, u8 *reg)
+static int skip_modrm(struct decoder *d, unsigned int addr_size, u8 rex,
+		      u8 *reg, struct kvmmu_mem_operand *ea)
 {
+	/* 16-bit forms: [bx+si] [bx+di] [bp+si] [bp+di] [si] [di] [bp] [bx] */
+	static const u8 base16[8] = {
+		KVMMU_GPR_RBX, KVMMU_GPR_RBX, KVMMU_GPR_RBP, KVMMU_GPR_RBP,
+		KVMMU_EA_NO_REG, KVMMU_EA_NO_REG, KVMMU_GPR_RBP, KVMMU_GPR_RBX,
+	};
+	static const u8 index16[8] = {
+		KVMMU_GPR_RSI, KVMMU_GPR_RDI, KVMMU_GPR_RSI, KVMMU_GPR_RDI,
+		KVMMU_GPR_RSI, KVMMU_GPR_RDI, KVMMU_EA_NO_REG, KVMMU_EA_NO_REG,
+	};
+	struct kvmmu_mem_operand dummy;
 	u8 modrm, mod, rm, sib;
+	unsigned int disp = 0;
+	u64 val;
 	int r;
+
+	if (!ea)
+		ea = &dummy;
+	memset(ea, 0, sizeof(*ea));
+	ea->base = KVMMU_EA_NO_REG;
+	ea->index = KVMMU_EA_NO_REG;
+	ea->scale = 1;
+	ea->addr_size = addr_size;
+	ea->seg = KVMMU_SREG_DS;
 
 	r = next_byte(d, &modrm);
 	if (r)
@@ -109,31 +135,47 @@ static int skip_modrm(struct decoder *d, unsigned int addr_size, u8 *reg)
 		return -EINVAL;
 
 	if (addr_size == 2) {
-		/* [bx+si] ...: no SIB; mod 0 rm 6 is disp16 alone. */
+		/* mod 0 rm 6 is disp16 alone. */
 		if (mod == 1)
-			return take(d, 1);
-		if (mod == 2 || rm == 6)
-			return take(d, 2);
-		return 0;
-	}
-
-	/* 32- and 64-bit addressing; REX.B does not change these cases. */
-	if (rm == 4) {
+			disp = 1;
+		else if (mod == 2 || rm == 6)
+			disp = 2;
+		if (mod || rm != 6) {
+			ea->base = base16[rm];
+			ea->index = index16[rm];
+		}
+		if (ea->base == KVMMU_GPR_RBP)
+			ea->seg = KVMMU_SREG_SS;
+	} else if (rm == 4) {
+		/* 32- and 64-bit addressing with a SIB. */
 		r = next_byte(d, &sib);
 		if (r)
 			return r;
+		ea->scale = 1 << (sib >> 6);
+		ea->index = ((sib >> 3) & 7) | (rex & 2) << 2;
+		if (ea->index == KVMMU_GPR_RSP)	/* no index */
+			ea->index = KVMMU_EA_NO_REG;
 		/* No base: disp32 follows even with mod 0. */
 		if (mod == 0 && (sib & 7) == 5)
-			return take(d, 4);
+			disp = 4;
+		else
+			ea->base = (sib & 7) | (rex & 1) << 3;
 	} else if (mod == 0 && rm == 5) {
 		/* disp32, RIP-relative in 64-bit mode. */
-		return take(d, 4);
+		disp = 4;
+		ea->rip_rel = d->mode64;
+	} else {
+		ea->base = rm | (rex & 1) << 3;
 	}
-	if (mod == 1)
-		return take(d, 1);
-	if (mod == 2)
-		return take(d, 4);
-	return 0;
+	if (addr_size != 2 && mod)
+		disp = mod == 1 ? 1 : 4;
+	if (ea->base == KVMMU_GPR_RSP || ea->base == KVMMU_GPR_RBP)
+		ea->seg = KVMMU_SREG_SS;
+	if (!disp)
+		return 0;
+	r = next_imm(d, disp, &val);
+	ea->disp = (s64)val;
+	return r;
 }
 
 /*
@@ -150,17 +192,152 @@ static void set_reg8(struct kvmmu_mmio_insn *insn, u8 reg, bool rex)
 	}
 }
 
-int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
-		      struct kvmmu_mmio_insn *insn)
+/* Read an @n-byte (2, 4 or 8) little-endian unsigned offset. */
+static int next_offset(struct decoder *d, unsigned int n, u64 *off)
+{
+	const u8 *p = d->bytes + d->pos;
+	int r = take(d, n);
+	unsigned int i;
+
+	if (r)
+		return r;
+	*off = 0;
+	for (i = 0; i < n; i++)
+		*off |= (u64)p[i] << (i * 8);
+	return 0;
+}
+
+/* Group 1 (80, 81, 83) and two-operand ALU opcodes kvmmu emulates. */
+static int alu_op(u8 group_reg)
+{
+	switch (group_reg) {
+	case 1:
+		return KVMMU_OP_OR;
+	case 4:
+		return KVMMU_OP_AND;
+	case 6:
+		return KVMMU_OP_XOR;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The read-modify-write stores of a page-table update (@pt only): XCHG,
+ * OR/AND/XOR, CMPXCHG, CMPXCHG8B, BTS/BTR/BTC. Return -ENOENT for an
+ * opcode that is none of them.
+ */
+static int decode_rmw(struct decoder *d, u8 op, unsigned int op_size,
+		      unsigned int addr_size, u8 rex, struct kvmmu_pt_insn *pt)
+{
+	struct kvmmu_mmio_insn *insn = &pt->mov;
+	int kind;
+	u8 reg;
+	int r;
+
+	insn->is_write = true;
+	if (op == 0x0f) {
+		r = next_byte(d, &op);
+		if (r)
+			return r;
+		switch (op) {
+		case 0xb0:	/* CMPXCHG r/m8, r8 */
+		case 0xb1:	/* CMPXCHG r/m, r */
+			pt->op = KVMMU_OP_CMPXCHG;
+			goto reg_src;
+		case 0xab:	/* BTS r/m, r */
+		case 0xb3:	/* BTR r/m, r */
+		case 0xbb:	/* BTC r/m, r */
+			pt->op = op == 0xab ? KVMMU_OP_BTS :
+				 op == 0xb3 ? KVMMU_OP_BTR : KVMMU_OP_BTC;
+			pt->bit_reg = true;
+			op = 1;		/* full operand size */
+			goto reg_src;
+		case 0xba:	/* BTS/BTR/BTC r/m, imm8 (/5, /6, /7) */
+			r = skip_modrm(d, addr_size, rex, &reg, &pt->ea);
+			if (r)
+				return r;
+			if (reg < 5)
+				return -EINVAL;	/* BT (/4) stores nothing */
+			pt->op = KVMMU_OP_BTS + reg - 5;
+			insn->mem_size = op_size;
+			insn->src_imm = true;
+			r = next_imm(d, 1, &insn->imm);
+			insn->imm &= 0xff;
+			return r;
+		case 0xc7:	/* CMPXCHG8B m64 (/1); 16B with REX.W */
+			r = skip_modrm(d, addr_size, rex, &reg, &pt->ea);
+			if (r)
+				return r;
+			if (reg != 1 || (rex & 8))
+				return -EINVAL;
+			pt->op = KVMMU_OP_CMPXCHG8B;
+			insn->mem_size = 8;
+			return 0;
+		default:
+			return -ENOENT;
+		}
+	}
+	switch (op) {
+	case 0x86:	/* XCHG r/m8, r8 */
+	case 0x87:	/* XCHG r/m, r */
+		pt->op = KVMMU_OP_XCHG;
+		goto reg_src;
+	case 0x08: case 0x09:	/* OR r/m, r */
+	case 0x20: case 0x21:	/* AND r/m, r */
+	case 0x30: case 0x31:	/* XOR r/m, r */
+		pt->op = alu_op(op >> 3);
+		goto reg_src;
+	case 0x80:	/* group 1 r/m8, imm8 */
+	case 0x81:	/* group 1 r/m, imm16/32 */
+	case 0x83:	/* group 1 r/m, imm8 sign-extended */
+		r = skip_modrm(d, addr_size, rex, &reg, &pt->ea);
+		if (r)
+			return r;
+		kind = alu_op(reg);
+		if (kind < 0)
+			return -EINVAL;
+		pt->op = kind;
+		insn->src_imm = true;
+		insn->mem_size = op == 0x80 ? 1 : op_size;
+		return next_imm(d, op == 0x81 ? min(op_size, 4U) : 1,
+				&insn->imm);
+	default:
+		return -ENOENT;
+	}
+
+reg_src:
+	r = skip_modrm(d, addr_size, rex, &reg, &pt->ea);
+	if (r)
+		return r;
+	reg |= (rex & 4) << 1;
+	insn->mem_size = (op & 1) ? op_size : 1;
+	insn->reg_size = insn->mem_size;
+	if (op & 1)
+		insn->reg = reg;
+	else
+		set_reg8(insn, reg, rex);
+	return 0;
+}
+
+/*
+ * kvmmu_decode_mmio() (@pt NULL: MOV only, no LOCK) and
+ * kvmmu_decode_pt_store() (@pt: also the locked read-modify-writes, and
+ * the operand's address described in @pt->ea).
+ */
+static int decode_mem(const u8 *bytes, unsigned int avail, int cpu_mode,
+		      struct kvmmu_mmio_insn *insn, struct kvmmu_pt_insn *pt)
 {
 	struct decoder d = {
 		.bytes = bytes,
 		.avail = min_t(unsigned int, avail, KVMMU_MAX_INSN_LEN),
 		.truncated = avail < KVMMU_MAX_INSN_LEN,
+		.mode64 = cpu_mode == 64,
 	};
+	struct kvmmu_mem_operand *ea = pt ? &pt->ea : NULL;
 	unsigned int op_size, addr_size;
-	bool opsize_prefix = false, addrsize_prefix = false;
-	u8 rex = 0, op, reg;
+	bool opsize_prefix = false, addrsize_prefix = false, lock = false;
+	u8 rex = 0, op, reg, seg = KVMMU_SREG_NONE;
 	int r;
 
 	if (cpu_mode != 16 && cpu_mode != 32 && cpu_mode != 64)
@@ -182,10 +359,21 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 			addrsize_prefix = true;
 			rex = 0;
 			continue;
-		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			/* 26 ES, 2E CS, 36 SS, 3E DS: (op >> 3) & 3 */
+			seg = (op >> 3) & 3;
+			rex = 0;
+			continue;
+		case 0x64: case 0x65:
+			seg = op == 0x64 ? KVMMU_SREG_FS : KVMMU_SREG_GS;
 			rex = 0;
 			continue;
 		case 0xf0:	/* LOCK MOV is #UD */
+			if (!pt)
+				return -EINVAL;
+			lock = true;
+			rex = 0;
+			continue;
 		case 0xf2:
 		case 0xf3:
 			return -EINVAL;
@@ -205,12 +393,29 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 		addr_size = (cpu_mode == 32) != addrsize_prefix ? 4 : 2;
 	}
 
+	if (pt) {
+		unsigned int op_pos = d.pos;
+
+		pt->lock = lock;
+		r = decode_rmw(&d, op, op_size, addr_size, rex, pt);
+		if (r != -ENOENT)
+			goto out;
+		/* Only the read-modify-writes take LOCK. */
+		if (lock)
+			return -EINVAL;
+		memset(insn, 0, sizeof(*insn));
+		insn->mode = cpu_mode;
+		pt->op = KVMMU_OP_MOV;
+		/* Back after the opcode: decode_rmw() may have taken more. */
+		d.pos = op_pos;
+	}
+
 	switch (op) {
 	case 0x88:	/* MOV r/m8, r8 */
 	case 0x89:	/* MOV r/m, r */
 	case 0x8a:	/* MOV r8, r/m8 */
 	case 0x8b:	/* MOV r, r/m */
-		r = skip_modrm(&d, addr_size, &reg);
+		r = skip_modrm(&d, addr_size, rex, &reg, ea);
 		if (r)
 			return r;
 		reg |= (rex & 4) << 1;
@@ -224,7 +429,7 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 		break;
 	case 0xc6:	/* MOV r/m8, imm8 */
 	case 0xc7:	/* MOV r/m, imm16/32 (sign-extended with REX.W) */
-		r = skip_modrm(&d, addr_size, &reg);
+		r = skip_modrm(&d, addr_size, rex, &reg, ea);
 		if (r)
 			return r;
 		if (reg)
@@ -241,7 +446,17 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 	case 0xa2:	/* MOV moffs8, AL */
 	case 0xa3:	/* MOV moffs, rAX */
 		/* The offset has the address size; REX.B does not apply. */
-		r = take(&d, addr_size);
+		if (ea) {
+			memset(ea, 0, sizeof(*ea));
+			ea->base = KVMMU_EA_NO_REG;
+			ea->index = KVMMU_EA_NO_REG;
+			ea->scale = 1;
+			ea->addr_size = addr_size;
+			ea->seg = KVMMU_SREG_DS;
+			r = next_offset(&d, addr_size, (u64 *)&ea->disp);
+		} else {
+			r = take(&d, addr_size);
+		}
 		if (r)
 			return r;
 		insn->is_write = op & 2;
@@ -252,7 +467,7 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 	case 0x63:	/* MOVSXD r, r/m32 (ARPL outside 64-bit mode) */
 		if (cpu_mode != 64)
 			return -EINVAL;
-		r = skip_modrm(&d, addr_size, &reg);
+		r = skip_modrm(&d, addr_size, rex, &reg, ea);
 		if (r)
 			return r;
 		insn->reg = reg | (rex & 4) << 1;
@@ -268,7 +483,7 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 		if (op != 0xb6 && op != 0xb7 && op != 0xbe && op != 0xbf)
 			return -EINVAL;
 		/* MOVZX / MOVSX r, r/m8 or r/m16 */
-		r = skip_modrm(&d, addr_size, &reg);
+		r = skip_modrm(&d, addr_size, rex, &reg, ea);
 		if (r)
 			return r;
 		insn->reg = reg | (rex & 4) << 1;
@@ -280,8 +495,25 @@ int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
 		return -EINVAL;
 	}
 
-	insn->len = d.pos;
-	return 0;
+out:
+	if (pt && !r && seg != KVMMU_SREG_NONE)
+		pt->ea.seg = seg;
+	if (!r)
+		insn->len = d.pos;
+	return r;
+}
+
+int kvmmu_decode_mmio(const u8 *bytes, unsigned int avail, int cpu_mode,
+		      struct kvmmu_mmio_insn *insn)
+{
+	return decode_mem(bytes, avail, cpu_mode, insn, NULL);
+}
+
+int kvmmu_decode_pt_store(const u8 *bytes, unsigned int avail, int cpu_mode,
+			  struct kvmmu_pt_insn *insn)
+{
+	memset(insn, 0, sizeof(*insn));
+	return decode_mem(bytes, avail, cpu_mode, &insn->mov, insn);
 }
 
 int kvmmu_decode_string(const u8 *bytes, unsigned int avail, int cpu_mode,
@@ -528,7 +760,7 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 			for (r = 0; r < i; r++)
 				if (bytes[r] == 0x67)
 					addr_size = cpu_mode == 32 ? 2 : 4;
-			r = skip_modrm(&d, addr_size, &reg);
+			r = skip_modrm(&d, addr_size, 0, &reg, NULL);
 			if (r)
 				return r;
 			insn->len = d.pos;

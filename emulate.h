@@ -134,6 +134,81 @@ void kvmmu_mmio_complete_load(struct kvmmu_vcpu *vcpu,
 void kvmmu_mmio_skip(struct kvmmu_vcpu *vcpu,
 		     const struct kvmmu_mmio_insn *insn);
 
+/* What a decoded page-table store does (kvmmu_decode_pt_store()). */
+enum kvmmu_mem_op {
+	KVMMU_OP_MOV,
+	KVMMU_OP_XCHG,
+	KVMMU_OP_CMPXCHG,
+	KVMMU_OP_CMPXCHG8B,
+	KVMMU_OP_OR,
+	KVMMU_OP_AND,
+	KVMMU_OP_XOR,
+	KVMMU_OP_BTS,	/* BTS, BTR, BTC in the order of 0F BA /5 /6 /7 */
+	KVMMU_OP_BTR,
+	KVMMU_OP_BTC,
+};
+
+/* No base or index register in a struct kvmmu_mem_operand. */
+#define KVMMU_EA_NO_REG	0xff
+
+/**
+ * struct kvmmu_mem_operand - a ModRM memory operand's address.
+ * @disp: the displacement, sign-extended (a moffs: its offset).
+ * @base: base register (enum kvmmu_gpr) or KVMMU_EA_NO_REG.
+ * @index: index register or KVMMU_EA_NO_REG.
+ * @scale: 1, 2, 4 or 8.
+ * @addr_size: 2, 4 or 8: the sum is truncated to it.
+ * @seg: enum kvmmu_sreg: the override, else DS, or SS for an RSP/RBP base.
+ * @rip_rel: add the RIP of the next instruction (64-bit disp32 form).
+ */
+struct kvmmu_mem_operand {
+	s64 disp;
+	u8 base;
+	u8 index;
+	u8 scale;
+	u8 addr_size;
+	u8 seg;
+	bool rip_rel;
+};
+
+/**
+ * struct kvmmu_pt_insn - a decoded store to a guest page table.
+ * @mov: length, mode, memory size and the register or immediate source,
+ *       as kvmmu_decode_mmio() fills them (CMPXCHG8B: no source, the
+ *       registers are implied; BTx: the bit offset).
+ * @ea: where the operand is.
+ * @op: enum kvmmu_mem_op.
+ * @lock: a LOCK prefix (XCHG is locked without it).
+ * @bit_reg: BTS/BTR/BTC with a register bit offset, which may select an
+ *           operand before or after @ea (KVM's fetch_bit_operand()).
+ */
+struct kvmmu_pt_insn {
+	struct kvmmu_mmio_insn mov;
+	struct kvmmu_mem_operand ea;
+	u8 op;
+	bool lock;
+	bool bit_reg;
+};
+
+/**
+ * kvmmu_decode_pt_store - decode a store the shadow MMU must emulate.
+ * @bytes: instruction bytes starting at RIP.
+ * @avail: how many of @bytes are valid; never read past.
+ * @cpu_mode: 16, 32 or 64, as for kvmmu_decode_mmio().
+ * @insn: filled on success; undefined otherwise.
+ *
+ * The forms of kvmmu_decode_mmio() (loads too: the caller checks
+ * @insn->mov.is_write), and with or without LOCK: XCHG 86/87, OR 08/09,
+ * AND 20/21, XOR 30/31, group 1 80/81/83 /1 /4 /6, CMPXCHG 0F B0/B1,
+ * CMPXCHG8B 0F C7 /1 (not 16B), BTS/BTR/BTC 0F AB/B3/BB and 0F BA /5-/7.
+ * Unlike kvmmu_decode_mmio(), the memory operand's address is decoded
+ * (segment prefixes included) into @insn->ea. LOCK on a MOV is refused.
+ *
+ * Return: 0; -ENODATA or -EINVAL as kvmmu_decode_mmio().
+ */
+int kvmmu_decode_pt_store(const u8 *bytes, unsigned int avail, int cpu_mode,
+			  struct kvmmu_pt_insn *insn);
+
 /* String instructions that kvmmu_decode_string() knows. */
 enum kvmmu_string_op {
 	KVMMU_STR_MOVS,
@@ -186,6 +261,10 @@ int kvmmu_decode_string(const u8 *bytes, unsigned int avail, int cpu_mode,
 
 int kvmmu_guest_rw(struct kvmmu_vm *vm, u64 gpa, void *buf, unsigned int len,
 		   bool write);
+int kvmmu_guest_cmpxchg(struct kvmmu_vm *vm, u64 gpa, u64 *old, u64 new,
+			unsigned int len);
+int kvmmu_guest_fill(struct kvmmu_vm *vm, u64 gpa, u64 val, unsigned int size,
+		     unsigned int count);
 
 /* kvmmu_gva_to_gpa() and kvmmu_walk(): the guest would take a #PF. */
 #define KVMMU_WALK_PAGE_FAULT	1

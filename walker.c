@@ -242,6 +242,171 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->pdptrs = kvmmu_tdp ? NULL : vcpu->pdptrs;
 }
 
+/* The user address of @len bytes at @gpa, in a writable slot *@slot. */
+static int guest_hva(struct kvmmu_vm *vm, u64 gpa, unsigned int len,
+		     unsigned long *hva, struct kvmmu_memory_slot **slotp)
+{
+	struct kvmmu_memory_slot *slot;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+
+	if (!current->mm || current->mm != vm->mm ||
+	    offset_in_page(gpa) + len > PAGE_SIZE)
+		return -EFAULT;
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gfn);
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
+		return -EFAULT;
+	if (slot->flags & KVM_MEM_READONLY)
+		return -EROFS;
+	*hva = kvmmu_memslot_gfn_to_hva(slot, gfn) + offset_in_page(gpa);
+	if (!access_ok((void __user *)*hva, len))
+		return -EFAULT;
+	*slotp = slot;
+	return 0;
+}
+
+static void guest_mark_dirty(struct kvmmu_memory_slot *slot, u64 gpa)
+{
+	if (slot->dirty_bitmap)
+		set_bit((gpa >> PAGE_SHIFT) - slot->base_gfn, slot->dirty_bitmap);
+}
+
+/**
+ * kvmmu_guest_cmpxchg - an atomic compare-and-exchange on guest RAM.
+ * @vm: the VM; the caller runs in its mm.
+ * @gpa: the operand.
+ * @old: the value expected; on a mismatch, set to the value found.
+ * @new: the value to store.
+ * @len: 1, 2, 4 or 8 bytes.
+ *
+ * A locked CMPXCHG on the host page behind @gpa, as KVM's
+ * emulator_cmpxchg_emulated() does, so that the guest's other vCPUs (and
+ * the CPU's own A/D updates) see one atomic store. A swap in a logging
+ * slot is logged. Process context, may fault the page in; takes vm->srcu itself.
+ *
+ * Return: 0 if swapped; 1 if *@gpa did not hold *@old; -EROFS in a
+ * read-only slot; -EINVAL for a @len it cannot do atomically (another
+ * size, or an operand that crosses a cache line where split-lock detection
+ * would trap it); -EFAULT (no usable slot, a page crossing, the wrong mm,
+ * the HVA not accessible).
+ */
+int kvmmu_guest_cmpxchg(struct kvmmu_vm *vm, u64 gpa, u64 *old, u64 new,
+			unsigned int len)
+{
+	struct kvmmu_memory_slot *slot;
+	unsigned long hva;
+	u64 line_mask;
+	int idx, r;
+
+	if (len > 8 || !is_power_of_2(len))
+		return -EINVAL;
+	/* emulator_cmpxchg_emulated(): no split lock in the host. */
+	line_mask = boot_cpu_has(X86_FEATURE_SPLIT_LOCK_DETECT) ?
+		    ~(u64)(cache_line_size() - 1) : PAGE_MASK;
+	if (((gpa + len - 1) & line_mask) != (gpa & line_mask))
+		return offset_in_page(gpa) + len > PAGE_SIZE ? -EFAULT :
+							       -EINVAL;
+	idx = srcu_read_lock(&vm->srcu);
+	r = guest_hva(vm, gpa, len, &hva, &slot);
+	if (r)
+		goto out;
+	switch (len) {
+	case 1: {
+		u8 o = *old;
+
+		r = __try_cmpxchg_user((u8 __user *)hva, &o, (u8)new, efault1);
+		*old = o;
+		break;
+	}
+	case 2: {
+		u16 o = *old;
+
+		r = __try_cmpxchg_user((u16 __user *)hva, &o, (u16)new,
+				       efault2);
+		*old = o;
+		break;
+	}
+	case 4: {
+		u32 o = *old;
+
+		r = __try_cmpxchg_user((u32 __user *)hva, &o, (u32)new,
+				       efault4);
+		*old = o;
+		break;
+	}
+	default:
+		r = __try_cmpxchg_user((u64 __user *)hva, old, new, efault8);
+		break;
+	}
+	if (r < 0)
+		r = -EFAULT;
+	else if (!r)
+		guest_mark_dirty(slot, gpa);
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+}
+
+/**
+ * kvmmu_guest_fill - store @count copies of a @size-byte value in guest RAM.
+ * @vm: the VM; the caller runs in its mm.
+ * @gpa: the first element; all of them within its page.
+ * @val: the value, in its low @size bytes.
+ * @size: 1, 2, 4 or 8.
+ * @count: elements, upwards from @gpa.
+ *
+ * A STOS chunk: each element is one store of its size, so an aligned
+ * entry is never seen half written by another vCPU, as with the CPU's
+ * own string store. The page is logged dirty.
+ *
+ * Return: 0, -EROFS in a read-only slot, or -EFAULT as
+ * kvmmu_guest_cmpxchg().
+ */
+int kvmmu_guest_fill(struct kvmmu_vm *vm, u64 gpa, u64 val, unsigned int size,
+		     unsigned int count)
+{
+	struct kvmmu_memory_slot *slot;
+	unsigned long hva;
+	unsigned int i;
+	int idx, r;
+
+	if (size > 8 || !is_power_of_2(size) || !count ||
+	    count > PAGE_SIZE / size)
+		return -EFAULT;
+	idx = srcu_read_lock(&vm->srcu);
+	r = guest_hva(vm, gpa, size * count, &hva, &slot);
+	if (r)
+		goto out;
+	if (!user_access_begin((void __user *)hva, size * count)) {
+		r = -EFAULT;
+		goto out;
+	}
+	for (i = 0; i < count; i++, hva += size) {
+		switch (size) {
+		case 1:
+			unsafe_put_user((u8)val, (u8 __user *)hva, fault);
+			break;
+		case 2:
+			unsafe_put_user((u16)val, (u16 __user *)hva, fault);
+			break;
+		case 4:
+			unsafe_put_user((u32)val, (u32 __user *)hva, fault);
+			break;
+		default:
+			unsafe_put_user(val, (u64 __user *)hva, fault);
+			break;
+		}
+	}
+	user_access_end();
+	guest_mark_dirty(slot, gpa);
+out:
+	srcu_read_unlock(&vm->srcu, idx);
+	return r;
+fault:
+	user_access_end();
+	r = -EFAULT;
+	goto out;
+}
+
 /*
  * Swap a guest page-table entry for the shadow MMU's A/D update, as KVM's
  * emulator_cmpxchg_emulated() does through the HVA: 0 swapped, 1 the entry
@@ -251,46 +416,9 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 static int cmpxchg_gpa_memslot(void *opaque, u64 gpa, u64 old, u64 new,
 			       unsigned int len)
 {
-	struct kvmmu_vm *vm = opaque;
-	struct kvmmu_memory_slot *slot;
-	gfn_t gfn = gpa >> PAGE_SHIFT;
-	unsigned long hva;
-	int idx, r = -EFAULT;
-
-	if (!current->mm || current->mm != vm->mm ||
-	    offset_in_page(gpa) + len > PAGE_SIZE || !IS_ALIGNED(gpa, len))
+	if ((len != 4 && len != 8) || !IS_ALIGNED(gpa, len))
 		return -EFAULT;
-	idx = srcu_read_lock(&vm->srcu);
-	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gfn);
-	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
-		goto out;
-	r = -EROFS;
-	if (slot->flags & KVM_MEM_READONLY)
-		goto out;
-	r = -EFAULT;
-	hva = kvmmu_memslot_gfn_to_hva(slot, gfn) + offset_in_page(gpa);
-	if (len == 8) {
-		u64 __user *p = (u64 __user *)hva;
-		u64 o = old;
-
-		if (!access_ok(p, 8))
-			goto out;
-		r = __try_cmpxchg_user(p, &o, new, efault8);
-	} else {
-		u32 __user *p = (u32 __user *)hva;
-		u32 o = old;
-
-		if (!access_ok(p, 4))
-			goto out;
-		r = __try_cmpxchg_user(p, &o, (u32)new, efault4);
-	}
-	if (r < 0)
-		r = -EFAULT;
-	else if (!r && slot->dirty_bitmap)
-		set_bit(gfn - slot->base_gfn, slot->dirty_bitmap);
-out:
-	srcu_read_unlock(&vm->srcu, idx);
-	return r;
+	return kvmmu_guest_cmpxchg(opaque, gpa, &old, new, len);
 }
 
 /**

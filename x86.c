@@ -1491,31 +1491,418 @@ static int emulate_mmio(struct kvmmu_vcpu *vcpu, u64 gpa)
 	return 0;
 }
 
+/* Page-table stores (tdp=0) --------------------------------------------- */
+
+static u64 size_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : BIT_ULL(size * 8) - 1;
+}
+
+#define ARITH_FLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
+			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_OF)
+
+/* ZF, SF and PF of an @size-byte result. */
+static u64 result_flags(u64 res, unsigned int size)
+{
+	u64 f = 0;
+
+	res &= size_mask(size);
+	if (!res)
+		f |= X86_EFLAGS_ZF;
+	if (res >> (size * 8 - 1))
+		f |= X86_EFLAGS_SF;
+	if (!(hweight8(res & 0xff) & 1))
+		f |= X86_EFLAGS_PF;
+	return f;
+}
+
+/* The arithmetic flags of CMP @a, @b (@a - @b) at @size bytes. */
+static u64 cmp_flags(u64 a, u64 b, unsigned int size)
+{
+	unsigned int top = size * 8 - 1;
+	u64 m = size_mask(size), res;
+	u64 f;
+
+	a &= m;
+	b &= m;
+	res = (a - b) & m;
+	f = result_flags(res, size);
+	if (a < b)
+		f |= X86_EFLAGS_CF;
+	if ((((a ^ b) & (a ^ res)) >> top) & 1)
+		f |= X86_EFLAGS_OF;
+	if ((a ^ b ^ res) & 0x10)
+		f |= X86_EFLAGS_AF;
+	return f;
+}
+
+static void set_flags(struct kvmmu_vcpu *vcpu, u64 mask, u64 flags)
+{
+	vcpu->regs.rflags = (vcpu->regs.rflags & ~mask) | (flags & mask);
+}
+
+/*
+ * The linear address of a decoded memory operand, @extra bytes further
+ * (KVM's linearize(), without its limit and canonical checks: the walk
+ * refuses a non-canonical address).
+ */
+static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
+		      s64 extra)
+{
+	const struct kvmmu_mem_operand *ea = &pt->ea;
+	const struct kvm_segment *seg = sreg(vcpu, ea->seg);
+	u64 la = ea->disp + extra;
+
+	if (ea->base != KVMMU_EA_NO_REG)
+		la += *kvmmu_gpr(&vcpu->regs, ea->base);
+	if (ea->index != KVMMU_EA_NO_REG)
+		la += *kvmmu_gpr(&vcpu->regs, ea->index) * ea->scale;
+	if (ea->rip_rel)
+		la += vcpu->regs.rip + pt->mov.len;
+	la &= size_mask(ea->addr_size);
+	if (pt->mov.mode == 64)
+		return seg == &vcpu->sregs.fs || seg == &vcpu->sregs.gs ?
+		       seg->base + la : la;
+	return (u32)(seg->base + la);
+}
+
+/*
+ * Translate the linear address of a store as the CPU would (A/D set in
+ * the guest's entries). 0 with *@gpa, 1 when a #PF was queued instead,
+ * -EFAULT when the walk met no memory (or a non-canonical address).
+ */
+static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
+{
+	u32 access = KVMMU_PFERR_WRITE;
+	struct kvmmu_walk walk;
+	int r;
+
+	if (kvmmu_vcpu_cpl(vcpu) == 3)
+		access |= KVMMU_PFERR_USER;
+	r = kvmmu_shadow_walk(vcpu, la, access, &walk);
+	if (r == KVMMU_WALK_PAGE_FAULT) {
+		vcpu->sregs.cr2 = la;
+		kvmmu_queue_exception(vcpu, X86_TRAP_PF, true, walk.error_code);
+		return 1;
+	}
+	if (r)
+		return -EFAULT;
+	*gpa = walk.gpa;
+	return 0;
+}
+
+/* A store into guest RAM is done: zap the shadow pages of its gfn. */
+static void pt_written(struct kvmmu_vcpu *vcpu, u64 gpa)
+{
+	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
+
+	if (mmu && mmu->shadow)
+		kvmmu_shadow_track_write(vcpu->vm, gpa >> PAGE_SHIFT);
+}
+
+/*
+ * A MOV: one store of its size where it fits a page (an aligned entry is
+ * never seen half written), else split in two at the page boundary with
+ * both halves translated first, as emulator_read_write() splits one.
+ */
+static int pt_mov(struct kvmmu_vcpu *vcpu, u64 la, u64 gpa, u64 val,
+		  unsigned int size)
+{
+	unsigned int first = min_t(unsigned int, size,
+				   PAGE_SIZE - offset_in_page(la));
+	u64 gpa2 = 0;
+	int r;
+
+	if (first == size) {
+		r = kvmmu_guest_fill(vcpu->vm, gpa, val, size, 1);
+		if (!r)
+			pt_written(vcpu, gpa);
+		return r ? -EFAULT : 0;
+	}
+	r = pt_translate(vcpu, la + first, &gpa2);
+	if (r)
+		return r;
+	if (guest_rw(vcpu, gpa, &val, first, true) ||
+	    guest_rw(vcpu, gpa2, (u8 *)&val + first, size - first, true))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The read-modify-write of @pt at @gpa: compute the new value from the
+ * one in memory and swap it in with a cmpxchg on the host page, again if
+ * another vCPU changed the operand in between (KVM's emulator writes a
+ * locked operand back with emulator_cmpxchg_emulated()). XCHG is always
+ * locked; the unlocked forms are made atomic too, which the guest cannot
+ * tell apart. *@old is the value replaced; *@stored is false when
+ * nothing was written (a CMPXCHG that compared unequal). Return 0, 1 to
+ * re-execute the instruction (the operand kept changing), or -EFAULT.
+ */
+static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
+		  u64 gpa, u64 src, unsigned int bit, u64 *old, bool *stored)
+{
+	unsigned int size = pt->mov.mem_size;
+	u64 m = size_mask(size), new, cur = 0;
+	int tries, r;
+
+	if (kvmmu_guest_rw(vcpu->vm, gpa, &cur, size, false))
+		return -EFAULT;
+	cur &= m;
+	for (tries = 0; tries < 16; tries++) {
+		*old = cur;
+		*stored = true;
+		switch (pt->op) {
+		case KVMMU_OP_XCHG:
+			new = src;
+			break;
+		case KVMMU_OP_OR:
+			new = cur | src;
+			break;
+		case KVMMU_OP_AND:
+			new = cur & src;
+			break;
+		case KVMMU_OP_XOR:
+			new = cur ^ src;
+			break;
+		case KVMMU_OP_BTS:
+			new = cur | BIT_ULL(bit);
+			break;
+		case KVMMU_OP_BTR:
+			new = cur & ~BIT_ULL(bit);
+			break;
+		case KVMMU_OP_BTC:
+			new = cur ^ BIT_ULL(bit);
+			break;
+		case KVMMU_OP_CMPXCHG8B:
+			if (cur != ((vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax)) {
+				*stored = false;
+				return 0;
+			}
+			new = (vcpu->regs.rcx << 32) | (u32)vcpu->regs.rbx;
+			break;
+		default:	/* CMPXCHG */
+			if (cur != (vcpu->regs.rax & m)) {
+				*stored = false;
+				return 0;
+			}
+			new = src;
+			break;
+		}
+		new &= m;
+		r = kvmmu_guest_cmpxchg(vcpu->vm, gpa, &cur, new, size);
+		if (r == -EINVAL) {
+			/*
+			 * Splits a cache line where the host traps split
+			 * locks: a plain write, as emulator_cmpxchg_emulated()
+			 * falls back to.
+			 */
+			r = kvmmu_guest_rw(vcpu->vm, gpa, &new, size, true);
+		}
+		if (r < 0)
+			return -EFAULT;
+		if (!r) {
+			pt_written(vcpu, gpa);
+			return 0;
+		}
+		cur &= m;
+	}
+	return 1;
+}
+
+/*
+ * Write @val to @reg at @size bytes with x86's width rules (those of
+ * kvmmu_mmio_complete_load(), without its RIP advance).
+ */
+static void pt_set_reg(struct kvmmu_vcpu *vcpu, u8 reg, bool high_byte,
+		       unsigned int size, u64 val)
+{
+	u64 *dst = kvmmu_gpr(&vcpu->regs, reg);
+
+	switch (size) {
+	case 1:
+		if (high_byte)
+			*dst = (*dst & ~0xff00ULL) | (val & 0xff) << 8;
+		else
+			*dst = (*dst & ~0xffULL) | (val & 0xff);
+		break;
+	case 2:
+		*dst = (*dst & ~0xffffULL) | (val & 0xffff);
+		break;
+	case 4:
+		*dst = (u32)val;
+		break;
+	default:
+		*dst = val;
+		break;
+	}
+}
+
+/*
+ * REP STOS into a page table: the chunk of elements within the page of
+ * ES:RDI (all of RCX if it fits), stored at once; a REP not done stays on
+ * its RIP and the guest re-executes it for the next chunk, as
+ * kvmmu_handle_string_pio() batches INS (KVM's emulator loops over the
+ * elements, re-entering the guest every 1024).
+ */
+static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
+			   const struct kvmmu_string_insn *s, const u8 *bytes,
+			   int len)
+{
+	u64 amask = s->addr_size == 8 ? ~0ULL : BIT_ULL(s->addr_size * 8) - 1;
+	bool down = vcpu->regs.rflags & X86_EFLAGS_DF;
+	struct kvm_regs *regs = &vcpu->regs;
+	u64 count, la, idx, off, first, gpa;
+	s64 delta;
+	int r;
+
+	vcpu->pending_amask = amask;
+	count = s->rep ? regs->rcx & amask : 1;
+	if (!count)
+		goto done;
+	idx = regs->rdi & amask;
+	la = string_la(vcpu, &vcpu->sregs.es, regs->rdi);
+	off = offset_in_page(la);
+	if (off + s->size > PAGE_SIZE)
+		return emulation_failed(vcpu, bytes, len);
+	count = min(count, down ? off / s->size + 1 :
+				  (PAGE_SIZE - off) / s->size);
+	/* Nor past a wrap of the index. */
+	count = min(count, (down ? idx : amask - idx) / s->size + 1);
+	first = down ? off - (count - 1) * s->size : off;
+
+	r = pt_translate(vcpu, la, &gpa);
+	if (r < 0)
+		return emulation_failed(vcpu, bytes, len);
+	if (r)
+		return 1;
+	gpa = (gpa & PAGE_MASK) + first;
+	if (kvmmu_guest_fill(vcpu->vm, gpa, regs->rax, s->size, count))
+		return emulation_failed(vcpu, bytes, len);
+	pt_written(vcpu, gpa);
+
+	delta = (s64)(count * s->size);
+	regs->rdi = string_step(regs->rdi, down ? -delta : delta, amask);
+	if (s->rep) {
+		regs->rcx = string_step(regs->rcx, -(s64)count, amask);
+		if (regs->rcx & amask)
+			return 1;	/* RIP stays: the next chunk */
+	}
+done:
+	regs->rip += s->len;
+	if (s->mode != 64)
+		regs->rip = (u32)regs->rip;
+	kvmmu_insn_done(vcpu);
+	return 1;
+}
+
 /*
  * A store to a guest page table that the store's own translation went
  * through (tdp=0): retrying would rebuild the table's shadow page and
- * fault again, forever. Do the store here, then zap the table's shadow
- * pages, as KVM's emulator and kvm_mmu_track_write() do. Only the MOV
- * forms of emulate.c's decoder are handled.
+ * fault again, forever. Do the store here at the instruction's own
+ * operand, then zap the table's shadow pages, as KVM's emulator and
+ * kvm_mmu_track_write() do: MOV (any form; split at a page boundary),
+ * XCHG, CMPXCHG, CMPXCHG8B, OR/AND/XOR and BTS/BTR/BTC, locked or not,
+ * each atomic on the host page (KVM's em_xchg(), em_cmpxchg(),
+ * em_cmpxchg8b(), em_or(), em_and(), em_bts()..., written back through
+ * emulator_cmpxchg_emulated()), and STOS (clear_page(): REP STOSQ) a
+ * page-bounded chunk at a time. A read-modify-write operand that crosses
+ * a page is refused, as is anything else.
  */
-static int emulate_pt_write(struct kvmmu_vcpu *vcpu, u64 gpa)
+static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
 {
-	struct kvmmu_mmio_insn *insn = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	struct kvm_regs *regs = &vcpu->regs;
+	struct kvmmu_string_insn str;
+	struct kvmmu_pt_insn pt;
+	unsigned int size, bit = 0;
+	u64 la, gpa, src, old = 0;
+	bool stored;
+	s64 extra = 0;
 	u8 bytes[15];
-	int len;
-	u64 val;
+	int len, r;
 
 	len = kvmmu_fetch_insn(vcpu, bytes, sizeof(bytes));
 	if (len < 0)
 		return emulation_failed(vcpu, NULL, 0);
-	if (kvmmu_decode_mmio(bytes, len, cpu_mode(vcpu), insn) ||
-	    !insn->is_write)
+	if (kvmmu_decode_pt_store(bytes, len, cpu_mode(vcpu), &pt)) {
+		if (!kvmmu_decode_string(bytes, len, cpu_mode(vcpu), &str) &&
+		    str.op == KVMMU_STR_STOS)
+			return emulate_pt_stos(vcpu, &str, bytes, len);
 		return emulation_failed(vcpu, bytes, len);
-	val = kvmmu_mmio_store_value(vcpu, insn);
-	/* guest_rw() zaps the table's shadow pages. */
-	if (guest_rw(vcpu, gpa, &val, insn->mem_size, true))
+	}
+	if (!pt.mov.is_write)
 		return emulation_failed(vcpu, bytes, len);
-	kvmmu_mmio_skip(vcpu, insn);
+	size = pt.mov.mem_size;
+	src = pt.op == KVMMU_OP_CMPXCHG8B ? 0 :
+	      kvmmu_mmio_store_value(vcpu, &pt.mov);
+	if (pt.op >= KVMMU_OP_BTS) {
+		/* fetch_bit_operand(): a register offset picks the operand. */
+		unsigned int bits = size * 8;
+
+		if (pt.bit_reg) {
+			s64 sv = sign_extend64(src, bits - 1) &
+				 ~(s64)(bits - 1);
+
+			extra = sv >> 3;
+		}
+		bit = src & (bits - 1);
+	}
+
+	la = operand_la(vcpu, &pt, extra);
+	r = pt_translate(vcpu, la, &gpa);
+	if (r < 0)
+		return emulation_failed(vcpu, bytes, len);
+	if (r)
+		return 1;
+	if (pt.op == KVMMU_OP_MOV) {
+		r = pt_mov(vcpu, la, gpa, src, size);
+		if (r < 0)
+			return emulation_failed(vcpu, bytes, len);
+		if (r)
+			return 1;
+		kvmmu_mmio_skip(vcpu, &pt.mov);
+		return 1;
+	}
+	if (offset_in_page(la) + size > PAGE_SIZE)
+		return emulation_failed(vcpu, bytes, len);
+	r = pt_rmw(vcpu, &pt, gpa, src, bit, &old, &stored);
+	if (r < 0)
+		return emulation_failed(vcpu, bytes, len);
+	if (r)
+		return 1;	/* contended: the guest executes it again */
+
+	switch (pt.op) {
+	case KVMMU_OP_XCHG:
+		pt_set_reg(vcpu, pt.mov.reg, pt.mov.high_byte, size, old);
+		break;
+	case KVMMU_OP_OR:
+	case KVMMU_OP_AND:
+	case KVMMU_OP_XOR:
+		/* CF and OF cleared, AF undefined (cleared, as KVM does). */
+		set_flags(vcpu, ARITH_FLAGS,
+			  result_flags(pt.op == KVMMU_OP_OR ? old | src :
+				       pt.op == KVMMU_OP_AND ? old & src :
+				       old ^ src, size));
+		break;
+	case KVMMU_OP_BTS:
+	case KVMMU_OP_BTR:
+	case KVMMU_OP_BTC:
+		set_flags(vcpu, X86_EFLAGS_CF,
+			  (old >> bit) & 1 ? X86_EFLAGS_CF : 0);
+		break;
+	case KVMMU_OP_CMPXCHG8B:
+		set_flags(vcpu, X86_EFLAGS_ZF, stored ? X86_EFLAGS_ZF : 0);
+		if (!stored) {
+			regs->rax = (u32)old;
+			regs->rdx = old >> 32;
+		}
+		break;
+	default:	/* CMPXCHG: the flags of CMP rAX, old */
+		set_flags(vcpu, ARITH_FLAGS, cmp_flags(regs->rax, old, size));
+		if (!stored)
+			pt_set_reg(vcpu, KVMMU_GPR_RAX, false, size, old);
+		break;
+	}
+	kvmmu_mmio_skip(vcpu, &pt.mov);
 	return 1;
 }
 
@@ -1554,7 +1941,7 @@ int kvmmu_handle_shadow_pf(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code)
 				      vcpu->sregs.cr0 & X86_CR0_PE, 0);
 		return 1;
 	case KVMMU_PF_WRITE_PT:
-		return emulate_pt_write(vcpu, gpa);
+		return emulate_pt_write(vcpu);
 	default:
 		return r < 0 ? r : 1;
 	}

@@ -486,11 +486,111 @@ static void emulate_string(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, insn.mode, c->mode);
 }
 
+/* Page-table stores: kvmmu_decode_pt_store() ---------------------------- */
+
+struct pt_case {
+	const char *name;
+	int mode;
+	u8 bytes[15];
+	int ret;
+	u8 len, op, mem_size, reg;
+	bool lock, bit_reg, src_imm;
+	u64 imm;
+	u8 base, index, scale, seg;
+	s64 disp;
+	bool rip_rel;
+};
+
+#define NR	KVMMU_EA_NO_REG
+
+static const struct pt_case pt_cases[] = {
+	{ "xchg %rcx,(%rbx)", 64, { 0x48, 0x87, 0x0b }, 0, 3, KVMMU_OP_XCHG,
+	  8, 1, false, false, false, 0, 3, NR, 1, KVMMU_SREG_DS, 0 },
+	{ "lock cmpxchg %rcx,(%rbx)", 64, { 0xf0, 0x48, 0x0f, 0xb1, 0x0b }, 0,
+	  5, KVMMU_OP_CMPXCHG, 8, 1, true, false, false, 0, 3, NR, 1,
+	  KVMMU_SREG_DS, 0 },
+	{ "lock cmpxchg8b 8(%rsi)", 64, { 0xf0, 0x0f, 0xc7, 0x4e, 0x08 }, 0,
+	  5, KVMMU_OP_CMPXCHG8B, 8, 0, true, false, false, 0, 6, NR, 1,
+	  KVMMU_SREG_DS, 8 },
+	{ "cmpxchg16b refused", 64, { 0xf0, 0x48, 0x0f, 0xc7, 0x0e },
+	  -EINVAL },
+	{ "lock btsq %rcx,(%rbx)", 64, { 0xf0, 0x48, 0x0f, 0xab, 0x0b }, 0,
+	  5, KVMMU_OP_BTS, 8, 1, true, true, false, 0, 3, NR, 1,
+	  KVMMU_SREG_DS, 0 },
+	{ "lock btrq $0,(%rbx)", 64,
+	  { 0xf0, 0x48, 0x0f, 0xba, 0x33, 0x00 }, 0, 6, KVMMU_OP_BTR, 8, 0,
+	  true, false, true, 0, 3, NR, 1, KVMMU_SREG_DS, 0 },
+	{ "bt m,imm stores nothing", 64, { 0x48, 0x0f, 0xba, 0x23, 0x00 },
+	  -EINVAL },
+	{ "lock orb $0x80,-1(%rbp)", 64, { 0xf0, 0x80, 0x4d, 0xff, 0x80 }, 0,
+	  5, KVMMU_OP_OR, 1, 0, true, false, true, (u64)-128, 5, NR, 1,
+	  KVMMU_SREG_SS, -1 },
+	{ "lock andb $0xfd,(%rbx)", 64, { 0xf0, 0x80, 0x23, 0xfd }, 0, 4,
+	  KVMMU_OP_AND, 1, 0, true, false, true, (u64)-3, 3, NR, 1,
+	  KVMMU_SREG_DS, 0 },
+	{ "lock orq %rcx,(%r8,%r9,8)", 64,
+	  { 0xf0, 0x4b, 0x09, 0x0c, 0xc8 }, 0, 5, KVMMU_OP_OR, 8, 1, true,
+	  false, false, 0, 8, 9, 8, KVMMU_SREG_DS, 0 },
+	{ "lock add refused", 64, { 0xf0, 0x48, 0x01, 0x0b }, -EINVAL },
+	{ "lock mov refused", 64, { 0xf0, 0x48, 0x89, 0x0b }, -EINVAL },
+	{ "mov %rcx,-8(%rbx,%rdx,8)", 64,
+	  { 0x48, 0x89, 0x4c, 0xd3, 0xf8 }, 0, 5, KVMMU_OP_MOV, 8, 1, false,
+	  false, false, 0, 3, 2, 8, KVMMU_SREG_DS, -8 },
+	{ "mov %eax,0x10(%rip)", 64, { 0x89, 0x05, 0x10, 0, 0, 0 }, 0, 6,
+	  KVMMU_OP_MOV, 4, 0, false, false, false, 0, NR, NR, 1,
+	  KVMMU_SREG_DS, 0x10, true },
+	{ "mov %al,%fs:0x1234 (moffs)", 32,
+	  { 0x64, 0xa2, 0x34, 0x12, 0, 0 }, 0, 6, KVMMU_OP_MOV, 1, 0, false,
+	  false, false, 0, NR, NR, 1, KVMMU_SREG_FS, 0x1234 },
+	{ "movw $7,2(%bp,%di) (16-bit)", 16,
+	  { 0xc7, 0x43, 0x02, 0x07, 0x00 }, 0, 5, KVMMU_OP_MOV, 2, 0, false,
+	  false, true, 7, 5, 7, 1, KVMMU_SREG_SS, 2 },
+	{ "xchg %ah,(%esi) (32-bit)", 32, { 0x86, 0x26 }, 0, 2,
+	  KVMMU_OP_XCHG, 1, 0, false, false, false, 0, 6, NR, 1,
+	  KVMMU_SREG_DS, 0 },
+};
+
+static void pt_case_desc(const struct pt_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(pt, pt_cases, pt_case_desc);
+
+static void emulate_pt_store(struct kunit *test)
+{
+	const struct pt_case *c = test->param_value;
+	struct kvmmu_pt_insn insn;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_pt_store(c->bytes, sizeof(c->bytes),
+						    c->mode, &insn), c->ret);
+	if (c->ret)
+		return;
+	KUNIT_EXPECT_EQ(test, insn.mov.len, c->len);
+	KUNIT_EXPECT_EQ(test, insn.op, c->op);
+	KUNIT_EXPECT_EQ(test, insn.mov.mem_size, c->mem_size);
+	KUNIT_EXPECT_TRUE(test, insn.mov.is_write);
+	KUNIT_EXPECT_EQ(test, insn.lock, c->lock);
+	KUNIT_EXPECT_EQ(test, insn.bit_reg, c->bit_reg);
+	KUNIT_EXPECT_EQ(test, insn.mov.src_imm, c->src_imm);
+	if (c->src_imm)
+		KUNIT_EXPECT_EQ(test, insn.mov.imm, c->imm);
+	else if (c->op != KVMMU_OP_CMPXCHG8B)
+		KUNIT_EXPECT_EQ(test, insn.mov.reg, c->reg);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, c->base);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, c->index);
+	KUNIT_EXPECT_EQ(test, insn.ea.scale, c->scale);
+	KUNIT_EXPECT_EQ(test, insn.ea.seg, c->seg);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, c->disp);
+	KUNIT_EXPECT_EQ(test, insn.ea.rip_rel, c->rip_rel);
+}
+
 static struct kunit_case emulate_cases[] = {
 	KUNIT_CASE_PARAM(emulate_decode, decode_gen_params),
 	KUNIT_CASE_PARAM(emulate_load, load_gen_params),
 	KUNIT_CASE_PARAM(emulate_store, store_gen_params),
 	KUNIT_CASE_PARAM(emulate_string, string_gen_params),
+	KUNIT_CASE_PARAM(emulate_pt_store, pt_gen_params),
 	KUNIT_CASE(emulate_reg_mapping),
 	KUNIT_CASE(emulate_rip),
 	{}
