@@ -51,6 +51,17 @@
  *                         (skipped where SMEP is not offered: kvmmu)
  *   string_in_to_pt       INSL (emulated in the kernel) rewrites a PTE of
  *                         a shadowed table: INVLPG, the new page is seen
+ *   pt_xchg, pt_lock_cmpxchg, pt_lock_bts_btr, pt_lock_or_and,
+ *   pt_rep_stosq, pt_mov_forms
+ *                         a page directory that maps itself, rewritten
+ *                         through that mapping (so emulated) by XCHG,
+ *                         LOCK CMPXCHG (equal and not), LOCK BTS with a
+ *                         bit offset of 64 and LOCK BTR $0, LOCK OR and
+ *                         LOCK ANDB, REP STOSQ over the whole page, MOV
+ *                         r32, MOV to base + index * 8 + disp and a MOV
+ *                         crossing out of the table's page: the host
+ *                         reads the entries, the guest uses the new
+ *                         mappings (flags and RAX checked too)
  *
  * sh32.{pae,two_level} (32-bit code, 8- or 4-byte entries):
  *   rw_through_mappings   guest <-> host bytes through 4K pages, the 2M/4M
@@ -130,6 +141,15 @@
 #define OP_SMSW		8
 #define OP_CALL		9
 #define OP_INSL		10
+#define OP_XCHG		11
+#define OP_CMPXCHG	12
+#define OP_BTS		13
+#define OP_BTR0		14
+#define OP_ORQ		15
+#define OP_ANDB_RW	16
+#define OP_STOSQ	17
+#define OP_W32		18
+#define OP_W64_SIB	19
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -160,6 +180,17 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	OP(OP_SMSW, "smsw %rcx")
 	OP(OP_CALL, "call *%rbx")
 	OP(OP_INSL, "mov %rbx, %rdi\n\tmov $0x20, %edx\n\tinsl (%dx), %es:(%rdi)")
+	OP(OP_XCHG, "xchg %rcx, (%rbx)")
+	OP(OP_CMPXCHG, "mov %rdx, %rax\n\tlock cmpxchg %rcx, (%rbx)\n\t"
+		       "mov %rax, %rcx\n\tsetz %dl\n\tmovzbl %dl, %edx")
+	OP(OP_BTS, "lock btsq %rcx, (%rbx)\n\tsbb %rdx, %rdx")
+	OP(OP_BTR0, "lock btrq $0, (%rbx)\n\tsbb %rdx, %rdx")
+	OP(OP_ORQ, "lock orq %rcx, (%rbx)")
+	OP(OP_ANDB_RW, "lock andb $0xfd, (%rbx)")
+	OP(OP_STOSQ, "mov %rbx, %rdi\n\tmov %rcx, %rax\n\tmov $512, %ecx\n\t"
+		     "rep stosq")
+	OP(OP_W32, "mov %ecx, (%rbx)")
+	OP(OP_W64_SIB, "mov %rcx, -8(%rbx,%rdx,8)")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -391,12 +422,15 @@ static int sh_run(FIXTURE_DATA(sh) *self, struct sh_result *res)
 	return run_report(self->vcpufd, self->run, res);
 }
 
-/* Start operation @op at the top of the loop, in ring 0, and run it. */
-static int sh_do(FIXTURE_DATA(sh) *self, int op, uint64_t rbx, uint64_t rcx,
-		 struct sh_result *res)
+/*
+ * Start operation @op at the top of the loop, in ring 0, and run it; RDX
+ * is a second operand of a few.
+ */
+static int sh_do_rdx(FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
+		     uint64_t rcx, uint64_t rdx, struct sh_result *res)
 {
 	struct kvm_regs regs = {
-		.rax = op, .rbx = rbx, .rcx = rcx,
+		.rax = op, .rbx = rbx, .rcx = rcx, .rdx = rdx,
 		.rip = OFF(sh_loop), .rsp = STACK_TOP, .rflags = 2,
 	};
 	struct kvm_sregs s;
@@ -415,6 +449,12 @@ static int sh_do(FIXTURE_DATA(sh) *self, int op, uint64_t rbx, uint64_t rcx,
 	return r ? r : sh_run(self, res);
 }
 
+static int sh_do(FIXTURE_DATA(sh) *self, int op, uint64_t rbx, uint64_t rcx,
+		 struct sh_result *res)
+{
+	return sh_do_rdx(self, op, rbx, rcx, 0, res);
+}
+
 /* Operations that must simply complete. */
 static uint64_t must(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
@@ -430,6 +470,23 @@ static uint64_t must(struct __test_metadata *_metadata,
 		       (unsigned long long)res.rsi);
 	}
 	return res.rcx;
+}
+
+/* As must(), with RDX; the guest's RCX and RDX after it. */
+static struct sh_result must_rdx(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
+				 uint64_t rcx, uint64_t rdx)
+{
+	struct sh_result res;
+
+	EXPECT_EQ(0, sh_do_rdx(self, op, rbx, rcx, rdx, &res));
+	EXPECT_EQ(PORT_DONE, res.port) {
+		TH_LOG("op %d at %#llx: port %#x exit %d error %#llx cr2 %#llx",
+		       op, (unsigned long long)rbx, res.port,
+		       self->run->exit_reason, (unsigned long long)res.rdx,
+		       (unsigned long long)res.rsi);
+	}
+	return res;
 }
 
 static void expect_pf(struct __test_metadata *_metadata,
@@ -914,6 +971,164 @@ TEST_F(sh, string_in_to_pt)
 	EXPECT_EQ(newpte, (uint32_t)*pte(self, PT_A1 + 5 * 8));
 	must(_metadata, self, OP_INVLPG, va, 0);
 	EXPECT_EQ(0x6666ULL, must(_metadata, self, OP_R64, va, 0));
+}
+
+/*
+ * A page directory that maps itself: PML4[3] -> PDPT_X -> PD_X, and
+ * PD_X[1] points at PD_X as a page table, so SELF (PD_X[1]'s entry 1)
+ * is PD_X itself and PD_X[k] is at SELF + 8k. A store there walks
+ * through the table it writes, so the MMU must emulate it; PD_X is a
+ * directory, so stock KVM cannot unsync it either (a non-leaf shadow page
+ * stays write-protected) and emulates too. PD_X[k] maps VA_X + k * 2M.
+ */
+#define PDPT_X		0x30000UL
+#define PD_X		0x31000UL
+#define VA_X		(3ULL << 39)
+#define SELF		(VA_X + 0x200000 + 0x1000)
+#define PDX(k)		(SELF + 8 * (k))
+#define VA_PDX(k)	(VA_X + (uint64_t)(k) * 0x200000)
+
+static void build_self_pd(FIXTURE_DATA(sh) *self)
+{
+	uint64_t i;
+
+	*pte(self, PML4_A + 3 * 8) = PDPT_X | P | RW;
+	*pte(self, PDPT_X) = PD_X | P | RW;
+	*pte(self, PD_X + 8) = PD_X | P | RW;
+	/* Data page n holds 0x1000 + n at offset 0. */
+	for (i = 0; i < 16; i++)
+		*(uint64_t *)(self->mem + DATA_GPA + (i << 12)) = 0x1000 + i;
+	*(uint64_t *)(self->mem + 0x50000) = 0x5050;
+}
+
+static uint64_t pd_x(FIXTURE_DATA(sh) *self, int k)
+{
+	return *pte(self, PD_X + 8 * k) & ~(ACC | DIRTY);
+}
+
+/* XCHG (implicitly locked) of a live PDE through its self-mapping. */
+TEST_F(sh, pt_xchg)
+{
+	build_self_pd(self);
+	expect_pf(_metadata, self, OP_R64, VA_PDX(2) + 0x3000, 0);
+	EXPECT_EQ(0ULL, must(_metadata, self, OP_XCHG, PDX(2),
+			     PT_A1 | P | RW));
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 2));
+	EXPECT_EQ(0x1003ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(2) + 0x3000, 0));
+	/* Swapped back to the identity table: the old entry comes back. */
+	EXPECT_EQ(PT_A1 | P | RW,
+		  must(_metadata, self, OP_XCHG, PDX(2), PT_A0 | P | RW) &
+		  ~(ACC | DIRTY));
+	EXPECT_EQ(PT_A0 | P | RW, pd_x(self, 2));
+	must(_metadata, self, OP_INVLPG, VA_PDX(2) + 0x50000, 0);
+	EXPECT_EQ(0x5050ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(2) + 0x50000, 0));
+}
+
+/* LOCK CMPXCHG: ZF, RAX and memory both when equal and when not. */
+TEST_F(sh, pt_lock_cmpxchg)
+{
+	struct sh_result res;
+
+	build_self_pd(self);
+	res = must_rdx(_metadata, self, OP_CMPXCHG, PDX(4), PT_A1 | P | RW, 0);
+	EXPECT_EQ(1ULL, res.rdx);	/* ZF: swapped */
+	EXPECT_EQ(0ULL, res.rcx);	/* RAX unchanged */
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 4));
+	EXPECT_EQ(0x1002ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(4) + 0x2000, 0));
+	/* Expecting 0 again: fails, RAX gets the entry, memory stays. */
+	res = must_rdx(_metadata, self, OP_CMPXCHG, PDX(4), PT_A0 | P | RW, 0);
+	EXPECT_EQ(0ULL, res.rdx);
+	EXPECT_EQ(PT_A1 | P | RW, res.rcx & ~(ACC | DIRTY));
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 4));
+	EXPECT_EQ(0x1002ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(4) + 0x2000, 0));
+}
+
+/*
+ * LOCK BTS with a register bit offset of 64 (the operand is the next
+ * quadword, as set_bit() on a bitmap) sets P; LOCK BTR $0 clears it.
+ */
+TEST_F(sh, pt_lock_bts_btr)
+{
+	struct sh_result res;
+
+	build_self_pd(self);
+	*pte(self, PD_X + 6 * 8) = PT_A1 | RW;	/* not present */
+	expect_pf(_metadata, self, OP_R64, VA_PDX(6) + 0x4000, 0);
+	res = must_rdx(_metadata, self, OP_BTS, PDX(5), 64, 0);
+	EXPECT_EQ(0ULL, res.rdx);	/* CF: the bit was clear */
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 6));
+	EXPECT_EQ(0ULL, *pte(self, PD_X + 5 * 8));
+	EXPECT_EQ(0x1004ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(6) + 0x4000, 0));
+	res = must_rdx(_metadata, self, OP_BTR0, PDX(6), 0, 0);
+	EXPECT_EQ(~0ULL, res.rdx);	/* CF: the bit was set */
+	EXPECT_EQ(PT_A1 | RW, pd_x(self, 6));
+	must(_metadata, self, OP_INVLPG, VA_PDX(6) + 0x4000, 0);
+	expect_pf(_metadata, self, OP_R64, VA_PDX(6) + 0x4000, 0);
+}
+
+/* LOCK OR sets an entry; LOCK ANDB clears its RW (set_bit/clear_bit). */
+TEST_F(sh, pt_lock_or_and)
+{
+	build_self_pd(self);
+	must(_metadata, self, OP_ORQ, PDX(7), PT_A1 | P | RW);
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 7));
+	must(_metadata, self, OP_W64, VA_PDX(7) + 0x5008, 0x77);
+	EXPECT_EQ(0x77ULL, *(uint64_t *)(self->mem + DATA_GPA + 0x5008));
+	must(_metadata, self, OP_ANDB_RW, PDX(7), 0);
+	EXPECT_EQ(PT_A1 | P, pd_x(self, 7));
+	must(_metadata, self, OP_INVLPG, VA_PDX(7) + 0x5008, 0);
+	EXPECT_EQ(0x1005ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(7) + 0x5000, 0));
+	expect_pf(_metadata, self, OP_W64, VA_PDX(7) + 0x5008, 3);
+}
+
+/*
+ * REP STOSQ over the whole self-mapped directory (clear_page()'s form):
+ * every entry becomes PD_X as a page table, so the self-mapping survives
+ * each store and every VA_PDX(k) + j * 4K now shows PD_X.
+ */
+TEST_F(sh, pt_rep_stosq)
+{
+	uint64_t v = PD_X | P | RW;
+	int k;
+
+	build_self_pd(self);
+	expect_pf(_metadata, self, OP_R64, VA_PDX(5) + 0x7000, 0);
+	must(_metadata, self, OP_STOSQ, SELF, v);
+	for (k = 0; k < 512; k++)
+		if (pd_x(self, k) != v)
+			break;
+	EXPECT_EQ(512, k);
+	EXPECT_EQ(v, must(_metadata, self, OP_R64, VA_PDX(5) + 0x7000 + 16,
+			  0) & ~(ACC | DIRTY));
+}
+
+/*
+ * MOV forms: a 32-bit store, base + index * 8 + disp, and a quadword
+ * that crosses from the directory into the next page (two stores).
+ */
+TEST_F(sh, pt_mov_forms)
+{
+	build_self_pd(self);
+	must(_metadata, self, OP_W32, PDX(8), PT_A1 | P | RW);
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 8));
+	EXPECT_EQ(0x1006ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(8) + 0x6000, 0));
+	must_rdx(_metadata, self, OP_W64_SIB, SELF, PT_A1 | P | RW, 10);
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 9));
+	EXPECT_EQ(0x1007ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(9) + 0x7000, 0));
+	/* SELF + 0x1000 is PD_X[2] as a PTE: data page 9. */
+	*pte(self, PD_X + 2 * 8) = (DATA_GPA + 0x9000) | P | RW;
+	*pte(self, PD_X + 511 * 8) = 0x7ff0000000000000ULL;	/* not present */
+	must(_metadata, self, OP_W64, SELF + 0xffc, 0xdeadbeef00000000ULL);
+	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
+	EXPECT_EQ(0xdeadbeefULL, *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
 }
 
 /*
