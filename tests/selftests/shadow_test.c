@@ -51,11 +51,12 @@
  *                         (skipped where SMEP is not offered: kvmmu)
  *   string_in_to_pt       INSL (emulated in the kernel) rewrites a PTE of
  *                         a shadowed table: INVLPG, the new page is seen
- *   pt_xchg, pt_lock_cmpxchg, pt_lock_bts_btr, pt_lock_or_and,
- *   pt_rep_stosq, pt_mov_forms
+ *   pt_xchg, pt_lock_cmpxchg, pt_lock_cmpxchg8b, pt_lock_bts_btr,
+ *   pt_lock_or_and, pt_rep_stosq, pt_mov_forms
  *                         a page directory that maps itself, rewritten
  *                         through that mapping (so emulated) by XCHG,
- *                         LOCK CMPXCHG (equal and not), LOCK BTS with a
+ *                         LOCK CMPXCHG and CMPXCHG8B (equal and not),
+ *                         LOCK BTS with a
  *                         bit offset of 64 and LOCK BTR $0, LOCK OR and
  *                         LOCK ANDB, REP STOSQ over the whole page, MOV
  *                         r32, MOV to base + index * 8 + disp and a MOV
@@ -150,6 +151,7 @@
 #define OP_STOSQ	17
 #define OP_W32		18
 #define OP_W64_SIB	19
+#define OP_CMPXCHG8B	20
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -191,6 +193,11 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 		     "rep stosq")
 	OP(OP_W32, "mov %ecx, (%rbx)")
 	OP(OP_W64_SIB, "mov %rcx, -8(%rbx,%rdx,8)")
+	/* RBX address, RCX new, RDX expected; out: RCX = ZF, RDX = EDX:EAX */
+	OP(OP_CMPXCHG8B, "mov %rbx, %rsi\n\tmov %ecx, %ebx\n\tshr $32, %rcx\n\t"
+			 "mov %edx, %eax\n\tshr $32, %rdx\n\t"
+			 "lock cmpxchg8b (%rsi)\n\tsetz %cl\n\t"
+			 "movzbl %cl, %ecx\n\tshl $32, %rdx\n\tor %rax, %rdx")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -1045,6 +1052,25 @@ TEST_F(sh, pt_lock_cmpxchg)
 	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 4));
 	EXPECT_EQ(0x1002ULL, must(_metadata, self, OP_R64,
 				  VA_PDX(4) + 0x2000, 0));
+}
+
+/* LOCK CMPXCHG8B (a PAE kernel's set_pte()/cmpxchg64()): ZF, EDX:EAX. */
+TEST_F(sh, pt_lock_cmpxchg8b)
+{
+	struct sh_result res;
+
+	build_self_pd(self);
+	res = must_rdx(_metadata, self, OP_CMPXCHG8B, PDX(10),
+		       PT_A1 | P | RW, 0);
+	EXPECT_EQ(1ULL, res.rcx);	/* ZF: swapped */
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 10));
+	EXPECT_EQ(0x1008ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(10) + 0x8000, 0));
+	res = must_rdx(_metadata, self, OP_CMPXCHG8B, PDX(10),
+		       PT_A0 | P | RW, 0);
+	EXPECT_EQ(0ULL, res.rcx);
+	EXPECT_EQ(PT_A1 | P | RW, res.rdx & ~(ACC | DIRTY));
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 10));
 }
 
 /*
