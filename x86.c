@@ -1088,6 +1088,17 @@ static int string_mem(struct kvmmu_vcpu *vcpu, u64 la, unsigned int size,
 	return guest_rw(vcpu, *gpa, val, size, write) ? 1 : 0;
 }
 
+/* The string instruction is over: RIP moves past it. */
+static int string_done(struct kvmmu_vcpu *vcpu,
+		       const struct kvmmu_string_insn *s)
+{
+	vcpu->regs.rip += s->len;
+	if (s->mode != 64)
+		vcpu->regs.rip = (u32)vcpu->regs.rip;
+	kvmmu_insn_done(vcpu);
+	return 1;
+}
+
 /*
  * After an element: RSI and/or RDI move by its size (down with EFLAGS.DF),
  * a REP counts RCX down and re-executes until RCX is 0; then RIP moves on.
@@ -1108,11 +1119,7 @@ static int string_mmio_advance(struct kvmmu_vcpu *vcpu,
 		if (r->rcx & amask)
 			return 1;	/* RIP stays: the next element */
 	}
-	r->rip += s->len;
-	if (s->mode != 64)
-		r->rip = (u32)r->rip;
-	kvmmu_insn_done(vcpu);
-	return 1;
+	return string_done(vcpu, s);
 }
 
 /*
@@ -1160,10 +1167,14 @@ static int handle_string_mmio(struct kvmmu_vcpu *vcpu,
 	u64 la, gpa, val = 0;
 	int ret;
 
-	/* The fault could not have come from a REP with RCX 0. */
+	/*
+	 * A REP with RCX 0 makes no access, so it did not fault; the bytes
+	 * at RIP changed since (another vCPU's store). Do as the CPU and
+	 * KVM's x86_emulate_insn(): skip it, registers untouched.
+	 */
 	vcpu->pending_amask = amask;
 	if (s->rep && !(r->rcx & amask))
-		return string_mmio_advance(vcpu, s);
+		return string_done(vcpu, s);
 	if (s->op == KVMMU_STR_STOS) {
 		memcpy(&val, &r->rax, s->size);
 		return string_mmio_store(vcpu, s, val);
@@ -1758,7 +1769,7 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
 	vcpu->pending_amask = amask;
 	count = s->rep ? regs->rcx & amask : 1;
 	if (!count)
-		goto done;
+		return string_done(vcpu, s);
 	idx = regs->rdi & amask;
 	la = string_la(vcpu, &vcpu->sregs.es, regs->rdi);
 	off = offset_in_page(la);
@@ -1787,12 +1798,7 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
 		if (regs->rcx & amask)
 			return 1;	/* RIP stays: the next chunk */
 	}
-done:
-	regs->rip += s->len;
-	if (s->mode != 64)
-		regs->rip = (u32)regs->rip;
-	kvmmu_insn_done(vcpu);
-	return 1;
+	return string_done(vcpu, s);
 }
 
 /*
