@@ -63,6 +63,11 @@
  *                         crossing out of the table's page: the host
  *                         reads the entries, the guest uses the new
  *                         mappings (flags and RAX checked too)
+ *   permission_matrix     R/W, U/S, XD x CR0.WP x EFER.NXE for a 4K leaf,
+ *                         a 4K page under a restricting PDE, a 2M and a
+ *                         1G page (if offered): supervisor read, write,
+ *                         fetch and user read complete or #PF with the
+ *                         error code and CR2 the SDM gives
  *
  * sh32.{pae,two_level} (32-bit code, 8- or 4-byte entries):
  *   rw_through_mappings   guest <-> host bytes through 4K pages, the 2M/4M
@@ -1155,6 +1160,150 @@ TEST_F(sh, pt_mov_forms)
 	must(_metadata, self, OP_W64, SELF + 0xffc, 0xdeadbeef00000000ULL);
 	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
 	EXPECT_EQ(0xdeadbeefULL, *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
+}
+
+/*
+ * The permission matrix: every combination of R/W, U/S and XD in one
+ * paging level, under CR0.WP 0 and 1 and EFER.NXE 0 and 1, for a 4K
+ * leaf, a 4K page restricted in its PDE, a 2M and a 1G page, accessed by
+ * a supervisor read, write and fetch and a user read. The outcome is
+ * what the SDM (4.6, access rights; 4.7, #PF error code) gives: XD with
+ * NXE 0 is a reserved bit (P | RSVD, no I/D); U=0 anywhere stops CPL 3;
+ * a supervisor write to a read-only page faults only under WP; XD stops
+ * fetches under NXE (I/D set). Every entry change is the guest's own
+ * store followed by INVLPG, so the shadow pages must follow it.
+ */
+#define XD		(1ULL << 63)
+#define PFE_P		0x1ULL
+#define PFE_W		0x2ULL
+#define PFE_U		0x4ULL
+#define PFE_RSVD	0x8ULL
+#define PFE_ID		0x10ULL
+
+enum { ACC_R, ACC_W, ACC_X, ACC_UR, NR_ACC };
+
+/* The #PF error code hardware gives, or 0 when the access completes. */
+static uint64_t perm_error(int acc, uint64_t flags, int wp, int nxe)
+{
+	int write = acc == ACC_W, user = acc == ACC_UR, fetch = acc == ACC_X;
+	uint64_t e = PFE_P | (write ? PFE_W : 0) | (user ? PFE_U : 0);
+
+	if ((flags & XD) && !nxe)
+		return e | PFE_RSVD;
+	if (fetch && nxe)
+		e |= PFE_ID;
+	if (user && !(flags & US))
+		return e;
+	if (write && !(flags & RW) && (user || wp))
+		return e;
+	if (fetch && nxe && (flags & XD))
+		return e;
+	return 0;
+}
+
+static int has_1g_pages(int devfd)
+{
+	struct kvm_cpuid2 *cpuid = kvmmu_supported_cpuid(devfd);
+	unsigned int i;
+	int r = 0;
+
+	if (!cpuid)
+		return 0;
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0x80000001)
+			r = !!(cpuid->entries[i].edx & (1U << 26));
+	free(cpuid);
+	return r;
+}
+
+TEST_F(sh, permission_matrix)
+{
+	static const int ops[NR_ACC] = {
+		[ACC_R] = OP_R64, [ACC_W] = OP_W64, [ACC_X] = OP_CALL,
+		[ACC_UR] = OP_USER_R64,
+	};
+	static const char * const names[] = {
+		"4K leaf", "4K under a PDE", "2M page", "1G page",
+	};
+	/* Per layout: the entry's GPA, its value without flags, the VA. */
+	const struct {
+		uint64_t entry, base, va, data;
+	} lay[] = {
+		{ PT_A1 + 6 * 8, DATA_GPA + 0x6000, WINDOW + 0x6000,
+		  DATA_GPA + 0x6000 },
+		{ PD_A + 8, PT_A1, WINDOW + 0x7000, DATA_GPA + 0x7000 },
+		{ PD_A + 16, HUGE_VA | PS, HUGE_VA + 0x3000, HUGE_VA + 0x3000 },
+		{ PDPT_A + 8, PS, (1ULL << 30) + DATA_GPA + 0x8000,
+		  DATA_GPA + 0x8000 },
+	};
+	int nlay = has_1g_pages(self->devfd) ? 4 : 3;
+	int l, f, wp, nxe, acc, checked = 0;
+
+	*pte(self, PT_A1 + 7 * 8) = (DATA_GPA + 0x7000) | P | RW | US;
+	for (l = 0; l < nlay; l++) {
+		/* RET for the fetch at va, the data at va + 8. */
+		*(uint64_t *)(self->mem + lay[l].data) = 0xc3;
+		for (f = 0; f < 8; f++) {
+			uint64_t flags = (f & 1 ? RW : 0) | (f & 2 ? US : 0) |
+					 (f & 4 ? XD : 0);
+
+			must(_metadata, self, OP_W64, lay[l].entry,
+			     lay[l].base | P | flags);
+			must(_metadata, self, OP_INVLPG, lay[l].va, 0);
+			for (wp = 0; wp < 2; wp++)
+			for (nxe = 0; nxe < 2; nxe++) {
+				struct kvm_sregs s = self->sregs0;
+
+				s.cr0 = wp ? s.cr0 | (1ULL << 16) :
+					     s.cr0 & ~(1ULL << 16);
+				s.efer = nxe ? s.efer | 0x800 : s.efer & ~0x800ULL;
+				ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd,
+							 KVM_SET_SREGS,
+							 (unsigned long)&s));
+				for (acc = 0; acc < NR_ACC; acc++) {
+					uint64_t want = perm_error(acc, flags,
+								   wp, nxe);
+					uint64_t va = lay[l].va +
+						      (acc == ACC_X ? 0 : 8);
+					uint64_t mark = 0x5a00 + checked;
+					uint64_t *host = (uint64_t *)(self->mem +
+						lay[l].data + 8);
+					struct sh_result res;
+
+					*host = 0x77;
+					ASSERT_EQ(0, sh_do(self, ops[acc], va,
+							   mark, &res));
+					checked++;
+					if (want) {
+						EXPECT_EQ(PORT_PF, res.port);
+						EXPECT_EQ(want, res.rdx);
+						EXPECT_EQ(va, res.rsi);
+						EXPECT_EQ(0x77ULL, *host);
+					} else {
+						EXPECT_EQ(PORT_DONE, res.port);
+						if (acc == ACC_W) {
+							EXPECT_EQ(mark, *host);
+						} else if (acc != ACC_X) {
+							EXPECT_EQ(0x77ULL,
+								  res.rcx);
+						}
+					}
+					if (_metadata->exit_code ==
+					    KSFT_FAIL) {
+						TH_LOG("%s flags %#llx wp %d nxe %d access %d: port %#x error %#llx cr2 %#llx, want %#llx",
+						       names[l],
+						       (unsigned long long)flags,
+						       wp, nxe, acc, res.port,
+						       (unsigned long long)res.rdx,
+						       (unsigned long long)res.rsi,
+						       (unsigned long long)want);
+						return;
+					}
+				}
+			}
+		}
+	}
+	EXPECT_EQ(nlay * 8 * 4 * NR_ACC, checked);
 }
 
 /*
