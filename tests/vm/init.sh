@@ -494,8 +494,9 @@ group_kvmmu() {
 # control) and against kvmmu tdp=0 (it checks /sys/module that the MMU
 # really is the shadow one); and the guests of control_guest (real mode),
 # string_io_test and events_test (flat 32-bit, paging off), which run on
-# the shadow MMU's paging-off roots there.
-SHADOW_OTHERS="guest:control_guest string_io:string_io_test events:events_test"
+# the shadow MMU's paging-off roots there, and vcpu_state_test (the vCPU
+# state ioctls, KVM_TRANSLATE over 64-bit tables) with tdp=0 / npt=0.
+SHADOW_OTHERS="guest:control_guest string_io:string_io_test events:events_test vcpu_state:vcpu_state_test"
 group_shadow() {
 	_sh_c=control.shadow _sh_k=kvmmu.shadow
 	for _sp in $SHADOW_OTHERS; do
