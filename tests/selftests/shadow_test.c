@@ -63,6 +63,11 @@
  *                         crossing out of the table's page: the host
  *                         reads the entries, the guest uses the new
  *                         mappings (flags and RAX checked too)
+ *   live_top_level        entries of the live PML4 added, used, repointed
+ *                         and removed by the guest, CR3 unchanged
+ *   two_vcpus_share_tables  a page vCPU 1 maps writable becomes a PT of
+ *                         vCPU 0; vCPU 1's next store to it is a PTE
+ *                         write vCPU 0 sees after INVLPG; and back
  *   permission_matrix     R/W, U/S, XD x CR0.WP x EFER.NXE for a 4K leaf,
  *                         a 4K page under a restricting PDE, a 2M and a
  *                         1G page (if offered): supervisor read, write,
@@ -1160,6 +1165,114 @@ TEST_F(sh, pt_mov_forms)
 	must(_metadata, self, OP_W64, SELF + 0xffc, 0xdeadbeef00000000ULL);
 	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
 	EXPECT_EQ(0xdeadbeefULL, *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
+}
+
+/*
+ * Stores to the live PML4 (the root's own guest table): an entry added,
+ * used, pointed elsewhere and removed while CR3 stays. PML4_A[1] (VA
+ * 512G) -> PDPT_B -> PD_B -> PT_B1 -> data page 10, then data page 11
+ * through a second PDPT (PDPT_A's copy at PDPT_L).
+ */
+#define PDPT_L		0x25000UL
+
+TEST_F(sh, live_top_level)
+{
+	uint64_t va = (1ULL << 39) + WINDOW;
+
+	*(uint64_t *)(self->mem + DATA_GPA + 0xa000) = 0xaa;
+	*(uint64_t *)(self->mem + DATA_GPA + 0xb000) = 0xbb;
+	must(_metadata, self, OP_W64, PDPT_B, PD_B | P | RW);
+	must(_metadata, self, OP_W64, PD_B + 8, PT_B1 | P | RW);
+	must(_metadata, self, OP_W64, PT_B1, (DATA_GPA + 0xa000) | P | RW);
+	must(_metadata, self, OP_W64, PDPT_L, PD_A | P | RW);
+	expect_pf(_metadata, self, OP_R64, va, 0);
+	/* Added to the live PML4: no flush needed for a not-present entry. */
+	must(_metadata, self, OP_W64, PML4_A + 8, PDPT_B | P | RW);
+	EXPECT_EQ(0xaaULL, must(_metadata, self, OP_R64, va, 0));
+	must(_metadata, self, OP_W64, va + 8, 0xa8);
+	EXPECT_EQ(0xa8ULL, *(uint64_t *)(self->mem + DATA_GPA + 0xa008));
+	/* Pointed at another PDPT: PD_A's window, data page 0 at WINDOW. */
+	*(uint64_t *)(self->mem + DATA_GPA) = 0xd0;
+	must(_metadata, self, OP_W64, PML4_A + 8, PDPT_L | P | RW);
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0xd0ULL, must(_metadata, self, OP_R64, va, 0));
+	/* Both PDPTs, the same PD: the window through space A still works. */
+	EXPECT_EQ(0xd0ULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	/* Removed. */
+	must(_metadata, self, OP_W64, PML4_A + 8, 0);
+	must(_metadata, self, OP_INVLPG, va, 0);
+	expect_pf(_metadata, self, OP_R64, va, 0);
+	EXPECT_EQ(PDPT_A | P | RW | US, *pte(self, PML4_A) & ~ACC);
+}
+
+/*
+ * Two vCPUs on one set of tables. vCPU 1 holds a writable mapping of a
+ * page (its shadow SPTE writable); vCPU 0 then links that page in as a
+ * page table and reads through it. vCPU 1's next store into the page is
+ * a PTE write, which must reach vCPU 0's shadow of it (after vCPU 0's
+ * INVLPG): so vCPU 1's writable SPTE must have been write-protected
+ * when the page became a table, whichever vCPU made it one. Then the
+ * other way: vCPU 0 edits a PTE vCPU 1 uses; vCPU 1's INVLPG shows it.
+ */
+#define PT_SHARED	(DATA_GPA + 0xc000)	/* data page 12, later a PT */
+
+TEST_F(sh, two_vcpus_share_tables)
+{
+	uint64_t pt_va = WINDOW + 0xc000, va = 3ULL << 21;
+	int fd0 = self->vcpufd, fd1;
+	struct kvm_run *run0 = self->run, *run1;
+	struct kvm_cpuid2 *cpuid;
+
+	fd1 = kvmmu_ioctl(self->vmfd, KVM_CREATE_VCPU, 1);
+	ASSERT_LE(0, fd1);
+	run1 = mmap(NULL, self->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    fd1, 0);
+	ASSERT_NE(MAP_FAILED, run1);
+	cpuid = kvmmu_supported_cpuid(self->devfd);
+	ASSERT_NE(NULL, cpuid);
+	ASSERT_EQ(0, kvmmu_ioctl(fd1, KVM_SET_CPUID2, (unsigned long)cpuid));
+	free(cpuid);
+	ASSERT_EQ(0, kvmmu_ioctl(fd1, KVM_SET_SREGS,
+				 (unsigned long)&self->sregs0));
+	*(uint64_t *)(self->mem + DATA_GPA + 0xd000) = 0xdd;
+	*(uint64_t *)(self->mem + DATA_GPA + 0xe000) = 0xee;
+
+	/* vCPU 1: a writable mapping of the page, used. */
+	self->vcpufd = fd1;
+	self->run = run1;
+	must(_metadata, self, OP_W64, pt_va, (DATA_GPA + 0xd000) | P | RW);
+	/* vCPU 0: the page becomes the PT of VA 6M (PD_A[3]), read through. */
+	self->vcpufd = fd0;
+	self->run = run0;
+	must(_metadata, self, OP_W64, PD_A + 24, PT_SHARED | P | RW);
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0xddULL, must(_metadata, self, OP_R64, va, 0));
+	/* vCPU 1: the same store as before, now a PTE write. */
+	self->vcpufd = fd1;
+	self->run = run1;
+	must(_metadata, self, OP_W64, pt_va, (DATA_GPA + 0xe000) | P | RW);
+	EXPECT_EQ((DATA_GPA + 0xe000) | P | RW,
+		  *pte(self, PT_SHARED) & ~(ACC | DIRTY));
+	/* vCPU 0: after its own INVLPG, the new page. */
+	self->vcpufd = fd0;
+	self->run = run0;
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0xeeULL, must(_metadata, self, OP_R64, va, 0));
+	/* vCPU 1 reads through it too, then vCPU 0 unmaps it. */
+	self->vcpufd = fd1;
+	self->run = run1;
+	EXPECT_EQ(0xeeULL, must(_metadata, self, OP_R64, va, 0));
+	self->vcpufd = fd0;
+	self->run = run0;
+	must(_metadata, self, OP_W64, PT_SHARED, 0);
+	self->vcpufd = fd1;
+	self->run = run1;
+	must(_metadata, self, OP_INVLPG, va, 0);
+	expect_pf(_metadata, self, OP_R64, va, 0);
+	self->vcpufd = fd0;
+	self->run = run0;
+	munmap(run1, self->run_size);
+	close(fd1);
 }
 
 /*
