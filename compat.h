@@ -139,4 +139,62 @@ static inline int kvmmu_follow_pfn(struct vm_area_struct *vma,
 }
 #endif
 
+/*
+ * One shrinker (shrinker.c): allocated and registered by shrinker_alloc()
+ * and shrinker_register() since 6.7, embedded and register_shrinker()ed
+ * before. KVM's seeks: DEFAULT_SEEKS * 10, rebuilding a shadow page costs
+ * guest exits.
+ */
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+
+typedef unsigned long (*kvmmu_shrink_fn)(struct shrinker *,
+					 struct shrink_control *);
+
+#ifdef KVMMU_HAVE_SHRINKER_ALLOC	/* Kbuild looks for it */
+static inline struct shrinker *kvmmu_shrinker_create(kvmmu_shrink_fn count,
+						     kvmmu_shrink_fn scan,
+						     const char *name)
+{
+	struct shrinker *s = shrinker_alloc(0, "%s", name);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS * 10;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void kvmmu_shrinker_destroy(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static inline struct shrinker *kvmmu_shrinker_create(kvmmu_shrink_fn count,
+						     kvmmu_shrink_fn scan,
+						     const char *name)
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS * 10;
+	if (register_shrinker(s, "%s", name)) {
+		kfree(s);
+		return NULL;
+	}
+	return s;
+}
+
+static inline void kvmmu_shrinker_destroy(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(s);
+}
+#endif
+
 #endif /* KVMMU_COMPAT_H */

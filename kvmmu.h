@@ -111,6 +111,7 @@ struct kvmmu_memslots {
 /**
  * struct kvmmu_vm - a virtual machine.
  * @refcount: the VM file holds one reference; see kvmmu_vm_get().
+ * @vm_list: on shrinker.c's list of VMs from MMU set-up to teardown.
  * @mm: the creator's mm (grabbed, not pinned); VM ioctls from others fail.
  * @slots_lock: serialises memslot updates (held across a whole update).
  * @srcu: protects readers of @memslots against the frees of an update.
@@ -138,6 +139,7 @@ struct kvmmu_memslots {
  */
 struct kvmmu_vm {
 	struct kref refcount;
+	struct list_head vm_list;	/* shrinker.c's, under its mutex */
 	struct mm_struct *mm;
 	struct mutex slots_lock;	/* see memslot.c: exclusion rules */
 	struct srcu_struct srcu;
@@ -422,6 +424,12 @@ extern struct kvmmu_vendor_ops kvmmu_ops;
 
 void kvmmu_vm_get(struct kvmmu_vm *vm);
 void kvmmu_vm_put(struct kvmmu_vm *vm);
+
+/* shrinker.c */
+void kvmmu_vm_list_add(struct kvmmu_vm *vm);
+void kvmmu_vm_list_del(struct kvmmu_vm *vm);
+int kvmmu_shrinker_init(void);
+void kvmmu_shrinker_exit(void);
 
 /* memslot.c */
 int kvmmu_memslots_init(struct kvmmu_vm *vm);

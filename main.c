@@ -138,6 +138,8 @@ static void vm_destroy(struct kref *kref)
 
 	/* Debugfs first: its removal waits for readers of the VM. */
 	kvmmu_debugfs_vm_destroy(vm);
+	/* No shrinker scan may reach the MMU torn down below. */
+	kvmmu_vm_list_del(vm);
 	/*
 	 * kvm_destroy_vm()'s order: the mmu notifier goes first, since its
 	 * invalidations flush the TLBs of every vCPU; then the vCPUs (which
@@ -299,6 +301,7 @@ static int create_vm(unsigned long type)
 	if (!vm)
 		goto err_fd;
 	kref_init(&vm->refcount);
+	INIT_LIST_HEAD(&vm->vm_list);
 	mutex_init(&vm->lock);
 	xa_init(&vm->vcpus);
 	vm->mm = current->mm;
@@ -312,6 +315,7 @@ static int create_vm(unsigned long type)
 	r = kvmmu_mmu_vm_init(vm);
 	if (r)
 		goto err_put;
+	kvmmu_vm_list_add(vm);
 
 	file = anon_inode_getfile("kvmmu-vm", &vm_fops, vm, O_RDWR);
 	if (IS_ERR(file)) {
@@ -409,11 +413,17 @@ static int __init kvmmu_init(void)
 	r = kvmmu_vendor_init();
 	if (r)
 		return r;
+	r = kvmmu_shrinker_init();
+	if (r) {
+		kvmmu_ops.hardware_unsetup();
+		return r;
+	}
 	kvmmu_debugfs_init();
 	r = misc_register(&kvmmu_dev);
 	if (r) {
 		pr_err("cannot register /dev/%s: %d\n", KVMMU_DEV_NAME, r);
 		kvmmu_debugfs_exit();
+		kvmmu_shrinker_exit();
 		kvmmu_ops.hardware_unsetup();
 		return r;
 	}
@@ -424,6 +434,7 @@ static void __exit kvmmu_exit(void)
 {
 	misc_deregister(&kvmmu_dev);
 	kvmmu_debugfs_exit();
+	kvmmu_shrinker_exit();
 	kvmmu_ops.hardware_unsetup();
 }
 

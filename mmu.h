@@ -319,6 +319,8 @@ bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu);
 void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 				       unsigned long goal);
 unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu);
+unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu);
+unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr);
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 struct kvmmu_walk;
 struct kvmmu_page_fault;

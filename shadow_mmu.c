@@ -463,7 +463,7 @@ unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu)
  * kvm_mmu_zap_oldest_mmu_pages()): new pages go to the list's head. A
  * zapped page's children stay, unlinked, and are the next candidates.
  */
-static void sh_zap_oldest(struct kvmmu_mmu *mmu, unsigned long nr)
+static unsigned long sh_zap_oldest(struct kvmmu_mmu *mmu, unsigned long nr)
 {
 	struct kvmmu_mmu_page *sp, *tmp;
 	unsigned long zapped = 0;
@@ -477,6 +477,38 @@ static void sh_zap_oldest(struct kvmmu_mmu *mmu, unsigned long nr)
 		sh_zap_page(mmu, sp);
 		zapped++;
 	}
+	return zapped;
+}
+
+/**
+ * kvmmu_shadow_nr_pages - how many shadow pages a VM holds.
+ * @mmu: the VM's MMU, or NULL.
+ *
+ * Read without the lock, as KVM's mmu_shrink_count(): a hint.
+ *
+ * Return: the count; 0 for the TDP MMU.
+ */
+unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu)
+{
+	return mmu && mmu->shadow ? READ_ONCE(mmu->sp.nr_pages) : 0;
+}
+
+/**
+ * kvmmu_shadow_reclaim - the shrinker's zap (KVM's mmu_shrink_scan()).
+ * @mmu: a shadow MMU; mmu->lock not held (taken here for write).
+ * @nr: how many pages to zap at most, oldest first, roots in use spared.
+ *
+ * Return: the number of pages zapped; they are freed before this returns.
+ */
+unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr)
+{
+	unsigned long zapped;
+	LIST_HEAD(freed);
+
+	write_lock(&mmu->lock);
+	zapped = sh_zap_oldest(mmu, nr);
+	kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	return zapped;
 }
 
 /**

@@ -35,6 +35,10 @@
  *                         guest cycling through 150 address spaces keeps
  *                         running, and on kvmmu its shadow pages (stats
  *                         table_pages) stay within the budget of 64
+ *   shrinker_reclaims     drop_caches (every shrinker) takes shadow pages
+ *                         of 150 address spaces a large budget kept
+ *                         (kvmmu: table_pages halves; KVM: mmu_recycled
+ *                         grows); the guest runs on in all of them
  *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
  *                         KVM_SET_SREGS refuses CR4.PKE (no protection
  *                         keys without TDP)
@@ -853,6 +857,68 @@ TEST_F(sh, page_budget)
 	EXPECT_LE(1, tables);
 	/* KVM's check is soft too: a fault may pass it by a few pages. */
 	EXPECT_GE(64 + 8, tables);
+}
+
+/*
+ * Host memory pressure (drop_caches runs every shrinker): shadow pages go
+ * (KVM: mmu_shrink_scan() zaps the oldest, counted in mmu_recycled; kvmmu:
+ * table_pages falls) while the budget would have kept them, and the guest
+ * runs on through all its address spaces. KVM's shrinker counts ten seeks
+ * per object, so one drop may only defer the work: up to 20 drops.
+ */
+static void drop_caches(struct __test_metadata *_metadata)
+{
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, write(fd, "2", 1));
+	close(fd);
+}
+
+TEST_F(sh, shrinker_reclaims)
+{
+	const char *stat = kvmmu_is_stock() ? "mmu_recycled" : "table_pages";
+	long long before, after = 0;
+	uint64_t base;
+	int i;
+
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_NR_MMU_PAGES, 4096));
+	for (i = 0; i < NR_SPACES; i++) {
+		base = SPACES_GPA + i * 3 * 0x1000UL;
+		*pte(self, base) = (base + 0x1000) | P | RW | US;
+		*pte(self, base + 0x1000) = (base + 0x2000) | P | RW | US;
+		*pte(self, base + 0x2000) = PT_A0 | P | RW | US;
+	}
+	for (i = 0; i < NR_SPACES; i++)
+		must(_metadata, self, OP_SETCR3,
+		     SPACES_GPA + i * 3 * 0x1000UL, 0);
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	before = vm_stat(_metadata, self->vmfd, stat);
+	ASSERT_LE(0, before);
+	if (!kvmmu_is_stock())
+		ASSERT_LE(3 * NR_SPACES, before);
+	for (i = 0; i < 20; i++) {
+		drop_caches(_metadata);
+		after = vm_stat(_metadata, self->vmfd, stat);
+		if (kvmmu_is_stock() ? after > before : after < before / 2)
+			break;
+	}
+	if (kvmmu_is_stock()) {
+		EXPECT_LT(before, after);
+	} else {
+		EXPECT_GT(before / 2, after);
+	}
+	TH_LOG("%s: %lld before, %lld after %d drops", stat, before, after,
+	       i + 1);
+	/* Every space still works, and the data through space A. */
+	for (i = 0; i < NR_SPACES; i++) {
+		base = SPACES_GPA + i * 3 * 0x1000UL;
+		must(_metadata, self, OP_SETCR3, base, 0);
+		ASSERT_EQ(base, must(_metadata, self, OP_GETCR3, 0, 0));
+	}
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x5a1e;
+	EXPECT_EQ(0x5a1eULL, must(_metadata, self, OP_R64, WINDOW, 0));
 }
 
 /* Without TDP KVM offers no PKU (kvm_set_cpu_caps()), so CR4.PKE is reserved. */
