@@ -26,6 +26,13 @@
 #             alone: a summary of its own
 #   reference qemu_kirq_*: kvm_amd with its in-kernel irqchip beside
 #             kvmmu's (only) irqchip-off run: what kvm_amd's default gives
+#   shadow_mmu, shadow_vmm
+#             shadow_*: the shadow MMU pass, a second icount VM
+#             (init.sh bench_shadow): kvm_amd npt=0 against kvmmu tdp=0,
+#             interleaved the same way, for guest_bench,
+#             demand_paging_test and the QEMU L2 boot; classed as the row
+#             without the prefix, the mmu and vmm ones with summaries of
+#             their own (host and derived rows stay host and derived)
 # A value "failed" (init.sh: QEMU's L2 guest did not finish) makes its row
 # FAIL, whatever other rounds measured.
 # Writes build/bench/results.json and build/bench/metadata.txt (the exact
@@ -37,8 +44,8 @@
 # first touch of 512 MiB must fit a 10 s alarm (init.sh bench_rw); its rows
 # are marked with that shift in the table and the JSON.
 # Env: BENCH_KERNEL (stock612), ICOUNT_SHIFT (3), ICOUNT_SHIFT_RW (2),
-# BENCH_QUICK=1: the first VM only, one round, shortened runs: to check
-# that every row comes out, not to measure.
+# BENCH_QUICK=1: the two icount VMs only (NPT and shadow), one round,
+# shortened runs: to check that every row comes out, not to measure.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -58,18 +65,25 @@ make -s -C "$REPO/tests/selftests" OUT="$BUILD/selftests"
 quick=${BENCH_QUICK:-0}
 export BENCH_QUICK=$quick
 t_start=$SECONDS
-# 1: everything, icount, one CPU. 2: fault-in scaling, real time, 2 CPUs.
-# 3: memslot_perf_test RW, a smaller icount shift, one CPU. In sequence:
-# one VM at a time (the caller's vmrun holds one slot).
-vms=vm
+# 1: everything, icount, one CPU. 1s: the shadow MMU (npt=0 / tdp=0), the
+# same icount, one CPU. 2: fault-in scaling, real time, 2 CPUs. 3:
+# memslot_perf_test RW, a smaller icount shift, one CPU. In sequence: one VM
+# at a time (the caller's vmrun holds one slot).
+vms="vm vm-shadow"
 "$VMDIR/initramfs.sh" "$k" "$out/initramfs.cpio.gz" --mode bench --timeout 1800
 "$VMDIR/run-qemu.sh" "$k" "$out/initramfs.cpio.gz" "$out/vm" --timeout 5400 \
 	-- -icount "shift=$shift_n,sleep=off" -smp 1 || true
 "$VMDIR/verdict.sh" "$k" "$out/vm" >"$out/verdict.txt" || true
 grep '^FAIL' "$out/verdict.txt" >&2 || true
+# The shadow MMU's rows: the same icount shift, a VM of their own.
+"$VMDIR/initramfs.sh" "$k" "$out/initramfs-shadow.cpio.gz" --mode bench-shadow --timeout 1800
+"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-shadow.cpio.gz" "$out/vm-shadow" --timeout 5400 \
+	-- -icount "shift=$shift_n,sleep=off" -smp 1 || true
+"$VMDIR/verdict.sh" "$k" "$out/vm-shadow" >"$out/verdict-shadow.txt" || true
+grep '^FAIL' "$out/verdict-shadow.txt" >&2 || true
 rm -rf "$out/vm-smp" "$out/vm-rw"
 if [ "$quick" != 1 ]; then
-	vms="vm vm-smp vm-rw"
+	vms="vm vm-shadow vm-smp vm-rw"
 	"$VMDIR/initramfs.sh" "$k" "$out/initramfs-smp.cpio.gz" --mode bench-smp --timeout 1800
 	"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-smp.cpio.gz" "$out/vm-smp" --timeout 1800 \
 		-- -smp 2 || true
@@ -93,7 +107,13 @@ cat "${logs[@]}" 2>/dev/null |
 function jv(v) { return v == "" ? "null" : v == "FAIL" ? "\"FAIL\"" : v }
 # class(w, a, b): which rows the summary leaves out, and why
 # (performance.rst, "Row classes").
-function class(w, a, b) {
+function class(w, a, b,    c) {
+	# The shadow VM: its rows are classed as their TDP counterparts,
+	# and the mmu and vmm ones get summaries of their own.
+	if (w ~ /^shadow_/) {
+		c = class(substr(w, 8), a, b)
+		return c == "mmu" ? "shadow_mmu" : c == "vmm" ? "shadow_vmm" : c
+	}
 	# Two threads spin on the one CPU and hand it over at slice ends:
 	# unmap chunked follows the tick (HRTICK shortens the slice, the
 	# handover stays); a dirty_log_perf_test timing that lasts one to
@@ -135,8 +155,8 @@ cur != "" && $1 == "bench" && NF >= 3 {
 	val[cur, $2] = $3
 }
 END {
-	printf("%-34s | %12s | %12s | %7s | %s\n", "workload", "kvm_amd", "kvmmu", "ratio", "class")
-	printf("%-34s-+-%12s-+-%12s-+-%7s-+-%s\n", "----------------------------------", "------------", "------------", "-------", "--------")
+	printf("%-38s | %12s | %12s | %7s | %s\n", "workload", "kvm_amd", "kvmmu", "ratio", "class")
+	printf("%-38s-+-%12s-+-%12s-+-%7s-+-%s\n", "--------------------------------------", "------------", "------------", "-------", "--------")
 	printf("{\n  \"date\": \"%s\", \"commit\": \"%s\", \"kernel\": \"%s\", \"icount_shift\": %s, \"icount_shift_rw\": %s, \"quick\": %s,\n  \"results\": [", stamp, commit, kernel, shift_n, shift_rw, quick) > json
 	for (i = 1; i <= n; i++) {
 		w = order[i]
@@ -154,13 +174,18 @@ END {
 		if (c == "mmu" && r != "-" && b + 0 > 0) { lsum += log(b / a); nm++ }
 		if (c == "vmm" && r != "-" && b + 0 > 0) { vsum += log(b / a); nv++ }
 		if (c == "vmm" && !ok) vfail++
-		printf("%-34s | %12s | %12s | %7s | %s\n", w, a == "" ? "-" : a, b == "" ? "-" : b, r, c)
+		if (c == "shadow_mmu" && r != "-" && b + 0 > 0) { ssum += log(b / a); ns++ }
+		if (c == "shadow_vmm" && r != "-" && b + 0 > 0) { svsum += log(b / a); nsv++ }
+		if ((c == "shadow_mmu" || c == "shadow_vmm") && !ok) sfail++
+		printf("%-38s | %12s | %12s | %7s | %s\n", w, a == "" ? "-" : a, b == "" ? "-" : b, r, c)
 		if (r != "-") printf("%s %s\n", w, r) > dat
 		printf("%s\n    {\"workload\": \"%s\", \"kvm_amd\": %s, \"kvmmu\": %s, \"ratio\": %s, \"class\": \"%s\"}", i > 1 ? "," : "", w, jv(a), jv(b), r == "-" ? "null" : r, c) > json
 	}
 	gm = nm ? sprintf("%.3f", exp(lsum / nm)) : "null"
 	gv = nv ? sprintf("%.3f", exp(vsum / nv)) : "null"
-	printf("\n  ],\n  \"summary\": {\"geomean_mmu\": %s, \"mmu_rows\": %d, \"geomean_vmm\": %s, \"vmm_rows\": %d, \"vmm_failed_rows\": %d}\n}\n", gm, nm, gv, nv, vfail) > json
+	gs = ns ? sprintf("%.3f", exp(ssum / ns)) : "null"
+	gsv = nsv ? sprintf("%.3f", exp(svsum / nsv)) : "null"
+	printf("\n  ],\n  \"summary\": {\"geomean_mmu\": %s, \"mmu_rows\": %d, \"geomean_vmm\": %s, \"vmm_rows\": %d, \"vmm_failed_rows\": %d,\n    \"geomean_shadow_mmu\": %s, \"shadow_mmu_rows\": %d, \"geomean_shadow_vmm\": %s, \"shadow_vmm_rows\": %d, \"shadow_failed_rows\": %d}\n}\n", gm, nm, gv, nv, vfail, gs, ns, gsv, nsv, sfail) > json
 	if (n == 0) print "(no bench lines in the results: see " json ")"
 	printf("memslot_perf_RW_*: icount shift=%s, its own VM; smp_*: real time, -smp 2; the rest: icount shift=%s\n", shift_rw, shift_n)
 	printf("memslot_perf_move_*: kvm_amd with its default KVM_X86_QUIRK_SLOT_ZAP_ALL; memslot_perf_noquirk_move_*: quirk disabled (-q), the like-for-like rows\n")
@@ -169,6 +194,8 @@ END {
 	printf("summary: geometric mean of kvmmu / kvm_amd over the %d rows of class mmu: %s (tick, quirk, host, derived, realtime, vmm and reference rows left out)\n", nm, gm)
 	printf("qemu_*: Debian QEMU, -machine pc, kernel-irqchip=off on both; qemu_kirq_*: kvm_amd with its in-kernel irqchip, kvmmu column = its qemu_* run\n")
 	printf("summary vmm: geometric mean of kvmmu / kvm_amd over the %d rows of class vmm: %s%s\n", nv, gv, vfail ? sprintf(" (%d vmm rows FAILED, left out)", vfail) : "")
+	printf("shadow_*: the shadow MMU, its own VM: kvm_amd npt=0 against kvmmu tdp=0 (the kvm_amd and kvmmu columns)\n")
+	printf("summary shadow: geometric mean of kvmmu tdp=0 / kvm_amd npt=0 over the %d rows of class shadow_mmu: %s, over the %d rows of class shadow_vmm: %s%s\n", ns, gs, nsv, gsv, sfail ? sprintf(" (%d shadow rows FAILED, left out)", sfail) : "")
 }' | tee "$out/table.txt"
 
 # What a reader needs to repeat the run.

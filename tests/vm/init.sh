@@ -14,7 +14,7 @@
 # /etc/kvmmu.conf (written by initramfs.sh) sets:
 #   KERNEL   stock61 | stock612 | debug (used in markers)
 #   MODE     check | selftest | shell | bench | bench-smp | bench-rw |
-#            demo | qemu-demo
+#            bench-shadow | demo | qemu-demo
 #   T        space-separated substrings of test names to run (empty: all)
 #   TIMEOUT  per-test timeout in seconds
 #   HAVE_DEBUGFS HAVE_KUNIT HAVE_FAILSLAB HAVE_KMEMLEAK HAVE_PAGE_IDLE HAVE_INET
@@ -71,6 +71,7 @@ FUZZ_DIFF=1
 FUZZ_REPLAY=0
 BENCH_QUICK=0
 BENCH_QEMU_TIMEOUT=300
+BENCH_SHADOW_QEMU_TIMEOUT=900
 HAVE_INET=0
 HAVE_QEMU=0
 QEMU_KVMMU=1
@@ -1181,8 +1182,8 @@ bench_workloads() {
 	say "end bench.$1 rc=0"
 }
 
-# bench_qemu_one <label> <prefix> <accel>: one boot of the L2 guest
-# (l2-init.sh, l2mode=bench: 64 MiB written and checksummed, 300
+# bench_qemu_one <label> <prefix> <accel> [<timeout>]: one boot of the L2
+# guest (l2-init.sh, l2mode=bench: 64 MiB written and checksummed, 300
 # fork+exec) under Debian's QEMU, -machine pc, its serial console on
 # QEMU's stdout, each line stamped with this VM's /proc/uptime as it
 # arrives. Then one "bench <prefix>_<phase>_s <seconds>" line per phase,
@@ -1191,15 +1192,16 @@ bench_workloads() {
 # started to the L2 /init's first line; write, md5, forks: from one L2
 # line to the next; total: QEMU started to QEMU exited. A run that did
 # not reach "KVMMU-L2-DONE ok" gives "failed" for every phase, which
-# bench.sh shows as FAIL, and a FAIL check. Bounded by
-# $BENCH_QEMU_TIMEOUT s (a hang costs that, not the VM's whole budget).
+# bench.sh shows as FAIL, and a FAIL check. Bounded by <timeout> s of this
+# VM's time ($BENCH_QEMU_TIMEOUT by default: a hang costs that, not the
+# VM's whole budget).
 bench_qemu_one() {
-	_bl=$1 _p=$2 _a=$3
+	_bl=$1 _p=$2 _a=$3 _qt=${4:-$BENCH_QEMU_TIMEOUT}
 	_args="-accel $_a -cpu host,kvm=off -machine pc -m 640 -smp 1 -nodefaults -no-user-config -display none -no-reboot -serial stdio -kernel /qemu/guest/vmlinuz -initrd /qemu/guest/initrd.gz"
 	echo "# cmd $QEMU $_args -append 'console=ttyS0 quiet panic=-1 l2mode=bench'"
 	read -r _t0 _ </proc/uptime
 	# shellcheck disable=SC2086
-	timeout -s KILL "$BENCH_QEMU_TIMEOUT" $QEMU $_args \
+	timeout -s KILL "$_qt" $QEMU $_args \
 		-append "console=ttyS0 quiet panic=-1 l2mode=bench" </dev/null 2>/tmp/qemu.out |
 		while IFS= read -r _ln; do
 			read -r _u _ </proc/uptime
@@ -1282,25 +1284,69 @@ bench_rw() {
 	say "end bench.$1 rc=0"
 }
 
+# bench_shadow <label> <env>: one round of the shadow MMU's rows (the
+# bench-shadow VM; bench_both loads kvm_amd npt=0 and our kvm.ko tdp=0).
+# What of bench_workloads exercises the MMU a guest's page tables go
+# through: guest_bench (its guest runs with paging off, on direct shadow
+# pages in both modules), demand_paging_test (64-bit guest paging,
+# upstream) with the three backings, and the QEMU L2 boot with its writes,
+# md5 and fork/exec (kernel-irqchip=off only: the in-kernel irqchip is no
+# MMU matter). Every row is the bench_workloads row with the prefix
+# shadow_, so that bench.sh keeps them apart (own summaries).
+# BENCH_SHADOW_QEMU_TIMEOUT bounds each L2 boot: a shadow MMU boot takes
+# longer than an NPT one, and a hang should still not cost the whole VM.
+# shellcheck disable=SC2086
+bench_shadow() {
+	mark "bench.$1"
+	say "env $2"
+	_b="timeout -s KILL 900 env $2"
+	_pages=
+	[ "$BENCH_QUICK" = 1 ] && _pages=1024
+	{
+		# The harness's own check that the module parameter took.
+		echo "# module parameters: kvm_amd npt=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null || echo -), kvm tdp=$(cat /sys/module/kvm/parameters/tdp 2>/dev/null || echo -)"
+		echo "# cmd $_b /tests/guest_bench $_pages"
+		$_b /tests/guest_bench $_pages >/tmp/bench.out
+		sed 's/^bench /bench shadow_/' /tmp/bench.out
+		bench_run shadow_demand_paging_4k $_b /tests/demand_paging_test -b 64M
+		bench_run shadow_demand_paging_thp \
+			$_b /tests/demand_paging_test -b 64M -s anonymous_thp
+		echo "# nr_hugepages $(cat /proc/sys/vm/nr_hugepages) (want 48)"
+		bench_run shadow_demand_paging_hugetlb \
+			$_b /tests/demand_paging_test -b 64M -s anonymous_hugetlb
+		if [ "$HAVE_QEMU" != 1 ] || [ ! -x /qemu/bin/qemu-system-x86_64 ]; then
+			check "bench.$1" FAIL shadow_qemu "QEMU is not in the initramfs (/qemu)"
+		else
+			bench_qemu_one "$1" shadow_qemu "$QEMU_OFF" "$BENCH_SHADOW_QEMU_TIMEOUT"
+		fi
+	} >&3 2>&3 </dev/null
+	say "end bench.$1 rc=0"
+}
+
 # The rounds of bench_both: two, or one with BENCH_QUICK=1.
 bench_rounds() {
 	if [ "$BENCH_QUICK" = 1 ]; then echo 1; else echo 1 2; fi
 }
 
-# bench_both <fn>: <fn> against stock kvm_amd, then against our module
-# loaded as kvm.ko, each on /dev/kvm; then both again (kvm_amd, kvmmu,
-# kvm_amd, kvmmu), so that a drift of the VM over time (memory
-# fragmentation, page cache) falls on both contenders alike. Test names
-# bench.<contender>.r<round>.
+# bench_both <fn> [<kvm_amd param> <kvm.ko param>]: <fn> against stock
+# kvm_amd, then against our module loaded as kvm.ko, each on /dev/kvm;
+# then both again (kvm_amd, kvmmu, kvm_amd, kvmmu), so that a drift of the
+# VM over time (memory fragmentation, page cache) falls on both contenders
+# alike. Test names bench.<contender>.r<round>. With the two parameters
+# (npt=0 tdp=0: the bench-shadow VM) each module is loaded with its own.
 bench_both() {
 	for _r in $(bench_rounds); do
 		mark control.load
-		if load_stock; then
+		_ls=
+		[ $# -ge 3 ] && _ls="control.load kvm_amd $2"
+		# shellcheck disable=SC2086
+		if load_stock $_ls; then
 			"$1" "kvm_amd.r$_r" "KVMMU_DEV=/dev/kvm KVMMU_STOCK=1 KVMMU_MODULE=kvm"
 		fi
 		mark control.unload
 		unload_stock || true
-		if load_ours kvm.load kvm.ko; then
+		# shellcheck disable=SC2086
+		if load_ours kvm.load kvm.ko ${3:-}; then
 			"$1" "kvmmu.r$_r" "KVMMU_DEV=/dev/kvm KVMMU_MODULE=kvm"
 			unload_ours kvm.unload kvm || true
 		fi
@@ -1324,12 +1370,14 @@ bench_plan() {
 	} >&3 2>&1
 }
 
+# group_bench <fn> [<kvm_amd param> <kvm.ko param>]: bench_both, after
+# the hugetlb pool is filled.
 group_bench() {
 	# hugetlb demand paging: 64M + 2M of alignment in 2M pages, taken
 	# while memory is not fragmented yet (later, even after compaction,
 	# the pool did not always fill and the mmap failed ENOMEM).
 	echo 48 >/proc/sys/vm/nr_hugepages
-	bench_both bench_workloads
+	bench_both "$@"
 }
 
 kmsg "init $KERNEL mode=$MODE T=$T"
@@ -1362,7 +1410,12 @@ shell)
 	;;
 bench)
 	bench_plan
-	group_bench
+	group_bench bench_workloads
+	finish
+	;;
+bench-shadow)
+	bench_plan
+	group_bench bench_shadow npt=0 tdp=0
 	finish
 	;;
 bench-smp)

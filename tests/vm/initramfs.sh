@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench|bench-smp|bench-rw|demo|qemu-demo]
+# initramfs.sh <kernel> <out.cpio.gz> [--mode check|selftest|shell|bench|bench-smp|bench-rw|bench-shadow|demo|qemu-demo]
 #              [--mods DIR] [--tests DIR] [--timeout S]
 # Build the test VM's initramfs: static busybox, /init (init.sh), the
 # kernel's own kvm stack for the control run (/stock, decompressed, with the
@@ -109,8 +109,10 @@ fi
 QEMU_TESTS="control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file kvmmu.qemu_pagemap"
 want_qemu() {
 	local p t
-	# make bench times QEMU on both modules (init.sh, bench_qemu)
+	# make bench times QEMU on both modules (init.sh, bench_qemu), NPT
+	# and shadow (bench_shadow)
 	[ "$mode" = bench ] && return 0
+	[ "$mode" = bench-shadow ] && return 0
 	[ "$mode" = qemu-demo ] && return 0
 	[ "$mode" = check ] || return 1
 	[ -z "${T:-}" ] && return 0
