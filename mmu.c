@@ -98,6 +98,10 @@
  *   pagemap   binary, one u64 per GFN: present, PFN, level, w/a/d, slot,
  *             dirty-logging state; the format is in pagemap.h, the tool
  *             that reads it is tools/gpa-pagemap.
+ *   shadow_pages  tdp=0: a header, then one line per shadow page (gfn,
+ *             role fields, root count, parents, present SPTEs, unsync);
+ *             made by shadow_mmu.c, format in Documentation/mmu.rst.
+ *             The header only with the NPT.
  */
 
 #include <linux/debugfs.h>
@@ -1435,8 +1439,8 @@ static const struct file_operations pagemap_fops = {
  * @vm: the VM; nothing is created if it has no MMU.
  * @dir: the VM's debugfs directory; errors and NULL are ignored.
  *
- * Creates "mappings" and "stats" (format in this file's top comment) and
- * "pagemap" (pagemap.h). The files must be removed before
+ * Creates "mappings" and "stats" (format in this file's top comment),
+ * "pagemap" (pagemap.h) and "shadow_pages" (shadow_mmu.c). The files must be removed before
  * kvmmu_mmu_vm_destroy(); debugfs removal waits for readers.
  */
 void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir)
@@ -1448,4 +1452,5 @@ void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir)
 	/* 0400: host PFNs, like /proc/<pid>/pagemap's, are for root. */
 	debugfs_create_file_size("pagemap", 0400, dir, vm->mmu, &pagemap_fops,
 				 (loff_t)vm->mmu->max_gfn * KVMMU_PM_ENTRY_BYTES);
+	kvmmu_shadow_debugfs_init(vm->mmu, dir);
 }

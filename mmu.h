@@ -327,6 +327,8 @@ struct kvmmu_page_fault;
 int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		     const struct kvmmu_walk *walk, u64 gva,
 		     struct kvmmu_page_fault *fault, bool *flush);
+struct dentry;
+void kvmmu_shadow_debugfs_init(struct kvmmu_mmu *mmu, struct dentry *dir);
 
 /* Counters for debugfs "stats"; racy reads are fine. */
 struct kvmmu_mmu_stats {

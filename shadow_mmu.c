@@ -74,8 +74,11 @@
  *   are topped up outside the lock.
  */
 
+#include <linux/debugfs.h>
 #include <linux/hash.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
@@ -1108,4 +1111,207 @@ void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn)
 	write_lock(&mmu->lock);
 	flush = kvmmu_shadow_zap_gfn(mmu, gfn);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+}
+
+/* ---- debugfs ---- */
+
+/* What "shadow_pages" prints of one page, copied under the lock. */
+struct sh_dump_page {
+	gfn_t gfn;
+	union kvmmu_page_role role;
+	int root_count;
+	unsigned int parents;
+	unsigned int sptes;
+	bool unsync;
+};
+
+/* Pages copied per hold of the lock (each costs a scan of its 512 SPTEs). */
+#define SH_DUMP_BATCH	32
+
+/**
+ * struct sh_dump - a dump of the shadow pages, a batch at a time.
+ * @bucket: the hash bucket the next page is in; past the last bucket,
+ *          the VM's page list, for the invalid roots (zapped pages still
+ *          used as a root are out of the hash).
+ * @skip: pages of @bucket (or invalid pages of the list) already copied.
+ * @n: pages in @page.
+ * @page: the batch.
+ */
+struct sh_dump {
+	unsigned long bucket;
+	unsigned long skip;
+	unsigned int n;
+	struct sh_dump_page page[SH_DUMP_BATCH];
+};
+
+static void sh_dump_one(struct sh_dump *d, const struct kvmmu_mmu_page *sp)
+{
+	struct sh_dump_page *p = &d->page[d->n++];
+	unsigned int i;
+
+	p->gfn = sp->gfn;
+	p->role = sp->role;
+	p->root_count = sp->root_count;
+	p->parents = kvmmu_rmap_count(&sp->parent_ptes);
+	p->sptes = 0;
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+		p->sptes += kvmmu_spte_present(READ_ONCE(sp->spt[i]));
+	p->unsync = sp->unsync;
+	d->skip++;
+}
+
+/*
+ * Copy the next batch of pages into @d (reset d->n first), from where it
+ * stopped. mmu->lock held for read at least: every change to the pages is
+ * made under the write lock. Between batches pages may come and go, so a
+ * dump is not one snapshot (a page moved meanwhile may be missed or seen
+ * twice), as debugfs "mappings".
+ *
+ * Return: true when no page is left after this batch.
+ */
+static bool sh_dump_collect(struct kvmmu_mmu *mmu, struct sh_dump *d)
+{
+	struct kvmmu_mmu_page *sp;
+	unsigned long i;
+
+	lockdep_assert_held(&mmu->lock);
+	d->n = 0;
+	for (; d->bucket < (1UL << KVMMU_SHADOW_HASH_BITS);
+	     d->bucket++, d->skip = 0) {
+		i = 0;
+		hlist_for_each_entry(sp, &mmu->sp.hash[d->bucket], hash_link) {
+			if (i++ < d->skip)
+				continue;
+			if (d->n == SH_DUMP_BATCH)
+				return false;
+			sh_dump_one(d, sp);
+		}
+	}
+	i = 0;
+	list_for_each_entry(sp, &mmu->sp.active_pages, link) {
+		if (!sp->role.invalid || i++ < d->skip)
+			continue;
+		if (d->n == SH_DUMP_BATCH)
+			return false;
+		sh_dump_one(d, sp);
+	}
+	return true;
+}
+
+/**
+ * struct sh_dump_iter - the seq_file state of an open "shadow_pages".
+ * @mmu: the VM's MMU.
+ * @first: the index (from 0) of @d.page[0] in the dump.
+ * @done: no batch after @d.
+ * @d: the cursor and the current batch.
+ */
+struct sh_dump_iter {
+	struct kvmmu_mmu *mmu;
+	loff_t first;
+	bool done;
+	struct sh_dump d;
+};
+
+/*
+ * Page @idx of the dump, collecting batches up to it; a seek backwards
+ * starts again. The lock is held only while a batch is copied, never
+ * while seq_file prints or copies to the user.
+ */
+static struct sh_dump_page *sh_dump_at(struct sh_dump_iter *it, loff_t idx)
+{
+	if (idx < it->first) {
+		memset(&it->d, 0, sizeof(it->d));
+		it->first = 0;
+		it->done = !it->mmu->shadow;
+	}
+	while (idx >= it->first + it->d.n) {
+		if (it->done)
+			return NULL;
+		it->first += it->d.n;
+		read_lock(&it->mmu->lock);
+		it->done = sh_dump_collect(it->mmu, &it->d);
+		read_unlock(&it->mmu->lock);
+		cond_resched();
+	}
+	return &it->d.page[idx - it->first];
+}
+
+static void *shadow_pages_start(struct seq_file *sf, loff_t *pos)
+{
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	return sh_dump_at(sf->private, *pos - 1);
+}
+
+static void *shadow_pages_next(struct seq_file *sf, void *v, loff_t *pos)
+{
+	++*pos;
+	return sh_dump_at(sf->private, *pos - 1);
+}
+
+static void shadow_pages_stop(struct seq_file *sf, void *v)
+{
+}
+
+static int shadow_pages_show(struct seq_file *sf, void *v)
+{
+	const struct sh_dump_page *p = v;
+	union kvmmu_page_role r;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(sf, "gfn role level direct quadrant access gpte4 cr0_wp efer_nx smep_andnot_wp smap_andnot_wp pae_root invalid roots parents sptes unsync\n");
+		return 0;
+	}
+	r = p->role;
+	seq_printf(sf, "0x%llx 0x%08x %u %u %u %c%c%c %u %u %u %u %u %u %u %d %u %u %u\n",
+		   (unsigned long long)p->gfn, r.word, r.level, r.direct,
+		   r.quadrant,
+		   r.access & KVMMU_ACC_USER ? 'u' : '-',
+		   r.access & KVMMU_ACC_WRITE ? 'w' : '-',
+		   r.access & KVMMU_ACC_EXEC ? 'x' : '-',
+		   r.has_4_byte_gpte, r.cr0_wp, r.efer_nx, r.smep_andnot_wp,
+		   r.smap_andnot_wp, r.pae_root, r.invalid, p->root_count,
+		   p->parents, p->sptes, p->unsync);
+	return 0;
+}
+
+static const struct seq_operations shadow_pages_sops = {
+	.start	= shadow_pages_start,
+	.next	= shadow_pages_next,
+	.stop	= shadow_pages_stop,
+	.show	= shadow_pages_show,
+};
+
+static int shadow_pages_open(struct inode *inode, struct file *file)
+{
+	struct sh_dump_iter *it;
+
+	it = __seq_open_private(file, &shadow_pages_sops, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->mmu = inode->i_private;
+	it->done = !it->mmu->shadow;
+	return 0;
+}
+
+static const struct file_operations shadow_pages_fops = {
+	.owner		= THIS_MODULE,
+	.open		= shadow_pages_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= seq_release_private,
+};
+
+/**
+ * kvmmu_shadow_debugfs_init - create "shadow_pages" in a VM's directory.
+ * @mmu: the VM's MMU, TDP or shadow.
+ * @dir: the VM's debugfs directory, valid.
+ *
+ * One line per shadow page after a header (format in
+ * Documentation/mmu.rst); with the TDP MMU only the header. The file must
+ * be removed before the MMU is freed; debugfs removal waits for readers.
+ */
+void kvmmu_shadow_debugfs_init(struct kvmmu_mmu *mmu, struct dentry *dir)
+{
+	debugfs_create_file("shadow_pages", 0444, dir, mmu, &shadow_pages_fops);
 }

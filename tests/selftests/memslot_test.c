@@ -1093,6 +1093,8 @@ TEST(debugfs_dir_per_vm)
 	EXPECT_TRUE(exists(f1)) TH_LOG("%s", f1);
 	snprintf(f1, sizeof(f1), "%s/memslots", d2);
 	EXPECT_TRUE(exists(f1)) TH_LOG("%s", f1);
+	/* No shadow pages in a new VM (nor ever with TDP): the header. */
+	EXPECT_EQ(0, kvmmu_read_shadow_pages(a, NULL, 0));
 
 	close(a);
 	EXPECT_FALSE(exists(d1)) TH_LOG("%s outlived its VM", d1);

@@ -39,6 +39,10 @@
  *                         of 150 address spaces a large budget kept
  *                         (kvmmu: table_pages halves; KVM: mmu_recycled
  *                         grows); the guest runs on in all of them
+ *   debugfs_shadow_pages  kvmmu only: debugfs shadow_pages lists the root
+ *                         of CR3 (level 4, a root user), a page per guest
+ *                         table and a direct page under the 2M page; none
+ *                         is left mapping anything after a slot delete
  *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
  *                         KVM_SET_SREGS refuses CR4.PKE (no protection
  *                         keys without TDP)
@@ -919,6 +923,114 @@ TEST_F(sh, shrinker_reclaims)
 	must(_metadata, self, OP_SETCR3, PML4_A, 0);
 	*(uint64_t *)(self->mem + DATA_GPA) = 0x5a1e;
 	EXPECT_EQ(0x5a1eULL, must(_metadata, self, OP_R64, WINDOW, 0));
+}
+
+#define SP_MAX	256
+
+/* The page of @sp[0 .. n - 1] shadowing guest table @gfn, valid; or NULL. */
+static const struct kvmmu_sp_info *sp_table(const struct kvmmu_sp_info *sp,
+					    int n, uint64_t gfn)
+{
+	const struct kvmmu_sp_info *found = NULL;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (sp[i].gfn != gfn || sp[i].direct || sp[i].invalid)
+			continue;
+		if (found)	/* one role per table in this guest */
+			return NULL;
+		found = &sp[i];
+	}
+	return found;
+}
+
+/*
+ * debugfs shadow_pages (kvmmu only): after the guest ran through its
+ * 4-level tables, a root of the guest's CR3 (level 4, one root user, no
+ * parent), a page per guest table below it (one parent each) and a direct
+ * page under the 2M guest page; after the slot is deleted no valid page
+ * of those tables is left and no page maps anything.
+ */
+TEST_F(sh, debugfs_shadow_pages)
+{
+	static const struct {
+		uint64_t gpa;
+		unsigned int level;
+	} tables[] = {
+		{ PML4_A, 4 }, { PDPT_A, 3 }, { PD_A, 2 }, { PT_A0, 1 },
+		{ PT_A1, 1 },
+	};
+	struct kvm_userspace_memory_region r = { .slot = 0 };
+	const struct kvmmu_sp_info *t;
+	struct kvmmu_sp_info *sp;
+	struct kvm_sregs s;
+	unsigned int i;
+	int n, j, huge = 0;
+
+	if (kvmmu_is_stock())
+		SKIP(return, "kvmmu's debugfs");
+	ASSERT_EQ(0, kvmmu_mount_debugfs());
+	sp = calloc(SP_MAX, sizeof(*sp));
+	ASSERT_NE(NULL, sp);
+
+	must(_metadata, self, OP_W64, WINDOW + 8, 0x5a);
+	*(uint64_t *)(self->mem + HUGE_VA + 0x3000) = 0x77;
+	EXPECT_EQ(0x77ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x3000, 0));
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	ASSERT_EQ(PML4_A, s.cr3);
+
+	n = kvmmu_read_shadow_pages(self->vmfd, sp, SP_MAX);
+	ASSERT_LE(1, n) TH_LOG("shadow_pages: %s", strerror(-n));
+	ASSERT_GE(SP_MAX, n);
+	for (i = 0; i < ARRAY_SIZE(tables); i++) {
+		t = sp_table(sp, n, tables[i].gpa >> 12);
+		ASSERT_NE(NULL, t) TH_LOG("no single page for table %#llx",
+					  (unsigned long long)tables[i].gpa);
+		EXPECT_EQ(tables[i].level, t->level);
+		EXPECT_EQ(0U, t->gpte4);
+		EXPECT_EQ(0U, t->quadrant);
+		EXPECT_EQ(0U, t->pae_root);
+		EXPECT_EQ(1U, t->cr0_wp);
+		EXPECT_EQ(0U, t->efer_nx);	/* EFER 0x500: no NXE */
+		EXPECT_STREQ("uwx", t->access);
+		EXPECT_EQ(0U, t->unsync);
+		EXPECT_LE(1U, t->sptes);
+		if (tables[i].level == 4) {
+			EXPECT_EQ(s.cr3 >> 12, t->gfn);
+			EXPECT_EQ(1, t->roots);
+			EXPECT_EQ(0U, t->parents);
+		} else {
+			EXPECT_EQ(0, t->roots);
+			EXPECT_EQ(1U, t->parents);
+		}
+	}
+	/* The 2M guest page: a direct level-1 page of its first frame. */
+	for (j = 0; j < n; j++) {
+		if (sp[j].gfn != HUGE_VA >> 12 || !sp[j].direct)
+			continue;
+		huge++;
+		EXPECT_EQ(1U, sp[j].level);
+		EXPECT_EQ(1U, sp[j].parents);
+		EXPECT_LE(1U, sp[j].sptes);
+	}
+	EXPECT_EQ(1, huge);
+
+	/* The slot goes: the tables' pages with it, and every leaf. */
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	n = kvmmu_read_shadow_pages(self->vmfd, sp, SP_MAX);
+	ASSERT_LE(0, n) TH_LOG("shadow_pages: %s", strerror(-n));
+	ASSERT_GE(SP_MAX, n);
+	for (i = 0; i < ARRAY_SIZE(tables); i++)
+		EXPECT_EQ(NULL, sp_table(sp, n, tables[i].gpa >> 12))
+			TH_LOG("table %#llx still shadowed",
+			       (unsigned long long)tables[i].gpa);
+	for (j = 0; j < n; j++)
+		EXPECT_EQ(0U, sp[j].sptes) TH_LOG("gfn %#llx level %u",
+						  (unsigned long long)sp[j].gfn,
+						  sp[j].level);
+	free(sp);
 }
 
 /* Without TDP KVM offers no PKU (kvm_set_cpu_caps()), so CR4.PKE is reserved. */

@@ -247,6 +247,70 @@ int kvmmu_parse_slot_line(const char *line, struct kvmmu_slot_info *s)
 	return 0;
 }
 
+/* One shadow_pages line: 17 fields, nothing after them; 0 or -EPROTO. */
+static int parse_sp_line(const char *line, struct kvmmu_sp_info *p)
+{
+	unsigned long long gfn;
+	unsigned int role;
+	int end = -1;
+
+	if (sscanf(line, "0x%llx 0x%x %u %u %u %3[-uwx] %u %u %u %u %u %u %u %d %u %u %u%n",
+		   &gfn, &role, &p->level, &p->direct, &p->quadrant,
+		   p->access, &p->gpte4, &p->cr0_wp, &p->efer_nx,
+		   &p->smep_andnot_wp, &p->smap_andnot_wp, &p->pae_root,
+		   &p->invalid, &p->roots, &p->parents, &p->sptes, &p->unsync,
+		   &end) != 17 || end < 0)
+		return -EPROTO;
+	if (strcmp(line + end, "\n") || strlen(p->access) != 3)
+		return -EPROTO;
+	p->gfn = gfn;
+	p->role = role;
+	return 0;
+}
+
+int kvmmu_read_shadow_pages(int vmfd, struct kvmmu_sp_info *out, int max)
+{
+	struct kvmmu_sp_info tmp;
+	char path[128], *line = NULL;
+	size_t cap = 0;
+	int n = 0, r = 0;
+	bool header = true;
+	FILE *f;
+
+	kvmmu_vm_debugfs_dir(path, sizeof(path) - 16, getpid(), vmfd);
+	strcat(path, "/shadow_pages");
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		if (header) {
+			header = false;
+			if (strcmp(line, KVMMU_SP_HEADER)) {
+				fprintf(stderr, "# %s: bad header: %s",
+					path, line);
+				r = -EPROTO;
+				break;
+			}
+			continue;
+		}
+		if (parse_sp_line(line, &tmp)) {
+			fprintf(stderr, "# %s: bad line: %s", path, line);
+			r = -EPROTO;
+			break;
+		}
+		if (n < max)
+			out[n] = tmp;
+		n++;
+	}
+	if (!r && header) {
+		fprintf(stderr, "# %s: empty file, no header\n", path);
+		r = -EPROTO;
+	}
+	free(line);
+	fclose(f);
+	return r ? r : n;
+}
+
 int kvmmu_read_memslots(pid_t pid, int vmfd, struct kvmmu_slot_info *out,
 			int max)
 {

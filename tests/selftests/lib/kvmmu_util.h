@@ -102,6 +102,34 @@ int kvmmu_read_memslots(pid_t pid, int vmfd, struct kvmmu_slot_info *out,
 /* Strict parser of one slot line; 0 or -EPROTO.  Exposed for tests. */
 int kvmmu_parse_slot_line(const char *line, struct kvmmu_slot_info *s);
 
+/*
+ * <debugfs>/kvmmu/<pid>-<vmfd>/shadow_pages: this header, then one line
+ * per shadow page (Documentation/mmu.rst); only the header under tdp=1.
+ */
+#define KVMMU_SP_HEADER	"gfn role level direct quadrant access gpte4 " \
+			"cr0_wp efer_nx smep_andnot_wp smap_andnot_wp " \
+			"pae_root invalid roots parents sptes unsync\n"
+
+/* One line of shadow_pages; @access is "uwx" with '-' for what is not. */
+struct kvmmu_sp_info {
+	uint64_t gfn;
+	uint32_t role;
+	unsigned int level, direct, quadrant;
+	char access[4];
+	unsigned int gpte4, cr0_wp, efer_nx, smep_andnot_wp, smap_andnot_wp;
+	unsigned int pae_root, invalid;
+	int roots;
+	unsigned int parents, sptes, unsync;
+};
+
+/*
+ * Reads the shadow_pages file of VM @vmfd of this process: the number of
+ * pages (at most @max stored), -errno when the file cannot be read,
+ * -EPROTO for a wrong header or a line not of the format (printed on
+ * stderr).
+ */
+int kvmmu_read_shadow_pages(int vmfd, struct kvmmu_sp_info *out, int max);
+
 /* Whether /proc/modules lists module name. */
 bool kvmmu_module_loaded(const char *name);
 

@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "kvmmu_util.h"
+
 #define MOCK_PATH	"/mock/kvm"
 #define MAX_FDS		1024
 #define NR_AS		2
@@ -293,7 +295,7 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 
 #define DEBUGFS_VMS	"/sys/kernel/debug/kvmmu/"
 
-/* "<pid>-<fd>[/memslots]" of a live VM: its fd, else -1. */
+/* "<pid>-<fd>[/memslots|/shadow_pages]" of a live VM: its fd, else -1. */
 static int debugfs_vm(const char *path, bool *file)
 {
 	int pid, fd, n = 0;
@@ -303,7 +305,8 @@ static int debugfs_vm(const char *path, bool *file)
 	path += strlen(DEBUGFS_VMS);
 	if (sscanf(path, "%d-%d%n", &pid, &fd, &n) != 2)
 		return -1;
-	if (strcmp(path + n, "") && strcmp(path + n, "/memslots"))
+	if (strcmp(path + n, "") && strcmp(path + n, "/memslots") &&
+	    strcmp(path + n, "/shadow_pages"))
 		return -1;
 	*file = path[n];
 	if (fd < 0 || fd >= MAX_FDS || kinds[fd] != VM ||
@@ -342,6 +345,12 @@ FILE *__wrap_fopen(const char *path, const char *mode)
 	if (fd < 0 || !file) {
 		errno = ENOENT;
 		return NULL;
+	}
+	/* The model has no MMU: no shadow pages, as kvmmu with TDP. */
+	if (strstr(path, "/shadow_pages")) {
+		static char header[] = KVMMU_SP_HEADER;
+
+		return fmemopen(header, strlen(header), "r");
 	}
 	len += snprintf(buf, sizeof(buf), "as id gpa hva flags npages\n");
 	for (as_id = 0; as_id < NR_AS; as_id++)
