@@ -598,11 +598,14 @@ static union kvmmu_page_role role_variant(int i)
 	case 9:
 		role.smap_andnot_wp = 1;
 		break;
+	case 10:
+		role.pae_root = 1;
+		break;
 	}
 	return role;
 }
 
-#define ROLE_VARIANTS	10
+#define ROLE_VARIANTS	11
 
 static void shadow_roles(struct kunit *test)
 {
@@ -643,6 +646,41 @@ static void shadow_roles(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, ((struct shadow_fixture *)test->priv)->s.nr_pages,
 			(unsigned long)ROLE_VARIANTS + 1);
+}
+
+/*
+ * Each role field, set to its largest value alone: its bits in @word. The fields
+ * must not share a bit, or two roles differing in one field could compare
+ * equal; what they cover is bits 0-16, the rest is padding kept zero.
+ */
+static void shadow_role_fields(struct kunit *test)
+{
+	union kvmmu_page_role r[11];
+	u32 all = 0;
+	int i;
+
+	memset(r, 0, sizeof(r));
+	r[0].level = 15;
+	r[1].has_4_byte_gpte = 1;
+	r[2].quadrant = 3;
+	r[3].direct = 1;
+	r[4].access = 7;
+	r[5].invalid = 1;
+	r[6].efer_nx = 1;
+	r[7].cr0_wp = 1;
+	r[8].smep_andnot_wp = 1;
+	r[9].smap_andnot_wp = 1;
+	r[10].pae_root = 1;
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		KUNIT_EXPECT_NE_MSG(test, r[i].word, 0U, "field %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, r[i].word & all, 0U, "field %d", i);
+		all |= r[i].word;
+	}
+	/*
+	 * The hash is keyed by gfn alone (hash_64(gfn)): the roles of a gfn
+	 * share a bucket and the whole word tells them apart (shadow_roles).
+	 */
+	KUNIT_EXPECT_EQ(test, all, (u32)GENMASK(16, 0));
 }
 
 static void shadow_hash(struct kunit *test)
@@ -858,6 +896,7 @@ static void shadow_cache_exhausted(struct kunit *test)
 
 static struct kunit_case shadow_test_cases[] = {
 	KUNIT_CASE(shadow_roles),
+	KUNIT_CASE(shadow_role_fields),
 	KUNIT_CASE(shadow_hash),
 	KUNIT_CASE(shadow_parents),
 	KUNIT_CASE(shadow_delete),
@@ -872,4 +911,402 @@ static struct kunit_suite shadow_test_suite = {
 	.test_cases = shadow_test_cases,
 };
 
-kunit_test_suites(&rmap_test_suite, &shadow_test_suite);
+/* ---- shadow_mmu.c: the gfn rmap, protection, zaps, the dump ---- */
+
+/*
+ * A VM's shadow MMU without a VM: struct kvmmu_mmu set up by
+ * kvmmu_shadow_mmu_init() and one vCPU's caches. Leaves are written by
+ * hand (no guest walk, no GUP): present, writable, a made-up frame, A and
+ * D clear so that zapping one touches no struct page. What needs a vCPU
+ * and guest memory (sh_get_sp()'s flush, the descent of
+ * kvmmu_shadow_map(), roots from CR3) is left to shadow_test.
+ */
+struct smmu_fixture {
+	struct kvmmu_mmu mmu;
+	struct kvmmu_mmu_vcpu c;
+};
+
+#define SMMU_LEAF(pfn)	(KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE | \
+			 ((u64)(pfn) << PAGE_SHIFT))
+
+static void smmu_lock(struct smmu_fixture *f)
+	__acquires(&f->mmu.lock)
+{
+	write_lock(&f->mmu.lock);
+}
+
+/* No vCPU to flush: square the zap ledger of the debug kernel instead. */
+static void smmu_unlock(struct smmu_fixture *f)
+	__releases(&f->mmu.lock)
+{
+	kvmmu_ledger_flushed();
+	write_unlock(&f->mmu.lock);
+}
+
+static int smmu_test_init(struct kunit *test)
+{
+	struct smmu_fixture *f;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	rwlock_init(&f->mmu.lock);
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_mmu_init(&f->mmu), 0);
+	kvmmu_shadow_vcpu_init(&f->c);
+	test->priv = f;
+	return 0;
+}
+
+static void smmu_test_exit(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *sp;
+
+	if (!f)
+		return;
+	smmu_lock(f);
+	/* Roots the cases took are dropped, so that destroy frees them. */
+	list_for_each_entry(sp, &f->mmu.sp.active_pages, link)
+		sp->root_count = 0;
+	kvmmu_shadow_zap_all(&f->mmu);
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	kvmmu_shadow_mmu_destroy(&f->mmu);
+	kvmmu_shadow_vcpu_destroy(NULL, &f->c);
+}
+
+/* A new page (gfn, role); an indirect level-1 one gets its gfns array. */
+static struct kvmmu_mmu_page *smmu_page(struct kunit *test, gfn_t gfn,
+					union kvmmu_page_role role)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *sp, *old;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_topup(&f->c), 0);
+	smmu_lock(f);
+	old = kvmmu_shadow_find(&f->mmu.sp, gfn, role);
+	sp = old ? NULL : kvmmu_shadow_alloc(&f->mmu.sp, &f->c.sc, gfn, role);
+	if (sp && !role.direct && role.level == PG_LEVEL_4K)
+		sp->gfns = kvmmu_memory_cache_alloc(&f->c.gfns_cache);
+	smmu_unlock(f);
+	KUNIT_EXPECT_NULL(test, old);
+	KUNIT_ASSERT_NOT_NULL(test, sp);
+	return sp;
+}
+
+static struct kvmmu_mmu_page *smmu_find(struct smmu_fixture *f, gfn_t gfn,
+					union kvmmu_page_role role)
+{
+	struct kvmmu_mmu_page *sp;
+
+	smmu_lock(f);
+	sp = kvmmu_shadow_find(&f->mmu.sp, gfn, role);
+	smmu_unlock(f);
+	return sp;
+}
+
+/* Leaf @idx of @sp maps @gfn: set it and add it to the gfn rmap. */
+static void smmu_leaf(struct kunit *test, struct kvmmu_mmu_page *sp,
+		      unsigned int idx, gfn_t gfn)
+{
+	struct smmu_fixture *f = test->priv;
+	gfn_t leaf_gfn;
+	int r;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_topup(&f->c), 0);
+	smmu_lock(f);
+	if (!sp->role.direct)
+		sp->gfns[idx] = gfn;
+	leaf_gfn = sh_leaf_gfn(sp, idx);
+	r = sh_gfn_rmap_add(&f->mmu, &f->c, gfn, &sp->spt[idx]);
+	if (!r)
+		sp->spt[idx] = SMMU_LEAF(0x100000 + gfn);
+	smmu_unlock(f);
+	KUNIT_ASSERT_EQ(test, r, 0);
+	KUNIT_EXPECT_EQ(test, leaf_gfn, gfn);
+}
+
+/* How many leaves the gfn rmap holds for @gfn (0: no entry at all). */
+static unsigned int smmu_rmap_count(struct kunit *test, gfn_t gfn)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_gfn_rmap *e;
+	unsigned int n;
+
+	smmu_lock(f);
+	e = sh_gfn_rmap_find(&f->mmu, gfn);
+	n = e ? kvmmu_rmap_count(&e->head) : 0;
+	smmu_unlock(f);
+	/* An entry that empties is freed: none is ever found empty. */
+	if (e)
+		KUNIT_EXPECT_NE(test, n, 0U);
+	return n;
+}
+
+static union kvmmu_page_role smmu_role(int level, bool direct)
+{
+	union kvmmu_page_role role = base_role();
+
+	role.level = level;
+	role.direct = direct;
+	return role;
+}
+
+/* Add and remove leaves of gfns: one entry per gfn, freed when empty. */
+static void smmu_gfn_rmap(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt, *dp;
+	bool zapped[2];
+	unsigned int i;
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	dp = smmu_page(test, 0x200, smmu_role(PG_LEVEL_4K, true));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 0U);
+
+	/* gfn 0x205 from three SPTEs of two pages; 0x206 from one. */
+	smmu_leaf(test, dp, 5, 0x205);
+	smmu_leaf(test, pt, 7, 0x205);
+	smmu_leaf(test, pt, 9, 0x205);
+	smmu_leaf(test, dp, 6, 0x206);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 3U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x207), 0U);
+	/* 300 gfns 4096 apart: entries that share buckets stay apart. */
+	for (i = 0; i < 300; i++)
+		smmu_leaf(test, pt, 100 + i, 0x10000 + i * 4096);
+	for (i = 0; i < 300; i++)
+		KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x10000 + i * 4096),
+				1U);
+
+	smmu_lock(f);
+	sh_gfn_rmap_remove(&f->mmu, 0x205, &pt->spt[7]);
+	pt->spt[7] = 0;
+	smmu_unlock(f);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 2U);
+	smmu_lock(f);
+	sh_gfn_rmap_remove(&f->mmu, 0x205, &dp->spt[5]);
+	sh_gfn_rmap_remove(&f->mmu, 0x205, &pt->spt[9]);
+	dp->spt[5] = 0;
+	pt->spt[9] = 0;
+	smmu_unlock(f);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 1U);
+
+	/* Zapping a leaf takes it out of the rmap too; a second is a no-op. */
+	smmu_lock(f);
+	zapped[0] = sh_zap_spte(&f->mmu, dp, 6);
+	zapped[1] = sh_zap_spte(&f->mmu, dp, 6);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, zapped[0]);
+	KUNIT_EXPECT_FALSE(test, zapped[1]);
+	KUNIT_EXPECT_EQ(test, dp->spt[6], 0ULL);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 0U);
+}
+
+/*
+ * A gfn shadowed by an indirect page is protected, by a direct one not;
+ * write protection reaches every leaf of the gfn and only those; a zap of
+ * the gfn takes its indirect pages, a range zap its leaves as well.
+ */
+static void smmu_protect_and_zap(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt, *dp, *table;
+	bool b[8];
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	dp = smmu_page(test, 0x200, smmu_role(PG_LEVEL_4K, true));
+	smmu_leaf(test, dp, 0x60, 0x260);
+	smmu_leaf(test, pt, 1, 0x260);
+	smmu_leaf(test, pt, 2, 0x261);
+
+	smmu_lock(f);
+	b[0] = kvmmu_shadow_gfn_protected(&f->mmu, 0x50);
+	b[1] = kvmmu_shadow_gfn_protected(&f->mmu, 0x200);
+	b[2] = kvmmu_shadow_gfn_protected(&f->mmu, 0x260);
+	/* As when 0x260 becomes a guest table: its two leaves lose W. */
+	b[3] = kvmmu_shadow_wrprot_gfn(&f->mmu, 0x260);
+	b[4] = kvmmu_shadow_wrprot_gfn(&f->mmu, 0x260);
+	b[5] = kvmmu_shadow_wrprot_gfn(&f->mmu, 0x262);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, b[0]);
+	KUNIT_EXPECT_FALSE(test, b[1]);
+	KUNIT_EXPECT_FALSE(test, b[2]);
+	KUNIT_EXPECT_TRUE(test, b[3]);
+	KUNIT_EXPECT_FALSE(test, b[4]);
+	KUNIT_EXPECT_FALSE(test, b[5]);
+	KUNIT_EXPECT_EQ(test, dp->spt[0x60],
+			SMMU_LEAF(0x100260) & ~KVMMU_SPTE_WRITABLE);
+	KUNIT_EXPECT_EQ(test, pt->spt[1],
+			SMMU_LEAF(0x100260) & ~KVMMU_SPTE_WRITABLE);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], SMMU_LEAF(0x100261));
+
+	/* Zaps by gfn take guest tables' pages only, not direct ones. */
+	table = smmu_page(test, 0x261, smmu_role(PG_LEVEL_2M, false));
+	smmu_lock(f);
+	b[0] = kvmmu_shadow_zap_gfn(&f->mmu, 0x200);
+	b[1] = kvmmu_shadow_zap_gfn(&f->mmu, 0x261);
+	b[2] = list_empty(&f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_FALSE(test, b[0]);
+	KUNIT_EXPECT_TRUE(test, b[1]);
+	KUNIT_EXPECT_FALSE(test, b[2]);
+	KUNIT_EXPECT_TRUE(test, table->role.invalid);
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x200,
+					    smmu_role(PG_LEVEL_4K, true)), dp);
+	/* That zap is of the page shadowing 0x261; leaves mapping it stay. */
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x261), 1U);
+
+	/* Range [0x260, 0x262): the leaves of both gfns, via the rmap. */
+	smmu_lock(f);
+	b[0] = kvmmu_shadow_zap_range(&f->mmu, 0x260, 0x262);
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, b[0]);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x260), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x261), 0U);
+	KUNIT_EXPECT_EQ(test, dp->spt[0x60], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
+	/* The pages of other gfns stay, found by (gfn, role). */
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
+					    smmu_role(PG_LEVEL_4K, false)), pt);
+	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 2UL);
+}
+
+/*
+ * Every page of the dump, batch by batch: how many (at most @max stored
+ * in @out). Each batch but the last must be full.
+ */
+static int smmu_dump_all(struct kunit *test, struct sh_dump *d,
+			 struct sh_dump_page *out, int max)
+{
+	struct smmu_fixture *f = test->priv;
+	int n = 0, batches = 0;
+	unsigned int i;
+	bool done;
+
+	memset(d, 0, sizeof(*d));
+	do {
+		read_lock(&f->mmu.lock);
+		done = sh_dump_collect(&f->mmu, d);
+		read_unlock(&f->mmu.lock);
+		KUNIT_EXPECT_LE(test, d->n, (unsigned int)SH_DUMP_BATCH);
+		if (!done)
+			KUNIT_EXPECT_EQ(test, d->n, (unsigned int)SH_DUMP_BATCH);
+		for (i = 0; i < d->n; i++, n++)
+			if (n < max)
+				out[n] = d->page[i];
+		batches++;
+		KUNIT_ASSERT_LT(test, batches, 1000);
+	} while (!done);
+	return n;
+}
+
+/*
+ * The debugfs dump (sh_dump_collect()): each page once across batches,
+ * with its role, root count, parents and present SPTEs; a zapped root
+ * still in use listed after the hash, invalid; nothing else once all is
+ * zapped. The seq_file around it needs a file: shadow_test reads it.
+ */
+static void smmu_dump(struct kunit *test)
+{
+	const int nr = 3 * SH_DUMP_BATCH + 5;
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *root, *pt;
+	struct sh_dump_page *p, *out;
+	struct sh_dump *d;
+	int i, n, r;
+	u8 *seen;
+
+	d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	out = kunit_kcalloc(test, nr, sizeof(*out), GFP_KERNEL);
+	seen = kunit_kzalloc(test, nr, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_ASSERT_NOT_NULL(test, out);
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	KUNIT_EXPECT_EQ(test, smmu_dump_all(test, d, out, nr), 0);
+
+	root = smmu_page(test, 0x1000, smmu_role(4, false));
+	root->root_count = 1;
+	pt = smmu_page(test, 0x1001, smmu_role(PG_LEVEL_4K, false));
+	/* Linked twice from the root, and two leaves. */
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_topup(&f->c), 0);
+	smmu_lock(f);
+	r = kvmmu_shadow_add_parent(&f->c.sc, pt, &root->spt[0]);
+	if (!r)
+		r = kvmmu_shadow_add_parent(&f->c.sc, pt, &root->spt[1]);
+	if (!r) {
+		root->spt[0] = kvmmu_make_table_spte(&kvmmu_shadow_format,
+						     pt->spt);
+		root->spt[1] = root->spt[0];
+	}
+	smmu_unlock(f);
+	KUNIT_ASSERT_EQ(test, r, 0);
+	smmu_leaf(test, pt, 3, 0x3000);
+	smmu_leaf(test, pt, 4, 0x3001);
+	/* More pages than three batches hold. */
+	for (i = 2; i < nr; i++)
+		smmu_page(test, 0x1000 + i, smmu_role(PG_LEVEL_2M, i & 1));
+
+	n = smmu_dump_all(test, d, out, nr);
+	KUNIT_ASSERT_EQ(test, n, nr);
+	for (i = 0; i < n; i++) {
+		p = &out[i];
+		KUNIT_ASSERT_TRUE(test, p->gfn >= 0x1000 &&
+				  p->gfn < 0x1000 + nr);
+		KUNIT_EXPECT_EQ_MSG(test, seen[p->gfn - 0x1000], 0,
+				    "gfn %#llx twice", p->gfn);
+		seen[p->gfn - 0x1000] = 1;
+		KUNIT_EXPECT_FALSE(test, p->unsync);
+		if (p->gfn == 0x1000) {
+			KUNIT_EXPECT_EQ(test, p->role.word,
+					smmu_role(4, false).word);
+			KUNIT_EXPECT_EQ(test, p->root_count, 1);
+			KUNIT_EXPECT_EQ(test, p->parents, 0U);
+			KUNIT_EXPECT_EQ(test, p->sptes, 2U);
+		} else if (p->gfn == 0x1001) {
+			KUNIT_EXPECT_EQ(test, p->role.word,
+					smmu_role(PG_LEVEL_4K, false).word);
+			KUNIT_EXPECT_EQ(test, p->root_count, 0);
+			KUNIT_EXPECT_EQ(test, p->parents, 2U);
+			KUNIT_EXPECT_EQ(test, p->sptes, 2U);
+		} else {
+			KUNIT_EXPECT_EQ(test, p->role.word,
+					smmu_role(PG_LEVEL_2M,
+						  (p->gfn - 0x1000) & 1).word);
+			KUNIT_EXPECT_EQ(test, p->parents, 0U);
+			KUNIT_EXPECT_EQ(test, p->sptes, 0U);
+		}
+	}
+
+	/* Zap all: the root in use stays, invalid and empty, listed last. */
+	smmu_lock(f);
+	kvmmu_shadow_zap_all(&f->mmu);
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	n = smmu_dump_all(test, d, out, nr);
+	KUNIT_ASSERT_EQ(test, n, 1);
+	KUNIT_EXPECT_EQ(test, out[0].gfn, 0x1000ULL);
+	KUNIT_EXPECT_TRUE(test, out[0].role.invalid);
+	KUNIT_EXPECT_EQ(test, out[0].root_count, 1);
+	KUNIT_EXPECT_EQ(test, out[0].sptes, 0U);
+	KUNIT_EXPECT_EQ(test, out[0].parents, 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x3000), 0U);
+}
+
+static struct kunit_case smmu_test_cases[] = {
+	KUNIT_CASE(smmu_gfn_rmap),
+	KUNIT_CASE(smmu_protect_and_zap),
+	KUNIT_CASE(smmu_dump),
+	{}
+};
+
+static struct kunit_suite smmu_test_suite = {
+	.name = "kvmmu_shadow_mmu",
+	.init = smmu_test_init,
+	.exit = smmu_test_exit,
+	.test_cases = smmu_test_cases,
+};
+
+kunit_test_suites(&rmap_test_suite, &shadow_test_suite, &smmu_test_suite);
