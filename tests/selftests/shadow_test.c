@@ -104,6 +104,14 @@
  *                         present PDPTE is #GP(0), CR3 unchanged; in a
  *                         PDPTE that is not present it is no error
  *   paging_on_by_guest    MOV CR0 turning paging on (PAE: PDPTEs loaded)
+ *   pf_table_outside_memory  a PDE pointing to a page table in no
+ *                         memslot: #PF as not present, error 0/2, and 0
+ *                         for a fetch (no I/D bit without EFER.NX)
+ *   pse_toggle            2-level: CR4.PSE cleared and set again by the
+ *                         guest: a PDE with PS is a page table pointer,
+ *                         then a 4M page again, at mapped and fresh
+ *                         addresses (kvmmu only: stock KVM keeps the 4M
+ *                         page's shadow pages)
  *
  * Each test checks that the MMU really is the shadow one:
  * /sys/module/kvmmu/parameters/tdp or /sys/module/kvm_amd/parameters/npt
@@ -114,6 +122,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -1635,6 +1644,8 @@ TEST_F(sh, permission_matrix)
 #define OP32_SETCR3	4
 #define OP32_GETCR3	5
 #define OP32_SETCR0	6
+#define OP32_SETCR4	7
+#define OP32_CALL	8
 
 #define PORT_GP		0x13
 
@@ -1659,6 +1670,8 @@ asm(".pushsection .rodata.sh32, \"a\"\n"
 	OP32(OP32_SETCR3, "mov %ebx, %cr3")
 	OP32(OP32_GETCR3, "mov %cr3, %ecx")
 	OP32(OP32_SETCR0, "mov %ebx, %cr0")
+	OP32(OP32_SETCR4, "mov %ebx, %cr4")
+	OP32(OP32_CALL, "call *%ebx")
 	".Lsh32_done:\n"
 	"	out %al, $" S(PORT_DONE) "\n"
 	"	jmp sh32_loop\n"
@@ -2161,6 +2174,79 @@ TEST_F(sh32, paging_on_by_guest)
 				 (unsigned long)&s));
 	EXPECT_EQ(self->sregs0.cr0, s.cr0);
 	EXPECT_EQ(0x0aU, must32(_metadata, self, OP32_R, self->win + 0x1010, 0));
+}
+
+/*
+ * A PDE pointing to a page table in no memslot: the walk reads it as not
+ * present, as KVM's walker does (FNAME(walk_addr_generic)'s error path):
+ * error 0 for a read, 2 for a write, and for an instruction fetch 0 too,
+ * since without EFER.NX (and SMEP) the I/D bit is reserved.
+ */
+TEST_F(sh32, pf_table_outside_memory)
+{
+	uint64_t pd = self->pae ? T32_PD_A : T32_TOP_A;
+	uint64_t va = 5 * (self->pae ? 0x200000ULL : 0x400000ULL);
+
+	put_e(self, pd, 5, MMIO_GPA | P | RW);
+	expect_pf32(_metadata, self, OP32_R, va + 0x10, 0);
+	expect_pf32(_metadata, self, OP32_W, va + 0x20, 2);
+	expect_pf32(_metadata, self, OP32_CALL, va + 0x30, 0);
+}
+
+static void sh32_on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * 2-level: CR4.PSE decides whether a PDE with PS set is a 4M page or
+ * points to a page table. The guest reads through PDE 2 (PS set, GPA 4M)
+ * as a 4M page, clears CR4.PSE, and reads the same 4M of addresses again:
+ * now GPA 4M is the page table, both at an address mapped before (no
+ * stale 4M translation may survive the CR4 write, which flushes the TLB)
+ * and at one never mapped; then PSE back on, the 4M page again. Not run
+ * on stock KVM 6.12: its page role ignores CR4.PSE too, it keeps the 4M
+ * page's shadow (the stale read) and WARNs in
+ * kvm_mmu_page_set_translation() on the fresh one.
+ */
+TEST_F(sh32, pse_toggle)
+{
+	struct sigaction sa = { .sa_handler = sh32_on_alarm };
+	uint64_t pd = T32_TOP_A, va = self->huge, pt = T32_HUGE_GPA;
+	struct sh_result res;
+
+	if (self->pae)
+		SKIP(return, "2-level only");
+	if (kvmmu_is_stock())
+		SKIP(return, "KVM 6.12 keeps the 4M page's shadow after CR4.PSE=0");
+	/* A livelocked KVM_RUN returns EINTR instead of hanging the test. */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	put_e(self, pd, 2, T32_HUGE_GPA | P | RW | PS);
+	/* GPA 4M as a page table: PTE 256 -> data 40, PTE 128 -> data 41. */
+	put_e(self, pt, 256, (DATA_GPA + 40 * 0x1000) | P | RW);
+	put_e(self, pt, 128, (DATA_GPA + 41 * 0x1000) | P | RW);
+	*u32_at(self, DATA_GPA + 40 * 0x1000) = 0x4040;
+	*u32_at(self, DATA_GPA + 41 * 0x1000) = 0x4141;
+	*u32_at(self, T32_HUGE_GPA + 0x100000) = 0x1010;
+	*u32_at(self, T32_HUGE_GPA + 0x80000) = 0x0808;
+	/* PSE on: the 4M page. */
+	EXPECT_EQ(0x1010U, must32(_metadata, self, OP32_R, va + 0x100000, 0));
+	/* PSE off: PDE 2 points to the page table at GPA 4M. */
+	must32(_metadata, self, OP32_SETCR4, 0, 0);
+	alarm(10);
+	ASSERT_EQ(0, sh32_do(self, OP32_R, va + 0x100000, 0, &res));
+	ASSERT_EQ(PORT_DONE, res.port);
+	EXPECT_EQ(0x4040U, (uint32_t)res.rcx);
+	ASSERT_EQ(0, sh32_do(self, OP32_R, va + 0x80000, 0, &res));
+	ASSERT_EQ(PORT_DONE, res.port);
+	EXPECT_EQ(0x4141U, (uint32_t)res.rcx);
+	/* PSE on again: the 4M page. */
+	must32(_metadata, self, OP32_SETCR4, 0x10, 0);
+	ASSERT_EQ(0, sh32_do(self, OP32_R, va + 0x80000, 0, &res));
+	ASSERT_EQ(PORT_DONE, res.port);
+	EXPECT_EQ(0x0808U, (uint32_t)res.rcx);
+	EXPECT_EQ(0x1010U, must32(_metadata, self, OP32_R, va + 0x100000, 0));
+	alarm(0);
 }
 
 TEST_HARNESS_MAIN
