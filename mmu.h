@@ -202,9 +202,12 @@ struct kvmmu_rmap_head *kvmmu_gfn_to_rmap(const struct kvmmu_slot_rmap *r,
  * @smap_andnot_wp: CR4.SMAP && !CR0.WP.
  * @pae_root: one of the four level-2 pages under a vCPU's PAE root (paging
  *            off: the CPU runs the guest in PAE mode on them).
+ * @cr4_pse: 32-bit paging (@has_4_byte_gpte) with CR4.PSE: a PDE with PS
+ *           is a 4M page, not a page table pointer.
  *
  * KVM's kvm_mmu_page_role without the bits for nested guests, SMM and
- * A/D-less EPT, which kvmmu does not have.
+ * A/D-less EPT, which kvmmu does not have, and with @cr4_pse, which KVM
+ * keeps in its extended role only.
  */
 union kvmmu_page_role {
 	u32 word;
@@ -220,7 +223,8 @@ union kvmmu_page_role {
 		unsigned int smep_andnot_wp:1;
 		unsigned int smap_andnot_wp:1;
 		unsigned int pae_root:1;
-		unsigned int :15;
+		unsigned int cr4_pse:1;
+		unsigned int :14;
 	};
 };
 

@@ -649,9 +649,17 @@ static int sh_vcpu_root_role(const struct kvmmu_vcpu *vcpu,
 		role->level = PG_LEVEL_2M;
 		role->efer_nx = !!(s->efer & EFER_NX);
 	} else {
-		/* No NX in 32-bit paging. */
+		/*
+		 * No NX in 32-bit paging. CR4.PSE decides whether a PDE with
+		 * PS maps a 4M page (direct children) or a page table
+		 * (indirect ones): the pages of one setting are no use under
+		 * the other, whose walks would meet children of the wrong
+		 * kind (KVM's page role lacks it: its shadow keeps stale 4M
+		 * translations after CR4.PSE=0).
+		 */
 		role->level = PG_LEVEL_2M;
 		role->has_4_byte_gpte = 1;
+		role->cr4_pse = !!(s->cr4 & X86_CR4_PSE);
 	}
 	return 0;
 }
