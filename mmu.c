@@ -953,6 +953,15 @@ out:
 	return r;
 }
 
+/* Whether the guest's #PF error codes have I/D (NX usable, or SMEP). */
+static bool shadow_pf_has_id(const struct kvmmu_vcpu *vcpu)
+{
+	const struct kvm_sregs *s = &vcpu->sregs;
+
+	return ((s->efer & EFER_NX) && (s->cr4 & X86_CR4_PAE)) ||
+	       (s->cr4 & X86_CR4_SMEP);
+}
+
 /* Whether the walk read one of its entries from the frame @gfn. */
 static bool walk_uses_gfn(const struct kvmmu_walk *walk, gfn_t gfn)
 {
@@ -1011,10 +1020,20 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 	r = kvmmu_shadow_walk(vcpu, gva, access, &walk);
 	if (r == -EAGAIN)
 		return 0;
+	if (r == KVMMU_WALK_PAGE_FAULT) {
+		*inject_error = walk.error_code;
+		return KVMMU_PF_INJECT;
+	}
 	if (r) {
-		/* A table outside guest memory reads as not present. */
-		*inject_error = r == KVMMU_WALK_PAGE_FAULT ? walk.error_code :
-							    access;
+		/*
+		 * A table outside guest memory reads as not present, with
+		 * the walker's error code (FNAME(walk_addr_generic)'s error
+		 * path), not the CPU's: it saw our EFER.NX and set I/D for a
+		 * fetch, which the guest has only with NX usable or SMEP.
+		 */
+		*inject_error = access & ~KVMMU_PFERR_FETCH;
+		if ((access & KVMMU_PFERR_FETCH) && shadow_pf_has_id(vcpu))
+			*inject_error |= KVMMU_PFERR_FETCH;
 		return KVMMU_PF_INJECT;
 	}
 	*gpa = walk.gpa;
