@@ -1645,9 +1645,12 @@ static int pt_mov(struct kvmmu_vcpu *vcpu, u64 la, u64 gpa, u64 val,
  * another vCPU changed the operand in between (KVM's emulator writes a
  * locked operand back with emulator_cmpxchg_emulated()). XCHG is always
  * locked; the unlocked forms are made atomic too, which the guest cannot
- * tell apart. *@old is the value replaced; *@stored is false when
- * nothing was written (a CMPXCHG that compared unequal). Return 0, 1 to
- * re-execute the instruction (the operand kept changing), or -EFAULT.
+ * tell apart. *@old is the value replaced; *@stored is false when the
+ * value was left as it was (a CMPXCHG that compared unequal: its write
+ * cycle puts the same value back with the cmpxchg, as em_cmpxchg() does,
+ * so that the value compared and returned is one the operand really held,
+ * never a torn or stale read). Return 0, 1 to re-execute the instruction
+ * (the operand kept changing), or -EFAULT.
  */
 static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		  u64 gpa, u64 src, unsigned int bit, u64 *old, bool *stored)
@@ -1687,14 +1690,16 @@ static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		case KVMMU_OP_CMPXCHG8B:
 			if (cur != ((vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax)) {
 				*stored = false;
-				return 0;
+				new = cur;
+				break;
 			}
 			new = (vcpu->regs.rcx << 32) | (u32)vcpu->regs.rbx;
 			break;
 		default:	/* CMPXCHG */
 			if (cur != (vcpu->regs.rax & m)) {
 				*stored = false;
-				return 0;
+				new = cur;
+				break;
 			}
 			new = src;
 			break;
@@ -1702,6 +1707,9 @@ static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		new &= m;
 		r = kvmmu_guest_cmpxchg(vcpu->vm, gpa, &cur, new, size);
 		if (r == -EINVAL) {
+			/* The same value back: no plain write over another's. */
+			if (!*stored)
+				return 0;
 			/*
 			 * Splits a cache line where the host traps split
 			 * locks: a plain write, as emulator_cmpxchg_emulated()
@@ -1712,7 +1720,8 @@ static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		if (r < 0)
 			return -EFAULT;
 		if (!r) {
-			pt_written(vcpu, gpa);
+			if (*stored)
+				pt_written(vcpu, gpa);
 			return 0;
 		}
 		cur &= m;
