@@ -634,12 +634,14 @@ qemu_tests() {
 	# CI's 75-minute budget: stock612 runs both whole sets, the other
 	# kernels one boot each side; on the debug kernel kvmmu's boot is its
 	# live migration's (KASAN and lockdep; 174 s, the control's 276 s).
+	# The *_tdp0 tests reload kvm.ko with tdp=0 (the shadow MMU, issue
+	# 18); QEMU_TDP=0 puts every other kvmmu.qemu_* test there too.
 	if [ "$KERNEL" != stock612 ] && [ "$1" = control ]; then
 		echo control.qemu_boot_pc_irqchip_off
 	elif [ "$KERNEL" = debug ]; then
 		echo kvmmu.qemu_migrate
 	elif [ "$KERNEL" != stock612 ]; then
-		echo kvmmu.qemu_boot_pc
+		echo kvmmu.qemu_boot_pc kvmmu.qemu_boot_pc_tdp0
 	elif [ "$1" = control ]; then
 		# kvm_amd's in-kernel irqchip: not kvmmu's path, and it hangs
 		# on TCG (Documentation/testing.rst): only on request.
@@ -648,7 +650,8 @@ qemu_tests() {
 		if [ "$QEMU_KIRQ" = 1 ]; then echo control.qemu_boot_pc; fi
 	else
 		echo kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate \
-			kvmmu.qemu_migrate_file kvmmu.qemu_pagemap
+			kvmmu.qemu_migrate_file kvmmu.qemu_pagemap \
+			kvmmu.qemu_boot_pc_tdp0 kvmmu.qemu_migrate_tdp0
 	fi
 }
 
@@ -998,17 +1001,22 @@ qemu_pagemap() {
 	say "end $_t rc=$_rc"
 }
 
-# qemu_run_tests control|kvmmu <accel for the irqchip_off path>
+# qemu_run_tests control|kvmmu [tdp0]: that side's selected tests; with
+# tdp0 only its *_tdp0 tests, without only the others
 qemu_run_tests() {
 	for _r in $(seq "$QEMU_REPEAT"); do
 		for _q in $(qemu_tests "$1"); do
 			want "$_q" || continue
+			case "$_q" in
+			*_tdp0) [ "${2:-}" = tdp0 ] || continue ;;
+			*) [ "${2:-}" != tdp0 ] || continue ;;
+			esac
 			[ "$_r" = 1 ] || echo "# repeat $_r of $QEMU_REPEAT" >&3
 			case "$_q" in
-			*.qemu_boot_pc_irqchip_off | kvmmu.qemu_boot_pc) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off pc ;;
+			*.qemu_boot_pc_irqchip_off | kvmmu.qemu_boot_pc | kvmmu.qemu_boot_pc_tdp0) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off pc ;;
 			*.qemu_boot_q35_irqchip_off | kvmmu.qemu_boot_q35) qemu_boot "$_q" "$QEMU_OFF" host,kvm=off q35 ;;
 			control.qemu_boot_pc) qemu_boot "$_q" kvm host,kvm=off pc ;;
-			*.qemu_migrate) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off live ;;
+			*.qemu_migrate | kvmmu.qemu_migrate_tdp0) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off live ;;
 			*.qemu_migrate_file) qemu_migrate "$_q" "$QEMU_OFF" host,kvm=off file ;;
 			kvmmu.qemu_pagemap) qemu_pagemap "$_q" ;;
 			esac
@@ -1050,13 +1058,29 @@ group_qemu() {
 	fi
 	qemu_missing kvmmu && return 0
 	# kvmmu as kvm.ko on /dev/kvm, the only device QEMU opens
-	if [ "$QEMU_TDP" = 0 ]; then
-		load_ours kvm.qemu_load kvm.ko tdp=0 || return 0
-	else
-		load_ours kvm.qemu_load kvm.ko || return 0
+	_qt=
+	for _q in $(qemu_tests kvmmu); do
+		case "$_q" in *_tdp0) ;; *) want "$_q" && _qt=1 ;; esac
+	done
+	if [ -n "$_qt" ]; then
+		if [ "$QEMU_TDP" = 0 ]; then
+			load_ours kvm.qemu_load kvm.ko tdp=0 && qemu_run_tests kvmmu
+		else
+			load_ours kvm.qemu_load kvm.ko && qemu_run_tests kvmmu
+		fi
+		unload_ours kvm.qemu_unload kvm || true
 	fi
-	qemu_run_tests kvmmu
-	unload_ours kvm.qemu_unload kvm || true
+	# the *_tdp0 tests: kvm.ko again, on the shadow MMU
+	_qt=
+	for _q in $(qemu_tests kvmmu); do
+		case "$_q" in *_tdp0) want "$_q" && _qt=1 ;; esac
+	done
+	[ -n "$_qt" ] || return 0
+	if load_ours kvm.qemu_tdp0_load kvm.ko tdp=0 &&
+		shadow_param kvm.qemu_tdp0_load /sys/module/kvm/parameters/tdp N; then
+		qemu_run_tests kvmmu tdp0
+	fi
+	unload_ours kvm.qemu_tdp0_unload kvm || true
 }
 
 kmemleak_clear() {

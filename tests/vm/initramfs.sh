@@ -106,7 +106,7 @@ fi
 # q35 opens (bios-256k.bin, kvmvapic.bin, linuxboot_dma.bin, seen with
 # strace), and the L2 guest: the stock 6.12 kernel with a busybox initramfs
 # (l2-init.sh). No 9p: the debug kernel has no virtio. ~60 MiB more.
-QEMU_TESTS="control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file kvmmu.qemu_pagemap"
+QEMU_TESTS="control.qemu_boot_pc_irqchip_off control.qemu_boot_q35_irqchip_off control.qemu_boot_pc control.qemu_migrate control.qemu_migrate_file kvmmu.qemu_boot_pc kvmmu.qemu_boot_q35 kvmmu.qemu_migrate kvmmu.qemu_migrate_file kvmmu.qemu_pagemap kvmmu.qemu_boot_pc_tdp0 kvmmu.qemu_migrate_tdp0"
 want_qemu() {
 	local p t
 	# make bench times QEMU on both modules (init.sh, bench_qemu), NPT
