@@ -14,6 +14,8 @@
 # (init.sh). QEMU_KIRQ=1 adds control.qemu_boot_pc (kvm_amd's in-kernel
 # irqchip; flaky on TCG, so not by default). FUZZ_REPLAY=1 adds
 # control.fuzz_replay (the fuzzer's phase 1 twice on kvm_amd; see init.sh).
+# UPSTREAM_TDP0_DEBUG=1 adds the upstream selftests on the shadow MMU
+# (tdp=0, kvm_amd npt=0) on the debug kernel.
 #
 # Every result is one line `ok|FAIL <name>` (count.sh); a counted script
 # that exits non-zero without a FAIL line is a FAIL itself. The last lines
