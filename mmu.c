@@ -985,8 +985,9 @@ static bool walk_uses_gfn(const struct kvmmu_walk *walk, gfn_t gfn)
  * CPU would); a fault of the guest's own is the guest's; otherwise the
  * GPA is mapped as kvmmu_mmu_page_fault() maps one (memslot, GUP, the
  * invalidation retry) through shadow pages (shadow_mmu.c). A write to a
- * guest page table zaps its shadow pages and is retried (KVM's
- * kvm_mmu_unprotect_page()), or when the walk itself used that table or
+ * guest leaf table makes its shadow pages unsync and maps it writable; to
+ * any other guest page table it zaps its shadow pages and is retried
+ * (KVM's kvm_mmu_unprotect_page()); when the walk itself used that table or
  * the same RIP and address faulted again after such a retry (the table
  * maps the store's own code), is left to the caller to emulate.
  *
@@ -1072,12 +1073,19 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 				r = KVMMU_PF_WRITE_PT;
 				goto out;
 			}
-			flush = kvmmu_shadow_zap_gfn(mmu, fault.gfn);
-			kvmmu_mmu_zap_unlock(mmu, flush, &freed);
-			c->last_retry_rip = vcpu->regs.rip;
-			c->last_retry_addr = gva;
-			r = 0;
-			goto out;
+			/*
+			 * A table shadowed only as a leaf table: mapped
+			 * writable, its shadow pages unsync
+			 * (kvmmu_shadow_map()); else unprotected by a zap.
+			 */
+			if (!kvmmu_shadow_can_unsync(mmu, fault.gfn)) {
+				flush = kvmmu_shadow_zap_gfn(mmu, fault.gfn);
+				kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+				c->last_retry_rip = vcpu->regs.rip;
+				c->last_retry_addr = gva;
+				r = 0;
+				goto out;
+			}
 		}
 		kvmmu_mmu_write_unlock(mmu);
 	}
@@ -1348,8 +1356,10 @@ void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
 		c->leaves[i] = atomic64_read(&s->leaves[i]);
 	c->tables = atomic64_read(&s->tables);
 	/* tdp=0: the shadow pages, what the page budget limits. */
-	if (vm->mmu->shadow)
+	if (vm->mmu->shadow) {
 		c->tables = READ_ONCE(vm->mmu->sp.nr_pages);
+		c->unsync = READ_ONCE(vm->mmu->sp.nr_unsync);
+	}
 }
 
 static int stats_show(struct seq_file *sf, void *unused)

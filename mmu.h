@@ -73,11 +73,13 @@ void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir);
  * @zapped: leaves removed by zaps.
  * @leaves: present leaves now, per level (4K, 2M, 1G).
  * @tables: table pages now, root included.
+ * @unsync: tdp=0: unsync shadow pages now (KVM's mmu_unsync).
  */
 struct kvmmu_mmu_counters {
 	u64 faults, mmio, retries, fast, invalidations, zaps, zapped;
 	u64 leaves[PG_LEVEL_1G];
 	u64 tables;
+	u64 unsync;
 };
 
 void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
@@ -237,7 +239,9 @@ union kvmmu_page_role {
  * @spt: the 512 SPTEs; its struct page's private points back here.
  * @parent_ptes: the SPTEs (of upper shadow pages) pointing at @spt.
  * @unsync: the SPTEs may lag behind the guest's table (leaf pages).
- * @unsync_children: SPTEs of @spt leading to unsync pages.
+ * @unsync_children: unused (KVM's count for unsync_child_bitmap; kvmmu
+ *                   keeps the VM's unsync pages on one list instead).
+ * @unsync_link: in the VM's list of unsync pages while @unsync.
  * @root_count: vCPUs using the page as their root; a zapped root lives
  *              on, invalid, until the count drops to 0.
  * @gfns: indirect level-1 pages: the GFN each leaf SPTE maps (the guest
@@ -252,6 +256,7 @@ struct kvmmu_mmu_page {
 	struct kvmmu_rmap_head parent_ptes;
 	bool unsync;
 	unsigned int unsync_children;
+	struct list_head unsync_link;
 	int root_count;
 	u64 *gfns;
 };
@@ -266,12 +271,16 @@ struct kvmmu_mmu_page {
  * @hash: 1 << KVMMU_SHADOW_HASH_BITS buckets of pages, by gfn.
  * @active_pages: every page not yet handed to a caller for freeing.
  * @nr_pages: pages allocated and not yet freed.
+ * @unsync_pages: the unsync pages (level 1, indirect), by @unsync_link.
+ * @nr_unsync: how many; read without the lock for statistics.
  */
 struct kvmmu_shadow {
 	rwlock_t *lock;
 	struct hlist_head *hash;
 	struct list_head active_pages;
 	unsigned long nr_pages;
+	struct list_head unsync_pages;
+	unsigned long nr_unsync;
 };
 
 /**
@@ -307,6 +316,9 @@ void kvmmu_shadow_put_root(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp,
 			   struct list_head *zapped);
 void kvmmu_shadow_commit_delete(struct kvmmu_shadow *s,
 				struct list_head *zapped);
+void kvmmu_shadow_mark_unsync(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp);
+void kvmmu_shadow_clear_unsync(struct kvmmu_shadow *s,
+			       struct kvmmu_mmu_page *sp);
 
 /* shadow_mmu.c: the shadow MMU's tables (see its top comment). */
 extern const struct kvmmu_spte_format kvmmu_shadow_format;
@@ -317,6 +329,7 @@ void kvmmu_shadow_vcpu_destroy(struct kvmmu_mmu *mmu,
 			       struct kvmmu_mmu_vcpu *c);
 int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c);
 bool kvmmu_shadow_gfn_protected(struct kvmmu_mmu *mmu, gfn_t gfn);
+bool kvmmu_shadow_can_unsync(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end);
 bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu);
@@ -419,6 +432,9 @@ struct kvmmu_mmu {
  * @last_retry_rip: shadow MMU: RIP of the last write that unprotected a
  *	guest table and retried (KVM's last_retry_eip), or 0.
  * @last_retry_addr: its linear address (KVM's last_retry_addr).
+ * @cr3_loads: shadow MMU: guest MOV CR3 writes so far (the debug check
+ *	that no unsync page is entered unsynced after one).
+ * @cr3_checked: @cr3_loads when that check last ran.
  *
  * Used only by the vCPU's own thread under vcpu->mutex: no lock, except
  * the roots' root_count, which belongs to mmu->lock.
@@ -436,6 +452,8 @@ struct kvmmu_mmu_vcpu {
 	u32 root_role;
 	u64 last_retry_rip;
 	u64 last_retry_addr;
+	unsigned long cr3_loads;
+	unsigned long cr3_checked;
 };
 
 /*

@@ -23,9 +23,11 @@
  *   can have many parents, and zapping a page must clear them all.
  * - root_count counts the vCPUs using a page as their root (CR3); a zapped
  *   root is kept, invalid, until the count drops to zero.
- * - unsync and unsync_children are for leaf pages whose guest table the
- *   guest may write without a fault (synced on INVLPG or a TLB flush):
- *   fields only so far.
+ * - unsync marks a leaf (level-1) page whose guest table the guest may
+ *   write without a fault (shadow_mmu.c resyncs it on INVLPG, MOV CR3 and
+ *   TLB flushes). The VM's unsync pages are on one list,
+ *   @s->unsync_pages, instead of KVM's unsync_child_bitmap in the parents
+ *   (unsync_children is unused).
  *
  * What is here: find, allocate and hash, parent pointers, and a delete in
  * two steps as KVM's prepare/commit zap: prepare unlinks the page from its
@@ -132,7 +134,9 @@ int kvmmu_shadow_init(struct kvmmu_shadow *s, rwlock_t *lock)
 	if (!s->hash)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&s->active_pages);
+	INIT_LIST_HEAD(&s->unsync_pages);
 	s->nr_pages = 0;
+	s->nr_unsync = 0;
 	return 0;
 }
 
@@ -220,6 +224,8 @@ struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
 	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
 	sp->gfn = gfn;
 	sp->role = role;
+	sp->unsync = false;
+	INIT_LIST_HEAD(&sp->unsync_link);
 	list_add(&sp->link, &s->active_pages);
 	hlist_add_head(&sp->hash_link, shadow_bucket(s, gfn));
 	s->nr_pages++;
@@ -306,6 +312,7 @@ bool kvmmu_shadow_prepare_delete(struct kvmmu_shadow *s,
 	}
 	if (!hlist_unhashed(&sp->hash_link))
 		hlist_del_init(&sp->hash_link);
+	kvmmu_shadow_clear_unsync(s, sp);
 	sp->role.invalid = 1;
 	if (sp->root_count)
 		return false;
@@ -352,4 +359,40 @@ void kvmmu_shadow_commit_delete(struct kvmmu_shadow *s,
 		list_del(&sp->link);
 		shadow_free_page(s, sp);
 	}
+}
+
+/**
+ * kvmmu_shadow_mark_unsync - let a leaf page lag behind its guest table.
+ * @s: the VM's shadow pages.
+ * @sp: an indirect level-1 page (KVM's kvm_unsync_page()).
+ *
+ * Call with the MMU lock held for write.
+ */
+void kvmmu_shadow_mark_unsync(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
+{
+	shadow_assert_locked(s);
+	if (sp->unsync || WARN_ON_ONCE(sp->role.direct ||
+				       sp->role.level != PG_LEVEL_4K))
+		return;
+	sp->unsync = true;
+	list_add_tail(&sp->unsync_link, &s->unsync_pages);
+	WRITE_ONCE(s->nr_unsync, s->nr_unsync + 1);
+}
+
+/**
+ * kvmmu_shadow_clear_unsync - a page is in sync again, or zapped.
+ * @s: the VM's shadow pages.
+ * @sp: the page; nothing happens if it is not unsync.
+ *
+ * KVM's kvm_unlink_unsync_page(). Call with the MMU lock held for write.
+ */
+void kvmmu_shadow_clear_unsync(struct kvmmu_shadow *s,
+			       struct kvmmu_mmu_page *sp)
+{
+	shadow_assert_locked(s);
+	if (!sp->unsync)
+		return;
+	sp->unsync = false;
+	list_del_init(&sp->unsync_link);
+	WRITE_ONCE(s->nr_unsync, s->nr_unsync - 1);
 }

@@ -24,17 +24,27 @@
  *     the host page is writable, dirty logging has logged it, and the gfn
  *     is not a guest page table.
  *
- * Write protection (no unsync yet): creating an indirect page takes write
- * access from every leaf mapping its gfn (through the gfn rmap) and
- * flushes at once, and kvmmu_shadow_gfn_protected() keeps later leaves of
- * that gfn read-only. A guest write to it faults; mmu.c zaps the shadow
- * pages of the gfn (KVM's kvm_mmu_unprotect_page()) and lets the guest
- * retry, or, when the walk of the write itself went through that table
+ * Write protection: creating an indirect page takes write access from
+ * every leaf mapping its gfn (through the gfn rmap) and flushes at once,
+ * and kvmmu_shadow_gfn_protected() keeps later leaves of that gfn
+ * read-only while one of its pages is in sync. A guest write to it
+ * faults. A gfn shadowed by leaf tables only goes unsync (below);
+ * otherwise mmu.c zaps the shadow pages of the gfn (KVM's
+ * kvm_mmu_unprotect_page()) and lets the guest retry, or, when the walk
+ * of the write itself went through that table
  * (retrying would rebuild the page and fault again, forever), has x86.c
  * emulate the store and then zap (kvmmu_shadow_track_write()). Every
  * guest entry the descent relies on is read again, under the lock, after
  * the table holding it became write-protected (FNAME(gpte_changed)): a
  * guest write racing with the fault makes it retry.
+ *
+ * Unsync: as KVM's mmu_try_to_unsync_pages(), a write fault on a gfn
+ * whose indirect pages are all level 1 marks them unsync (the VM's list,
+ * shadow.c) and maps it writable. KVMMU_REQ_MMU_SYNC (MOV CR3, INVLPG,
+ * flushing CR0/CR4 writes, KVM_SET_SREGS) and new roots sync every
+ * unsync page before the next entry (sh_sync_pages(), mmu_sync_children()
+ * and FNAME(sync_spte)); an unsync page linked anew is synced first, and
+ * a gfn becoming an upper-level table zaps its unsync pages.
  *
  * Paging off: as KVM's nonpaging MMU, GVA = GPA through direct pages; the
  * CPU runs the guest in PAE mode (svm.c forces CR0.PG and CR4.PAE) on a
@@ -321,6 +331,30 @@ static gfn_t sh_leaf_gfn(const struct kvmmu_mmu_page *sp, unsigned int idx)
 	return sp->gfns[idx];
 }
 
+/*
+ * Read the guest entry of @size bytes at @gpa under mmu->lock (SRCU held):
+ * an atomic read, which fails (-EFAULT) rather than fault the host page
+ * in (KVM's kvm_vcpu_read_guest_atomic()).
+ */
+static int sh_read_gpte(struct kvmmu_vm *vm, u64 gpa, unsigned int size,
+			u64 *val)
+{
+	struct kvmmu_memory_slot *slot;
+	unsigned long hva;
+	int r;
+
+	*val = 0;
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gpa >> PAGE_SHIFT);
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
+		return -EFAULT;
+	hva = kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+	      offset_in_page(gpa);
+	pagefault_disable();
+	r = __copy_from_user_inatomic(val, (void __user *)hva, size);
+	pagefault_enable();
+	return r ? -EFAULT : 0;
+}
+
 /* ---- zaps ---- */
 
 /* Clear one SPTE of @sp: a leaf leaves the rmap, a table its child. */
@@ -370,9 +404,60 @@ bool kvmmu_shadow_gfn_protected(struct kvmmu_mmu *mmu, gfn_t gfn)
 	shadow_assert_write_locked(mmu);
 	hlist_for_each_entry(sp, &mmu->sp.hash[hash_64(gfn, KVMMU_SHADOW_HASH_BITS)],
 			     hash_link)
-		if (sp->gfn == gfn && !sp->role.direct)
+		if (sp->gfn == gfn && !sp->role.direct && !sp->unsync)
 			return true;
 	return false;
+}
+
+/**
+ * kvmmu_shadow_can_unsync - whether a guest table may go unsync.
+ * @mmu: the MMU; lock held for write.
+ * @gfn: the frame of a guest table that a write faulted on.
+ *
+ * KVM's mmu_try_to_unsync_pages() without the marking: only a gfn that
+ * every indirect page shadows as a leaf table (level 1) may be written
+ * without a fault; an upper-level table must stay write-protected.
+ *
+ * Return: true if no indirect page of @gfn is above level 1.
+ */
+bool kvmmu_shadow_can_unsync(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_mmu_page *sp;
+
+	shadow_assert_write_locked(mmu);
+	hlist_for_each_entry(sp, &mmu->sp.hash[hash_64(gfn, KVMMU_SHADOW_HASH_BITS)],
+			     hash_link)
+		if (sp->gfn == gfn && !sp->role.direct &&
+		    sp->role.level != PG_LEVEL_4K)
+			return false;
+	return true;
+}
+
+/* Make every shadow page of @gfn unsync, if all are leaf tables. */
+static bool sh_try_unsync(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_mmu_page *sp;
+
+	if (!kvmmu_shadow_can_unsync(mmu, gfn))
+		return false;
+	hlist_for_each_entry(sp, &mmu->sp.hash[hash_64(gfn, KVMMU_SHADOW_HASH_BITS)],
+			     hash_link)
+		if (sp->gfn == gfn && !sp->role.direct)
+			kvmmu_shadow_mark_unsync(&mmu->sp, sp);
+	return true;
+}
+
+/* Zap the unsync (leaf) pages of @gfn: it becomes an upper-level table. */
+static void sh_zap_unsync_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
+{
+	struct kvmmu_mmu_page *sp;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(sp, tmp,
+				  &mmu->sp.hash[hash_64(gfn, KVMMU_SHADOW_HASH_BITS)],
+				  hash_link)
+		if (sp->gfn == gfn && sp->unsync)
+			sh_zap_page(mmu, sp);
 }
 
 /**
@@ -610,6 +695,169 @@ bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 	return flush;
 }
 
+/* What a guest entry allows (KVMMU_ACC_*), as FNAME(gpte_access). */
+static unsigned int sh_gpte_access(u64 gpte, bool efer_nx)
+{
+	unsigned int access = KVMMU_ACC_ALL;
+
+	if (!(gpte & KVMMU_SPTE_WRITABLE))
+		access &= ~KVMMU_ACC_WRITE;
+	if (!(gpte & KVMMU_SPTE_USER))
+		access &= ~KVMMU_ACC_USER;
+	if (efer_nx && (gpte & GPTE_NX))
+		access &= ~KVMMU_ACC_EXEC;
+	return access;
+}
+
+/* ---- unsync pages ---- */
+
+/*
+ * FNAME(sync_spte): bring leaf @idx of the unsync page @sp in line with
+ * the guest's entry. A guest entry that is not present, not accessed,
+ * has NX without EFER.NX or maps another gfn drops the SPTE; otherwise
+ * the SPTE keeps its page and loses what the entry (and the page's role)
+ * no longer allows, write also for a clean entry (FNAME(protect_clean_gpte)).
+ * Nothing is ever granted here: a permission the guest added is taken by
+ * the next fault, as for any SPTE. Returns 1 if an SPTE changed (flush),
+ * 0 if not, -EFAULT if the guest table cannot be read (zap the page).
+ */
+static int sh_sync_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
+			unsigned int idx)
+{
+	u64 *sptep = &sp->spt[idx];
+	unsigned int size = sp->role.has_4_byte_gpte ? 4 : 8;
+	unsigned int access, entry = idx;
+	u64 gpte, old, new, clear = 0, set = 0;
+
+	if (!kvmmu_spte_present(READ_ONCE(*sptep)))
+		return 0;
+	if (size == 4)
+		entry += sp->role.quadrant * KVMMU_SPTE_PER_TABLE;
+	if (sh_read_gpte(mmu->vm, ((u64)sp->gfn << PAGE_SHIFT) + entry * size,
+			 size, &gpte))
+		return -EFAULT;
+	if (!(gpte & _PAGE_PRESENT) || !(gpte & _PAGE_ACCESSED) ||
+	    (!sp->role.efer_nx && (gpte & GPTE_NX)) ||
+	    ((gpte & GPTE_ADDR_MASK) >> PAGE_SHIFT) != sp->gfns[idx]) {
+		sh_zap_spte(mmu, sp, idx);
+		return 1;
+	}
+	access = sp->role.access & sh_gpte_access(gpte, sp->role.efer_nx);
+	if (!(gpte & GPTE_DIRTY))
+		access &= ~KVMMU_ACC_WRITE;
+	if (!(access & KVMMU_ACC_WRITE))
+		clear |= KVMMU_SPTE_WRITABLE;
+	if (!(access & KVMMU_ACC_USER))
+		clear |= KVMMU_SPTE_USER;
+	if (!(access & KVMMU_ACC_EXEC))
+		set |= KVMMU_SPTE_NX;
+	/* The CPU may set A/D meanwhile. */
+	old = READ_ONCE(*sptep);
+	do {
+		new = (old & ~clear) | set;
+		if (new == old)
+			return 0;
+	} while (!try_cmpxchg64(sptep, &old, new));
+	kvmmu_ledger_zapped(1);
+	return 1;
+}
+
+/* Sync every SPTE of @sp (__kvm_sync_page()); zap it if that fails. */
+static bool sh_sync_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
+{
+	bool flush = false;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
+		r = sh_sync_spte(mmu, sp, i);
+		if (r < 0) {
+			sh_zap_page(mmu, sp);
+			return true;
+		}
+		flush |= r;
+	}
+	return flush;
+}
+
+/*
+ * Sync @one unsync page, or with NULL every one of the VM's: as
+ * mmu_sync_children(), their gfns are write-protected again and every
+ * vCPU flushed first, so that a guest store racing with the reads of
+ * sh_sync_spte() faults (and waits for the lock) instead of being
+ * missed; then each page is synced and marked in sync. The caller holds
+ * mmu->lock for write and SRCU, and flushes before unlocking if this
+ * returns true.
+ */
+static bool sh_sync_pages(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *one)
+{
+	struct kvmmu_mmu_page *sp, *tmp;
+	bool flush = false;
+
+	if (one) {
+		flush = kvmmu_shadow_wrprot_gfn(mmu, one->gfn);
+	} else {
+		list_for_each_entry(sp, &mmu->sp.unsync_pages, unsync_link)
+			flush |= kvmmu_shadow_wrprot_gfn(mmu, sp->gfn);
+	}
+	if (flush)
+		kvmmu_mmu_flush_locked(mmu);
+	flush = false;
+	if (one) {
+		kvmmu_shadow_clear_unsync(&mmu->sp, one);
+		return sh_sync_page(mmu, one);
+	}
+	/* A page leaves the list before its sync, which may zap it. */
+	list_for_each_entry_safe(sp, tmp, &mmu->sp.unsync_pages, unsync_link) {
+		kvmmu_shadow_clear_unsync(&mmu->sp, sp);
+		flush |= sh_sync_page(mmu, sp);
+	}
+	return flush;
+}
+
+/* Whether an unsync page is reachable from @sp (the debug check). */
+static bool sh_reaches_unsync(struct kvmmu_mmu_page *sp)
+{
+	unsigned int i;
+	u64 spte;
+
+	if (sp->unsync)
+		return true;
+	if (sp->role.level == PG_LEVEL_4K)
+		return false;
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
+		spte = READ_ONCE(sp->spt[i]);
+		if (kvmmu_spte_present(spte) &&
+		    sh_reaches_unsync(kvmmu_sptep_to_sp(kvmmu_spte_table(spte))))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Debug kernels: after a guest MOV CR3, no page the vCPU's roots lead to
+ * may still be unsync when it enters (the sync of KVMMU_REQ_MMU_SYNC was
+ * skipped or missed a page). Runs under the lock that synced them, so
+ * another vCPU's store cannot unsync a page in between.
+ */
+static void sh_check_synced(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
+{
+	bool bad = false;
+	int i;
+
+	if (!KVMMU_DEBUG || c->cr3_checked == c->cr3_loads)
+		return;
+	c->cr3_checked = c->cr3_loads;
+	if (!READ_ONCE(mmu->sp.nr_unsync))
+		return;
+	if (c->root)
+		bad = sh_reaches_unsync(c->root);
+	for (i = 0; i < ARRAY_SIZE(c->pae); i++)
+		if (c->pae[i])
+			bad |= sh_reaches_unsync(c->pae[i]);
+	WARN_ONCE(bad, "kvmmu: unsync shadow page entered unsynced after MOV CR3\n");
+}
+
 /* ---- roots ---- */
 
 /*
@@ -731,8 +979,26 @@ static struct kvmmu_mmu_page *sh_get_sp(struct kvmmu_mmu *mmu,
 {
 	struct kvmmu_mmu_page *sp = kvmmu_shadow_find(&mmu->sp, gfn, role);
 
+	/*
+	 * An unsync page linked into another path is synced first: that
+	 * path's walk would read the guest's table as it is now
+	 * (kvm_mmu_find_shadow_page()). If the sync zapped it, make a new one.
+	 */
+	if (sp && sp->unsync) {
+		if (sh_sync_pages(mmu, sp))
+			kvmmu_mmu_flush_locked(mmu);
+		sp = kvmmu_shadow_find(&mmu->sp, gfn, role);
+	}
 	if (sp)
 		return sp;
+	/*
+	 * A guest table used as an upper-level table too: its unsync leaf
+	 * pages go (they would let it be written without a fault) and the
+	 * new page write-protects it again, below (kvm_mmu_find_shadow_page()
+	 * zaps them as well).
+	 */
+	if (!role.direct && role.level > PG_LEVEL_4K)
+		sh_zap_unsync_gfn(mmu, gfn);
 	if (!role.direct && role.level == PG_LEVEL_4K && !c->gfns_cache.nobjs)
 		return NULL;
 	sp = kvmmu_shadow_alloc(&mmu->sp, &c->sc, gfn, role);
@@ -757,6 +1023,34 @@ static bool sh_root_valid(const struct kvmmu_mmu_page *sp)
 	return !role.invalid;
 }
 
+/*
+ * The vCPU keeps its roots: if the guest asked for a TLB flush (MOV CR3,
+ * INVLPG, a CR4 or CR0 write that flushes: KVMMU_REQ_MMU_SYNC), sync the
+ * unsync pages (kvm_mmu_sync_roots(), but the VM's whole list, which is
+ * more than the roots lead to and never less), flushing before the
+ * unlock; on debug kernels check the roots after a MOV CR3.
+ */
+static void sh_sync_roots(struct kvmmu_vcpu *vcpu)
+{
+	bool sync = kvmmu_check_request(vcpu, KVMMU_REQ_MMU_SYNC);
+	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
+	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	bool flush = false;
+	LIST_HEAD(freed);
+	int idx;
+
+	if (!(sync && READ_ONCE(mmu->sp.nr_unsync)) &&
+	    !(KVMMU_DEBUG && c->cr3_checked != c->cr3_loads))
+		return;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	write_lock(&mmu->lock);
+	if (sync)
+		flush = sh_sync_pages(mmu, NULL);
+	sh_check_synced(mmu, c);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+}
+
 /**
  * kvmmu_shadow_load_root - the shadow root for the vCPU's next entry.
  * @vcpu: the vCPU, in its thread, before entry (may sleep).
@@ -769,7 +1063,7 @@ static bool sh_root_valid(const struct kvmmu_mmu_page *sp)
  * the level-2 pages under its PAE root (sh_pae_root_want(), KVM's
  * mmu_alloc_shadow_roots()): with paging off four direct ones, with PAE
  * paging one per present PDPTE, with 32-bit paging four quadrants of the
- * guest's PD.
+ * guest's PD. New roots, and a KVMMU_REQ_MMU_SYNC, sync the unsync pages.
  *
  * Return: 0; -ENOMEM; -EOPNOTSUPP for a paging mode not shadowed (5-level).
  */
@@ -780,10 +1074,10 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	union kvmmu_page_role role, pr;
 	bool paging = vcpu->sregs.cr0 & X86_CR0_PG;
 	u64 cr3 = paging ? vcpu->sregs.cr3 & GPTE_ADDR_MASK : 0;
+	bool pae, flush = false;
 	LIST_HEAD(freed);
-	bool pae;
+	int i, r, idx;
 	gfn_t gfn;
-	int i, r;
 
 	r = sh_vcpu_root_role(vcpu, &role);
 	if (r)
@@ -795,10 +1089,12 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	if (c->root_role == role.word && c->root_cr3 == cr3) {
 		if (!pae && sh_root_valid(c->root)) {
 			*root_pa = __pa(c->root->spt);
+			sh_sync_roots(vcpu);
 			return 0;
 		}
 		if (pae && sh_pae_roots_valid(vcpu, role)) {
 			*root_pa = __pa(c->pae_root);
+			sh_sync_roots(vcpu);
 			return 0;
 		}
 	}
@@ -814,6 +1110,9 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 			return -ENOMEM;
 	}
 
+	/* The sync below is the one a pending request asks for. */
+	kvmmu_check_request(vcpu, KVMMU_REQ_MMU_SYNC);
+	idx = srcu_read_lock(&vcpu->vm->srcu);
 	write_lock(&mmu->lock);
 	sh_put_roots(mmu, c);
 	c->root_role = 0;
@@ -845,27 +1144,17 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	c->root_cr3 = cr3;
 	/* The TLB may hold the old roots' translations (same ASID). */
 	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	/* New roots: sync what they lead to (kvm_mmu_load()). */
+	flush = sh_sync_pages(mmu, NULL);
+	sh_check_synced(mmu, c);
 	r = 0;
 out:
-	kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	return r;
 }
 
 /* ---- the fault's descent ---- */
-
-/* What a guest entry allows (KVMMU_ACC_*), as FNAME(gpte_access). */
-static unsigned int sh_gpte_access(u64 gpte, bool efer_nx)
-{
-	unsigned int access = KVMMU_ACC_ALL;
-
-	if (!(gpte & KVMMU_SPTE_WRITABLE))
-		access &= ~KVMMU_ACC_WRITE;
-	if (!(gpte & KVMMU_SPTE_USER))
-		access &= ~KVMMU_ACC_USER;
-	if (efer_nx && (gpte & GPTE_NX))
-		access &= ~KVMMU_ACC_EXEC;
-	return access;
-}
 
 /*
  * FNAME(gpte_changed): whether the guest entry of the walk at @level, of
@@ -876,21 +1165,10 @@ static unsigned int sh_gpte_access(u64 gpte, bool efer_nx)
 static bool sh_gpte_changed(struct kvmmu_vcpu *vcpu, const struct kvmmu_walk *w,
 			    int level, unsigned int size)
 {
-	u64 gpa = w->pte_gpa[level - 1], val = 0;
-	struct kvmmu_memory_slot *slot;
-	unsigned long hva;
-	int r;
+	u64 val;
 
-	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vcpu->vm, 0),
-				    gpa >> PAGE_SHIFT);
-	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
-		return true;
-	hva = kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
-	      offset_in_page(gpa);
-	pagefault_disable();
-	r = __copy_from_user_inatomic(&val, (void __user *)hva, size);
-	pagefault_enable();
-	return r || val != w->pte[level - 1];
+	return sh_read_gpte(vcpu->vm, w->pte_gpa[level - 1], size, &val) ||
+	       val != w->pte[level - 1];
 }
 
 /* Link @child under @sptep, a table SPTE of a page one level up. */
@@ -918,8 +1196,14 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 
 	if (WARN_ON_ONCE(sp->role.direct && sp->gfn + idx != fault->gfn))
 		return KVMMU_MAP_RETRY;
+	/*
+	 * A guest table the guest writes: its leaf pages go unsync and the
+	 * page is mapped writable (make_spte()'s mmu_try_to_unsync_pages(),
+	 * here on write faults only); any other stays read-only.
+	 */
 	writable = (access & KVMMU_ACC_WRITE) && fault->writable && dirty_ok &&
-		   !kvmmu_shadow_gfn_protected(mmu, fault->gfn);
+		   (!kvmmu_shadow_gfn_protected(mmu, fault->gfn) ||
+		    (fault->write && sh_try_unsync(mmu, fault->gfn)));
 	if (!writable)
 		access &= ~KVMMU_ACC_WRITE;
 	new = kvmmu_make_leaf_spte(&kvmmu_shadow_format, fault->pfn,

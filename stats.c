@@ -57,6 +57,7 @@ static const struct kvmmu_stat vm_stats[] = {
 	{ "zaps",		CUMULATIVE },
 	{ "table_pages",	INSTANT },
 	{ "pf_fast",		CUMULATIVE },
+	{ "mmu_unsync",		INSTANT },
 };
 
 static void vm_values(struct kvmmu_vm *vm, u64 *v)
@@ -76,6 +77,7 @@ static void vm_values(struct kvmmu_vm *vm, u64 *v)
 	v[9] = c.zaps;
 	v[10] = c.tables;
 	v[11] = c.fast;
+	v[12] = c.unsync;
 }
 
 /* Order = order of the fields of struct kvmmu_vcpu_stat. */

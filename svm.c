@@ -953,8 +953,10 @@ static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
 		s->efer &= ~EFER_LMA;
 	}
 	s->cr0 = cr0;
-	if ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_WP))
+	if ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_WP)) {
+		kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
 		kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	}
 	return 0;
 }
 
@@ -977,6 +979,9 @@ static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
 	    !(s->efer & EFER_LMA) && !kvmmu_load_pdptrs(vcpu, cr3))
 		return 1;
 	s->cr3 = cr3;
+	/* A full flush: the unsync pages are synced (kvm_mmu_new_pgd()). */
+	vcpu->mmu->cr3_loads++;
+	kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
 	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
 	return 0;
 }
@@ -1070,10 +1075,9 @@ bad:
 }
 
 /*
- * Shadow MMU: INVLPG. Shadow pages never lag the guest's tables (no
- * unsync yet), so only the TLB may hold the old translation: the whole
- * ASID is flushed, which also saves decoding the address (no decode
- * assists under TCG).
+ * Shadow MMU: INVLPG. The address is not decoded (no decode assists under
+ * TCG): every unsync shadow page is synced and the whole ASID flushed,
+ * which is more than FNAME(invlpg)'s one SPTE and never less.
  */
 static int handle_invlpg(struct svm_vcpu *svm)
 {
@@ -1091,6 +1095,7 @@ static int handle_invlpg(struct svm_vcpu *svm)
 		inject_exception(svm, X86_TRAP_GP, true);
 		return 1;
 	}
+	kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
 	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
 	vcpu->regs.rip += insn.len;
 	if (mode != 64)

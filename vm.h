@@ -19,6 +19,8 @@ enum kvmmu_vcpu_mode {
 
 /* vcpu->requests bits, set by any thread, consumed before guest entry. */
 #define KVMMU_REQ_TLB_FLUSH	0
+/* tdp=0: resync the unsync shadow pages before entry (KVM_REQ_MMU_SYNC). */
+#define KVMMU_REQ_MMU_SYNC	1
 
 void kvmmu_make_request(struct kvmmu_vcpu *vcpu, int req);
 bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req);

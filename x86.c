@@ -1364,8 +1364,12 @@ int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4)
 	    (!(s->efer & EFER_LMA) || (s->cr3 & 0xfff)))
 		return 1;
 	s->cr4 = cr4;
-	if ((cr4 ^ old) & CR4_TLB_BITS)
+	if ((cr4 ^ old) & CR4_TLB_BITS) {
+		/* tdp=0: a guest TLB flush syncs (kvm_vcpu_flush_tlb_guest()). */
+		if (!kvmmu_tdp)
+			kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
 		kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	}
 	return 0;
 }
 
@@ -2054,6 +2058,9 @@ static int set_sregs_checked(struct kvmmu_vcpu *vcpu, struct kvm_sregs *s)
 		s->cr8 = vcpu->sregs.cr8;
 	vcpu->sregs = *s;
 	kvmmu_sregs_irq_in(vcpu);
+	/* tdp=0: as kvm_mmu_reset_context(), the next entry syncs. */
+	if (!kvmmu_tdp)
+		kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
 	/* PAE paging: the PDPTEs at CR3, a failure ignored (__set_sregs()). */
 	if (!kvmmu_tdp && (s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) &&
 	    !(s->efer & EFER_LMA))

@@ -872,6 +872,44 @@ static void shadow_delete(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->s.nr_pages, 2UL);
 }
 
+/*
+ * Unsync bookkeeping: a leaf page joins the VM's list once, leaves it in
+ * sync again, and a zap takes it off the list (no dangling entry).
+ */
+static void shadow_unsync_list(struct kunit *test)
+{
+	struct shadow_fixture *f = test->priv;
+	struct kvmmu_mmu_page *a, *b;
+	LIST_HEAD(zapped);
+	bool created;
+
+	a = get_sp(test, 0x200, base_role(), &created);
+	b = get_sp(test, 0x201, base_role(), &created);
+	write_lock(&f->lock);
+	kvmmu_shadow_mark_unsync(&f->s, a);
+	kvmmu_shadow_mark_unsync(&f->s, a);
+	kvmmu_shadow_mark_unsync(&f->s, b);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, a->unsync);
+	KUNIT_EXPECT_EQ(test, f->s.nr_unsync, 2UL);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&f->s.unsync_pages), 2UL);
+
+	write_lock(&f->lock);
+	kvmmu_shadow_clear_unsync(&f->s, a);
+	kvmmu_shadow_clear_unsync(&f->s, a);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_FALSE(test, a->unsync);
+	KUNIT_EXPECT_EQ(test, f->s.nr_unsync, 1UL);
+
+	write_lock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, kvmmu_shadow_prepare_delete(&f->s, b, &zapped));
+	KUNIT_EXPECT_FALSE(test, b->unsync);
+	KUNIT_EXPECT_TRUE(test, list_empty(&f->s.unsync_pages));
+	kvmmu_shadow_commit_delete(&f->s, &zapped);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_EQ(test, f->s.nr_unsync, 0UL);
+}
+
 /* Without cache objects nothing is created and nothing is taken. */
 static void shadow_cache_exhausted(struct kunit *test)
 {
@@ -900,6 +938,7 @@ static struct kunit_case shadow_test_cases[] = {
 	KUNIT_CASE(shadow_hash),
 	KUNIT_CASE(shadow_parents),
 	KUNIT_CASE(shadow_delete),
+	KUNIT_CASE(shadow_unsync_list),
 	KUNIT_CASE(shadow_cache_exhausted),
 	{}
 };
