@@ -81,6 +81,17 @@
  *                         1G page (if offered): supervisor read, write,
  *                         fetch and user read complete or #PF with the
  *                         error code and CR2 the SDM gives
+ *   unsync_edit_invlpg, unsync_edit_cr3, unsync_edit_cr4_pge
+ *                         in one run: read through a PTE, rewrite it,
+ *                         flush (INVLPG, MOV CR3, CR4.PGE on and off),
+ *                         read again: the new page (the leaf table went
+ *                         unsync on the store and the flush synced it)
+ *   unsync_many_pte_writes  2000 PTE stores to a leaf table in use in
+ *                         one run: under 200 exits (vCPU stat "exits"),
+ *                         "mmu_unsync" >= 1, 0 after MOV CR3
+ *   unsync_pt_becomes_directory  a written (unsync) leaf table then
+ *                         also used as a page directory: a store to it
+ *                         is seen after INVLPG (protected again)
  *
  * sh32.{pae,two_level} (32-bit code, 8- or 4-byte entries):
  *   rw_through_mappings   guest <-> host bytes through 4K pages, the 2M/4M
@@ -179,6 +190,10 @@
 #define OP_W32		18
 #define OP_W64_SIB	19
 #define OP_CMPXCHG8B	20
+#define OP_EDIT_INVLPG	21
+#define OP_EDIT_CR3	22
+#define OP_EDIT_PGE	23
+#define OP_PTE_LOOP	24
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -225,6 +240,22 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 			 "mov %edx, %eax\n\tshr $32, %rdx\n\t"
 			 "lock cmpxchg8b (%rsi)\n\tsetz %cl\n\t"
 			 "movzbl %cl, %ecx\n\tshl $32, %rdx\n\tor %rax, %rdx")
+	/*
+	 * One run each: read RDX (RSI = old value), store RCX to the PTE at
+	 * RBX, flush by INVLPG RDX, by MOV CR3 or by toggling CR4.PGE, read
+	 * RDX again (RCX); no exit in between but the intercepted flush.
+	 */
+	OP(OP_EDIT_INVLPG, "mov (%rdx), %rsi\n\tmov %rcx, (%rbx)\n\t"
+			   "invlpg (%rdx)\n\tmov (%rdx), %rcx")
+	OP(OP_EDIT_CR3, "mov (%rdx), %rsi\n\tmov %rcx, (%rbx)\n\t"
+			"mov %cr3, %rax\n\tmov %rax, %cr3\n\tmov (%rdx), %rcx")
+	OP(OP_EDIT_PGE, "mov (%rdx), %rsi\n\tmov %rcx, (%rbx)\n\t"
+			"mov %cr4, %rax\n\txor $0x80, %rax\n\tmov %rax, %cr4\n\t"
+			"xor $0x80, %rax\n\tmov %rax, %cr4\n\tmov (%rdx), %rcx")
+	/* RCX times: store RCX << 12 to the PTE at RBX, read RDX. */
+	OP(OP_PTE_LOOP, "5:\tmov %rcx, %rsi\n\tshl $12, %rsi\n\t"
+			"mov %rsi, (%rbx)\n\tmov (%rdx), %rsi\n\t"
+			"dec %rcx\n\tjnz 5b")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -1604,6 +1635,111 @@ TEST_F(sh, permission_matrix)
 		}
 	}
 	EXPECT_EQ(nlay * 8 * 4 * NR_ACC, checked);
+}
+
+/*
+ * Unsync (tdp=0: kvmmu makes a written leaf table unsync, as KVM does):
+ * the guest rewrites a PTE of PT_A1, a leaf table in use, and flushes in
+ * the same run. The old translation was used just before, so an unsync
+ * shadow page left unsynced by the flush would still show it.
+ */
+static void edit_then_flush(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(sh) *self, int op, int n)
+{
+	uint64_t va = WINDOW + n * 0x1000UL, ptep = PT_A1 + n * 8;
+	uint64_t old = DATA_GPA + n * 0x1000UL, new = old + 0x1000;
+	struct sh_result res;
+
+	*(uint64_t *)(self->mem + old) = 0x1000 + n;
+	*(uint64_t *)(self->mem + new) = 0x2000 + n;
+	EXPECT_EQ(0x1000ULL + n, must(_metadata, self, OP_R64, va, 0));
+	res = must_rdx(_metadata, self, op, ptep, new | P | RW, va);
+	EXPECT_EQ(0x1000ULL + n, res.rsi);
+	EXPECT_EQ(0x2000ULL + n, res.rcx);
+	EXPECT_EQ(new | P | RW, *pte(self, ptep) & ~ACC);
+	/* Writes go to the new page too. */
+	must(_metadata, self, OP_W64, va + 8, 0x3000 + n);
+	EXPECT_EQ(0x3000ULL + n, *(uint64_t *)(self->mem + new + 8));
+	EXPECT_EQ(0ULL, *(uint64_t *)(self->mem + old + 8));
+	/* Unmapped and flushed in one run: not present. */
+	ASSERT_EQ(0, sh_do_rdx(self, op, ptep, 0, va, &res));
+	ASSERT_EQ(PORT_PF, res.port);
+	EXPECT_EQ(0ULL, res.rdx);
+	EXPECT_EQ(va, res.rsi);
+}
+
+TEST_F(sh, unsync_edit_invlpg)
+{
+	edit_then_flush(_metadata, self, OP_EDIT_INVLPG, 2);
+}
+
+TEST_F(sh, unsync_edit_cr3)
+{
+	edit_then_flush(_metadata, self, OP_EDIT_CR3, 4);
+}
+
+TEST_F(sh, unsync_edit_cr4_pge)
+{
+	edit_then_flush(_metadata, self, OP_EDIT_PGE, 6);
+}
+
+/*
+ * Many stores to a leaf table in use (PT_A1, read through at WINDOW
+ * after each store) in one run: after the first, none exits (the table
+ * went unsync), where write protection alone exits at least once per
+ * store. KVM_GET_STATS_FD: vCPU "exits", VM "mmu_unsync" (both KVM's).
+ */
+#define PTE_STORES	2000
+
+TEST_F(sh, unsync_many_pte_writes)
+{
+	long long exits;
+
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x5a5a;
+	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	exits = vm_stat(_metadata, self->vcpufd, "exits");
+	ASSERT_LE(0, exits);
+	must_rdx(_metadata, self, OP_PTE_LOOP, PT_A1 + 20 * 8, PTE_STORES,
+		 WINDOW);
+	EXPECT_EQ(1ULL << 12, *pte(self, PT_A1 + 20 * 8));
+	exits = vm_stat(_metadata, self->vcpufd, "exits") - exits;
+	EXPECT_GT(PTE_STORES / 10, exits);
+	TH_LOG("%d PTE stores, %lld exits", PTE_STORES, exits);
+	EXPECT_LE(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	/* MOV CR3 syncs every unsync page the root leads to. */
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+}
+
+/*
+ * A leaf table written (unsync) then used as a page directory too:
+ * PDPT_A[1] = PT_A1 makes PT_A1's entries PDEs for 1G-2G (entry 0 points
+ * at data page 0 as a PT). Its leaf shadow pages must go and it must be
+ * write-protected again: a later store to it as a directory is seen
+ * after INVLPG (an upper-level shadow page is never unsync).
+ */
+TEST_F(sh, unsync_pt_becomes_directory)
+{
+	uint64_t va = 0x40000000UL;
+
+	*(uint64_t *)(self->mem + DATA_GPA) = (DATA_GPA + 0xc000) | P | RW;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x1000) =
+		(DATA_GPA + 0xd000) | P | RW;
+	*(uint64_t *)(self->mem + DATA_GPA + 0xc000) = 0xc0c0;
+	*(uint64_t *)(self->mem + DATA_GPA + 0xd000) = 0xd0d0;
+	must(_metadata, self, OP_R64, WINDOW + 0x5000, 0);
+	must(_metadata, self, OP_W64, PT_A1 + 20 * 8, 0);
+	must(_metadata, self, OP_W64, PDPT_A + 8, PT_A1 | P | RW);
+	EXPECT_EQ(0xc0c0ULL, must(_metadata, self, OP_R64, va, 0));
+	/* Its PDE 0 (also WINDOW's PTE 0) now names data page 1. */
+	must(_metadata, self, OP_W64, PT_A1, (DATA_GPA + 0x1000) | P | RW);
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0xd0d0ULL, must(_metadata, self, OP_R64, va, 0));
+	/* And as a leaf table: WINDOW page 0 is data page 1. */
+	must(_metadata, self, OP_INVLPG, WINDOW, 0);
+	EXPECT_EQ((DATA_GPA + 0xd000) | P | RW,
+		  must(_metadata, self, OP_R64, WINDOW, 0) & ~(ACC | DIRTY));
 }
 
 /*
