@@ -62,6 +62,12 @@ void kvmmu_make_request(struct kvmmu_vcpu *vcpu, int req)
 	set_bit(req, &vcpu->requests);
 }
 
+/* Test double for vm.c's check (the root load takes KVMMU_REQ_MMU_SYNC). */
+bool kvmmu_check_request(struct kvmmu_vcpu *vcpu, int req)
+{
+	return test_and_clear_bit(req, &vcpu->requests);
+}
+
 #define MT_HVA		0x7f0000000000UL	/* 1G aligned */
 #define MT_GFN		0x40000ULL		/* GPA 1G */
 #define MT_PAGES	0x40000ULL		/* 1G of slot */
