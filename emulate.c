@@ -634,6 +634,42 @@ u64 *kvmmu_gpr(struct kvm_regs *regs, unsigned int reg)
 	return gpr(regs, reg);
 }
 
+/**
+ * kvmmu_set_gpr - write a register as an instruction of that width does.
+ * @regs: the registers.
+ * @reg: enum kvmmu_gpr, taken modulo 16.
+ * @size: the operand size in bytes: 1, 2, 4 or 8.
+ * @high_byte: with @size 1, AH/CH/DH/BH (bits 15:8) rather than the low
+ *             byte.
+ * @val: the value; its low @size bytes are used.
+ *
+ * 8- and 16-bit writes keep the rest of the register; a 32-bit write
+ * zeroes bits 63:32.
+ */
+void kvmmu_set_gpr(struct kvm_regs *regs, unsigned int reg,
+		   unsigned int size, bool high_byte, u64 val)
+{
+	u64 *dst = gpr(regs, reg);
+
+	switch (size) {
+	case 1:
+		if (high_byte)
+			*dst = (*dst & ~0xff00ULL) | (val & 0xff) << 8;
+		else
+			*dst = (*dst & ~0xffULL) | (val & 0xff);
+		break;
+	case 2:
+		*dst = (*dst & ~0xffffULL) | (val & 0xffff);
+		break;
+	case 4:
+		*dst = (u32)val;
+		break;
+	default:
+		*dst = val;
+		break;
+	}
+}
+
 static u64 gpr_read(const struct kvm_regs *regs, unsigned int reg)
 {
 	return *(const u64 *)((const u8 *)regs + gpr_offset[reg % KVMMU_NR_GPRS]);
@@ -671,30 +707,13 @@ void kvmmu_mmio_complete_load(struct kvmmu_vcpu *vcpu,
 			      const void *data)
 {
 	unsigned int bits = insn->mem_size * 8;
-	u64 *dst = gpr(&vcpu->regs, insn->reg);
 	u64 val = 0;
 
 	memcpy(&val, data, min_t(unsigned int, insn->mem_size, sizeof(val)));
 	if (insn->sign_extend && bits < 64)
 		val = (u64)sign_extend64(val, bits - 1);
-
-	switch (insn->reg_size) {
-	case 1:
-		if (insn->high_byte)
-			*dst = (*dst & ~0xff00ULL) | (val & 0xff) << 8;
-		else
-			*dst = (*dst & ~0xffULL) | (val & 0xff);
-		break;
-	case 2:
-		*dst = (*dst & ~0xffffULL) | (val & 0xffff);
-		break;
-	case 4:
-		*dst = (u32)val;	/* 32-bit writes zero bits 63:32 */
-		break;
-	default:
-		*dst = val;
-		break;
-	}
+	kvmmu_set_gpr(&vcpu->regs, insn->reg, insn->reg_size, insn->high_byte,
+		      val);
 	kvmmu_mmio_skip(vcpu, insn);
 }
 

@@ -399,6 +399,8 @@ int kvmmu_fetch_insn(struct kvmmu_vcpu *vcpu, u8 *buf, unsigned int len);
 
 struct kvm_regs;
 u64 *kvmmu_gpr(struct kvm_regs *regs, unsigned int reg);
+void kvmmu_set_gpr(struct kvm_regs *regs, unsigned int reg,
+		   unsigned int size, bool high_byte, u64 val);
 
 /**
  * struct kvmmu_sys_insn - a decoded instruction without a memory operand.

@@ -1734,34 +1734,6 @@ static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 }
 
 /*
- * Write @val to @reg at @size bytes with x86's width rules (those of
- * kvmmu_mmio_complete_load(), without its RIP advance).
- */
-static void pt_set_reg(struct kvmmu_vcpu *vcpu, u8 reg, bool high_byte,
-		       unsigned int size, u64 val)
-{
-	u64 *dst = kvmmu_gpr(&vcpu->regs, reg);
-
-	switch (size) {
-	case 1:
-		if (high_byte)
-			*dst = (*dst & ~0xff00ULL) | (val & 0xff) << 8;
-		else
-			*dst = (*dst & ~0xffULL) | (val & 0xff);
-		break;
-	case 2:
-		*dst = (*dst & ~0xffffULL) | (val & 0xffff);
-		break;
-	case 4:
-		*dst = (u32)val;
-		break;
-	default:
-		*dst = val;
-		break;
-	}
-}
-
-/*
  * REP STOS into a page table: the chunk of elements within the page of
  * ES:RDI (all of RCX if it fits), stored at once; a REP not done stays on
  * its RIP and the guest re-executes it for the next chunk, as
@@ -1891,7 +1863,7 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
 
 	switch (pt.op) {
 	case KVMMU_OP_XCHG:
-		pt_set_reg(vcpu, pt.mov.reg, pt.mov.high_byte, size, old);
+		kvmmu_set_gpr(regs, pt.mov.reg, size, pt.mov.high_byte, old);
 		break;
 	case KVMMU_OP_OR:
 	case KVMMU_OP_AND:
@@ -1918,7 +1890,7 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
 	default:	/* CMPXCHG: the flags of CMP rAX, old */
 		set_flags(vcpu, ARITH_FLAGS, cmp_flags(regs->rax, old, size));
 		if (!stored)
-			pt_set_reg(vcpu, KVMMU_GPR_RAX, false, size, old);
+			kvmmu_set_gpr(regs, KVMMU_GPR_RAX, size, false, old);
 		break;
 	}
 	kvmmu_mmio_skip(vcpu, &pt.mov);
