@@ -339,6 +339,8 @@ unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr);
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
+unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
+				     u64 *spte);
 struct kvmmu_walk;
 struct kvmmu_page_fault;
 int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,

@@ -695,6 +695,43 @@ bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 	return flush;
 }
 
+/**
+ * kvmmu_shadow_gfn_leaves - the shadow leaves that map one guest frame.
+ * @mmu: a tdp=0 MMU; its lock held, for read or write.
+ * @gfn: the frame.
+ * @spte: set to the first leaf with the W, A and D bits of every leaf of
+ *	@gfn ORed in: all map the same host page, with the rights of the
+ *	guest PTEs they shadow.
+ *
+ * For debugfs (mappings, pagemap). Readers need only the read lock: the
+ * rmap changes under the write lock alone.
+ *
+ * Return: how many leaf SPTEs map @gfn; 0 leaves @spte untouched.
+ */
+unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
+				     u64 *spte)
+{
+	const u64 bits = KVMMU_SPTE_WRITABLE | KVMMU_SPTE_ACCESSED |
+			 KVMMU_SPTE_DIRTY;
+	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
+	struct kvmmu_rmap_iter iter;
+	unsigned int n = 0;
+	u64 *sptep, v;
+
+	lockdep_assert_held(&mmu->lock);
+	if (!e)
+		return 0;
+	for (sptep = kvmmu_rmap_first(&e->head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		v = READ_ONCE(*sptep);
+		if (!n++)
+			*spte = v;
+		else
+			*spte |= v & bits;
+	}
+	return n;
+}
+
 /* What a guest entry allows (KVMMU_ACC_*), as FNAME(gpte_access). */
 static unsigned int sh_gpte_access(u64 gpte, bool efer_nx)
 {

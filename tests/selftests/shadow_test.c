@@ -43,6 +43,11 @@
  *                         of CR3 (level 4, a root user), a page per guest
  *                         table and a direct page under the 2M page; none
  *                         is left mapping anything after a slot delete
+ *   debugfs_mappings      kvmmu only: debugfs mappings and pagemap list a
+ *                         frame read through two guest mappings once
+ *                         (4K, read-only, the host's PFN), a written one
+ *                         writable, not an untouched one; none after the
+ *                         slot is deleted
  *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
  *                         KVM_SET_SREGS refuses CR4.PKE (no protection
  *                         keys without TDP)
@@ -142,6 +147,8 @@
 
 #include "kselftest_harness.h"
 #include "kvmmu_util.h"
+#include "guest32.h"
+#include "../../pagemap.h"
 
 #define MEM_SIZE	(8UL << 20)
 #define CODE_GPA	0x1000UL
@@ -1071,6 +1078,89 @@ TEST_F(sh, debugfs_shadow_pages)
 						  (unsigned long long)sp[j].gfn,
 						  sp[j].level);
 	free(sp);
+}
+
+/* Entry @gfn of the VM's debugfs pagemap (pagemap.h), or 0 on error. */
+static uint64_t sh_pagemap_entry(int vmfd, uint64_t gfn)
+{
+	char path[160];
+	uint64_t e = 0;
+	int fd;
+
+	kvmmu_vm_debugfs_dir(path, sizeof(path) - 16, getpid(), vmfd);
+	strcat(path, "/pagemap");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), gfn * KVMMU_PM_ENTRY_BYTES) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
+/*
+ * debugfs mappings and pagemap under tdp=0: the GPA -> HPA half of the
+ * shadow leaves. A frame read through two guest mappings is one 4K line,
+ * read-only (clean guest PTEs), with the host's PFN of its HVA; a frame
+ * written is writable; a frame never touched is not listed; after the
+ * slot is deleted nothing is.
+ */
+TEST_F(sh, debugfs_mappings)
+{
+	static struct g32_leaf l[4096];
+	struct kvm_userspace_memory_region r = { .slot = 0 };
+	uint64_t rd = DATA_GPA + 0x1000, wr = DATA_GPA + 0x2000;
+	uint64_t untouched = DATA_GPA + 0x5000, pfn, e;
+	const struct g32_leaf *f;
+	int n, i, lines = 0;
+
+	if (kvmmu_is_stock())
+		SKIP(return, "kvmmu's debugfs");
+	ASSERT_EQ(0, kvmmu_mount_debugfs());
+	*(uint64_t *)(self->mem + rd) = 0x1234;
+
+	EXPECT_EQ(0x1234ULL, must(_metadata, self, OP_R64, WINDOW + 0x1000, 0));
+	EXPECT_EQ(0x1234ULL, must(_metadata, self, OP_R64, rd, 0));
+	must(_metadata, self, OP_W64, WINDOW + 0x2000, 0x77);
+	EXPECT_EQ(0x77ULL, *(uint64_t *)(self->mem + wr));
+
+	n = g32_read_mappings(getpid(), self->vmfd, l, 4096);
+	ASSERT_LE(1, n) TH_LOG("mappings: %s", strerror(-n));
+	ASSERT_GT(4096, n);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(1U, l[i].level);
+		lines += l[i].gpa == rd;
+	}
+	EXPECT_EQ(1, lines) TH_LOG("GPA %#llx: %d lines",
+				   (unsigned long long)rd, lines);
+
+	f = g32_find_leaf(l, n, rd);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ('-', f->flags[0]);
+	pfn = g32_pagemap_pfn(self->mem + rd);
+	ASSERT_NE(0ULL, pfn) TH_LOG("/proc/self/pagemap hides PFNs");
+	EXPECT_EQ(pfn, f->pfn);
+	e = sh_pagemap_entry(self->vmfd, rd >> 12);
+	EXPECT_TRUE(e & KVMMU_PM_PRESENT);
+	EXPECT_EQ(pfn, e & KVMMU_PM_PFN_MASK);
+	EXPECT_EQ(0ULL, e & KVMMU_PM_LEVEL_MASK);
+	EXPECT_FALSE(e & KVMMU_PM_WRITABLE);
+
+	f = g32_find_leaf(l, n, wr);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ('w', f->flags[0]);
+	EXPECT_EQ(g32_pagemap_pfn(self->mem + wr), f->pfn);
+	EXPECT_TRUE(sh_pagemap_entry(self->vmfd, wr >> 12) & KVMMU_PM_WRITABLE);
+
+	EXPECT_EQ(NULL, g32_find_leaf(l, n, untouched));
+	e = sh_pagemap_entry(self->vmfd, untouched >> 12);
+	EXPECT_EQ(KVMMU_PM_SLOT, e) TH_LOG("entry %#llx", (unsigned long long)e);
+
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	n = g32_read_mappings(getpid(), self->vmfd, l, 4096);
+	EXPECT_EQ(0, n) TH_LOG("%d leaves after the slot's deletion", n);
+	EXPECT_EQ(0ULL, sh_pagemap_entry(self->vmfd, rd >> 12));
 }
 
 /* Without TDP KVM offers no PKU (kvm_set_cpu_caps()), so CR4.PKE is reserved. */
