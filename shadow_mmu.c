@@ -370,6 +370,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		spte = xchg(sptep, 0);
 		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(spte);
+		atomic64_dec(&mmu->stats.leaves[0]);
 	} else {
 		kvmmu_shadow_remove_parent(kvmmu_sptep_to_sp(kvmmu_spte_table(spte)),
 					   sptep);
@@ -1257,6 +1258,7 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		old = xchg(sptep, 0);
 		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(old);
+		atomic64_dec(&mmu->stats.leaves[0]);
 		/* Only a lost permission or another page needs a flush. */
 		if (kvmmu_spte_pfn(old) != fault->pfn ||
 		    (lost & (KVMMU_SPTE_WRITABLE | KVMMU_SPTE_USER)) ||
@@ -1270,6 +1272,8 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	if (sh_gfn_rmap_add(mmu, c, fault->gfn, sptep))
 		return KVMMU_MAP_NOMEM;
 	WRITE_ONCE(*sptep, new);
+	/* pages_4k counts leaf SPTEs, as KVM's mmu_set_spte()/drop_spte(). */
+	atomic64_inc(&mmu->stats.leaves[0]);
 	/* Logged under the lock, as mmu_map() does for the NPT. */
 	if (writable && fault->dirty_bitmap)
 		set_bit(fault->gfn - fault->base_gfn, fault->dirty_bitmap);

@@ -47,7 +47,7 @@
  *                         frame read through two guest mappings once
  *                         (4K, read-only, the host's PFN), a written one
  *                         writable, not an untouched one; none after the
- *                         slot is deleted
+ *                         slot is deleted; stats pages_4k counts leaves
  *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
  *                         KVM_SET_SREGS refuses CR4.PKE (no protection
  *                         keys without TDP)
@@ -1133,6 +1133,8 @@ TEST_F(sh, debugfs_mappings)
 	}
 	EXPECT_EQ(1, lines) TH_LOG("GPA %#llx: %d lines",
 				   (unsigned long long)rd, lines);
+	/* The stats count leaf SPTEs: rd has two. */
+	EXPECT_LE(n + 1, g32_read_stat(getpid(), self->vmfd, "pages_4k"));
 
 	f = g32_find_leaf(l, n, rd);
 	ASSERT_NE(NULL, f);
@@ -1160,6 +1162,7 @@ TEST_F(sh, debugfs_mappings)
 				 (unsigned long)&r));
 	n = g32_read_mappings(getpid(), self->vmfd, l, 4096);
 	EXPECT_EQ(0, n) TH_LOG("%d leaves after the slot's deletion", n);
+	EXPECT_EQ(0, g32_read_stat(getpid(), self->vmfd, "pages_4k"));
 	EXPECT_EQ(0ULL, sh_pagemap_entry(self->vmfd, rd >> 12));
 }
 
