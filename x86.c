@@ -1616,31 +1616,80 @@ static void pt_written(struct kvmmu_vcpu *vcpu, u64 gpa)
 }
 
 /*
- * A MOV: one store of its size where it fits a page (an aligned entry is
- * never seen half written), else split in two at the page boundary with
- * both halves translated first, as emulator_read_write() splits one.
+ * The part of a store at @gpa that no memslot takes (none, or a read-only
+ * one) goes to the VMM as KVM_EXIT_MMIO, as any write KVM's emulator makes
+ * to such a GPA (emulator_read_write_onepage()); the instruction
+ * @insn completes when the VMM has seen it (complete_pending()).
  */
-static int pt_mov(struct kvmmu_vcpu *vcpu, u64 la, u64 gpa, u64 val,
-		  unsigned int size)
+static int store_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa, u64 val,
+			   unsigned int size,
+			   const struct kvmmu_mmio_insn *insn)
+{
+	struct kvmmu_mmio_insn *p = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	struct kvm_run *run = vcpu->run;
+
+	*p = *insn;
+	p->is_write = true;
+	p->mem_size = size;
+	trace_kvmmu_mmio(vcpu->vcpu_id, gpa, size, true);
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = size;
+	run->mmio.is_write = 1;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, &val, size);
+	vcpu->pending = KVMMU_PENDING_MMIO;
+	vcpu->pending_in = false;
+	vcpu->pending_rip = vcpu->regs.rip;
+	vcpu->pending_len = insn->len;
+	return 0;
+}
+
+/*
+ * A store of @size bytes of @val at linear address @la by the instruction
+ * @insn, which completes with it (KVM's emulator_write_emulated() ->
+ * emulator_read_write()): one store of its size where it fits a page (an
+ * aligned entry is never seen half written), else split in two at the
+ * page boundary with both halves translated first. A part in RAM is
+ * stored there; a part whose GPA no writable memslot backs is an MMIO
+ * exit with its bytes. Both parts MMIO (KVM: two exits, one per fragment)
+ * is refused; a write-protect fault cannot lead there but through a
+ * translation changed meanwhile.
+ * Return 1 to re-enter (done, or a #PF queued), 0 for an MMIO exit,
+ * -EFAULT when it cannot be emulated.
+ */
+static int emulated_store(struct kvmmu_vcpu *vcpu, u64 la, u64 val,
+			  unsigned int size, const struct kvmmu_mmio_insn *insn)
 {
 	unsigned int first = min_t(unsigned int, size,
 				   PAGE_SIZE - offset_in_page(la));
-	u64 gpa2 = 0;
+	u64 gpa, gpa2 = 0;
+	bool ram, ram2;
 	int r;
 
-	if (first == size) {
-		r = kvmmu_guest_fill(vcpu->vm, gpa, val, size, 1);
-		if (!r)
-			pt_written(vcpu, gpa);
-		return r ? -EFAULT : 0;
-	}
-	r = pt_translate(vcpu, la + first, &gpa2);
+	r = pt_translate(vcpu, la, &gpa);
+	if (!r && first < size)
+		r = pt_translate(vcpu, la + first, &gpa2);
 	if (r)
-		return r;
-	if (guest_rw(vcpu, gpa, &val, first, true) ||
-	    guest_rw(vcpu, gpa2, (u8 *)&val + first, size - first, true))
+		return r < 0 ? -EFAULT : 1;
+	if (first == size) {
+		if (kvmmu_guest_fill(vcpu->vm, gpa, val, size, 1))
+			return store_mmio_exit(vcpu, gpa, val, size, insn);
+		pt_written(vcpu, gpa);
+		kvmmu_mmio_skip(vcpu, insn);
+		return 1;
+	}
+	ram = !guest_rw(vcpu, gpa, &val, first, true);
+	ram2 = !guest_rw(vcpu, gpa2, (u8 *)&val + first, size - first, true);
+	if (!ram && !ram2)
 		return -EFAULT;
-	return 0;
+	if (!ram)
+		return store_mmio_exit(vcpu, gpa, val, first, insn);
+	if (!ram2)
+		return store_mmio_exit(vcpu, gpa2, val >> (first * 8),
+				       size - first, insn);
+	kvmmu_mmio_skip(vcpu, insn);
+	return 1;
 }
 
 /*
@@ -1772,8 +1821,12 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
 	if (r)
 		return 1;
 	gpa = (gpa & PAGE_MASK) + first;
-	if (kvmmu_guest_fill(vcpu->vm, gpa, regs->rax, s->size, count))
-		return emulation_failed(vcpu, bytes, len);
+	if (kvmmu_guest_fill(vcpu->vm, gpa, regs->rax, s->size, count)) {
+		/* No writable memslot there: MMIO, an element per exit. */
+		memcpy(vcpu->pending_insn, s, sizeof(*s));
+		return handle_string_mmio(vcpu,
+					  (void *)vcpu->pending_insn);
+	}
 	pt_written(vcpu, gpa);
 
 	delta = (s64)(count * s->size);
@@ -1791,7 +1844,8 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
  * through (tdp=0): retrying would rebuild the table's shadow page and
  * fault again, forever. Do the store here at the instruction's own
  * operand, then zap the table's shadow pages, as KVM's emulator and
- * kvm_mmu_track_write() do: MOV (any form; split at a page boundary),
+ * kvm_mmu_track_write() do: MOV (any form; split at a page boundary, a
+ * part with no writable memslot an MMIO exit: emulated_store()),
  * XCHG, CMPXCHG, CMPXCHG8B, OR/AND/XOR and BTS/BTR/BTC, locked or not,
  * each atomic on the host page (KVM's em_xchg(), em_cmpxchg(),
  * em_cmpxchg8b(), em_or(), em_and(), em_bts()..., written back through
@@ -1839,20 +1893,15 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
 	}
 
 	la = operand_la(vcpu, &pt, extra);
+	if (pt.op == KVMMU_OP_MOV) {
+		r = emulated_store(vcpu, la, src, size, &pt.mov);
+		return r < 0 ? emulation_failed(vcpu, bytes, len) : r;
+	}
 	r = pt_translate(vcpu, la, &gpa);
 	if (r < 0)
 		return emulation_failed(vcpu, bytes, len);
 	if (r)
 		return 1;
-	if (pt.op == KVMMU_OP_MOV) {
-		r = pt_mov(vcpu, la, gpa, src, size);
-		if (r < 0)
-			return emulation_failed(vcpu, bytes, len);
-		if (r)
-			return 1;
-		kvmmu_mmio_skip(vcpu, &pt.mov);
-		return 1;
-	}
 	if (offset_in_page(la) + size > PAGE_SIZE)
 		return emulation_failed(vcpu, bytes, len);
 	r = pt_rmw(vcpu, &pt, gpa, src, bit, &old, &stored);
@@ -1978,8 +2027,8 @@ static int complete_pending(struct kvmmu_vcpu *vcpu)
 		/* Advances RIP itself. */
 		kvmmu_mmio_complete_load(vcpu, insn, vcpu->run->mmio.data);
 	} else {
-		vcpu->regs.rip += vcpu->pending_len;
-		kvmmu_insn_done(vcpu);
+		/* A store: RIP as after the instruction in its mode. */
+		kvmmu_mmio_skip(vcpu, insn);
 	}
 	return 1;
 }

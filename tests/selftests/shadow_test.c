@@ -76,6 +76,9 @@
  *                         crossing out of the table's page: the host
  *                         reads the entries, the guest uses the new
  *                         mappings (flags and RAX checked too)
+ *   pt_mov_cross_to_mmio  a MOV crossing from that directory into a
+ *                         page with no memslot: the directory's half
+ *                         stored, the rest an MMIO exit with its bytes
  *   live_top_level        entries of the live PML4 added, used, repointed
  *                         and removed by the guest, CR3 unchanged
  *   two_vcpus_share_tables  a page vCPU 1 maps writable becomes a PT of
@@ -1476,6 +1479,33 @@ TEST_F(sh, pt_mov_forms)
 	must(_metadata, self, OP_W64, SELF + 0xffc, 0xdeadbeef00000000ULL);
 	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
 	EXPECT_EQ(0xdeadbeefULL, *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
+}
+
+/*
+ * A MOV crossing from the self-mapped directory into a page no memslot
+ * backs: the directory's half is stored, the other half is an MMIO exit
+ * with its bytes (KVM's emulator_read_write() splits the store and the
+ * second fragment is MMIO), and the guest goes on after it.
+ */
+TEST_F(sh, pt_mov_cross_to_mmio)
+{
+	uint32_t hi = 0xdeadbeef;
+	struct sh_result res;
+
+	build_self_pd(self);
+	*pte(self, PD_X + 2 * 8) = MMIO_GPA | P | RW;
+	*pte(self, PD_X + 511 * 8) = 0x7ff0000000000000ULL;	/* not present */
+	ASSERT_EQ(0, sh_do(self, OP_W64, SELF + 0xffc, (uint64_t)hi << 32,
+			   &res));
+	ASSERT_EQ(0, res.port);
+	EXPECT_EQ(KVM_EXIT_MMIO, res.mmio.exit_reason);
+	EXPECT_EQ(MMIO_GPA, res.mmio.mmio.phys_addr);
+	EXPECT_EQ(4U, res.mmio.mmio.len);
+	EXPECT_EQ(1, res.mmio.mmio.is_write);
+	EXPECT_EQ(0, memcmp(res.mmio.mmio.data, &hi, 4));
+	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
+	ASSERT_EQ(0, sh_run(self, &res));
+	EXPECT_EQ(PORT_DONE, res.port);
 }
 
 /*
