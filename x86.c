@@ -1663,13 +1663,16 @@ static int emulated_store(struct kvmmu_vcpu *vcpu, u64 la, u64 val,
 {
 	unsigned int first = min_t(unsigned int, size,
 				   PAGE_SIZE - offset_in_page(la));
-	u64 gpa, gpa2 = 0;
+	u64 gpa, gpa2 = 0, la2 = la + first;
 	bool ram, ram2;
 	int r;
 
+	/* Linear addresses wrap at 4G outside long mode: CR2 too. */
+	if (insn->mode != 64)
+		la2 = (u32)la2;
 	r = pt_translate(vcpu, la, &gpa);
 	if (!r && first < size)
-		r = pt_translate(vcpu, la + first, &gpa2);
+		r = pt_translate(vcpu, la2, &gpa2);
 	if (r)
 		return r < 0 ? -EFAULT : 1;
 	if (first == size) {

@@ -126,6 +126,8 @@
  *   pf_table_outside_memory  a PDE pointing to a page table in no
  *                         memslot: #PF as not present, error 0/2, and 0
  *                         for a fetch (no I/D bit without EFER.NX)
+ *   pf_cross_4g_cr2       a MOV crossing 4G out of a self-mapped table
+ *                         into page 0: #PF with CR2 0 (wrapped), not 4G
  *   pse_toggle            2-level: CR4.PSE cleared and set again by the
  *                         guest: a PDE with PS is a page table pointer,
  *                         then a 4M page again, at mapped and fresh
@@ -2450,6 +2452,48 @@ TEST_F(sh32, pf_table_outside_memory)
 	expect_pf32(_metadata, self, OP32_R, va + 0x10, 0);
 	expect_pf32(_metadata, self, OP32_W, va + 0x20, 2);
 	expect_pf32(_metadata, self, OP32_CALL, va + 0x30, 0);
+}
+
+/*
+ * A MOV crossing 4G (DS base 4K, offset 0xffffeffe) out of a live table,
+ * which a self-map puts at 0xfffff000, into page 0 (not present): linear
+ * addresses wrap at 4G outside long mode, so the #PF of the second half
+ * has CR2 0, not 1 << 32 (KVM's emulator_read_write() truncates the
+ * second fragment's address). The guest's MOV from CR2 reads 32 bits: the
+ * host looks at the whole register.
+ */
+#define T32_PD_HI	0x25000UL	/* PAE: the PD of 3G-4G */
+
+TEST_F(sh32, pf_cross_4g_cr2)
+{
+	uint64_t table = self->pae ? T32_PD_HI : T32_TOP_A;
+	struct sh_result res;
+	struct kvm_sregs s;
+	uint16_t top;
+
+	if (self->pae) {
+		put_e(self, T32_TOP_A, 3, T32_PD_HI | P);
+		put_e(self, T32_PD_HI, 511, T32_PD_HI | P | RW);
+	} else {
+		put_e(self, T32_TOP_A, 1023, T32_TOP_A | P | RW);
+	}
+	/* The table's half of the store writes what is there already. */
+	top = *(uint16_t *)(self->mem + table + 0xffe);
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	s.ds.base = 0x1000;
+	/* Loads the PDPTEs too (PAE: PDPTE 3 is new). */
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS,
+				 (unsigned long)&s));
+	ASSERT_EQ(0, sh32_do(self, OP32_W, 0xffffeffe, 0x12340000 | top,
+			     &res));
+	ASSERT_EQ(PORT_PF, res.port);
+	EXPECT_EQ(2U, (uint32_t)res.rdx);
+	EXPECT_EQ(0U, (uint32_t)res.rsi);
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	EXPECT_EQ(0ULL, s.cr2);
+	EXPECT_EQ(top, *(uint16_t *)(self->mem + table + 0xffe));
 }
 
 static void sh32_on_alarm(int sig)
