@@ -1557,14 +1557,14 @@ static void set_flags(struct kvmmu_vcpu *vcpu, u64 mask, u64 flags)
 }
 
 /*
- * The linear address of a decoded memory operand, @extra bytes further
- * (KVM's linearize(), without its limit and canonical checks: the walk
- * refuses a non-canonical address).
+ * The linear address of a decoded memory operand, @extra bytes further,
+ * for an instruction of @len bytes decoded in @mode (KVM's linearize(),
+ * without its limit and canonical checks: the walk refuses a
+ * non-canonical address).
  */
-static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
-		      s64 extra)
+static u64 ea_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_mem_operand *ea,
+		 unsigned int len, int mode, s64 extra)
 {
-	const struct kvmmu_mem_operand *ea = &pt->ea;
 	const struct kvm_segment *seg = sreg(vcpu, ea->seg);
 	u64 la = ea->disp + extra;
 
@@ -1573,22 +1573,29 @@ static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 	if (ea->index != KVMMU_EA_NO_REG)
 		la += *kvmmu_gpr(&vcpu->regs, ea->index) * ea->scale;
 	if (ea->rip_rel)
-		la += vcpu->regs.rip + pt->mov.len;
+		la += vcpu->regs.rip + len;
 	la &= size_mask(ea->addr_size);
-	if (pt->mov.mode == 64)
+	if (mode == 64)
 		return seg == &vcpu->sregs.fs || seg == &vcpu->sregs.gs ?
 		       seg->base + la : la;
 	return (u32)(seg->base + la);
 }
 
+static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
+		      s64 extra)
+{
+	return ea_la(vcpu, &pt->ea, pt->mov.len, pt->mov.mode, extra);
+}
+
 /*
- * Translate the linear address of a store as the CPU would (A/D set in
+ * Translate the linear address of an access as the CPU would (A/D set in
  * the guest's entries). 0 with *@gpa, 1 when a #PF was queued instead,
  * -EFAULT when the walk met no memory (or a non-canonical address).
  */
-static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
+static int translate_la(struct kvmmu_vcpu *vcpu, u64 la, bool write,
+			u64 *gpa)
 {
-	u32 access = KVMMU_PFERR_WRITE;
+	u32 access = write ? KVMMU_PFERR_WRITE : 0;
 	struct kvmmu_walk walk;
 	int r;
 
@@ -1604,6 +1611,12 @@ static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
 		return -EFAULT;
 	*gpa = walk.gpa;
 	return 0;
+}
+
+/* The translation of a store. */
+static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
+{
+	return translate_la(vcpu, la, true, gpa);
 }
 
 /* A store into guest RAM is done: zap the shadow pages of its gfn. */
@@ -1653,8 +1666,8 @@ static int store_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa, u64 val,
  * page boundary with both halves translated first. A part in RAM is
  * stored there; a part whose GPA no writable memslot backs is an MMIO
  * exit with its bytes. Both parts MMIO (KVM: two exits, one per fragment)
- * is refused; a write-protect fault cannot lead there but through a
- * translation changed meanwhile.
+ * is refused: a page-table store reaches it only through a translation
+ * changed meanwhile, SMSW m16 only across two device pages.
  * Return 1 to re-enter (done, or a #PF queued), 0 for an MMIO exit,
  * -EFAULT when it cannot be emulated.
  */
@@ -1693,6 +1706,86 @@ static int emulated_store(struct kvmmu_vcpu *vcpu, u64 la, u64 val,
 				       size - first, insn);
 	kvmmu_mmio_skip(vcpu, insn);
 	return 1;
+}
+
+/**
+ * kvmmu_sys_mem_write - store to the memory operand of SMSW m16.
+ * @vcpu: the vCPU (tdp=0), state in vcpu->regs and vcpu->sregs.
+ * @insn: the instruction, decoded with a memory operand (@insn->mem).
+ * @mode: the cpu mode it was decoded in (16, 32 or 64).
+ * @val: the value, in its low @size bytes.
+ * @size: 1, 2, 4 or 8.
+ *
+ * As KVM's emulator writes a memory destination (segmented_write() ->
+ * emulator_write_emulated()): translated as a write at the vCPU's CPL, a
+ * #PF queued if the guest's tables refuse it, RAM written (a guest table
+ * there has its shadow pages zapped), a part with no writable memslot an
+ * MMIO exit. The instruction completes with the store (RIP moves on).
+ *
+ * Return: 1 to re-enter the guest, 0 to exit to the VMM (KVM_EXIT_MMIO,
+ * or KVM_EXIT_INTERNAL_ERROR when it cannot be emulated).
+ */
+int kvmmu_sys_mem_write(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_sys_insn *insn, int mode, u64 val,
+			unsigned int size)
+{
+	struct kvmmu_mmio_insn m = {
+		.len = insn->len, .mode = mode, .is_write = true,
+		.mem_size = size,
+	};
+	u64 la = ea_la(vcpu, &insn->ea, insn->len, mode, 0);
+	int r = emulated_store(vcpu, la, val & size_mask(size), size, &m);
+
+	if (r < 0)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    la);
+	return r;
+}
+
+/**
+ * kvmmu_sys_mem_read - read the memory operand of LMSW m16.
+ * @vcpu: the vCPU (tdp=0), state in vcpu->regs and vcpu->sregs.
+ * @insn: the instruction, decoded with a memory operand (@insn->mem).
+ * @mode: the cpu mode it was decoded in (16, 32 or 64).
+ * @val: set to the value read, zero-extended.
+ * @size: 1, 2, 4 or 8.
+ * @ret: when false is returned, what the exit handler returns.
+ *
+ * As KVM's segmented_read(): translated as a read at the vCPU's CPL (a
+ * page-crossing operand page by page, the second address wrapped at 4G
+ * outside long mode), a #PF queued if the guest's tables refuse it. A
+ * part with no memslot would be an MMIO load in KVM; here it is an
+ * emulation error (LMSW from a device is not worth a completion path).
+ *
+ * Return: true with *@val set; false with *@ret 1 (a #PF queued: re-enter
+ * the guest) or 0 (KVM_EXIT_INTERNAL_ERROR set up).
+ */
+bool kvmmu_sys_mem_read(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_sys_insn *insn, int mode, u64 *val,
+			unsigned int size, int *ret)
+{
+	u64 la = ea_la(vcpu, &insn->ea, insn->len, mode, 0);
+	unsigned int first = min_t(unsigned int, size,
+				   PAGE_SIZE - offset_in_page(la));
+	u64 la2 = mode == 64 ? la + first : (u32)(la + first);
+	u64 gpa, gpa2 = 0;
+	int r;
+
+	*val = 0;
+	r = translate_la(vcpu, la, false, &gpa);
+	if (!r && first < size)
+		r = translate_la(vcpu, la2, false, &gpa2);
+	if (!r && (guest_rw(vcpu, gpa, val, first, false) ||
+		   (first < size &&
+		    guest_rw(vcpu, gpa2, (u8 *)val + first, size - first,
+			     false))))
+		r = -EFAULT;
+	if (!r)
+		return true;
+	*ret = r > 0 ? 1 : kvmmu_internal_error(vcpu,
+						KVM_INTERNAL_ERROR_EMULATION,
+						la);
+	return false;
 }
 
 /*

@@ -58,6 +58,10 @@
  *   review_huge_dirty_again  D of a 2M page: set, cleared by the guest,
  *                         set again by the next write
  *   review_smsw           SMSW r64 at CPL 0: CR0[15:0]
+ *   smsw_lmsw_mem         SMSW m16 stores CR0[15:0] (2 bytes), LMSW m16
+ *                         loads MP/EM/TS (PE stays); #PF 3 and 0 on a
+ *                         read-only or absent operand; SMSW to MMIO: a
+ *                         2-byte MMIO exit
  *   wp0_smep_no_exec      CR0.WP=0 with SMEP: a supervisor write to a
  *                         read-only user page works, a supervisor call
  *                         into it is a #PF (fetch), not executed
@@ -206,6 +210,8 @@
 #define OP_EDIT_CR3	22
 #define OP_EDIT_PGE	23
 #define OP_PTE_LOOP	24
+#define OP_SMSW_M	25
+#define OP_LMSW_M	26
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -268,6 +274,8 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	OP(OP_PTE_LOOP, "5:\tmov %rcx, %rsi\n\tshl $12, %rsi\n\t"
 			"mov %rsi, (%rbx)\n\tmov (%rdx), %rsi\n\t"
 			"dec %rcx\n\tjnz 5b")
+	OP(OP_SMSW_M, "smsw (%rbx)")
+	OP(OP_LMSW_M, "lmsw (%rbx)\n\tmov %cr0, %rcx")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -1241,6 +1249,52 @@ TEST_F(sh, review_huge_dirty_again)
 TEST_F(sh, review_smsw)
 {
 	EXPECT_EQ(0x0033ULL, must(_metadata, self, OP_SMSW, 0, 0) & 0xffff);
+}
+
+/*
+ * SMSW m16 and LMSW m16 (the CR0 read and write intercepts; KVM hands
+ * them to its emulator: em_smsw(), em_lmsw()): SMSW stores CR0[15:0], two
+ * bytes and no more; LMSW loads MP, EM and TS and cannot clear PE; a
+ * read-only page is #PF 3 for SMSW, an absent one #PF 0 for LMSW; SMSW
+ * to a page no memslot backs is an MMIO exit of two bytes.
+ */
+TEST_F(sh, smsw_lmsw_mem)
+{
+	uint8_t *page = self->mem + DATA_GPA + 3 * 0x1000;
+	uint64_t va = WINDOW + 3 * 0x1000;
+	uint16_t cr0_low = 0x0033;
+	struct sh_result res;
+	struct kvm_sregs s;
+
+	memset(page, 0xaa, 16);
+	must(_metadata, self, OP_SMSW_M, va + 8, 0);
+	EXPECT_EQ(0x0033, *(uint16_t *)(page + 8));
+	EXPECT_EQ(0xaaaa, *(uint16_t *)(page + 6));
+	EXPECT_EQ(0xaaaa, *(uint16_t *)(page + 10));
+
+	*(uint16_t *)page = 0x0008;	/* TS; MP and PE clear */
+	EXPECT_EQ(0x80010039ULL, must(_metadata, self, OP_LMSW_M, va, 0));
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	EXPECT_EQ(0x80010039ULL, s.cr0);
+	*(uint16_t *)page = 0x0002;	/* MP back, TS clear */
+	EXPECT_EQ(0x80010033ULL, must(_metadata, self, OP_LMSW_M, va, 0));
+
+	*pte(self, PT_A1 + 4 * 8) = (DATA_GPA + 4 * 0x1000) | P;
+	expect_pf(_metadata, self, OP_SMSW_M, WINDOW + 4 * 0x1000 + 2, 3);
+	expect_pf(_metadata, self, OP_LMSW_M, WINDOW + 16 * 0x1000, 0);
+
+	*pte(self, PT_A1 + 12 * 8) = MMIO_GPA | P | RW;
+	ASSERT_EQ(0, sh_do(self, OP_SMSW_M, WINDOW + 12 * 0x1000 + 0x10, 0,
+			   &res));
+	ASSERT_EQ(0, res.port);
+	EXPECT_EQ(KVM_EXIT_MMIO, res.mmio.exit_reason);
+	EXPECT_EQ(MMIO_GPA + 0x10, res.mmio.mmio.phys_addr);
+	EXPECT_EQ(2U, res.mmio.mmio.len);
+	EXPECT_EQ(1, res.mmio.mmio.is_write);
+	EXPECT_EQ(0, memcmp(res.mmio.mmio.data, &cr0_low, 2));
+	ASSERT_EQ(0, sh_run(self, &res));
+	EXPECT_EQ(PORT_DONE, res.port);
 }
 
 /*
