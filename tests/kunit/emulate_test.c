@@ -414,6 +414,16 @@ static void emulate_rip(struct kunit *test)
 	kvmmu_mmio_skip(vcpu, &insn);
 	KUNIT_EXPECT_EQ(test, vcpu->regs.rip, 1);
 
+	/*
+	 * 16-bit code: no wrap at 64K either, only at 4G, as the writeback
+	 * of KVM's x86_emulate_insn() (assign_eip_near()'s operand-size mask
+	 * is for branches; sequential code past a 64K limit is #GP).
+	 */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_mmio(mov, 2, 16, &insn), 0);
+	vcpu->regs.rip = 0xffffULL;
+	kvmmu_mmio_skip(vcpu, &insn);
+	KUNIT_EXPECT_EQ(test, vcpu->regs.rip, 0x10001);
+
 	/* A load advances RIP too, once. */
 	KUNIT_ASSERT_EQ(test, kvmmu_decode_mmio((const u8 *)"\x8b\x03", 2, 32,
 						&insn), 0);
