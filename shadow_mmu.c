@@ -357,12 +357,39 @@ static int sh_read_gpte(struct kvmmu_vm *vm, u64 gpa, unsigned int size,
 
 /* ---- zaps ---- */
 
-/* Clear one SPTE of @sp: a leaf leaves the rmap, a table its child. */
+static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
+			unsigned int idx);
+
+/*
+ * An unsync leaf page lost its last parent: no root reaches it, so no
+ * sync would ever be asked for it (KVM zaps the unsync children of a page
+ * it zaps, mmu_zap_unsync_children(), and forgets parentless ones, which
+ * stay unsync until found). Empty it and make it in sync again, its gfn
+ * write-protected: an empty page is in sync with any table. It is not
+ * deleted here: the caller may be walking the page lists. Its leaves were
+ * zapped and write access taken: the caller flushes (sh_zap_spte()
+ * returned true).
+ */
+static void sh_drop_orphan(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+		sh_zap_spte(mmu, sp, i);
+	kvmmu_shadow_clear_unsync(&mmu->sp, sp);
+	kvmmu_shadow_wrprot_gfn(mmu, sp->gfn);
+}
+
+/*
+ * Clear one SPTE of @sp: a leaf leaves the rmap, a table its child (an
+ * unsync child left without a parent is emptied, sh_drop_orphan()).
+ */
 static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 			unsigned int idx)
 {
 	u64 *sptep = &sp->spt[idx];
 	u64 spte = READ_ONCE(*sptep);
+	struct kvmmu_mmu_page *child;
 
 	if (!kvmmu_spte_present(spte))
 		return false;
@@ -371,9 +398,11 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(spte);
 	} else {
-		kvmmu_shadow_remove_parent(kvmmu_sptep_to_sp(kvmmu_spte_table(spte)),
-					   sptep);
+		child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+		kvmmu_shadow_remove_parent(child, sptep);
 		WRITE_ONCE(*sptep, 0);
+		if (child->unsync && kvmmu_rmap_empty(&child->parent_ptes))
+			sh_drop_orphan(mmu, child);
 	}
 	kvmmu_ledger_zapped(1);
 	return true;

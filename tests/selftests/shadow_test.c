@@ -89,6 +89,10 @@
  *   unsync_many_pte_writes  2000 PTE stores to a leaf table in use in
  *                         one run: under 200 exits (vCPU stat "exits"),
  *                         "mmu_unsync" >= 1, 0 after MOV CR3
+ *   unsync_orphan_table   a written (unsync) leaf table whose PDE the
+ *                         guest clears in the same run: kvmmu has no
+ *                         unsync page left ("mmu_unsync" 0); with the PDE
+ *                         back the store is seen
  *   unsync_pt_becomes_directory  a written (unsync) leaf table then
  *                         also used as a page directory: a store to it
  *                         is seen after INVLPG (protected again)
@@ -194,6 +198,7 @@
 #define OP_EDIT_CR3	22
 #define OP_EDIT_PGE	23
 #define OP_PTE_LOOP	24
+#define OP_W64_CLEAR	25
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -256,6 +261,8 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	OP(OP_PTE_LOOP, "5:\tmov %rcx, %rsi\n\tshl $12, %rsi\n\t"
 			"mov %rsi, (%rbx)\n\tmov (%rdx), %rsi\n\t"
 			"dec %rcx\n\tjnz 5b")
+	/* One run: store RCX to RBX, then 0 to RDX. */
+	OP(OP_W64_CLEAR, "mov %rcx, (%rbx)\n\tmovq $0, (%rdx)")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -1710,6 +1717,35 @@ TEST_F(sh, unsync_many_pte_writes)
 	must(_metadata, self, OP_SETCR3, PML4_A, 0);
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+}
+
+/*
+ * An unsync leaf table orphaned: in one run the guest stores to PT_A1
+ * (in use at WINDOW, so it goes unsync) and then clears PD_A's entry for
+ * it. No root leads to PT_A1's shadow page any more: kvmmu drops it from
+ * the unsync pages at once (VM stat "mmu_unsync" 0 before any further
+ * entry; stock KVM leaves it unsync, parentless, until found again).
+ * With the PDE back, the store is seen.
+ */
+TEST_F(sh, unsync_orphan_table)
+{
+	long long unsync;
+
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x0a0a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x5000) = 0x5a5a;
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must_rdx(_metadata, self, OP_W64_CLEAR, PT_A1 + 3 * 8,
+		 (DATA_GPA + 0x5000) | P | RW, PD_A + 8);
+	EXPECT_EQ(0ULL, *pte(self, PD_A + 8));
+	unsync = vm_stat(_metadata, self->vmfd, "mmu_unsync");
+	TH_LOG("mmu_unsync after the PDE went: %lld", unsync);
+	if (!kvmmu_is_stock())
+		EXPECT_EQ(0, unsync);
+	must(_metadata, self, OP_W64, PD_A + 8, PT_A1 | P | RW | US);
+	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW + 0x3000, 0));
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 }
 
 /*
