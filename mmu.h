@@ -239,8 +239,10 @@ union kvmmu_page_role {
  * @spt: the 512 SPTEs; its struct page's private points back here.
  * @parent_ptes: the SPTEs (of upper shadow pages) pointing at @spt.
  * @unsync: the SPTEs may lag behind the guest's table (leaf pages).
- * @unsync_children: unused (KVM's count for unsync_child_bitmap; kvmmu
- *                   keeps the VM's unsync pages on one list instead).
+ * @unsync_children: how many bits of @unsync_child_bitmap are set.
+ * @unsync_child_bitmap: upper pages: SPTE i may lead to an unsync page
+ *                       (KVM's; a bit may be stale, cleared by the next
+ *                       walk that finds nothing unsync below it).
  * @unsync_link: in the VM's list of unsync pages while @unsync.
  * @root_count: vCPUs using the page as their root; a zapped root lives
  *              on, invalid, until the count drops to 0.
@@ -256,6 +258,7 @@ struct kvmmu_mmu_page {
 	struct kvmmu_rmap_head parent_ptes;
 	bool unsync;
 	unsigned int unsync_children;
+	DECLARE_BITMAP(unsync_child_bitmap, KVMMU_SPTE_PER_TABLE);
 	struct list_head unsync_link;
 	int root_count;
 	u64 *gfns;
@@ -317,6 +320,7 @@ void kvmmu_shadow_put_root(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp,
 void kvmmu_shadow_commit_delete(struct kvmmu_shadow *s,
 				struct list_head *zapped);
 void kvmmu_shadow_mark_unsync(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp);
+void kvmmu_shadow_mark_unsync_spte(u64 *sptep);
 void kvmmu_shadow_clear_unsync(struct kvmmu_shadow *s,
 			       struct kvmmu_mmu_page *sp);
 

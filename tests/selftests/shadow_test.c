@@ -93,6 +93,14 @@
  *                         guest clears in the same run: kvmmu has no
  *                         unsync page left ("mmu_unsync" 0); with the PDE
  *                         back the store is seen
+ *   unsync_unreachable_left  space B's leaf table written from space
+ *                         A stays unsync ("mmu_unsync" 1) across A's MOV
+ *                         CR3, and is synced (0, the new entry seen) when
+ *                         B is loaded
+ *   unsync_below_linked_directory  a page directory whose leaf table is
+ *                         unsync, linked into a second space whose CR3
+ *                         was reloaded since: the first access through
+ *                         it sees the table's new entry
  *   unsync_pt_becomes_directory  a written (unsync) leaf table then
  *                         also used as a page directory: a store to it
  *                         is seen after INVLPG (protected again)
@@ -1746,6 +1754,66 @@ TEST_F(sh, unsync_orphan_table)
 	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW + 0x3000, 0));
 	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+}
+
+/*
+ * A sync reaches what the vCPU's roots lead to, no more
+ * (kvm_mmu_sync_roots()): PT_B1 of the guest's space B, written from
+ * space A (so it goes unsync), stays unsync across A's MOV CR3 ("mmu_unsync"
+ * 1; a sync of every unsync page of the VM made it 0), and is synced when
+ * B is loaded: the entry rewritten there is seen.
+ */
+TEST_F(sh, unsync_unreachable_left)
+{
+	*(uint64_t *)(self->mem + DATA_GPA + 0x9000) = 0x9999;
+	*(uint64_t *)(self->mem + DATA_GPA + 0xa000) = 0xaaaa;
+	must(_metadata, self, OP_W64, PML4_B, PDPT_B | P | RW | US);
+	must(_metadata, self, OP_W64, PDPT_B, PD_B | P | RW | US);
+	must(_metadata, self, OP_W64, PD_B, PT_A0 | P | RW | US);
+	must(_metadata, self, OP_W64, PD_B + 8, PT_B1 | P | RW | US);
+	must(_metadata, self, OP_W64, PT_B1, (DATA_GPA + 0x9000) | P | RW);
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	EXPECT_EQ(0x9999ULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	/* From A: PT_B1's entry for WINDOW, in use in B, now data page 10. */
+	must(_metadata, self, OP_W64, PT_B1, (DATA_GPA + 0xa000) | P | RW);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	EXPECT_EQ(0xaaaaULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+}
+
+/*
+ * An upper page is synced below before a new path leads to it
+ * (FNAME(fetch)'s mmu_sync_children()): PT_A1, in use under PD_A in
+ * space A, is written from the guest's space B (unsync, and no root of B
+ * leads to it); then B's PDPT gets PD_A at 1G and B's CR3 is reloaded.
+ * The first read through 1G + 2M links PD_A's shadow page into B: it
+ * sees the new entry, not the stale shadow PTE.
+ */
+TEST_F(sh, unsync_below_linked_directory)
+{
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x0a0a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x1000) = 0x1a1a;
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	must(_metadata, self, OP_W64, PML4_B, PDPT_B | P | RW | US);
+	must(_metadata, self, OP_W64, PDPT_B, PD_B | P | RW | US);
+	must(_metadata, self, OP_W64, PD_B, PT_A0 | P | RW | US);
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	must(_metadata, self, OP_W64, PT_A1, (DATA_GPA + 0x1000) | P | RW);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_W64, PDPT_B + 8, PD_A | P | RW | US);
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64,
+				  0x40000000UL + WINDOW, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
 }
 
 /*
