@@ -734,14 +734,22 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 {
 	unsigned int i = 0, max = min_t(unsigned int, avail,
 					KVMMU_MAX_INSN_LEN);
+	u8 rex = 0, modrm, seg = KVMMU_SREG_NONE;
 	bool lock = false;
 	bool opsize = false;
-	u8 rex = 0, modrm;
 
 	memset(insn, 0, sizeof(*insn));
 	for (; i < max && legacy_prefix(bytes[i]); i++) {
 		lock |= bytes[i] == 0xf0;
 		opsize |= bytes[i] == 0x66;
+		switch (bytes[i]) {
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+			seg = (bytes[i] >> 3) & 3;
+			break;
+		case 0x64: case 0x65:
+			seg = bytes[i] == 0x64 ? KVMMU_SREG_FS : KVMMU_SREG_GS;
+			break;
+		}
 	}
 	if (i < max && cpu_mode == 64 && (bytes[i] & 0xf0) == 0x40)
 		rex = bytes[i++];
@@ -769,6 +777,7 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 				.avail = max,
 				.pos = i,
 				.truncated = avail < KVMMU_MAX_INSN_LEN,
+				.mode64 = cpu_mode == 64,
 			};
 			unsigned int addr_size = cpu_mode / 8;
 			u8 reg;
@@ -779,9 +788,11 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 			for (r = 0; r < i; r++)
 				if (bytes[r] == 0x67)
 					addr_size = cpu_mode == 32 ? 2 : 4;
-			r = skip_modrm(&d, addr_size, 0, &reg, NULL);
+			r = skip_modrm(&d, addr_size, rex, &reg, &insn->ea);
 			if (r)
 				return r;
+			if (seg != KVMMU_SREG_NONE)
+				insn->ea.seg = seg;
 			insn->len = d.pos;
 			return 0;
 		}

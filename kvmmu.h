@@ -502,6 +502,10 @@ struct kvmmu_sys_insn;
 int kvmmu_decode_at_rip(struct kvmmu_vcpu *vcpu, struct kvmmu_sys_insn *insn,
 			int *mode);
 int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu);
+struct kvmmu_mem_operand;
+u64 kvmmu_operand_la(struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_mem_operand *ea,
+		     unsigned int insn_len, int mode, s64 extra);
 int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4);
 bool kvmmu_load_pdptrs(struct kvmmu_vcpu *vcpu, u64 cr3);
 int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);

@@ -43,6 +43,7 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 			    u64 *gpa, u32 *inject_error);
 int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa);
 void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn);
+void kvmmu_shadow_invlpg(struct kvmmu_vcpu *vcpu, u64 gva);
 int kvmmu_mmu_set_nr_mmu_pages(struct kvmmu_vm *vm, unsigned long nr);
 
 int kvmmu_mmu_vm_init(struct kvmmu_vm *vm);

@@ -1288,6 +1288,63 @@ out:
 	return r;
 }
 
+/**
+ * kvmmu_shadow_invlpg - a guest INVLPG: sync what maps one address.
+ * @vcpu: the vCPU, in its thread, before its next entry (may sleep).
+ * @gva: the linear address invalidated.
+ *
+ * KVM's kvm_mmu_invalidate_addr() (__kvm_mmu_invalidate_addr(), which is
+ * FNAME(invlpg) in older kernels): descends the vCPU's shadow for @gva
+ * from its root while the pages lead to unsync pages, and syncs the one
+ * SPTE of an unsync leaf page that maps @gva (FNAME(sync_spte); the page
+ * stays unsync), zapping it if the guest's entry cannot be read; every
+ * vCPU is flushed if it changed. Unsync pages that do not map @gva are
+ * left as they are. The caller flushes the vCPU's own TLB.
+ */
+void kvmmu_shadow_invlpg(struct kvmmu_vcpu *vcpu, u64 gva)
+{
+	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
+	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	struct kvmmu_mmu_page *sp;
+	unsigned int i;
+	bool flush = false;
+	LIST_HEAD(freed);
+	int level, idx, r;
+	u64 spte;
+
+	if (!READ_ONCE(mmu->sp.nr_unsync))
+		return;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	write_lock(&mmu->lock);
+	/* The roots the vCPU ran with: INVLPG never changes them. */
+	if (c->root) {
+		sp = c->root;
+		level = KVMMU_ROOT_LEVEL;
+	} else {
+		gva = (u32)gva;
+		sp = c->pae[gva >> 30];
+		level = PG_LEVEL_2M;
+	}
+	while (sp && !sp->role.invalid) {
+		i = kvmmu_spte_index(gva >> PAGE_SHIFT, level);
+		if (sp->unsync) {
+			r = sh_sync_spte(mmu, sp, i);
+			if (r < 0)
+				r = sh_zap_spte(mmu, sp, i);
+			flush |= r;
+		}
+		if (level == PG_LEVEL_4K || !sp->unsync_children)
+			break;
+		spte = READ_ONCE(sp->spt[i]);
+		if (!kvmmu_spte_present(spte))
+			break;
+		sp = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+		level--;
+	}
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+}
+
 /* ---- the fault's descent ---- */
 
 /*

@@ -1564,7 +1564,26 @@ static void set_flags(struct kvmmu_vcpu *vcpu, u64 mask, u64 flags)
 static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		      s64 extra)
 {
-	const struct kvmmu_mem_operand *ea = &pt->ea;
+	return kvmmu_operand_la(vcpu, &pt->ea, pt->mov.len, pt->mov.mode,
+				extra);
+}
+
+/**
+ * kvmmu_operand_la - the linear address of a decoded memory operand.
+ * @vcpu: the vCPU (registers and segments).
+ * @ea: the operand.
+ * @insn_len: the instruction's length, for a RIP-relative operand.
+ * @mode: 16, 32 or 64, as it was decoded in.
+ * @extra: bytes to add to the effective address.
+ *
+ * KVM's linearize() without its limit and canonical checks.
+ *
+ * Return: the linear address.
+ */
+u64 kvmmu_operand_la(struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_mem_operand *ea,
+		     unsigned int insn_len, int mode, s64 extra)
+{
 	const struct kvm_segment *seg = sreg(vcpu, ea->seg);
 	u64 la = ea->disp + extra;
 
@@ -1573,9 +1592,9 @@ static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 	if (ea->index != KVMMU_EA_NO_REG)
 		la += *kvmmu_gpr(&vcpu->regs, ea->index) * ea->scale;
 	if (ea->rip_rel)
-		la += vcpu->regs.rip + pt->mov.len;
+		la += vcpu->regs.rip + insn_len;
 	la &= size_mask(ea->addr_size);
-	if (pt->mov.mode == 64)
+	if (mode == 64)
 		return seg == &vcpu->sregs.fs || seg == &vcpu->sregs.gs ?
 		       seg->base + la : la;
 	return (u32)(seg->base + la);

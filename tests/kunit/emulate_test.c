@@ -1119,8 +1119,8 @@ static void walker_vcpu(struct kunit *test)
 
 /*
  * kvmmu_decode_sys(): the length of intercepted instructions the CPU does
- * not measure under TCG (no NRIP save), prefixes included, and the
- * operands of MOV CR/DR.
+ * not measure under TCG (no NRIP save), prefixes included, the operands
+ * of MOV CR/DR and INVLPG's memory operand.
  */
 static void decode_sys(struct kunit *test)
 {
@@ -1135,6 +1135,11 @@ static void decode_sys(struct kunit *test)
 	static const u8 lgdt_mem[] = { 0x0f, 0x01, 0x10 };
 	static const u8 smsw_r9[] = { 0x49, 0x0f, 0x01, 0xe1 };
 	static const u8 smsw_ax[] = { 0x66, 0x0f, 0x01, 0xe0 };
+	/* invlpg (%r8); -8(%eax,%ecx,4); %fs:0x10(%rip) */
+	static const u8 invlpg_r8[] = { 0x41, 0x0f, 0x01, 0x38 };
+	static const u8 invlpg_sib[] = { 0x0f, 0x01, 0x7c, 0x88, 0xf8 };
+	static const u8 invlpg_rip_fs[] = { 0x64, 0x0f, 0x01, 0x3d,
+					    0x10, 0, 0, 0 };
 	u8 prefixes[16];
 	struct kvmmu_sys_insn insn;
 
@@ -1193,6 +1198,25 @@ static void decode_sys(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, insn.op_size, 4);
 	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(vmmcall, 2, 64, &insn),
 			-ENODATA);
+	/* INVLPG: the operand decoded (REX.B, SIB, disp8, RIP, FS). */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(invlpg_r8, 4, 64, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 4);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, KVMMU_GPR_R8);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, KVMMU_EA_NO_REG);
+	KUNIT_EXPECT_EQ(test, insn.ea.addr_size, 8);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(invlpg_sib, 5, 32, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 5);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, KVMMU_GPR_RAX);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, KVMMU_GPR_RCX);
+	KUNIT_EXPECT_EQ(test, insn.ea.scale, 4);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, -8);
+	KUNIT_EXPECT_EQ(test, insn.ea.addr_size, 4);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(invlpg_rip_fs, 8, 64, &insn),
+			0);
+	KUNIT_EXPECT_EQ(test, insn.len, 8);
+	KUNIT_EXPECT_TRUE(test, insn.ea.rip_rel);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, 0x10);
+	KUNIT_EXPECT_EQ(test, insn.ea.seg, KVMMU_SREG_FS);
 
 	/* Cut short, and too long. */
 	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(mov_cr4_rax, 2, 32, &insn),

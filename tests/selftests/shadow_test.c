@@ -101,6 +101,10 @@
  *                         unsync, linked into a second space whose CR3
  *                         was reloaded since: the first access through
  *                         it sees the table's new entry
+ *   unsync_invlpg_one_address  PTEs of two leaf tables rewritten and
+ *                         one address INVLPGed in one run: that address
+ *                         sees its new page, both tables stay unsync
+ *                         ("mmu_unsync" 2) until the next full sync
  *   unsync_pt_becomes_directory  a written (unsync) leaf table then
  *                         also used as a page directory: a store to it
  *                         is seen after INVLPG (protected again)
@@ -207,6 +211,7 @@
 #define OP_EDIT_PGE	23
 #define OP_PTE_LOOP	24
 #define OP_W64_CLEAR	25
+#define OP_EDIT2_INVLPG	26
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -271,6 +276,9 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 			"dec %rcx\n\tjnz 5b")
 	/* One run: store RCX to RBX, then 0 to RDX. */
 	OP(OP_W64_CLEAR, "mov %rcx, (%rbx)\n\tmovq $0, (%rdx)")
+	/* One run: RCX to [RBX], RDI to [RSI], INVLPG RDX, read RDX. */
+	OP(OP_EDIT2_INVLPG, "mov %rcx, (%rbx)\n\tmov %rdi, (%rsi)\n\t"
+			    "invlpg (%rdx)\n\tmov (%rdx), %rcx")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -503,19 +511,18 @@ static int sh_run(FIXTURE_DATA(sh) *self, struct sh_result *res)
 }
 
 /*
- * Start operation @op at the top of the loop, in ring 0, and run it; RDX
- * is a second operand of a few.
+ * Start the operation in @regs (RAX) at the top of the loop, in ring 0,
+ * and run it.
  */
-static int sh_do_rdx(FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
-		     uint64_t rcx, uint64_t rdx, struct sh_result *res)
+static int sh_do_regs(FIXTURE_DATA(sh) *self, struct kvm_regs *regs,
+		      struct sh_result *res)
 {
-	struct kvm_regs regs = {
-		.rax = op, .rbx = rbx, .rcx = rcx, .rdx = rdx,
-		.rip = OFF(sh_loop), .rsp = STACK_TOP, .rflags = 2,
-	};
 	struct kvm_sregs s;
 	int r;
 
+	regs->rip = OFF(sh_loop);
+	regs->rsp = STACK_TOP;
+	regs->rflags = 2;
 	/* Back to ring 0 after a user operation or an exception. */
 	r = kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS, (unsigned long)&s);
 	if (r)
@@ -525,8 +532,19 @@ static int sh_do_rdx(FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
 	s.ds = self->sregs0.ds;
 	r = kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS, (unsigned long)&s);
 	if (!r)
-		r = kvmmu_ioctl(self->vcpufd, KVM_SET_REGS, (unsigned long)&regs);
+		r = kvmmu_ioctl(self->vcpufd, KVM_SET_REGS, (unsigned long)regs);
 	return r ? r : sh_run(self, res);
+}
+
+/* Operation @op; RDX is a second operand of a few. */
+static int sh_do_rdx(FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
+		     uint64_t rcx, uint64_t rdx, struct sh_result *res)
+{
+	struct kvm_regs regs = {
+		.rax = op, .rbx = rbx, .rcx = rcx, .rdx = rdx,
+	};
+
+	return sh_do_regs(self, &regs, res);
 }
 
 static int sh_do(FIXTURE_DATA(sh) *self, int op, uint64_t rbx, uint64_t rcx,
@@ -1814,6 +1832,45 @@ TEST_F(sh, unsync_below_linked_directory)
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 	must(_metadata, self, OP_SETCR3, PML4_A, 0);
 	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+}
+
+/*
+ * INVLPG syncs what maps its address, no more (KVM's kvm_mmu_invlpg()):
+ * PT_A2 (the host adds it at 6M) and PT_A1 in use, in one run the guest
+ * rewrites a PTE in each (both go unsync), INVLPGs the window's address
+ * only and reads it: the new page. Both pages are still unsync after it
+ * ("mmu_unsync" 2; a sync of every unsync page made it 0); the next
+ * entry (KVM_SET_SREGS) syncs both and 6M shows its new page too.
+ */
+#define PT_A2		0x16000UL
+#define VA_6M		0x600000UL
+
+TEST_F(sh, unsync_invlpg_one_address)
+{
+	struct kvm_regs regs = {
+		.rax = OP_EDIT2_INVLPG,
+		.rbx = PT_A1, .rcx = (DATA_GPA + 0x1000) | P | RW,
+		.rsi = PT_A2, .rdi = (DATA_GPA + 0x21000) | P | RW,
+		.rdx = WINDOW,
+	};
+	struct sh_result res;
+
+	*pte(self, PD_A + 24) = PT_A2 | P | RW | US;
+	*pte(self, PT_A2) = (DATA_GPA + 0x20000) | P | RW;
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x0a0a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x1000) = 0x1a1a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x20000) = 0x2020;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x21000) = 0x2121;
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	EXPECT_EQ(0x2020ULL, must(_metadata, self, OP_R64, VA_6M, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	ASSERT_EQ(0, sh_do_regs(self, &regs, &res));
+	ASSERT_EQ(PORT_DONE, res.port);
+	EXPECT_EQ(0x1a1aULL, res.rcx);
+	EXPECT_EQ(2, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	EXPECT_EQ(0x2121ULL, must(_metadata, self, OP_R64, VA_6M, 0));
+	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 }
 
 /*
