@@ -343,6 +343,7 @@ void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr);
+extern atomic_long_t kvmmu_shadow_total_pages;
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 struct kvmmu_walk;
 struct kvmmu_page_fault;

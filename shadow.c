@@ -142,6 +142,12 @@ int kvmmu_shadow_init(struct kvmmu_shadow *s, rwlock_t *lock)
 	return 0;
 }
 
+/*
+ * Shadow pages of every VM, for the shrinker's count (KVM's
+ * kvm_total_used_mmu_pages): read without any lock.
+ */
+atomic_long_t kvmmu_shadow_total_pages = ATOMIC_LONG_INIT(0);
+
 static void shadow_free_page(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 {
 	/* Whoever pointed at it is gone: the chain only needs freeing. */
@@ -151,6 +157,7 @@ static void shadow_free_page(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 	free_page((unsigned long)sp->gfns);
 	kfree(sp);
 	s->nr_pages--;
+	atomic_long_dec(&kvmmu_shadow_total_pages);
 }
 
 /**
@@ -233,6 +240,7 @@ struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
 	list_add(&sp->link, &s->active_pages);
 	hlist_add_head(&sp->hash_link, shadow_bucket(s, gfn));
 	s->nr_pages++;
+	atomic_long_inc(&kvmmu_shadow_total_pages);
 	return sp;
 }
 

@@ -615,17 +615,21 @@ unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu)
 
 /**
  * kvmmu_shadow_reclaim - the shrinker's zap (KVM's mmu_shrink_scan()).
- * @mmu: a shadow MMU; mmu->lock not held (taken here for write).
+ * @mmu: a shadow MMU; mmu->lock not held (tried here for write: a busy
+ *       VM is skipped rather than waited for, the shrinker's caller may
+ *       be any allocation).
  * @nr: how many pages to zap at most, oldest first, roots in use spared.
  *
- * Return: the number of pages zapped; they are freed before this returns.
+ * Return: the number of pages zapped, 0 if the lock was busy; they are
+ * freed before this returns.
  */
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr)
 {
 	unsigned long zapped;
 	LIST_HEAD(freed);
 
-	write_lock(&mmu->lock);
+	if (!write_trylock(&mmu->lock))
+		return 0;
 	zapped = sh_zap_oldest(mmu, nr);
 	kvmmu_mmu_zap_unlock(mmu, false, &freed);
 	return zapped;

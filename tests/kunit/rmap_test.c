@@ -1395,10 +1395,30 @@ static void smmu_dump(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x3000), 0U);
 }
 
+/*
+ * The shrinker's side: every shadow page of every VM is counted in one
+ * atomic (its count takes no lock), and a scan passes over a VM whose
+ * lock is held instead of waiting for it.
+ */
+static void smmu_reclaim_busy(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	long before = atomic_long_read(&kvmmu_shadow_total_pages);
+
+	smmu_page(test, 0x900, base_role());
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&kvmmu_shadow_total_pages),
+			before + 1);
+	read_lock(&f->mmu.lock);
+	KUNIT_EXPECT_EQ(test, kvmmu_shadow_reclaim(&f->mmu, 10), 0UL);
+	read_unlock(&f->mmu.lock);
+	KUNIT_EXPECT_EQ(test, kvmmu_shadow_nr_pages(&f->mmu), 1UL);
+}
+
 static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_gfn_rmap),
 	KUNIT_CASE(smmu_protect_and_zap),
 	KUNIT_CASE(smmu_dump),
+	KUNIT_CASE(smmu_reclaim_busy),
 	{}
 };
 
