@@ -212,6 +212,7 @@
 #define OP_PTE_LOOP	24
 #define OP_W64_CLEAR	25
 #define OP_EDIT2_INVLPG	26
+#define OP_R2		27
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -276,6 +277,8 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 			"dec %rcx\n\tjnz 5b")
 	/* One run: store RCX to RBX, then 0 to RDX. */
 	OP(OP_W64_CLEAR, "mov %rcx, (%rbx)\n\tmovq $0, (%rdx)")
+	/* One run: read RDX (into RSI), then RBX (into RCX). */
+	OP(OP_R2, "mov (%rdx), %rsi\n\tmov (%rbx), %rcx")
 	/* One run: RCX to [RBX], RDI to [RSI], INVLPG RDX, read RDX. */
 	OP(OP_EDIT2_INVLPG, "mov %rcx, (%rbx)\n\tmov %rdi, (%rsi)\n\t"
 			    "invlpg (%rdx)\n\tmov (%rdx), %rcx")
@@ -1810,11 +1813,14 @@ TEST_F(sh, unsync_unreachable_left)
  * (FNAME(fetch)'s mmu_sync_children()): PT_A1, in use under PD_A in
  * space A, is written from the guest's space B (unsync, and no root of B
  * leads to it); then B's PDPT gets PD_A at 1G and B's CR3 is reloaded.
- * The first read through 1G + 2M links PD_A's shadow page into B: it
- * sees the new entry, not the stale shadow PTE.
+ * In one run, a read of window page 1 through 1G + 2M faults and links
+ * PD_A's shadow page into B, and a read of window page 0 there, whose
+ * shadow PTE was built in A, must see the new entry, not the stale one.
  */
 TEST_F(sh, unsync_below_linked_directory)
 {
+	struct sh_result res;
+
 	*(uint64_t *)(self->mem + DATA_GPA) = 0x0a0a;
 	*(uint64_t *)(self->mem + DATA_GPA + 0x1000) = 0x1a1a;
 	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
@@ -1827,8 +1833,11 @@ TEST_F(sh, unsync_below_linked_directory)
 	must(_metadata, self, OP_W64, PDPT_B + 8, PD_A | P | RW | US);
 	must(_metadata, self, OP_SETCR3, PML4_B, 0);
 	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
-	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64,
-				  0x40000000UL + WINDOW, 0));
+	res = must_rdx(_metadata, self, OP_R2, 0x40000000UL + WINDOW, 0,
+		       0x40000000UL + WINDOW + 0x1000);
+	/* Window page 1 is data page 1; page 0 is now data page 1 too. */
+	EXPECT_EQ(0x1a1aULL, res.rsi);
+	EXPECT_EQ(0x1a1aULL, res.rcx);
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 	must(_metadata, self, OP_SETCR3, PML4_A, 0);
 	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
