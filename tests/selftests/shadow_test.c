@@ -104,7 +104,7 @@
  *   unsync_invlpg_one_address  PTEs of two leaf tables rewritten and
  *                         one address INVLPGed in one run: that address
  *                         sees its new page, both tables stay unsync
- *                         ("mmu_unsync" 2) until the next full sync
+ *                         ("mmu_unsync" 2) until a MOV CR3
  *   unsync_pt_becomes_directory  a written (unsync) leaf table then
  *                         also used as a page directory: a store to it
  *                         is seen after INVLPG (protected again)
@@ -1774,6 +1774,8 @@ TEST_F(sh, unsync_orphan_table)
 	must(_metadata, self, OP_W64, PD_A + 8, PT_A1 | P | RW | US);
 	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW + 0x3000, 0));
 	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	/* KVM syncs a page it finds but leaves it unsync until a flush. */
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 }
 
@@ -1848,8 +1850,8 @@ TEST_F(sh, unsync_below_linked_directory)
  * PT_A2 (the host adds it at 6M) and PT_A1 in use, in one run the guest
  * rewrites a PTE in each (both go unsync), INVLPGs the window's address
  * only and reads it: the new page. Both pages are still unsync after it
- * ("mmu_unsync" 2; a sync of every unsync page made it 0); the next
- * entry (KVM_SET_SREGS) syncs both and 6M shows its new page too.
+ * ("mmu_unsync" 2; a sync of every unsync page made it 0); a MOV CR3
+ * syncs both and 6M shows its new page too.
  */
 #define PT_A2		0x16000UL
 #define VA_6M		0x600000UL
@@ -1877,6 +1879,7 @@ TEST_F(sh, unsync_invlpg_one_address)
 	ASSERT_EQ(PORT_DONE, res.port);
 	EXPECT_EQ(0x1a1aULL, res.rcx);
 	EXPECT_EQ(2, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
 	EXPECT_EQ(0x2121ULL, must(_metadata, self, OP_R64, VA_6M, 0));
 	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
