@@ -508,6 +508,10 @@ int kvmmu_sys_mem_write(struct kvmmu_vcpu *vcpu,
 bool kvmmu_sys_mem_read(struct kvmmu_vcpu *vcpu,
 			const struct kvmmu_sys_insn *insn, int mode, u64 *val,
 			unsigned int size, int *ret);
+struct kvmmu_mem_operand;
+u64 kvmmu_operand_la(struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_mem_operand *ea, unsigned int len,
+		     int mode, s64 extra);
 int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4);
 bool kvmmu_load_pdptrs(struct kvmmu_vcpu *vcpu, u64 cr3);
 int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);

@@ -43,6 +43,7 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 			    u64 *gpa, u32 *inject_error);
 int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa);
 void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn);
+void kvmmu_shadow_invlpg(struct kvmmu_vcpu *vcpu, u64 gva);
 int kvmmu_mmu_set_nr_mmu_pages(struct kvmmu_vm *vm, unsigned long nr);
 
 int kvmmu_mmu_vm_init(struct kvmmu_vm *vm);
@@ -239,8 +240,10 @@ union kvmmu_page_role {
  * @spt: the 512 SPTEs; its struct page's private points back here.
  * @parent_ptes: the SPTEs (of upper shadow pages) pointing at @spt.
  * @unsync: the SPTEs may lag behind the guest's table (leaf pages).
- * @unsync_children: unused (KVM's count for unsync_child_bitmap; kvmmu
- *                   keeps the VM's unsync pages on one list instead).
+ * @unsync_children: how many bits of @unsync_child_bitmap are set.
+ * @unsync_child_bitmap: upper pages: SPTE i may lead to an unsync page
+ *                       (KVM's; a bit may be stale, cleared by the next
+ *                       walk that finds nothing unsync below it).
  * @unsync_link: in the VM's list of unsync pages while @unsync.
  * @root_count: vCPUs using the page as their root; a zapped root lives
  *              on, invalid, until the count drops to 0.
@@ -256,6 +259,7 @@ struct kvmmu_mmu_page {
 	struct kvmmu_rmap_head parent_ptes;
 	bool unsync;
 	unsigned int unsync_children;
+	DECLARE_BITMAP(unsync_child_bitmap, KVMMU_SPTE_PER_TABLE);
 	struct list_head unsync_link;
 	int root_count;
 	u64 *gfns;
@@ -317,6 +321,7 @@ void kvmmu_shadow_put_root(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp,
 void kvmmu_shadow_commit_delete(struct kvmmu_shadow *s,
 				struct list_head *zapped);
 void kvmmu_shadow_mark_unsync(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp);
+void kvmmu_shadow_mark_unsync_spte(u64 *sptep);
 void kvmmu_shadow_clear_unsync(struct kvmmu_shadow *s,
 			       struct kvmmu_mmu_page *sp);
 
@@ -338,6 +343,7 @@ void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr);
+extern atomic_long_t kvmmu_shadow_total_pages;
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
 				     u64 *spte);

@@ -25,9 +25,11 @@
  *   root is kept, invalid, until the count drops to zero.
  * - unsync marks a leaf (level-1) page whose guest table the guest may
  *   write without a fault (shadow_mmu.c resyncs it on INVLPG, MOV CR3 and
- *   TLB flushes). The VM's unsync pages are on one list,
- *   @s->unsync_pages, instead of KVM's unsync_child_bitmap in the parents
- *   (unsync_children is unused).
+ *   TLB flushes). As in KVM, each upper page's unsync_child_bitmap (and
+ *   unsync_children, the count of its bits) tells which of its SPTEs lead
+ *   to an unsync page, so that a sync walks from a vCPU's roots to what
+ *   they reach only; the VM's unsync pages are also on one list,
+ *   @s->unsync_pages (statistics, debugfs).
  *
  * What is here: find, allocate and hash, parent pointers, and a delete in
  * two steps as KVM's prepare/commit zap: prepare unlinks the page from its
@@ -140,6 +142,12 @@ int kvmmu_shadow_init(struct kvmmu_shadow *s, rwlock_t *lock)
 	return 0;
 }
 
+/*
+ * Shadow pages of every VM, for the shrinker's count (KVM's
+ * kvm_total_used_mmu_pages): read without any lock.
+ */
+atomic_long_t kvmmu_shadow_total_pages = ATOMIC_LONG_INIT(0);
+
 static void shadow_free_page(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 {
 	/* Whoever pointed at it is gone: the chain only needs freeing. */
@@ -149,6 +157,7 @@ static void shadow_free_page(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 	free_page((unsigned long)sp->gfns);
 	kfree(sp);
 	s->nr_pages--;
+	atomic_long_dec(&kvmmu_shadow_total_pages);
 }
 
 /**
@@ -225,10 +234,13 @@ struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
 	sp->gfn = gfn;
 	sp->role = role;
 	sp->unsync = false;
+	sp->unsync_children = 0;
+	bitmap_zero(sp->unsync_child_bitmap, KVMMU_SPTE_PER_TABLE);
 	INIT_LIST_HEAD(&sp->unsync_link);
 	list_add(&sp->link, &s->active_pages);
 	hlist_add_head(&sp->hash_link, shadow_bucket(s, gfn));
 	s->nr_pages++;
+	atomic_long_inc(&kvmmu_shadow_total_pages);
 	return sp;
 }
 
@@ -361,12 +373,48 @@ void kvmmu_shadow_commit_delete(struct kvmmu_shadow *s,
 	}
 }
 
+static void shadow_mark_parents_unsync(struct kvmmu_mmu_page *sp);
+
+/**
+ * kvmmu_shadow_mark_unsync_spte - an upper SPTE now leads to an unsync page.
+ * @sptep: the SPTE, in an upper page's spt.
+ *
+ * KVM's mark_unsync(): sets the SPTE's bit in its page's
+ * unsync_child_bitmap and, the first time that page has one, marks the
+ * page's own parents up to the roots, so that a sync from a root finds
+ * every unsync page below it and nothing else. Call with the MMU lock
+ * held for write.
+ */
+void kvmmu_shadow_mark_unsync_spte(u64 *sptep)
+{
+	struct kvmmu_mmu_page *sp = kvmmu_sptep_to_sp(sptep);
+
+	if (__test_and_set_bit(sptep - sp->spt, sp->unsync_child_bitmap))
+		return;
+	if (sp->unsync_children++)
+		return;
+	shadow_mark_parents_unsync(sp);
+}
+
+/* kvm_mmu_mark_parents_unsync(); at most one call per level up. */
+static void shadow_mark_parents_unsync(struct kvmmu_mmu_page *sp)
+{
+	struct kvmmu_rmap_iter iter;
+	u64 *sptep;
+
+	for (sptep = kvmmu_rmap_first(&sp->parent_ptes, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter))
+		kvmmu_shadow_mark_unsync_spte(sptep);
+}
+
 /**
  * kvmmu_shadow_mark_unsync - let a leaf page lag behind its guest table.
  * @s: the VM's shadow pages.
  * @sp: an indirect level-1 page (KVM's kvm_unsync_page()).
  *
- * Call with the MMU lock held for write.
+ * It joins the VM's list (statistics, debugfs) and its parents' bitmaps
+ * lead to it from every root above it. Call with the MMU lock held for
+ * write.
  */
 void kvmmu_shadow_mark_unsync(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 {
@@ -377,6 +425,7 @@ void kvmmu_shadow_mark_unsync(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 	sp->unsync = true;
 	list_add_tail(&sp->unsync_link, &s->unsync_pages);
 	WRITE_ONCE(s->nr_unsync, s->nr_unsync + 1);
+	shadow_mark_parents_unsync(sp);
 }
 
 /**

@@ -39,12 +39,15 @@
  * guest write racing with the fault makes it retry.
  *
  * Unsync: as KVM's mmu_try_to_unsync_pages(), a write fault on a gfn
- * whose indirect pages are all level 1 marks them unsync (the VM's list,
- * shadow.c) and maps it writable. KVMMU_REQ_MMU_SYNC (MOV CR3, INVLPG,
- * flushing CR0/CR4 writes, KVM_SET_SREGS) and new roots sync every
- * unsync page before the next entry (sh_sync_pages(), mmu_sync_children()
- * and FNAME(sync_spte)); an unsync page linked anew is synced first, and
- * a gfn becoming an upper-level table zaps its unsync pages.
+ * whose indirect pages are all level 1 marks them unsync (the VM's list
+ * and the parents' unsync_child_bitmap, shadow.c) and maps it writable.
+ * KVMMU_REQ_MMU_SYNC (MOV CR3, INVLPG, flushing CR0/CR4 writes,
+ * KVM_SET_SREGS) and new roots sync the unsync pages the vCPU's roots
+ * lead to before the next entry, yielding between batches
+ * (sh_sync_vcpu_roots(): kvm_mmu_sync_roots(), mmu_sync_children() and
+ * FNAME(sync_spte)); an unsync page linked anew is synced first, one left
+ * without a parent is emptied and in sync again (sh_drop_orphan()), and a
+ * gfn becoming an upper-level table zaps its unsync pages.
  *
  * Paging off: as KVM's nonpaging MMU, GVA = GPA through direct pages; the
  * CPU runs the guest in PAE mode (svm.c forces CR0.PG and CR4.PAE) on a
@@ -357,12 +360,39 @@ static int sh_read_gpte(struct kvmmu_vm *vm, u64 gpa, unsigned int size,
 
 /* ---- zaps ---- */
 
-/* Clear one SPTE of @sp: a leaf leaves the rmap, a table its child. */
+static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
+			unsigned int idx);
+
+/*
+ * An unsync leaf page lost its last parent: no root reaches it, so no
+ * sync would ever be asked for it (KVM zaps the unsync children of a page
+ * it zaps, mmu_zap_unsync_children(), and forgets parentless ones, which
+ * stay unsync until found). Empty it and make it in sync again, its gfn
+ * write-protected: an empty page is in sync with any table. It is not
+ * deleted here: the caller may be walking the page lists. Its leaves were
+ * zapped and write access taken: the caller flushes (sh_zap_spte()
+ * returned true).
+ */
+static void sh_drop_orphan(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+		sh_zap_spte(mmu, sp, i);
+	kvmmu_shadow_clear_unsync(&mmu->sp, sp);
+	kvmmu_shadow_wrprot_gfn(mmu, sp->gfn);
+}
+
+/*
+ * Clear one SPTE of @sp: a leaf leaves the rmap, a table its child (an
+ * unsync child left without a parent is emptied, sh_drop_orphan()).
+ */
 static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 			unsigned int idx)
 {
 	u64 *sptep = &sp->spt[idx];
 	u64 spte = READ_ONCE(*sptep);
+	struct kvmmu_mmu_page *child;
 
 	if (!kvmmu_spte_present(spte))
 		return false;
@@ -372,9 +402,11 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		kvmmu_leaf_page_state(spte);
 		atomic64_dec(&mmu->stats.leaves[0]);
 	} else {
-		kvmmu_shadow_remove_parent(kvmmu_sptep_to_sp(kvmmu_spte_table(spte)),
-					   sptep);
+		child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+		kvmmu_shadow_remove_parent(child, sptep);
 		WRITE_ONCE(*sptep, 0);
+		if (child->unsync && kvmmu_rmap_empty(&child->parent_ptes))
+			sh_drop_orphan(mmu, child);
 	}
 	kvmmu_ledger_zapped(1);
 	return true;
@@ -584,17 +616,21 @@ unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu)
 
 /**
  * kvmmu_shadow_reclaim - the shrinker's zap (KVM's mmu_shrink_scan()).
- * @mmu: a shadow MMU; mmu->lock not held (taken here for write).
+ * @mmu: a shadow MMU; mmu->lock not held (tried here for write: a busy
+ *       VM is skipped rather than waited for, the shrinker's caller may
+ *       be any allocation).
  * @nr: how many pages to zap at most, oldest first, roots in use spared.
  *
- * Return: the number of pages zapped; they are freed before this returns.
+ * Return: the number of pages zapped, 0 if the lock was busy; they are
+ * freed before this returns.
  */
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr)
 {
 	unsigned long zapped;
 	LIST_HEAD(freed);
 
-	write_lock(&mmu->lock);
+	if (!write_trylock(&mmu->lock))
+		return 0;
 	zapped = sh_zap_oldest(mmu, nr);
 	kvmmu_mmu_zap_unlock(mmu, false, &freed);
 	return zapped;
@@ -819,37 +855,140 @@ static bool sh_sync_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 }
 
 /*
- * Sync @one unsync page, or with NULL every one of the VM's: as
- * mmu_sync_children(), their gfns are write-protected again and every
- * vCPU flushed first, so that a guest store racing with the reads of
- * sh_sync_spte() faults (and waits for the lock) instead of being
- * missed; then each page is synced and marked in sync. The caller holds
- * mmu->lock for write and SRCU, and flushes before unlocking if this
- * returns true.
+ * Sync the unsync page @sp, which a lookup found (kvm_mmu_find_shadow_page()
+ * and kvm_sync_page()): its gfn is write-protected again and every vCPU
+ * flushed first, so that a guest store racing with the reads of
+ * sh_sync_spte() faults (and waits for the lock) instead of being missed;
+ * then it is synced and marked in sync. The caller holds mmu->lock for
+ * write and SRCU, and flushes before unlocking if this returns true.
  */
-static bool sh_sync_pages(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *one)
+static bool sh_sync_one(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 {
-	struct kvmmu_mmu_page *sp, *tmp;
-	bool flush = false;
-
-	if (one) {
-		flush = kvmmu_shadow_wrprot_gfn(mmu, one->gfn);
-	} else {
-		list_for_each_entry(sp, &mmu->sp.unsync_pages, unsync_link)
-			flush |= kvmmu_shadow_wrprot_gfn(mmu, sp->gfn);
-	}
-	if (flush)
+	if (kvmmu_shadow_wrprot_gfn(mmu, sp->gfn))
 		kvmmu_mmu_flush_locked(mmu);
-	flush = false;
-	if (one) {
-		kvmmu_shadow_clear_unsync(&mmu->sp, one);
-		return sh_sync_page(mmu, one);
+	kvmmu_shadow_clear_unsync(&mmu->sp, sp);
+	return sh_sync_page(mmu, sp);
+}
+
+/* Unsync pages synced per batch (KVM's KVM_PAGE_ARRAY_NR). */
+#define SH_SYNC_BATCH	16
+
+struct sh_sync_batch {
+	unsigned int nr;
+	struct kvmmu_mmu_page *sp[SH_SYNC_BATCH];
+};
+
+static void sh_clear_child_bit(struct kvmmu_mmu_page *sp, unsigned int i)
+{
+	__clear_bit(i, sp->unsync_child_bitmap);
+	WARN_ON_ONCE(!sp->unsync_children--);
+}
+
+/*
+ * __mmu_unsync_walk(): gather into @b the unsync leaf pages that @sp's
+ * unsync_child_bitmap leads to, depth first, clearing the bit of each
+ * child gathered and of each with nothing unsync below it (any more).
+ * Return: false if @b filled up first (bits left for the next walk).
+ */
+static bool sh_unsync_walk(struct kvmmu_mmu_page *sp, struct sh_sync_batch *b)
+{
+	struct kvmmu_mmu_page *child;
+	unsigned int i;
+	u64 spte;
+
+	for_each_set_bit(i, sp->unsync_child_bitmap, KVMMU_SPTE_PER_TABLE) {
+		spte = READ_ONCE(sp->spt[i]);
+		if (!kvmmu_spte_present(spte)) {
+			sh_clear_child_bit(sp, i);
+			continue;
+		}
+		child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+		if (child->unsync_children) {
+			if (!sh_unsync_walk(child, b))
+				return false;
+			if (!child->unsync_children)
+				sh_clear_child_bit(sp, i);
+			continue;
+		}
+		if (child->unsync) {
+			if (b->nr == SH_SYNC_BATCH)
+				return false;
+			b->sp[b->nr++] = child;
+		}
+		sh_clear_child_bit(sp, i);
 	}
-	/* A page leaves the list before its sync, which may zap it. */
-	list_for_each_entry_safe(sp, tmp, &mmu->sp.unsync_pages, unsync_link) {
-		kvmmu_shadow_clear_unsync(&mmu->sp, sp);
-		flush |= sh_sync_page(mmu, sp);
-	}
+	return true;
+}
+
+/*
+ * mmu_sync_children(): sync the unsync pages that @root leads to, a batch
+ * at a time: the batch's gfns are write-protected again and every vCPU
+ * flushed first (see sh_sync_one()), then each page is synced and marked
+ * in sync. Between batches, if asked to, it yields (@can_yield), flushing
+ * first, and walks again from @root (what it went through may be gone;
+ * the root is not: the vCPU holds it), or stops (-EINTR: a fault then
+ * retries). *@flush: a flush is owed (in and out). The caller holds
+ * mmu->lock for write and SRCU (and may sleep if @can_yield), and flushes
+ * before unlocking if *@flush.
+ */
+static int sh_sync_children(struct kvmmu_mmu *mmu,
+			    struct kvmmu_mmu_page *root, bool *flush,
+			    bool can_yield)
+	__must_hold(&mmu->lock)
+{
+	struct sh_sync_batch b;
+	bool done, protect;
+	LIST_HEAD(freed);
+	unsigned int i;
+
+	do {
+		if (root->role.invalid)
+			break;
+		b.nr = 0;
+		done = sh_unsync_walk(root, &b);
+		protect = false;
+		for (i = 0; i < b.nr; i++)
+			protect |= kvmmu_shadow_wrprot_gfn(mmu, b.sp[i]->gfn);
+		if (protect) {
+			kvmmu_mmu_flush_locked(mmu);
+			*flush = false;
+		}
+		/* A page twice in @b (two parents) is in sync the 2nd time. */
+		for (i = 0; i < b.nr; i++) {
+			if (!b.sp[i]->unsync)
+				continue;
+			kvmmu_shadow_clear_unsync(&mmu->sp, b.sp[i]);
+			*flush |= sh_sync_page(mmu, b.sp[i]);
+		}
+		if (!done && (need_resched() || rwlock_needbreak(&mmu->lock))) {
+			if (!can_yield)
+				return -EINTR;
+			kvmmu_mmu_zap_unlock(mmu, *flush, &freed);
+			atomic64_inc(&mmu->stats.yields);
+			*flush = false;
+			cond_resched();
+			write_lock(&mmu->lock);
+		}
+	} while (!done);
+	return 0;
+}
+
+/*
+ * kvm_mmu_sync_roots(): sync what the vCPU's roots lead to, the 4-level
+ * root or the pages under the PAE root (its four children). Unsync pages
+ * no root of the vCPU reaches are left as they are.
+ */
+static bool sh_sync_vcpu_roots(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
+	__must_hold(&mmu->lock)
+{
+	bool flush = false;
+	int i;
+
+	if (c->root)
+		sh_sync_children(mmu, c->root, &flush, true);
+	for (i = 0; i < ARRAY_SIZE(c->pae); i++)
+		if (c->pae[i])
+			sh_sync_children(mmu, c->pae[i], &flush, true);
 	return flush;
 }
 
@@ -1023,7 +1162,7 @@ static struct kvmmu_mmu_page *sh_get_sp(struct kvmmu_mmu *mmu,
 	 * (kvm_mmu_find_shadow_page()). If the sync zapped it, make a new one.
 	 */
 	if (sp && sp->unsync) {
-		if (sh_sync_pages(mmu, sp))
+		if (sh_sync_one(mmu, sp))
 			kvmmu_mmu_flush_locked(mmu);
 		sp = kvmmu_shadow_find(&mmu->sp, gfn, role);
 	}
@@ -1064,9 +1203,8 @@ static bool sh_root_valid(const struct kvmmu_mmu_page *sp)
 /*
  * The vCPU keeps its roots: if the guest asked for a TLB flush (MOV CR3,
  * INVLPG, a CR4 or CR0 write that flushes: KVMMU_REQ_MMU_SYNC), sync the
- * unsync pages (kvm_mmu_sync_roots(), but the VM's whole list, which is
- * more than the roots lead to and never less), flushing before the
- * unlock; on debug kernels check the roots after a MOV CR3.
+ * unsync pages the roots lead to (kvm_mmu_sync_roots()), flushing before
+ * the unlock; on debug kernels check the roots after a MOV CR3.
  */
 static void sh_sync_roots(struct kvmmu_vcpu *vcpu)
 {
@@ -1083,7 +1221,7 @@ static void sh_sync_roots(struct kvmmu_vcpu *vcpu)
 	idx = srcu_read_lock(&vcpu->vm->srcu);
 	write_lock(&mmu->lock);
 	if (sync)
-		flush = sh_sync_pages(mmu, NULL);
+		flush = sh_sync_vcpu_roots(mmu, c);
 	sh_check_synced(mmu, c);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
@@ -1183,13 +1321,70 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	/* The TLB may hold the old roots' translations (same ASID). */
 	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
 	/* New roots: sync what they lead to (kvm_mmu_load()). */
-	flush = sh_sync_pages(mmu, NULL);
+	flush = sh_sync_vcpu_roots(mmu, c);
 	sh_check_synced(mmu, c);
 	r = 0;
 out:
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	return r;
+}
+
+/**
+ * kvmmu_shadow_invlpg - a guest INVLPG: sync what maps one address.
+ * @vcpu: the vCPU, in its thread, before its next entry (may sleep).
+ * @gva: the linear address invalidated.
+ *
+ * KVM's kvm_mmu_invalidate_addr() (__kvm_mmu_invalidate_addr(), which is
+ * FNAME(invlpg) in older kernels): descends the vCPU's shadow for @gva
+ * from its root while the pages lead to unsync pages, and syncs the one
+ * SPTE of an unsync leaf page that maps @gva (FNAME(sync_spte); the page
+ * stays unsync), zapping it if the guest's entry cannot be read; every
+ * vCPU is flushed if it changed. Unsync pages that do not map @gva are
+ * left as they are. The caller flushes the vCPU's own TLB.
+ */
+void kvmmu_shadow_invlpg(struct kvmmu_vcpu *vcpu, u64 gva)
+{
+	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
+	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	struct kvmmu_mmu_page *sp;
+	unsigned int i;
+	bool flush = false;
+	LIST_HEAD(freed);
+	int level, idx, r;
+	u64 spte;
+
+	if (!READ_ONCE(mmu->sp.nr_unsync))
+		return;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	write_lock(&mmu->lock);
+	/* The roots the vCPU ran with: INVLPG never changes them. */
+	if (c->root) {
+		sp = c->root;
+		level = KVMMU_ROOT_LEVEL;
+	} else {
+		gva = (u32)gva;
+		sp = c->pae[gva >> 30];
+		level = PG_LEVEL_2M;
+	}
+	while (sp && !sp->role.invalid) {
+		i = kvmmu_spte_index(gva >> PAGE_SHIFT, level);
+		if (sp->unsync) {
+			r = sh_sync_spte(mmu, sp, i);
+			if (r < 0)
+				r = sh_zap_spte(mmu, sp, i);
+			flush |= r;
+		}
+		if (level == PG_LEVEL_4K || !sp->unsync_children)
+			break;
+		spte = READ_ONCE(sp->spt[i]);
+		if (!kvmmu_spte_present(spte))
+			break;
+		sp = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+		level--;
+	}
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
 }
 
 /* ---- the fault's descent ---- */
@@ -1219,6 +1414,9 @@ static int sh_link_child(struct kvmmu_mmu_vcpu *c, u64 *sptep,
 		return r;
 	WRITE_ONCE(*sptep, kvmmu_make_table_spte(&kvmmu_shadow_format,
 						 child->spt));
+	/* link_shadow_page(): the new path leads to its unsync pages too. */
+	if (child->unsync || child->unsync_children)
+		kvmmu_shadow_mark_unsync_spte(sptep);
 	return 0;
 }
 
@@ -1371,6 +1569,16 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 				child = sh_get_sp(mmu, c, gfn, role);
 				if (!child)
 					return KVMMU_MAP_NOMEM;
+				/*
+				 * An upper page with unsync pages below it is
+				 * synced before a new path leads there: the
+				 * guest need not flush for an entry that was
+				 * not present (FNAME(fetch)); if that must stop
+				 * for the lock, the fault retries.
+				 */
+				if (child->unsync_children &&
+				    sh_sync_children(mmu, child, flush, false))
+					return KVMMU_MAP_RETRY;
 			}
 			/* Now that its table is protected, the entry below. */
 			if (sh_gpte_changed(vcpu, walk, level - 1, gpte_size))

@@ -19,13 +19,19 @@
  *
  * Exclusion
  * ---------
+ * The count takes no lock: it reads kvmmu_shadow_total_pages, every VM's
+ * shadow pages, an atomic kept by shadow.c (KVM's
+ * kvm_total_used_mmu_pages, a percpu_counter there).
+ *
  * kvmmu_vms_lock (a mutex) guards the list. A VM is on it from the end of
  * its MMU's set-up to the start of its teardown (main.c), so a VM found
  * under the mutex has its MMU. Nothing allocates under the mutex: a
  * shrinker may run from any allocation that enters reclaim, and would
- * then wait for a mutex held by its own caller. The zap itself takes the
- * MMU's lock for write and ends with kvmmu_mmu_zap_unlock() (flush before
- * the lock is dropped, pages freed after), as the budget's reclaim does.
+ * then wait for a mutex held by its own caller. The zap only tries the
+ * MMU's lock for write (a VM whose lock is busy, e.g. by a long sync, is
+ * skipped: KVM waits for it), so the mutex is never held while waiting;
+ * it ends with kvmmu_mmu_zap_unlock() (flush before the lock is dropped,
+ * pages freed after), as the budget's reclaim does.
  */
 
 #include <linux/list.h>
@@ -66,14 +72,9 @@ void kvmmu_vm_list_del(struct kvmmu_vm *vm)
 static unsigned long shrink_count(struct shrinker *shrink,
 				  struct shrink_control *sc)
 {
-	unsigned long n = 0;
-	struct kvmmu_vm *vm;
+	long n = atomic_long_read(&kvmmu_shadow_total_pages);
 
-	mutex_lock(&kvmmu_vms_lock);
-	list_for_each_entry(vm, &kvmmu_vms, vm_list)
-		n += kvmmu_shadow_nr_pages(vm->mmu);
-	mutex_unlock(&kvmmu_vms_lock);
-	return n ? n : SHRINK_EMPTY;
+	return n > 0 ? n : SHRINK_EMPTY;
 }
 
 static unsigned long shrink_scan(struct shrinker *shrink,
@@ -86,11 +87,16 @@ static unsigned long shrink_scan(struct shrinker *shrink,
 	list_for_each_entry(vm, &kvmmu_vms, vm_list) {
 		if (!kvmmu_shadow_nr_pages(vm->mmu))
 			continue;
+		/* 0: its lock was busy, or only roots in use are left. */
 		freed = kvmmu_shadow_reclaim(vm->mmu, sc->nr_to_scan);
+		if (!freed)
+			continue;
 		/* One VM per scan; the next scan starts with another. */
 		list_move_tail(&vm->vm_list, &kvmmu_vms);
 		break;
 	}
+	if (!freed)
+		freed = SHRINK_STOP;
 	mutex_unlock(&kvmmu_vms_lock);
 	return freed;
 }

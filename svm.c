@@ -1082,9 +1082,12 @@ bad:
 }
 
 /*
- * Shadow MMU: INVLPG. The address is not decoded (no decode assists under
- * TCG): every unsync shadow page is synced and the whole ASID flushed,
- * which is more than FNAME(invlpg)'s one SPTE and never less.
+ * Shadow MMU: INVLPG, as invlpg_interception() without decode assists
+ * (none under TCG): the instruction is decoded at RIP, as KVM's emulator
+ * does, for its length and its operand's linear address; the SPTE that
+ * maps that address is synced if its page is unsync
+ * (kvmmu_shadow_invlpg(), kvm_mmu_invlpg()) and the whole ASID flushed
+ * (no single-address flush of the VMCB's ASID).
  */
 static int handle_invlpg(struct svm_vcpu *svm)
 {
@@ -1102,7 +1105,8 @@ static int handle_invlpg(struct svm_vcpu *svm)
 		inject_exception(svm, X86_TRAP_GP, true);
 		return 1;
 	}
-	kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
+	kvmmu_shadow_invlpg(vcpu, kvmmu_operand_la(vcpu, &insn.ea, insn.len,
+						   mode, 0));
 	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
 	vcpu->regs.rip += insn.len;
 	if (mode != 64)

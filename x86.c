@@ -1556,14 +1556,22 @@ static void set_flags(struct kvmmu_vcpu *vcpu, u64 mask, u64 flags)
 	vcpu->regs.rflags = (vcpu->regs.rflags & ~mask) | (flags & mask);
 }
 
-/*
- * The linear address of a decoded memory operand, @extra bytes further,
- * for an instruction of @len bytes decoded in @mode (KVM's linearize(),
- * without its limit and canonical checks: the walk refuses a
- * non-canonical address).
+/**
+ * kvmmu_operand_la - the linear address of a decoded memory operand.
+ * @vcpu: the vCPU (registers and segments).
+ * @ea: the operand.
+ * @len: the instruction's length, for a RIP-relative operand.
+ * @mode: 16, 32 or 64, as it was decoded in.
+ * @extra: bytes to add to the effective address.
+ *
+ * KVM's linearize(), without its limit and canonical checks: the walk
+ * refuses a non-canonical address.
+ *
+ * Return: the linear address.
  */
-static u64 ea_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_mem_operand *ea,
-		 unsigned int len, int mode, s64 extra)
+u64 kvmmu_operand_la(struct kvmmu_vcpu *vcpu,
+		     const struct kvmmu_mem_operand *ea, unsigned int len,
+		     int mode, s64 extra)
 {
 	const struct kvm_segment *seg = sreg(vcpu, ea->seg);
 	u64 la = ea->disp + extra;
@@ -1584,7 +1592,7 @@ static u64 ea_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_mem_operand *ea,
 static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		      s64 extra)
 {
-	return ea_la(vcpu, &pt->ea, pt->mov.len, pt->mov.mode, extra);
+	return kvmmu_operand_la(vcpu, &pt->ea, pt->mov.len, pt->mov.mode, extra);
 }
 
 /*
@@ -1733,7 +1741,7 @@ int kvmmu_sys_mem_write(struct kvmmu_vcpu *vcpu,
 		.len = insn->len, .mode = mode, .is_write = true,
 		.mem_size = size,
 	};
-	u64 la = ea_la(vcpu, &insn->ea, insn->len, mode, 0);
+	u64 la = kvmmu_operand_la(vcpu, &insn->ea, insn->len, mode, 0);
 	int r = emulated_store(vcpu, la, val & size_mask(size), size, &m);
 
 	if (r < 0)
@@ -1764,7 +1772,7 @@ bool kvmmu_sys_mem_read(struct kvmmu_vcpu *vcpu,
 			const struct kvmmu_sys_insn *insn, int mode, u64 *val,
 			unsigned int size, int *ret)
 {
-	u64 la = ea_la(vcpu, &insn->ea, insn->len, mode, 0);
+	u64 la = kvmmu_operand_la(vcpu, &insn->ea, insn->len, mode, 0);
 	unsigned int first = min_t(unsigned int, size,
 				   PAGE_SIZE - offset_in_page(la));
 	u64 la2 = mode == 64 ? la + first : (u32)(la + first);

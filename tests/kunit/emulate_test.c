@@ -1129,8 +1129,8 @@ static void walker_vcpu(struct kunit *test)
 
 /*
  * kvmmu_decode_sys(): the length of intercepted instructions the CPU does
- * not measure under TCG (no NRIP save), prefixes included, and the
- * operands of MOV CR/DR.
+ * not measure under TCG (no NRIP save), prefixes included, the operands
+ * of MOV CR/DR and INVLPG's memory operand.
  */
 static void decode_sys(struct kunit *test)
 {
@@ -1150,6 +1150,11 @@ static void decode_sys(struct kunit *test)
 	static const u8 lmsw_r12[] = { 0x41, 0x0f, 0x01, 0x34, 0x24 };
 	static const u8 smsw_bp_si[] = { 0x0f, 0x01, 0x62, 0x04 };
 	static const u8 smsw_rip[] = { 0x0f, 0x01, 0x25, 0x10, 0, 0, 0 };
+	/* invlpg (%r8); -8(%eax,%ecx,4); %fs:0x10(%rip) */
+	static const u8 invlpg_r8[] = { 0x41, 0x0f, 0x01, 0x38 };
+	static const u8 invlpg_sib[] = { 0x0f, 0x01, 0x7c, 0x88, 0xf8 };
+	static const u8 invlpg_rip_fs[] = { 0x64, 0x0f, 0x01, 0x3d,
+					    0x10, 0, 0, 0 };
 	u8 prefixes[16];
 	struct kvmmu_sys_insn insn;
 
@@ -1208,6 +1213,25 @@ static void decode_sys(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, insn.op_size, 4);
 	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(vmmcall, 2, 64, &insn),
 			-ENODATA);
+	/* INVLPG: the operand decoded (REX.B, SIB, disp8, RIP, FS). */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(invlpg_r8, 4, 64, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 4);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, KVMMU_GPR_R8);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, KVMMU_EA_NO_REG);
+	KUNIT_EXPECT_EQ(test, insn.ea.addr_size, 8);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(invlpg_sib, 5, 32, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 5);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, KVMMU_GPR_RAX);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, KVMMU_GPR_RCX);
+	KUNIT_EXPECT_EQ(test, insn.ea.scale, 4);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, -8);
+	KUNIT_EXPECT_EQ(test, insn.ea.addr_size, 4);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(invlpg_rip_fs, 8, 64, &insn),
+			0);
+	KUNIT_EXPECT_EQ(test, insn.len, 8);
+	KUNIT_EXPECT_TRUE(test, insn.ea.rip_rel);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, 0x10);
+	KUNIT_EXPECT_EQ(test, insn.ea.seg, KVMMU_SREG_FS);
 
 	/* SMSW m16, LMSW m16: the operand's address, as decode_modrm(). */
 	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_sib, 6, 64, &insn), 0);

@@ -910,6 +910,66 @@ static void shadow_unsync_list(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->s.nr_unsync, 0UL);
 }
 
+/*
+ * unsync_child_bitmap (KVM's mark_unsync()): an unsync leaf page sets its
+ * parent SPTEs' bits and, the first time a page has one, its own
+ * parents', up to the root; a second unsync page below the same PD adds
+ * a bit there only; a new link to an upper page that leads to unsync
+ * pages marks the new parent SPTE.
+ */
+static void shadow_unsync_bitmap(struct kunit *test)
+{
+	struct shadow_fixture *f = test->priv;
+	union kvmmu_page_role r = base_role();
+	struct kvmmu_mmu_page *l4, *l3, *l2, *l2b, *pt, *pt2;
+	bool created;
+
+	r.level = 4;
+	l4 = get_sp(test, 0x400, r, &created);
+	r.level = 3;
+	l3 = get_sp(test, 0x401, r, &created);
+	r.level = 2;
+	l2 = get_sp(test, 0x402, r, &created);
+	l2b = get_sp(test, 0x403, r, &created);
+	pt = get_sp(test, 0x404, base_role(), &created);
+	pt2 = get_sp(test, 0x405, base_role(), &created);
+	link_sp(test, l4, 1, l3);
+	link_sp(test, l3, 2, l2);
+	link_sp(test, l2, 3, pt);
+	link_sp(test, l2, 4, pt2);
+
+	write_lock(&f->lock);
+	kvmmu_shadow_mark_unsync(&f->s, pt);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, test_bit(3, l2->unsync_child_bitmap));
+	KUNIT_EXPECT_TRUE(test, test_bit(2, l3->unsync_child_bitmap));
+	KUNIT_EXPECT_TRUE(test, test_bit(1, l4->unsync_child_bitmap));
+	KUNIT_EXPECT_EQ(test, l2->unsync_children, 1U);
+	KUNIT_EXPECT_EQ(test, l3->unsync_children, 1U);
+	KUNIT_EXPECT_EQ(test, l4->unsync_children, 1U);
+
+	write_lock(&f->lock);
+	kvmmu_shadow_mark_unsync(&f->s, pt2);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, test_bit(4, l2->unsync_child_bitmap));
+	KUNIT_EXPECT_EQ(test, l2->unsync_children, 2U);
+	KUNIT_EXPECT_EQ(test, l3->unsync_children, 1U);
+	KUNIT_EXPECT_EQ(test, l4->unsync_children, 1U);
+
+	/* l2 linked again, under l3 entry 5: that SPTE leads there too. */
+	link_sp(test, l3, 5, l2);
+	write_lock(&f->lock);
+	kvmmu_shadow_mark_unsync_spte(&l3->spt[5]);
+	kvmmu_shadow_mark_unsync_spte(&l3->spt[5]);
+	write_unlock(&f->lock);
+	KUNIT_EXPECT_TRUE(test, test_bit(5, l3->unsync_child_bitmap));
+	KUNIT_EXPECT_EQ(test, l3->unsync_children, 2U);
+	KUNIT_EXPECT_EQ(test, l4->unsync_children, 1U);
+	/* Nothing for l2b, which leads nowhere unsync. */
+	KUNIT_EXPECT_EQ(test, l2b->unsync_children, 0U);
+	/* The pages themselves are freed by destroy (in exit). */
+}
+
 /* Without cache objects nothing is created and nothing is taken. */
 static void shadow_cache_exhausted(struct kunit *test)
 {
@@ -939,6 +999,7 @@ static struct kunit_case shadow_test_cases[] = {
 	KUNIT_CASE(shadow_parents),
 	KUNIT_CASE(shadow_delete),
 	KUNIT_CASE(shadow_unsync_list),
+	KUNIT_CASE(shadow_unsync_bitmap),
 	KUNIT_CASE(shadow_cache_exhausted),
 	{}
 };
@@ -1334,10 +1395,30 @@ static void smmu_dump(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x3000), 0U);
 }
 
+/*
+ * The shrinker's side: every shadow page of every VM is counted in one
+ * atomic (its count takes no lock), and a scan passes over a VM whose
+ * lock is held instead of waiting for it.
+ */
+static void smmu_reclaim_busy(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	long before = atomic_long_read(&kvmmu_shadow_total_pages);
+
+	smmu_page(test, 0x900, base_role());
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&kvmmu_shadow_total_pages),
+			before + 1);
+	read_lock(&f->mmu.lock);
+	KUNIT_EXPECT_EQ(test, kvmmu_shadow_reclaim(&f->mmu, 10), 0UL);
+	read_unlock(&f->mmu.lock);
+	KUNIT_EXPECT_EQ(test, kvmmu_shadow_nr_pages(&f->mmu), 1UL);
+}
+
 static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_gfn_rmap),
 	KUNIT_CASE(smmu_protect_and_zap),
 	KUNIT_CASE(smmu_dump),
+	KUNIT_CASE(smmu_reclaim_busy),
 	{}
 };
 

@@ -101,6 +101,22 @@
  *   unsync_many_pte_writes  2000 PTE stores to a leaf table in use in
  *                         one run: under 200 exits (vCPU stat "exits"),
  *                         "mmu_unsync" >= 1, 0 after MOV CR3
+ *   unsync_orphan_table   a written (unsync) leaf table whose PDE the
+ *                         guest clears in the same run: kvmmu has no
+ *                         unsync page left ("mmu_unsync" 0); with the PDE
+ *                         back the store is seen
+ *   unsync_unreachable_left  space B's leaf table written from space
+ *                         A stays unsync ("mmu_unsync" 1) across A's MOV
+ *                         CR3, and is synced (0, the new entry seen) when
+ *                         B is loaded
+ *   unsync_below_linked_directory  a page directory whose leaf table is
+ *                         unsync, linked into a second space whose CR3
+ *                         was reloaded since: the first access through
+ *                         it sees the table's new entry
+ *   unsync_invlpg_one_address  PTEs of two leaf tables rewritten and
+ *                         one address INVLPGed in one run: that address
+ *                         sees its new page, both tables stay unsync
+ *                         ("mmu_unsync" 2) until a MOV CR3
  *   unsync_pt_becomes_directory  a written (unsync) leaf table then
  *                         also used as a page directory: a store to it
  *                         is seen after INVLPG (protected again)
@@ -212,6 +228,9 @@
 #define OP_PTE_LOOP	24
 #define OP_SMSW_M	25
 #define OP_LMSW_M	26
+#define OP_W64_CLEAR	27
+#define OP_EDIT2_INVLPG	28
+#define OP_R2		29
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -276,6 +295,13 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 			"dec %rcx\n\tjnz 5b")
 	OP(OP_SMSW_M, "smsw (%rbx)")
 	OP(OP_LMSW_M, "lmsw (%rbx)\n\tmov %cr0, %rcx")
+	/* One run: store RCX to RBX, then 0 to RDX. */
+	OP(OP_W64_CLEAR, "mov %rcx, (%rbx)\n\tmovq $0, (%rdx)")
+	/* One run: read RDX (into RSI), then RBX (into RCX). */
+	OP(OP_R2, "mov (%rdx), %rsi\n\tmov (%rbx), %rcx")
+	/* One run: RCX to [RBX], RDI to [RSI], INVLPG RDX, read RDX. */
+	OP(OP_EDIT2_INVLPG, "mov %rcx, (%rbx)\n\tmov %rdi, (%rsi)\n\t"
+			    "invlpg (%rdx)\n\tmov (%rdx), %rcx")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -508,19 +534,18 @@ static int sh_run(FIXTURE_DATA(sh) *self, struct sh_result *res)
 }
 
 /*
- * Start operation @op at the top of the loop, in ring 0, and run it; RDX
- * is a second operand of a few.
+ * Start the operation in @regs (RAX) at the top of the loop, in ring 0,
+ * and run it.
  */
-static int sh_do_rdx(FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
-		     uint64_t rcx, uint64_t rdx, struct sh_result *res)
+static int sh_do_regs(FIXTURE_DATA(sh) *self, struct kvm_regs *regs,
+		      struct sh_result *res)
 {
-	struct kvm_regs regs = {
-		.rax = op, .rbx = rbx, .rcx = rcx, .rdx = rdx,
-		.rip = OFF(sh_loop), .rsp = STACK_TOP, .rflags = 2,
-	};
 	struct kvm_sregs s;
 	int r;
 
+	regs->rip = OFF(sh_loop);
+	regs->rsp = STACK_TOP;
+	regs->rflags = 2;
 	/* Back to ring 0 after a user operation or an exception. */
 	r = kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS, (unsigned long)&s);
 	if (r)
@@ -530,8 +555,19 @@ static int sh_do_rdx(FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
 	s.ds = self->sregs0.ds;
 	r = kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS, (unsigned long)&s);
 	if (!r)
-		r = kvmmu_ioctl(self->vcpufd, KVM_SET_REGS, (unsigned long)&regs);
+		r = kvmmu_ioctl(self->vcpufd, KVM_SET_REGS, (unsigned long)regs);
 	return r ? r : sh_run(self, res);
+}
+
+/* Operation @op; RDX is a second operand of a few. */
+static int sh_do_rdx(FIXTURE_DATA(sh) *self, int op, uint64_t rbx,
+		     uint64_t rcx, uint64_t rdx, struct sh_result *res)
+{
+	struct kvm_regs regs = {
+		.rax = op, .rbx = rbx, .rcx = rcx, .rdx = rdx,
+	};
+
+	return sh_do_regs(self, &regs, res);
 }
 
 static int sh_do(FIXTURE_DATA(sh) *self, int op, uint64_t rbx, uint64_t rcx,
@@ -1889,6 +1925,143 @@ TEST_F(sh, unsync_many_pte_writes)
 	must(_metadata, self, OP_SETCR3, PML4_A, 0);
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+}
+
+/*
+ * An unsync leaf table orphaned: in one run the guest stores to PT_A1
+ * (in use at WINDOW, so it goes unsync) and then clears PD_A's entry for
+ * it. No root leads to PT_A1's shadow page any more: kvmmu drops it from
+ * the unsync pages at once (VM stat "mmu_unsync" 0 before any further
+ * entry; stock KVM leaves it unsync, parentless, until found again).
+ * With the PDE back, the store is seen.
+ */
+TEST_F(sh, unsync_orphan_table)
+{
+	long long unsync;
+
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x0a0a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x5000) = 0x5a5a;
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must_rdx(_metadata, self, OP_W64_CLEAR, PT_A1 + 3 * 8,
+		 (DATA_GPA + 0x5000) | P | RW, PD_A + 8);
+	EXPECT_EQ(0ULL, *pte(self, PD_A + 8));
+	unsync = vm_stat(_metadata, self->vmfd, "mmu_unsync");
+	TH_LOG("mmu_unsync after the PDE went: %lld", unsync);
+	if (!kvmmu_is_stock())
+		EXPECT_EQ(0, unsync);
+	must(_metadata, self, OP_W64, PD_A + 8, PT_A1 | P | RW | US);
+	EXPECT_EQ(0x5a5aULL, must(_metadata, self, OP_R64, WINDOW + 0x3000, 0));
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	/* KVM syncs a page it finds but leaves it unsync until a flush. */
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+}
+
+/*
+ * A sync reaches what the vCPU's roots lead to, no more
+ * (kvm_mmu_sync_roots()): PT_B1 of the guest's space B, written from
+ * space A (so it goes unsync), stays unsync across A's MOV CR3 ("mmu_unsync"
+ * 1; a sync of every unsync page of the VM made it 0), and is synced when
+ * B is loaded: the entry rewritten there is seen.
+ */
+TEST_F(sh, unsync_unreachable_left)
+{
+	*(uint64_t *)(self->mem + DATA_GPA + 0x9000) = 0x9999;
+	*(uint64_t *)(self->mem + DATA_GPA + 0xa000) = 0xaaaa;
+	must(_metadata, self, OP_W64, PML4_B, PDPT_B | P | RW | US);
+	must(_metadata, self, OP_W64, PDPT_B, PD_B | P | RW | US);
+	must(_metadata, self, OP_W64, PD_B, PT_A0 | P | RW | US);
+	must(_metadata, self, OP_W64, PD_B + 8, PT_B1 | P | RW | US);
+	must(_metadata, self, OP_W64, PT_B1, (DATA_GPA + 0x9000) | P | RW);
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	EXPECT_EQ(0x9999ULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	/* From A: PT_B1's entry for WINDOW, in use in B, now data page 10. */
+	must(_metadata, self, OP_W64, PT_B1, (DATA_GPA + 0xa000) | P | RW);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	EXPECT_EQ(0xaaaaULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+}
+
+/*
+ * An upper page is synced below before a new path leads to it
+ * (FNAME(fetch)'s mmu_sync_children()): PT_A1, in use under PD_A in
+ * space A, is written from the guest's space B (unsync, and no root of B
+ * leads to it); then B's PDPT gets PD_A at 1G and B's CR3 is reloaded.
+ * In one run, a read of window page 1 through 1G + 2M faults and links
+ * PD_A's shadow page into B, and a read of window page 0 there, whose
+ * shadow PTE was built in A, must see the new entry, not the stale one.
+ */
+TEST_F(sh, unsync_below_linked_directory)
+{
+	struct sh_result res;
+
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x0a0a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x1000) = 0x1a1a;
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	must(_metadata, self, OP_W64, PML4_B, PDPT_B | P | RW | US);
+	must(_metadata, self, OP_W64, PDPT_B, PD_B | P | RW | US);
+	must(_metadata, self, OP_W64, PD_B, PT_A0 | P | RW | US);
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	must(_metadata, self, OP_W64, PT_A1, (DATA_GPA + 0x1000) | P | RW);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_W64, PDPT_B + 8, PD_A | P | RW | US);
+	must(_metadata, self, OP_SETCR3, PML4_B, 0);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	res = must_rdx(_metadata, self, OP_R2, 0x40000000UL + WINDOW, 0,
+		       0x40000000UL + WINDOW + 0x1000);
+	/* Window page 1 is data page 1; page 0 is now data page 1 too. */
+	EXPECT_EQ(0x1a1aULL, res.rsi);
+	EXPECT_EQ(0x1a1aULL, res.rcx);
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+}
+
+/*
+ * INVLPG syncs what maps its address, no more (KVM's kvm_mmu_invlpg()):
+ * PT_A2 (the host adds it at 6M) and PT_A1 in use, in one run the guest
+ * rewrites a PTE in each (both go unsync), INVLPGs the window's address
+ * only and reads it: the new page. Both pages are still unsync after it
+ * ("mmu_unsync" 2; a sync of every unsync page made it 0); a MOV CR3
+ * syncs both and 6M shows its new page too.
+ */
+#define PT_A2		0x16000UL
+#define VA_6M		0x600000UL
+
+TEST_F(sh, unsync_invlpg_one_address)
+{
+	struct kvm_regs regs = {
+		.rax = OP_EDIT2_INVLPG,
+		.rbx = PT_A1, .rcx = (DATA_GPA + 0x1000) | P | RW,
+		.rsi = PT_A2, .rdi = (DATA_GPA + 0x21000) | P | RW,
+		.rdx = WINDOW,
+	};
+	struct sh_result res;
+
+	*pte(self, PD_A + 24) = PT_A2 | P | RW | US;
+	*pte(self, PT_A2) = (DATA_GPA + 0x20000) | P | RW;
+	*(uint64_t *)(self->mem + DATA_GPA) = 0x0a0a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x1000) = 0x1a1a;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x20000) = 0x2020;
+	*(uint64_t *)(self->mem + DATA_GPA + 0x21000) = 0x2121;
+	EXPECT_EQ(0x0a0aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	EXPECT_EQ(0x2020ULL, must(_metadata, self, OP_R64, VA_6M, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	ASSERT_EQ(0, sh_do_regs(self, &regs, &res));
+	ASSERT_EQ(PORT_DONE, res.port);
+	EXPECT_EQ(0x1a1aULL, res.rcx);
+	EXPECT_EQ(2, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_SETCR3, PML4_A, 0);
+	EXPECT_EQ(0x2121ULL, must(_metadata, self, OP_R64, VA_6M, 0));
+	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
 }
 
 /*
