@@ -126,15 +126,6 @@ int kvmmu_memory_cache_topup(struct kvmmu_memory_cache *mc, int min);
 void *kvmmu_memory_cache_alloc(struct kvmmu_memory_cache *mc);
 void kvmmu_memory_cache_free(struct kvmmu_memory_cache *mc);
 
-/**
- * struct kvmmu_rmap_head - a set of SPTE pointers in one word.
- * @val: 0 (empty), one SPTE pointer (bit 0 clear), or a pointer to a
- *       chain of descriptors with bit 0 set (KVM's KVM_RMAP_MANY).
- */
-struct kvmmu_rmap_head {
-	unsigned long val;
-};
-
 struct kvmmu_rmap_desc;
 
 /**
@@ -165,21 +156,7 @@ static inline bool kvmmu_rmap_empty(const struct kvmmu_rmap_head *head)
 	return !head->val;
 }
 
-/* Reverse-map levels of a memslot: 4K, 2M, 1G (KVM_NR_PAGE_SIZES). */
-#define KVMMU_RMAP_LEVELS	KVMMU_MAX_HUGE_LEVEL
-
-/**
- * struct kvmmu_slot_rmap - a memslot's reverse map, one array per level.
- * @base_gfn: the slot's first guest frame.
- * @npages: the slot's size in 4K pages.
- * @heads: per level (index level - 1), one head per guest page of that
- *         size the slot touches, partial ones at both ends included.
- */
-struct kvmmu_slot_rmap {
-	gfn_t base_gfn;
-	unsigned long npages;
-	struct kvmmu_rmap_head *heads[KVMMU_RMAP_LEVELS];
-};
+static_assert(KVMMU_RMAP_LEVELS == KVMMU_MAX_HUGE_LEVEL);
 
 unsigned long kvmmu_rmap_slot_entries(gfn_t base_gfn, unsigned long npages,
 				      int level);
