@@ -314,7 +314,10 @@ static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 {
 	LIST_HEAD(freed);
 	bool flush;
+	int idx;
 
+	/* The shadow MMU finds its leaves through the memslots. */
+	idx = srcu_read_lock(&mmu->vm->srcu);
 	write_lock(&mmu->lock);
 	if (mmu->shadow)
 		flush = !as_id && kvmmu_shadow_zap_range(mmu, start, end);
@@ -322,6 +325,7 @@ static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 		flush = kvmmu_tdp_zap_range(mmu, as_id, start, end, &freed,
 					    true);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&mmu->vm->srcu, idx);
 }
 
 /**

@@ -363,8 +363,9 @@ struct kvmmu_mmu_stats {
  * @sp: the shadow pages (shadow.c, shadow_mmu.c).
  * @sp_zapped: shadow pages unlinked under @lock, freed by
  *             kvmmu_mmu_zap_unlock() after its flush.
- * @gfn_rmap: the shadow MMU's GFN -> leaf SPTE map, a hash of struct
- *            kvmmu_gfn_rmap (shadow_mmu.c).
+ *
+ * The shadow MMU's GFN -> leaf SPTE map is in the memslots (@rmap of
+ * struct kvmmu_memory_slot), as KVM's.
  */
 struct kvmmu_mmu {
 	struct kvmmu_vm *vm;
@@ -385,7 +386,6 @@ struct kvmmu_mmu {
 	bool shadow;
 	struct kvmmu_shadow sp;
 	struct list_head sp_zapped;
-	struct hlist_head *gfn_rmap;
 };
 
 /* Table pages one fault may need (levels 3, 2, 1), plus slack. */
@@ -396,7 +396,6 @@ struct kvmmu_mmu {
  * @nr_pages: zeroed table pages in @pages.
  * @pages: zeroed pages, filled outside any lock by kvmmu_mmu_topup().
  * @sc: shadow MMU: headers, spt pages and rmap descriptors.
- * @gfn_cache: shadow MMU: struct kvmmu_gfn_rmap entries.
  * @gfns_cache: shadow MMU: pages for struct kvmmu_mmu_page's @gfns.
  * @root: shadow MMU, 4-level guest paging: the root (a root_count held).
  * @pae: shadow MMU, paging off, PAE and 32-bit guest paging: the level-2
@@ -420,7 +419,6 @@ struct kvmmu_mmu_vcpu {
 	int nr_pages;
 	void *pages[KVMMU_PAGE_CACHE_SIZE];
 	struct kvmmu_shadow_caches sc;
-	struct kvmmu_memory_cache gfn_cache;
 	struct kvmmu_memory_cache gfns_cache;
 	struct kvmmu_mmu_page *root;
 	struct kvmmu_mmu_page *pae[4];

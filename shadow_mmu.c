@@ -62,11 +62,15 @@
  *
  * The gfn rmap
  * ------------
- * GFN -> leaf SPTEs is a hash of struct kvmmu_gfn_rmap, one per mapped
- * gfn, each holding an rmap head (rmap.c), not yet the per-memslot arrays
- * that rmap.c provides: the memslot code is untouched, and the hash costs
- * nothing to a VM that uses the NPT. A leaf's gfn is its direct page's
- * gfn + index, or for an indirect page @gfns[index].
+ * GFN -> leaf SPTEs lives in the memslots, as KVM's: each slot of address
+ * space 0 has an rmap head per 4K page (rmap.c; memslot.c allocates the
+ * arrays before it publishes the slot and frees them when the slot is
+ * gone and its SPTEs zapped). A fault adds its leaf to its own slot's
+ * head; a removal finds the slot by the leaf's gfn (a direct page's gfn
+ * + index, an indirect page's @gfns[index]) in the active set, where a
+ * slot being deleted or moved is still found, as its INVALID copy
+ * sharing the arrays, until its zap is over. Leaves are 4K only: the 2M
+ * and 1G arrays stay empty.
  *
  * Zaps: the notifier and memslot changes zap the shadow pages of every
  * gfn in the range and the leaves mapping it (through the rmap); ranges
@@ -76,7 +80,8 @@
  * Exclusion rules
  * ---------------
  * - Everything here runs under mmu->lock held for write (KVM's shadow MMU
- *   is write-locked too): the hash, the gfn rmap, SPTEs, root counts.
+ *   is write-locked too): the hash, the gfn rmap, SPTEs, root counts;
+ *   and under vm->srcu or vm->slots_lock, for the slots' rmaps.
  *   Leaves are cleared with xchg (the CPU sets A/D under us).
  * - Zapped pages go to mmu->sp_zapped and are freed by
  *   kvmmu_mmu_zap_unlock() after the TLB flush, before the lock goes.
@@ -102,7 +107,6 @@
 #define GPTE_DIRTY		BIT_ULL(6)
 #define GPTE_NX			BIT_ULL(63)
 
-#define GFN_RMAP_BITS		12
 /* Bigger zaps zap every shadow page (a first step: KVM walks the rmaps). */
 #define ZAP_RANGE_MAX		4096
 
@@ -122,18 +126,6 @@ const struct kvmmu_spte_format kvmmu_shadow_format = {
 	.pfn_mask	= KVMMU_SPTE_PFN_MASK,
 };
 
-/**
- * struct kvmmu_gfn_rmap - the leaf SPTEs mapping one guest frame.
- * @link: in mmu->gfn_rmap, by @gfn.
- * @gfn: the frame.
- * @head: the SPTEs; the entry is freed when it empties.
- */
-struct kvmmu_gfn_rmap {
-	struct hlist_node link;
-	gfn_t gfn;
-	struct kvmmu_rmap_head head;
-};
-
 static void shadow_assert_write_locked(struct kvmmu_mmu *mmu)
 {
 	lockdep_assert_held_write(&mmu->lock);
@@ -151,16 +143,9 @@ int kvmmu_shadow_mmu_init(struct kvmmu_mmu *mmu)
 {
 	int r;
 
-	mmu->gfn_rmap = kvcalloc(1UL << GFN_RMAP_BITS, sizeof(*mmu->gfn_rmap),
-				 GFP_KERNEL_ACCOUNT);
-	if (!mmu->gfn_rmap)
-		return -ENOMEM;
 	r = kvmmu_shadow_init(&mmu->sp, &mmu->lock);
-	if (r) {
-		kvfree(mmu->gfn_rmap);
-		mmu->gfn_rmap = NULL;
+	if (r)
 		return r;
-	}
 	INIT_LIST_HEAD(&mmu->sp_zapped);
 	mmu->shadow = true;
 	return 0;
@@ -172,23 +157,9 @@ int kvmmu_shadow_mmu_init(struct kvmmu_mmu *mmu)
  */
 void kvmmu_shadow_mmu_destroy(struct kvmmu_mmu *mmu)
 {
-	struct kvmmu_gfn_rmap *e;
-	struct hlist_node *tmp;
-	unsigned long i;
-
 	if (!mmu->shadow)
 		return;
 	kvmmu_shadow_destroy(&mmu->sp);
-	for (i = 0; i < (1UL << GFN_RMAP_BITS); i++) {
-		hlist_for_each_entry_safe(e, tmp, &mmu->gfn_rmap[i], link) {
-			WARN_ON_ONCE(1);
-			hlist_del(&e->link);
-			kvmmu_rmap_clear(&e->head);
-			kfree(e);
-		}
-	}
-	kvfree(mmu->gfn_rmap);
-	mmu->gfn_rmap = NULL;
 }
 
 /**
@@ -198,7 +169,6 @@ void kvmmu_shadow_mmu_destroy(struct kvmmu_mmu *mmu)
 void kvmmu_shadow_vcpu_init(struct kvmmu_mmu_vcpu *c)
 {
 	kvmmu_shadow_caches_init(&c->sc);
-	c->gfn_cache.obj_size = sizeof(struct kvmmu_gfn_rmap);
 	c->gfns_cache.obj_size = 0;
 }
 
@@ -245,7 +215,6 @@ void kvmmu_shadow_vcpu_destroy(struct kvmmu_mmu *mmu,
 		kvmmu_mmu_zap_unlock(mmu, false, &freed);
 	}
 	kvmmu_shadow_caches_free(&c->sc);
-	kvmmu_memory_cache_free(&c->gfn_cache);
 	kvmmu_memory_cache_free(&c->gfns_cache);
 	free_page((unsigned long)c->pae_root);
 	c->pae_root = NULL;
@@ -263,64 +232,64 @@ int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c)
 
 	r = kvmmu_shadow_caches_topup(&c->sc);
 	if (!r)
-		r = kvmmu_memory_cache_topup(&c->gfn_cache, 2);
-	if (!r)
 		r = kvmmu_memory_cache_topup(&c->gfns_cache, 5);
 	return r;
 }
 
-/* ---- the gfn rmap ---- */
+/* ---- the leaf rmap: per memslot ---- */
 
-static struct hlist_head *sh_gfn_bucket(struct kvmmu_mmu *mmu, gfn_t gfn)
+/*
+ * The slot of @gfn in the address space the shadow MMU maps (0), as
+ * KVM's rmap_remove() finds it (__gfn_to_memslot()): INVALID slots too,
+ * since a slot being deleted or moved keeps its SPTEs, and its reverse
+ * map, until its zap removes them. vm->srcu or vm->slots_lock is held.
+ */
+static struct kvmmu_memory_slot *sh_gfn_slot(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	return &mmu->gfn_rmap[hash_64(gfn, GFN_RMAP_BITS)];
+	return kvmmu_gfn_to_memslot(kvmmu_memslots(mmu->vm, 0), gfn);
 }
 
-static struct kvmmu_gfn_rmap *sh_gfn_rmap_find(struct kvmmu_mmu *mmu, gfn_t gfn)
+/* The head of the 4K leaves mapping @gfn (KVM's gfn_to_rmap()). */
+static struct kvmmu_rmap_head *sh_slot_head(const struct kvmmu_memory_slot *slot,
+					    gfn_t gfn)
 {
-	struct kvmmu_gfn_rmap *e;
-
-	hlist_for_each_entry(e, sh_gfn_bucket(mmu, gfn), link)
-		if (e->gfn == gfn)
-			return e;
-	return NULL;
+	return kvmmu_gfn_to_rmap(&slot->rmap, gfn, PG_LEVEL_4K);
 }
 
-static int sh_gfn_rmap_add(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
-			   gfn_t gfn, u64 *sptep)
+/* The same, through the slot holding @gfn; NULL without one. */
+static struct kvmmu_rmap_head *sh_gfn_head(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
-	bool new = !e;
+	struct kvmmu_memory_slot *slot = sh_gfn_slot(mmu, gfn);
+
+	return slot ? sh_slot_head(slot, gfn) : NULL;
+}
+
+/* A new leaf of @gfn, in @slot: the fault's (KVM's rmap_add()). */
+static int sh_rmap_add(struct kvmmu_mmu_vcpu *c,
+		       const struct kvmmu_memory_slot *slot, gfn_t gfn,
+		       u64 *sptep)
+{
+	struct kvmmu_rmap_head *head = sh_slot_head(slot, gfn);
 	int r;
 
-	if (new) {
-		e = kvmmu_memory_cache_alloc(&c->gfn_cache);
-		if (!e)
-			return -ENOMEM;
-		e->gfn = gfn;
-	}
-	r = kvmmu_rmap_add(&c->sc.desc, &e->head, sptep);
-	if (r < 0) {
-		if (new)
-			kfree(e);
-		return r;
-	}
-	if (new)
-		hlist_add_head(&e->link, sh_gfn_bucket(mmu, gfn));
-	return 0;
+	/* Every slot of a shadow VM's address space 0 has its arrays. */
+	if (WARN_ON_ONCE(!head))
+		return -EINVAL;
+	r = kvmmu_rmap_add(&c->sc.desc, head, sptep);
+	return r < 0 ? r : 0;
 }
 
-static void sh_gfn_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
+/*
+ * A leaf of @gfn goes (KVM's rmap_remove()). A gfn without a slot means
+ * the leaf outlived its slot: the zap of a delete or move missed it.
+ */
+static void sh_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
 {
-	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
+	struct kvmmu_rmap_head *head = sh_gfn_head(mmu, gfn);
 
-	if (WARN_ON_ONCE(!e))
+	if (WARN_ON_ONCE(!head))
 		return;
-	kvmmu_rmap_remove(&e->head, sptep);
-	if (kvmmu_rmap_empty(&e->head)) {
-		hlist_del(&e->link);
-		kfree(e);
-	}
+	kvmmu_rmap_remove(head, sptep);
 }
 
 /* The gfn a leaf SPTE of @sp at @idx maps. */
@@ -368,7 +337,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		return false;
 	if (sp->role.level == PG_LEVEL_4K) {
 		spte = xchg(sptep, 0);
-		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
+		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(spte);
 	} else {
 		kvmmu_shadow_remove_parent(kvmmu_sptep_to_sp(kvmmu_spte_table(spte)),
@@ -592,10 +561,14 @@ unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr)
 {
 	unsigned long zapped;
 	LIST_HEAD(freed);
+	int idx;
 
+	/* The leaves' slots are looked up (KVM's scan holds SRCU too). */
+	idx = srcu_read_lock(&mmu->vm->srcu);
 	write_lock(&mmu->lock);
 	zapped = sh_zap_oldest(mmu, nr);
 	kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	srcu_read_unlock(&mmu->vm->srcu, idx);
 	return zapped;
 }
 
@@ -641,8 +614,8 @@ void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
  */
 bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
 {
+	struct kvmmu_rmap_head *head;
 	struct kvmmu_rmap_iter iter;
-	struct kvmmu_gfn_rmap *e;
 	bool flush = false;
 	gfn_t gfn;
 	u64 *sptep;
@@ -654,11 +627,13 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
 		return kvmmu_shadow_zap_all(mmu);
 	for (gfn = start; gfn < end; gfn++) {
 		flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
-		/* Each zap may free the entry: look it up again. */
-		while ((e = sh_gfn_rmap_find(mmu, gfn))) {
+		head = sh_gfn_head(mmu, gfn);
+		if (!head)
+			continue;
+		/* Each zap removes the SPTE from the head: start again. */
+		while ((sptep = kvmmu_rmap_first(head, &iter))) {
 			struct kvmmu_mmu_page *sp;
 
-			sptep = kvmmu_rmap_first(&e->head, &iter);
 			sp = kvmmu_sptep_to_sp(sptep);
 			sh_zap_spte(mmu, sp, sptep - sp->spt);
 			flush = true;
@@ -676,15 +651,16 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
  */
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
+	struct kvmmu_rmap_head *head = sh_gfn_head(mmu, gfn);
 	struct kvmmu_rmap_iter iter;
 	bool flush = false;
 	u64 *sptep;
 
 	shadow_assert_write_locked(mmu);
-	if (!e)
+	/* A gfn without a slot (a CR3 outside memory) has no leaves. */
+	if (!head)
 		return false;
-	for (sptep = kvmmu_rmap_first(&e->head, &iter); sptep;
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
 	     sptep = kvmmu_rmap_next(&iter)) {
 		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
 				       (unsigned long *)sptep)) {
@@ -1218,7 +1194,7 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		    !((old ^ new) & ~(KVMMU_SPTE_ACCESSED | KVMMU_SPTE_DIRTY)))
 			return KVMMU_MAP_SPURIOUS;
 		old = xchg(sptep, 0);
-		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
+		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(old);
 		/* Only a lost permission or another page needs a flush. */
 		if (kvmmu_spte_pfn(old) != fault->pfn ||
@@ -1230,7 +1206,7 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	}
 	if (!sp->role.direct)
 		sp->gfns[idx] = fault->gfn;
-	if (sh_gfn_rmap_add(mmu, c, fault->gfn, sptep))
+	if (sh_rmap_add(c, fault->slot, fault->gfn, sptep))
 		return KVMMU_MAP_NOMEM;
 	WRITE_ONCE(*sptep, new);
 	/* Logged under the lock, as mmu_map() does for the NPT. */
@@ -1399,10 +1375,13 @@ void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn)
 	struct kvmmu_mmu *mmu = vm->mmu;
 	LIST_HEAD(freed);
 	bool flush;
+	int idx;
 
+	idx = srcu_read_lock(&vm->srcu);
 	write_lock(&mmu->lock);
 	flush = kvmmu_shadow_zap_gfn(mmu, gfn);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&vm->srcu, idx);
 }
 
 /* ---- debugfs ---- */

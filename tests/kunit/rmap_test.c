@@ -22,6 +22,7 @@
 
 #include <kunit/test.h>
 #include <linux/io.h>
+#include <linux/sizes.h>
 
 #include "../../rmap.c"
 #include "../../shadow.c"
@@ -953,24 +954,35 @@ static struct kunit_suite shadow_test_suite = {
 /* ---- shadow_mmu.c: the gfn rmap, protection, zaps, the dump ---- */
 
 /*
- * A VM's shadow MMU without a VM: struct kvmmu_mmu set up by
- * kvmmu_shadow_mmu_init() and one vCPU's caches. Leaves are written by
- * hand (no guest walk, no GUP): present, writable, a made-up frame, A and
- * D clear so that zapping one touches no struct page. What needs a vCPU
- * and guest memory (sh_get_sp()'s flush, the descent of
- * kvmmu_shadow_map(), roots from CR3) is left to shadow_test.
+ * A VM's shadow MMU without vCPUs: struct kvmmu_mmu set up by
+ * kvmmu_shadow_mmu_init(), one vCPU's caches, and a VM of memslots only
+ * (memslot.c, from memslot_test.c) whose slots carry the reverse map:
+ * SMMU_SLOT0 pages from gfn 0, SMMU_SLOT1 pages from SMMU_BASE1. Leaves
+ * are written by hand (no guest walk, no GUP): present, writable, a
+ * made-up frame, A and D clear so that zapping one touches no struct
+ * page. What needs a vCPU and guest memory (sh_get_sp()'s flush, the
+ * descent of kvmmu_shadow_map(), roots from CR3) is left to shadow_test.
  */
 struct smmu_fixture {
+	struct kvmmu_vm vm;
 	struct kvmmu_mmu mmu;
 	struct kvmmu_mmu_vcpu c;
+	int srcu_idx;
 };
+
+#define SMMU_SLOT0	0x4000ULL
+#define SMMU_BASE1	0x10000ULL
+#define SMMU_SLOT1	0x200ULL
+#define SMMU_HVA	0x7f0000000000UL
 
 #define SMMU_LEAF(pfn)	(KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE | \
 			 ((u64)(pfn) << PAGE_SHIFT))
 
+/* As a fault or a zap: SRCU for the slots, then the MMU lock. */
 static void smmu_lock(struct smmu_fixture *f)
 	__acquires(&f->mmu.lock)
 {
+	f->srcu_idx = srcu_read_lock(&f->vm.srcu);
 	write_lock(&f->mmu.lock);
 }
 
@@ -980,6 +992,21 @@ static void smmu_unlock(struct smmu_fixture *f)
 {
 	kvmmu_ledger_flushed();
 	write_unlock(&f->mmu.lock);
+	srcu_read_unlock(&f->vm.srcu, f->srcu_idx);
+}
+
+/* KVM_SET_USER_MEMORY_REGION2 on the fixture's VM (slot @id, as 0). */
+static int smmu_set_slot(struct smmu_fixture *f, u32 id, gfn_t base,
+			 u64 npages, unsigned long hva)
+{
+	struct kvm_userspace_memory_region2 mem = {
+		.slot = id,
+		.guest_phys_addr = base << PAGE_SHIFT,
+		.memory_size = npages << PAGE_SHIFT,
+		.userspace_addr = hva,
+	};
+
+	return kvmmu_set_memory_region(&f->vm, &mem, false);
 }
 
 static int smmu_test_init(struct kunit *test)
@@ -989,9 +1016,15 @@ static int smmu_test_init(struct kunit *test)
 	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	rwlock_init(&f->mmu.lock);
-	KUNIT_ASSERT_EQ(test, kvmmu_shadow_mmu_init(&f->mmu), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_memslots_init(&f->vm), 0);
+	f->vm.mmu = &f->mmu;
+	f->mmu.vm = &f->vm;
 	kvmmu_shadow_vcpu_init(&f->c);
 	test->priv = f;
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_mmu_init(&f->mmu), 0);
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 0, 0, SMMU_SLOT0, SMMU_HVA), 0);
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 1, SMMU_BASE1, SMMU_SLOT1,
+					    SMMU_HVA + SZ_1G), 0);
 	return 0;
 }
 
@@ -1011,6 +1044,8 @@ static void smmu_test_exit(struct kunit *test)
 	smmu_unlock(f);
 	kvmmu_shadow_mmu_destroy(&f->mmu);
 	kvmmu_shadow_vcpu_destroy(NULL, &f->c);
+	/* Frees the slots' arrays: all heads must be empty (debug WARN). */
+	kvmmu_memslots_destroy(&f->vm);
 }
 
 /* A new page (gfn, role); an indirect level-1 one gets its gfns array. */
@@ -1048,15 +1083,19 @@ static void smmu_leaf(struct kunit *test, struct kvmmu_mmu_page *sp,
 		      unsigned int idx, gfn_t gfn)
 {
 	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *slot;
 	gfn_t leaf_gfn;
-	int r;
+	int r = -ENOENT;
 
 	KUNIT_ASSERT_EQ(test, kvmmu_shadow_topup(&f->c), 0);
 	smmu_lock(f);
 	if (!sp->role.direct)
 		sp->gfns[idx] = gfn;
 	leaf_gfn = sh_leaf_gfn(sp, idx);
-	r = sh_gfn_rmap_add(&f->mmu, &f->c, gfn, &sp->spt[idx]);
+	/* The fault knows its slot. */
+	slot = sh_gfn_slot(&f->mmu, gfn);
+	if (slot)
+		r = sh_rmap_add(&f->c, slot, gfn, &sp->spt[idx]);
 	if (!r)
 		sp->spt[idx] = SMMU_LEAF(0x100000 + gfn);
 	smmu_unlock(f);
@@ -1064,20 +1103,17 @@ static void smmu_leaf(struct kunit *test, struct kvmmu_mmu_page *sp,
 	KUNIT_EXPECT_EQ(test, leaf_gfn, gfn);
 }
 
-/* How many leaves the gfn rmap holds for @gfn (0: no entry at all). */
+/* How many leaves the rmap of @gfn's slot holds for it (0: no slot). */
 static unsigned int smmu_rmap_count(struct kunit *test, gfn_t gfn)
 {
 	struct smmu_fixture *f = test->priv;
-	struct kvmmu_gfn_rmap *e;
+	struct kvmmu_rmap_head *head;
 	unsigned int n;
 
 	smmu_lock(f);
-	e = sh_gfn_rmap_find(&f->mmu, gfn);
-	n = e ? kvmmu_rmap_count(&e->head) : 0;
+	head = sh_gfn_head(&f->mmu, gfn);
+	n = head ? kvmmu_rmap_count(head) : 0;
 	smmu_unlock(f);
-	/* An entry that empties is freed: none is ever found empty. */
-	if (e)
-		KUNIT_EXPECT_NE(test, n, 0U);
 	return n;
 }
 
@@ -1090,13 +1126,16 @@ static union kvmmu_page_role smmu_role(int level, bool direct)
 	return role;
 }
 
-/* Add and remove leaves of gfns: one entry per gfn, freed when empty. */
+/*
+ * Leaves go into their slot's own head (gfn - base_gfn), in either slot,
+ * and out of it, removed by gfn; a zapped leaf leaves the rmap.
+ */
 static void smmu_gfn_rmap(struct kunit *test)
 {
 	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *s0, *s1;
 	struct kvmmu_mmu_page *pt, *dp;
 	bool zapped[2];
-	unsigned int i;
 
 	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
 	dp = smmu_page(test, 0x200, smmu_role(PG_LEVEL_4K, true));
@@ -1107,29 +1146,45 @@ static void smmu_gfn_rmap(struct kunit *test)
 	smmu_leaf(test, pt, 7, 0x205);
 	smmu_leaf(test, pt, 9, 0x205);
 	smmu_leaf(test, dp, 6, 0x206);
+	/* Both ends of the second slot. */
+	smmu_leaf(test, pt, 100, SMMU_BASE1);
+	smmu_leaf(test, pt, 101, SMMU_BASE1 + SMMU_SLOT1 - 1);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 3U);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 1U);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x207), 0U);
-	/* 300 gfns 4096 apart: entries that share buckets stay apart. */
-	for (i = 0; i < 300; i++)
-		smmu_leaf(test, pt, 100 + i, 0x10000 + i * 4096);
-	for (i = 0; i < 300; i++)
-		KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x10000 + i * 4096),
-				1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1), 1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1 + SMMU_SLOT1 - 1),
+			1U);
+
+	/* The heads are the slots' array entries, at gfn - base_gfn. */
+	mutex_lock(&f->vm.slots_lock);
+	s0 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), 0x205);
+	s1 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), SMMU_BASE1);
+	mutex_unlock(&f->vm.slots_lock);
+	KUNIT_ASSERT_NOT_NULL(test, s0);
+	KUNIT_ASSERT_NOT_NULL(test, s1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s0->rmap.heads[0][0x205]), 3U);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s1->rmap.heads[0][0]), 1U);
+	KUNIT_EXPECT_EQ(test,
+			kvmmu_rmap_count(&s1->rmap.heads[0][SMMU_SLOT1 - 1]),
+			1U);
 
 	smmu_lock(f);
-	sh_gfn_rmap_remove(&f->mmu, 0x205, &pt->spt[7]);
+	sh_rmap_remove(&f->mmu, 0x205, &pt->spt[7]);
 	pt->spt[7] = 0;
 	smmu_unlock(f);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 2U);
 	smmu_lock(f);
-	sh_gfn_rmap_remove(&f->mmu, 0x205, &dp->spt[5]);
-	sh_gfn_rmap_remove(&f->mmu, 0x205, &pt->spt[9]);
+	sh_rmap_remove(&f->mmu, 0x205, &dp->spt[5]);
+	sh_rmap_remove(&f->mmu, 0x205, &pt->spt[9]);
+	sh_rmap_remove(&f->mmu, SMMU_BASE1, &pt->spt[100]);
 	dp->spt[5] = 0;
 	pt->spt[9] = 0;
+	pt->spt[100] = 0;
 	smmu_unlock(f);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 0U);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1), 0U);
 
 	/* Zapping a leaf takes it out of the rmap too; a second is a no-op. */
 	smmu_lock(f);
@@ -1140,6 +1195,40 @@ static void smmu_gfn_rmap(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, zapped[1]);
 	KUNIT_EXPECT_EQ(test, dp->spt[6], 0ULL);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 0U);
+}
+
+/*
+ * A slot deleted or moved with leaves in it: its zap finds them through
+ * the INVALID copy (same arrays) and empties the heads before the arrays
+ * are freed (kvmmu_slot_rmap_free() WARNs on the debug kernel if not);
+ * the moved slot starts with empty arrays. Leaves of other slots stay.
+ */
+static void smmu_slot_delete_move(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt;
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	smmu_leaf(test, pt, 1, 0x300);
+	smmu_leaf(test, pt, 2, SMMU_BASE1 + 5);
+	smmu_leaf(test, pt, 3, SMMU_BASE1 + 6);
+
+	/* Move slot 1 by 1G of GFNs: its leaves go, the new heads are empty. */
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 1, SMMU_BASE1 + 0x40000,
+					    SMMU_SLOT1, SMMU_HVA + SZ_1G), 0);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], 0ULL);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1 + 0x40005), 0U);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], SMMU_LEAF(0x100300));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x300), 1U);
+
+	/* A leaf in the moved slot, then the slot deleted. */
+	smmu_leaf(test, pt, 4, SMMU_BASE1 + 0x40007);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1 + 0x40007), 1U);
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 1, SMMU_BASE1 + 0x40000, 0,
+					    SMMU_HVA + SZ_1G), 0);
+	KUNIT_EXPECT_EQ(test, pt->spt[4], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], SMMU_LEAF(0x100300));
 }
 
 /*
@@ -1336,6 +1425,7 @@ static void smmu_dump(struct kunit *test)
 
 static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_gfn_rmap),
+	KUNIT_CASE(smmu_slot_delete_move),
 	KUNIT_CASE(smmu_protect_and_zap),
 	KUNIT_CASE(smmu_dump),
 	{}
