@@ -476,6 +476,8 @@ struct kvmmu_memory_slot *kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
 struct kvmmu_memory_slot *kvmmu_id_to_memslot(struct kvmmu_memslots *slots,
 					      int id);
 struct kvmmu_memory_slot *kvmmu_memslot_first(struct kvmmu_memslots *slots);
+struct kvmmu_memory_slot *kvmmu_memslot_gfn_first(struct kvmmu_memslots *slots,
+						  gfn_t start);
 struct kvmmu_memory_slot *kvmmu_memslot_next(struct kvmmu_memslots *slots,
 					     struct kvmmu_memory_slot *slot);
 struct kvmmu_memory_slot *

@@ -182,6 +182,37 @@ struct kvmmu_memory_slot *kvmmu_memslot_first(struct kvmmu_memslots *slots)
 }
 
 /**
+ * kvmmu_memslot_gfn_first - the first slot ending after a guest frame.
+ * @slots: a set from kvmmu_memslots().
+ * @start: the frame.
+ *
+ * Slots of a set never overlap, so ordered by base_gfn they are ordered
+ * by end too: the slots meeting [@start, end) are this one and its
+ * kvmmu_memslot_next() successors while their base_gfn is below end.
+ * O(log n).
+ *
+ * Return: the slot, or NULL if every slot ends at or before @start.
+ */
+struct kvmmu_memory_slot *kvmmu_memslot_gfn_first(struct kvmmu_memslots *slots,
+						  gfn_t start)
+{
+	struct kvmmu_memory_slot *slot, *first = NULL;
+	struct rb_node *node = slots->gfn_tree.rb_node;
+	int idx = slots->node_idx;
+
+	while (node) {
+		slot = slot_of(node, gfn_node, idx);
+		if (slot->base_gfn + slot->npages > start) {
+			first = slot;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return first;
+}
+
+/**
  * kvmmu_memslot_next - the slot following @slot in GFN order.
  * @slots: the set @slot was found in.
  * @slot: the current slot.
@@ -304,29 +335,14 @@ static void publish(struct kvmmu_vm *vm, int as_id,
 	set_replace(inactive_set(vm, as_id), old, new);
 }
 
-/*
- * Whether a slot other than @id intersects GFNs [@start, @end). Slots of a set
- * never overlap, so ordered by base_gfn they are ordered by end too: find the
- * first one ending after @start, then walk while they begin before @end.
- */
+/* Whether a slot other than @id intersects GFNs [@start, @end). */
 static bool overlaps_other(struct kvmmu_memslots *set, int id,
 			   gfn_t start, gfn_t end)
 {
-	struct kvmmu_memory_slot *slot, *first = NULL;
-	int idx = set->node_idx;
-	struct rb_node *node = set->gfn_tree.rb_node;
+	struct kvmmu_memory_slot *slot;
 
-	while (node) {
-		slot = slot_of(node, gfn_node, idx);
-		if (slot->base_gfn + slot->npages > start) {
-			first = slot;
-			node = node->rb_left;
-		} else {
-			node = node->rb_right;
-		}
-	}
-
-	for (slot = first; slot && slot->base_gfn < end;
+	for (slot = kvmmu_memslot_gfn_first(set, start);
+	     slot && slot->base_gfn < end;
 	     slot = kvmmu_memslot_next(set, slot)) {
 		if (slot->id != id)
 			return true;

@@ -308,14 +308,18 @@ int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c);
 bool kvmmu_shadow_gfn_protected(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_can_unsync(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
-bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end);
-bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu);
+bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
+			    bool can_yield);
+bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu, bool can_yield);
 void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 				       unsigned long goal);
 unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr);
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
+bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
+			       const struct kvmmu_memory_slot *slot,
+			       gfn_t start, gfn_t end, bool can_yield);
 struct kvmmu_walk;
 struct kvmmu_page_fault;
 int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,

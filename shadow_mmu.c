@@ -72,10 +72,18 @@
  * sharing the arrays, until its zap is over. Leaves are 4K only: the 2M
  * and 1G arrays stay empty.
  *
- * Zaps: the notifier and memslot changes zap the shadow pages of every
- * gfn in the range and the leaves mapping it (through the rmap); ranges
- * over ZAP_RANGE_MAX pages zap everything. A zapped page keeps its
- * children (KVM does too): they stay in the hash and are found again.
+ * Zaps: the notifier and memslot changes walk the slots meeting the
+ * range and, gfn by gfn, zap the shadow pages of the gfn (guest tables)
+ * and the leaves in its rmap head (KVM's
+ * kvm_mmu_zap_memslot_pages_and_flush() and __kvm_rmap_zap_gfn_range());
+ * dirty logging write-protects a slot through its heads. A zap of the
+ * whole VM (teardown, the notifier's release) zaps every page instead.
+ * From process context these walks yield the lock when the scheduler or
+ * a waiter needs it, but only after flushing the TLBs and freeing the
+ * zapped pages (sh_yield()): no SPTE is ever left zapped but unflushed
+ * across a release of the lock. The notifier's zaps never yield. A
+ * zapped page keeps its children (KVM does too): they stay in the hash
+ * and are found again.
  *
  * Exclusion rules
  * ---------------
@@ -106,9 +114,6 @@
 #define GPTE_ADDR_MASK		GENMASK_ULL(51, 12)
 #define GPTE_DIRTY		BIT_ULL(6)
 #define GPTE_NX			BIT_ULL(63)
-
-/* Bigger zaps zap every shadow page (a first step: KVM walks the rmaps). */
-#define ZAP_RANGE_MAX		4096
 
 const struct kvmmu_spte_format kvmmu_shadow_format = {
 	.name		= "shadow",
@@ -457,31 +462,64 @@ bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 	return zapped;
 }
 
+/* Whether a long walk should let a waiter or the scheduler in. */
+static bool sh_need_yield(struct kvmmu_mmu *mmu)
+{
+	return need_resched() || rwlock_needbreak(&mmu->lock);
+}
+
+/*
+ * Drop mmu->lock for a moment, in process context. KVM's rule: never
+ * with a zapped SPTE not flushed, so first flush (if @flush, or if pages
+ * were zapped) and free the zapped pages, as kvmmu_mmu_zap_unlock() does
+ * at the end of a zap (KVM's flush_on_yield in __walk_slot_rmaps() and
+ * kvm_mmu_remote_flush_or_zap() before cond_resched_rwlock_write() in
+ * kvm_mmu_zap_memslot_pages_and_flush()). SRCU stays held.
+ */
+static void sh_yield(struct kvmmu_mmu *mmu, bool flush)
+{
+	LIST_HEAD(freed);
+
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	atomic64_inc(&mmu->stats.yields);
+	cond_resched();
+	write_lock(&mmu->lock);
+}
+
 /**
  * kvmmu_shadow_zap_all - zap every shadow page.
- * @mmu: the MMU; lock held for write.
+ * @mmu: the MMU; lock held for write, and vm->srcu or vm->slots_lock.
+ * @can_yield: process context: the lock may be dropped on the way (after
+ *             a flush), as KVM's kvm_mmu_zap_all() does.
  *
  * Roots in use stay, invalid and empty, until their vCPUs drop them
  * (kvmmu_shadow_load_root() at the next entry).
  *
- * Return: whether anything was there (flush before unlocking).
+ * Return: whether anything was zapped since the last flush (flush before
+ * unlocking).
  */
-bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu)
+bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu, bool can_yield)
 {
 	struct kvmmu_mmu_page *sp, *tmp;
 	bool any = false;
-	unsigned int i;
 
 	shadow_assert_write_locked(mmu);
-	/* Empty every page first: a page is unlinked only once empty. */
-	list_for_each_entry(sp, &mmu->sp.active_pages, link)
-		for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-			any |= sh_zap_spte(mmu, sp, i);
+restart:
+	/*
+	 * A zapped page leaves the list (or stays invalid, a root in use);
+	 * its children stay on it, unlinked, and come later. After a yield
+	 * the list may have changed: start again.
+	 */
 	list_for_each_entry_safe(sp, tmp, &mmu->sp.active_pages, link) {
 		if (sp->role.invalid)
 			continue;
-		kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
+		sh_zap_page(mmu, sp);
 		any = true;
+		if (can_yield && sh_need_yield(mmu)) {
+			sh_yield(mmu, true);
+			any = false;
+			goto restart;
+		}
 	}
 	return any;
 }
@@ -601,41 +639,84 @@ void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 	sh_zap_oldest(mmu, SH_REFILL_PAGES - avail);
 }
 
+/* Zap every leaf in @head (KVM's kvm_zap_rmap()); NULL is empty. */
+static bool sh_zap_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
+{
+	struct kvmmu_rmap_iter iter;
+	struct kvmmu_mmu_page *sp;
+	bool flush = false;
+	u64 *sptep;
+
+	if (!head)
+		return false;
+	/* The zap removes the SPTE just returned: the walk goes on (rmap.c). */
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		sp = kvmmu_sptep_to_sp(sptep);
+		flush |= sh_zap_spte(mmu, sp, sptep - sp->spt);
+	}
+	return flush;
+}
+
 /**
  * kvmmu_shadow_zap_range - zap what maps or shadows a range of gfns.
- * @mmu: the MMU; lock held for write. Never drops it.
+ * @mmu: the MMU; lock held for write, and vm->srcu or vm->slots_lock.
  * @start: first gfn.
  * @end: gfn after the last.
+ * @can_yield: process context: the lock may be dropped between gfns
+ *             (after a flush); false in the mmu notifier.
  *
- * Shadow pages of the gfns and every leaf mapping one go; a range of more
- * than ZAP_RANGE_MAX pages zaps everything instead.
+ * For each gfn of the range that a slot of address space 0 holds
+ * (INVALID ones too: a delete or a move zaps through its INVALID copy),
+ * the shadow pages of that gfn (guest tables) and, through the slot's
+ * rmap, the leaves mapping it: KVM's kvm_mmu_zap_memslot_pages_and_flush()
+ * and __kvm_rmap_zap_gfn_range(). A gfn without a slot has neither.
  *
- * Return: whether a flush is needed before unlocking.
+ * Return: whether a flush is needed before unlocking (what a yield
+ * flushed is not counted).
  */
-bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
+bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
+			    bool can_yield)
 {
-	struct kvmmu_rmap_head *head;
-	struct kvmmu_rmap_iter iter;
+	struct kvmmu_memslots *slots = kvmmu_memslots(mmu->vm, 0);
+	struct kvmmu_memory_slot *slot;
 	bool flush = false;
-	gfn_t gfn;
-	u64 *sptep;
+	gfn_t gfn, last;
 
 	shadow_assert_write_locked(mmu);
 	if (end <= start || !mmu->sp.nr_pages)
 		return false;
-	if (end - start > ZAP_RANGE_MAX)
-		return kvmmu_shadow_zap_all(mmu);
-	for (gfn = start; gfn < end; gfn++) {
-		flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
-		head = sh_gfn_head(mmu, gfn);
-		if (!head)
-			continue;
-		/* Each zap removes the SPTE from the head: start again. */
-		while ((sptep = kvmmu_rmap_first(head, &iter))) {
-			struct kvmmu_mmu_page *sp;
+	for (slot = kvmmu_memslot_gfn_first(slots, start);
+	     slot && slot->base_gfn < end;
+	     slot = kvmmu_memslot_next(slots, slot)) {
+		gfn = max(start, slot->base_gfn);
+		last = min(end, slot->base_gfn + slot->npages);
+		for (; gfn < last; gfn++) {
+			flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
+			flush |= sh_zap_head(mmu, sh_slot_head(slot, gfn));
+			if (can_yield && sh_need_yield(mmu)) {
+				sh_yield(mmu, flush);
+				flush = false;
+			}
+		}
+	}
+	return flush;
+}
 
-			sp = kvmmu_sptep_to_sp(sptep);
-			sh_zap_spte(mmu, sp, sptep - sp->spt);
+/* Take write access from every leaf of @head; NULL is empty. */
+static bool sh_wrprot_head(struct kvmmu_rmap_head *head)
+{
+	struct kvmmu_rmap_iter iter;
+	bool flush = false;
+	u64 *sptep;
+
+	if (!head)
+		return false;
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
+				       (unsigned long *)sptep)) {
+			kvmmu_ledger_zapped(1);
 			flush = true;
 		}
 	}
@@ -651,21 +732,37 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
  */
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	struct kvmmu_rmap_head *head = sh_gfn_head(mmu, gfn);
-	struct kvmmu_rmap_iter iter;
-	bool flush = false;
-	u64 *sptep;
-
 	shadow_assert_write_locked(mmu);
 	/* A gfn without a slot (a CR3 outside memory) has no leaves. */
-	if (!head)
-		return false;
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
-		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
-				       (unsigned long *)sptep)) {
-			kvmmu_ledger_zapped(1);
-			flush = true;
+	return sh_wrprot_head(sh_gfn_head(mmu, gfn));
+}
+
+/**
+ * kvmmu_shadow_wrprot_range - take write access from a slot's leaves.
+ * @mmu: the MMU; lock held for write.
+ * @slot: a slot of address space 0, held by vm->srcu or vm->slots_lock.
+ * @start: first gfn, in @slot.
+ * @end: gfn after the last, at most @slot's end.
+ * @can_yield: process context: the lock may be dropped between gfns,
+ *             after a flush (KVM's walk_slot_rmaps() with flush_on_yield,
+ *             as kvm_mmu_slot_remove_write_access() calls it).
+ *
+ * Return: whether a leaf lost write access since the last flush (flush
+ * before unlocking).
+ */
+bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
+			       const struct kvmmu_memory_slot *slot,
+			       gfn_t start, gfn_t end, bool can_yield)
+{
+	bool flush = false;
+	gfn_t gfn;
+
+	shadow_assert_write_locked(mmu);
+	for (gfn = start; gfn < end; gfn++) {
+		flush |= sh_wrprot_head(sh_slot_head(slot, gfn));
+		if (can_yield && sh_need_yield(mmu)) {
+			sh_yield(mmu, flush);
+			flush = false;
 		}
 	}
 	return flush;

@@ -1039,7 +1039,7 @@ static void smmu_test_exit(struct kunit *test)
 	/* Roots the cases took are dropped, so that destroy frees them. */
 	list_for_each_entry(sp, &f->mmu.sp.active_pages, link)
 		sp->root_count = 0;
-	kvmmu_shadow_zap_all(&f->mmu);
+	kvmmu_shadow_zap_all(&f->mmu, false);
 	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
 	smmu_unlock(f);
 	kvmmu_shadow_mmu_destroy(&f->mmu);
@@ -1287,7 +1287,7 @@ static void smmu_protect_and_zap(struct kunit *test)
 
 	/* Range [0x260, 0x262): the leaves of both gfns, via the rmap. */
 	smmu_lock(f);
-	b[0] = kvmmu_shadow_zap_range(&f->mmu, 0x260, 0x262);
+	b[0] = kvmmu_shadow_zap_range(&f->mmu, 0x260, 0x262, false);
 	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
 	smmu_unlock(f);
 	KUNIT_EXPECT_TRUE(test, b[0]);
@@ -1300,6 +1300,85 @@ static void smmu_protect_and_zap(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
 					    smmu_role(PG_LEVEL_4K, false)), pt);
 	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 2UL);
+}
+
+/*
+ * A zap of a big range (12288 pages, a slot's worth) takes the leaves and
+ * the guest tables' pages of its gfns only, through the slots' rmaps: the
+ * pages of other gfns stay (zapping everything instead is what the old
+ * gfn hash had to do above 4096 pages). Gaps between slots are skipped.
+ */
+static void smmu_zap_big_range(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt, *other;
+	bool flush;
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	smmu_page(test, 0x2000, smmu_role(PG_LEVEL_2M, false));
+	other = smmu_page(test, 0x60, smmu_role(PG_LEVEL_2M, false));
+	smmu_leaf(test, pt, 1, 0x1000);
+	smmu_leaf(test, pt, 2, SMMU_SLOT0 - 1);
+	smmu_leaf(test, pt, 3, 0x0fff);
+	smmu_leaf(test, pt, 4, SMMU_BASE1);
+
+	smmu_lock(f);
+	flush = kvmmu_shadow_zap_range(&f->mmu, 0x1000, SMMU_BASE1, false);
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, flush);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], SMMU_LEAF(0x100fff));
+	KUNIT_EXPECT_EQ(test, pt->spt[4], SMMU_LEAF(0x100000 + SMMU_BASE1));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x0fff), 1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1), 1U);
+	/* 0x2000's page went (freed: not looked at), the others stay. */
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x2000,
+					  smmu_role(PG_LEVEL_2M, false)));
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
+					    smmu_role(PG_LEVEL_4K, false)), pt);
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x60,
+					    smmu_role(PG_LEVEL_2M, false)),
+			    other);
+}
+
+/*
+ * A zap that may yield, made to yield at once (need_resched set), drops
+ * the lock only after flushing what it zapped and freeing the zapped
+ * pages: the debug kernel's ledger, made quiet here, counts a release
+ * with zaps unflushed. Both zaps that yield: by range and of everything.
+ */
+static void smmu_zap_yield_flushes(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt;
+	int fired = atomic_read(&kvmmu_ledger_fired);
+	s64 yields = atomic64_read(&f->mmu.stats.yields);
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	smmu_page(test, 0x51, smmu_role(PG_LEVEL_4K, false));
+	smmu_leaf(test, pt, 1, 0x100);
+	smmu_leaf(test, pt, 2, 0x101);
+	smmu_leaf(test, pt, 3, 0x300);
+
+	WRITE_ONCE(kvmmu_ledger_quiet, true);
+	smmu_lock(f);
+	set_tsk_need_resched(current);
+	kvmmu_shadow_zap_range(&f->mmu, 0x100, 0x102, true);
+	set_tsk_need_resched(current);
+	kvmmu_shadow_zap_all(&f->mmu, true);
+	/* What is left unflushed: smmu_unlock() squares it. */
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	WRITE_ONCE(kvmmu_ledger_quiet, false);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired);
+	KUNIT_EXPECT_GE(test, atomic64_read(&f->mmu.stats.yields), yields + 2);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x100), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x101), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x300), 0U);
+	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 0UL);
 }
 
 /*
@@ -1410,7 +1489,7 @@ static void smmu_dump(struct kunit *test)
 
 	/* Zap all: the root in use stays, invalid and empty, listed last. */
 	smmu_lock(f);
-	kvmmu_shadow_zap_all(&f->mmu);
+	kvmmu_shadow_zap_all(&f->mmu, false);
 	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
 	smmu_unlock(f);
 	n = smmu_dump_all(test, d, out, nr);
@@ -1426,6 +1505,8 @@ static void smmu_dump(struct kunit *test)
 static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_gfn_rmap),
 	KUNIT_CASE(smmu_slot_delete_move),
+	KUNIT_CASE(smmu_zap_big_range),
+	KUNIT_CASE(smmu_zap_yield_flushes),
 	KUNIT_CASE(smmu_protect_and_zap),
 	KUNIT_CASE(smmu_dump),
 	{}
