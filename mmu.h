@@ -320,6 +320,9 @@ bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
 			       const struct kvmmu_memory_slot *slot,
 			       gfn_t start, gfn_t end, bool can_yield);
+bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
+			    const struct kvmmu_memory_slot *slot,
+			    gfn_t start, gfn_t end, bool clear);
 struct kvmmu_walk;
 struct kvmmu_page_fault;
 int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,

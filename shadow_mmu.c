@@ -768,6 +768,53 @@ bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
 	return flush;
 }
 
+/**
+ * kvmmu_shadow_age_range - test, or test and clear, Accessed in leaves.
+ * @mmu: the MMU; lock held for write (the rmaps are walked).
+ * @slot: a slot of address space 0, held by vm->srcu.
+ * @start: first gfn, in @slot.
+ * @end: gfn after the last, at most @slot's end.
+ * @clear: clear the Accessed bits found set (clear_young and
+ *         clear_flush_young); else only test, stopping at the first
+ *         (test_young).
+ *
+ * KVM's kvm_rmap_age_gfn_range() for SPTEs with A/D bits: the CPU walks
+ * shadow SPTEs as any page table and sets A in them again on the next
+ * access, once the TLB no longer holds the translation (the caller
+ * flushes for clear_flush_young). No SPTE is zapped or loses a
+ * permission: nothing to flush before unlocking.
+ *
+ * Return: whether a leaf mapping the range had Accessed set.
+ */
+bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
+			    const struct kvmmu_memory_slot *slot,
+			    gfn_t start, gfn_t end, bool clear)
+{
+	struct kvmmu_rmap_head *head;
+	struct kvmmu_rmap_iter iter;
+	bool young = false;
+	gfn_t gfn;
+	u64 *sptep;
+
+	shadow_assert_write_locked(mmu);
+	for (gfn = start; gfn < end; gfn++) {
+		head = sh_slot_head(slot, gfn);
+		if (!head)
+			return young;
+		for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+		     sptep = kvmmu_rmap_next(&iter)) {
+			if (!(READ_ONCE(*sptep) & KVMMU_SPTE_ACCESSED))
+				continue;
+			if (!clear)
+				return true;
+			clear_bit(KVMMU_SPTE_ACCESSED_BIT,
+				  (unsigned long *)sptep);
+			young = true;
+		}
+	}
+	return young;
+}
+
 /* What a guest entry allows (KVMMU_ACC_*), as FNAME(gpte_access). */
 static unsigned int sh_gpte_access(u64 gpte, bool efer_nx)
 {

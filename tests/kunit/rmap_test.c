@@ -1382,6 +1382,49 @@ static void smmu_zap_yield_flushes(struct kunit *test)
 }
 
 /*
+ * Aging through the slot's rmap (the notifier's clear_young, test_young
+ * under tdp=0): Accessed is found in any leaf of a gfn of the range,
+ * tested without change, cleared in every leaf that has it; gfns outside
+ * the range are left alone.
+ */
+static void smmu_age_range(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *slot;
+	struct kvmmu_mmu_page *pt, *dp;
+	bool b[5];
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	dp = smmu_page(test, 0x200, smmu_role(PG_LEVEL_4K, true));
+	smmu_leaf(test, dp, 5, 0x205);
+	smmu_leaf(test, pt, 7, 0x205);
+	smmu_leaf(test, pt, 8, 0x206);
+	smmu_leaf(test, pt, 9, 0x300);
+	/* The CPU walked two of them. */
+	pt->spt[7] |= KVMMU_SPTE_ACCESSED;
+	pt->spt[9] |= KVMMU_SPTE_ACCESSED;
+
+	smmu_lock(f);
+	slot = sh_gfn_slot(&f->mmu, 0x205);
+	b[0] = kvmmu_shadow_age_range(&f->mmu, slot, 0x206, 0x300, true);
+	b[1] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, false);
+	b[2] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, false);
+	b[3] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, true);
+	b[4] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, true);
+	smmu_unlock(f);
+	KUNIT_EXPECT_FALSE(test, b[0]);
+	KUNIT_EXPECT_TRUE(test, b[1]);
+	KUNIT_EXPECT_TRUE(test, b[2]);
+	KUNIT_EXPECT_TRUE(test, b[3]);
+	KUNIT_EXPECT_FALSE(test, b[4]);
+	KUNIT_EXPECT_EQ(test, pt->spt[7], SMMU_LEAF(0x100205));
+	KUNIT_EXPECT_EQ(test, dp->spt[5], SMMU_LEAF(0x100205));
+	/* 0x300 was outside [0x200, 0x300). */
+	KUNIT_EXPECT_EQ(test, pt->spt[9],
+			SMMU_LEAF(0x100300) | KVMMU_SPTE_ACCESSED);
+}
+
+/*
  * Every page of the dump, batch by batch: how many (at most @max stored
  * in @out). Each batch but the last must be full.
  */
@@ -1507,6 +1550,7 @@ static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_slot_delete_move),
 	KUNIT_CASE(smmu_zap_big_range),
 	KUNIT_CASE(smmu_zap_yield_flushes),
+	KUNIT_CASE(smmu_age_range),
 	KUNIT_CASE(smmu_protect_and_zap),
 	KUNIT_CASE(smmu_dump),
 	{}
