@@ -470,9 +470,12 @@ static void memslot_shadow_rmap(struct kunit *test)
 	struct kvmmu_mmu *mmu;
 	int level;
 
+	/* A shadow MMU without pages: a move's zap finds nothing. */
 	mmu = kunit_kzalloc(test, sizeof(*mmu), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, mmu);
-	mmu->shadow = true;
+	mmu->vm = vm;
+	rwlock_init(&mmu->lock);
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_mmu_init(mmu), 0);
 	vm->mmu = mmu;
 
 	KUNIT_ASSERT_EQ(test, set(vm, 0, 0, TEST_GPA, size, TEST_HVA), 0);
@@ -518,8 +521,10 @@ static void memslot_shadow_rmap(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, s->rmap.heads[0]);
 
 	/* Deleted slots free theirs (kmemleak would tell). */
+	mmu->shadow = true;
 	KUNIT_EXPECT_EQ(test, set(vm, 0, 0, move, 0, TEST_HVA), 0);
 	vm->mmu = NULL;
+	kvmmu_shadow_mmu_destroy(mmu);
 }
 
 #ifdef KVMMU_TEST_BROKEN_WARN
