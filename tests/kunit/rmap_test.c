@@ -980,7 +980,7 @@ struct smmu_fixture {
 
 /* As a fault or a zap: SRCU for the slots, then the MMU lock. */
 static void smmu_lock(struct smmu_fixture *f)
-	__acquires(&f->mmu.lock)
+	__acquires(&f->vm.srcu) __acquires(&f->mmu.lock)
 {
 	f->srcu_idx = srcu_read_lock(&f->vm.srcu);
 	write_lock(&f->mmu.lock);
@@ -988,7 +988,7 @@ static void smmu_lock(struct smmu_fixture *f)
 
 /* No vCPU to flush: square the zap ledger of the debug kernel instead. */
 static void smmu_unlock(struct smmu_fixture *f)
-	__releases(&f->mmu.lock)
+	__releases(&f->mmu.lock) __releases(&f->vm.srcu)
 {
 	kvmmu_ledger_flushed();
 	write_unlock(&f->mmu.lock);
