@@ -1327,20 +1327,21 @@ static void smmu_zap_big_range(struct kunit *test)
 	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
 	smmu_unlock(f);
 	KUNIT_EXPECT_TRUE(test, flush);
+	/* 0x2000's page went (freed: not looked at), the others stay. */
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x2000,
+					  smmu_role(PG_LEVEL_2M, false)));
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x60,
+					    smmu_role(PG_LEVEL_2M, false)),
+			    other);
+	/* Before its SPTEs are read: a zap of everything freed it. */
+	KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x50,
+					    smmu_role(PG_LEVEL_4K, false)), pt);
 	KUNIT_EXPECT_EQ(test, pt->spt[1], 0ULL);
 	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
 	KUNIT_EXPECT_EQ(test, pt->spt[3], SMMU_LEAF(0x100fff));
 	KUNIT_EXPECT_EQ(test, pt->spt[4], SMMU_LEAF(0x100000 + SMMU_BASE1));
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x0fff), 1U);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1), 1U);
-	/* 0x2000's page went (freed: not looked at), the others stay. */
-	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x2000,
-					  smmu_role(PG_LEVEL_2M, false)));
-	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
-					    smmu_role(PG_LEVEL_4K, false)), pt);
-	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x60,
-					    smmu_role(PG_LEVEL_2M, false)),
-			    other);
 }
 
 /*
