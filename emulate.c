@@ -734,14 +734,19 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 {
 	unsigned int i = 0, max = min_t(unsigned int, avail,
 					KVMMU_MAX_INSN_LEN);
-	bool lock = false;
-	bool opsize = false;
-	u8 rex = 0, modrm;
+	bool lock = false, opsize = false, asize = false;
+	u8 rex = 0, modrm, seg = KVMMU_SREG_NONE;
 
 	memset(insn, 0, sizeof(*insn));
 	for (; i < max && legacy_prefix(bytes[i]); i++) {
 		lock |= bytes[i] == 0xf0;
 		opsize |= bytes[i] == 0x66;
+		asize |= bytes[i] == 0x67;
+		/* 26 ES, 2E CS, 36 SS, 3E DS: (b >> 3) & 3; 64 FS, 65 GS */
+		if ((bytes[i] & 0xe7) == 0x26)
+			seg = (bytes[i] >> 3) & 3;
+		else if (bytes[i] == 0x64 || bytes[i] == 0x65)
+			seg = bytes[i] == 0x64 ? KVMMU_SREG_FS : KVMMU_SREG_GS;
 	}
 	if (i < max && cpu_mode == 64 && (bytes[i] & 0xf0) == 0x40)
 		rex = bytes[i++];
@@ -756,7 +761,8 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 	}
 	/*
 	 * Group 7 (VMMCALL 0F 01 D9, XSETBV 0F 01 D1, ...): register forms,
-	 * and INVLPG (0F 01 /7), whose memory operand is only measured.
+	 * and the memory forms of SMSW (/4), LMSW (/6) and INVLPG (/7),
+	 * whose operand's address is decoded as KVM's decode_modrm() does.
 	 */
 	if (insn->two_byte && insn->opcode == 0x01) {
 		if (i >= max)
@@ -769,19 +775,22 @@ int kvmmu_decode_sys(const u8 *bytes, unsigned int avail, int cpu_mode,
 				.avail = max,
 				.pos = i,
 				.truncated = avail < KVMMU_MAX_INSN_LEN,
+				.mode64 = cpu_mode == 64,
 			};
 			unsigned int addr_size = cpu_mode / 8;
-			u8 reg;
+			u8 reg = (modrm >> 3) & 7;
 			int r;
 
-			if (((modrm >> 3) & 7) != 7)
+			if (reg != 4 && reg != 6 && reg != 7)
 				return -EINVAL;
-			for (r = 0; r < i; r++)
-				if (bytes[r] == 0x67)
-					addr_size = cpu_mode == 32 ? 2 : 4;
-			r = skip_modrm(&d, addr_size, 0, &reg, NULL);
+			if (asize)
+				addr_size = cpu_mode == 32 ? 2 : 4;
+			r = skip_modrm(&d, addr_size, rex, &reg, &insn->ea);
 			if (r)
 				return r;
+			if (seg != KVMMU_SREG_NONE)
+				insn->ea.seg = seg;
+			insn->mem = true;
 			insn->len = d.pos;
 			return 0;
 		}

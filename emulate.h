@@ -415,6 +415,9 @@ void kvmmu_set_gpr(struct kvm_regs *regs, unsigned int reg,
  *       (ModRM.rm with REX.B).
  * @op_size: 0F 01 register forms: the operand size in bytes (2, 4 or 8;
  *           66 and REX.W), as SMSW writes its register.
+ * @mem: 0F 01 memory forms (SMSW m16, LMSW m16, INVLPG): the operand's
+ *       address is in @ea (segment overrides included).
+ * @ea: the memory operand, when @mem.
  */
 struct kvmmu_sys_insn {
 	u8 len;
@@ -423,6 +426,8 @@ struct kvmmu_sys_insn {
 	u8 reg;
 	u8 gpr;
 	u8 op_size;
+	bool mem;
+	struct kvmmu_mem_operand ea;
 };
 
 /**
@@ -437,8 +442,9 @@ struct kvmmu_sys_insn {
  * opcode are skipped. MOV to or from a control or debug register (0F 20
  * to 0F 23) read a ModRM whose mod bits are ignored, as the CPU does;
  * group 7 (0F 01) reads a register-form ModRM (VMMCALL, XSETBV, RDPRU,
- * MONITOR, LMSW ...) or INVLPG's memory operand (measured, ModRM in @reg;
- * other memory forms are refused); any other opcode is taken as
+ * MONITOR, LMSW ...) or the memory operand of SMSW, LMSW or INVLPG
+ * (ModRM in @reg, the address in @ea; other memory forms, LGDT and the
+ * like, are refused); any other opcode is taken as
  * having no operand bytes (HLT, INVD, WBINVD, RDPMC, ...): the caller
  * checks @opcode.
  *

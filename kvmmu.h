@@ -537,6 +537,12 @@ struct kvmmu_sys_insn;
 int kvmmu_decode_at_rip(struct kvmmu_vcpu *vcpu, struct kvmmu_sys_insn *insn,
 			int *mode);
 int kvmmu_skip_insn(struct kvmmu_vcpu *vcpu);
+int kvmmu_sys_mem_write(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_sys_insn *insn, int mode, u64 val,
+			unsigned int size);
+bool kvmmu_sys_mem_read(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_sys_insn *insn, int mode, u64 *val,
+			unsigned int size, int *ret);
 int kvmmu_set_cr4(struct kvmmu_vcpu *vcpu, u64 cr4);
 bool kvmmu_load_pdptrs(struct kvmmu_vcpu *vcpu, u64 cr3);
 int kvmmu_set_xcr(struct kvmmu_vcpu *vcpu, u32 index, u64 xcr);

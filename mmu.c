@@ -88,6 +88,8 @@
  *             d = dirty; then "pages_4k N", "pages_2m N", "pages_1g N"
  *             counting the leaves listed. Built in batches under the read
  *             lock, so a dump racing with faults is not one snapshot.
+ *             tdp=0: one 4K line per guest frame some shadow leaf maps
+ *             (the GPA -> HPA half of GVA -> HPA), w/a/d of any of them.
  *   stats     "name value" lines: faults, mmio (KVMMU_PF_EMULATE
  *             returns), retries (faults that lost to an invalidation or
  *             a racing vCPU), fast (write faults fixed in place by
@@ -1285,37 +1287,87 @@ u64 kvmmu_mmu_root_pa(struct kvmmu_vm *vm)
 
 static const char *const level_name[] = { "4K", "2M", "1G" };
 
+static void mappings_print(struct seq_file *sf, const struct kvmmu_dump_batch *b,
+			   u64 *count)
+{
+	int i;
+
+	for (i = 0; i < b->n; i++) {
+		u64 spte = b->leaf[i].spte;
+		int level = b->leaf[i].level;
+
+		seq_printf(sf, "%#018llx %#llx %s %c%c%c\n",
+			   b->leaf[i].gfn << PAGE_SHIFT,
+			   kvmmu_spte_pfn(spte), level_name[level - 1],
+			   spte & KVMMU_SPTE_WRITABLE ? 'w' : '-',
+			   spte & KVMMU_SPTE_ACCESSED ? 'a' : '-',
+			   spte & KVMMU_SPTE_DIRTY ? 'd' : '-');
+		count[level - 1]++;
+	}
+}
+
+/*
+ * tdp=0: the frames of each memslot, in GPA order, that shadow leaves map
+ * (one line per frame whatever the number of guest mappings: the leaves
+ * map GPA -> HPA alike; w/a/d of any of them). A batch of frames is
+ * looked up under the read lock at a time.
+ */
+static void mappings_shadow(struct seq_file *sf, struct kvmmu_mmu *mmu,
+			    struct kvmmu_dump_batch *b, u64 *count)
+{
+	struct kvmmu_memslots *slots;
+	struct kvmmu_memory_slot *slot;
+	gfn_t gfn, end;
+	int idx;
+	u64 spte;
+
+	idx = srcu_read_lock(&mmu->vm->srcu);
+	slots = kvmmu_memslots(mmu->vm, 0);
+	for (slot = kvmmu_memslot_first(slots); slot;
+	     slot = kvmmu_memslot_next(slots, slot)) {
+		gfn = slot->base_gfn;
+		end = slot->base_gfn + slot->npages;
+		while (gfn < end) {
+			b->n = 0;
+			read_lock(&mmu->lock);
+			for (; gfn < end && b->n < KVMMU_DUMP_BATCH; gfn++) {
+				if (!kvmmu_shadow_gfn_leaves(mmu, gfn, &spte))
+					continue;
+				b->leaf[b->n].gfn = gfn;
+				b->leaf[b->n].spte = spte;
+				b->leaf[b->n].level = PG_LEVEL_4K;
+				b->n++;
+			}
+			read_unlock(&mmu->lock);
+			mappings_print(sf, b, count);
+			cond_resched();
+		}
+	}
+	srcu_read_unlock(&mmu->vm->srcu, idx);
+}
+
 static int mappings_show(struct seq_file *sf, void *unused)
 {
 	struct kvmmu_mmu *mmu = sf->private;
 	u64 count[KVMMU_MAX_HUGE_LEVEL] = {};
 	struct kvmmu_dump_batch *b;
 	bool done;
-	int i;
 
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
-	do {
-		b->n = 0;
-		read_lock(&mmu->lock);
-		done = kvmmu_tdp_dump_collect(mmu, b);
-		read_unlock(&mmu->lock);
-
-		for (i = 0; i < b->n; i++) {
-			u64 spte = b->leaf[i].spte;
-			int level = b->leaf[i].level;
-
-			seq_printf(sf, "%#018llx %#llx %s %c%c%c\n",
-				   b->leaf[i].gfn << PAGE_SHIFT,
-				   kvmmu_spte_pfn(spte), level_name[level - 1],
-				   spte & KVMMU_SPTE_WRITABLE ? 'w' : '-',
-				   spte & KVMMU_SPTE_ACCESSED ? 'a' : '-',
-				   spte & KVMMU_SPTE_DIRTY ? 'd' : '-');
-			count[level - 1]++;
-		}
-		cond_resched();
-	} while (!done);
+	if (mmu->shadow) {
+		mappings_shadow(sf, mmu, b, count);
+	} else {
+		do {
+			b->n = 0;
+			read_lock(&mmu->lock);
+			done = kvmmu_tdp_dump_collect(mmu, b);
+			read_unlock(&mmu->lock);
+			mappings_print(sf, b, count);
+			cond_resched();
+		} while (!done);
+	}
 	kfree(b);
 
 	seq_printf(sf, "pages_4k %llu\npages_2m %llu\npages_1g %llu\n",
@@ -1390,8 +1442,15 @@ static u64 pagemap_entry(struct kvmmu_mmu *mmu, gfn_t gfn)
 				e |= KVMMU_PM_LOGGED;
 		}
 	}
-	sptep = kvmmu_tdp_lookup_leaf(mmu, gfn, &level);
-	spte = sptep ? READ_ONCE(*sptep) : 0;
+	if (mmu->shadow) {
+		/* Shadow leaves are 4K; any of them gives the frame's PFN. */
+		level = PG_LEVEL_4K;
+		if (!kvmmu_shadow_gfn_leaves(mmu, gfn, &spte))
+			return e;
+	} else {
+		sptep = kvmmu_tdp_lookup_leaf(mmu, gfn, &level);
+		spte = sptep ? READ_ONCE(*sptep) : 0;
+	}
 	if (!kvmmu_spte_present(spte) || !kvmmu_spte_is_leaf(spte, level))
 		return e;
 	e |= KVMMU_PM_PRESENT;

@@ -323,6 +323,8 @@ bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
 bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
 			    const struct kvmmu_memory_slot *slot,
 			    gfn_t start, gfn_t end, bool clear);
+unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
+				     u64 *spte);
 struct kvmmu_walk;
 struct kvmmu_page_fault;
 int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,

@@ -344,6 +344,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		spte = xchg(sptep, 0);
 		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(spte);
+		atomic64_dec(&mmu->stats.leaves[0]);
 	} else {
 		kvmmu_shadow_remove_parent(kvmmu_sptep_to_sp(kvmmu_spte_table(spte)),
 					   sptep);
@@ -813,6 +814,44 @@ bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
 		}
 	}
 	return young;
+}
+
+/**
+ * kvmmu_shadow_gfn_leaves - the shadow leaves that map one guest frame.
+ * @mmu: a tdp=0 MMU; its lock held, for read or write.
+ * @gfn: the frame.
+ * @spte: set to the first leaf with the W, A and D bits of every leaf of
+ *	@gfn ORed in: all map the same host page, with the rights of the
+ *	guest PTEs they shadow.
+ *
+ * For debugfs (mappings, pagemap), under vm->srcu (the slot's rmap).
+ * Readers need only the read lock: the rmap changes under the write lock
+ * alone.
+ *
+ * Return: how many leaf SPTEs map @gfn; 0 leaves @spte untouched.
+ */
+unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
+				     u64 *spte)
+{
+	const u64 bits = KVMMU_SPTE_WRITABLE | KVMMU_SPTE_ACCESSED |
+			 KVMMU_SPTE_DIRTY;
+	struct kvmmu_rmap_head *head = sh_gfn_head(mmu, gfn);
+	struct kvmmu_rmap_iter iter;
+	unsigned int n = 0;
+	u64 *sptep, v;
+
+	lockdep_assert_held(&mmu->lock);
+	if (!head)
+		return 0;
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		v = READ_ONCE(*sptep);
+		if (!n++)
+			*spte = v;
+		else
+			*spte |= v & bits;
+	}
+	return n;
 }
 
 /* What a guest entry allows (KVMMU_ACC_*), as FNAME(gpte_access). */
@@ -1340,6 +1379,7 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		old = xchg(sptep, 0);
 		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(old);
+		atomic64_dec(&mmu->stats.leaves[0]);
 		/* Only a lost permission or another page needs a flush. */
 		if (kvmmu_spte_pfn(old) != fault->pfn ||
 		    (lost & (KVMMU_SPTE_WRITABLE | KVMMU_SPTE_USER)) ||
@@ -1353,6 +1393,8 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	if (sh_rmap_add(c, fault->slot, fault->gfn, sptep))
 		return KVMMU_MAP_NOMEM;
 	WRITE_ONCE(*sptep, new);
+	/* pages_4k counts leaf SPTEs, as KVM's mmu_set_spte()/drop_spte(). */
+	atomic64_inc(&mmu->stats.leaves[0]);
 	/* Logged under the lock, as mmu_map() does for the NPT. */
 	if (writable && fault->dirty_bitmap)
 		set_bit(fault->gfn - fault->base_gfn, fault->dirty_bitmap);

@@ -987,10 +987,12 @@ static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
 }
 
 /*
- * Shadow MMU: MOV to and from CR0/CR3/CR4, CLTS, LMSW r16 (the CR0 write
- * intercept takes them all) and SMSW r (the CR0 read intercept), as
- * cr_interception(), kvm_lmsw() and em_smsw(); the guest reads its own
- * values, never the VMCB's. SMSW m16 and LMSW m16 are not decoded yet.
+ * Shadow MMU: MOV to and from CR0/CR3/CR4, CLTS, LMSW (the CR0 write
+ * intercept takes them all) and SMSW (the CR0 read intercept), as
+ * cr_interception(), which without decode assists hands them all to the
+ * emulator: kvm_lmsw(), em_lmsw() and em_smsw(); the guest reads its own
+ * values, never the VMCB's. The memory forms (SMSW m16, LMSW m16) access
+ * their operand as the emulator does (kvmmu_sys_mem_write/read()).
  */
 static int handle_cr(struct svm_vcpu *svm)
 {
@@ -1004,14 +1006,16 @@ static int handle_cr(struct svm_vcpu *svm)
 		return 0;
 	if (!insn.two_byte)
 		goto bad;
-	/* SMSW r (0F 01 /4): any CPL unless UMIP (em_smsw()). */
+	/* SMSW (0F 01 /4): any CPL unless UMIP (em_smsw()). */
 	if (insn.opcode == 0x01 && ((insn.reg >> 3) & 7) == 4) {
-		if ((insn.reg >> 6) != 3)
-			goto bad;	/* SMSW m16: not decoded yet */
 		if ((s->cr4 & X86_CR4_UMIP) && kvmmu_vcpu_cpl(vcpu)) {
 			inject_exception(svm, X86_TRAP_GP, true);
 			return 1;
 		}
+		/* m16: always 16 bits stored, whatever the operand size. */
+		if (insn.mem)
+			return kvmmu_sys_mem_write(vcpu, &insn, mode,
+						   (u16)s->cr0, 2);
 		gpr = kvmmu_gpr(&vcpu->regs, insn.gpr);
 		if (insn.op_size == 2)
 			*gpr = (*gpr & ~0xffffULL) | (u16)s->cr0;
@@ -1029,10 +1033,13 @@ static int handle_cr(struct svm_vcpu *svm)
 	case 0x06:	/* CLTS */
 		s->cr0 &= ~X86_CR0_TS;
 		break;
-	case 0x01:	/* LMSW r16: PE can be set, not cleared */
-		if (((insn.reg >> 3) & 7) != 6 || (insn.reg >> 6) != 3)
+	case 0x01:	/* LMSW r16 or m16: PE can be set, not cleared */
+		if (((insn.reg >> 3) & 7) != 6)
 			goto bad;
-		val = *kvmmu_gpr(&vcpu->regs, insn.gpr);
+		if (!insn.mem)
+			val = *kvmmu_gpr(&vcpu->regs, insn.gpr);
+		else if (!kvmmu_sys_mem_read(vcpu, &insn, mode, &val, 2, &r))
+			return r;
 		if (shadow_set_cr0(vcpu, (s->cr0 & ~0x0eULL) | (val & 0x0f))) {
 			inject_exception(svm, X86_TRAP_GP, true);
 			return 1;

@@ -1557,14 +1557,14 @@ static void set_flags(struct kvmmu_vcpu *vcpu, u64 mask, u64 flags)
 }
 
 /*
- * The linear address of a decoded memory operand, @extra bytes further
- * (KVM's linearize(), without its limit and canonical checks: the walk
- * refuses a non-canonical address).
+ * The linear address of a decoded memory operand, @extra bytes further,
+ * for an instruction of @len bytes decoded in @mode (KVM's linearize(),
+ * without its limit and canonical checks: the walk refuses a
+ * non-canonical address).
  */
-static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
-		      s64 extra)
+static u64 ea_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_mem_operand *ea,
+		 unsigned int len, int mode, s64 extra)
 {
-	const struct kvmmu_mem_operand *ea = &pt->ea;
 	const struct kvm_segment *seg = sreg(vcpu, ea->seg);
 	u64 la = ea->disp + extra;
 
@@ -1573,22 +1573,29 @@ static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 	if (ea->index != KVMMU_EA_NO_REG)
 		la += *kvmmu_gpr(&vcpu->regs, ea->index) * ea->scale;
 	if (ea->rip_rel)
-		la += vcpu->regs.rip + pt->mov.len;
+		la += vcpu->regs.rip + len;
 	la &= size_mask(ea->addr_size);
-	if (pt->mov.mode == 64)
+	if (mode == 64)
 		return seg == &vcpu->sregs.fs || seg == &vcpu->sregs.gs ?
 		       seg->base + la : la;
 	return (u32)(seg->base + la);
 }
 
+static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
+		      s64 extra)
+{
+	return ea_la(vcpu, &pt->ea, pt->mov.len, pt->mov.mode, extra);
+}
+
 /*
- * Translate the linear address of a store as the CPU would (A/D set in
+ * Translate the linear address of an access as the CPU would (A/D set in
  * the guest's entries). 0 with *@gpa, 1 when a #PF was queued instead,
  * -EFAULT when the walk met no memory (or a non-canonical address).
  */
-static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
+static int translate_la(struct kvmmu_vcpu *vcpu, u64 la, bool write,
+			u64 *gpa)
 {
-	u32 access = KVMMU_PFERR_WRITE;
+	u32 access = write ? KVMMU_PFERR_WRITE : 0;
 	struct kvmmu_walk walk;
 	int r;
 
@@ -1606,6 +1613,12 @@ static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
 	return 0;
 }
 
+/* The translation of a store. */
+static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
+{
+	return translate_la(vcpu, la, true, gpa);
+}
+
 /* A store into guest RAM is done: zap the shadow pages of its gfn. */
 static void pt_written(struct kvmmu_vcpu *vcpu, u64 gpa)
 {
@@ -1616,31 +1629,163 @@ static void pt_written(struct kvmmu_vcpu *vcpu, u64 gpa)
 }
 
 /*
- * A MOV: one store of its size where it fits a page (an aligned entry is
- * never seen half written), else split in two at the page boundary with
- * both halves translated first, as emulator_read_write() splits one.
+ * The part of a store at @gpa that no memslot takes (none, or a read-only
+ * one) goes to the VMM as KVM_EXIT_MMIO, as any write KVM's emulator makes
+ * to such a GPA (emulator_read_write_onepage()); the instruction
+ * @insn completes when the VMM has seen it (complete_pending()).
  */
-static int pt_mov(struct kvmmu_vcpu *vcpu, u64 la, u64 gpa, u64 val,
-		  unsigned int size)
+static int store_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa, u64 val,
+			   unsigned int size,
+			   const struct kvmmu_mmio_insn *insn)
+{
+	struct kvmmu_mmio_insn *p = (struct kvmmu_mmio_insn *)vcpu->pending_insn;
+	struct kvm_run *run = vcpu->run;
+
+	*p = *insn;
+	p->is_write = true;
+	p->mem_size = size;
+	trace_kvmmu_mmio(vcpu->vcpu_id, gpa, size, true);
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = size;
+	run->mmio.is_write = 1;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, &val, size);
+	vcpu->pending = KVMMU_PENDING_MMIO;
+	vcpu->pending_in = false;
+	vcpu->pending_rip = vcpu->regs.rip;
+	vcpu->pending_len = insn->len;
+	return 0;
+}
+
+/*
+ * A store of @size bytes of @val at linear address @la by the instruction
+ * @insn, which completes with it (KVM's emulator_write_emulated() ->
+ * emulator_read_write()): one store of its size where it fits a page (an
+ * aligned entry is never seen half written), else split in two at the
+ * page boundary with both halves translated first. A part in RAM is
+ * stored there; a part whose GPA no writable memslot backs is an MMIO
+ * exit with its bytes. Both parts MMIO (KVM: two exits, one per fragment)
+ * is refused: a page-table store reaches it only through a translation
+ * changed meanwhile, SMSW m16 only across two device pages.
+ * Return 1 to re-enter (done, or a #PF queued), 0 for an MMIO exit,
+ * -EFAULT when it cannot be emulated.
+ */
+static int emulated_store(struct kvmmu_vcpu *vcpu, u64 la, u64 val,
+			  unsigned int size, const struct kvmmu_mmio_insn *insn)
 {
 	unsigned int first = min_t(unsigned int, size,
 				   PAGE_SIZE - offset_in_page(la));
-	u64 gpa2 = 0;
+	u64 gpa, gpa2 = 0, la2 = la + first;
+	bool ram, ram2;
 	int r;
 
-	if (first == size) {
-		r = kvmmu_guest_fill(vcpu->vm, gpa, val, size, 1);
-		if (!r)
-			pt_written(vcpu, gpa);
-		return r ? -EFAULT : 0;
-	}
-	r = pt_translate(vcpu, la + first, &gpa2);
+	/* Linear addresses wrap at 4G outside long mode: CR2 too. */
+	if (insn->mode != 64)
+		la2 = (u32)la2;
+	r = pt_translate(vcpu, la, &gpa);
+	if (!r && first < size)
+		r = pt_translate(vcpu, la2, &gpa2);
 	if (r)
-		return r;
-	if (guest_rw(vcpu, gpa, &val, first, true) ||
-	    guest_rw(vcpu, gpa2, (u8 *)&val + first, size - first, true))
+		return r < 0 ? -EFAULT : 1;
+	if (first == size) {
+		if (kvmmu_guest_fill(vcpu->vm, gpa, val, size, 1))
+			return store_mmio_exit(vcpu, gpa, val, size, insn);
+		pt_written(vcpu, gpa);
+		kvmmu_mmio_skip(vcpu, insn);
+		return 1;
+	}
+	ram = !guest_rw(vcpu, gpa, &val, first, true);
+	ram2 = !guest_rw(vcpu, gpa2, (u8 *)&val + first, size - first, true);
+	if (!ram && !ram2)
 		return -EFAULT;
-	return 0;
+	if (!ram)
+		return store_mmio_exit(vcpu, gpa, val, first, insn);
+	if (!ram2)
+		return store_mmio_exit(vcpu, gpa2, val >> (first * 8),
+				       size - first, insn);
+	kvmmu_mmio_skip(vcpu, insn);
+	return 1;
+}
+
+/**
+ * kvmmu_sys_mem_write - store to the memory operand of SMSW m16.
+ * @vcpu: the vCPU (tdp=0), state in vcpu->regs and vcpu->sregs.
+ * @insn: the instruction, decoded with a memory operand (@insn->mem).
+ * @mode: the cpu mode it was decoded in (16, 32 or 64).
+ * @val: the value, in its low @size bytes.
+ * @size: 1, 2, 4 or 8.
+ *
+ * As KVM's emulator writes a memory destination (segmented_write() ->
+ * emulator_write_emulated()): translated as a write at the vCPU's CPL, a
+ * #PF queued if the guest's tables refuse it, RAM written (a guest table
+ * there has its shadow pages zapped), a part with no writable memslot an
+ * MMIO exit. The instruction completes with the store (RIP moves on).
+ *
+ * Return: 1 to re-enter the guest, 0 to exit to the VMM (KVM_EXIT_MMIO,
+ * or KVM_EXIT_INTERNAL_ERROR when it cannot be emulated).
+ */
+int kvmmu_sys_mem_write(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_sys_insn *insn, int mode, u64 val,
+			unsigned int size)
+{
+	struct kvmmu_mmio_insn m = {
+		.len = insn->len, .mode = mode, .is_write = true,
+		.mem_size = size,
+	};
+	u64 la = ea_la(vcpu, &insn->ea, insn->len, mode, 0);
+	int r = emulated_store(vcpu, la, val & size_mask(size), size, &m);
+
+	if (r < 0)
+		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
+					    la);
+	return r;
+}
+
+/**
+ * kvmmu_sys_mem_read - read the memory operand of LMSW m16.
+ * @vcpu: the vCPU (tdp=0), state in vcpu->regs and vcpu->sregs.
+ * @insn: the instruction, decoded with a memory operand (@insn->mem).
+ * @mode: the cpu mode it was decoded in (16, 32 or 64).
+ * @val: set to the value read, zero-extended.
+ * @size: 1, 2, 4 or 8.
+ * @ret: when false is returned, what the exit handler returns.
+ *
+ * As KVM's segmented_read(): translated as a read at the vCPU's CPL (a
+ * page-crossing operand page by page, the second address wrapped at 4G
+ * outside long mode), a #PF queued if the guest's tables refuse it. A
+ * part with no memslot would be an MMIO load in KVM; here it is an
+ * emulation error (LMSW from a device is not worth a completion path).
+ *
+ * Return: true with *@val set; false with *@ret 1 (a #PF queued: re-enter
+ * the guest) or 0 (KVM_EXIT_INTERNAL_ERROR set up).
+ */
+bool kvmmu_sys_mem_read(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_sys_insn *insn, int mode, u64 *val,
+			unsigned int size, int *ret)
+{
+	u64 la = ea_la(vcpu, &insn->ea, insn->len, mode, 0);
+	unsigned int first = min_t(unsigned int, size,
+				   PAGE_SIZE - offset_in_page(la));
+	u64 la2 = mode == 64 ? la + first : (u32)(la + first);
+	u64 gpa, gpa2 = 0;
+	int r;
+
+	*val = 0;
+	r = translate_la(vcpu, la, false, &gpa);
+	if (!r && first < size)
+		r = translate_la(vcpu, la2, false, &gpa2);
+	if (!r && (guest_rw(vcpu, gpa, val, first, false) ||
+		   (first < size &&
+		    guest_rw(vcpu, gpa2, (u8 *)val + first, size - first,
+			     false))))
+		r = -EFAULT;
+	if (!r)
+		return true;
+	*ret = r > 0 ? 1 : kvmmu_internal_error(vcpu,
+						KVM_INTERNAL_ERROR_EMULATION,
+						la);
+	return false;
 }
 
 /*
@@ -1772,8 +1917,12 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
 	if (r)
 		return 1;
 	gpa = (gpa & PAGE_MASK) + first;
-	if (kvmmu_guest_fill(vcpu->vm, gpa, regs->rax, s->size, count))
-		return emulation_failed(vcpu, bytes, len);
+	if (kvmmu_guest_fill(vcpu->vm, gpa, regs->rax, s->size, count)) {
+		/* No writable memslot there: MMIO, an element per exit. */
+		memcpy(vcpu->pending_insn, s, sizeof(*s));
+		return handle_string_mmio(vcpu,
+					  (void *)vcpu->pending_insn);
+	}
 	pt_written(vcpu, gpa);
 
 	delta = (s64)(count * s->size);
@@ -1791,7 +1940,8 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
  * through (tdp=0): retrying would rebuild the table's shadow page and
  * fault again, forever. Do the store here at the instruction's own
  * operand, then zap the table's shadow pages, as KVM's emulator and
- * kvm_mmu_track_write() do: MOV (any form; split at a page boundary),
+ * kvm_mmu_track_write() do: MOV (any form; split at a page boundary, a
+ * part with no writable memslot an MMIO exit: emulated_store()),
  * XCHG, CMPXCHG, CMPXCHG8B, OR/AND/XOR and BTS/BTR/BTC, locked or not,
  * each atomic on the host page (KVM's em_xchg(), em_cmpxchg(),
  * em_cmpxchg8b(), em_or(), em_and(), em_bts()..., written back through
@@ -1839,20 +1989,15 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
 	}
 
 	la = operand_la(vcpu, &pt, extra);
+	if (pt.op == KVMMU_OP_MOV) {
+		r = emulated_store(vcpu, la, src, size, &pt.mov);
+		return r < 0 ? emulation_failed(vcpu, bytes, len) : r;
+	}
 	r = pt_translate(vcpu, la, &gpa);
 	if (r < 0)
 		return emulation_failed(vcpu, bytes, len);
 	if (r)
 		return 1;
-	if (pt.op == KVMMU_OP_MOV) {
-		r = pt_mov(vcpu, la, gpa, src, size);
-		if (r < 0)
-			return emulation_failed(vcpu, bytes, len);
-		if (r)
-			return 1;
-		kvmmu_mmio_skip(vcpu, &pt.mov);
-		return 1;
-	}
 	if (offset_in_page(la) + size > PAGE_SIZE)
 		return emulation_failed(vcpu, bytes, len);
 	r = pt_rmw(vcpu, &pt, gpa, src, bit, &old, &stored);
@@ -1978,8 +2123,8 @@ static int complete_pending(struct kvmmu_vcpu *vcpu)
 		/* Advances RIP itself. */
 		kvmmu_mmio_complete_load(vcpu, insn, vcpu->run->mmio.data);
 	} else {
-		vcpu->regs.rip += vcpu->pending_len;
-		kvmmu_insn_done(vcpu);
+		/* A store: RIP as after the instruction in its mode. */
+		kvmmu_mmio_skip(vcpu, insn);
 	}
 	return 1;
 }

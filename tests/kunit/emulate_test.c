@@ -414,6 +414,16 @@ static void emulate_rip(struct kunit *test)
 	kvmmu_mmio_skip(vcpu, &insn);
 	KUNIT_EXPECT_EQ(test, vcpu->regs.rip, 1);
 
+	/*
+	 * 16-bit code: no wrap at 64K either, only at 4G, as the writeback
+	 * of KVM's x86_emulate_insn() (assign_eip_near()'s operand-size mask
+	 * is for branches; sequential code past a 64K limit is #GP).
+	 */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_mmio(mov, 2, 16, &insn), 0);
+	vcpu->regs.rip = 0xffffULL;
+	kvmmu_mmio_skip(vcpu, &insn);
+	KUNIT_EXPECT_EQ(test, vcpu->regs.rip, 0x10001);
+
 	/* A load advances RIP too, once. */
 	KUNIT_ASSERT_EQ(test, kvmmu_decode_mmio((const u8 *)"\x8b\x03", 2, 32,
 						&insn), 0);
@@ -1135,6 +1145,11 @@ static void decode_sys(struct kunit *test)
 	static const u8 lgdt_mem[] = { 0x0f, 0x01, 0x10 };
 	static const u8 smsw_r9[] = { 0x49, 0x0f, 0x01, 0xe1 };
 	static const u8 smsw_ax[] = { 0x66, 0x0f, 0x01, 0xe0 };
+	/* smsw %gs:8(%rbx,%rdx,2); lmsw (%r12); smsw 4(%bp,%si); smsw rip */
+	static const u8 smsw_sib[] = { 0x65, 0x0f, 0x01, 0x64, 0x53, 0x08 };
+	static const u8 lmsw_r12[] = { 0x41, 0x0f, 0x01, 0x34, 0x24 };
+	static const u8 smsw_bp_si[] = { 0x0f, 0x01, 0x62, 0x04 };
+	static const u8 smsw_rip[] = { 0x0f, 0x01, 0x25, 0x10, 0, 0, 0 };
 	u8 prefixes[16];
 	struct kvmmu_sys_insn insn;
 
@@ -1192,6 +1207,37 @@ static void decode_sys(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_ax, 4, 16, &insn), 0);
 	KUNIT_EXPECT_EQ(test, insn.op_size, 4);
 	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(vmmcall, 2, 64, &insn),
+			-ENODATA);
+
+	/* SMSW m16, LMSW m16: the operand's address, as decode_modrm(). */
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_sib, 6, 64, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 6);
+	KUNIT_EXPECT_TRUE(test, insn.mem);
+	KUNIT_EXPECT_EQ(test, (insn.reg >> 3) & 7, 4);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, KVMMU_GPR_RBX);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, KVMMU_GPR_RDX);
+	KUNIT_EXPECT_EQ(test, insn.ea.scale, 2);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, 8);
+	KUNIT_EXPECT_EQ(test, insn.ea.addr_size, 8);
+	KUNIT_EXPECT_EQ(test, insn.ea.seg, KVMMU_SREG_GS);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(lmsw_r12, 5, 64, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 5);
+	KUNIT_EXPECT_EQ(test, (insn.reg >> 3) & 7, 6);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, KVMMU_GPR_R12);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, KVMMU_EA_NO_REG);
+	KUNIT_EXPECT_EQ(test, insn.ea.seg, KVMMU_SREG_DS);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_bp_si, 4, 16, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 4);
+	KUNIT_EXPECT_EQ(test, insn.ea.base, KVMMU_GPR_RBP);
+	KUNIT_EXPECT_EQ(test, insn.ea.index, KVMMU_GPR_RSI);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, 4);
+	KUNIT_EXPECT_EQ(test, insn.ea.addr_size, 2);
+	KUNIT_EXPECT_EQ(test, insn.ea.seg, KVMMU_SREG_SS);
+	KUNIT_ASSERT_EQ(test, kvmmu_decode_sys(smsw_rip, 7, 64, &insn), 0);
+	KUNIT_EXPECT_EQ(test, insn.len, 7);
+	KUNIT_EXPECT_TRUE(test, insn.ea.rip_rel);
+	KUNIT_EXPECT_EQ(test, insn.ea.disp, 0x10);
+	KUNIT_EXPECT_EQ(test, kvmmu_decode_sys(smsw_sib, 5, 64, &insn),
 			-ENODATA);
 
 	/* Cut short, and too long. */

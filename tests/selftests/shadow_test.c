@@ -43,6 +43,11 @@
  *                         of CR3 (level 4, a root user), a page per guest
  *                         table and a direct page under the 2M page; none
  *                         is left mapping anything after a slot delete
+ *   debugfs_mappings      kvmmu only: debugfs mappings and pagemap list a
+ *                         frame read through two guest mappings once
+ *                         (4K, read-only, the host's PFN), a written one
+ *                         writable, not an untouched one; none after the
+ *                         slot is deleted; stats pages_4k counts leaves
  *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
  *                         KVM_SET_SREGS refuses CR4.PKE (no protection
  *                         keys without TDP)
@@ -53,6 +58,10 @@
  *   review_huge_dirty_again  D of a 2M page: set, cleared by the guest,
  *                         set again by the next write
  *   review_smsw           SMSW r64 at CPL 0: CR0[15:0]
+ *   smsw_lmsw_mem         SMSW m16 stores CR0[15:0] (2 bytes), LMSW m16
+ *                         loads MP/EM/TS (PE stays); #PF 3 and 0 on a
+ *                         read-only or absent operand; SMSW to MMIO: a
+ *                         2-byte MMIO exit
  *   wp0_smep_no_exec      CR0.WP=0 with SMEP: a supervisor write to a
  *                         read-only user page works, a supervisor call
  *                         into it is a #PF (fetch), not executed
@@ -71,6 +80,9 @@
  *                         crossing out of the table's page: the host
  *                         reads the entries, the guest uses the new
  *                         mappings (flags and RAX checked too)
+ *   pt_mov_cross_to_mmio  a MOV crossing from that directory into a
+ *                         page with no memslot: the directory's half
+ *                         stored, the rest an MMIO exit with its bytes
  *   live_top_level        entries of the live PML4 added, used, repointed
  *                         and removed by the guest, CR3 unchanged
  *   two_vcpus_share_tables  a page vCPU 1 maps writable becomes a PT of
@@ -118,6 +130,8 @@
  *   pf_table_outside_memory  a PDE pointing to a page table in no
  *                         memslot: #PF as not present, error 0/2, and 0
  *                         for a fetch (no I/D bit without EFER.NX)
+ *   pf_cross_4g_cr2       a MOV crossing 4G out of a self-mapped table
+ *                         into page 0: #PF with CR2 0 (wrapped), not 4G
  *   pse_toggle            2-level: CR4.PSE cleared and set again by the
  *                         guest: a PDE with PS is a page table pointer,
  *                         then a 4M page again, at mapped and fresh
@@ -142,6 +156,8 @@
 
 #include "kselftest_harness.h"
 #include "kvmmu_util.h"
+#include "guest32.h"
+#include "../../pagemap.h"
 
 #define MEM_SIZE	(8UL << 20)
 #define CODE_GPA	0x1000UL
@@ -194,6 +210,8 @@
 #define OP_EDIT_CR3	22
 #define OP_EDIT_PGE	23
 #define OP_PTE_LOOP	24
+#define OP_SMSW_M	25
+#define OP_LMSW_M	26
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -256,6 +274,8 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	OP(OP_PTE_LOOP, "5:\tmov %rcx, %rsi\n\tshl $12, %rsi\n\t"
 			"mov %rsi, (%rbx)\n\tmov (%rdx), %rsi\n\t"
 			"dec %rcx\n\tjnz 5b")
+	OP(OP_SMSW_M, "smsw (%rbx)")
+	OP(OP_LMSW_M, "lmsw (%rbx)\n\tmov %cr0, %rcx")
 	"	cmp $" S(OP_USER_R64) ", %eax\n"
 	"	jne .Lsh_done\n"
 	/* iretq to CPL 3 (IOPL 3: the user code may OUT) */
@@ -1073,6 +1093,92 @@ TEST_F(sh, debugfs_shadow_pages)
 	free(sp);
 }
 
+/* Entry @gfn of the VM's debugfs pagemap (pagemap.h), or 0 on error. */
+static uint64_t sh_pagemap_entry(int vmfd, uint64_t gfn)
+{
+	char path[160];
+	uint64_t e = 0;
+	int fd;
+
+	kvmmu_vm_debugfs_dir(path, sizeof(path) - 16, getpid(), vmfd);
+	strcat(path, "/pagemap");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), gfn * KVMMU_PM_ENTRY_BYTES) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
+/*
+ * debugfs mappings and pagemap under tdp=0: the GPA -> HPA half of the
+ * shadow leaves. A frame read through two guest mappings is one 4K line,
+ * read-only (clean guest PTEs), with the host's PFN of its HVA; a frame
+ * written is writable; a frame never touched is not listed; after the
+ * slot is deleted nothing is.
+ */
+TEST_F(sh, debugfs_mappings)
+{
+	static struct g32_leaf l[4096];
+	struct kvm_userspace_memory_region r = { .slot = 0 };
+	uint64_t rd = DATA_GPA + 0x1000, wr = DATA_GPA + 0x2000;
+	uint64_t untouched = DATA_GPA + 0x5000, pfn, e;
+	const struct g32_leaf *f;
+	int n, i, lines = 0;
+
+	if (kvmmu_is_stock())
+		SKIP(return, "kvmmu's debugfs");
+	ASSERT_EQ(0, kvmmu_mount_debugfs());
+	*(uint64_t *)(self->mem + rd) = 0x1234;
+
+	EXPECT_EQ(0x1234ULL, must(_metadata, self, OP_R64, WINDOW + 0x1000, 0));
+	EXPECT_EQ(0x1234ULL, must(_metadata, self, OP_R64, rd, 0));
+	must(_metadata, self, OP_W64, WINDOW + 0x2000, 0x77);
+	EXPECT_EQ(0x77ULL, *(uint64_t *)(self->mem + wr));
+
+	n = g32_read_mappings(getpid(), self->vmfd, l, 4096);
+	ASSERT_LE(1, n) TH_LOG("mappings: %s", strerror(-n));
+	ASSERT_GT(4096, n);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(1U, l[i].level);
+		lines += l[i].gpa == rd;
+	}
+	EXPECT_EQ(1, lines) TH_LOG("GPA %#llx: %d lines",
+				   (unsigned long long)rd, lines);
+	/* The stats count leaf SPTEs: rd has two. */
+	EXPECT_LE(n + 1, g32_read_stat(getpid(), self->vmfd, "pages_4k"));
+
+	f = g32_find_leaf(l, n, rd);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ('-', f->flags[0]);
+	pfn = g32_pagemap_pfn(self->mem + rd);
+	ASSERT_NE(0ULL, pfn) TH_LOG("/proc/self/pagemap hides PFNs");
+	EXPECT_EQ(pfn, f->pfn);
+	e = sh_pagemap_entry(self->vmfd, rd >> 12);
+	EXPECT_TRUE(e & KVMMU_PM_PRESENT);
+	EXPECT_EQ(pfn, e & KVMMU_PM_PFN_MASK);
+	EXPECT_EQ(0ULL, e & KVMMU_PM_LEVEL_MASK);
+	EXPECT_FALSE(e & KVMMU_PM_WRITABLE);
+
+	f = g32_find_leaf(l, n, wr);
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ('w', f->flags[0]);
+	EXPECT_EQ(g32_pagemap_pfn(self->mem + wr), f->pfn);
+	EXPECT_TRUE(sh_pagemap_entry(self->vmfd, wr >> 12) & KVMMU_PM_WRITABLE);
+
+	EXPECT_EQ(NULL, g32_find_leaf(l, n, untouched));
+	e = sh_pagemap_entry(self->vmfd, untouched >> 12);
+	EXPECT_EQ(KVMMU_PM_SLOT, e) TH_LOG("entry %#llx", (unsigned long long)e);
+
+	ASSERT_EQ(0, kvmmu_ioctl(self->vmfd, KVM_SET_USER_MEMORY_REGION,
+				 (unsigned long)&r));
+	n = g32_read_mappings(getpid(), self->vmfd, l, 4096);
+	EXPECT_EQ(0, n) TH_LOG("%d leaves after the slot's deletion", n);
+	EXPECT_EQ(0, g32_read_stat(getpid(), self->vmfd, "pages_4k"));
+	EXPECT_EQ(0ULL, sh_pagemap_entry(self->vmfd, rd >> 12));
+}
+
 /* Without TDP KVM offers no PKU (kvm_set_cpu_caps()), so CR4.PKE is reserved. */
 TEST_F(sh, no_pku)
 {
@@ -1143,6 +1249,52 @@ TEST_F(sh, review_huge_dirty_again)
 TEST_F(sh, review_smsw)
 {
 	EXPECT_EQ(0x0033ULL, must(_metadata, self, OP_SMSW, 0, 0) & 0xffff);
+}
+
+/*
+ * SMSW m16 and LMSW m16 (the CR0 read and write intercepts; KVM hands
+ * them to its emulator: em_smsw(), em_lmsw()): SMSW stores CR0[15:0], two
+ * bytes and no more; LMSW loads MP, EM and TS and cannot clear PE; a
+ * read-only page is #PF 3 for SMSW, an absent one #PF 0 for LMSW; SMSW
+ * to a page no memslot backs is an MMIO exit of two bytes.
+ */
+TEST_F(sh, smsw_lmsw_mem)
+{
+	uint8_t *page = self->mem + DATA_GPA + 3 * 0x1000;
+	uint64_t va = WINDOW + 3 * 0x1000;
+	uint16_t cr0_low = 0x0033;
+	struct sh_result res;
+	struct kvm_sregs s;
+
+	memset(page, 0xaa, 16);
+	must(_metadata, self, OP_SMSW_M, va + 8, 0);
+	EXPECT_EQ(0x0033, *(uint16_t *)(page + 8));
+	EXPECT_EQ(0xaaaa, *(uint16_t *)(page + 6));
+	EXPECT_EQ(0xaaaa, *(uint16_t *)(page + 10));
+
+	*(uint16_t *)page = 0x0008;	/* TS; MP and PE clear */
+	EXPECT_EQ(0x80010039ULL, must(_metadata, self, OP_LMSW_M, va, 0));
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	EXPECT_EQ(0x80010039ULL, s.cr0);
+	*(uint16_t *)page = 0x0002;	/* MP back, TS clear */
+	EXPECT_EQ(0x80010033ULL, must(_metadata, self, OP_LMSW_M, va, 0));
+
+	*pte(self, PT_A1 + 4 * 8) = (DATA_GPA + 4 * 0x1000) | P;
+	expect_pf(_metadata, self, OP_SMSW_M, WINDOW + 4 * 0x1000 + 2, 3);
+	expect_pf(_metadata, self, OP_LMSW_M, WINDOW + 16 * 0x1000, 0);
+
+	*pte(self, PT_A1 + 12 * 8) = MMIO_GPA | P | RW;
+	ASSERT_EQ(0, sh_do(self, OP_SMSW_M, WINDOW + 12 * 0x1000 + 0x10, 0,
+			   &res));
+	ASSERT_EQ(0, res.port);
+	EXPECT_EQ(KVM_EXIT_MMIO, res.mmio.exit_reason);
+	EXPECT_EQ(MMIO_GPA + 0x10, res.mmio.mmio.phys_addr);
+	EXPECT_EQ(2U, res.mmio.mmio.len);
+	EXPECT_EQ(1, res.mmio.mmio.is_write);
+	EXPECT_EQ(0, memcmp(res.mmio.mmio.data, &cr0_low, 2));
+	ASSERT_EQ(0, sh_run(self, &res));
+	EXPECT_EQ(PORT_DONE, res.port);
 }
 
 /*
@@ -1383,6 +1535,33 @@ TEST_F(sh, pt_mov_forms)
 	must(_metadata, self, OP_W64, SELF + 0xffc, 0xdeadbeef00000000ULL);
 	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
 	EXPECT_EQ(0xdeadbeefULL, *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
+}
+
+/*
+ * A MOV crossing from the self-mapped directory into a page no memslot
+ * backs: the directory's half is stored, the other half is an MMIO exit
+ * with its bytes (KVM's emulator_read_write() splits the store and the
+ * second fragment is MMIO), and the guest goes on after it.
+ */
+TEST_F(sh, pt_mov_cross_to_mmio)
+{
+	uint32_t hi = 0xdeadbeef;
+	struct sh_result res;
+
+	build_self_pd(self);
+	*pte(self, PD_X + 2 * 8) = MMIO_GPA | P | RW;
+	*pte(self, PD_X + 511 * 8) = 0x7ff0000000000000ULL;	/* not present */
+	ASSERT_EQ(0, sh_do(self, OP_W64, SELF + 0xffc, (uint64_t)hi << 32,
+			   &res));
+	ASSERT_EQ(0, res.port);
+	EXPECT_EQ(KVM_EXIT_MMIO, res.mmio.exit_reason);
+	EXPECT_EQ(MMIO_GPA, res.mmio.mmio.phys_addr);
+	EXPECT_EQ(4U, res.mmio.mmio.len);
+	EXPECT_EQ(1, res.mmio.mmio.is_write);
+	EXPECT_EQ(0, memcmp(res.mmio.mmio.data, &hi, 4));
+	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
+	ASSERT_EQ(0, sh_run(self, &res));
+	EXPECT_EQ(PORT_DONE, res.port);
 }
 
 /*
@@ -2327,6 +2506,48 @@ TEST_F(sh32, pf_table_outside_memory)
 	expect_pf32(_metadata, self, OP32_R, va + 0x10, 0);
 	expect_pf32(_metadata, self, OP32_W, va + 0x20, 2);
 	expect_pf32(_metadata, self, OP32_CALL, va + 0x30, 0);
+}
+
+/*
+ * A MOV crossing 4G (DS base 4K, offset 0xffffeffe) out of a live table,
+ * which a self-map puts at 0xfffff000, into page 0 (not present): linear
+ * addresses wrap at 4G outside long mode, so the #PF of the second half
+ * has CR2 0, not 1 << 32 (KVM's emulator_read_write() truncates the
+ * second fragment's address). The guest's MOV from CR2 reads 32 bits: the
+ * host looks at the whole register.
+ */
+#define T32_PD_HI	0x25000UL	/* PAE: the PD of 3G-4G */
+
+TEST_F(sh32, pf_cross_4g_cr2)
+{
+	uint64_t table = self->pae ? T32_PD_HI : T32_TOP_A;
+	struct sh_result res;
+	struct kvm_sregs s;
+	uint16_t top;
+
+	if (self->pae) {
+		put_e(self, T32_TOP_A, 3, T32_PD_HI | P);
+		put_e(self, T32_PD_HI, 511, T32_PD_HI | P | RW);
+	} else {
+		put_e(self, T32_TOP_A, 1023, T32_TOP_A | P | RW);
+	}
+	/* The table's half of the store writes what is there already. */
+	top = *(uint16_t *)(self->mem + table + 0xffe);
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	s.ds.base = 0x1000;
+	/* Loads the PDPTEs too (PAE: PDPTE 3 is new). */
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_SET_SREGS,
+				 (unsigned long)&s));
+	ASSERT_EQ(0, sh32_do(self, OP32_W, 0xffffeffe, 0x12340000 | top,
+			     &res));
+	ASSERT_EQ(PORT_PF, res.port);
+	EXPECT_EQ(2U, (uint32_t)res.rdx);
+	EXPECT_EQ(0U, (uint32_t)res.rsi);
+	ASSERT_EQ(0, kvmmu_ioctl(self->vcpufd, KVM_GET_SREGS,
+				 (unsigned long)&s));
+	EXPECT_EQ(0ULL, s.cr2);
+	EXPECT_EQ(top, *(uint16_t *)(self->mem + table + 0xffe));
 }
 
 static void sh32_on_alarm(int sig)
