@@ -58,6 +58,34 @@ typedef u64 gpa_t;
 #define KVMMU_MEMSLOTS_ID_BITS	7
 
 /**
+ * struct kvmmu_rmap_head - a set of SPTE pointers in one word (rmap.c).
+ * @val: 0 (empty), one SPTE pointer (bit 0 clear), or a pointer to a
+ *       chain of descriptors with bit 0 set (KVM's KVM_RMAP_MANY).
+ */
+struct kvmmu_rmap_head {
+	unsigned long val;
+};
+
+/* Reverse-map levels of a memslot: 4K, 2M, 1G (KVM_NR_PAGE_SIZES). */
+#define KVMMU_RMAP_LEVELS	3
+
+/**
+ * struct kvmmu_slot_rmap - a memslot's reverse map, one array per level.
+ * @base_gfn: the slot's first guest frame.
+ * @npages: the slot's size in 4K pages.
+ * @heads: per level (index level - 1), one head per guest page of that
+ *         size the slot touches, partial ones at both ends included.
+ *
+ * Only a VM on the shadow MMU (tdp=0) has them (rmap.c, memslot.c): the
+ * NPT is its own reverse map. All NULL otherwise.
+ */
+struct kvmmu_slot_rmap {
+	gfn_t base_gfn;
+	unsigned long npages;
+	struct kvmmu_rmap_head *heads[KVMMU_RMAP_LEVELS];
+};
+
+/**
  * struct kvmmu_memory_slot - one GFN range backed by one HVA range.
  * @gfn_node: links in the GFN tree of each of the two sets of its as.
  * @hva_node: links in the HVA interval tree of each of the two sets.
@@ -70,6 +98,10 @@ typedef u64 gpa_t;
  *                when @flags has KVM_MEM_LOG_DIRTY_PAGES (else NULL). Set by
  *                the fault path and taken by dirty.c, both under the MMU
  *                lock; kept across moves and flags changes, as in KVM.
+ * @rmap: shadow MMU only: guest frame -> leaf SPTEs (KVM's arch.rmap).
+ *        Allocated before a create or a move publishes the slot, shared
+ *        with the slot a flags change replaces it by, freed once the
+ *        slot is unpublished and its SPTEs zapped (memslot.c).
  * @id: slot id within its address space.
  * @as_id: address space.
  *
@@ -85,6 +117,7 @@ struct kvmmu_memory_slot {
 	unsigned long npages;
 	unsigned long userspace_addr;
 	unsigned long *dirty_bitmap;
+	struct kvmmu_slot_rmap rmap;
 	u32 flags;
 	u16 id;
 	u16 as_id;
@@ -443,6 +476,8 @@ struct kvmmu_memory_slot *kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
 struct kvmmu_memory_slot *kvmmu_id_to_memslot(struct kvmmu_memslots *slots,
 					      int id);
 struct kvmmu_memory_slot *kvmmu_memslot_first(struct kvmmu_memslots *slots);
+struct kvmmu_memory_slot *kvmmu_memslot_gfn_first(struct kvmmu_memslots *slots,
+						  gfn_t start);
 struct kvmmu_memory_slot *kvmmu_memslot_next(struct kvmmu_memslots *slots,
 					     struct kvmmu_memory_slot *slot);
 struct kvmmu_memory_slot *

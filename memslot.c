@@ -39,6 +39,13 @@
  * zapped the old slot's SPTEs no new ones can appear. Only then is the final
  * state published and the old slot freed. Slots are never changed in place.
  *
+ * Under the shadow MMU (tdp=0) a slot of address space 0 carries the
+ * reverse map of its frames (rmap.c), as KVM's kvm_alloc_memslot_metadata():
+ * allocated before a create or a move publishes the slot; shared by the
+ * INVALID copy, through which the zap finds the SPTEs it removes, and by
+ * the slot a flags change publishes; freed with the old slot, after the
+ * final publication's grace period, when every head is empty.
+ *
  * Exclusion rules
  * ---------------
  * - vm->slots_lock (mutex) is held for the whole of an update, including the
@@ -175,6 +182,37 @@ struct kvmmu_memory_slot *kvmmu_memslot_first(struct kvmmu_memslots *slots)
 }
 
 /**
+ * kvmmu_memslot_gfn_first - the first slot ending after a guest frame.
+ * @slots: a set from kvmmu_memslots().
+ * @start: the frame.
+ *
+ * Slots of a set never overlap, so ordered by base_gfn they are ordered
+ * by end too: the slots meeting [@start, end) are this one and its
+ * kvmmu_memslot_next() successors while their base_gfn is below end.
+ * O(log n).
+ *
+ * Return: the slot, or NULL if every slot ends at or before @start.
+ */
+struct kvmmu_memory_slot *kvmmu_memslot_gfn_first(struct kvmmu_memslots *slots,
+						  gfn_t start)
+{
+	struct kvmmu_memory_slot *slot, *first = NULL;
+	struct rb_node *node = slots->gfn_tree.rb_node;
+	int idx = slots->node_idx;
+
+	while (node) {
+		slot = slot_of(node, gfn_node, idx);
+		if (slot->base_gfn + slot->npages > start) {
+			first = slot;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return first;
+}
+
+/**
  * kvmmu_memslot_next - the slot following @slot in GFN order.
  * @slots: the set @slot was found in.
  * @slot: the current slot.
@@ -297,29 +335,14 @@ static void publish(struct kvmmu_vm *vm, int as_id,
 	set_replace(inactive_set(vm, as_id), old, new);
 }
 
-/*
- * Whether a slot other than @id intersects GFNs [@start, @end). Slots of a set
- * never overlap, so ordered by base_gfn they are ordered by end too: find the
- * first one ending after @start, then walk while they begin before @end.
- */
+/* Whether a slot other than @id intersects GFNs [@start, @end). */
 static bool overlaps_other(struct kvmmu_memslots *set, int id,
 			   gfn_t start, gfn_t end)
 {
-	struct kvmmu_memory_slot *slot, *first = NULL;
-	int idx = set->node_idx;
-	struct rb_node *node = set->gfn_tree.rb_node;
+	struct kvmmu_memory_slot *slot;
 
-	while (node) {
-		slot = slot_of(node, gfn_node, idx);
-		if (slot->base_gfn + slot->npages > start) {
-			first = slot;
-			node = node->rb_left;
-		} else {
-			node = node->rb_right;
-		}
-	}
-
-	for (slot = first; slot && slot->base_gfn < end;
+	for (slot = kvmmu_memslot_gfn_first(set, start);
+	     slot && slot->base_gfn < end;
 	     slot = kvmmu_memslot_next(set, slot)) {
 		if (slot->id != id)
 			return true;
@@ -353,6 +376,15 @@ static void replace_via_invalid(struct kvmmu_vm *vm,
 static gfn_t host_max_gfn(void)
 {
 	return (1ULL << (kvmmu_mmu_phys_bits() - PAGE_SHIFT)) - 1;
+}
+
+/*
+ * Only the shadow MMU keeps reverse maps (KVM's kvm_memslots_have_rmaps()),
+ * and only of the address space it maps: SMM's slots have no SPTEs.
+ */
+static bool slot_needs_rmap(struct kvmmu_vm *vm, int as_id)
+{
+	return vm->mmu && vm->mmu->shadow && as_id < KVMMU_NPT_ADDRESS_SPACES;
 }
 
 static int check_region(const struct kvm_userspace_memory_region2 *mem,
@@ -397,6 +429,7 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 	gfn_t base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	struct kvmmu_memslots *set = active_set(vm, as_id);
 	enum kvmmu_mr_change change;
+	int r;
 
 	old = kvmmu_id_to_memslot(set, id);
 
@@ -469,11 +502,23 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 	/* KVM checks this last, after its allocations: same errno order. */
 	if ((change == KVMMU_MR_CREATE || change == KVMMU_MR_MOVE) &&
 	    base_gfn + npages - 1 > host_max_gfn()) {
-		if (!old || new->dirty_bitmap != old->dirty_bitmap)
-			kvfree(new->dirty_bitmap);
-		kfree(invalid);
-		kfree(new);
-		return -EINVAL;
+		r = -EINVAL;
+		goto out_free;
+	}
+
+	/*
+	 * The shadow MMU's reverse map, after that check as in KVM's
+	 * kvm_arch_prepare_memory_region(): a flags change keeps the
+	 * arrays (and the SPTEs in them); a create or a move gets new ones,
+	 * sized for its GFNs. A moved slot's old arrays stay with @old and
+	 * @invalid until its SPTEs are zapped.
+	 */
+	if (change == KVMMU_MR_FLAGS_ONLY) {
+		new->rmap = old->rmap;
+	} else if (new && slot_needs_rmap(vm, as_id) &&
+		   kvmmu_slot_rmap_alloc(&new->rmap, base_gfn, npages)) {
+		r = -ENOMEM;
+		goto out_free;
 	}
 
 	switch (change) {
@@ -494,12 +539,25 @@ static int __set_memory_region(struct kvmmu_vm *vm,
 		break;
 	}
 
-	/* No reader sees @old any more; its bitmap goes unless handed on. */
+	/*
+	 * No reader sees @old any more; its bitmap and reverse map go unless
+	 * handed on. A deleted or moved slot's SPTEs were zapped: every head
+	 * is empty (checked on debug kernels).
+	 */
 	if (old && (!new || new->dirty_bitmap != old->dirty_bitmap))
 		kvfree(old->dirty_bitmap);
+	if (old && change != KVMMU_MR_FLAGS_ONLY)
+		kvmmu_slot_rmap_free(&old->rmap);
 	kfree(invalid);
 	kfree(old);
 	return 0;
+
+out_free:
+	if (!old || new->dirty_bitmap != old->dirty_bitmap)
+		kvfree(new->dirty_bitmap);
+	kfree(invalid);
+	kfree(new);
+	return r;
 }
 
 /**
@@ -583,6 +641,8 @@ void kvmmu_memslots_destroy(struct kvmmu_vm *vm)
 		set = rcu_dereference_protected(vm->memslots[as_id], true);
 		idx = set->node_idx;
 		hash_for_each_safe(set->id_hash, bkt, tmp, slot, id_node[idx]) {
+			/* The MMU is gone: every SPTE was zapped. */
+			kvmmu_slot_rmap_free(&slot->rmap);
 			kvfree(slot->dirty_bitmap);
 			kfree(slot);
 		}

@@ -316,14 +316,22 @@ static void zap_range_flush(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 {
 	LIST_HEAD(freed);
 	bool flush;
+	int idx;
 
+	/* The shadow MMU finds its leaves through the memslots. */
+	idx = srcu_read_lock(&mmu->vm->srcu);
 	write_lock(&mmu->lock);
-	if (mmu->shadow)
-		flush = !as_id && kvmmu_shadow_zap_range(mmu, start, end);
+	if (mmu->shadow && as_id)
+		flush = false;
+	else if (mmu->shadow && !start && end >= mmu->max_gfn)
+		flush = kvmmu_shadow_zap_all(mmu, true);	/* the whole VM */
+	else if (mmu->shadow)
+		flush = kvmmu_shadow_zap_range(mmu, start, end, true);
 	else
 		flush = kvmmu_tdp_zap_range(mmu, as_id, start, end, &freed,
 					    true);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&mmu->vm->srcu, idx);
 }
 
 /**
@@ -395,26 +403,6 @@ static void recover_huge_pages(struct kvmmu_vm *vm,
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 }
 
-/*
- * Dirty logging starts on a slot: write-protect its leaves through the
- * gfn rmap, or for a big slot zap every shadow page (a first step; the
- * faults that follow map writable only on a logged write).
- */
-static bool shadow_wrprot_range(struct kvmmu_mmu *mmu, int as_id,
-				gfn_t start, gfn_t end)
-{
-	bool flush = false;
-	gfn_t gfn;
-
-	if (as_id)
-		return false;
-	if (end - start > 4096)
-		return kvmmu_shadow_zap_all(mmu);
-	for (gfn = start; gfn < end; gfn++)
-		flush |= kvmmu_shadow_wrprot_gfn(mmu, gfn);
-	return flush;
-}
-
 /**
  * kvmmu_mmu_memslot_flags_changed - react to a flags-only memslot update.
  * @vm: the VM owning the slot; a NULL vm->mmu is fine.
@@ -451,9 +439,12 @@ void kvmmu_mmu_memslot_flags_changed(struct kvmmu_vm *vm,
 	if (vm->manual_dirty_log_protect & KVM_DIRTY_LOG_INITIALLY_SET)
 		return;
 	write_lock(&mmu->lock);
+	/* Shadow: through the slot's rmap, yielding (no SPTE in SMM's). */
 	if (mmu->shadow)
-		flush = shadow_wrprot_range(mmu, new->as_id, new->base_gfn,
-					    new->base_gfn + new->npages);
+		flush = !new->as_id &&
+			kvmmu_shadow_wrprot_range(mmu, new, new->base_gfn,
+						  new->base_gfn + new->npages,
+						  true);
 	else
 		flush = kvmmu_tdp_write_protect_range(mmu, new->as_id,
 						      new->base_gfn,
@@ -520,7 +511,10 @@ unsigned long kvmmu_mmu_reprotect_dirty(struct kvmmu_vm *vm,
 
 			for_each_set_bit(bit, &mask, BITS_PER_LONG)
 				if (!slot->as_id)
-					kvmmu_shadow_wrprot_gfn(mmu, base + bit);
+					kvmmu_shadow_wrprot_range(mmu, slot,
+								  base + bit,
+								  base + bit + 1,
+								  false);
 		} else {
 			kvmmu_tdp_write_protect_mask(mmu, slot->as_id,
 						     slot->base_gfn +

@@ -127,15 +127,6 @@ int kvmmu_memory_cache_topup(struct kvmmu_memory_cache *mc, int min);
 void *kvmmu_memory_cache_alloc(struct kvmmu_memory_cache *mc);
 void kvmmu_memory_cache_free(struct kvmmu_memory_cache *mc);
 
-/**
- * struct kvmmu_rmap_head - a set of SPTE pointers in one word.
- * @val: 0 (empty), one SPTE pointer (bit 0 clear), or a pointer to a
- *       chain of descriptors with bit 0 set (KVM's KVM_RMAP_MANY).
- */
-struct kvmmu_rmap_head {
-	unsigned long val;
-};
-
 struct kvmmu_rmap_desc;
 
 /**
@@ -166,21 +157,7 @@ static inline bool kvmmu_rmap_empty(const struct kvmmu_rmap_head *head)
 	return !head->val;
 }
 
-/* Reverse-map levels of a memslot: 4K, 2M, 1G (KVM_NR_PAGE_SIZES). */
-#define KVMMU_RMAP_LEVELS	KVMMU_MAX_HUGE_LEVEL
-
-/**
- * struct kvmmu_slot_rmap - a memslot's reverse map, one array per level.
- * @base_gfn: the slot's first guest frame.
- * @npages: the slot's size in 4K pages.
- * @heads: per level (index level - 1), one head per guest page of that
- *         size the slot touches, partial ones at both ends included.
- */
-struct kvmmu_slot_rmap {
-	gfn_t base_gfn;
-	unsigned long npages;
-	struct kvmmu_rmap_head *heads[KVMMU_RMAP_LEVELS];
-};
+static_assert(KVMMU_RMAP_LEVELS == KVMMU_MAX_HUGE_LEVEL);
 
 unsigned long kvmmu_rmap_slot_entries(gfn_t base_gfn, unsigned long npages,
 				      int level);
@@ -336,8 +313,9 @@ int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c);
 bool kvmmu_shadow_gfn_protected(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_can_unsync(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
-bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end);
-bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu);
+bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
+			    bool can_yield);
+bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu, bool can_yield);
 void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 				       unsigned long goal);
 unsigned long kvmmu_shadow_max_pages(struct kvmmu_mmu *mmu);
@@ -345,6 +323,12 @@ unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu);
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr);
 extern atomic_long_t kvmmu_shadow_total_pages;
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
+bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
+			       const struct kvmmu_memory_slot *slot,
+			       gfn_t start, gfn_t end, bool can_yield);
+bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
+			    const struct kvmmu_memory_slot *slot,
+			    gfn_t start, gfn_t end, bool clear);
 unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
 				     u64 *spte);
 struct kvmmu_walk;
@@ -394,8 +378,9 @@ struct kvmmu_mmu_stats {
  * @sp: the shadow pages (shadow.c, shadow_mmu.c).
  * @sp_zapped: shadow pages unlinked under @lock, freed by
  *             kvmmu_mmu_zap_unlock() after its flush.
- * @gfn_rmap: the shadow MMU's GFN -> leaf SPTE map, a hash of struct
- *            kvmmu_gfn_rmap (shadow_mmu.c).
+ *
+ * The shadow MMU's GFN -> leaf SPTE map is in the memslots (@rmap of
+ * struct kvmmu_memory_slot), as KVM's.
  */
 struct kvmmu_mmu {
 	struct kvmmu_vm *vm;
@@ -416,7 +401,6 @@ struct kvmmu_mmu {
 	bool shadow;
 	struct kvmmu_shadow sp;
 	struct list_head sp_zapped;
-	struct hlist_head *gfn_rmap;
 };
 
 /* Table pages one fault may need (levels 3, 2, 1), plus slack. */
@@ -427,7 +411,6 @@ struct kvmmu_mmu {
  * @nr_pages: zeroed table pages in @pages.
  * @pages: zeroed pages, filled outside any lock by kvmmu_mmu_topup().
  * @sc: shadow MMU: headers, spt pages and rmap descriptors.
- * @gfn_cache: shadow MMU: struct kvmmu_gfn_rmap entries.
  * @gfns_cache: shadow MMU: pages for struct kvmmu_mmu_page's @gfns.
  * @root: shadow MMU, 4-level guest paging: the root (a root_count held).
  * @pae: shadow MMU, paging off, PAE and 32-bit guest paging: the level-2
@@ -451,7 +434,6 @@ struct kvmmu_mmu_vcpu {
 	int nr_pages;
 	void *pages[KVMMU_PAGE_CACHE_SIZE];
 	struct kvmmu_shadow_caches sc;
-	struct kvmmu_memory_cache gfn_cache;
 	struct kvmmu_memory_cache gfns_cache;
 	struct kvmmu_mmu_page *root;
 	struct kvmmu_mmu_page *pae[4];

@@ -20,9 +20,11 @@
  * update wait for invalidations to finish).
  *
  * Aging (clear_flush_young, clear_young, test_young) reads and clears the
- * accessed bit of the leaves of those GFNs, found by walking the NPT
- * (kvmmu_mmu_walk_leaves()), under the read lock, with atomic bit
- * operations (the CPU sets A concurrently). release() (the mm exits) zaps
+ * accessed bit of the leaves of those GFNs, with atomic bit operations
+ * (the CPU sets A concurrently): found by walking the NPT
+ * (kvmmu_mmu_walk_leaves()) under the read lock, or under tdp=0 through
+ * the slots' rmaps (kvmmu_shadow_age_range(), KVM's
+ * kvm_rmap_age_gfn_range()) under the write lock, as KVM's rmaps are. release() (the mm exits) zaps
  * everything.
  *
  * Exclusion rules
@@ -63,11 +65,12 @@ static void slot_hva_to_gfns(const struct kvmmu_memory_slot *slot,
 	      ((end - slot->userspace_addr + PAGE_SIZE - 1) >> PAGE_SHIFT);
 }
 
-typedef bool (*gfn_range_fn)(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
-			     gfn_t end, void *data);
+typedef bool (*gfn_range_fn)(struct kvmmu_mmu *mmu,
+			     const struct kvmmu_memory_slot *slot,
+			     gfn_t start, gfn_t end, void *data);
 
 /*
- * Call @fn for the GFN range of every slot that maps HVAs [@start, @end);
+ * Call @fn for each slot that maps HVAs [@start, @end), with its GFNs;
  * INVALID slots included (their SPTEs may not be zapped yet). Return the
  * OR of the calls. vm->srcu is held.
  *
@@ -96,16 +99,17 @@ static __always_inline bool walk_hva_gfns(struct kvmmu_mmu *mmu,
 			gfn_t gs, ge;
 
 			slot_hva_to_gfns(slot, start, end, &gs, &ge);
-			ret |= fn(mmu, as_id, gs, ge, data);
+			ret |= fn(mmu, slot, gs, ge, data);
 		}
 	}
 	return ret;
 }
 
-static bool zap_gfns(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+static bool zap_gfns(struct kvmmu_mmu *mmu,
+		     const struct kvmmu_memory_slot *slot, gfn_t start,
 		     gfn_t end, void *freed)
 {
-	return kvmmu_zap_gfn_range(mmu, as_id, start, end, freed);
+	return kvmmu_zap_gfn_range(mmu, slot->as_id, start, end, freed);
 }
 
 /* The body of invalidate_range_start for HVAs [@start, @end). */
@@ -179,10 +183,17 @@ static bool age_spte(u64 *sptep, int level, gfn_t gfn, void *data)
 	return true;
 }
 
-static bool age_gfns(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
+static bool age_gfns(struct kvmmu_mmu *mmu,
+		     const struct kvmmu_memory_slot *slot, gfn_t start,
 		     gfn_t end, void *clear)
 {
-	return kvmmu_mmu_walk_leaves(mmu, as_id, start, end, age_spte, clear);
+	/* tdp=0: the shadow leaves, through the slot's rmap. */
+	if (mmu->shadow)
+		return !slot->as_id &&
+		       kvmmu_shadow_age_range(mmu, slot, start, end,
+					      *(bool *)clear);
+	return kvmmu_mmu_walk_leaves(mmu, slot->as_id, start, end, age_spte,
+				     clear);
 }
 
 static bool age_hva_range(struct kvmmu_mmu *mmu, unsigned long start,
@@ -192,12 +203,19 @@ static bool age_hva_range(struct kvmmu_mmu *mmu, unsigned long start,
 	int idx;
 
 	idx = srcu_read_lock(&mmu->vm->srcu);
-	read_lock(&mmu->lock);
+	/* The shadow MMU's rmaps are walked under the write lock (rmap.c). */
+	if (mmu->shadow)
+		write_lock(&mmu->lock);
+	else
+		read_lock(&mmu->lock);
 	young = walk_hva_gfns(mmu, start, end, age_gfns, &clear);
 	/* Cached translations would hide the next access: drop them. */
 	if (young && flush)
 		kvmmu_mmu_flush_locked(mmu);
-	kvmmu_mmu_read_unlock(mmu);
+	if (mmu->shadow)
+		kvmmu_mmu_write_unlock(mmu);
+	else
+		kvmmu_mmu_read_unlock(mmu);
 	srcu_read_unlock(&mmu->vm->srcu, idx);
 	return young;
 }

@@ -65,21 +65,34 @@
  *
  * The gfn rmap
  * ------------
- * GFN -> leaf SPTEs is a hash of struct kvmmu_gfn_rmap, one per mapped
- * gfn, each holding an rmap head (rmap.c), not yet the per-memslot arrays
- * that rmap.c provides: the memslot code is untouched, and the hash costs
- * nothing to a VM that uses the NPT. A leaf's gfn is its direct page's
- * gfn + index, or for an indirect page @gfns[index].
+ * GFN -> leaf SPTEs lives in the memslots, as KVM's: each slot of address
+ * space 0 has an rmap head per 4K page (rmap.c; memslot.c allocates the
+ * arrays before it publishes the slot and frees them when the slot is
+ * gone and its SPTEs zapped). A fault adds its leaf to its own slot's
+ * head; a removal finds the slot by the leaf's gfn (a direct page's gfn
+ * + index, an indirect page's @gfns[index]) in the active set, where a
+ * slot being deleted or moved is still found, as its INVALID copy
+ * sharing the arrays, until its zap is over. Leaves are 4K only: the 2M
+ * and 1G arrays stay empty.
  *
- * Zaps: the notifier and memslot changes zap the shadow pages of every
- * gfn in the range and the leaves mapping it (through the rmap); ranges
- * over ZAP_RANGE_MAX pages zap everything. A zapped page keeps its
- * children (KVM does too): they stay in the hash and are found again.
+ * Zaps: the notifier and memslot changes walk the slots meeting the
+ * range and, gfn by gfn, zap the shadow pages of the gfn (guest tables)
+ * and the leaves in its rmap head (KVM's
+ * kvm_mmu_zap_memslot_pages_and_flush() and __kvm_rmap_zap_gfn_range());
+ * dirty logging write-protects a slot through its heads. A zap of the
+ * whole VM (teardown, the notifier's release) zaps every page instead.
+ * From process context these walks yield the lock when the scheduler or
+ * a waiter needs it, but only after flushing the TLBs and freeing the
+ * zapped pages (sh_yield()): no SPTE is ever left zapped but unflushed
+ * across a release of the lock. The notifier's zaps never yield. A
+ * zapped page keeps its children (KVM does too): they stay in the hash
+ * and are found again.
  *
  * Exclusion rules
  * ---------------
  * - Everything here runs under mmu->lock held for write (KVM's shadow MMU
- *   is write-locked too): the hash, the gfn rmap, SPTEs, root counts.
+ *   is write-locked too): the hash, the gfn rmap, SPTEs, root counts;
+ *   and under vm->srcu or vm->slots_lock, for the slots' rmaps.
  *   Leaves are cleared with xchg (the CPU sets A/D under us).
  * - Zapped pages go to mmu->sp_zapped and are freed by
  *   kvmmu_mmu_zap_unlock() after the TLB flush, before the lock goes.
@@ -105,10 +118,6 @@
 #define GPTE_DIRTY		BIT_ULL(6)
 #define GPTE_NX			BIT_ULL(63)
 
-#define GFN_RMAP_BITS		12
-/* Bigger zaps zap every shadow page (a first step: KVM walks the rmaps). */
-#define ZAP_RANGE_MAX		4096
-
 const struct kvmmu_spte_format kvmmu_shadow_format = {
 	.name		= "shadow",
 	.always		= KVMMU_SPTE_PRESENT,
@@ -123,18 +132,6 @@ const struct kvmmu_spte_format kvmmu_shadow_format = {
 	.host_writable	= KVMMU_SPTE_HOST_WRITABLE,
 	.mmu_writable	= SHADOW_MMU_WRITABLE,
 	.pfn_mask	= KVMMU_SPTE_PFN_MASK,
-};
-
-/**
- * struct kvmmu_gfn_rmap - the leaf SPTEs mapping one guest frame.
- * @link: in mmu->gfn_rmap, by @gfn.
- * @gfn: the frame.
- * @head: the SPTEs; the entry is freed when it empties.
- */
-struct kvmmu_gfn_rmap {
-	struct hlist_node link;
-	gfn_t gfn;
-	struct kvmmu_rmap_head head;
 };
 
 static void shadow_assert_write_locked(struct kvmmu_mmu *mmu)
@@ -154,16 +151,9 @@ int kvmmu_shadow_mmu_init(struct kvmmu_mmu *mmu)
 {
 	int r;
 
-	mmu->gfn_rmap = kvcalloc(1UL << GFN_RMAP_BITS, sizeof(*mmu->gfn_rmap),
-				 GFP_KERNEL_ACCOUNT);
-	if (!mmu->gfn_rmap)
-		return -ENOMEM;
 	r = kvmmu_shadow_init(&mmu->sp, &mmu->lock);
-	if (r) {
-		kvfree(mmu->gfn_rmap);
-		mmu->gfn_rmap = NULL;
+	if (r)
 		return r;
-	}
 	INIT_LIST_HEAD(&mmu->sp_zapped);
 	mmu->shadow = true;
 	return 0;
@@ -175,23 +165,9 @@ int kvmmu_shadow_mmu_init(struct kvmmu_mmu *mmu)
  */
 void kvmmu_shadow_mmu_destroy(struct kvmmu_mmu *mmu)
 {
-	struct kvmmu_gfn_rmap *e;
-	struct hlist_node *tmp;
-	unsigned long i;
-
 	if (!mmu->shadow)
 		return;
 	kvmmu_shadow_destroy(&mmu->sp);
-	for (i = 0; i < (1UL << GFN_RMAP_BITS); i++) {
-		hlist_for_each_entry_safe(e, tmp, &mmu->gfn_rmap[i], link) {
-			WARN_ON_ONCE(1);
-			hlist_del(&e->link);
-			kvmmu_rmap_clear(&e->head);
-			kfree(e);
-		}
-	}
-	kvfree(mmu->gfn_rmap);
-	mmu->gfn_rmap = NULL;
 }
 
 /**
@@ -201,7 +177,6 @@ void kvmmu_shadow_mmu_destroy(struct kvmmu_mmu *mmu)
 void kvmmu_shadow_vcpu_init(struct kvmmu_mmu_vcpu *c)
 {
 	kvmmu_shadow_caches_init(&c->sc);
-	c->gfn_cache.obj_size = sizeof(struct kvmmu_gfn_rmap);
 	c->gfns_cache.obj_size = 0;
 }
 
@@ -248,7 +223,6 @@ void kvmmu_shadow_vcpu_destroy(struct kvmmu_mmu *mmu,
 		kvmmu_mmu_zap_unlock(mmu, false, &freed);
 	}
 	kvmmu_shadow_caches_free(&c->sc);
-	kvmmu_memory_cache_free(&c->gfn_cache);
 	kvmmu_memory_cache_free(&c->gfns_cache);
 	free_page((unsigned long)c->pae_root);
 	c->pae_root = NULL;
@@ -266,64 +240,64 @@ int kvmmu_shadow_topup(struct kvmmu_mmu_vcpu *c)
 
 	r = kvmmu_shadow_caches_topup(&c->sc);
 	if (!r)
-		r = kvmmu_memory_cache_topup(&c->gfn_cache, 2);
-	if (!r)
 		r = kvmmu_memory_cache_topup(&c->gfns_cache, 5);
 	return r;
 }
 
-/* ---- the gfn rmap ---- */
+/* ---- the leaf rmap: per memslot ---- */
 
-static struct hlist_head *sh_gfn_bucket(struct kvmmu_mmu *mmu, gfn_t gfn)
+/*
+ * The slot of @gfn in the address space the shadow MMU maps (0), as
+ * KVM's rmap_remove() finds it (__gfn_to_memslot()): INVALID slots too,
+ * since a slot being deleted or moved keeps its SPTEs, and its reverse
+ * map, until its zap removes them. vm->srcu or vm->slots_lock is held.
+ */
+static struct kvmmu_memory_slot *sh_gfn_slot(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	return &mmu->gfn_rmap[hash_64(gfn, GFN_RMAP_BITS)];
+	return kvmmu_gfn_to_memslot(kvmmu_memslots(mmu->vm, 0), gfn);
 }
 
-static struct kvmmu_gfn_rmap *sh_gfn_rmap_find(struct kvmmu_mmu *mmu, gfn_t gfn)
+/* The head of the 4K leaves mapping @gfn (KVM's gfn_to_rmap()). */
+static struct kvmmu_rmap_head *sh_slot_head(const struct kvmmu_memory_slot *slot,
+					    gfn_t gfn)
 {
-	struct kvmmu_gfn_rmap *e;
-
-	hlist_for_each_entry(e, sh_gfn_bucket(mmu, gfn), link)
-		if (e->gfn == gfn)
-			return e;
-	return NULL;
+	return kvmmu_gfn_to_rmap(&slot->rmap, gfn, PG_LEVEL_4K);
 }
 
-static int sh_gfn_rmap_add(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
-			   gfn_t gfn, u64 *sptep)
+/* The same, through the slot holding @gfn; NULL without one. */
+static struct kvmmu_rmap_head *sh_gfn_head(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
-	bool new = !e;
+	struct kvmmu_memory_slot *slot = sh_gfn_slot(mmu, gfn);
+
+	return slot ? sh_slot_head(slot, gfn) : NULL;
+}
+
+/* A new leaf of @gfn, in @slot: the fault's (KVM's rmap_add()). */
+static int sh_rmap_add(struct kvmmu_mmu_vcpu *c,
+		       const struct kvmmu_memory_slot *slot, gfn_t gfn,
+		       u64 *sptep)
+{
+	struct kvmmu_rmap_head *head = sh_slot_head(slot, gfn);
 	int r;
 
-	if (new) {
-		e = kvmmu_memory_cache_alloc(&c->gfn_cache);
-		if (!e)
-			return -ENOMEM;
-		e->gfn = gfn;
-	}
-	r = kvmmu_rmap_add(&c->sc.desc, &e->head, sptep);
-	if (r < 0) {
-		if (new)
-			kfree(e);
-		return r;
-	}
-	if (new)
-		hlist_add_head(&e->link, sh_gfn_bucket(mmu, gfn));
-	return 0;
+	/* Every slot of a shadow VM's address space 0 has its arrays. */
+	if (WARN_ON_ONCE(!head))
+		return -EINVAL;
+	r = kvmmu_rmap_add(&c->sc.desc, head, sptep);
+	return r < 0 ? r : 0;
 }
 
-static void sh_gfn_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
+/*
+ * A leaf of @gfn goes (KVM's rmap_remove()). A gfn without a slot means
+ * the leaf outlived its slot: the zap of a delete or move missed it.
+ */
+static void sh_rmap_remove(struct kvmmu_mmu *mmu, gfn_t gfn, u64 *sptep)
 {
-	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
+	struct kvmmu_rmap_head *head = sh_gfn_head(mmu, gfn);
 
-	if (WARN_ON_ONCE(!e))
+	if (WARN_ON_ONCE(!head))
 		return;
-	kvmmu_rmap_remove(&e->head, sptep);
-	if (kvmmu_rmap_empty(&e->head)) {
-		hlist_del(&e->link);
-		kfree(e);
-	}
+	kvmmu_rmap_remove(head, sptep);
 }
 
 /* The gfn a leaf SPTE of @sp at @idx maps. */
@@ -398,7 +372,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		return false;
 	if (sp->role.level == PG_LEVEL_4K) {
 		spte = xchg(sptep, 0);
-		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
+		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(spte);
 		atomic64_dec(&mmu->stats.leaves[0]);
 	} else {
@@ -521,31 +495,64 @@ bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 	return zapped;
 }
 
+/* Whether a long walk should let a waiter or the scheduler in. */
+static bool sh_need_yield(struct kvmmu_mmu *mmu)
+{
+	return need_resched() || rwlock_needbreak(&mmu->lock);
+}
+
+/*
+ * Drop mmu->lock for a moment, in process context. KVM's rule: never
+ * with a zapped SPTE not flushed, so first flush (if @flush, or if pages
+ * were zapped) and free the zapped pages, as kvmmu_mmu_zap_unlock() does
+ * at the end of a zap (KVM's flush_on_yield in __walk_slot_rmaps() and
+ * kvm_mmu_remote_flush_or_zap() before cond_resched_rwlock_write() in
+ * kvm_mmu_zap_memslot_pages_and_flush()). SRCU stays held.
+ */
+static void sh_yield(struct kvmmu_mmu *mmu, bool flush)
+{
+	LIST_HEAD(freed);
+
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	atomic64_inc(&mmu->stats.yields);
+	cond_resched();
+	write_lock(&mmu->lock);
+}
+
 /**
  * kvmmu_shadow_zap_all - zap every shadow page.
- * @mmu: the MMU; lock held for write.
+ * @mmu: the MMU; lock held for write, and vm->srcu or vm->slots_lock.
+ * @can_yield: process context: the lock may be dropped on the way (after
+ *             a flush), as KVM's kvm_mmu_zap_all() does.
  *
  * Roots in use stay, invalid and empty, until their vCPUs drop them
  * (kvmmu_shadow_load_root() at the next entry).
  *
- * Return: whether anything was there (flush before unlocking).
+ * Return: whether anything was zapped since the last flush (flush before
+ * unlocking).
  */
-bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu)
+bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu, bool can_yield)
 {
 	struct kvmmu_mmu_page *sp, *tmp;
 	bool any = false;
-	unsigned int i;
 
 	shadow_assert_write_locked(mmu);
-	/* Empty every page first: a page is unlinked only once empty. */
-	list_for_each_entry(sp, &mmu->sp.active_pages, link)
-		for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-			any |= sh_zap_spte(mmu, sp, i);
+restart:
+	/*
+	 * A zapped page leaves the list (or stays invalid, a root in use);
+	 * its children stay on it, unlinked, and come later. After a yield
+	 * the list may have changed: start again.
+	 */
 	list_for_each_entry_safe(sp, tmp, &mmu->sp.active_pages, link) {
 		if (sp->role.invalid)
 			continue;
-		kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
+		sh_zap_page(mmu, sp);
 		any = true;
+		if (can_yield && sh_need_yield(mmu)) {
+			sh_yield(mmu, true);
+			any = false;
+			goto restart;
+		}
 	}
 	return any;
 }
@@ -628,11 +635,17 @@ unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr)
 {
 	unsigned long zapped;
 	LIST_HEAD(freed);
+	int idx;
 
-	if (!write_trylock(&mmu->lock))
+	/* The leaves' slots are looked up (KVM's scan holds SRCU too). */
+	idx = srcu_read_lock(&mmu->vm->srcu);
+	if (!write_trylock(&mmu->lock)) {
+		srcu_read_unlock(&mmu->vm->srcu, idx);
 		return 0;
+	}
 	zapped = sh_zap_oldest(mmu, nr);
 	kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	srcu_read_unlock(&mmu->vm->srcu, idx);
 	return zapped;
 }
 
@@ -665,39 +678,84 @@ void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 	sh_zap_oldest(mmu, SH_REFILL_PAGES - avail);
 }
 
-/**
- * kvmmu_shadow_zap_range - zap what maps or shadows a range of gfns.
- * @mmu: the MMU; lock held for write. Never drops it.
- * @start: first gfn.
- * @end: gfn after the last.
- *
- * Shadow pages of the gfns and every leaf mapping one go; a range of more
- * than ZAP_RANGE_MAX pages zaps everything instead.
- *
- * Return: whether a flush is needed before unlocking.
- */
-bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
+/* Zap every leaf in @head (KVM's kvm_zap_rmap()); NULL is empty. */
+static bool sh_zap_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
 {
 	struct kvmmu_rmap_iter iter;
-	struct kvmmu_gfn_rmap *e;
+	struct kvmmu_mmu_page *sp;
 	bool flush = false;
-	gfn_t gfn;
 	u64 *sptep;
+
+	if (!head)
+		return false;
+	/* The zap removes the SPTE just returned: the walk goes on (rmap.c). */
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		sp = kvmmu_sptep_to_sp(sptep);
+		flush |= sh_zap_spte(mmu, sp, sptep - sp->spt);
+	}
+	return flush;
+}
+
+/**
+ * kvmmu_shadow_zap_range - zap what maps or shadows a range of gfns.
+ * @mmu: the MMU; lock held for write, and vm->srcu or vm->slots_lock.
+ * @start: first gfn.
+ * @end: gfn after the last.
+ * @can_yield: process context: the lock may be dropped between gfns
+ *             (after a flush); false in the mmu notifier.
+ *
+ * For each gfn of the range that a slot of address space 0 holds
+ * (INVALID ones too: a delete or a move zaps through its INVALID copy),
+ * the shadow pages of that gfn (guest tables) and, through the slot's
+ * rmap, the leaves mapping it: KVM's kvm_mmu_zap_memslot_pages_and_flush()
+ * and __kvm_rmap_zap_gfn_range(). A gfn without a slot has neither.
+ *
+ * Return: whether a flush is needed before unlocking (what a yield
+ * flushed is not counted).
+ */
+bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
+			    bool can_yield)
+{
+	struct kvmmu_memslots *slots = kvmmu_memslots(mmu->vm, 0);
+	struct kvmmu_memory_slot *slot;
+	bool flush = false;
+	gfn_t gfn, last;
 
 	shadow_assert_write_locked(mmu);
 	if (end <= start || !mmu->sp.nr_pages)
 		return false;
-	if (end - start > ZAP_RANGE_MAX)
-		return kvmmu_shadow_zap_all(mmu);
-	for (gfn = start; gfn < end; gfn++) {
-		flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
-		/* Each zap may free the entry: look it up again. */
-		while ((e = sh_gfn_rmap_find(mmu, gfn))) {
-			struct kvmmu_mmu_page *sp;
+	for (slot = kvmmu_memslot_gfn_first(slots, start);
+	     slot && slot->base_gfn < end;
+	     slot = kvmmu_memslot_next(slots, slot)) {
+		gfn = max(start, slot->base_gfn);
+		last = min(end, slot->base_gfn + slot->npages);
+		for (; gfn < last; gfn++) {
+			flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
+			flush |= sh_zap_head(mmu, sh_slot_head(slot, gfn));
+			if (can_yield && sh_need_yield(mmu)) {
+				sh_yield(mmu, flush);
+				flush = false;
+			}
+		}
+	}
+	return flush;
+}
 
-			sptep = kvmmu_rmap_first(&e->head, &iter);
-			sp = kvmmu_sptep_to_sp(sptep);
-			sh_zap_spte(mmu, sp, sptep - sp->spt);
+/* Take write access from every leaf of @head; NULL is empty. */
+static bool sh_wrprot_head(struct kvmmu_rmap_head *head)
+{
+	struct kvmmu_rmap_iter iter;
+	bool flush = false;
+	u64 *sptep;
+
+	if (!head)
+		return false;
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+	     sptep = kvmmu_rmap_next(&iter)) {
+		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
+				       (unsigned long *)sptep)) {
+			kvmmu_ledger_zapped(1);
 			flush = true;
 		}
 	}
@@ -713,23 +771,87 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end)
  */
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
-	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
-	struct kvmmu_rmap_iter iter;
+	shadow_assert_write_locked(mmu);
+	/* A gfn without a slot (a CR3 outside memory) has no leaves. */
+	return sh_wrprot_head(sh_gfn_head(mmu, gfn));
+}
+
+/**
+ * kvmmu_shadow_wrprot_range - take write access from a slot's leaves.
+ * @mmu: the MMU; lock held for write.
+ * @slot: a slot of address space 0, held by vm->srcu or vm->slots_lock.
+ * @start: first gfn, in @slot.
+ * @end: gfn after the last, at most @slot's end.
+ * @can_yield: process context: the lock may be dropped between gfns,
+ *             after a flush (KVM's walk_slot_rmaps() with flush_on_yield,
+ *             as kvm_mmu_slot_remove_write_access() calls it).
+ *
+ * Return: whether a leaf lost write access since the last flush (flush
+ * before unlocking).
+ */
+bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
+			       const struct kvmmu_memory_slot *slot,
+			       gfn_t start, gfn_t end, bool can_yield)
+{
 	bool flush = false;
-	u64 *sptep;
+	gfn_t gfn;
 
 	shadow_assert_write_locked(mmu);
-	if (!e)
-		return false;
-	for (sptep = kvmmu_rmap_first(&e->head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
-		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
-				       (unsigned long *)sptep)) {
-			kvmmu_ledger_zapped(1);
-			flush = true;
+	for (gfn = start; gfn < end; gfn++) {
+		flush |= sh_wrprot_head(sh_slot_head(slot, gfn));
+		if (can_yield && sh_need_yield(mmu)) {
+			sh_yield(mmu, flush);
+			flush = false;
 		}
 	}
 	return flush;
+}
+
+/**
+ * kvmmu_shadow_age_range - test, or test and clear, Accessed in leaves.
+ * @mmu: the MMU; lock held for write (the rmaps are walked).
+ * @slot: a slot of address space 0, held by vm->srcu.
+ * @start: first gfn, in @slot.
+ * @end: gfn after the last, at most @slot's end.
+ * @clear: clear the Accessed bits found set (clear_young and
+ *         clear_flush_young); else only test, stopping at the first
+ *         (test_young).
+ *
+ * KVM's kvm_rmap_age_gfn_range() for SPTEs with A/D bits: the CPU walks
+ * shadow SPTEs as any page table and sets A in them again on the next
+ * access, once the TLB no longer holds the translation (the caller
+ * flushes for clear_flush_young). No SPTE is zapped or loses a
+ * permission: nothing to flush before unlocking.
+ *
+ * Return: whether a leaf mapping the range had Accessed set.
+ */
+bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
+			    const struct kvmmu_memory_slot *slot,
+			    gfn_t start, gfn_t end, bool clear)
+{
+	struct kvmmu_rmap_head *head;
+	struct kvmmu_rmap_iter iter;
+	bool young = false;
+	gfn_t gfn;
+	u64 *sptep;
+
+	shadow_assert_write_locked(mmu);
+	for (gfn = start; gfn < end; gfn++) {
+		head = sh_slot_head(slot, gfn);
+		if (!head)
+			return young;
+		for (sptep = kvmmu_rmap_first(head, &iter); sptep;
+		     sptep = kvmmu_rmap_next(&iter)) {
+			if (!(READ_ONCE(*sptep) & KVMMU_SPTE_ACCESSED))
+				continue;
+			if (!clear)
+				return true;
+			clear_bit(KVMMU_SPTE_ACCESSED_BIT,
+				  (unsigned long *)sptep);
+			young = true;
+		}
+	}
+	return young;
 }
 
 /**
@@ -740,8 +862,9 @@ bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
  *	@gfn ORed in: all map the same host page, with the rights of the
  *	guest PTEs they shadow.
  *
- * For debugfs (mappings, pagemap). Readers need only the read lock: the
- * rmap changes under the write lock alone.
+ * For debugfs (mappings, pagemap), under vm->srcu (the slot's rmap).
+ * Readers need only the read lock: the rmap changes under the write lock
+ * alone.
  *
  * Return: how many leaf SPTEs map @gfn; 0 leaves @spte untouched.
  */
@@ -750,15 +873,15 @@ unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
 {
 	const u64 bits = KVMMU_SPTE_WRITABLE | KVMMU_SPTE_ACCESSED |
 			 KVMMU_SPTE_DIRTY;
-	struct kvmmu_gfn_rmap *e = sh_gfn_rmap_find(mmu, gfn);
+	struct kvmmu_rmap_head *head = sh_gfn_head(mmu, gfn);
 	struct kvmmu_rmap_iter iter;
 	unsigned int n = 0;
 	u64 *sptep, v;
 
 	lockdep_assert_held(&mmu->lock);
-	if (!e)
+	if (!head)
 		return 0;
-	for (sptep = kvmmu_rmap_first(&e->head, &iter); sptep;
+	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
 	     sptep = kvmmu_rmap_next(&iter)) {
 		v = READ_ONCE(*sptep);
 		if (!n++)
@@ -1454,7 +1577,7 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		    !((old ^ new) & ~(KVMMU_SPTE_ACCESSED | KVMMU_SPTE_DIRTY)))
 			return KVMMU_MAP_SPURIOUS;
 		old = xchg(sptep, 0);
-		sh_gfn_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
+		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
 		kvmmu_leaf_page_state(old);
 		atomic64_dec(&mmu->stats.leaves[0]);
 		/* Only a lost permission or another page needs a flush. */
@@ -1467,7 +1590,7 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	}
 	if (!sp->role.direct)
 		sp->gfns[idx] = fault->gfn;
-	if (sh_gfn_rmap_add(mmu, c, fault->gfn, sptep))
+	if (sh_rmap_add(c, fault->slot, fault->gfn, sptep))
 		return KVMMU_MAP_NOMEM;
 	WRITE_ONCE(*sptep, new);
 	/* pages_4k counts leaf SPTEs, as KVM's mmu_set_spte()/drop_spte(). */
@@ -1648,10 +1771,13 @@ void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn)
 	struct kvmmu_mmu *mmu = vm->mmu;
 	LIST_HEAD(freed);
 	bool flush;
+	int idx;
 
+	idx = srcu_read_lock(&vm->srcu);
 	write_lock(&mmu->lock);
 	flush = kvmmu_shadow_zap_gfn(mmu, gfn);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&vm->srcu, idx);
 }
 
 /* ---- debugfs ---- */

@@ -293,7 +293,7 @@ bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 {
 	/* tdp=0: the shadow pages and leaves of the range (shadow_mmu.c). */
 	if (mmu->shadow)
-		return !as_id && kvmmu_shadow_zap_range(mmu, start, end);
+		return !as_id && kvmmu_shadow_zap_range(mmu, start, end, false);
 	return kvmmu_tdp_zap_range(mmu, as_id, start, end, freed, false);
 }
 

@@ -20,6 +20,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/sizes.h>
 
 #include "../../memslot.c"
 
@@ -453,6 +454,79 @@ static void memslot_sets_agree(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, kvmmu_id_to_memslot(&vm->__memslots[0][1], 0));
 }
 
+/*
+ * Under the shadow MMU a slot of address space 0 gets its reverse map
+ * before it is published: new arrays on a create and on a move (sized
+ * for the new GFNs), the same arrays after a flags change. SMM's slots
+ * and a TDP VM's have none. The frees are checked by kmemleak and, for
+ * empty heads, by kvmmu_slot_rmap_free() on the debug kernel.
+ */
+static void memslot_shadow_rmap(struct kunit *test)
+{
+	const u64 size = TEST_PAGES * PAGE_SIZE, move = TEST_GPA + SZ_2M + SZ_4K;
+	struct kvmmu_vm *vm = test->priv;
+	struct kvmmu_memory_slot *s;
+	struct kvmmu_rmap_head *h;
+	struct kvmmu_mmu *mmu;
+	int level;
+
+	/* A shadow MMU without pages: a move's zap finds nothing. */
+	mmu = kunit_kzalloc(test, sizeof(*mmu), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mmu);
+	mmu->vm = vm;
+	rwlock_init(&mmu->lock);
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_mmu_init(mmu), 0);
+	vm->mmu = mmu;
+
+	KUNIT_ASSERT_EQ(test, set(vm, 0, 0, TEST_GPA, size, TEST_HVA), 0);
+	s = lookup(vm, 0, TEST_GPA >> PAGE_SHIFT);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	for (level = PG_LEVEL_4K; level <= KVMMU_RMAP_LEVELS; level++)
+		KUNIT_EXPECT_NOT_NULL(test, s->rmap.heads[level - 1]);
+	KUNIT_EXPECT_EQ(test, s->rmap.base_gfn, TEST_GPA >> PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, s->rmap.npages, TEST_PAGES);
+	h = s->rmap.heads[0];
+
+	/* A flags change keeps the arrays: SPTEs stay in them. */
+	KUNIT_ASSERT_EQ(test, set(vm, 0, KVM_MEM_LOG_DIRTY_PAGES, TEST_GPA,
+				  size, TEST_HVA), 0);
+	s = lookup(vm, 0, TEST_GPA >> PAGE_SHIFT);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_EXPECT_PTR_EQ(test, s->rmap.heads[0], h);
+
+	/* A move: new arrays for the new GFNs, the old ones freed. */
+	KUNIT_ASSERT_EQ(test, set(vm, 0, KVM_MEM_LOG_DIRTY_PAGES, move, size,
+				  TEST_HVA), 0);
+	s = lookup(vm, 0, move >> PAGE_SHIFT);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_EXPECT_PTR_NE(test, s->rmap.heads[0], h);
+	KUNIT_EXPECT_NOT_NULL(test, s->rmap.heads[0]);
+	KUNIT_EXPECT_EQ(test, s->rmap.base_gfn, move >> PAGE_SHIFT);
+	KUNIT_EXPECT_PTR_EQ(test, kvmmu_gfn_to_rmap(&s->rmap, move >> PAGE_SHIFT,
+						    PG_LEVEL_4K),
+			    &s->rmap.heads[0][0]);
+
+	/* SMM's address space has no SPTEs, so no reverse map. */
+	KUNIT_ASSERT_EQ(test, set(vm, (1 << 16) | 1, 0, TEST_GPA, size,
+				  TEST_HVA), 0);
+	s = lookup(vm, 1, TEST_GPA >> PAGE_SHIFT);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_EXPECT_NULL(test, s->rmap.heads[0]);
+
+	/* Nor has a slot of a VM on the TDP MMU. */
+	mmu->shadow = false;
+	KUNIT_ASSERT_EQ(test, set(vm, 2, 0, 0, size, TEST_HVA), 0);
+	s = lookup(vm, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_EXPECT_NULL(test, s->rmap.heads[0]);
+
+	/* Deleted slots free theirs (kmemleak would tell). */
+	mmu->shadow = true;
+	KUNIT_EXPECT_EQ(test, set(vm, 0, 0, move, 0, TEST_HVA), 0);
+	vm->mmu = NULL;
+	kvmmu_shadow_mmu_destroy(mmu);
+}
+
 #ifdef KVMMU_TEST_BROKEN_WARN
 /* Deliberately broken: the harness must turn red on this WARN. */
 static void memslot_harness_broken_warn(struct kunit *test)
@@ -469,6 +543,7 @@ static struct kunit_case memslot_test_cases[] = {
 	KUNIT_CASE(memslot_move_delete_generation),
 	KUNIT_CASE(memslot_hva_range),
 	KUNIT_CASE(memslot_sets_agree),
+	KUNIT_CASE(memslot_shadow_rmap),
 #ifdef KVMMU_TEST_BROKEN_WARN
 	KUNIT_CASE(memslot_harness_broken_warn),
 #endif

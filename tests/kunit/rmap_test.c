@@ -22,6 +22,7 @@
 
 #include <kunit/test.h>
 #include <linux/io.h>
+#include <linux/sizes.h>
 
 #include "../../rmap.c"
 #include "../../shadow.c"
@@ -1014,33 +1015,59 @@ static struct kunit_suite shadow_test_suite = {
 /* ---- shadow_mmu.c: the gfn rmap, protection, zaps, the dump ---- */
 
 /*
- * A VM's shadow MMU without a VM: struct kvmmu_mmu set up by
- * kvmmu_shadow_mmu_init() and one vCPU's caches. Leaves are written by
- * hand (no guest walk, no GUP): present, writable, a made-up frame, A and
- * D clear so that zapping one touches no struct page. What needs a vCPU
- * and guest memory (sh_get_sp()'s flush, the descent of
- * kvmmu_shadow_map(), roots from CR3) is left to shadow_test.
+ * A VM's shadow MMU without vCPUs: struct kvmmu_mmu set up by
+ * kvmmu_shadow_mmu_init(), one vCPU's caches, and a VM of memslots only
+ * (memslot.c, from memslot_test.c) whose slots carry the reverse map:
+ * SMMU_SLOT0 pages from gfn 0, SMMU_SLOT1 pages from SMMU_BASE1. Leaves
+ * are written by hand (no guest walk, no GUP): present, writable, a
+ * made-up frame, A and D clear so that zapping one touches no struct
+ * page. What needs a vCPU and guest memory (sh_get_sp()'s flush, the
+ * descent of kvmmu_shadow_map(), roots from CR3) is left to shadow_test.
  */
 struct smmu_fixture {
+	struct kvmmu_vm vm;
 	struct kvmmu_mmu mmu;
 	struct kvmmu_mmu_vcpu c;
+	int srcu_idx;
 };
+
+#define SMMU_SLOT0	0x4000ULL
+#define SMMU_BASE1	0x10000ULL
+#define SMMU_SLOT1	0x200ULL
+#define SMMU_HVA	0x7f0000000000UL
 
 #define SMMU_LEAF(pfn)	(KVMMU_SPTE_PRESENT | KVMMU_SPTE_WRITABLE | \
 			 ((u64)(pfn) << PAGE_SHIFT))
 
+/* As a fault or a zap: SRCU for the slots, then the MMU lock. */
 static void smmu_lock(struct smmu_fixture *f)
-	__acquires(&f->mmu.lock)
+	__acquires(&f->vm.srcu) __acquires(&f->mmu.lock)
 {
+	f->srcu_idx = srcu_read_lock(&f->vm.srcu);
 	write_lock(&f->mmu.lock);
 }
 
 /* No vCPU to flush: square the zap ledger of the debug kernel instead. */
 static void smmu_unlock(struct smmu_fixture *f)
-	__releases(&f->mmu.lock)
+	__releases(&f->mmu.lock) __releases(&f->vm.srcu)
 {
 	kvmmu_ledger_flushed();
 	write_unlock(&f->mmu.lock);
+	srcu_read_unlock(&f->vm.srcu, f->srcu_idx);
+}
+
+/* KVM_SET_USER_MEMORY_REGION2 on the fixture's VM (slot @id, as 0). */
+static int smmu_set_slot(struct smmu_fixture *f, u32 id, gfn_t base,
+			 u64 npages, unsigned long hva)
+{
+	struct kvm_userspace_memory_region2 mem = {
+		.slot = id,
+		.guest_phys_addr = base << PAGE_SHIFT,
+		.memory_size = npages << PAGE_SHIFT,
+		.userspace_addr = hva,
+	};
+
+	return kvmmu_set_memory_region(&f->vm, &mem, false);
 }
 
 static int smmu_test_init(struct kunit *test)
@@ -1050,9 +1077,15 @@ static int smmu_test_init(struct kunit *test)
 	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	rwlock_init(&f->mmu.lock);
-	KUNIT_ASSERT_EQ(test, kvmmu_shadow_mmu_init(&f->mmu), 0);
+	KUNIT_ASSERT_EQ(test, kvmmu_memslots_init(&f->vm), 0);
+	f->vm.mmu = &f->mmu;
+	f->mmu.vm = &f->vm;
 	kvmmu_shadow_vcpu_init(&f->c);
 	test->priv = f;
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_mmu_init(&f->mmu), 0);
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 0, 0, SMMU_SLOT0, SMMU_HVA), 0);
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 1, SMMU_BASE1, SMMU_SLOT1,
+					    SMMU_HVA + SZ_1G), 0);
 	return 0;
 }
 
@@ -1067,11 +1100,13 @@ static void smmu_test_exit(struct kunit *test)
 	/* Roots the cases took are dropped, so that destroy frees them. */
 	list_for_each_entry(sp, &f->mmu.sp.active_pages, link)
 		sp->root_count = 0;
-	kvmmu_shadow_zap_all(&f->mmu);
+	kvmmu_shadow_zap_all(&f->mmu, false);
 	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
 	smmu_unlock(f);
 	kvmmu_shadow_mmu_destroy(&f->mmu);
 	kvmmu_shadow_vcpu_destroy(NULL, &f->c);
+	/* Frees the slots' arrays: all heads must be empty (debug WARN). */
+	kvmmu_memslots_destroy(&f->vm);
 }
 
 /* A new page (gfn, role); an indirect level-1 one gets its gfns array. */
@@ -1109,15 +1144,19 @@ static void smmu_leaf(struct kunit *test, struct kvmmu_mmu_page *sp,
 		      unsigned int idx, gfn_t gfn)
 {
 	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *slot;
 	gfn_t leaf_gfn;
-	int r;
+	int r = -ENOENT;
 
 	KUNIT_ASSERT_EQ(test, kvmmu_shadow_topup(&f->c), 0);
 	smmu_lock(f);
 	if (!sp->role.direct)
 		sp->gfns[idx] = gfn;
 	leaf_gfn = sh_leaf_gfn(sp, idx);
-	r = sh_gfn_rmap_add(&f->mmu, &f->c, gfn, &sp->spt[idx]);
+	/* The fault knows its slot. */
+	slot = sh_gfn_slot(&f->mmu, gfn);
+	if (slot)
+		r = sh_rmap_add(&f->c, slot, gfn, &sp->spt[idx]);
 	if (!r)
 		sp->spt[idx] = SMMU_LEAF(0x100000 + gfn);
 	smmu_unlock(f);
@@ -1125,20 +1164,17 @@ static void smmu_leaf(struct kunit *test, struct kvmmu_mmu_page *sp,
 	KUNIT_EXPECT_EQ(test, leaf_gfn, gfn);
 }
 
-/* How many leaves the gfn rmap holds for @gfn (0: no entry at all). */
+/* How many leaves the rmap of @gfn's slot holds for it (0: no slot). */
 static unsigned int smmu_rmap_count(struct kunit *test, gfn_t gfn)
 {
 	struct smmu_fixture *f = test->priv;
-	struct kvmmu_gfn_rmap *e;
+	struct kvmmu_rmap_head *head;
 	unsigned int n;
 
 	smmu_lock(f);
-	e = sh_gfn_rmap_find(&f->mmu, gfn);
-	n = e ? kvmmu_rmap_count(&e->head) : 0;
+	head = sh_gfn_head(&f->mmu, gfn);
+	n = head ? kvmmu_rmap_count(head) : 0;
 	smmu_unlock(f);
-	/* An entry that empties is freed: none is ever found empty. */
-	if (e)
-		KUNIT_EXPECT_NE(test, n, 0U);
 	return n;
 }
 
@@ -1151,13 +1187,16 @@ static union kvmmu_page_role smmu_role(int level, bool direct)
 	return role;
 }
 
-/* Add and remove leaves of gfns: one entry per gfn, freed when empty. */
+/*
+ * Leaves go into their slot's own head (gfn - base_gfn), in either slot,
+ * and out of it, removed by gfn; a zapped leaf leaves the rmap.
+ */
 static void smmu_gfn_rmap(struct kunit *test)
 {
 	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *s0, *s1;
 	struct kvmmu_mmu_page *pt, *dp;
 	bool zapped[2];
-	unsigned int i;
 
 	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
 	dp = smmu_page(test, 0x200, smmu_role(PG_LEVEL_4K, true));
@@ -1168,29 +1207,45 @@ static void smmu_gfn_rmap(struct kunit *test)
 	smmu_leaf(test, pt, 7, 0x205);
 	smmu_leaf(test, pt, 9, 0x205);
 	smmu_leaf(test, dp, 6, 0x206);
+	/* Both ends of the second slot. */
+	smmu_leaf(test, pt, 100, SMMU_BASE1);
+	smmu_leaf(test, pt, 101, SMMU_BASE1 + SMMU_SLOT1 - 1);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 3U);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 1U);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x207), 0U);
-	/* 300 gfns 4096 apart: entries that share buckets stay apart. */
-	for (i = 0; i < 300; i++)
-		smmu_leaf(test, pt, 100 + i, 0x10000 + i * 4096);
-	for (i = 0; i < 300; i++)
-		KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x10000 + i * 4096),
-				1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1), 1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1 + SMMU_SLOT1 - 1),
+			1U);
+
+	/* The heads are the slots' array entries, at gfn - base_gfn. */
+	mutex_lock(&f->vm.slots_lock);
+	s0 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), 0x205);
+	s1 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), SMMU_BASE1);
+	mutex_unlock(&f->vm.slots_lock);
+	KUNIT_ASSERT_NOT_NULL(test, s0);
+	KUNIT_ASSERT_NOT_NULL(test, s1);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s0->rmap.heads[0][0x205]), 3U);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s1->rmap.heads[0][0]), 1U);
+	KUNIT_EXPECT_EQ(test,
+			kvmmu_rmap_count(&s1->rmap.heads[0][SMMU_SLOT1 - 1]),
+			1U);
 
 	smmu_lock(f);
-	sh_gfn_rmap_remove(&f->mmu, 0x205, &pt->spt[7]);
+	sh_rmap_remove(&f->mmu, 0x205, &pt->spt[7]);
 	pt->spt[7] = 0;
 	smmu_unlock(f);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 2U);
 	smmu_lock(f);
-	sh_gfn_rmap_remove(&f->mmu, 0x205, &dp->spt[5]);
-	sh_gfn_rmap_remove(&f->mmu, 0x205, &pt->spt[9]);
+	sh_rmap_remove(&f->mmu, 0x205, &dp->spt[5]);
+	sh_rmap_remove(&f->mmu, 0x205, &pt->spt[9]);
+	sh_rmap_remove(&f->mmu, SMMU_BASE1, &pt->spt[100]);
 	dp->spt[5] = 0;
 	pt->spt[9] = 0;
+	pt->spt[100] = 0;
 	smmu_unlock(f);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x205), 0U);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1), 0U);
 
 	/* Zapping a leaf takes it out of the rmap too; a second is a no-op. */
 	smmu_lock(f);
@@ -1201,6 +1256,40 @@ static void smmu_gfn_rmap(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, zapped[1]);
 	KUNIT_EXPECT_EQ(test, dp->spt[6], 0ULL);
 	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x206), 0U);
+}
+
+/*
+ * A slot deleted or moved with leaves in it: its zap finds them through
+ * the INVALID copy (same arrays) and empties the heads before the arrays
+ * are freed (kvmmu_slot_rmap_free() WARNs on the debug kernel if not);
+ * the moved slot starts with empty arrays. Leaves of other slots stay.
+ */
+static void smmu_slot_delete_move(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt;
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	smmu_leaf(test, pt, 1, 0x300);
+	smmu_leaf(test, pt, 2, SMMU_BASE1 + 5);
+	smmu_leaf(test, pt, 3, SMMU_BASE1 + 6);
+
+	/* Move slot 1 by 1G of GFNs: its leaves go, the new heads are empty. */
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 1, SMMU_BASE1 + 0x40000,
+					    SMMU_SLOT1, SMMU_HVA + SZ_1G), 0);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], 0ULL);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1 + 0x40005), 0U);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], SMMU_LEAF(0x100300));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x300), 1U);
+
+	/* A leaf in the moved slot, then the slot deleted. */
+	smmu_leaf(test, pt, 4, SMMU_BASE1 + 0x40007);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1 + 0x40007), 1U);
+	KUNIT_ASSERT_EQ(test, smmu_set_slot(f, 1, SMMU_BASE1 + 0x40000, 0,
+					    SMMU_HVA + SZ_1G), 0);
+	KUNIT_EXPECT_EQ(test, pt->spt[4], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], SMMU_LEAF(0x100300));
 }
 
 /*
@@ -1259,7 +1348,7 @@ static void smmu_protect_and_zap(struct kunit *test)
 
 	/* Range [0x260, 0x262): the leaves of both gfns, via the rmap. */
 	smmu_lock(f);
-	b[0] = kvmmu_shadow_zap_range(&f->mmu, 0x260, 0x262);
+	b[0] = kvmmu_shadow_zap_range(&f->mmu, 0x260, 0x262, false);
 	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
 	smmu_unlock(f);
 	KUNIT_EXPECT_TRUE(test, b[0]);
@@ -1272,6 +1361,129 @@ static void smmu_protect_and_zap(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
 					    smmu_role(PG_LEVEL_4K, false)), pt);
 	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 2UL);
+}
+
+/*
+ * A zap of a big range (12288 pages, a slot's worth) takes the leaves and
+ * the guest tables' pages of its gfns only, through the slots' rmaps: the
+ * pages of other gfns stay (zapping everything instead is what the old
+ * gfn hash had to do above 4096 pages). Gaps between slots are skipped.
+ */
+static void smmu_zap_big_range(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt, *other;
+	bool flush;
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	smmu_page(test, 0x2000, smmu_role(PG_LEVEL_2M, false));
+	other = smmu_page(test, 0x60, smmu_role(PG_LEVEL_2M, false));
+	smmu_leaf(test, pt, 1, 0x1000);
+	smmu_leaf(test, pt, 2, SMMU_SLOT0 - 1);
+	smmu_leaf(test, pt, 3, 0x0fff);
+	smmu_leaf(test, pt, 4, SMMU_BASE1);
+
+	smmu_lock(f);
+	flush = kvmmu_shadow_zap_range(&f->mmu, 0x1000, SMMU_BASE1, false);
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, flush);
+	/* 0x2000's page went (freed: not looked at), the others stay. */
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x2000,
+					  smmu_role(PG_LEVEL_2M, false)));
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x60,
+					    smmu_role(PG_LEVEL_2M, false)),
+			    other);
+	/* Before its SPTEs are read: a zap of everything freed it. */
+	KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x50,
+					    smmu_role(PG_LEVEL_4K, false)), pt);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], SMMU_LEAF(0x100fff));
+	KUNIT_EXPECT_EQ(test, pt->spt[4], SMMU_LEAF(0x100000 + SMMU_BASE1));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x0fff), 1U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, SMMU_BASE1), 1U);
+}
+
+/*
+ * A zap that may yield, made to yield at once (need_resched set), drops
+ * the lock only after flushing what it zapped and freeing the zapped
+ * pages: the debug kernel's ledger, made quiet here, counts a release
+ * with zaps unflushed. Both zaps that yield: by range and of everything.
+ */
+static void smmu_zap_yield_flushes(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *pt;
+	int fired = atomic_read(&kvmmu_ledger_fired);
+	s64 yields = atomic64_read(&f->mmu.stats.yields);
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	smmu_page(test, 0x51, smmu_role(PG_LEVEL_4K, false));
+	smmu_leaf(test, pt, 1, 0x100);
+	smmu_leaf(test, pt, 2, 0x101);
+	smmu_leaf(test, pt, 3, 0x300);
+
+	WRITE_ONCE(kvmmu_ledger_quiet, true);
+	smmu_lock(f);
+	set_tsk_need_resched(current);
+	kvmmu_shadow_zap_range(&f->mmu, 0x100, 0x102, true);
+	set_tsk_need_resched(current);
+	kvmmu_shadow_zap_all(&f->mmu, true);
+	/* What is left unflushed: smmu_unlock() squares it. */
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	WRITE_ONCE(kvmmu_ledger_quiet, false);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired);
+	KUNIT_EXPECT_GE(test, atomic64_read(&f->mmu.stats.yields), yields + 2);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x100), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x101), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x300), 0U);
+	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 0UL);
+}
+
+/*
+ * Aging through the slot's rmap (the notifier's clear_young, test_young
+ * under tdp=0): Accessed is found in any leaf of a gfn of the range,
+ * tested without change, cleared in every leaf that has it; gfns outside
+ * the range are left alone.
+ */
+static void smmu_age_range(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *slot;
+	struct kvmmu_mmu_page *pt, *dp;
+	bool b[5];
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	dp = smmu_page(test, 0x200, smmu_role(PG_LEVEL_4K, true));
+	smmu_leaf(test, dp, 5, 0x205);
+	smmu_leaf(test, pt, 7, 0x205);
+	smmu_leaf(test, pt, 8, 0x206);
+	smmu_leaf(test, pt, 9, 0x300);
+	/* The CPU walked two of them. */
+	pt->spt[7] |= KVMMU_SPTE_ACCESSED;
+	pt->spt[9] |= KVMMU_SPTE_ACCESSED;
+
+	smmu_lock(f);
+	slot = sh_gfn_slot(&f->mmu, 0x205);
+	b[0] = kvmmu_shadow_age_range(&f->mmu, slot, 0x206, 0x300, true);
+	b[1] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, false);
+	b[2] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, false);
+	b[3] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, true);
+	b[4] = kvmmu_shadow_age_range(&f->mmu, slot, 0x200, 0x300, true);
+	smmu_unlock(f);
+	KUNIT_EXPECT_FALSE(test, b[0]);
+	KUNIT_EXPECT_TRUE(test, b[1]);
+	KUNIT_EXPECT_TRUE(test, b[2]);
+	KUNIT_EXPECT_TRUE(test, b[3]);
+	KUNIT_EXPECT_FALSE(test, b[4]);
+	KUNIT_EXPECT_EQ(test, pt->spt[7], SMMU_LEAF(0x100205));
+	KUNIT_EXPECT_EQ(test, dp->spt[5], SMMU_LEAF(0x100205));
+	/* 0x300 was outside [0x200, 0x300). */
+	KUNIT_EXPECT_EQ(test, pt->spt[9],
+			SMMU_LEAF(0x100300) | KVMMU_SPTE_ACCESSED);
 }
 
 /*
@@ -1382,7 +1594,7 @@ static void smmu_dump(struct kunit *test)
 
 	/* Zap all: the root in use stays, invalid and empty, listed last. */
 	smmu_lock(f);
-	kvmmu_shadow_zap_all(&f->mmu);
+	kvmmu_shadow_zap_all(&f->mmu, false);
 	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
 	smmu_unlock(f);
 	n = smmu_dump_all(test, d, out, nr);
@@ -1416,6 +1628,10 @@ static void smmu_reclaim_busy(struct kunit *test)
 
 static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_gfn_rmap),
+	KUNIT_CASE(smmu_slot_delete_move),
+	KUNIT_CASE(smmu_zap_big_range),
+	KUNIT_CASE(smmu_zap_yield_flushes),
+	KUNIT_CASE(smmu_age_range),
 	KUNIT_CASE(smmu_protect_and_zap),
 	KUNIT_CASE(smmu_dump),
 	KUNIT_CASE(smmu_reclaim_busy),

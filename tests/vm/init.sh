@@ -543,11 +543,9 @@ group_shadow() {
 # upstream_shadow_plan control|kvm: the names this kernel runs on that side.
 # On stock612 (775 s); not on stock61, for CI's 75 minutes (its lane is
 # stock612's), where shadow_test and a QEMU boot run on the shadow MMU. On
-# the debug kernel only with UPSTREAM_TDP0_DEBUG=1: there four tests fail
-# on kvmmu tdp=0 today (Documentation/testing.rst: soft lockups in the
-# shadow zap of a memslot change, no aging of shadow SPTEs,
-# memslot_perf_test's 10 s sync alarm), and the set costs ~2000 s of the
-# debug VM.
+# the debug kernel only with UPSTREAM_TDP0_DEBUG=1: the kvmmu set passes
+# there since the per-memslot rmap and shadow aging (issue 18), but costs
+# ~1050 s of the debug VM (Documentation/testing.rst).
 upstream_shadow_plan() {
 	if [ "$KERNEL" = stock61 ] ||
 		{ [ "$KERNEL" = debug ] && [ "$UPSTREAM_TDP0_DEBUG" != 1 ]; }; then
