@@ -621,6 +621,19 @@ unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu)
 	return mmu && mmu->shadow ? READ_ONCE(mmu->sp.nr_pages) : 0;
 }
 
+/* The scan of one VM, if its lock is free; vm->srcu held. */
+static unsigned long sh_try_reclaim(struct kvmmu_mmu *mmu, unsigned long nr)
+{
+	unsigned long zapped;
+	LIST_HEAD(freed);
+
+	if (!write_trylock(&mmu->lock))
+		return 0;
+	zapped = sh_zap_oldest(mmu, nr);
+	kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	return zapped;
+}
+
 /**
  * kvmmu_shadow_reclaim - the shrinker's zap (KVM's mmu_shrink_scan()).
  * @mmu: a shadow MMU; mmu->lock not held (tried here for write: a busy
@@ -634,17 +647,11 @@ unsigned long kvmmu_shadow_nr_pages(struct kvmmu_mmu *mmu)
 unsigned long kvmmu_shadow_reclaim(struct kvmmu_mmu *mmu, unsigned long nr)
 {
 	unsigned long zapped;
-	LIST_HEAD(freed);
 	int idx;
 
 	/* The leaves' slots are looked up (KVM's scan holds SRCU too). */
 	idx = srcu_read_lock(&mmu->vm->srcu);
-	if (!write_trylock(&mmu->lock)) {
-		srcu_read_unlock(&mmu->vm->srcu, idx);
-		return 0;
-	}
-	zapped = sh_zap_oldest(mmu, nr);
-	kvmmu_mmu_zap_unlock(mmu, false, &freed);
+	zapped = sh_try_reclaim(mmu, nr);
 	srcu_read_unlock(&mmu->vm->srcu, idx);
 	return zapped;
 }
