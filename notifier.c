@@ -24,13 +24,16 @@
  * (the CPU sets A concurrently): found by walking the NPT
  * (kvmmu_mmu_walk_leaves()) under the read lock, or under tdp=0 through
  * the slots' rmaps (kvmmu_shadow_age_range(), KVM's
- * kvm_rmap_age_gfn_range()) under the write lock, as KVM's rmaps are. release() (the mm exits) zaps
- * everything.
+ * kvm_rmap_age_gfn_range()) under the write lock, as KVM's rmaps are.
+ * release() (the mm exits) zaps everything.
  *
  * Exclusion rules
  * ---------------
  * - Callbacks may run in atomic context (aging runs under a host page-table
- *   lock; the OOM reaper calls start() non-blockable): nothing here sleeps.
+ *   lock; the OOM reaper calls start() non-blockable): nothing here sleeps,
+ *   but for two exceptions: under tdp=0 start() of a blockable range may
+ *   yield between gfns (after a flush, as KVM's may_block), and release()
+ *   zaps everything with yields (KVM's kvm_arch_flush_shadow_all() too).
  *   mmu->lock is a spinning rwlock; vm->srcu readers do not sleep; the TLB
  *   flush must not sleep either (see kvmmu_flush_remote_tlbs()).
  * - Order: vm->srcu (read) -> mmu->lock.
@@ -105,18 +108,39 @@ static __always_inline bool walk_hva_gfns(struct kvmmu_mmu *mmu,
 	return ret;
 }
 
+/* What zap_gfns() needs: the NPT's detached tables, whether it may yield. */
+struct zap_data {
+	struct list_head *freed;
+	bool may_block;
+};
+
 static bool zap_gfns(struct kvmmu_mmu *mmu,
 		     const struct kvmmu_memory_slot *slot, gfn_t start,
-		     gfn_t end, void *freed)
+		     gfn_t end, void *data)
 {
-	return kvmmu_zap_gfn_range(mmu, slot->as_id, start, end, freed);
+	struct zap_data *z = data;
+
+	/*
+	 * tdp=0 walks the range gfn by gfn: a big range (a slot munmapped)
+	 * is long, so it yields when the notifier may block, as KVM's
+	 * kvm_unmap_gfn_range() with range->may_block. invalidate_in_progress
+	 * is raised already, so no fault maps the range meanwhile.
+	 */
+	if (mmu->shadow)
+		return !slot->as_id &&
+		       kvmmu_shadow_zap_range(mmu, start, end, z->may_block);
+	return kvmmu_zap_gfn_range(mmu, slot->as_id, start, end, z->freed);
 }
 
-/* The body of invalidate_range_start for HVAs [@start, @end). */
+/*
+ * The body of invalidate_range_start for HVAs [@start, @end); @may_block:
+ * the range is blockable (the shadow zap may drop the lock to yield).
+ */
 static void invalidate_begin(struct kvmmu_mmu *mmu, unsigned long start,
-			     unsigned long end)
+			       unsigned long end, bool may_block)
 {
 	LIST_HEAD(freed);
+	struct zap_data z = { .freed = &freed, .may_block = may_block };
 	bool flush;
 	int idx;
 
@@ -131,7 +155,7 @@ static void invalidate_begin(struct kvmmu_mmu *mmu, unsigned long start,
 		mmu->invalidate_start = min(mmu->invalidate_start, start);
 		mmu->invalidate_end = max(mmu->invalidate_end, end);
 	}
-	flush = walk_hva_gfns(mmu, start, end, zap_gfns, &freed);
+	flush = walk_hva_gfns(mmu, start, end, zap_gfns, &z);
 	/*
 	 * Flushed before the lock goes (most invalidations of a VMM's mm
 	 * meet no SPTE and flush nothing): an invalidation of the same
@@ -157,8 +181,9 @@ static void invalidate_finish(struct kvmmu_mmu *mmu)
 static int mn_invalidate_range_start(struct mmu_notifier *mn,
 				     const struct mmu_notifier_range *range)
 {
-	/* Nothing blocks: fine for non-blockable ranges too. */
-	invalidate_begin(to_mmu(mn), range->start, range->end);
+	/* Only a blockable range may yield (tdp=0's long zaps). */
+	invalidate_begin(to_mmu(mn), range->start, range->end,
+			   mmu_notifier_range_blockable(range));
 	return 0;
 }
 

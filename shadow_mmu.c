@@ -84,7 +84,8 @@
  * From process context these walks yield the lock when the scheduler or
  * a waiter needs it, but only after flushing the TLBs and freeing the
  * zapped pages (sh_yield()): no SPTE is ever left zapped but unflushed
- * across a release of the lock. The notifier's zaps never yield. A
+ * across a release of the lock. The notifier's zap yields only for a
+ * blockable range (KVM's may_block). A
  * zapped page keeps its children (KVM does too): they stay in the hash
  * and are found again.
  *

@@ -934,7 +934,7 @@ static void mmu_invalidate_retry(struct kunit *test)
 	/* A fault reads the sequence, then the host starts invalidating. */
 	seq = mmu->invalidate_seq;
 	atomic_set(&test_flushes, 0);
-	invalidate_begin(mmu, hva, hva + PAGE_SIZE);
+	invalidate_begin(mmu, hva, hva + PAGE_SIZE, false);
 	KUNIT_EXPECT_EQ(test, atomic_read(&test_flushes), 1);
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, gfn, &level));
 	KUNIT_EXPECT_EQ(test, mmu->invalidate_in_progress, 1);
@@ -980,8 +980,8 @@ static void mmu_invalidate_nested(struct kunit *test)
 	bool installed;
 
 	/* No slot yet: nothing to zap, but the range still counts. */
-	invalidate_begin(mmu, MT_HVA + 0x10000, MT_HVA + 0x11000);
-	invalidate_begin(mmu, MT_HVA + 0x2000, MT_HVA + 0x3000);
+	invalidate_begin(mmu, MT_HVA + 0x10000, MT_HVA + 0x11000, false);
+	invalidate_begin(mmu, MT_HVA + 0x2000, MT_HVA + 0x3000, false);
 	KUNIT_EXPECT_EQ(test, mmu->invalidate_in_progress, 2);
 	KUNIT_EXPECT_EQ(test, mmu->invalidate_start, MT_HVA + 0x2000);
 	KUNIT_EXPECT_EQ(test, mmu->invalidate_end, MT_HVA + 0x11000);
@@ -1032,7 +1032,7 @@ static void mmu_invalidate_zaps_slots(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x101, MT_PFN, L4K, true, false));
 
 	/* HVA MT_HVA + 1M (+ a partial page) is GFN 0x100 of slot 0 and 0 of 1. */
-	invalidate_begin(mmu, MT_HVA + 0x100000, MT_HVA + 0x100800);
+	invalidate_begin(mmu, MT_HVA + 0x100000, MT_HVA + 0x100800, false);
 	invalidate_finish(mmu);
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN + 0x100, &level));
 	KUNIT_EXPECT_NULL(test, find_leaf(mmu, MT_GFN * 2, &level));
@@ -1197,7 +1197,7 @@ static void mmu_flush_before_unlock(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN * 2, MT_PFN, L4K, true, true));
 
 	/* A notifier invalidation of slot 0's first page. */
-	invalidate_begin(mmu, MT_HVA, MT_HVA + PAGE_SIZE);
+	invalidate_begin(mmu, MT_HVA, MT_HVA + PAGE_SIZE, false);
 	invalidate_finish(mmu);
 	/* A write fault splits the read-only 2M leaf (read lock, frozen). */
 	KUNIT_ASSERT_TRUE(test, map(test, MT_GFN + 0x201, MT_PFN + 1, L4K, true,
