@@ -137,7 +137,7 @@ static bool zap_gfns(struct kvmmu_mmu *mmu,
  * the range is blockable (the shadow zap may drop the lock to yield).
  */
 static void invalidate_begin(struct kvmmu_mmu *mmu, unsigned long start,
-			       unsigned long end, bool may_block)
+			     unsigned long end, bool may_block)
 {
 	LIST_HEAD(freed);
 	struct zap_data z = { .freed = &freed, .may_block = may_block };
@@ -183,7 +183,7 @@ static int mn_invalidate_range_start(struct mmu_notifier *mn,
 {
 	/* Only a blockable range may yield (tdp=0's long zaps). */
 	invalidate_begin(to_mmu(mn), range->start, range->end,
-			   mmu_notifier_range_blockable(range));
+			 mmu_notifier_range_blockable(range));
 	return 0;
 }
 
