@@ -46,6 +46,8 @@
 # Env: BENCH_KERNEL (stock612), ICOUNT_SHIFT (3), ICOUNT_SHIFT_RW (2),
 # BENCH_QUICK=1: the two icount VMs only (NPT and shadow), one round,
 # shortened runs: to check that every row comes out, not to measure.
+# BENCH_SHADOW_ONLY=1: the shadow MMU's VM only (its shadow_* rows and
+# summaries; the other summaries come out null).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -64,17 +66,23 @@ make -s -C "$REPO/tests/selftests" OUT="$BUILD/selftests"
 "$VMDIR/upstream.sh"
 quick=${BENCH_QUICK:-0}
 export BENCH_QUICK=$quick
+shadow_only=${BENCH_SHADOW_ONLY:-0}
 t_start=$SECONDS
 # 1: everything, icount, one CPU. 1s: the shadow MMU (npt=0 / tdp=0), the
 # same icount, one CPU. 2: fault-in scaling, real time, 2 CPUs. 3:
 # memslot_perf_test RW, a smaller icount shift, one CPU. In sequence: one VM
 # at a time (the caller's vmrun holds one slot).
 vms="vm vm-shadow"
-"$VMDIR/initramfs.sh" "$k" "$out/initramfs.cpio.gz" --mode bench --timeout 1800
-"$VMDIR/run-qemu.sh" "$k" "$out/initramfs.cpio.gz" "$out/vm" --timeout 5400 \
-	-- -icount "shift=$shift_n,sleep=off" -smp 1 || true
-"$VMDIR/verdict.sh" "$k" "$out/vm" >"$out/verdict.txt" || true
-grep '^FAIL' "$out/verdict.txt" >&2 || true
+if [ "$shadow_only" = 1 ]; then
+	vms="vm-shadow"
+	rm -rf "$out/vm"
+else
+	"$VMDIR/initramfs.sh" "$k" "$out/initramfs.cpio.gz" --mode bench --timeout 1800
+	"$VMDIR/run-qemu.sh" "$k" "$out/initramfs.cpio.gz" "$out/vm" --timeout 5400 \
+		-- -icount "shift=$shift_n,sleep=off" -smp 1 || true
+	"$VMDIR/verdict.sh" "$k" "$out/vm" >"$out/verdict.txt" || true
+	grep '^FAIL' "$out/verdict.txt" >&2 || true
+fi
 # The shadow MMU's rows: the same icount shift, a VM of their own.
 "$VMDIR/initramfs.sh" "$k" "$out/initramfs-shadow.cpio.gz" --mode bench-shadow --timeout 1800
 "$VMDIR/run-qemu.sh" "$k" "$out/initramfs-shadow.cpio.gz" "$out/vm-shadow" --timeout 5400 \
@@ -82,7 +90,7 @@ grep '^FAIL' "$out/verdict.txt" >&2 || true
 "$VMDIR/verdict.sh" "$k" "$out/vm-shadow" >"$out/verdict-shadow.txt" || true
 grep '^FAIL' "$out/verdict-shadow.txt" >&2 || true
 rm -rf "$out/vm-smp" "$out/vm-rw"
-if [ "$quick" != 1 ]; then
+if [ "$quick" != 1 ] && [ "$shadow_only" != 1 ]; then
 	vms="vm vm-shadow vm-smp vm-rw"
 	"$VMDIR/initramfs.sh" "$k" "$out/initramfs-smp.cpio.gz" --mode bench-smp --timeout 1800
 	"$VMDIR/run-qemu.sh" "$k" "$out/initramfs-smp.cpio.gz" "$out/vm-smp" --timeout 1800 \
@@ -205,6 +213,7 @@ eval "$("$VMDIR/kernel.sh" "$k")"
 	echo "date: $stamp"
 	echo "commit: $(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)$dirty"
 	echo "quick: $quick"
+	echo "shadow only: $shadow_only"
 	echo "kernel: $k, $KVER, package linux-image-$KVER $(dpkg-query -W -f='${Version}' "linux-headers-$KVER" 2>/dev/null || echo '?')"
 	echo "upstream selftests: linux-source-6.12 $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo '?')"
 	echo "host qemu: $(qemu-system-x86_64 --version | head -n1), package $(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || echo '?')"
