@@ -1551,6 +1551,32 @@ static int sh_link_child(struct kvmmu_mmu_vcpu *c, u64 *sptep,
 	return 0;
 }
 
+/*
+ * Zap the child linked at @sp[@idx] unless it is what the fault's walk
+ * wants there: a direct page iff @direct, of @gfn, and for a direct page
+ * of @access (KVM's validate_direct_spte()). Only a guest entry rewritten
+ * behind the MMU (by the VMM: write protection sees the guest's stores
+ * only) links another; KVM keeps it, and a leaf below then trips the
+ * WARN of kvm_mmu_page_set_translation() (sh_set_leaf()'s here).
+ */
+static void sh_drop_stale_child(struct kvmmu_mmu *mmu,
+				struct kvmmu_mmu_page *sp, unsigned int idx,
+				bool direct, gfn_t gfn, unsigned int access,
+				bool *flush)
+{
+	u64 spte = READ_ONCE(sp->spt[idx]);
+	struct kvmmu_mmu_page *child;
+
+	if (!kvmmu_spte_present(spte))
+		return;
+	child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+	if (child->role.direct == direct && child->gfn == gfn &&
+	    (!direct || child->role.access == access))
+		return;
+	sh_zap_spte(mmu, sp, idx);
+	*flush = true;
+}
+
 /* Install the leaf of @fault at @sp[@idx]; see kvmmu_shadow_map(). */
 static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		       struct kvmmu_mmu_page *sp, unsigned int idx,
@@ -1690,13 +1716,14 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		role.quadrant = role.has_4_byte_gpte ? idx & 1 : 0;
 		if (paging && level > walk->level) {
 			/* The guest entry at @level points to a table. */
+			gfn_t gfn = (walk->pte[level - 1] & GPTE_ADDR_MASK) >>
+				    PAGE_SHIFT;
+
 			access &= sh_gpte_access(walk->pte[level - 1], efer_nx);
 			role.access = access;
 			child = NULL;
+			sh_drop_stale_child(mmu, sp, idx, false, gfn, 0, flush);
 			if (!kvmmu_spte_present(READ_ONCE(*sptep))) {
-				gfn_t gfn = (walk->pte[level - 1] &
-					     GPTE_ADDR_MASK) >> PAGE_SHIFT;
-
 				child = sh_get_sp(mmu, c, gfn, role);
 				if (!child)
 					return KVMMU_MAP_NOMEM;
@@ -1715,7 +1742,7 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 			if (sh_gpte_changed(vcpu, walk, level - 1, gpte_size))
 				return KVMMU_MAP_RETRY;
 		} else {
-			u64 spte = READ_ONCE(*sptep);
+			gfn_t gfn = fault->gfn & ~(KVMMU_PAGES_PER(level) - 1);
 
 			/* Under a guest huge page, or paging off: linear. */
 			role.direct = 1;
@@ -1728,17 +1755,10 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 			if (!dirty_ok)
 				role.access &= ~KVMMU_ACC_WRITE;
 			child = NULL;
-			/* A child of other access is dropped (validate_direct_spte()). */
-			if (kvmmu_spte_present(spte) &&
-			    kvmmu_sptep_to_sp(kvmmu_spte_table(spte))->role.access !=
-			    role.access) {
-				sh_zap_spte(mmu, sp, sptep - sp->spt);
-				*flush = true;
-			}
+			/* Another access or range: dropped (validate_direct_spte()). */
+			sh_drop_stale_child(mmu, sp, idx, true, gfn, role.access,
+					    flush);
 			if (!kvmmu_spte_present(READ_ONCE(*sptep))) {
-				gfn_t gfn = fault->gfn &
-					    ~(KVMMU_PAGES_PER(level) - 1);
-
 				child = sh_get_sp(mmu, c, gfn, role);
 				if (!child)
 					return KVMMU_MAP_NOMEM;

@@ -48,6 +48,10 @@
  *                         (4K, read-only, the host's PFN), a written one
  *                         writable, not an untouched one; none after the
  *                         slot is deleted; stats pages_4k counts leaves
+ *   vmm_repoints_huge_pde  kvmmu only: the VMM rewrites a 2M PDE the guest
+ *                         used; a fault under it maps the new page (no
+ *                         host WARN), and so does the old page after
+ *                         INVLPG
  *   no_pku                KVM_GET_SUPPORTED_CPUID hides PKU and
  *                         KVM_SET_SREGS refuses CR4.PKE (no protection
  *                         keys without TDP)
@@ -1213,6 +1217,34 @@ TEST_F(sh, debugfs_mappings)
 	EXPECT_EQ(0, n) TH_LOG("%d leaves after the slot's deletion", n);
 	EXPECT_EQ(0, g32_read_stat(getpid(), self->vmfd, "pages_4k"));
 	EXPECT_EQ(0ULL, sh_pagemap_entry(self->vmfd, rd >> 12));
+}
+
+/*
+ * The VMM repoints the guest's 2M PDE behind the MMU (write protection
+ * sees only the guest's stores) after the guest used the 2M page: the
+ * next fault under it maps the new frames, not the old direct page's
+ * (kvmmu only: stock KVM keeps the old child and WARNs in
+ * kvm_mmu_page_set_translation(), which the console scan would charge to
+ * the control).
+ */
+TEST_F(sh, vmm_repoints_huge_pde)
+{
+	const uint64_t new_pa = 0x600000;
+
+	if (kvmmu_is_stock())
+		SKIP(return, "stock KVM WARNs on this (kvm_mmu_page_set_translation)");
+	*(uint64_t *)(self->mem + HUGE_VA + 0x3000) = 0x11;
+	*(uint64_t *)(self->mem + HUGE_VA + 0x5000) = 0x22;
+	*(uint64_t *)(self->mem + new_pa + 0x5000) = 0x33;
+	EXPECT_EQ(0x11ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x3000, 0));
+
+	/* The host's store, not the guest's: nothing is zapped. */
+	*pte(self, PD_A + 16) = new_pa | P | RW | PS;
+	EXPECT_EQ(0x33ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x5000, 0));
+	/* And a page the old direct page had mapped, after a flush. */
+	must(_metadata, self, OP_INVLPG, HUGE_VA + 0x3000, 0);
+	*(uint64_t *)(self->mem + new_pa + 0x3000) = 0x44;
+	EXPECT_EQ(0x44ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x3000, 0));
 }
 
 /* Without TDP KVM offers no PKU (kvm_set_cpu_caps()), so CR4.PKE is reserved. */
