@@ -645,6 +645,8 @@ void kvmmu_memslots_destroy(struct kvmmu_vm *vm)
 			kvmmu_slot_rmap_free(&slot->rmap);
 			kvfree(slot->dirty_bitmap);
 			kfree(slot);
+			/* Up to 32K slots: a soft lockup on a debug kernel. */
+			cond_resched();
 		}
 	}
 	cleanup_srcu_struct(&vm->srcu);
