@@ -1317,7 +1317,7 @@ static void mappings_shadow(struct seq_file *sf, struct kvmmu_mmu *mmu,
 {
 	struct kvmmu_memslots *slots;
 	struct kvmmu_memory_slot *slot;
-	gfn_t gfn, end;
+	gfn_t gfn, end, stop;
 	int idx;
 	u64 spte;
 
@@ -1329,8 +1329,10 @@ static void mappings_shadow(struct seq_file *sf, struct kvmmu_mmu *mmu,
 		end = slot->base_gfn + slot->npages;
 		while (gfn < end) {
 			b->n = 0;
+			/* Bounded in frames looked at, not only found. */
+			stop = min_t(gfn_t, end, gfn + 8 * KVMMU_DUMP_BATCH);
 			read_lock(&mmu->lock);
-			for (; gfn < end && b->n < KVMMU_DUMP_BATCH; gfn++) {
+			for (; gfn < stop && b->n < KVMMU_DUMP_BATCH; gfn++) {
 				if (!kvmmu_shadow_gfn_leaves(mmu, gfn, &spte))
 					continue;
 				b->leaf[b->n].gfn = gfn;
