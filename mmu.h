@@ -351,6 +351,7 @@ struct kvmmu_mmu_stats {
 	atomic64_t leaves[KVMMU_MAX_HUGE_LEVEL];
 	atomic64_t tables;
 	atomic64_t yields;
+	atomic64_t rmap_recycled;
 };
 
 /**
@@ -378,6 +379,10 @@ struct kvmmu_mmu_stats {
  * @sp: the shadow pages (shadow.c, shadow_mmu.c).
  * @sp_zapped: shadow pages unlinked under @lock, freed by
  *             kvmmu_mmu_zap_unlock() after its flush.
+ * @sh_unflushed: shadow MMU, under @lock for write: an SPTE lost a mapping
+ *                or a right since the last kvmmu_mmu_flush_locked(); a
+ *                guest table must not be read for a sync until it is
+ *                flushed (shadow_mmu.c, sh_flush_pending()).
  *
  * The shadow MMU's GFN -> leaf SPTE map is in the memslots (@rmap of
  * struct kvmmu_memory_slot), as KVM's.
@@ -401,6 +406,7 @@ struct kvmmu_mmu {
 	bool shadow;
 	struct kvmmu_shadow sp;
 	struct list_head sp_zapped;
+	bool sh_unflushed;
 };
 
 /* Table pages one fault may need (levels 3, 2, 1), plus slack. */
@@ -595,15 +601,21 @@ static inline void kvmmu_ledger_flushed(void)
 		this_cpu_write(kvmmu_unflushed, 0);
 }
 
-/* mmu->lock is about to be released: nothing may be left unflushed. */
-static inline void kvmmu_ledger_check(void)
+/* Nothing may be left unflushed at @where: count and warn if it is. */
+static inline void kvmmu_ledger_assert_square(const char *where)
 {
 	if (!KVMMU_DEBUG || likely(!this_cpu_read(kvmmu_unflushed)))
 		return;
 	this_cpu_write(kvmmu_unflushed, 0);
 	atomic_inc(&kvmmu_ledger_fired);
 	WARN_ONCE(!READ_ONCE(kvmmu_ledger_quiet),
-		  "kvmmu: mmu->lock released with zapped SPTEs not flushed\n");
+		  "kvmmu: zapped SPTEs not flushed %s\n", where);
+}
+
+/* mmu->lock is about to be released. */
+static inline void kvmmu_ledger_check(void)
+{
+	kvmmu_ledger_assert_square("when mmu->lock was released");
 }
 
 static inline void kvmmu_mmu_write_unlock(struct kvmmu_mmu *mmu)

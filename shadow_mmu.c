@@ -273,19 +273,28 @@ static struct kvmmu_rmap_head *sh_gfn_head(struct kvmmu_mmu *mmu, gfn_t gfn)
 	return slot ? sh_slot_head(slot, gfn) : NULL;
 }
 
-/* A new leaf of @gfn, in @slot: the fault's (KVM's rmap_add()). */
+/*
+ * At most this many SPTEs map one guest frame, or link one shadow page
+ * (KVM's RMAP_RECYCLE_THRESHOLD): a removal searches the chain, so zapping
+ * N of them costs N^2, under the lock, without a yield. A guest reaches it
+ * easily: Linux maps the zero page wherever it reads untouched memory.
+ */
+#define SH_RMAP_RECYCLE	1000
+
+/*
+ * A new leaf of @gfn, in @slot: the fault's (KVM's rmap_add()).
+ * Return: how many leaves of @gfn there were before, or -errno.
+ */
 static int sh_rmap_add(struct kvmmu_mmu_vcpu *c,
 		       const struct kvmmu_memory_slot *slot, gfn_t gfn,
 		       u64 *sptep)
 {
 	struct kvmmu_rmap_head *head = sh_slot_head(slot, gfn);
-	int r;
 
 	/* Every slot of a shadow VM's address space 0 has its arrays. */
 	if (WARN_ON_ONCE(!head))
 		return -EINVAL;
-	r = kvmmu_rmap_add(&c->sc.desc, head, sptep);
-	return r < 0 ? r : 0;
+	return kvmmu_rmap_add(&c->sc.desc, head, sptep);
 }
 
 /*
@@ -335,6 +344,34 @@ static int sh_read_gpte(struct kvmmu_vm *vm, u64 gpa, unsigned int size,
 
 /* ---- zaps ---- */
 
+/*
+ * @n SPTEs lost a mapping or a right under mmu->lock: every vCPU must
+ * flush before the lock is released (the caller's flush) and before a
+ * guest table is read for a sync (sh_flush_pending()).
+ */
+static void sh_zapped(struct kvmmu_mmu *mmu, unsigned int n)
+{
+	mmu->sh_unflushed = true;
+	kvmmu_ledger_zapped(n);
+}
+
+/*
+ * Before guest PTEs are read to sync a page or fill a new one: no vCPU
+ * may still write that table through a stale TLB entry, or the write
+ * would be missed. Write-protecting the table's gfn says whether it took
+ * a right, but an earlier zap in this hold of the lock (the page budget,
+ * a stale child, unsync pages of the gfn) may already have removed the
+ * writable leaf, unflushed, so flush for whatever is pending. KVM gets
+ * the same by committing its zaps at once (kvm_mmu_commit_zap_page() at
+ * the end of kvm_mmu_find_shadow_page(), in kvm_mmu_zap_oldest_mmu_pages()).
+ */
+static void sh_flush_pending(struct kvmmu_mmu *mmu)
+{
+	if (mmu->sh_unflushed)
+		kvmmu_mmu_flush_locked(mmu);
+	kvmmu_ledger_assert_square("before a guest table was read");
+}
+
 static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 			unsigned int idx);
 
@@ -383,7 +420,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		if (child->unsync && kvmmu_rmap_empty(&child->parent_ptes))
 			sh_drop_orphan(mmu, child);
 	}
-	kvmmu_ledger_zapped(1);
+	sh_zapped(mmu, 1);
 	return true;
 }
 
@@ -393,7 +430,7 @@ static void sh_zap_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 
 	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
 		sh_zap_spte(mmu, sp, i);
-	kvmmu_ledger_zapped(1);	/* its parents' SPTEs, below */
+	sh_zapped(mmu, 1);	/* its parents' SPTEs, below */
 	kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
 }
 
@@ -751,7 +788,7 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
 }
 
 /* Take write access from every leaf of @head; NULL is empty. */
-static bool sh_wrprot_head(struct kvmmu_rmap_head *head)
+static bool sh_wrprot_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
 {
 	struct kvmmu_rmap_iter iter;
 	bool flush = false;
@@ -763,7 +800,7 @@ static bool sh_wrprot_head(struct kvmmu_rmap_head *head)
 	     sptep = kvmmu_rmap_next(&iter)) {
 		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
 				       (unsigned long *)sptep)) {
-			kvmmu_ledger_zapped(1);
+			sh_zapped(mmu, 1);
 			flush = true;
 		}
 	}
@@ -781,7 +818,7 @@ bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
 	shadow_assert_write_locked(mmu);
 	/* A gfn without a slot (a CR3 outside memory) has no leaves. */
-	return sh_wrprot_head(sh_gfn_head(mmu, gfn));
+	return sh_wrprot_head(mmu, sh_gfn_head(mmu, gfn));
 }
 
 /**
@@ -806,7 +843,7 @@ bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
 
 	shadow_assert_write_locked(mmu);
 	for (gfn = start; gfn < end; gfn++) {
-		flush |= sh_wrprot_head(sh_slot_head(slot, gfn));
+		flush |= sh_wrprot_head(mmu, sh_slot_head(slot, gfn));
 		if (can_yield && sh_need_yield(mmu)) {
 			sh_yield(mmu, flush);
 			flush = false;
@@ -963,7 +1000,7 @@ static int sh_sync_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 		if (new == old)
 			return 0;
 	} while (!try_cmpxchg64(sptep, &old, new));
-	kvmmu_ledger_zapped(1);
+	sh_zapped(mmu, 1);
 	return 1;
 }
 
@@ -995,8 +1032,8 @@ static bool sh_sync_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
  */
 static bool sh_sync_one(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 {
-	if (kvmmu_shadow_wrprot_gfn(mmu, sp->gfn))
-		kvmmu_mmu_flush_locked(mmu);
+	kvmmu_shadow_wrprot_gfn(mmu, sp->gfn);
+	sh_flush_pending(mmu);
 	kvmmu_shadow_clear_unsync(&mmu->sp, sp);
 	return sh_sync_page(mmu, sp);
 }
@@ -1068,7 +1105,7 @@ static int sh_sync_children(struct kvmmu_mmu *mmu,
 	__must_hold(&mmu->lock)
 {
 	struct sh_sync_batch b;
-	bool done, protect;
+	bool done;
 	LIST_HEAD(freed);
 	unsigned int i;
 
@@ -1077,13 +1114,12 @@ static int sh_sync_children(struct kvmmu_mmu *mmu,
 			break;
 		b.nr = 0;
 		done = sh_unsync_walk(root, &b);
-		protect = false;
 		for (i = 0; i < b.nr; i++)
-			protect |= kvmmu_shadow_wrprot_gfn(mmu, b.sp[i]->gfn);
-		if (protect) {
-			kvmmu_mmu_flush_locked(mmu);
+			kvmmu_shadow_wrprot_gfn(mmu, b.sp[i]->gfn);
+		/* Covers *@flush too: what earlier batches changed. */
+		if (mmu->sh_unflushed)
 			*flush = false;
-		}
+		sh_flush_pending(mmu);
 		/* A page twice in @b (two parents) is in sync the 2nd time. */
 		for (i = 0; i < b.nr; i++) {
 			if (!b.sp[i]->unsync)
@@ -1288,6 +1324,17 @@ static struct kvmmu_mmu_page *sh_get_sp(struct kvmmu_mmu *mmu,
 	struct kvmmu_mmu_page *sp = kvmmu_shadow_find(&mmu->sp, gfn, role);
 
 	/*
+	 * A page linked from too many places (a direct page under one guest
+	 * huge page mapped everywhere) goes, and a new one starts over
+	 * (kvm_mmu_find_shadow_page()). It is below the caller's descent,
+	 * a lower level than every page of it: not one the caller holds.
+	 */
+	if (sp && kvmmu_rmap_count(&sp->parent_ptes) >= SH_RMAP_RECYCLE) {
+		sh_zap_page(mmu, sp);
+		atomic64_inc(&mmu->stats.rmap_recycled);
+		sp = NULL;
+	}
+	/*
 	 * An unsync page linked into another path is synced first: that
 	 * path's walk would read the guest's table as it is now
 	 * (kvm_mmu_find_shadow_page()). If the sync zapped it, make a new one.
@@ -1316,8 +1363,8 @@ static struct kvmmu_mmu_page *sh_get_sp(struct kvmmu_mmu *mmu,
 		return sp;
 	if (role.level == PG_LEVEL_4K)
 		sp->gfns = kvmmu_memory_cache_alloc(&c->gfns_cache);
-	if (kvmmu_shadow_wrprot_gfn(mmu, gfn))
-		kvmmu_mmu_flush_locked(mmu);
+	kvmmu_shadow_wrprot_gfn(mmu, gfn);
+	sh_flush_pending(mmu);
 	return sp;
 }
 
@@ -1586,6 +1633,7 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	u64 *sptep = &sp->spt[idx];
 	u64 old = READ_ONCE(*sptep), new;
 	bool writable;
+	int nr;
 
 	if (WARN_ON_ONCE(sp->role.direct && sp->gfn + idx != fault->gfn))
 		return KVMMU_MAP_RETRY;
@@ -1618,13 +1666,14 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		if (kvmmu_spte_pfn(old) != fault->pfn ||
 		    (lost & (KVMMU_SPTE_WRITABLE | KVMMU_SPTE_USER)) ||
 		    (new & ~old & KVMMU_SPTE_NX)) {
-			kvmmu_ledger_zapped(1);
+			sh_zapped(mmu, 1);
 			*flush = true;
 		}
 	}
 	if (!sp->role.direct)
 		sp->gfns[idx] = fault->gfn;
-	if (sh_rmap_add(c, fault->slot, fault->gfn, sptep))
+	nr = sh_rmap_add(c, fault->slot, fault->gfn, sptep);
+	if (nr < 0)
 		return KVMMU_MAP_NOMEM;
 	WRITE_ONCE(*sptep, new);
 	/* pages_4k counts leaf SPTEs, as KVM's mmu_set_spte()/drop_spte(). */
@@ -1632,6 +1681,12 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	/* Logged under the lock, as mmu_map() does for the NPT. */
 	if (writable && fault->dirty_bitmap)
 		set_bit(fault->gfn - fault->base_gfn, fault->dirty_bitmap);
+	/* Too many: all go, this one too; the next faults start over. */
+	if (nr > SH_RMAP_RECYCLE) {
+		*flush |= sh_zap_head(mmu, sh_slot_head(fault->slot,
+							fault->gfn));
+		atomic64_inc(&mmu->stats.rmap_recycled);
+	}
 	return KVMMU_MAP_DONE;
 }
 
