@@ -75,12 +75,14 @@
  * sharing the arrays, until its zap is over. Leaves are 4K only: the 2M
  * and 1G arrays stay empty.
  *
- * Zaps: the notifier and memslot changes walk the slots meeting the
- * range and, gfn by gfn, zap the shadow pages of the gfn (guest tables)
- * and the leaves in its rmap head (KVM's
- * kvm_mmu_zap_memslot_pages_and_flush() and __kvm_rmap_zap_gfn_range());
- * dirty logging write-protects a slot through its heads. A zap of the
- * whole VM (teardown, the notifier's release) zaps every page instead.
+ * Zaps: every walk of a range of the gfn rmap goes through
+ * sh_walk_slot_rmaps() (KVM's __walk_slot_rmaps()), and every walk of a
+ * head through kvmmu_for_each_rmap_spte(). The notifier and memslot
+ * changes zap, gfn by gfn, the shadow pages of the gfn (guest tables)
+ * and its leaves (KVM's kvm_mmu_zap_memslot_pages_and_flush() and
+ * __kvm_rmap_zap_gfn_range()); dirty logging write-protects a slot
+ * through its heads. A zap of the whole VM (teardown, the notifier's
+ * release) zaps every page instead.
  * From process context these walks yield the lock when the scheduler or
  * a waiter needs it, but only after flushing the TLBs and freeing the
  * zapped pages (sh_yield()): no SPTE is ever left zapped but unflushed
@@ -359,6 +361,22 @@ static void sh_drop_orphan(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 }
 
 /*
+ * Clear a present leaf (KVM's mmu_spte_clear_track_bits()): A/D go to
+ * its host page, the counts follow. The caller takes it out of the rmap.
+ */
+static void sh_clear_leaf(struct kvmmu_mmu *mmu, u64 *sptep)
+{
+	u64 spte = xchg(sptep, 0);
+
+	/* An rmap holds present leaves only (KVM's rmap_get_first() BUGs). */
+	if (KVMMU_DEBUG)
+		WARN_ON_ONCE(!kvmmu_spte_present(spte));
+	kvmmu_leaf_page_state(spte);
+	atomic64_dec(&mmu->stats.leaves[0]);
+	kvmmu_ledger_zapped(1);
+}
+
+/*
  * Clear one SPTE of @sp: a leaf leaves the rmap, a table its child (an
  * unsync child left without a parent is emptied, sh_drop_orphan()).
  */
@@ -372,17 +390,15 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 	if (!kvmmu_spte_present(spte))
 		return false;
 	if (sp->role.level == PG_LEVEL_4K) {
-		spte = xchg(sptep, 0);
 		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
-		kvmmu_leaf_page_state(spte);
-		atomic64_dec(&mmu->stats.leaves[0]);
-	} else {
-		child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
-		kvmmu_shadow_remove_parent(child, sptep);
-		WRITE_ONCE(*sptep, 0);
-		if (child->unsync && kvmmu_rmap_empty(&child->parent_ptes))
-			sh_drop_orphan(mmu, child);
+		sh_clear_leaf(mmu, sptep);
+		return true;
 	}
+	child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+	kvmmu_shadow_remove_parent(child, sptep);
+	WRITE_ONCE(*sptep, 0);
+	if (child->unsync && kvmmu_rmap_empty(&child->parent_ptes))
+		sh_drop_orphan(mmu, child);
 	kvmmu_ledger_zapped(1);
 	return true;
 }
@@ -686,23 +702,118 @@ void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 	sh_zap_oldest(mmu, SH_REFILL_PAGES - avail);
 }
 
-/* Zap every leaf in @head (KVM's kvm_zap_rmap()); NULL is empty. */
-static bool sh_zap_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
+/* ---- walks of the gfn rmap ---- */
+
+/*
+ * What a walk of a slot's rmap does with the head of one gfn (KVM's
+ * slot_rmaps_handler): returns whether a flush is needed, or for aging
+ * whether a leaf was young.
+ */
+typedef bool (*sh_rmap_fn)(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
+			   gfn_t gfn, void *data);
+
+/*
+ * Call @fn with the 4K head of every gfn of [@start, @end) in @slot, in
+ * order (KVM's __walk_slot_rmaps()): every walk of a range of the gfn
+ * rmap comes here. @flush: a flush is pending from before. With
+ * @can_yield the lock is dropped between gfns when the scheduler or a
+ * waiter wants it, after flushing what is pending (KVM's flush_on_yield:
+ * sh_yield()). Always inlined, so that @fn is a direct call and the
+ * heads are stepped through as an array, on the notifier's hot path.
+ *
+ * Return: @flush ORed with @fn's results since the last yield.
+ */
+static __always_inline bool sh_walk_slot_rmaps(struct kvmmu_mmu *mmu,
+					       const struct kvmmu_memory_slot *slot,
+					       gfn_t start, gfn_t end,
+					       sh_rmap_fn fn, void *data,
+					       bool flush, bool can_yield)
+{
+	struct kvmmu_rmap_head *head;
+	gfn_t gfn;
+
+	start = max(start, slot->base_gfn);
+	end = min(end, slot->base_gfn + slot->npages);
+	/* NULL for an empty range, or a slot without arrays (WARNed at add). */
+	head = start < end ? sh_slot_head(slot, start) : NULL;
+	if (!head)
+		return flush;
+	for (gfn = start; gfn < end; gfn++, head++) {
+		flush |= fn(mmu, head, gfn, data);
+		if (can_yield && sh_need_yield(mmu)) {
+			sh_yield(mmu, flush);
+			flush = false;
+		}
+	}
+	return flush;
+}
+
+/*
+ * Zap every leaf of @head and empty it in one go (KVM's kvm_zap_rmap(),
+ * kvm_zap_all_rmap_sptes()): no search of the head, nor of the leaf's
+ * slot, per leaf.
+ */
+static bool sh_zap_rmap(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
+			gfn_t gfn, void *data)
 {
 	struct kvmmu_rmap_iter iter;
-	struct kvmmu_mmu_page *sp;
+	u64 *sptep;
+
+	if (kvmmu_rmap_empty(head))
+		return false;
+	kvmmu_for_each_rmap_spte(head, iter, sptep)
+		sh_clear_leaf(mmu, sptep);
+	kvmmu_rmap_clear(head);
+	return true;
+}
+
+/* A memslot's zap of @gfn: its guest tables' pages, then its leaves. */
+static bool sh_zap_gfn_rmap(struct kvmmu_mmu *mmu,
+			    struct kvmmu_rmap_head *head, gfn_t gfn, void *data)
+{
+	bool flush = kvmmu_shadow_zap_gfn(mmu, gfn);
+
+	return sh_zap_rmap(mmu, head, gfn, data) || flush;
+}
+
+/* Take write access from every leaf of @head. */
+static bool sh_wrprot_rmap(struct kvmmu_mmu *mmu,
+			   struct kvmmu_rmap_head *head, gfn_t gfn, void *data)
+{
+	struct kvmmu_rmap_iter iter;
 	bool flush = false;
 	u64 *sptep;
 
-	if (!head)
-		return false;
-	/* The zap removes the SPTE just returned: the walk goes on (rmap.c). */
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
-		sp = kvmmu_sptep_to_sp(sptep);
-		flush |= sh_zap_spte(mmu, sp, sptep - sp->spt);
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
+		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
+				       (unsigned long *)sptep)) {
+			kvmmu_ledger_zapped(1);
+			flush = true;
+		}
 	}
 	return flush;
+}
+
+/*
+ * Whether a leaf of @head is young; with *(bool *)@clear, clear Accessed
+ * in every leaf that has it, else stop at the first.
+ */
+static bool sh_age_rmap(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
+			gfn_t gfn, void *clear)
+{
+	struct kvmmu_rmap_iter iter;
+	bool young = false;
+	u64 *sptep;
+
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
+		if (!(READ_ONCE(*sptep) & KVMMU_SPTE_ACCESSED))
+			continue;
+		if (!*(bool *)clear)
+			return true;
+		clear_bit(KVMMU_SPTE_ACCESSED_BIT, (unsigned long *)sptep);
+		young = true;
+	}
+	return young;
 }
 
 /**
@@ -716,8 +827,10 @@ static bool sh_zap_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
  * For each gfn of the range that a slot of address space 0 holds
  * (INVALID ones too: a delete or a move zaps through its INVALID copy),
  * the shadow pages of that gfn (guest tables) and, through the slot's
- * rmap, the leaves mapping it: KVM's kvm_mmu_zap_memslot_pages_and_flush()
- * and __kvm_rmap_zap_gfn_range(). A gfn without a slot has neither.
+ * rmap, the leaves mapping it: KVM's kvm_arch_flush_shadow_memslot()
+ * without KVM_X86_QUIRK_SLOT_ZAP_ALL, kvm_unmap_gfn_range() then
+ * kvm_mmu_zap_memslot_pages_and_flush(). A gfn without a slot has
+ * neither.
  *
  * Return: whether a flush is needed before unlocking (what a yield
  * flushed is not counted).
@@ -728,45 +841,16 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
 	struct kvmmu_memslots *slots = kvmmu_memslots(mmu->vm, 0);
 	struct kvmmu_memory_slot *slot;
 	bool flush = false;
-	gfn_t gfn, last;
 
 	shadow_assert_write_locked(mmu);
 	if (end <= start || !mmu->sp.nr_pages)
 		return false;
 	for (slot = kvmmu_memslot_gfn_first(slots, start);
 	     slot && slot->base_gfn < end;
-	     slot = kvmmu_memslot_next(slots, slot)) {
-		gfn = max(start, slot->base_gfn);
-		last = min(end, slot->base_gfn + slot->npages);
-		for (; gfn < last; gfn++) {
-			flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
-			flush |= sh_zap_head(mmu, sh_slot_head(slot, gfn));
-			if (can_yield && sh_need_yield(mmu)) {
-				sh_yield(mmu, flush);
-				flush = false;
-			}
-		}
-	}
-	return flush;
-}
-
-/* Take write access from every leaf of @head; NULL is empty. */
-static bool sh_wrprot_head(struct kvmmu_rmap_head *head)
-{
-	struct kvmmu_rmap_iter iter;
-	bool flush = false;
-	u64 *sptep;
-
-	if (!head)
-		return false;
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
-		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
-				       (unsigned long *)sptep)) {
-			kvmmu_ledger_zapped(1);
-			flush = true;
-		}
-	}
+	     slot = kvmmu_memslot_next(slots, slot))
+		flush = sh_walk_slot_rmaps(mmu, slot, start, end,
+					   sh_zap_gfn_rmap, NULL, flush,
+					   can_yield);
 	return flush;
 }
 
@@ -779,9 +863,12 @@ static bool sh_wrprot_head(struct kvmmu_rmap_head *head)
  */
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
+	struct kvmmu_rmap_head *head;
+
 	shadow_assert_write_locked(mmu);
 	/* A gfn without a slot (a CR3 outside memory) has no leaves. */
-	return sh_wrprot_head(sh_gfn_head(mmu, gfn));
+	head = sh_gfn_head(mmu, gfn);
+	return head && sh_wrprot_rmap(mmu, head, gfn, NULL);
 }
 
 /**
@@ -801,18 +888,9 @@ bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
 			       const struct kvmmu_memory_slot *slot,
 			       gfn_t start, gfn_t end, bool can_yield)
 {
-	bool flush = false;
-	gfn_t gfn;
-
 	shadow_assert_write_locked(mmu);
-	for (gfn = start; gfn < end; gfn++) {
-		flush |= sh_wrprot_head(sh_slot_head(slot, gfn));
-		if (can_yield && sh_need_yield(mmu)) {
-			sh_yield(mmu, flush);
-			flush = false;
-		}
-	}
-	return flush;
+	return sh_walk_slot_rmaps(mmu, slot, start, end, sh_wrprot_rmap, NULL,
+				  false, can_yield);
 }
 
 /**
@@ -822,14 +900,14 @@ bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
  * @start: first gfn, in @slot.
  * @end: gfn after the last, at most @slot's end.
  * @clear: clear the Accessed bits found set (clear_young and
- *         clear_flush_young); else only test, stopping at the first
- *         (test_young).
+ *         clear_flush_young); else only test (test_young).
  *
  * KVM's kvm_rmap_age_gfn_range() for SPTEs with A/D bits: the CPU walks
  * shadow SPTEs as any page table and sets A in them again on the next
  * access, once the TLB no longer holds the translation (the caller
  * flushes for clear_flush_young). No SPTE is zapped or loses a
- * permission: nothing to flush before unlocking.
+ * permission: nothing to flush before unlocking. Never yields (the
+ * notifier's aging may run in atomic context).
  *
  * Return: whether a leaf mapping the range had Accessed set.
  */
@@ -837,29 +915,9 @@ bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
 			    const struct kvmmu_memory_slot *slot,
 			    gfn_t start, gfn_t end, bool clear)
 {
-	struct kvmmu_rmap_head *head;
-	struct kvmmu_rmap_iter iter;
-	bool young = false;
-	gfn_t gfn;
-	u64 *sptep;
-
 	shadow_assert_write_locked(mmu);
-	for (gfn = start; gfn < end; gfn++) {
-		head = sh_slot_head(slot, gfn);
-		if (!head)
-			return young;
-		for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-		     sptep = kvmmu_rmap_next(&iter)) {
-			if (!(READ_ONCE(*sptep) & KVMMU_SPTE_ACCESSED))
-				continue;
-			if (!clear)
-				return true;
-			clear_bit(KVMMU_SPTE_ACCESSED_BIT,
-				  (unsigned long *)sptep);
-			young = true;
-		}
-	}
-	return young;
+	return sh_walk_slot_rmaps(mmu, slot, start, end, sh_age_rmap, &clear,
+				  false, false);
 }
 
 /**
@@ -889,8 +947,7 @@ unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
 	lockdep_assert_held(&mmu->lock);
 	if (!head)
 		return 0;
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
 		v = READ_ONCE(*sptep);
 		if (!n++)
 			*spte = v;

@@ -84,8 +84,7 @@ static u64 walk_set(struct kunit *test, struct kvmmu_rmap_head *head)
 	u64 *sptep, seen = 0;
 	long idx;
 
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
 		idx = sptep - f->sptes;
 		KUNIT_ASSERT_TRUE(test, idx >= 0 && idx < RT_SPTES);
 		KUNIT_EXPECT_FALSE_MSG(test, seen & BIT_ULL(idx),
@@ -763,8 +762,7 @@ static void shadow_parents(struct kunit *test)
 	link_sp(test, p, 7, child);
 	link_sp(test, q, 0, child);
 	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child->parent_ptes), 3U);
-	for (sptep = kvmmu_rmap_first(&child->parent_ptes, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
+	kvmmu_for_each_rmap_spte(&child->parent_ptes, iter, sptep) {
 		struct kvmmu_mmu_page *owner = kvmmu_sptep_to_sp(sptep);
 
 		KUNIT_EXPECT_TRUE(test, owner == p || owner == q);
@@ -1178,6 +1176,19 @@ static unsigned int smmu_rmap_count(struct kunit *test, gfn_t gfn)
 	return n;
 }
 
+/* The slot of address space 0 holding @gfn; the case stops without one. */
+static struct kvmmu_memory_slot *smmu_slot(struct kunit *test, gfn_t gfn)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *slot;
+
+	mutex_lock(&f->vm.slots_lock);
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), gfn);
+	mutex_unlock(&f->vm.slots_lock);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	return slot;
+}
+
 static union kvmmu_page_role smmu_role(int level, bool direct)
 {
 	union kvmmu_page_role role = base_role();
@@ -1218,12 +1229,8 @@ static void smmu_gfn_rmap(struct kunit *test)
 			1U);
 
 	/* The heads are the slots' array entries, at gfn - base_gfn. */
-	mutex_lock(&f->vm.slots_lock);
-	s0 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), 0x205);
-	s1 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), SMMU_BASE1);
-	mutex_unlock(&f->vm.slots_lock);
-	KUNIT_ASSERT_NOT_NULL(test, s0);
-	KUNIT_ASSERT_NOT_NULL(test, s1);
+	s0 = smmu_slot(test, 0x205);
+	s1 = smmu_slot(test, SMMU_BASE1);
 	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s0->rmap.heads[0][0x205]), 3U);
 	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s1->rmap.heads[0][0]), 1U);
 	KUNIT_EXPECT_EQ(test,
