@@ -342,6 +342,9 @@ bool kvmmu_shadow_can_unsync(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
 			    bool can_yield);
+bool kvmmu_shadow_unmap_range(struct kvmmu_mmu *mmu,
+			      const struct kvmmu_memory_slot *slot,
+			      gfn_t start, gfn_t end, bool can_yield);
 bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu, bool can_yield);
 void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 				       unsigned long goal);

@@ -77,9 +77,11 @@
  *
  * Zaps: every walk of a range of the gfn rmap goes through
  * sh_walk_slot_rmaps() (KVM's __walk_slot_rmaps()), and every walk of a
- * head through kvmmu_for_each_rmap_spte(). The notifier and memslot
- * changes zap, gfn by gfn, the shadow pages of the gfn (guest tables)
- * and its leaves (KVM's kvm_mmu_zap_memslot_pages_and_flush() and
+ * head through kvmmu_for_each_rmap_spte(). The notifier zaps the leaves
+ * in the rmap heads of its range only (KVM's kvm_unmap_gfn_range()):
+ * shadow pages of guest tables stay, as KVM's do; memslot changes zap,
+ * gfn by gfn, the shadow pages of the gfn (guest tables) and its leaves
+ * (KVM's kvm_mmu_zap_memslot_pages_and_flush() and
  * __kvm_rmap_zap_gfn_range()); dirty logging write-protects a slot
  * through its heads. A zap of the whole VM (teardown, the notifier's
  * release) zaps every page instead.
@@ -817,12 +819,45 @@ static bool sh_age_rmap(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
 }
 
 /**
+ * kvmmu_shadow_unmap_range - zap the leaves that map gfns of a slot.
+ * @mmu: the MMU; lock held for write, and vm->srcu.
+ * @slot: a slot of address space 0 (INVALID ones too: their leaves are
+ *        not zapped yet).
+ * @start: first gfn.
+ * @end: gfn after the last; the range is cut to @slot.
+ * @can_yield: the lock may be dropped between gfns, after a flush (a
+ *             blockable notifier range, KVM's range->may_block).
+ *
+ * The mmu notifier's zap, KVM's kvm_unmap_gfn_range() and
+ * __kvm_rmap_zap_gfn_range(): leaves only, through the slot's rmap. The
+ * shadow pages of guest tables in the range stay: they hold no host page
+ * of the table, and what they shadow is read through the HVA again at
+ * the next fault or sync; a table whose content the VMM replaces
+ * (MADV_DONTNEED, a hole punched) is not resynced for it, as under KVM,
+ * which keeps shadow pages in step with the guest's writes only.
+ *
+ * Return: whether a flush is needed before unlocking (what a yield
+ * flushed is not counted).
+ */
+bool kvmmu_shadow_unmap_range(struct kvmmu_mmu *mmu,
+			      const struct kvmmu_memory_slot *slot,
+			      gfn_t start, gfn_t end, bool can_yield)
+{
+	shadow_assert_write_locked(mmu);
+	/* No shadow page, no leaf: most invalidations of a VMM's mm. */
+	if (!mmu->sp.nr_pages)
+		return false;
+	return sh_walk_slot_rmaps(mmu, slot, start, end, sh_zap_rmap, NULL,
+				  false, can_yield);
+}
+
+/**
  * kvmmu_shadow_zap_range - zap what maps or shadows a range of gfns.
  * @mmu: the MMU; lock held for write, and vm->srcu or vm->slots_lock.
  * @start: first gfn.
  * @end: gfn after the last.
  * @can_yield: process context: the lock may be dropped between gfns
- *             (after a flush); false in the mmu notifier.
+ *             (after a flush).
  *
  * For each gfn of the range that a slot of address space 0 holds
  * (INVALID ones too: a delete or a move zaps through its INVALID copy),
@@ -830,7 +865,7 @@ static bool sh_age_rmap(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
  * rmap, the leaves mapping it: KVM's kvm_arch_flush_shadow_memslot()
  * without KVM_X86_QUIRK_SLOT_ZAP_ALL, kvm_unmap_gfn_range() then
  * kvm_mmu_zap_memslot_pages_and_flush(). A gfn without a slot has
- * neither.
+ * neither. The mmu notifier zaps leaves only (kvmmu_shadow_unmap_range()).
  *
  * Return: whether a flush is needed before unlocking (what a yield
  * flushed is not counted).

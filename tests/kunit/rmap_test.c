@@ -1371,6 +1371,74 @@ static void smmu_protect_and_zap(struct kunit *test)
 }
 
 /*
+ * The notifier's zap (kvmmu_shadow_unmap_range(), KVM's
+ * kvm_unmap_gfn_range()): the leaves of the range go, all of a head at
+ * once (20 of one gfn: two descriptors freed), including a leaf of a
+ * guest table's own gfn; the shadow pages of guest tables in the range
+ * stay, linked and valid; a range is cut to its slot. A memslot zap of
+ * the same range takes those pages as well.
+ */
+static void smmu_unmap_keeps_tables(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *s0, *s1;
+	struct kvmmu_mmu_page *pt, *pd;
+	bool b[3];
+	int i;
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	pd = smmu_page(test, 0x51, smmu_role(PG_LEVEL_2M, false));
+	smmu_leaf(test, pt, 1, 0x50);
+	smmu_leaf(test, pt, 2, 0x51);
+	smmu_leaf(test, pt, 3, 0x54);
+	for (i = 10; i < 30; i++)
+		smmu_leaf(test, pt, i, 0x53);
+	smmu_leaf(test, pt, 40, SMMU_BASE1);
+	smmu_leaf(test, pt, 41, SMMU_BASE1 + 1);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x53), 20U);
+
+	s0 = smmu_slot(test, 0);
+	s1 = smmu_slot(test, SMMU_BASE1);
+	smmu_lock(f);
+	b[0] = kvmmu_shadow_unmap_range(&f->mmu, s0, 0x50, 0x54, false);
+	b[1] = kvmmu_shadow_unmap_range(&f->mmu, s1, SMMU_BASE1 - 8,
+					SMMU_BASE1 + 1, false);
+	b[2] = list_empty(&f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, b[0]);
+	KUNIT_EXPECT_TRUE(test, b[1]);
+	KUNIT_EXPECT_TRUE(test, b[2]);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
+	for (i = 10; i < 30; i++)
+		KUNIT_EXPECT_EQ(test, pt->spt[i], 0ULL);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x50), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x53), 0U);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], SMMU_LEAF(0x100054));
+	KUNIT_EXPECT_EQ(test, pt->spt[40], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[41], SMMU_LEAF(0x100000 + SMMU_BASE1 + 1));
+	/* The guest tables' pages stay, found by (gfn, role). */
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
+					    smmu_role(PG_LEVEL_4K, false)), pt);
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x51,
+					    smmu_role(PG_LEVEL_2M, false)), pd);
+	KUNIT_EXPECT_FALSE(test, pt->role.invalid);
+	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 2UL);
+
+	/* A memslot's zap (delete, move) takes them. */
+	smmu_lock(f);
+	b[0] = kvmmu_shadow_zap_range(&f->mmu, 0x50, 0x52, false);
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, b[0]);
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x50,
+					  smmu_role(PG_LEVEL_4K, false)));
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x51,
+					  smmu_role(PG_LEVEL_2M, false)));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x54), 0U);
+}
+
+/*
  * A zap of a big range (12288 pages, a slot's worth) takes the leaves and
  * the guest tables' pages of its gfns only, through the slots' rmaps: the
  * pages of other gfns stay (zapping everything instead is what the old
@@ -1640,6 +1708,7 @@ static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_zap_yield_flushes),
 	KUNIT_CASE(smmu_age_range),
 	KUNIT_CASE(smmu_protect_and_zap),
+	KUNIT_CASE(smmu_unmap_keeps_tables),
 	KUNIT_CASE(smmu_dump),
 	KUNIT_CASE(smmu_reclaim_busy),
 	{}
