@@ -134,11 +134,13 @@ struct kvmmu_rmap_desc;
  * @desc: descriptor of the SPTE last returned, NULL for a single SPTE.
  * @next: @desc's successor, read when the walk entered @desc.
  * @pos: index of the SPTE last returned in @desc.
+ * @cur: the SPTE last returned (kvmmu_for_each_rmap_spte() only).
  */
 struct kvmmu_rmap_iter {
 	struct kvmmu_rmap_desc *desc;
 	struct kvmmu_rmap_desc *next;
 	int pos;
+	u64 *cur;
 };
 
 void kvmmu_rmap_cache_init(struct kvmmu_memory_cache *mc);
@@ -151,6 +153,31 @@ void kvmmu_rmap_clear(struct kvmmu_rmap_head *head);
 u64 *kvmmu_rmap_first(const struct kvmmu_rmap_head *head,
 		      struct kvmmu_rmap_iter *iter);
 u64 *kvmmu_rmap_next(struct kvmmu_rmap_iter *iter);
+
+static inline struct kvmmu_rmap_iter *
+kvmmu_rmap_iter_start(struct kvmmu_rmap_iter *iter,
+		      const struct kvmmu_rmap_head *head)
+{
+	iter->cur = kvmmu_rmap_first(head, iter);
+	return iter;
+}
+
+/**
+ * kvmmu_for_each_rmap_spte - visit every SPTE of a head.
+ * @head: the head.
+ * @iter: a struct kvmmu_rmap_iter (not a pointer), the walk's position.
+ * @sptep: a u64 *, set to each SPTE in turn.
+ *
+ * KVM's for_each_rmap_spte(), and the way the module walks a head. The
+ * body may remove the SPTE it was just given, nothing else
+ * (kvmmu_rmap_next()). The MMU lock is held for write, or for read by a
+ * walk that changes no head.
+ */
+#define kvmmu_for_each_rmap_spte(head, iter, sptep)			\
+	for (struct kvmmu_rmap_iter *__ri =				\
+		kvmmu_rmap_iter_start(&(iter), head);			\
+	     ((sptep) = __ri->cur);					\
+	     __ri->cur = kvmmu_rmap_next(__ri))
 
 static inline bool kvmmu_rmap_empty(const struct kvmmu_rmap_head *head)
 {
@@ -315,6 +342,9 @@ bool kvmmu_shadow_can_unsync(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_gfn(struct kvmmu_mmu *mmu, gfn_t gfn);
 bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
 			    bool can_yield);
+bool kvmmu_shadow_unmap_range(struct kvmmu_mmu *mmu,
+			      const struct kvmmu_memory_slot *slot,
+			      gfn_t start, gfn_t end, bool can_yield);
 bool kvmmu_shadow_zap_all(struct kvmmu_mmu *mmu, bool can_yield);
 void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 				       unsigned long goal);

@@ -9,7 +9,9 @@
  * time. Before it does, it calls invalidate_range_start() with the HVA
  * range; we find the memslots of both address spaces that map those HVAs,
  * zap their GFNs and flush TLBs, so the guest loses access before the page
- * changes. invalidate_range_end() then lets faults in again.
+ * changes. invalidate_range_end() then lets faults in again. Under tdp=0
+ * only the leaves that map those GFNs go, as KVM's kvm_unmap_gfn_range():
+ * shadow pages of guest tables there stay (see kvmmu_shadow_unmap_range()).
  *
  * A fault that did GUP before or during an invalidation must not install
  * what it got: start() counts the invalidation as in progress and widens
@@ -121,14 +123,17 @@ static bool zap_gfns(struct kvmmu_mmu *mmu,
 	struct zap_data *z = data;
 
 	/*
-	 * tdp=0 walks the range gfn by gfn: a big range (a slot munmapped)
-	 * is long, so it yields when the notifier may block, as KVM's
-	 * kvm_unmap_gfn_range() with range->may_block. invalidate_in_progress
-	 * is raised already, so no fault maps the range meanwhile.
+	 * tdp=0 zaps the leaves of the range through the slot's rmap, gfn by
+	 * gfn, and leaves the shadow pages of guest tables alone, as KVM's
+	 * kvm_unmap_gfn_range(). A big range (a slot munmapped) is long, so
+	 * it yields when the notifier may block (range->may_block).
+	 * invalidate_in_progress is raised already, so no fault maps the
+	 * range meanwhile.
 	 */
 	if (mmu->shadow)
 		return !slot->as_id &&
-		       kvmmu_shadow_zap_range(mmu, start, end, z->may_block);
+		       kvmmu_shadow_unmap_range(mmu, slot, start, end,
+						z->may_block);
 	return kvmmu_zap_gfn_range(mmu, slot->as_id, start, end, z->freed);
 }
 

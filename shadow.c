@@ -317,8 +317,7 @@ bool kvmmu_shadow_prepare_delete(struct kvmmu_shadow *s,
 		return false;
 
 	/* Removing the SPTE just returned keeps the walk valid (rmap.c). */
-	for (sptep = kvmmu_rmap_first(&sp->parent_ptes, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
+	kvmmu_for_each_rmap_spte(&sp->parent_ptes, iter, sptep) {
 		WRITE_ONCE(*sptep, 0);
 		kvmmu_rmap_remove(&sp->parent_ptes, sptep);
 	}
@@ -402,8 +401,7 @@ static void shadow_mark_parents_unsync(struct kvmmu_mmu_page *sp)
 	struct kvmmu_rmap_iter iter;
 	u64 *sptep;
 
-	for (sptep = kvmmu_rmap_first(&sp->parent_ptes, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter))
+	kvmmu_for_each_rmap_spte(&sp->parent_ptes, iter, sptep)
 		kvmmu_shadow_mark_unsync_spte(sptep);
 }
 

@@ -75,12 +75,16 @@
  * sharing the arrays, until its zap is over. Leaves are 4K only: the 2M
  * and 1G arrays stay empty.
  *
- * Zaps: the notifier and memslot changes walk the slots meeting the
- * range and, gfn by gfn, zap the shadow pages of the gfn (guest tables)
- * and the leaves in its rmap head (KVM's
- * kvm_mmu_zap_memslot_pages_and_flush() and __kvm_rmap_zap_gfn_range());
- * dirty logging write-protects a slot through its heads. A zap of the
- * whole VM (teardown, the notifier's release) zaps every page instead.
+ * Zaps: every walk of a range of the gfn rmap goes through
+ * sh_walk_slot_rmaps() (KVM's __walk_slot_rmaps()), and every walk of a
+ * head through kvmmu_for_each_rmap_spte(). The notifier zaps the leaves
+ * in the rmap heads of its range only (KVM's kvm_unmap_gfn_range()):
+ * shadow pages of guest tables stay, as KVM's do; memslot changes zap,
+ * gfn by gfn, the shadow pages of the gfn (guest tables) and its leaves
+ * (KVM's kvm_mmu_zap_memslot_pages_and_flush() and
+ * __kvm_rmap_zap_gfn_range()); dirty logging write-protects a slot
+ * through its heads. A zap of the whole VM (teardown, the notifier's
+ * release) zaps every page instead.
  * From process context these walks yield the lock when the scheduler or
  * a waiter needs it, but only after flushing the TLBs and freeing the
  * zapped pages (sh_yield()): no SPTE is ever left zapped but unflushed
@@ -396,6 +400,22 @@ static void sh_drop_orphan(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 }
 
 /*
+ * Clear a present leaf (KVM's mmu_spte_clear_track_bits()): A/D go to
+ * its host page, the counts follow. The caller takes it out of the rmap.
+ */
+static void sh_clear_leaf(struct kvmmu_mmu *mmu, u64 *sptep)
+{
+	u64 spte = xchg(sptep, 0);
+
+	/* An rmap holds present leaves only (KVM's rmap_get_first() BUGs). */
+	if (KVMMU_DEBUG)
+		WARN_ON_ONCE(!kvmmu_spte_present(spte));
+	kvmmu_leaf_page_state(spte);
+	atomic64_dec(&mmu->stats.leaves[0]);
+	sh_zapped(mmu, 1);
+}
+
+/*
  * Clear one SPTE of @sp: a leaf leaves the rmap, a table its child (an
  * unsync child left without a parent is emptied, sh_drop_orphan()).
  */
@@ -409,17 +429,15 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 	if (!kvmmu_spte_present(spte))
 		return false;
 	if (sp->role.level == PG_LEVEL_4K) {
-		spte = xchg(sptep, 0);
 		sh_rmap_remove(mmu, sh_leaf_gfn(sp, idx), sptep);
-		kvmmu_leaf_page_state(spte);
-		atomic64_dec(&mmu->stats.leaves[0]);
-	} else {
-		child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
-		kvmmu_shadow_remove_parent(child, sptep);
-		WRITE_ONCE(*sptep, 0);
-		if (child->unsync && kvmmu_rmap_empty(&child->parent_ptes))
-			sh_drop_orphan(mmu, child);
+		sh_clear_leaf(mmu, sptep);
+		return true;
 	}
+	child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+	kvmmu_shadow_remove_parent(child, sptep);
+	WRITE_ONCE(*sptep, 0);
+	if (child->unsync && kvmmu_rmap_empty(&child->parent_ptes))
+		sh_drop_orphan(mmu, child);
 	sh_zapped(mmu, 1);
 	return true;
 }
@@ -723,23 +741,151 @@ void kvmmu_shadow_make_pages_available(struct kvmmu_mmu *mmu,
 	sh_zap_oldest(mmu, SH_REFILL_PAGES - avail);
 }
 
-/* Zap every leaf in @head (KVM's kvm_zap_rmap()); NULL is empty. */
-static bool sh_zap_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
+/* ---- walks of the gfn rmap ---- */
+
+/*
+ * What a walk of a slot's rmap does with the head of one gfn (KVM's
+ * slot_rmaps_handler): returns whether a flush is needed, or for aging
+ * whether a leaf was young.
+ */
+typedef bool (*sh_rmap_fn)(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
+			   gfn_t gfn, void *data);
+
+/*
+ * Call @fn with the 4K head of every gfn of [@start, @end) in @slot, in
+ * order (KVM's __walk_slot_rmaps()): every walk of a range of the gfn
+ * rmap comes here. @flush: a flush is pending from before. With
+ * @can_yield the lock is dropped between gfns when the scheduler or a
+ * waiter wants it, after flushing what is pending (KVM's flush_on_yield:
+ * sh_yield()). Always inlined, so that @fn is a direct call and the
+ * heads are stepped through as an array, on the notifier's hot path.
+ *
+ * Return: @flush ORed with @fn's results since the last yield.
+ */
+static __always_inline bool sh_walk_slot_rmaps(struct kvmmu_mmu *mmu,
+					       const struct kvmmu_memory_slot *slot,
+					       gfn_t start, gfn_t end,
+					       sh_rmap_fn fn, void *data,
+					       bool flush, bool can_yield)
+{
+	struct kvmmu_rmap_head *head;
+	gfn_t gfn;
+
+	start = max(start, slot->base_gfn);
+	end = min(end, slot->base_gfn + slot->npages);
+	/* NULL for an empty range, or a slot without arrays (WARNed at add). */
+	head = start < end ? sh_slot_head(slot, start) : NULL;
+	if (!head)
+		return flush;
+	for (gfn = start; gfn < end; gfn++, head++) {
+		flush |= fn(mmu, head, gfn, data);
+		if (can_yield && sh_need_yield(mmu)) {
+			sh_yield(mmu, flush);
+			flush = false;
+		}
+	}
+	return flush;
+}
+
+/*
+ * Zap every leaf of @head and empty it in one go (KVM's kvm_zap_rmap(),
+ * kvm_zap_all_rmap_sptes()): no search of the head, nor of the leaf's
+ * slot, per leaf.
+ */
+static bool sh_zap_rmap(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
+			gfn_t gfn, void *data)
 {
 	struct kvmmu_rmap_iter iter;
-	struct kvmmu_mmu_page *sp;
+	u64 *sptep;
+
+	if (kvmmu_rmap_empty(head))
+		return false;
+	kvmmu_for_each_rmap_spte(head, iter, sptep)
+		sh_clear_leaf(mmu, sptep);
+	kvmmu_rmap_clear(head);
+	return true;
+}
+
+/* A memslot's zap of @gfn: its guest tables' pages, then its leaves. */
+static bool sh_zap_gfn_rmap(struct kvmmu_mmu *mmu,
+			    struct kvmmu_rmap_head *head, gfn_t gfn, void *data)
+{
+	bool flush = kvmmu_shadow_zap_gfn(mmu, gfn);
+
+	return sh_zap_rmap(mmu, head, gfn, data) || flush;
+}
+
+/* Take write access from every leaf of @head. */
+static bool sh_wrprot_rmap(struct kvmmu_mmu *mmu,
+			   struct kvmmu_rmap_head *head, gfn_t gfn, void *data)
+{
+	struct kvmmu_rmap_iter iter;
 	bool flush = false;
 	u64 *sptep;
 
-	if (!head)
-		return false;
-	/* The zap removes the SPTE just returned: the walk goes on (rmap.c). */
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
-		sp = kvmmu_sptep_to_sp(sptep);
-		flush |= sh_zap_spte(mmu, sp, sptep - sp->spt);
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
+		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
+				       (unsigned long *)sptep)) {
+			sh_zapped(mmu, 1);
+			flush = true;
+		}
 	}
 	return flush;
+}
+
+/*
+ * Whether a leaf of @head is young; with *(bool *)@clear, clear Accessed
+ * in every leaf that has it, else stop at the first.
+ */
+static bool sh_age_rmap(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head,
+			gfn_t gfn, void *clear)
+{
+	struct kvmmu_rmap_iter iter;
+	bool young = false;
+	u64 *sptep;
+
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
+		if (!(READ_ONCE(*sptep) & KVMMU_SPTE_ACCESSED))
+			continue;
+		if (!*(bool *)clear)
+			return true;
+		clear_bit(KVMMU_SPTE_ACCESSED_BIT, (unsigned long *)sptep);
+		young = true;
+	}
+	return young;
+}
+
+/**
+ * kvmmu_shadow_unmap_range - zap the leaves that map gfns of a slot.
+ * @mmu: the MMU; lock held for write, and vm->srcu.
+ * @slot: a slot of address space 0 (INVALID ones too: their leaves are
+ *        not zapped yet).
+ * @start: first gfn.
+ * @end: gfn after the last; the range is cut to @slot.
+ * @can_yield: the lock may be dropped between gfns, after a flush (a
+ *             blockable notifier range, KVM's range->may_block).
+ *
+ * The mmu notifier's zap, KVM's kvm_unmap_gfn_range() and
+ * __kvm_rmap_zap_gfn_range(): leaves only, through the slot's rmap. The
+ * shadow pages of guest tables in the range stay: they hold no host page
+ * of the table, and what they shadow is read through the HVA again at
+ * the next fault or sync; a table whose content the VMM replaces
+ * (MADV_DONTNEED, a hole punched) is not resynced for it, as under KVM,
+ * which keeps shadow pages in step with the guest's writes only.
+ *
+ * Return: whether a flush is needed before unlocking (what a yield
+ * flushed is not counted).
+ */
+bool kvmmu_shadow_unmap_range(struct kvmmu_mmu *mmu,
+			      const struct kvmmu_memory_slot *slot,
+			      gfn_t start, gfn_t end, bool can_yield)
+{
+	shadow_assert_write_locked(mmu);
+	/* No shadow page, no leaf: most invalidations of a VMM's mm. */
+	if (!mmu->sp.nr_pages)
+		return false;
+	return sh_walk_slot_rmaps(mmu, slot, start, end, sh_zap_rmap, NULL,
+				  false, can_yield);
 }
 
 /**
@@ -748,13 +894,15 @@ static bool sh_zap_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
  * @start: first gfn.
  * @end: gfn after the last.
  * @can_yield: process context: the lock may be dropped between gfns
- *             (after a flush); false in the mmu notifier.
+ *             (after a flush).
  *
  * For each gfn of the range that a slot of address space 0 holds
  * (INVALID ones too: a delete or a move zaps through its INVALID copy),
  * the shadow pages of that gfn (guest tables) and, through the slot's
- * rmap, the leaves mapping it: KVM's kvm_mmu_zap_memslot_pages_and_flush()
- * and __kvm_rmap_zap_gfn_range(). A gfn without a slot has neither.
+ * rmap, the leaves mapping it: KVM's kvm_arch_flush_shadow_memslot()
+ * without KVM_X86_QUIRK_SLOT_ZAP_ALL, kvm_unmap_gfn_range() then
+ * kvm_mmu_zap_memslot_pages_and_flush(). A gfn without a slot has
+ * neither. The mmu notifier zaps leaves only (kvmmu_shadow_unmap_range()).
  *
  * Return: whether a flush is needed before unlocking (what a yield
  * flushed is not counted).
@@ -765,45 +913,16 @@ bool kvmmu_shadow_zap_range(struct kvmmu_mmu *mmu, gfn_t start, gfn_t end,
 	struct kvmmu_memslots *slots = kvmmu_memslots(mmu->vm, 0);
 	struct kvmmu_memory_slot *slot;
 	bool flush = false;
-	gfn_t gfn, last;
 
 	shadow_assert_write_locked(mmu);
 	if (end <= start || !mmu->sp.nr_pages)
 		return false;
 	for (slot = kvmmu_memslot_gfn_first(slots, start);
 	     slot && slot->base_gfn < end;
-	     slot = kvmmu_memslot_next(slots, slot)) {
-		gfn = max(start, slot->base_gfn);
-		last = min(end, slot->base_gfn + slot->npages);
-		for (; gfn < last; gfn++) {
-			flush |= kvmmu_shadow_zap_gfn(mmu, gfn);
-			flush |= sh_zap_head(mmu, sh_slot_head(slot, gfn));
-			if (can_yield && sh_need_yield(mmu)) {
-				sh_yield(mmu, flush);
-				flush = false;
-			}
-		}
-	}
-	return flush;
-}
-
-/* Take write access from every leaf of @head; NULL is empty. */
-static bool sh_wrprot_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
-{
-	struct kvmmu_rmap_iter iter;
-	bool flush = false;
-	u64 *sptep;
-
-	if (!head)
-		return false;
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
-		if (test_and_clear_bit(KVMMU_SPTE_WRITABLE_BIT,
-				       (unsigned long *)sptep)) {
-			sh_zapped(mmu, 1);
-			flush = true;
-		}
-	}
+	     slot = kvmmu_memslot_next(slots, slot))
+		flush = sh_walk_slot_rmaps(mmu, slot, start, end,
+					   sh_zap_gfn_rmap, NULL, flush,
+					   can_yield);
 	return flush;
 }
 
@@ -816,9 +935,12 @@ static bool sh_wrprot_head(struct kvmmu_mmu *mmu, struct kvmmu_rmap_head *head)
  */
 bool kvmmu_shadow_wrprot_gfn(struct kvmmu_mmu *mmu, gfn_t gfn)
 {
+	struct kvmmu_rmap_head *head;
+
 	shadow_assert_write_locked(mmu);
 	/* A gfn without a slot (a CR3 outside memory) has no leaves. */
-	return sh_wrprot_head(mmu, sh_gfn_head(mmu, gfn));
+	head = sh_gfn_head(mmu, gfn);
+	return head && sh_wrprot_rmap(mmu, head, gfn, NULL);
 }
 
 /**
@@ -838,18 +960,9 @@ bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
 			       const struct kvmmu_memory_slot *slot,
 			       gfn_t start, gfn_t end, bool can_yield)
 {
-	bool flush = false;
-	gfn_t gfn;
-
 	shadow_assert_write_locked(mmu);
-	for (gfn = start; gfn < end; gfn++) {
-		flush |= sh_wrprot_head(mmu, sh_slot_head(slot, gfn));
-		if (can_yield && sh_need_yield(mmu)) {
-			sh_yield(mmu, flush);
-			flush = false;
-		}
-	}
-	return flush;
+	return sh_walk_slot_rmaps(mmu, slot, start, end, sh_wrprot_rmap, NULL,
+				  false, can_yield);
 }
 
 /**
@@ -859,14 +972,14 @@ bool kvmmu_shadow_wrprot_range(struct kvmmu_mmu *mmu,
  * @start: first gfn, in @slot.
  * @end: gfn after the last, at most @slot's end.
  * @clear: clear the Accessed bits found set (clear_young and
- *         clear_flush_young); else only test, stopping at the first
- *         (test_young).
+ *         clear_flush_young); else only test (test_young).
  *
  * KVM's kvm_rmap_age_gfn_range() for SPTEs with A/D bits: the CPU walks
  * shadow SPTEs as any page table and sets A in them again on the next
  * access, once the TLB no longer holds the translation (the caller
  * flushes for clear_flush_young). No SPTE is zapped or loses a
- * permission: nothing to flush before unlocking.
+ * permission: nothing to flush before unlocking. Never yields (the
+ * notifier's aging may run in atomic context).
  *
  * Return: whether a leaf mapping the range had Accessed set.
  */
@@ -874,29 +987,9 @@ bool kvmmu_shadow_age_range(struct kvmmu_mmu *mmu,
 			    const struct kvmmu_memory_slot *slot,
 			    gfn_t start, gfn_t end, bool clear)
 {
-	struct kvmmu_rmap_head *head;
-	struct kvmmu_rmap_iter iter;
-	bool young = false;
-	gfn_t gfn;
-	u64 *sptep;
-
 	shadow_assert_write_locked(mmu);
-	for (gfn = start; gfn < end; gfn++) {
-		head = sh_slot_head(slot, gfn);
-		if (!head)
-			return young;
-		for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-		     sptep = kvmmu_rmap_next(&iter)) {
-			if (!(READ_ONCE(*sptep) & KVMMU_SPTE_ACCESSED))
-				continue;
-			if (!clear)
-				return true;
-			clear_bit(KVMMU_SPTE_ACCESSED_BIT,
-				  (unsigned long *)sptep);
-			young = true;
-		}
-	}
-	return young;
+	return sh_walk_slot_rmaps(mmu, slot, start, end, sh_age_rmap, &clear,
+				  false, false);
 }
 
 /**
@@ -926,8 +1019,7 @@ unsigned int kvmmu_shadow_gfn_leaves(struct kvmmu_mmu *mmu, gfn_t gfn,
 	lockdep_assert_held(&mmu->lock);
 	if (!head)
 		return 0;
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
 		v = READ_ONCE(*sptep);
 		if (!n++)
 			*spte = v;
@@ -1683,8 +1775,8 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 		set_bit(fault->gfn - fault->base_gfn, fault->dirty_bitmap);
 	/* Too many: all go, this one too; the next faults start over. */
 	if (nr > SH_RMAP_RECYCLE) {
-		*flush |= sh_zap_head(mmu, sh_slot_head(fault->slot,
-							fault->gfn));
+		*flush |= sh_zap_rmap(mmu, sh_slot_head(fault->slot, fault->gfn),
+				      fault->gfn, NULL);
 		atomic64_inc(&mmu->stats.rmap_recycled);
 	}
 	return KVMMU_MAP_DONE;

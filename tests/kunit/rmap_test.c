@@ -84,8 +84,7 @@ static u64 walk_set(struct kunit *test, struct kvmmu_rmap_head *head)
 	u64 *sptep, seen = 0;
 	long idx;
 
-	for (sptep = kvmmu_rmap_first(head, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
+	kvmmu_for_each_rmap_spte(head, iter, sptep) {
 		idx = sptep - f->sptes;
 		KUNIT_ASSERT_TRUE(test, idx >= 0 && idx < RT_SPTES);
 		KUNIT_EXPECT_FALSE_MSG(test, seen & BIT_ULL(idx),
@@ -763,8 +762,7 @@ static void shadow_parents(struct kunit *test)
 	link_sp(test, p, 7, child);
 	link_sp(test, q, 0, child);
 	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child->parent_ptes), 3U);
-	for (sptep = kvmmu_rmap_first(&child->parent_ptes, &iter); sptep;
-	     sptep = kvmmu_rmap_next(&iter)) {
+	kvmmu_for_each_rmap_spte(&child->parent_ptes, iter, sptep) {
 		struct kvmmu_mmu_page *owner = kvmmu_sptep_to_sp(sptep);
 
 		KUNIT_EXPECT_TRUE(test, owner == p || owner == q);
@@ -1178,6 +1176,19 @@ static unsigned int smmu_rmap_count(struct kunit *test, gfn_t gfn)
 	return n;
 }
 
+/* The slot of address space 0 holding @gfn; the case stops without one. */
+static struct kvmmu_memory_slot *smmu_slot(struct kunit *test, gfn_t gfn)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *slot;
+
+	mutex_lock(&f->vm.slots_lock);
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), gfn);
+	mutex_unlock(&f->vm.slots_lock);
+	KUNIT_ASSERT_NOT_NULL(test, slot);
+	return slot;
+}
+
 static union kvmmu_page_role smmu_role(int level, bool direct)
 {
 	union kvmmu_page_role role = base_role();
@@ -1218,12 +1229,8 @@ static void smmu_gfn_rmap(struct kunit *test)
 			1U);
 
 	/* The heads are the slots' array entries, at gfn - base_gfn. */
-	mutex_lock(&f->vm.slots_lock);
-	s0 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), 0x205);
-	s1 = kvmmu_gfn_to_memslot(kvmmu_memslots(&f->vm, 0), SMMU_BASE1);
-	mutex_unlock(&f->vm.slots_lock);
-	KUNIT_ASSERT_NOT_NULL(test, s0);
-	KUNIT_ASSERT_NOT_NULL(test, s1);
+	s0 = smmu_slot(test, 0x205);
+	s1 = smmu_slot(test, SMMU_BASE1);
 	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s0->rmap.heads[0][0x205]), 3U);
 	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&s1->rmap.heads[0][0]), 1U);
 	KUNIT_EXPECT_EQ(test,
@@ -1361,6 +1368,74 @@ static void smmu_protect_and_zap(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
 					    smmu_role(PG_LEVEL_4K, false)), pt);
 	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 2UL);
+}
+
+/*
+ * The notifier's zap (kvmmu_shadow_unmap_range(), KVM's
+ * kvm_unmap_gfn_range()): the leaves of the range go, all of a head at
+ * once (20 of one gfn: two descriptors freed), including a leaf of a
+ * guest table's own gfn; the shadow pages of guest tables in the range
+ * stay, linked and valid; a range is cut to its slot. A memslot zap of
+ * the same range takes those pages as well.
+ */
+static void smmu_unmap_keeps_tables(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_memory_slot *s0, *s1;
+	struct kvmmu_mmu_page *pt, *pd;
+	bool b[3];
+	int i;
+
+	pt = smmu_page(test, 0x50, smmu_role(PG_LEVEL_4K, false));
+	pd = smmu_page(test, 0x51, smmu_role(PG_LEVEL_2M, false));
+	smmu_leaf(test, pt, 1, 0x50);
+	smmu_leaf(test, pt, 2, 0x51);
+	smmu_leaf(test, pt, 3, 0x54);
+	for (i = 10; i < 30; i++)
+		smmu_leaf(test, pt, i, 0x53);
+	smmu_leaf(test, pt, 40, SMMU_BASE1);
+	smmu_leaf(test, pt, 41, SMMU_BASE1 + 1);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x53), 20U);
+
+	s0 = smmu_slot(test, 0);
+	s1 = smmu_slot(test, SMMU_BASE1);
+	smmu_lock(f);
+	b[0] = kvmmu_shadow_unmap_range(&f->mmu, s0, 0x50, 0x54, false);
+	b[1] = kvmmu_shadow_unmap_range(&f->mmu, s1, SMMU_BASE1 - 8,
+					SMMU_BASE1 + 1, false);
+	b[2] = list_empty(&f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, b[0]);
+	KUNIT_EXPECT_TRUE(test, b[1]);
+	KUNIT_EXPECT_TRUE(test, b[2]);
+	KUNIT_EXPECT_EQ(test, pt->spt[1], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[2], 0ULL);
+	for (i = 10; i < 30; i++)
+		KUNIT_EXPECT_EQ(test, pt->spt[i], 0ULL);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x50), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x53), 0U);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], SMMU_LEAF(0x100054));
+	KUNIT_EXPECT_EQ(test, pt->spt[40], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[41], SMMU_LEAF(0x100000 + SMMU_BASE1 + 1));
+	/* The guest tables' pages stay, found by (gfn, role). */
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x50,
+					    smmu_role(PG_LEVEL_4K, false)), pt);
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x51,
+					    smmu_role(PG_LEVEL_2M, false)), pd);
+	KUNIT_EXPECT_FALSE(test, pt->role.invalid);
+	KUNIT_EXPECT_EQ(test, f->mmu.sp.nr_pages, 2UL);
+
+	/* A memslot's zap (delete, move) takes them. */
+	smmu_lock(f);
+	b[0] = kvmmu_shadow_zap_range(&f->mmu, 0x50, 0x52, false);
+	kvmmu_shadow_commit_delete(&f->mmu.sp, &f->mmu.sp_zapped);
+	smmu_unlock(f);
+	KUNIT_EXPECT_TRUE(test, b[0]);
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x50,
+					  smmu_role(PG_LEVEL_4K, false)));
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x51,
+					  smmu_role(PG_LEVEL_2M, false)));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x54), 0U);
 }
 
 /*
@@ -1747,6 +1822,7 @@ static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_zap_yield_flushes),
 	KUNIT_CASE(smmu_age_range),
 	KUNIT_CASE(smmu_protect_and_zap),
+	KUNIT_CASE(smmu_unmap_keeps_tables),
 	KUNIT_CASE(smmu_dump),
 	KUNIT_CASE(smmu_reclaim_busy),
 	KUNIT_CASE(smmu_rmap_recycle),

@@ -28,6 +28,12 @@
  *   mmio_behind_mapping   an unmapped GPA behind a guest mapping: MMIO exit
  *                         with that GPA, load and store
  *   host_dontneed         MADV_DONTNEED under a mapped page: zeros
+ *   host_dontneed_page_table  MADV_DONTNEED of a guest page table the
+ *                         guest has used: its translations stay (also
+ *                         after INVLPG) until the guest writes the table,
+ *                         as KVM's (a host invalidation zaps leaves, not
+ *                         shadow pages); a new walk reads zeros; the
+ *                         guest's next PTE store is seen after INVLPG
  *   dirty_log             LOG_DIRTY_PAGES: exactly the pages written, again
  *                         after each harvest
  *   slot_delete           a deleted slot behind a guest mapping: MMIO
@@ -817,6 +823,43 @@ TEST_F(sh, host_dontneed)
 	EXPECT_EQ(0ULL, must(_metadata, self, OP_R64, va + 8, 0));
 	must(_metadata, self, OP_W64, va, 0x1515);
 	EXPECT_EQ(0x1515ULL, *(uint64_t *)page);
+}
+
+/*
+ * The VMM drops the host page of a guest page table (PT_A1, the window's)
+ * that the guest has translated through. KVM's invalidation zaps the
+ * leaves that map the dropped range, not the shadow page of the table
+ * (kvm_unmap_gfn_range() walks the rmap only): the shadow keeps the old
+ * translation, and INVLPG of a table in sync does not reread it. A walk
+ * that the shadow cannot answer reads the table anew (zeros: not
+ * present), and a store by the guest to the table is tracked as before.
+ * kvmmu zapped the table's shadow page here once, so the first read
+ * after the madvise was a #PF. The data pages are 2M and more above
+ * PT_A1: a THP split by the madvise invalidates the whole 2M around it
+ * (their leaves would go, and the next walk would read zeros).
+ */
+#define DONTNEED_DATA	0x300000UL
+
+TEST_F(sh, host_dontneed_page_table)
+{
+	uint64_t va = WINDOW + 3 * 0x1000, ptep = PT_A1 + 3 * 8;
+
+	*(uint64_t *)(self->mem + DONTNEED_DATA) = 0x3333;
+	*(uint64_t *)(self->mem + DONTNEED_DATA + 0x1000) = 0x5555;
+	*pte(self, ptep) = DONTNEED_DATA | P | RW;
+	EXPECT_EQ(0x3333ULL, must(_metadata, self, OP_R64, va, 0));
+	ASSERT_EQ(0, madvise(self->mem + PT_A1, 0x1000, MADV_DONTNEED));
+	EXPECT_EQ(0ULL, *pte(self, ptep));
+	EXPECT_EQ(0x3333ULL, must(_metadata, self, OP_R64, va, 0));
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0x3333ULL, must(_metadata, self, OP_R64, va, 0));
+	/* Entry 12 was never used (nor prefetched: A clear): read anew. */
+	expect_pf(_metadata, self, OP_R64, WINDOW + 12 * 0x1000, 0);
+	/* The guest's own store to the table, then INVLPG: the next page. */
+	must(_metadata, self, OP_W64, ptep, (DONTNEED_DATA + 0x1000) | P | RW);
+	EXPECT_EQ((DONTNEED_DATA + 0x1000) | P | RW, *pte(self, ptep) & ~ACC);
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0x5555ULL, must(_metadata, self, OP_R64, va, 0));
 }
 
 /* KVM_GET_DIRTY_LOG of slot 0: is the page at @gpa logged? */
