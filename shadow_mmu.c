@@ -1635,6 +1635,65 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	return KVMMU_MAP_DONE;
 }
 
+/* KVM's PTE_PREFETCH_NUM: the aligned group of leaves a fault may fill. */
+#define SH_PREFETCH_NUM	8
+
+/*
+ * Map the neighbours of leaf @idx of the direct page @sp whose host pages
+ * are present, with @sp's access (KVM's direct_pte_prefetch() and
+ * direct_pte_prefetch_many(), which FNAME(pte_prefetch) calls for a
+ * direct page): below a guest huge page, or with paging off, the guest
+ * gives every frame of the range the same rights, so only the host has a
+ * say. GUP-fast only: a page the host has not mapped is left to its own
+ * fault. Skipped while an invalidation is in progress (its range may be
+ * among them; under mmu->lock none can start) or with dirty logging
+ * (KVM's gfn_to_memslot_dirty_bitmap()). A prefetched leaf is not
+ * Accessed (make_spte() with prefetch) and, for a gfn a guest table in
+ * sync lives in, not writable. Frames outside @fault's slot are skipped.
+ * mmu->lock held for write, SRCU held.
+ */
+static void sh_direct_prefetch(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+			       struct kvmmu_mmu_page *sp, unsigned int idx,
+			       const struct kvmmu_page_fault *fault)
+{
+	const struct kvmmu_memory_slot *slot = fault->slot;
+	unsigned int i, access, first = idx & ~(SH_PREFETCH_NUM - 1);
+	struct page *page;
+	u64 *sptep, new;
+	gfn_t gfn;
+
+	if (mmu->invalidate_in_progress || slot->dirty_bitmap ||
+	    (slot->flags & KVM_MEM_READONLY))
+		return;
+	for (i = first; i < first + SH_PREFETCH_NUM; i++) {
+		sptep = &sp->spt[i];
+		gfn = sp->gfn + i;
+		if (i == idx || kvmmu_spte_present(READ_ONCE(*sptep)) ||
+		    gfn < slot->base_gfn || gfn >= slot->base_gfn + slot->npages)
+			continue;
+		/* A new rmap head may take a descriptor (topped up for 8). */
+		if (!c->sc.desc.nobjs)
+			return;
+		if (!get_user_page_fast_only(kvmmu_memslot_gfn_to_hva(slot, gfn),
+					     FOLL_WRITE, &page))
+			continue;
+		access = sp->role.access;
+		if (kvmmu_shadow_gfn_protected(mmu, gfn))
+			access &= ~KVMMU_ACC_WRITE;
+		new = kvmmu_make_leaf_spte(&kvmmu_shadow_format,
+					   page_to_pfn(page), PG_LEVEL_4K,
+					   access, false) & ~KVMMU_SPTE_ACCESSED;
+		if (sh_rmap_add(c, slot, gfn, sptep)) {
+			put_page(page);
+			return;
+		}
+		WRITE_ONCE(*sptep, new);
+		atomic64_inc(&mmu->stats.leaves[0]);
+		/* The SPTE holds no reference: the notifier zaps it first. */
+		put_page(page);
+	}
+}
+
 /**
  * kvmmu_shadow_map - build the shadow path of a fault and its leaf.
  * @mmu: the MMU; lock held for write.
@@ -1782,8 +1841,11 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		if (s->cr4 & X86_CR4_SMEP)
 			leaf_access &= ~KVMMU_ACC_EXEC;
 	}
-	return sh_set_leaf(mmu, c, sp, kvmmu_spte_index(gva >> PAGE_SHIFT, 1),
-			leaf_access, dirty_ok, fault, flush);
+	idx = kvmmu_spte_index(gva >> PAGE_SHIFT, 1);
+	l = sh_set_leaf(mmu, c, sp, idx, leaf_access, dirty_ok, fault, flush);
+	if (l == KVMMU_MAP_DONE && sp->role.direct)
+		sh_direct_prefetch(mmu, c, sp, idx, fault);
+	return l;
 }
 
 /**
