@@ -339,6 +339,21 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 			unsigned int idx);
 
 /*
+ * Zap every present SPTE of @sp. The test is made here, in the loop: most
+ * of a page's 512 entries are empty, and a call per entry (stack frame,
+ * stack protector, return thunk) costs more than the test (KVM's
+ * kvm_sync_spte() and mmu_page_zap_pte() are inlined into their loops).
+ */
+static void sh_zap_sptes(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+		if (kvmmu_spte_present(READ_ONCE(sp->spt[i])))
+			sh_zap_spte(mmu, sp, i);
+}
+
+/*
  * An unsync leaf page lost its last parent: no root reaches it, so no
  * sync would ever be asked for it (KVM zaps the unsync children of a page
  * it zaps, mmu_zap_unsync_children(), and forgets parentless ones, which
@@ -350,10 +365,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
  */
 static void sh_drop_orphan(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 {
-	unsigned int i;
-
-	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-		sh_zap_spte(mmu, sp, i);
+	sh_zap_sptes(mmu, sp);
 	kvmmu_shadow_clear_unsync(&mmu->sp, sp);
 	kvmmu_shadow_wrprot_gfn(mmu, sp->gfn);
 }
@@ -389,10 +401,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 
 static void sh_zap_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 {
-	unsigned int i;
-
-	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-		sh_zap_spte(mmu, sp, i);
+	sh_zap_sptes(mmu, sp);
 	kvmmu_ledger_zapped(1);	/* its parents' SPTEs, below */
 	kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
 }
@@ -975,6 +984,9 @@ static bool sh_sync_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 	int r;
 
 	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
+		/* Empty entries are skipped here: see sh_zap_sptes(). */
+		if (!kvmmu_spte_present(READ_ONCE(sp->spt[i])))
+			continue;
 		r = sh_sync_spte(mmu, sp, i);
 		if (r < 0) {
 			sh_zap_page(mmu, sp);
