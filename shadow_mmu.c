@@ -22,7 +22,11 @@
  *   - the leaf allows what every level of the guest's walk allows, and
  *     writes only if the guest PTE is dirty (or this write makes it so),
  *     the host page is writable, dirty logging has logged it, and the gfn
- *     is not a guest page table.
+ *     is not a guest page table;
+ *   - a leaf of a direct page brings the not yet mapped leaves of its
+ *     aligned group of 8 whose host pages are present, not Accessed
+ *     (sh_direct_prefetch(), KVM's direct_pte_prefetch()); indirect
+ *     pages do not prefetch (FNAME(pte_prefetch) is not done).
  *
  * Write protection: creating an indirect page takes write access from
  * every leaf mapping its gfn (through the gfn rmap) and flushes at once,
@@ -380,6 +384,21 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 			unsigned int idx);
 
 /*
+ * Zap every present SPTE of @sp. The test is made here, in the loop: most
+ * of a page's 512 entries are empty, and a call per entry (stack frame,
+ * stack protector, return thunk) costs more than the test (KVM's
+ * kvm_sync_spte() and mmu_page_zap_pte() are inlined into their loops).
+ */
+static void sh_zap_sptes(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
+{
+	unsigned int i;
+
+	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
+		if (kvmmu_spte_present(READ_ONCE(sp->spt[i])))
+			sh_zap_spte(mmu, sp, i);
+}
+
+/*
  * An unsync leaf page lost its last parent: no root reaches it, so no
  * sync would ever be asked for it (KVM zaps the unsync children of a page
  * it zaps, mmu_zap_unsync_children(), and forgets parentless ones, which
@@ -391,10 +410,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
  */
 static void sh_drop_orphan(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 {
-	unsigned int i;
-
-	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-		sh_zap_spte(mmu, sp, i);
+	sh_zap_sptes(mmu, sp);
 	kvmmu_shadow_clear_unsync(&mmu->sp, sp);
 	kvmmu_shadow_wrprot_gfn(mmu, sp->gfn);
 }
@@ -444,10 +460,7 @@ static bool sh_zap_spte(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp,
 
 static void sh_zap_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 {
-	unsigned int i;
-
-	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++)
-		sh_zap_spte(mmu, sp, i);
+	sh_zap_sptes(mmu, sp);
 	sh_zapped(mmu, 1);	/* its parents' SPTEs, below */
 	kvmmu_shadow_prepare_delete(&mmu->sp, sp, &mmu->sp_zapped);
 }
@@ -1104,6 +1117,9 @@ static bool sh_sync_page(struct kvmmu_mmu *mmu, struct kvmmu_mmu_page *sp)
 	int r;
 
 	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
+		/* Empty entries are skipped here: see sh_zap_sptes(). */
+		if (!kvmmu_spte_present(READ_ONCE(sp->spt[i])))
+			continue;
 		r = sh_sync_spte(mmu, sp, i);
 		if (r < 0) {
 			sh_zap_page(mmu, sp);
@@ -1782,6 +1798,92 @@ static int sh_set_leaf(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
 	return KVMMU_MAP_DONE;
 }
 
+/* KVM's PTE_PREFETCH_NUM: the aligned group of leaves a fault may fill. */
+#define SH_PREFETCH_NUM	8
+
+/*
+ * Map leaves [@start, @end) of the direct page @sp, none present, if their
+ * host pages are present and writable (KVM's direct_pte_prefetch_many():
+ * one GUP-fast walk for the run, gfn_to_page_many_atomic()). Frames
+ * outside @slot, the fault's, are not looked at. Return: 0 if every leaf
+ * of the run was mapped, -1 to prefetch no further.
+ */
+static int sh_prefetch_run(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+			   struct kvmmu_mmu_page *sp,
+			   const struct kvmmu_memory_slot *slot,
+			   unsigned int start, unsigned int end)
+{
+	struct page *pages[SH_PREFETCH_NUM];
+	gfn_t gfn = sp->gfn + start;
+	unsigned int access;
+	int i, n, nr = end - start;
+	u64 new;
+
+	if (gfn < slot->base_gfn || gfn + nr > slot->base_gfn + slot->npages)
+		return -1;
+	n = get_user_pages_fast_only(kvmmu_memslot_gfn_to_hva(slot, gfn), nr,
+				     FOLL_WRITE, pages);
+	for (i = 0; i < n; i++, gfn++) {
+		/* A new rmap head may take a descriptor (topped up for 8). */
+		if (c->sc.desc.nobjs &&
+		    sh_rmap_add(c, slot, gfn, &sp->spt[start + i]) >= 0) {
+			access = sp->role.access;
+			if (kvmmu_shadow_gfn_protected(mmu, gfn))
+				access &= ~KVMMU_ACC_WRITE;
+			new = kvmmu_make_leaf_spte(&kvmmu_shadow_format,
+						   page_to_pfn(pages[i]),
+						   PG_LEVEL_4K, access, false);
+			WRITE_ONCE(sp->spt[start + i], new & ~KVMMU_SPTE_ACCESSED);
+			atomic64_inc(&mmu->stats.leaves[0]);
+		} else {
+			nr = 0;		/* no descriptor: stop after this run */
+		}
+		/* The SPTE holds no reference: the notifier zaps it first. */
+		put_page(pages[i]);
+	}
+	return n == nr ? 0 : -1;
+}
+
+/*
+ * Map the neighbours of leaf @idx of the direct page @sp whose host pages
+ * are present, with @sp's access (KVM's direct_pte_prefetch() and
+ * __direct_pte_prefetch(), which FNAME(pte_prefetch) calls for a direct
+ * page): below a guest huge page, or with paging off, the guest gives
+ * every frame of the range the same rights, so only the host has a say.
+ * The runs of empty entries in the aligned group of 8 are filled by
+ * GUP-fast, stopping at the first host page that is not there (first
+ * touches fault one by one, as in KVM, at the cost of one failed GUP-fast
+ * walk each). Skipped while an invalidation is in progress (its range may
+ * be among them; under mmu->lock none can start) or with dirty logging
+ * (KVM's gfn_to_memslot_dirty_bitmap()). A prefetched leaf is not
+ * Accessed (make_spte() with prefetch) and, for a gfn a guest table in
+ * sync lives in, not writable. mmu->lock held for write, SRCU held.
+ */
+static void sh_direct_prefetch(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+			       struct kvmmu_mmu_page *sp, unsigned int idx,
+			       const struct kvmmu_page_fault *fault)
+{
+	const struct kvmmu_memory_slot *slot = fault->slot;
+	unsigned int i, first = idx & ~(SH_PREFETCH_NUM - 1);
+	int start = -1;
+
+	if (mmu->invalidate_in_progress || slot->dirty_bitmap ||
+	    (slot->flags & KVM_MEM_READONLY))
+		return;
+	for (i = first; i < first + SH_PREFETCH_NUM; i++) {
+		if (i != idx && !kvmmu_spte_present(READ_ONCE(sp->spt[i]))) {
+			if (start < 0)
+				start = i;
+			continue;
+		}
+		if (start >= 0 && sh_prefetch_run(mmu, c, sp, slot, start, i))
+			return;
+		start = -1;
+	}
+	if (start >= 0)
+		sh_prefetch_run(mmu, c, sp, slot, start, i);
+}
+
 /**
  * kvmmu_shadow_map - build the shadow path of a fault and its leaf.
  * @mmu: the MMU; lock held for write.
@@ -1929,8 +2031,11 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		if (s->cr4 & X86_CR4_SMEP)
 			leaf_access &= ~KVMMU_ACC_EXEC;
 	}
-	return sh_set_leaf(mmu, c, sp, kvmmu_spte_index(gva >> PAGE_SHIFT, 1),
-			leaf_access, dirty_ok, fault, flush);
+	idx = kvmmu_spte_index(gva >> PAGE_SHIFT, 1);
+	l = sh_set_leaf(mmu, c, sp, idx, leaf_access, dirty_ok, fault, flush);
+	if (l == KVMMU_MAP_DONE && sp->role.direct)
+		sh_direct_prefetch(mmu, c, sp, idx, fault);
+	return l;
 }
 
 /**

@@ -1276,14 +1276,19 @@ TEST_F(sh, vmm_repoints_huge_pde)
 
 	if (kvmmu_is_stock())
 		SKIP(return, "stock KVM WARNs on this (kvm_mmu_page_set_translation)");
+	/*
+	 * +0x9000 is outside the aligned 8 frames around +0x3000 that the
+	 * fault at +0x3000 may prefetch (direct_pte_prefetch()): a frame the
+	 * old direct page has not mapped, so its first access faults.
+	 */
 	*(uint64_t *)(self->mem + HUGE_VA + 0x3000) = 0x11;
-	*(uint64_t *)(self->mem + HUGE_VA + 0x5000) = 0x22;
-	*(uint64_t *)(self->mem + new_pa + 0x5000) = 0x33;
+	*(uint64_t *)(self->mem + HUGE_VA + 0x9000) = 0x22;
+	*(uint64_t *)(self->mem + new_pa + 0x9000) = 0x33;
 	EXPECT_EQ(0x11ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x3000, 0));
 
 	/* The host's store, not the guest's: nothing is zapped. */
 	*pte(self, PD_A + 16) = new_pa | P | RW | PS;
-	EXPECT_EQ(0x33ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x5000, 0));
+	EXPECT_EQ(0x33ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x9000, 0));
 	/* And a page the old direct page had mapped, after a flush. */
 	must(_metadata, self, OP_INVLPG, HUGE_VA + 0x3000, 0);
 	*(uint64_t *)(self->mem + new_pa + 0x3000) = 0x44;
