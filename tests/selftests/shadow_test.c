@@ -1295,6 +1295,33 @@ TEST_F(sh, vmm_repoints_huge_pde)
 	EXPECT_EQ(0x44ULL, must(_metadata, self, OP_R64, HUGE_VA + 0x3000, 0));
 }
 
+/*
+ * A fault under a guest huge page (a direct shadow page) also maps the
+ * frames of its aligned group of 8 whose host pages are present (KVM's
+ * direct_pte_prefetch()): the next seven reads take no #PF exit, only
+ * the port I/O that ends each operation (14 exits without prefetch).
+ * kvm_amd npt=0 prefetches the same way, or maps the 2M page whole.
+ * KVM_GET_STATS_FD: vCPU "exits".
+ */
+TEST_F(sh, prefetch_direct)
+{
+	const uint64_t va = HUGE_VA + 0x10000;
+	long long exits;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		*(uint64_t *)(self->mem + va + i * 0x1000) = 0x100 + i;
+	EXPECT_EQ(0x100ULL, must(_metadata, self, OP_R64, va, 0));
+	exits = vm_stat(_metadata, self->vcpufd, "exits");
+	ASSERT_LE(0, exits);
+	for (i = 1; i < 8; i++)
+		EXPECT_EQ(0x100ULL + i,
+			  must(_metadata, self, OP_R64, va + i * 0x1000, 0));
+	exits = vm_stat(_metadata, self->vcpufd, "exits") - exits;
+	TH_LOG("7 reads beside a first one, %lld exits", exits);
+	EXPECT_GT(11, exits);
+}
+
 /* Without TDP KVM offers no PKU (kvm_set_cpu_caps()), so CR4.PKE is reserved. */
 TEST_F(sh, no_pku)
 {
