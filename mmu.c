@@ -279,7 +279,7 @@ void kvmmu_mmu_flush_locked(struct kvmmu_mmu *mmu)
 	lockdep_assert_held(&mmu->lock);
 	kvmmu_flush_remote_tlbs(mmu->vm);
 	kvmmu_ledger_flushed();
-	/* Written under the write lock only when it is set: a shadow MMU's. */
+	/* A shadow MMU flushes under the write lock: sh_unflushed's lock. */
 	if (mmu->shadow)
 		mmu->sh_unflushed = false;
 }

@@ -291,9 +291,13 @@ out:
 bool kvmmu_zap_gfn_range(struct kvmmu_mmu *mmu, int as_id, gfn_t start,
 			 gfn_t end, struct list_head *freed)
 {
-	/* tdp=0: the shadow pages and leaves of the range (shadow_mmu.c). */
-	if (mmu->shadow)
-		return !as_id && kvmmu_shadow_zap_range(mmu, start, end, false);
+	/*
+	 * The NPT's: tdp=0 zaps through the slots' rmaps instead, leaves only
+	 * for the notifier (kvmmu_shadow_unmap_range()), pages too for a
+	 * memslot change (kvmmu_shadow_zap_range()).
+	 */
+	if (WARN_ON_ONCE(mmu->shadow))
+		return false;
 	return kvmmu_tdp_zap_range(mmu, as_id, start, end, freed, false);
 }
 
