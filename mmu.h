@@ -253,6 +253,8 @@ union kvmmu_page_role {
  *              on, invalid, until the count drops to 0.
  * @gfns: indirect level-1 pages: the GFN each leaf SPTE maps (the guest
  *        PTE's), for the rmap; NULL elsewhere (a direct page computes it).
+ * @check_gen: debug kernels: the kvmmu_shadow @check_gen of the last
+ *             unsync check that visited the page (each page once).
  */
 struct kvmmu_mmu_page {
 	struct hlist_node hash_link;
@@ -267,6 +269,7 @@ struct kvmmu_mmu_page {
 	struct list_head unsync_link;
 	int root_count;
 	u64 *gfns;
+	unsigned long check_gen;
 };
 
 /* Buckets of the shadow-page hash: KVM's KVM_MMU_HASH_SHIFT. */
@@ -281,6 +284,7 @@ struct kvmmu_mmu_page {
  * @nr_pages: pages allocated and not yet freed.
  * @unsync_pages: the unsync pages (level 1, indirect), by @unsync_link.
  * @nr_unsync: how many; read without the lock for statistics.
+ * @check_gen: debug kernels: counts the unsync checks after MOV CR3.
  */
 struct kvmmu_shadow {
 	rwlock_t *lock;
@@ -289,6 +293,7 @@ struct kvmmu_shadow {
 	unsigned long nr_pages;
 	struct list_head unsync_pages;
 	unsigned long nr_unsync;
+	unsigned long check_gen;
 };
 
 /**

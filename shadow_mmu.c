@@ -1267,20 +1267,29 @@ static bool sh_sync_vcpu_roots(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
 	return flush;
 }
 
-/* Whether an unsync page is reachable from @sp (the debug check). */
-static bool sh_reaches_unsync(struct kvmmu_mmu_page *sp)
+/*
+ * Whether an unsync page is reachable from @sp (the debug check). Pages
+ * are shared (a guest may point all 512 entries of each level at one
+ * table), so each page is visited once per check, marked with @gen:
+ * without the mark the paths to one page multiply, 512^3 under the lock.
+ */
+static bool sh_reaches_unsync(struct kvmmu_mmu_page *sp, unsigned long gen)
 {
+	struct kvmmu_mmu_page *child;
 	unsigned int i;
 	u64 spte;
 
 	if (sp->unsync)
 		return true;
-	if (sp->role.level == PG_LEVEL_4K)
+	if (sp->role.level == PG_LEVEL_4K || sp->check_gen == gen)
 		return false;
+	sp->check_gen = gen;
 	for (i = 0; i < KVMMU_SPTE_PER_TABLE; i++) {
 		spte = READ_ONCE(sp->spt[i]);
-		if (kvmmu_spte_present(spte) &&
-		    sh_reaches_unsync(kvmmu_sptep_to_sp(kvmmu_spte_table(spte))))
+		if (!kvmmu_spte_present(spte))
+			continue;
+		child = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+		if (sh_reaches_unsync(child, gen))
 			return true;
 	}
 	return false;
@@ -1290,23 +1299,31 @@ static bool sh_reaches_unsync(struct kvmmu_mmu_page *sp)
  * Debug kernels: after a guest MOV CR3, no page the vCPU's roots lead to
  * may still be unsync when it enters (the sync of KVMMU_REQ_MMU_SYNC was
  * skipped or missed a page). Runs under the lock that synced them, so
- * another vCPU's store cannot unsync a page in between.
+ * another vCPU's store cannot unsync a page in between, unless the sync
+ * yielded (stats.yields moved from @yields, read before the sync; others
+ * count theirs with the lock held): a PAE root synced before the yield
+ * may have gained an unsync page since, by a store that came after the
+ * MOV CR3. No check then.
  */
-static void sh_check_synced(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c)
+static void sh_check_synced(struct kvmmu_mmu *mmu, struct kvmmu_mmu_vcpu *c,
+			    s64 yields)
 {
+	unsigned long gen;
 	bool bad = false;
 	int i;
 
 	if (!KVMMU_DEBUG || c->cr3_checked == c->cr3_loads)
 		return;
 	c->cr3_checked = c->cr3_loads;
-	if (!READ_ONCE(mmu->sp.nr_unsync))
+	if (atomic64_read(&mmu->stats.yields) != yields ||
+	    !READ_ONCE(mmu->sp.nr_unsync))
 		return;
+	gen = ++mmu->sp.check_gen;
 	if (c->root)
-		bad = sh_reaches_unsync(c->root);
+		bad = sh_reaches_unsync(c->root, gen);
 	for (i = 0; i < ARRAY_SIZE(c->pae); i++)
 		if (c->pae[i])
-			bad |= sh_reaches_unsync(c->pae[i]);
+			bad |= sh_reaches_unsync(c->pae[i], gen);
 	WARN_ONCE(bad, "kvmmu: unsync shadow page entered unsynced after MOV CR3\n");
 }
 
@@ -1499,6 +1516,7 @@ static void sh_sync_roots(struct kvmmu_vcpu *vcpu)
 	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
 	bool flush = false;
 	LIST_HEAD(freed);
+	s64 yields;
 	int idx;
 
 	if (!(sync && READ_ONCE(mmu->sp.nr_unsync)) &&
@@ -1506,9 +1524,10 @@ static void sh_sync_roots(struct kvmmu_vcpu *vcpu)
 		return;
 	idx = srcu_read_lock(&vcpu->vm->srcu);
 	write_lock(&mmu->lock);
+	yields = atomic64_read(&mmu->stats.yields);
 	if (sync)
 		flush = sh_sync_vcpu_roots(mmu, c);
-	sh_check_synced(mmu, c);
+	sh_check_synced(mmu, c, yields);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 }
@@ -1538,6 +1557,7 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	u64 cr3 = paging ? vcpu->sregs.cr3 & GPTE_ADDR_MASK : 0;
 	bool pae, flush = false;
 	LIST_HEAD(freed);
+	s64 yields;
 	int i, r, idx;
 	gfn_t gfn;
 
@@ -1607,8 +1627,9 @@ int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa)
 	/* The TLB may hold the old roots' translations (same ASID). */
 	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
 	/* New roots: sync what they lead to (kvm_mmu_load()). */
+	yields = atomic64_read(&mmu->stats.yields);
 	flush = sh_sync_vcpu_roots(mmu, c);
-	sh_check_synced(mmu, c);
+	sh_check_synced(mmu, c, yields);
 	r = 0;
 out:
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);

@@ -1815,6 +1815,51 @@ static void smmu_flush_before_table_read(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&kvmmu_ledger_fired), fired);
 }
 
+/*
+ * The debug check after MOV CR3 on a guest that points every entry of
+ * each level at one table (512^3 paths to the last one): each upper page
+ * is visited once, and an unsync page at the end of the paths is found.
+ */
+static void smmu_unsync_check_shared(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	struct kvmmu_mmu_page *sp[4];
+	unsigned int i, marked = 0;
+	bool found[2];
+	unsigned long gen;
+	int lvl, r = 0;
+
+	for (lvl = 0; lvl < 4; lvl++)
+		sp[lvl] = smmu_page(test, 0x80 + lvl,
+				    smmu_role(PG_LEVEL_512G - lvl, false));
+	for (lvl = 0; lvl < 3 && !r; lvl++) {
+		for (i = 0; i < KVMMU_SPTE_PER_TABLE && !r; i++) {
+			KUNIT_ASSERT_EQ(test, kvmmu_shadow_topup(&f->c), 0);
+			smmu_lock(f);
+			r = sh_link_child(&f->c, &sp[lvl]->spt[i], sp[lvl + 1]);
+			smmu_unlock(f);
+		}
+	}
+	KUNIT_ASSERT_EQ(test, r, 0);
+
+	smmu_lock(f);
+	gen = ++f->mmu.sp.check_gen;
+	found[0] = sh_reaches_unsync(sp[0], gen);
+	for (lvl = 0; lvl < 4; lvl++)
+		marked += sp[lvl]->check_gen == gen;
+	/* Unsync by hand: only the flag is read (not on the unsync list). */
+	sp[3]->unsync = true;
+	gen = ++f->mmu.sp.check_gen;
+	found[1] = sh_reaches_unsync(sp[0], gen);
+	sp[3]->unsync = false;
+	smmu_unlock(f);
+
+	KUNIT_EXPECT_FALSE(test, found[0]);
+	/* The three upper pages, once each; the leaf table is not marked. */
+	KUNIT_EXPECT_EQ(test, marked, 3U);
+	KUNIT_EXPECT_TRUE(test, found[1]);
+}
+
 static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_gfn_rmap),
 	KUNIT_CASE(smmu_slot_delete_move),
@@ -1828,6 +1873,7 @@ static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_rmap_recycle),
 	KUNIT_CASE(smmu_parents_recycle),
 	KUNIT_CASE(smmu_flush_before_table_read),
+	KUNIT_CASE(smmu_unsync_check_shared),
 	{}
 };
 
