@@ -430,6 +430,8 @@ static void init_vmcb(struct svm_vcpu *svm)
 		set_intercept(vmcb, INTERCEPT_CR3_WRITE);
 		set_intercept(vmcb, INTERCEPT_CR4_READ);
 		set_intercept(vmcb, INTERCEPT_INVLPG);
+		/* A guest TLB flush must sync the unsync pages too. */
+		set_intercept(vmcb, INTERCEPT_INVPCID);
 		set_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET + PF_VECTOR);
 		/*
 		 * A hardware task switch loads CR3 from the TSS, and without
@@ -1116,6 +1118,34 @@ static int handle_invlpg(struct svm_vcpu *svm)
 }
 
 /*
+ * INVPCID, intercepted without NPT only (KVM's svm_recalc_instruction_
+ * intercepts() also intercepts it with NPT for a guest whose CPUID lacks
+ * it; kvmmu leaves that to the CPU). KVM_GET_SUPPORTED_CPUID never offers
+ * it: a guest whose CPUID lacks it gets #UD, as on KVM. One whose VMM set
+ * the bit anyway gets every type done as the widest, a flush of all
+ * contexts that syncs the unsync pages (kvm_handle_invpcid()'s
+ * INVPCID_TYPE_ALL_INCL_GLOBAL), without reading the descriptor or the
+ * type: none of its #GP and #PF cases.
+ */
+static int handle_invpcid(struct svm_vcpu *svm)
+{
+	struct kvmmu_vcpu *vcpu = &svm->vcpu;
+	const struct kvm_cpuid_entry2 *e = kvmmu_find_cpuid(vcpu, 7, 0);
+
+	if (!e || !(e->ebx & BIT(10))) {	/* CPUID.7.0:EBX.INVPCID */
+		inject_exception(svm, X86_TRAP_UD, false);
+		return 1;
+	}
+	if (kvmmu_vcpu_cpl(vcpu)) {
+		inject_exception(svm, X86_TRAP_GP, true);
+		return 1;
+	}
+	kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
+	kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+	return kvmmu_skip_insn(vcpu);
+}
+
+/*
  * A guest MOV to or from DR0-DR7, emulated on svm->db/dr6/dr7 as the
  * architecture defines it (kvm_get_dr()/kvm_set_dr()): DR4/DR5 alias
  * DR6/DR7 unless CR4.DE makes them #UD; CPL > 0 is #GP; so are bits
@@ -1321,6 +1351,8 @@ static int handle_exit(struct svm_vcpu *svm)
 		return handle_cr(svm);
 	case SVM_EXIT_INVLPG:
 		return handle_invlpg(svm);
+	case SVM_EXIT_INVPCID:
+		return handle_invpcid(svm);
 	case SVM_EXIT_TASK_SWITCH:
 		/* Shadow MMU only; not emulated yet (kvm_task_switch()). */
 		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
