@@ -37,7 +37,9 @@
  * kvm_mmu_unprotect_page()) and lets the guest retry, or, when the walk
  * of the write itself went through that table
  * (retrying would rebuild the page and fault again, forever), has x86.c
- * emulate the store and then zap (kvmmu_shadow_track_write()). Every
+ * emulate the store, which then zaps the SPTEs of the entry written, or
+ * the page for a misaligned or flooding store (kvmmu_shadow_track_write(),
+ * KVM's kvm_mmu_track_write()). Every
  * guest entry the descent relies on is read again, under the lock, after
  * the table holding it became write-protected (FNAME(gpte_changed)): a
  * guest write racing with the fault makes it retry.
