@@ -2178,11 +2178,10 @@ void kvmmu_shadow_track_write(struct kvmmu_vm *vm, u64 gpa, unsigned int bytes)
 	bool flush;
 	int idx;
 
-	if (!bytes || offset_in_page(gpa) + bytes > PAGE_SIZE) {
-		/* Callers split at pages: a whole page at most. */
-		WARN_ON_ONCE(bytes);
-		bytes = PAGE_SIZE - offset_in_page(gpa);
-	}
+	if (!bytes)
+		return;
+	/* Callers split a store at pages: this page's part. */
+	bytes = min_t(unsigned int, bytes, PAGE_SIZE - offset_in_page(gpa));
 	idx = srcu_read_lock(&vm->srcu);
 	write_lock(&mmu->lock);
 	flush = sh_track_write(mmu, gpa, bytes);
