@@ -1068,6 +1068,7 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 			c->last_retry_rip = 0;
 			c->last_retry_addr = 0;
 			if (again || walk_uses_gfn(&walk, fault.gfn)) {
+				kvmmu_shadow_clear_flood(vcpu, gva);
 				kvmmu_mmu_write_unlock(mmu);
 				r = KVMMU_PF_WRITE_PT;
 				goto out;
@@ -1410,6 +1411,9 @@ void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
 	if (vm->mmu->shadow) {
 		c->tables = READ_ONCE(vm->mmu->sp.nr_pages);
 		c->unsync = READ_ONCE(vm->mmu->sp.nr_unsync);
+		c->pte_write = atomic64_read(&s->pte_write);
+		c->pde_zapped = atomic64_read(&s->pde_zapped);
+		c->flooded = atomic64_read(&s->flooded);
 	}
 }
 

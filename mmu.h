@@ -42,7 +42,8 @@ extern bool kvmmu_tdp;
 int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 			    u64 *gpa, u32 *inject_error);
 int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa);
-void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn);
+void kvmmu_shadow_track_write(struct kvmmu_vm *vm, u64 gpa, unsigned int bytes);
+void kvmmu_shadow_clear_flood(struct kvmmu_vcpu *vcpu, u64 gva);
 void kvmmu_shadow_invlpg(struct kvmmu_vcpu *vcpu, u64 gva);
 int kvmmu_mmu_set_nr_mmu_pages(struct kvmmu_vm *vm, unsigned long nr);
 
@@ -75,12 +76,19 @@ void kvmmu_mmu_debugfs_init(struct kvmmu_vm *vm, struct dentry *dir);
  * @leaves: present leaves now, per level (4K, 2M, 1G).
  * @tables: table pages now, root included.
  * @unsync: tdp=0: unsync shadow pages now (KVM's mmu_unsync).
+ * @pte_write: tdp=0: emulated stores into guest RAM that were checked
+ *             against the shadowed tables (KVM's mmu_pte_write).
+ * @pde_zapped: tdp=0: SPTEs of upper shadow pages such a store zapped,
+ *              the new entry not zero (KVM's mmu_pde_zapped).
+ * @flooded: tdp=0: shadow pages such a store zapped whole, misaligned or
+ *           flooded (KVM's mmu_flooded).
  */
 struct kvmmu_mmu_counters {
 	u64 faults, mmio, retries, fast, invalidations, zaps, zapped;
 	u64 leaves[PG_LEVEL_1G];
 	u64 tables;
 	u64 unsync;
+	u64 pte_write, pde_zapped, flooded;
 };
 
 void kvmmu_mmu_read_counters(struct kvmmu_vm *vm,
@@ -255,6 +263,9 @@ union kvmmu_page_role {
  *        PTE's), for the rmap; NULL elsewhere (a direct page computes it).
  * @check_gen: debug kernels: the kvmmu_shadow @check_gen of the last
  *             unsync check that visited the page (each page once).
+ * @write_flooding_count: indirect upper pages: emulated stores into the
+ *        guest table since a fault last went through the page; at 3 the
+ *        next store zaps it (KVM's; kvmmu_shadow_track_write()).
  */
 struct kvmmu_mmu_page {
 	struct hlist_node hash_link;
@@ -270,6 +281,7 @@ struct kvmmu_mmu_page {
 	int root_count;
 	u64 *gfns;
 	unsigned long check_gen;
+	unsigned int write_flooding_count;
 };
 
 /* Buckets of the shadow-page hash: KVM's KVM_MMU_HASH_SHIFT. */
@@ -387,6 +399,9 @@ struct kvmmu_mmu_stats {
 	atomic64_t tables;
 	atomic64_t yields;
 	atomic64_t rmap_recycled;
+	atomic64_t pte_write;
+	atomic64_t pde_zapped;
+	atomic64_t flooded;
 };
 
 /**

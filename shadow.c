@@ -236,6 +236,7 @@ struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
 	sp->unsync = false;
 	sp->unsync_children = 0;
 	sp->check_gen = 0;
+	sp->write_flooding_count = 0;
 	bitmap_zero(sp->unsync_child_bitmap, KVMMU_SPTE_PER_TABLE);
 	INIT_LIST_HEAD(&sp->unsync_link);
 	list_add(&sp->link, &s->active_pages);

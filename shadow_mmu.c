@@ -37,7 +37,9 @@
  * kvm_mmu_unprotect_page()) and lets the guest retry, or, when the walk
  * of the write itself went through that table
  * (retrying would rebuild the page and fault again, forever), has x86.c
- * emulate the store and then zap (kvmmu_shadow_track_write()). Every
+ * emulate the store, which then zaps the SPTEs of the entry written, or
+ * the page for a misaligned or flooding store (kvmmu_shadow_track_write(),
+ * KVM's kvm_mmu_track_write()). Every
  * guest entry the descent relies on is read again, under the lock, after
  * the table holding it became write-protected (FNAME(gpte_changed)): a
  * guest write racing with the fault makes it retry.
@@ -1469,8 +1471,11 @@ static struct kvmmu_mmu_page *sh_get_sp(struct kvmmu_mmu *mmu,
 			kvmmu_mmu_flush_locked(mmu);
 		sp = kvmmu_shadow_find(&mmu->sp, gfn, role);
 	}
-	if (sp)
+	if (sp) {
+		/* Found for a new path: in use (kvm_mmu_find_shadow_page()). */
+		sp->write_flooding_count = 0;
 		return sp;
+	}
 	/*
 	 * A guest table used as an upper-level table too: its unsync leaf
 	 * pages go (they would let it be written without a fault) and the
@@ -1972,6 +1977,8 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 		return KVMMU_MAP_RETRY;
 
 	for (; level > PG_LEVEL_4K; level--) {
+		/* In use by a fault: not flooded (FNAME(fetch)). */
+		sp->write_flooding_count = 0;
 		idx = kvmmu_spte_index(gva >> PAGE_SHIFT, level);
 		sptep = &sp->spt[idx];
 		role = sp->role;
@@ -2059,26 +2066,187 @@ int kvmmu_shadow_map(struct kvmmu_mmu *mmu, struct kvmmu_vcpu *vcpu,
 	return l;
 }
 
-/**
- * kvmmu_shadow_track_write - the guest's table at @gfn was written.
- * @vm: the VM (tdp=0); no MMU lock held.
- * @gfn: the frame written (by the emulated store of x86.c).
- *
- * Zaps the shadow pages of @gfn and flushes (KVM's kvm_mmu_track_write()
- * without the finer per-SPTE update).
+/* ---- emulated stores into guest tables ---- */
+
+/*
+ * KVM's detect_write_flooding(): the third emulated store into the table
+ * of @sp with no fault through @sp in between (which resets the count:
+ * kvmmu_shadow_map(), sh_get_sp(), kvmmu_shadow_clear_flood()) says it is
+ * likely no page table any more (or a fork copies it): zap the page
+ * rather than keep emulating. Leaf pages are not counted: they go unsync.
  */
-void kvmmu_shadow_track_write(struct kvmmu_vm *vm, gfn_t gfn)
+static bool sh_write_flooding(struct kvmmu_mmu_page *sp)
+{
+	if (sp->role.level == PG_LEVEL_4K)
+		return false;
+	return ++sp->write_flooding_count >= 3;
+}
+
+/*
+ * KVM's detect_write_misaligned(): a store that is not within one guest
+ * entry of @sp, or narrower than 4 bytes, is not worth decoding into
+ * SPTEs; a single byte at the start of an entry is (clear_bit()'s ANDB
+ * on the low byte). A store over more than one entry (a REP STOS chunk)
+ * is misaligned too: KVM's emulator stores an element at a time and
+ * floods at the third.
+ */
+static bool sh_write_misaligned(const struct kvmmu_mmu_page *sp,
+				unsigned int offset, unsigned int bytes)
+{
+	unsigned int size = sp->role.has_4_byte_gpte ? 4 : 8;
+
+	if (!(offset & (size - 1)) && bytes == 1)
+		return false;
+	return ((offset ^ (offset + bytes - 1)) & ~(size - 1)) || bytes < 4;
+}
+
+/*
+ * KVM's get_written_sptes(): the first SPTE of @sp the guest entry at
+ * @offset of its table maps, and how many (*@n), or -1 if @sp shadows
+ * another part of the table. A 4-byte guest PT of 1024 entries is two
+ * shadow PTs (role.quadrant = entry / 512); a 32-bit PD is four level-2
+ * pages (quadrant = entry / 256, the GB), and each 4M entry is two 2M
+ * SPTEs there.
+ */
+static int sh_written_sptes(const struct kvmmu_mmu_page *sp,
+			    unsigned int offset, unsigned int *n)
+{
+	unsigned int quadrant;
+
+	*n = 1;
+	if (!sp->role.has_4_byte_gpte)
+		return offset / 8;
+	offset <<= 1;			/* 4-byte entries, 8-byte SPTEs */
+	if (sp->role.level == PG_LEVEL_2M) {
+		offset = (offset & ~7U) << 1;
+		*n = 2;
+	}
+	quadrant = offset >> PAGE_SHIFT;
+	if (quadrant != sp->role.quadrant)
+		return -1;
+	return offset_in_page(offset) / 8;
+}
+
+/*
+ * The store of @bytes at @gpa into a guest table: for each indirect page
+ * of its gfn, zap the SPTEs of the entry written, or the page if the
+ * store is misaligned or floods it. The next access through the entry
+ * faults and reads it anew; the other entries are what the guest wrote
+ * before and stay (KVM's kvm_mmu_track_write(), whose loop this is). A
+ * table SPTE zapped unlinks its child (sh_zap_spte()), which stays in
+ * the hash and is linked again by the next fault. Return: whether to
+ * flush before the lock goes.
+ */
+static bool sh_track_write(struct kvmmu_mmu *mmu, u64 gpa, unsigned int bytes)
+{
+	unsigned int offset = offset_in_page(gpa), size, n;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+	struct kvmmu_mmu_page *sp;
+	struct hlist_node *tmp;
+	bool flush = false;
+	u64 gentry;
+	int idx;
+
+	shadow_assert_write_locked(mmu);
+	atomic64_inc(&mmu->stats.pte_write);
+	hlist_for_each_entry_safe(sp, tmp,
+				  &mmu->sp.hash[hash_64(gfn, KVMMU_SHADOW_HASH_BITS)],
+				  hash_link) {
+		if (sp->gfn != gfn || sp->role.direct)
+			continue;
+		if (sh_write_misaligned(sp, offset, bytes) ||
+		    sh_write_flooding(sp)) {
+			sh_zap_page(mmu, sp);
+			atomic64_inc(&mmu->stats.flooded);
+			flush = true;
+			continue;
+		}
+		idx = sh_written_sptes(sp, offset, &n);
+		if (idx < 0)
+			continue;
+		/* The new entry, for the count only (KVM's gentry). */
+		gentry = 0;
+		size = sp->role.has_4_byte_gpte ? 4 : 8;
+		if (sp->role.level != PG_LEVEL_4K)
+			sh_read_gpte(mmu->vm, gpa & ~(u64)(size - 1), size,
+				     &gentry);
+		for (; n; n--, idx++) {
+			flush |= sh_zap_spte(mmu, sp, idx);
+			if (gentry)
+				atomic64_inc(&mmu->stats.pde_zapped);
+		}
+	}
+	return flush;
+}
+
+/**
+ * kvmmu_shadow_track_write - a store emulated into guest RAM is done.
+ * @vm: the VM (tdp=0); no MMU lock held.
+ * @gpa: where it stored (x86.c's emulated stores to guest tables, string
+ *       I/O, and any other store kvmmu makes for the guest).
+ * @bytes: how many bytes, within the page of @gpa.
+ *
+ * If @gpa is in a guest table the shadow MMU write-protects, the SPTEs of
+ * the entry written are zapped, or the whole shadow page for a misaligned
+ * store or the third store with no fault through the page in between;
+ * every vCPU is flushed before the lock is released (KVM's
+ * kvm_mmu_track_write()).
+ */
+void kvmmu_shadow_track_write(struct kvmmu_vm *vm, u64 gpa, unsigned int bytes)
 {
 	struct kvmmu_mmu *mmu = vm->mmu;
 	LIST_HEAD(freed);
 	bool flush;
 	int idx;
 
+	if (!bytes)
+		return;
+	/* Callers split a store at pages: this page's part. */
+	bytes = min_t(unsigned int, bytes, PAGE_SIZE - offset_in_page(gpa));
 	idx = srcu_read_lock(&vm->srcu);
 	write_lock(&mmu->lock);
-	flush = kvmmu_shadow_zap_gfn(mmu, gfn);
+	flush = sh_track_write(mmu, gpa, bytes);
 	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
 	srcu_read_unlock(&vm->srcu, idx);
+}
+
+/**
+ * kvmmu_shadow_clear_flood - a write fault at @gva is to be emulated.
+ * @vcpu: the faulting vCPU; mmu->lock held for write.
+ * @gva: the faulting address.
+ *
+ * Resets the flood count of every shadow page the vCPU's shadow walk of
+ * @gva goes through: they are in use (KVM's shadow_page_table_clear_flood(),
+ * for a write fault on a write-tracked gfn). A guest that writes a table
+ * through a mapping that the table itself is part of thus never floods
+ * it, however often it writes.
+ */
+void kvmmu_shadow_clear_flood(struct kvmmu_vcpu *vcpu, u64 gva)
+{
+	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	struct kvmmu_mmu_page *sp;
+	int level;
+	u64 spte;
+
+	shadow_assert_write_locked(vcpu->vm->mmu);
+	if (c->root) {
+		sp = c->root;
+		level = KVMMU_ROOT_LEVEL;
+	} else {
+		gva = (u32)gva;
+		sp = c->pae[gva >> 30];
+		level = PG_LEVEL_2M;
+	}
+	for (; sp && !sp->role.invalid; level--) {
+		sp->write_flooding_count = 0;
+		if (level == PG_LEVEL_4K)
+			break;
+		spte = READ_ONCE(sp->spt[kvmmu_spte_index(gva >> PAGE_SHIFT,
+							  level)]);
+		if (!kvmmu_spte_present(spte))
+			break;
+		sp = kvmmu_sptep_to_sp(kvmmu_spte_table(spte));
+	}
 }
 
 /* ---- debugfs ---- */

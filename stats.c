@@ -58,6 +58,9 @@ static const struct kvmmu_stat vm_stats[] = {
 	{ "table_pages",	INSTANT },
 	{ "pf_fast",		CUMULATIVE },
 	{ "mmu_unsync",		INSTANT },
+	{ "mmu_pte_write",	CUMULATIVE },
+	{ "mmu_pde_zapped",	CUMULATIVE },
+	{ "mmu_flooded",	CUMULATIVE },
 };
 
 static void vm_values(struct kvmmu_vm *vm, u64 *v)
@@ -78,6 +81,9 @@ static void vm_values(struct kvmmu_vm *vm, u64 *v)
 	v[10] = c.tables;
 	v[11] = c.fast;
 	v[12] = c.unsync;
+	v[13] = c.pte_write;
+	v[14] = c.pde_zapped;
+	v[15] = c.flooded;
 }
 
 /* Order = order of the fields of struct kvmmu_vcpu_stat. */

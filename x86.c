@@ -762,8 +762,8 @@ static int cpu_mode(const struct kvmmu_vcpu *vcpu)
 /*
  * Read or write guest RAM at @gpa for an instruction kvmmu emulates. A
  * store may hit a guest page table that the shadow MMU write-protects:
- * its shadow pages are zapped as for a guest store (KVM's emulator ends
- * in kvm_page_track_write() -> kvm_mmu_track_write()).
+ * the SPTEs of the entries written are zapped (KVM's emulator ends in
+ * kvm_page_track_write() -> kvm_mmu_track_write()).
  */
 static int guest_rw(struct kvmmu_vcpu *vcpu, u64 gpa, void *buf,
 		    unsigned int len, bool write)
@@ -772,7 +772,7 @@ static int guest_rw(struct kvmmu_vcpu *vcpu, u64 gpa, void *buf,
 	int r = kvmmu_guest_rw(vcpu->vm, gpa, buf, len, write);
 
 	if (!r && write && mmu && mmu->shadow)
-		kvmmu_shadow_track_write(vcpu->vm, gpa >> PAGE_SHIFT);
+		kvmmu_shadow_track_write(vcpu->vm, gpa, len);
 	return r;
 }
 
@@ -1627,13 +1627,16 @@ static int pt_translate(struct kvmmu_vcpu *vcpu, u64 la, u64 *gpa)
 	return translate_la(vcpu, la, true, gpa);
 }
 
-/* A store into guest RAM is done: zap the shadow pages of its gfn. */
-static void pt_written(struct kvmmu_vcpu *vcpu, u64 gpa)
+/*
+ * A store of @bytes into guest RAM at @gpa is done: the SPTEs of the
+ * entries written go (kvmmu_shadow_track_write()).
+ */
+static void pt_written(struct kvmmu_vcpu *vcpu, u64 gpa, unsigned int bytes)
 {
 	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
 
 	if (mmu && mmu->shadow)
-		kvmmu_shadow_track_write(vcpu->vm, gpa >> PAGE_SHIFT);
+		kvmmu_shadow_track_write(vcpu->vm, gpa, bytes);
 }
 
 /*
@@ -1699,7 +1702,7 @@ static int emulated_store(struct kvmmu_vcpu *vcpu, u64 la, u64 val,
 	if (first == size) {
 		if (kvmmu_guest_fill(vcpu->vm, gpa, val, size, 1))
 			return store_mmio_exit(vcpu, gpa, val, size, insn);
-		pt_written(vcpu, gpa);
+		pt_written(vcpu, gpa, size);
 		kvmmu_mmio_skip(vcpu, insn);
 		return 1;
 	}
@@ -1727,7 +1730,7 @@ static int emulated_store(struct kvmmu_vcpu *vcpu, u64 la, u64 val,
  * As KVM's emulator writes a memory destination (segmented_write() ->
  * emulator_write_emulated()): translated as a write at the vCPU's CPL, a
  * #PF queued if the guest's tables refuse it, RAM written (a guest table
- * there has its shadow pages zapped), a part with no writable memslot an
+ * there has the SPTEs of the entry zapped), a part with no writable memslot an
  * MMIO exit. The instruction completes with the store (RIP moves on).
  *
  * Return: 1 to re-enter the guest, 0 to exit to the VMM (KVM_EXIT_MMIO,
@@ -1878,7 +1881,7 @@ static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 			return -EFAULT;
 		if (!r) {
 			if (*stored)
-				pt_written(vcpu, gpa);
+				pt_written(vcpu, gpa, size);
 			return 0;
 		}
 		cur &= m;
@@ -1931,7 +1934,7 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
 		return handle_string_mmio(vcpu,
 					  (void *)vcpu->pending_insn);
 	}
-	pt_written(vcpu, gpa);
+	pt_written(vcpu, gpa, count * s->size);
 
 	delta = (s64)(count * s->size);
 	regs->rdi = string_step(regs->rdi, down ? -delta : delta, amask);
@@ -1947,7 +1950,7 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
  * A store to a guest page table that the store's own translation went
  * through (tdp=0): retrying would rebuild the table's shadow page and
  * fault again, forever. Do the store here at the instruction's own
- * operand, then zap the table's shadow pages, as KVM's emulator and
+ * operand, then zap the SPTEs of the entry written, as KVM's emulator and
  * kvm_mmu_track_write() do: MOV (any form; split at a page boundary, a
  * part with no writable memslot an MMIO exit: emulated_store()),
  * XCHG, CMPXCHG, CMPXCHG8B, OR/AND/XOR and BTS/BTR/BTC, locked or not,

@@ -1860,6 +1860,233 @@ static void smmu_unsync_check_shared(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, found[1]);
 }
 
+/* ---- kvmmu_shadow_track_write(): an emulated store into a guest table ---- */
+
+/* Link @child under SPTE @i of @parent, as a fault's descent does. */
+static void smmu_link(struct kunit *test, struct kvmmu_mmu_page *parent,
+		      unsigned int i, struct kvmmu_mmu_page *child)
+{
+	struct smmu_fixture *f = test->priv;
+	int r;
+
+	KUNIT_ASSERT_EQ(test, kvmmu_shadow_topup(&f->c), 0);
+	smmu_lock(f);
+	r = sh_link_child(&f->c, &parent->spt[i], child);
+	smmu_unlock(f);
+	KUNIT_ASSERT_EQ(test, r, 0);
+}
+
+/*
+ * A guest table 0x51 shadowed as a page directory (level 2, children at
+ * 3, 4 and 5) and as a page table (level 1, leaves at 3 and 4): an 8-byte
+ * store into entry 4 zaps SPTE 4 of both and nothing else (KVM's
+ * kvm_mmu_track_write(), get_written_sptes()); the unlinked child keeps
+ * its page, in the hash, without parent; the zap is flushed before the
+ * lock goes (sh_unflushed clear again). A 4-byte store (a PAE kernel's half of an entry) and a byte
+ * at the start of an entry (clear_bit()'s ANDB) are one entry too.
+ */
+static void smmu_track_write_entry(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	union kvmmu_page_role l1 = smmu_role(PG_LEVEL_4K, false);
+	union kvmmu_page_role l2 = smmu_role(PG_LEVEL_2M, false);
+	struct kvmmu_mmu_page *pd, *pt, *child[3];
+	u64 gpa = 0x51ULL << PAGE_SHIFT;
+	int i;
+
+	pd = smmu_page(test, 0x51, l2);
+	pt = smmu_page(test, 0x51, l1);
+	for (i = 0; i < 3; i++) {
+		child[i] = smmu_page(test, 0x60 + i, l1);
+		smmu_link(test, pd, 3 + i, child[i]);
+		smmu_leaf(test, child[i], 7, 0x70 + i);
+	}
+	smmu_leaf(test, pt, 3, 0x80);
+	smmu_leaf(test, pt, 4, 0x81);
+
+	kvmmu_shadow_track_write(&f->vm, gpa + 4 * 8, 8);
+	/* Flushed before the unlock (the debug ledger WARNs otherwise). */
+	KUNIT_EXPECT_FALSE(test, f->mmu.sh_unflushed);
+	/* Not zapped (freed: not to be looked at then). */
+	KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x51, l2), pd);
+	KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x51, l1), pt);
+	KUNIT_EXPECT_EQ(test, pd->spt[4], 0ULL);
+	KUNIT_EXPECT_NE(test, pd->spt[3], 0ULL);
+	KUNIT_EXPECT_NE(test, pd->spt[5], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[4], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], SMMU_LEAF(0x100080));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x81), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x80), 1U);
+	KUNIT_EXPECT_FALSE(test, pd->role.invalid);
+	KUNIT_EXPECT_FALSE(test, pt->role.invalid);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child[1]->parent_ptes), 0U);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child[0]->parent_ptes), 1U);
+	KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child[2]->parent_ptes), 1U);
+	/* The child and its leaf stay, found again by the next fault. */
+	KUNIT_EXPECT_PTR_EQ(test, smmu_find(f, 0x61, l1), child[1]);
+	KUNIT_EXPECT_EQ(test, child[1]->spt[7], SMMU_LEAF(0x100071));
+	KUNIT_EXPECT_EQ(test, pd->write_flooding_count, 1U);
+	KUNIT_EXPECT_EQ(test, pt->write_flooding_count, 0U);
+
+	kvmmu_shadow_track_write(&f->vm, gpa + 3 * 8 + 4, 4);
+	KUNIT_EXPECT_EQ(test, pd->spt[3], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt->spt[3], 0ULL);
+	KUNIT_EXPECT_NE(test, pd->spt[5], 0ULL);
+	/* A third store would flood pd: a lookup (a fault's) resets it. */
+	smmu_lock(f);
+	KUNIT_EXPECT_PTR_EQ(test, sh_get_sp(&f->mmu, &f->c, 0x51, l2), pd);
+	smmu_unlock(f);
+	kvmmu_shadow_track_write(&f->vm, gpa + 5 * 8, 1);
+	KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x51, l2), pd);
+	KUNIT_EXPECT_EQ(test, pd->spt[5], 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->mmu.stats.flooded), 0LL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->mmu.stats.pte_write), 3LL);
+}
+
+/*
+ * Stores not within one entry (across two, two bytes, a byte inside an
+ * entry, a REP STOS chunk) zap the whole page (detect_write_misaligned()):
+ * its children lose their parent, it leaves the hash.
+ */
+static void smmu_track_write_misaligned(struct kunit *test)
+{
+	static const struct {
+		unsigned int offset, bytes;
+	} w[] = {
+		{ 4 * 8 + 4, 8 }, { 4 * 8, 2 }, { 4 * 8 + 1, 1 }, { 0, 4096 },
+	};
+	struct smmu_fixture *f = test->priv;
+	union kvmmu_page_role l2 = smmu_role(PG_LEVEL_2M, false);
+	struct kvmmu_mmu_page *pd, *child;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(w); i++) {
+		pd = smmu_page(test, 0x51, l2);
+		child = smmu_page(test, 0x60 + i, smmu_role(PG_LEVEL_4K, false));
+		smmu_link(test, pd, 9, child);
+		kvmmu_shadow_track_write(&f->vm, (0x51ULL << PAGE_SHIFT) +
+					 w[i].offset, w[i].bytes);
+		/* pd is freed: the flush is done. */
+		KUNIT_EXPECT_NULL_MSG(test, smmu_find(f, 0x51, l2), "store %u",
+				      i);
+		KUNIT_EXPECT_EQ(test, kvmmu_rmap_count(&child->parent_ptes), 0U);
+		KUNIT_EXPECT_EQ(test, atomic64_read(&f->mmu.stats.flooded),
+				(s64)i + 1);
+	}
+}
+
+/*
+ * Three stores into an upper table with no fault through its page in
+ * between zap the page at the third (detect_write_flooding()); a fault's
+ * walk through the page (kvmmu_shadow_clear_flood(), KVM's
+ * shadow_page_table_clear_flood()) starts the count again. Leaf tables
+ * are not counted (they go unsync instead).
+ */
+static void smmu_track_write_flood(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	union kvmmu_page_role l2 = smmu_role(PG_LEVEL_2M, false);
+	struct kvmmu_mmu_page *l4, *l3, *pd, *pt;
+	struct kvmmu_vcpu *vcpu;
+	u64 gpa = 0x51ULL << PAGE_SHIFT;
+	int i;
+
+	vcpu = kunit_kzalloc(test, sizeof(*vcpu), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vcpu);
+	vcpu->vm = &f->vm;
+	vcpu->mmu = &f->c;
+	/* A root path to pd: 0x52 (4) -> 0x53 (3) -> 0x51 (2), gva 2M * 9. */
+	l4 = smmu_page(test, 0x52, smmu_role(4, false));
+	l3 = smmu_page(test, 0x53, smmu_role(PG_LEVEL_1G, false));
+	pd = smmu_page(test, 0x51, l2);
+	pt = smmu_page(test, 0x51, smmu_role(PG_LEVEL_4K, false));
+	smmu_link(test, l4, 0, l3);
+	smmu_link(test, l3, 0, pd);
+
+	for (i = 0; i < 2; i++)
+		kvmmu_shadow_track_write(&f->vm, gpa + i * 8, 8);
+	KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x51, l2), pd);
+	KUNIT_EXPECT_EQ(test, pd->write_flooding_count, 2U);
+	f->c.root = l4;
+	smmu_lock(f);
+	kvmmu_shadow_clear_flood(vcpu, 9ULL << 21);
+	smmu_unlock(f);
+	f->c.root = NULL;
+	KUNIT_EXPECT_EQ(test, pd->write_flooding_count, 0U);
+	for (i = 0; i < 2; i++)
+		kvmmu_shadow_track_write(&f->vm, gpa + i * 8, 8);
+	KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x51, l2), pd);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->mmu.stats.flooded), 0LL);
+	/* The third in a row. */
+	kvmmu_shadow_track_write(&f->vm, gpa + 16, 8);
+	KUNIT_EXPECT_NULL(test, smmu_find(f, 0x51, l2));
+	KUNIT_EXPECT_EQ(test, l3->spt[0], 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->mmu.stats.flooded), 1LL);
+	KUNIT_EXPECT_FALSE(test, pt->role.invalid);
+	KUNIT_EXPECT_EQ(test, pt->write_flooding_count, 0U);
+}
+
+/*
+ * 32-bit guest paging (4-byte entries): a PD is four level-2 pages, one
+ * per GB (quadrant), each 4M entry two 2M SPTEs; a PT is two level-1
+ * pages, entries 0-511 and 512-1023 (get_written_sptes()). A store into
+ * PD entry 300 zaps SPTEs 88 and 89 of quadrant 1 only; into PT entry
+ * 600, SPTE 88 of the second half only.
+ */
+static void smmu_track_write_4byte(struct kunit *test)
+{
+	struct smmu_fixture *f = test->priv;
+	union kvmmu_page_role r = smmu_role(PG_LEVEL_2M, false), r2[2];
+	struct kvmmu_mmu_page *pd[2], *pt[2], *child;
+	int q;
+
+	r.has_4_byte_gpte = 1;
+	for (q = 0; q < 2; q++) {
+		r.quadrant = q;
+		r2[q] = r;
+		pd[q] = smmu_page(test, 0x51, r);
+	}
+	r.level = PG_LEVEL_4K;
+	for (q = 0; q < 2; q++) {
+		r.quadrant = q;
+		pt[q] = smmu_page(test, 0x52, r);
+		smmu_leaf(test, pt[q], 87, 0x80 + q);
+		smmu_leaf(test, pt[q], 88, 0x82 + q);
+	}
+	/* Children at SPTEs 87 and 88 of both, and 89 of pd[1]. */
+	for (q = 0; q < 5; q++) {
+		child = smmu_page(test, 0x60 + q, r);
+		smmu_link(test, pd[q < 2 ? 0 : 1], q < 2 ? 87 + q : 85 + q,
+			  child);
+	}
+
+	kvmmu_shadow_track_write(&f->vm, (0x51ULL << PAGE_SHIFT) + 300 * 4, 4);
+	for (q = 0; q < 2; q++)
+		KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x51, r2[q]), pd[q]);
+	KUNIT_EXPECT_EQ(test, pd[1]->spt[88], 0ULL);
+	KUNIT_EXPECT_EQ(test, pd[1]->spt[89], 0ULL);
+	KUNIT_EXPECT_NE(test, pd[1]->spt[87], 0ULL);
+	KUNIT_EXPECT_NE(test, pd[0]->spt[88], 0ULL);
+	KUNIT_EXPECT_NE(test, pd[0]->spt[87], 0ULL);
+
+	kvmmu_shadow_track_write(&f->vm, (0x52ULL << PAGE_SHIFT) + 600 * 4, 4);
+	for (q = 0; q < 2; q++) {
+		r.quadrant = q;
+		KUNIT_ASSERT_PTR_EQ(test, smmu_find(f, 0x52, r), pt[q]);
+	}
+	KUNIT_EXPECT_EQ(test, pt[1]->spt[88], 0ULL);
+	KUNIT_EXPECT_EQ(test, pt[1]->spt[87], SMMU_LEAF(0x100081));
+	KUNIT_EXPECT_EQ(test, pt[0]->spt[88], SMMU_LEAF(0x100082));
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x83), 0U);
+	KUNIT_EXPECT_EQ(test, smmu_rmap_count(test, 0x82), 1U);
+	/* A 4-byte store across a 4-byte entry is misaligned. */
+	kvmmu_shadow_track_write(&f->vm, (0x52ULL << PAGE_SHIFT) + 2, 4);
+	for (q = 0; q < 2; q++) {
+		r.quadrant = q;
+		KUNIT_EXPECT_NULL(test, smmu_find(f, 0x52, r));
+	}
+}
+
 static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_gfn_rmap),
 	KUNIT_CASE(smmu_slot_delete_move),
@@ -1874,6 +2101,10 @@ static struct kunit_case smmu_test_cases[] = {
 	KUNIT_CASE(smmu_parents_recycle),
 	KUNIT_CASE(smmu_flush_before_table_read),
 	KUNIT_CASE(smmu_unsync_check_shared),
+	KUNIT_CASE(smmu_track_write_entry),
+	KUNIT_CASE(smmu_track_write_misaligned),
+	KUNIT_CASE(smmu_track_write_flood),
+	KUNIT_CASE(smmu_track_write_4byte),
 	{}
 };
 

@@ -93,6 +93,11 @@
  *   pt_mov_cross_to_mmio  a MOV crossing from that directory into a
  *                         page with no memslot: the directory's half
  *                         stored, the rest an MMIO exit with its bytes
+ *   pt_entry_write_keeps_siblings  one entry of that directory rewritten
+ *                         four times: the new mapping seen at once, the
+ *                         old after INVLPG; 8 sibling entries read after
+ *                         without a #PF exit (vCPU "exits"); no flood
+ *                         ("mmu_flooded" 0, "mmu_pde_zapped" >= 4)
  *   live_top_level        entries of the live PML4 added, used, repointed
  *                         and removed by the guest, CR3 unchanged
  *   two_vcpus_share_tables  a page vCPU 1 maps writable becomes a PT of
@@ -1705,6 +1710,75 @@ TEST_F(sh, pt_mov_cross_to_mmio)
 	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
 	ASSERT_EQ(0, sh_run(self, &res));
 	EXPECT_EQ(PORT_DONE, res.port);
+}
+
+/*
+ * One entry of a live page directory rewritten by the guest through the
+ * directory's self-mapping (so the store is emulated): the SPTE of that
+ * entry goes, the others stay (KVM's kvm_mmu_track_write()). The guest
+ * sees the new entry at once (an address only it maps reads), the old
+ * one again after it is put back and INVLPGed; reading through 8 sibling
+ * entries used before takes no #PF exit (vCPU "exits": the 8 OUTs only;
+ * a zap of the directory's shadow page costs a fault per entry). Four
+ * stores in a row do not flood the page, as each one's fault goes
+ * through it (shadow_page_table_clear_flood()): VM "mmu_flooded" stays,
+ * "mmu_pde_zapped" counts each store (KVM's statistics).
+ */
+#define SIBLINGS	8
+
+static long long sibling_read_exits(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(sh) *self)
+{
+	long long exits = vm_stat(_metadata, self->vcpufd, "exits");
+	int k;
+
+	for (k = 3; k < 3 + SIBLINGS; k++)
+		EXPECT_EQ(0x5050ULL, must(_metadata, self, OP_R64,
+					  VA_PDX(k) + 0x50000, 0));
+	return vm_stat(_metadata, self->vcpufd, "exits") - exits;
+}
+
+TEST_F(sh, pt_entry_write_keeps_siblings)
+{
+	long long exits, flooded, pde;
+	int k;
+
+	build_self_pd(self);
+	*pte(self, PD_X + 2 * 8) = PT_A1 | P | RW;
+	for (k = 3; k < 3 + SIBLINGS; k++)
+		*pte(self, PD_X + k * 8) = PT_A0 | P | RW;
+	EXPECT_EQ(0x1003ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(2) + 0x3000, 0));
+	expect_pf(_metadata, self, OP_R64, VA_PDX(2) + 0x50000, 0);
+	sibling_read_exits(_metadata, self);
+	flooded = vm_stat(_metadata, self->vmfd, "mmu_flooded");
+	pde = vm_stat(_metadata, self->vmfd, "mmu_pde_zapped");
+	ASSERT_LE(0, flooded);
+	ASSERT_LE(0, pde);
+
+	/* Entry 2: the window's PT -> the identity PT. */
+	must(_metadata, self, OP_W64, PDX(2), PT_A0 | P | RW);
+	EXPECT_EQ(0x5050ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(2) + 0x50000, 0));
+	exits = sibling_read_exits(_metadata, self);
+	TH_LOG("%d sibling reads after the store: %lld exits", SIBLINGS,
+	       exits);
+	EXPECT_GT(SIBLINGS + SIBLINGS / 2, exits);
+
+	/* Three more in a row, back to the window's PT. */
+	must(_metadata, self, OP_W64, PDX(2), PT_A1 | P | RW);
+	must(_metadata, self, OP_W64, PDX(2), PT_A0 | P | RW);
+	must(_metadata, self, OP_W64, PDX(2), PT_A1 | P | RW);
+	EXPECT_EQ(PT_A1 | P | RW, pd_x(self, 2));
+	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_flooded") - flooded);
+	EXPECT_LE(4, vm_stat(_metadata, self->vmfd, "mmu_pde_zapped") - pde);
+	exits = sibling_read_exits(_metadata, self);
+	EXPECT_GT(SIBLINGS + SIBLINGS / 2, exits);
+	must(_metadata, self, OP_INVLPG, VA_PDX(2) + 0x3000, 0);
+	must(_metadata, self, OP_INVLPG, VA_PDX(2) + 0x50000, 0);
+	EXPECT_EQ(0x1003ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(2) + 0x3000, 0));
+	expect_pf(_metadata, self, OP_R64, VA_PDX(2) + 0x50000, 0);
 }
 
 /*
