@@ -325,6 +325,11 @@ struct kvmmu_events {
  * @sigset_active: KVM_SET_SIGNAL_MASK gave a mask.
  * @cpuid: entries from KVM_SET_CPUID2, @cpuid_nent of them.
  * @cpuid_nent: number of @cpuid entries.
+ * @walk_cpuid_ok: @walk_maxphyaddr and @walk_gbpages follow @cpuid
+ *                 (walker.c fills them on the first walk after
+ *                 KVM_SET_CPUID2 clears it).
+ * @walk_maxphyaddr: the guest's MAXPHYADDR for its page-table walks.
+ * @walk_gbpages: the guest has 1G pages (CPUID 0x80000001 EDX[26]).
  * @mp_state: KVM_MP_STATE_*.
  * @has_run: the vCPU entered the guest once (KVM's last_vmentry_cpu != -1):
  *           KVM_SET_CPUID2 then only takes the CPUID it has.
@@ -369,6 +374,9 @@ struct kvmmu_vcpu {
 	bool sigset_active;
 	struct kvm_cpuid_entry2 *cpuid;
 	int cpuid_nent;
+	bool walk_cpuid_ok;
+	u8 walk_maxphyaddr;
+	bool walk_gbpages;
 	u32 mp_state;
 	bool has_run;
 	enum kvmmu_pending pending;

@@ -226,11 +226,22 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->cr4 = vcpu->sregs.cr4;
 	env->efer = vcpu->sregs.efer;
 	env->rflags = vcpu->regs.rflags;
-	e = kvmmu_find_cpuid(vcpu, 0x80000008, 0);
-	env->maxphyaddr = e ? e->eax & 0xff : boot_cpu_data.x86_phys_bits;
-	e = kvmmu_find_cpuid(vcpu, 0x80000001, 0);
-	env->gbpages = e ? !!(e->edx & BIT(26)) :
-			   boot_cpu_has(X86_FEATURE_GBPAGES);
+	/*
+	 * Looked up once per KVM_SET_CPUID2 (a linear search of the
+	 * entries), as KVM keeps vcpu->arch.maxphyaddr from
+	 * kvm_vcpu_after_set_cpuid(), not per walk.
+	 */
+	if (!vcpu->walk_cpuid_ok) {
+		e = kvmmu_find_cpuid(vcpu, 0x80000008, 0);
+		vcpu->walk_maxphyaddr = e ? e->eax & 0xff :
+					    boot_cpu_data.x86_phys_bits;
+		e = kvmmu_find_cpuid(vcpu, 0x80000001, 0);
+		vcpu->walk_gbpages = e ? !!(e->edx & BIT(26)) :
+					 boot_cpu_has(X86_FEATURE_GBPAGES);
+		vcpu->walk_cpuid_ok = true;
+	}
+	env->maxphyaddr = vcpu->walk_maxphyaddr;
+	env->gbpages = vcpu->walk_gbpages;
 	env->read_gpa = read_gpa_memslot;
 	env->cmpxchg_gpa = NULL;	/* see the top: the CPU set A/D */
 	env->opaque = vcpu->vm;

@@ -368,6 +368,7 @@ static int set_cpuid2(struct kvmmu_vcpu *vcpu, struct kvm_cpuid2 __user *u)
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = e;
 	vcpu->cpuid_nent = cpuid.nent;
+	vcpu->walk_cpuid_ok = false;
 	return 0;
 }
 
