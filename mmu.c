@@ -1017,12 +1017,17 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 
 	atomic64_inc(&mmu->stats.faults);
 	trace_kvmmu_fault(vcpu->vcpu_id, gva, error_code);
+	/* One section for the walk and the map, as KVM's vCPU holds one. */
+	idx = srcu_read_lock(&vm->srcu);
 	r = kvmmu_shadow_walk(vcpu, gva, access, &walk);
-	if (r == -EAGAIN)
-		return 0;
+	if (r == -EAGAIN) {
+		r = 0;
+		goto out;
+	}
 	if (r == KVMMU_WALK_PAGE_FAULT) {
 		*inject_error = walk.error_code;
-		return KVMMU_PF_INJECT;
+		r = KVMMU_PF_INJECT;
+		goto out;
 	}
 	if (r) {
 		/*
@@ -1034,16 +1039,17 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 		*inject_error = access & ~KVMMU_PFERR_FETCH;
 		if ((access & KVMMU_PFERR_FETCH) && shadow_pf_has_id(vcpu))
 			*inject_error |= KVMMU_PFERR_FETCH;
-		return KVMMU_PF_INJECT;
+		r = KVMMU_PF_INJECT;
+		goto out;
 	}
 	*gpa = walk.gpa;
 	fault.addr = walk.gpa;
 	fault.gfn = walk.gpa >> PAGE_SHIFT;
 	if (fault.gfn >= mmu->max_gfn) {
 		atomic64_inc(&mmu->stats.emulate);
-		return KVMMU_PF_EMULATE;
+		r = KVMMU_PF_EMULATE;
+		goto out;
 	}
-	idx = srcu_read_lock(&vm->srcu);
 	r = fault_memslot(vm, &fault);
 	if (r)
 		goto out;
