@@ -478,9 +478,49 @@ void kvmmu_memslots_destroy(struct kvmmu_vm *vm);
 int kvmmu_set_memory_region(struct kvmmu_vm *vm,
 			    const struct kvm_userspace_memory_region2 *mem,
 			    bool v1);
-struct kvmmu_memslots *kvmmu_memslots(struct kvmmu_vm *vm, int as_id);
-struct kvmmu_memory_slot *kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
-					       gfn_t gfn);
+struct kvmmu_memory_slot *__kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
+						 gfn_t gfn);
+
+/**
+ * kvmmu_memslots - the active memslot set of an address space.
+ * @vm: the VM.
+ * @as_id: address space, below KVMMU_ADDRESS_SPACE_NUM.
+ *
+ * The caller holds vm->srcu or vm->slots_lock; the set and its slots stay
+ * valid until it drops that. Inline: a fault asks for it several times.
+ *
+ * Return: the set; never NULL.
+ */
+static inline struct kvmmu_memslots *kvmmu_memslots(struct kvmmu_vm *vm,
+						    int as_id)
+{
+	return srcu_dereference_check(vm->memslots[as_id], &vm->srcu,
+				      lockdep_is_held(&vm->slots_lock));
+}
+
+/**
+ * kvmmu_gfn_to_memslot - find the slot that contains a guest frame.
+ * @slots: a set from kvmmu_memslots().
+ * @gfn: the guest frame number.
+ *
+ * O(log n), and O(1) when the same slot as last time is hit (inline, as
+ * KVM's ____gfn_to_memslot() tries its last-used slot). The result may
+ * carry KVMMU_MEMSLOT_INVALID (a delete or move is under way): a fault
+ * must treat that as no slot.
+ *
+ * Return: the slot, or NULL when no slot holds @gfn.
+ */
+static inline struct kvmmu_memory_slot *
+kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots, gfn_t gfn)
+{
+	struct kvmmu_memory_slot *slot = READ_ONCE(slots->last_used);
+
+	if (slot && gfn >= slot->base_gfn &&
+	    gfn - slot->base_gfn < slot->npages)
+		return slot;
+	return __kvmmu_gfn_to_memslot(slots, gfn);
+}
+
 struct kvmmu_memory_slot *kvmmu_id_to_memslot(struct kvmmu_memslots *slots,
 					      int id);
 struct kvmmu_memory_slot *kvmmu_memslot_first(struct kvmmu_memslots *slots);
