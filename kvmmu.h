@@ -325,6 +325,11 @@ struct kvmmu_events {
  * @sigset_active: KVM_SET_SIGNAL_MASK gave a mask.
  * @cpuid: entries from KVM_SET_CPUID2, @cpuid_nent of them.
  * @cpuid_nent: number of @cpuid entries.
+ * @walk_cpuid_ok: @walk_maxphyaddr and @walk_gbpages follow @cpuid
+ *                 (walker.c fills them on the first walk after
+ *                 KVM_SET_CPUID2 clears it).
+ * @walk_maxphyaddr: the guest's MAXPHYADDR for its page-table walks.
+ * @walk_gbpages: the guest has 1G pages (CPUID 0x80000001 EDX[26]).
  * @mp_state: KVM_MP_STATE_*.
  * @has_run: the vCPU entered the guest once (KVM's last_vmentry_cpu != -1):
  *           KVM_SET_CPUID2 then only takes the CPUID it has.
@@ -369,6 +374,9 @@ struct kvmmu_vcpu {
 	bool sigset_active;
 	struct kvm_cpuid_entry2 *cpuid;
 	int cpuid_nent;
+	bool walk_cpuid_ok;
+	u8 walk_maxphyaddr;
+	bool walk_gbpages;
 	u32 mp_state;
 	bool has_run;
 	enum kvmmu_pending pending;
@@ -470,9 +478,49 @@ void kvmmu_memslots_destroy(struct kvmmu_vm *vm);
 int kvmmu_set_memory_region(struct kvmmu_vm *vm,
 			    const struct kvm_userspace_memory_region2 *mem,
 			    bool v1);
-struct kvmmu_memslots *kvmmu_memslots(struct kvmmu_vm *vm, int as_id);
-struct kvmmu_memory_slot *kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
-					       gfn_t gfn);
+struct kvmmu_memory_slot *__kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
+						 gfn_t gfn);
+
+/**
+ * kvmmu_memslots - the active memslot set of an address space.
+ * @vm: the VM.
+ * @as_id: address space, below KVMMU_ADDRESS_SPACE_NUM.
+ *
+ * The caller holds vm->srcu or vm->slots_lock; the set and its slots stay
+ * valid until it drops that. Inline: a fault asks for it several times.
+ *
+ * Return: the set; never NULL.
+ */
+static inline struct kvmmu_memslots *kvmmu_memslots(struct kvmmu_vm *vm,
+						    int as_id)
+{
+	return srcu_dereference_check(vm->memslots[as_id], &vm->srcu,
+				      lockdep_is_held(&vm->slots_lock));
+}
+
+/**
+ * kvmmu_gfn_to_memslot - find the slot that contains a guest frame.
+ * @slots: a set from kvmmu_memslots().
+ * @gfn: the guest frame number.
+ *
+ * O(log n), and O(1) when the same slot as last time is hit (inline, as
+ * KVM's ____gfn_to_memslot() tries its last-used slot). The result may
+ * carry KVMMU_MEMSLOT_INVALID (a delete or move is under way): a fault
+ * must treat that as no slot.
+ *
+ * Return: the slot, or NULL when no slot holds @gfn.
+ */
+static inline struct kvmmu_memory_slot *
+kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots, gfn_t gfn)
+{
+	struct kvmmu_memory_slot *slot = READ_ONCE(slots->last_used);
+
+	if (slot && gfn >= slot->base_gfn &&
+	    gfn - slot->base_gfn < slot->npages)
+		return slot;
+	return __kvmmu_gfn_to_memslot(slots, gfn);
+}
+
 struct kvmmu_memory_slot *kvmmu_id_to_memslot(struct kvmmu_memslots *slots,
 					      int id);
 struct kvmmu_memory_slot *kvmmu_memslot_first(struct kvmmu_memslots *slots);

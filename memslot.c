@@ -91,47 +91,13 @@ static struct kvmmu_memslots *inactive_set(struct kvmmu_vm *vm, int as_id)
 	return &vm->__memslots[as_id][0];
 }
 
-/**
- * kvmmu_memslots - the active memslot set of an address space.
- * @vm: the VM.
- * @as_id: address space, below KVMMU_ADDRESS_SPACE_NUM.
- *
- * The caller holds vm->srcu or vm->slots_lock; the set and its slots stay
- * valid until it drops that.
- *
- * Return: the set; never NULL.
- */
-struct kvmmu_memslots *kvmmu_memslots(struct kvmmu_vm *vm, int as_id)
+/* kvmmu_gfn_to_memslot() past its last-used slot: the tree. */
+struct kvmmu_memory_slot *__kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
+						 gfn_t gfn)
 {
-	return srcu_dereference_check(vm->memslots[as_id], &vm->srcu,
-				      lockdep_is_held(&vm->slots_lock));
-}
-
-static bool slot_has_gfn(const struct kvmmu_memory_slot *slot, gfn_t gfn)
-{
-	return gfn >= slot->base_gfn && gfn - slot->base_gfn < slot->npages;
-}
-
-/**
- * kvmmu_gfn_to_memslot - find the slot that contains a guest frame.
- * @slots: a set from kvmmu_memslots().
- * @gfn: the guest frame number.
- *
- * O(log n), and O(1) when the same slot as last time is hit. The result may
- * carry KVMMU_MEMSLOT_INVALID (a delete or move is under way): a fault must
- * treat that as no slot.
- *
- * Return: the slot, or NULL when no slot holds @gfn.
- */
-struct kvmmu_memory_slot *kvmmu_gfn_to_memslot(struct kvmmu_memslots *slots,
-					       gfn_t gfn)
-{
-	struct kvmmu_memory_slot *slot = READ_ONCE(slots->last_used);
 	int idx = slots->node_idx;
+	struct kvmmu_memory_slot *slot;
 	struct rb_node *node;
-
-	if (slot && slot_has_gfn(slot, gfn))
-		return slot;
 
 	node = slots->gfn_tree.rb_node;
 	while (node) {

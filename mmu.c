@@ -972,6 +972,47 @@ static bool walk_uses_gfn(const struct kvmmu_walk *walk, gfn_t gfn)
 	return false;
 }
 
+/*
+ * A write fault on @fault->gfn, which an indirect shadow page shadows;
+ * mmu->lock held for write. Return: true for a table shadowed only as a
+ * leaf table (kvmmu_shadow_map() makes its shadow pages unsync and maps
+ * it writable); false with *@r the fault's result: KVMMU_PF_WRITE_PT to
+ * emulate the store, or 0 once the gfn's shadow pages are zapped (KVM's
+ * kvm_mmu_unprotect_page(); *@flush set if a flush must precede the
+ * unlock) for the guest to retry.
+ */
+static bool shadow_write_protected(struct kvmmu_vcpu *vcpu, u64 gva,
+				   const struct kvmmu_walk *walk,
+				   const struct kvmmu_page_fault *fault,
+				   bool *flush, int *r)
+{
+	struct kvmmu_mmu *mmu = vcpu->vm->mmu;
+	struct kvmmu_mmu_vcpu *c = vcpu->mmu;
+	/*
+	 * A second fault at the same RIP and address after an unprotect:
+	 * the store's own fetch or walk needs the table (e.g. it maps the
+	 * code), so a retry would loop (kvm_mmu_write_protect_fault()):
+	 * emulate.
+	 */
+	bool again = c->last_retry_rip == vcpu->regs.rip &&
+		     c->last_retry_addr == gva;
+
+	c->last_retry_rip = 0;
+	c->last_retry_addr = 0;
+	if (again || walk_uses_gfn(walk, fault->gfn)) {
+		kvmmu_shadow_clear_flood(vcpu, gva);
+		*r = KVMMU_PF_WRITE_PT;
+		return false;
+	}
+	if (kvmmu_shadow_can_unsync(mmu, fault->gfn))
+		return true;
+	*flush = kvmmu_shadow_zap_gfn(mmu, fault->gfn);
+	c->last_retry_rip = vcpu->regs.rip;
+	c->last_retry_addr = gva;
+	*r = 0;
+	return false;
+}
+
 /**
  * kvmmu_shadow_page_fault - handle a #PF under the shadow MMU (tdp=0).
  * @vcpu: the faulting vCPU; called from its own thread.
@@ -1017,12 +1058,17 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 
 	atomic64_inc(&mmu->stats.faults);
 	trace_kvmmu_fault(vcpu->vcpu_id, gva, error_code);
+	/* One section for the walk and the map, as KVM's vCPU holds one. */
+	idx = srcu_read_lock(&vm->srcu);
 	r = kvmmu_shadow_walk(vcpu, gva, access, &walk);
-	if (r == -EAGAIN)
-		return 0;
+	if (r == -EAGAIN) {
+		r = 0;
+		goto out;
+	}
 	if (r == KVMMU_WALK_PAGE_FAULT) {
 		*inject_error = walk.error_code;
-		return KVMMU_PF_INJECT;
+		r = KVMMU_PF_INJECT;
+		goto out;
 	}
 	if (r) {
 		/*
@@ -1034,61 +1080,23 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 		*inject_error = access & ~KVMMU_PFERR_FETCH;
 		if ((access & KVMMU_PFERR_FETCH) && shadow_pf_has_id(vcpu))
 			*inject_error |= KVMMU_PFERR_FETCH;
-		return KVMMU_PF_INJECT;
+		r = KVMMU_PF_INJECT;
+		goto out;
 	}
 	*gpa = walk.gpa;
 	fault.addr = walk.gpa;
 	fault.gfn = walk.gpa >> PAGE_SHIFT;
 	if (fault.gfn >= mmu->max_gfn) {
 		atomic64_inc(&mmu->stats.emulate);
-		return KVMMU_PF_EMULATE;
+		r = KVMMU_PF_EMULATE;
+		goto out;
 	}
-	idx = srcu_read_lock(&vm->srcu);
 	r = fault_memslot(vm, &fault);
 	if (r)
 		goto out;
 	r = kvmmu_shadow_topup(vcpu->mmu);
 	if (r)
 		goto out;
-
-	if (fault.write) {
-		struct kvmmu_mmu_vcpu *c = vcpu->mmu;
-
-		write_lock(&mmu->lock);
-		if (kvmmu_shadow_gfn_protected(mmu, fault.gfn)) {
-			/*
-			 * A second fault at the same RIP and address after an
-			 * unprotect: the store's own fetch or walk needs the
-			 * table (e.g. it maps the code), so a retry would loop
-			 * (kvm_mmu_write_protect_fault()): emulate.
-			 */
-			bool again = c->last_retry_rip == vcpu->regs.rip &&
-				     c->last_retry_addr == gva;
-
-			c->last_retry_rip = 0;
-			c->last_retry_addr = 0;
-			if (again || walk_uses_gfn(&walk, fault.gfn)) {
-				kvmmu_shadow_clear_flood(vcpu, gva);
-				kvmmu_mmu_write_unlock(mmu);
-				r = KVMMU_PF_WRITE_PT;
-				goto out;
-			}
-			/*
-			 * A table shadowed only as a leaf table: mapped
-			 * writable, its shadow pages unsync
-			 * (kvmmu_shadow_map()); else unprotected by a zap.
-			 */
-			if (!kvmmu_shadow_can_unsync(mmu, fault.gfn)) {
-				flush = kvmmu_shadow_zap_gfn(mmu, fault.gfn);
-				kvmmu_mmu_zap_unlock(mmu, flush, &freed);
-				c->last_retry_rip = vcpu->regs.rip;
-				c->last_retry_addr = gva;
-				r = 0;
-				goto out;
-			}
-		}
-		kvmmu_mmu_write_unlock(mmu);
-	}
 
 	r = fault_faultin(mmu, &fault);
 	if (r) {
@@ -1098,7 +1106,20 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 		goto out;
 	}
 
+	/*
+	 * One lock for the write-protection check and the map, as KVM's
+	 * FNAME(page_fault) takes it once (its page_fault_handle_page_track()
+	 * reads a per-slot array without it): a write to a guest table is
+	 * rare, so its host page is faulted in above for nothing.
+	 */
 	write_lock(&mmu->lock);
+	if (fault.write && kvmmu_shadow_gfn_protected(mmu, fault.gfn) &&
+	    !shadow_write_protected(vcpu, gva, &walk, &fault, &flush, &r)) {
+		kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+		if (fault.page)
+			put_page(fault.page);
+		goto out;
+	}
 	if (invalidate_retry(mmu, &fault))
 		r = KVMMU_MAP_RETRY;
 	else

@@ -330,7 +330,20 @@ struct kvmmu_mmu_page *kvmmu_shadow_find(struct kvmmu_shadow *s, gfn_t gfn,
 struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
 					  struct kvmmu_shadow_caches *c,
 					  gfn_t gfn, union kvmmu_page_role role);
-struct kvmmu_mmu_page *kvmmu_sptep_to_sp(u64 *sptep);
+
+/**
+ * kvmmu_sptep_to_sp - the shadow page an SPTE pointer lies in.
+ * @sptep: an SPTE of some shadow page's spt.
+ *
+ * Inline, as KVM's sptep_to_sp(): every level of a fault asks.
+ *
+ * Return: that page.
+ */
+static inline struct kvmmu_mmu_page *kvmmu_sptep_to_sp(u64 *sptep)
+{
+	return (struct kvmmu_mmu_page *)page_private(virt_to_page(sptep));
+}
+
 int kvmmu_shadow_add_parent(struct kvmmu_shadow_caches *c,
 			    struct kvmmu_mmu_page *sp, u64 *parent_sptep);
 void kvmmu_shadow_remove_parent(struct kvmmu_mmu_page *sp, u64 *parent_sptep);

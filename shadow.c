@@ -247,17 +247,6 @@ struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
 }
 
 /**
- * kvmmu_sptep_to_sp - the shadow page an SPTE pointer lies in.
- * @sptep: an SPTE of some shadow page's spt.
- *
- * Return: that page.
- */
-struct kvmmu_mmu_page *kvmmu_sptep_to_sp(u64 *sptep)
-{
-	return (struct kvmmu_mmu_page *)page_private(virt_to_page(sptep));
-}
-
-/**
  * kvmmu_shadow_add_parent - record that an upper SPTE points at a page.
  * @c: the caches a descriptor may come from.
  * @sp: the (lower) page.

@@ -329,25 +329,32 @@ static gfn_t sh_leaf_gfn(const struct kvmmu_mmu_page *sp, unsigned int idx)
 }
 
 /*
- * Read the guest entry of @size bytes at @gpa under mmu->lock (SRCU held):
- * an atomic read, which fails (-EFAULT) rather than fault the host page
- * in (KVM's kvm_vcpu_read_guest_atomic()).
+ * Read the guest entry of @size bytes (4 or 8, aligned) at @gpa under
+ * mmu->lock (SRCU held): an atomic read, which fails (-EFAULT) rather than
+ * fault the host page in (KVM's kvm_vcpu_read_guest_atomic()), one load
+ * rather than a copy (the slot's range passed access_ok() when it was set).
  */
 static int sh_read_gpte(struct kvmmu_vm *vm, u64 gpa, unsigned int size,
 			u64 *val)
 {
 	struct kvmmu_memory_slot *slot;
-	unsigned long hva;
+	void __user *hva;
+	u32 val32 = 0;
 	int r;
 
 	*val = 0;
 	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gpa >> PAGE_SHIFT);
 	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
 		return -EFAULT;
-	hva = kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
-	      offset_in_page(gpa);
+	hva = (void __user *)(kvmmu_memslot_gfn_to_hva(slot, gpa >> PAGE_SHIFT) +
+			      offset_in_page(gpa));
 	pagefault_disable();
-	r = __copy_from_user_inatomic(val, (void __user *)hva, size);
+	if (size == 4) {
+		r = __get_user(val32, (u32 __user *)hva);
+		*val = val32;
+	} else {
+		r = __get_user(*val, (u64 __user *)hva);
+	}
 	pagefault_enable();
 	return r ? -EFAULT : 0;
 }

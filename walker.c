@@ -226,11 +226,22 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->cr4 = vcpu->sregs.cr4;
 	env->efer = vcpu->sregs.efer;
 	env->rflags = vcpu->regs.rflags;
-	e = kvmmu_find_cpuid(vcpu, 0x80000008, 0);
-	env->maxphyaddr = e ? e->eax & 0xff : boot_cpu_data.x86_phys_bits;
-	e = kvmmu_find_cpuid(vcpu, 0x80000001, 0);
-	env->gbpages = e ? !!(e->edx & BIT(26)) :
-			   boot_cpu_has(X86_FEATURE_GBPAGES);
+	/*
+	 * Looked up once per KVM_SET_CPUID2 (a linear search of the
+	 * entries), as KVM keeps vcpu->arch.maxphyaddr from
+	 * kvm_vcpu_after_set_cpuid(), not per walk.
+	 */
+	if (!vcpu->walk_cpuid_ok) {
+		e = kvmmu_find_cpuid(vcpu, 0x80000008, 0);
+		vcpu->walk_maxphyaddr = e ? e->eax & 0xff :
+					    boot_cpu_data.x86_phys_bits;
+		e = kvmmu_find_cpuid(vcpu, 0x80000001, 0);
+		vcpu->walk_gbpages = e ? !!(e->edx & BIT(26)) :
+					 boot_cpu_has(X86_FEATURE_GBPAGES);
+		vcpu->walk_cpuid_ok = true;
+	}
+	env->maxphyaddr = vcpu->walk_maxphyaddr;
+	env->gbpages = vcpu->walk_gbpages;
 	env->read_gpa = read_gpa_memslot;
 	env->cmpxchg_gpa = NULL;	/* see the top: the CPU set A/D */
 	env->opaque = vcpu->vm;
@@ -270,45 +281,20 @@ static void guest_mark_dirty(struct kvmmu_memory_slot *slot, u64 gpa)
 		set_bit((gpa >> PAGE_SHIFT) - slot->base_gfn, slot->dirty_bitmap);
 }
 
-/**
- * kvmmu_guest_cmpxchg - an atomic compare-and-exchange on guest RAM.
- * @vm: the VM; the caller runs in its mm.
- * @gpa: the operand.
- * @old: the value expected; on a mismatch, set to the value found.
- * @new: the value to store.
- * @len: 1, 2, 4 or 8 bytes.
- *
- * A locked CMPXCHG on the host page behind @gpa, as KVM's
- * emulator_cmpxchg_emulated() does, so that the guest's other vCPUs (and
- * the CPU's own A/D updates) see one atomic store. A swap in a logging
- * slot is logged. Process context, may fault the page in; takes vm->srcu itself.
- *
- * Return: 0 if swapped; 1 if *@gpa did not hold *@old; -EROFS in a
- * read-only slot; -EINVAL for a @len it cannot do atomically (another
- * size, or an operand that crosses a cache line where split-lock detection
- * would trap it); -EFAULT (no usable slot, a page crossing, the wrong mm,
- * the HVA not accessible).
+/*
+ * kvmmu_guest_cmpxchg() once @len is known to be 1, 2, 4 or 8 and @gpa
+ * not to cross a cache line; vm->srcu held.
  */
-int kvmmu_guest_cmpxchg(struct kvmmu_vm *vm, u64 gpa, u64 *old, u64 new,
-			unsigned int len)
+static int guest_cmpxchg_srcu(struct kvmmu_vm *vm, u64 gpa, u64 *old,
+			      u64 new, unsigned int len)
 {
 	struct kvmmu_memory_slot *slot;
 	unsigned long hva;
-	u64 line_mask;
-	int idx, r;
+	int r;
 
-	if (len > 8 || !is_power_of_2(len))
-		return -EINVAL;
-	/* emulator_cmpxchg_emulated(): no split lock in the host. */
-	line_mask = boot_cpu_has(X86_FEATURE_SPLIT_LOCK_DETECT) ?
-		    ~(u64)(cache_line_size() - 1) : PAGE_MASK;
-	if (((gpa + len - 1) & line_mask) != (gpa & line_mask))
-		return offset_in_page(gpa) + len > PAGE_SIZE ? -EFAULT :
-							       -EINVAL;
-	idx = srcu_read_lock(&vm->srcu);
 	r = guest_hva(vm, gpa, len, &hva, &slot);
 	if (r)
-		goto out;
+		return r;
 	switch (len) {
 	case 1: {
 		u8 o = *old;
@@ -338,10 +324,47 @@ int kvmmu_guest_cmpxchg(struct kvmmu_vm *vm, u64 gpa, u64 *old, u64 new,
 		break;
 	}
 	if (r < 0)
-		r = -EFAULT;
-	else if (!r)
+		return -EFAULT;
+	if (!r)
 		guest_mark_dirty(slot, gpa);
-out:
+	return r;
+}
+
+/**
+ * kvmmu_guest_cmpxchg - an atomic compare-and-exchange on guest RAM.
+ * @vm: the VM; the caller runs in its mm.
+ * @gpa: the operand.
+ * @old: the value expected; on a mismatch, set to the value found.
+ * @new: the value to store.
+ * @len: 1, 2, 4 or 8 bytes.
+ *
+ * A locked CMPXCHG on the host page behind @gpa, as KVM's
+ * emulator_cmpxchg_emulated() does, so that the guest's other vCPUs (and
+ * the CPU's own A/D updates) see one atomic store. A swap in a logging
+ * slot is logged. Process context, may fault the page in; takes vm->srcu itself.
+ *
+ * Return: 0 if swapped; 1 if *@gpa did not hold *@old; -EROFS in a
+ * read-only slot; -EINVAL for a @len it cannot do atomically (another
+ * size, or an operand that crosses a cache line where split-lock detection
+ * would trap it); -EFAULT (no usable slot, a page crossing, the wrong mm,
+ * the HVA not accessible).
+ */
+int kvmmu_guest_cmpxchg(struct kvmmu_vm *vm, u64 gpa, u64 *old, u64 new,
+			unsigned int len)
+{
+	u64 line_mask;
+	int idx, r;
+
+	if (len > 8 || !is_power_of_2(len))
+		return -EINVAL;
+	/* emulator_cmpxchg_emulated(): no split lock in the host. */
+	line_mask = boot_cpu_has(X86_FEATURE_SPLIT_LOCK_DETECT) ?
+		    ~(u64)(cache_line_size() - 1) : PAGE_MASK;
+	if (((gpa + len - 1) & line_mask) != (gpa & line_mask))
+		return offset_in_page(gpa) + len > PAGE_SIZE ? -EFAULT :
+							       -EINVAL;
+	idx = srcu_read_lock(&vm->srcu);
+	r = guest_cmpxchg_srcu(vm, gpa, old, new, len);
 	srcu_read_unlock(&vm->srcu, idx);
 	return r;
 }
@@ -408,17 +431,47 @@ fault:
 }
 
 /*
+ * Read a guest page-table entry for the shadow MMU's walk, vm->srcu held
+ * by the caller (KVM's FNAME(walk_addr_generic): __get_user() at the HVA
+ * of the entry's slot): no SRCU section and no copy of its own per entry,
+ * as kvmmu_guest_rw() takes. Same checks: the VM's mm, a slot that is
+ * not INVALID; may fault the host page in.
+ */
+static int read_gpte_srcu(void *opaque, u64 gpa, void *buf, unsigned int len)
+{
+	struct kvmmu_vm *vm = opaque;
+	struct kvmmu_memory_slot *slot;
+	void __user *hva;
+	gfn_t gfn = gpa >> PAGE_SHIFT;
+
+	/* Entries are 4 or 8 bytes, aligned: never across a page. */
+	if ((len != 4 && len != 8) || !IS_ALIGNED(gpa, len))
+		return kvmmu_guest_rw(vm, gpa, buf, len, false);
+	if (!current->mm || current->mm != vm->mm)
+		return -EFAULT;
+	slot = kvmmu_gfn_to_memslot(kvmmu_memslots(vm, 0), gfn);
+	if (!slot || (slot->flags & KVMMU_MEMSLOT_INVALID))
+		return -EFAULT;
+	hva = (void __user *)(kvmmu_memslot_gfn_to_hva(slot, gfn) +
+			      offset_in_page(gpa));
+	if (len == 4)
+		return get_user(*(u32 *)buf, (u32 __user *)hva) ? -EFAULT : 0;
+	return get_user(*(u64 *)buf, (u64 __user *)hva) ? -EFAULT : 0;
+}
+
+/*
  * Swap a guest page-table entry for the shadow MMU's A/D update, as KVM's
  * emulator_cmpxchg_emulated() does through the HVA: 0 swapped, 1 the entry
  * changed meanwhile, -EROFS in a read-only slot (KVM skips the update of
- * ROM page tables), -EFAULT. A swap in a logging slot is logged.
+ * ROM page tables), -EFAULT. A swap in a logging slot is logged. An
+ * aligned entry crosses no cache line; vm->srcu is the walk's.
  */
 static int cmpxchg_gpa_memslot(void *opaque, u64 gpa, u64 old, u64 new,
 			       unsigned int len)
 {
 	if ((len != 4 && len != 8) || !IS_ALIGNED(gpa, len))
 		return -EFAULT;
-	return kvmmu_guest_cmpxchg(opaque, gpa, &old, new, len);
+	return guest_cmpxchg_srcu(opaque, gpa, &old, new, len);
 }
 
 /**
@@ -430,7 +483,9 @@ static int cmpxchg_gpa_memslot(void *opaque, u64 gpa, u64 old, u64 new,
  *
  * As kvmmu_gva_to_gpa(), but A and D are set in the guest's entries as
  * the CPU would have (no CPU walks the guest's tables under shadow
- * paging). Process context, in the VMM's mm; may sleep.
+ * paging). Process context, in the VMM's mm; may sleep. The caller holds
+ * vm->srcu (KVM's vCPU holds it across its faults): the entries are read
+ * and swapped without a section of their own.
  *
  * Return: as kvmmu_walk().
  */
@@ -438,14 +493,13 @@ int kvmmu_shadow_walk(struct kvmmu_vcpu *vcpu, u64 gva, u32 access,
 		      struct kvmmu_walk *walk)
 {
 	struct kvmmu_walk_env env;
-	int idx, r;
 
+	RCU_LOCKDEP_WARN(!srcu_read_lock_held(&vcpu->vm->srcu),
+			 "shadow walk without vm->srcu");
 	vcpu_walk_env(vcpu, &env);
+	env.read_gpa = read_gpte_srcu;
 	env.cmpxchg_gpa = cmpxchg_gpa_memslot;
-	idx = srcu_read_lock(&vcpu->vm->srcu);
-	r = kvmmu_walk(&env, gva, access, walk);
-	srcu_read_unlock(&vcpu->vm->srcu, idx);
-	return r;
+	return kvmmu_walk(&env, gva, access, walk);
 }
 
 int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,

@@ -368,6 +368,7 @@ static int set_cpuid2(struct kvmmu_vcpu *vcpu, struct kvm_cpuid2 __user *u)
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = e;
 	vcpu->cpuid_nent = cpuid.nent;
+	vcpu->walk_cpuid_ok = false;
 	return 0;
 }
 
@@ -1605,11 +1606,13 @@ static int translate_la(struct kvmmu_vcpu *vcpu, u64 la, bool write,
 {
 	u32 access = write ? KVMMU_PFERR_WRITE : 0;
 	struct kvmmu_walk walk;
-	int r;
+	int idx, r;
 
 	if (kvmmu_vcpu_cpl(vcpu) == 3)
 		access |= KVMMU_PFERR_USER;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
 	r = kvmmu_shadow_walk(vcpu, la, access, &walk);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	if (r == KVMMU_WALK_PAGE_FAULT) {
 		vcpu->sregs.cr2 = la;
 		kvmmu_queue_exception(vcpu, X86_TRAP_PF, true, walk.error_code);
