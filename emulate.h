@@ -278,6 +278,7 @@ int kvmmu_guest_fill(struct kvmmu_vm *vm, u64 gpa, u64 val, unsigned int size,
  * @rflags: guest RFLAGS (AC, for SMAP).
  * @maxphyaddr: guest physical address width; PTE bits above are reserved.
  * @gbpages: 1 GiB pages are allowed (PS in a 4-level PDPTE).
+ * @amd: the guest is an AMD one: bit 8 of a PML4E (PML5E) is reserved.
  * @read_gpa: read @len bytes of guest physical memory at @gpa into @buf,
  *            never crossing a page: 0 or -EFAULT.
  * @cmpxchg_gpa: NULL, or set A and D in the entries as the CPU does: swap
@@ -303,6 +304,7 @@ struct kvmmu_walk_env {
 	u64 rflags;
 	u8 maxphyaddr;
 	bool gbpages;
+	bool amd;
 	int (*read_gpa)(void *opaque, u64 gpa, void *buf, unsigned int len);
 	int (*cmpxchg_gpa)(void *opaque, u64 gpa, u64 old, u64 new,
 			   unsigned int len);

@@ -330,6 +330,7 @@ struct kvmmu_events {
  *                 KVM_SET_CPUID2 clears it).
  * @walk_maxphyaddr: the guest's MAXPHYADDR for its page-table walks.
  * @walk_gbpages: the guest has 1G pages (CPUID 0x80000001 EDX[26]).
+ * @walk_amd: the guest's CPUID vendor is AMD or Hygon (leaf 0).
  * @mp_state: KVM_MP_STATE_*.
  * @has_run: the vCPU entered the guest once (KVM's last_vmentry_cpu != -1):
  *           KVM_SET_CPUID2 then only takes the CPUID it has.
@@ -377,6 +378,7 @@ struct kvmmu_vcpu {
 	bool walk_cpuid_ok;
 	u8 walk_maxphyaddr;
 	bool walk_gbpages;
+	bool walk_amd;
 	u32 mp_state;
 	bool has_run;
 	enum kvmmu_pending pending;

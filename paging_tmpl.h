@@ -100,7 +100,10 @@ static u64 FNAME(rsvd_bits)(const struct kvmmu_walk_env *env, int level,
 		return high | PT_NX | GENMASK_ULL(8, 5) | GENMASK_ULL(2, 1);
 #else
 	high = pa < 52 ? GENMASK_ULL(51, pa) : 0;
-	if (level >= 4 || (level == 3 && !env->gbpages))
+	/* AMD reserves bit 8 of non-leaf PML4Es (__reset_rsvds_bits_mask()). */
+	if (level >= 4)
+		return high | nx | PT_PAGE_SIZE | (env->amd ? BIT_ULL(8) : 0);
+	if (level == 3 && !env->gbpages)
 		return high | nx | PT_PAGE_SIZE;
 	if (level == 3 && leaf)
 		return high | nx | GENMASK_ULL(29, 13);

@@ -216,6 +216,18 @@ static int read_gpa_memslot(void *opaque, u64 gpa, void *buf,
 	return kvmmu_guest_rw(opaque, gpa, buf, len, false);
 }
 
+/*
+ * KVM's guest_cpuid_is_amd_compatible(): "AuthenticAMD" or "HygonGenuine"
+ * in CPUID leaf 0 (EBX, EDX, ECX).
+ */
+static bool guest_vendor_amd(const struct kvm_cpuid_entry2 *e)
+{
+	return (e->ebx == 0x68747541 && e->edx == 0x69746e65 &&
+		e->ecx == 0x444d4163) ||
+	       (e->ebx == 0x6f677948 && e->edx == 0x6e65476e &&
+		e->ecx == 0x656e6975);
+}
+
 /* The walk environment of @vcpu; guest CPUID decides, else the host's. */
 static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 {
@@ -238,10 +250,13 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 		e = kvmmu_find_cpuid(vcpu, 0x80000001, 0);
 		vcpu->walk_gbpages = e ? !!(e->edx & BIT(26)) :
 					 boot_cpu_has(X86_FEATURE_GBPAGES);
+		e = kvmmu_find_cpuid(vcpu, 0, 0);
+		vcpu->walk_amd = e && guest_vendor_amd(e);
 		vcpu->walk_cpuid_ok = true;
 	}
 	env->maxphyaddr = vcpu->walk_maxphyaddr;
 	env->gbpages = vcpu->walk_gbpages;
+	env->amd = vcpu->walk_amd;
 	env->read_gpa = read_gpa_memslot;
 	env->cmpxchg_gpa = NULL;	/* see the top: the CPU set A/D */
 	env->opaque = vcpu->vm;

@@ -1819,6 +1819,49 @@ TEST_F(sh, live_top_level)
 	EXPECT_EQ(PDPT_A | P | RW | US, *pte(self, PML4_A) & ~ACC);
 }
 
+/* The vendor of the supported CPUID (the fixture's vCPU takes it) is AMD. */
+static int cpuid_vendor_amd(int devfd)
+{
+	struct kvm_cpuid2 *cpuid = kvmmu_supported_cpuid(devfd);
+	unsigned int i;
+	int r = 0;
+
+	if (!cpuid)
+		return 0;
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0)
+			r = cpuid->entries[i].ebx == 0x68747541 &&
+			    cpuid->entries[i].edx == 0x69746e65 &&
+			    cpuid->entries[i].ecx == 0x444d4163;
+	free(cpuid);
+	return r;
+}
+
+/*
+ * An AMD guest's PML4E with bit 8 set is a reserved-bit fault (P | RSVD),
+ * as KVM's walker has it (__reset_rsvds_bits_mask(), nonleaf_bit8_rsvd);
+ * bit 8 of a PDPTE that points to a PD is ignored. Set by the guest's
+ * own stores into its live PML4, so the shadow walk must see it.
+ */
+TEST_F(sh, pml4e_bit8_reserved)
+{
+	uint64_t va = (1ULL << 39) + WINDOW;
+
+	if (!cpuid_vendor_amd(self->devfd))
+		SKIP(return, "not an AMD guest");
+	*(uint64_t *)(self->mem + DATA_GPA + 0xa000) = 0xaa;
+	must(_metadata, self, OP_W64, PDPT_B, PD_B | P | RW | (1ULL << 8));
+	must(_metadata, self, OP_W64, PD_B + 8, PT_B1 | P | RW);
+	must(_metadata, self, OP_W64, PT_B1, (DATA_GPA + 0xa000) | P | RW);
+	must(_metadata, self, OP_W64, PML4_A + 8,
+	     PDPT_B | P | RW | (1ULL << 8));
+	expect_pf(_metadata, self, OP_R64, va, 0x9);	/* P | RSVD */
+	expect_pf(_metadata, self, OP_W64, va, 0xb);	/* P | W | RSVD */
+	must(_metadata, self, OP_W64, PML4_A + 8, PDPT_B | P | RW);
+	must(_metadata, self, OP_INVLPG, va, 0);
+	EXPECT_EQ(0xaaULL, must(_metadata, self, OP_R64, va, 0));
+}
+
 /*
  * Two vCPUs on one set of tables. vCPU 1 holds a writable mapping of a
  * page (its shadow SPTE writable); vCPU 0 then links that page in as a
