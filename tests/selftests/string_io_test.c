@@ -596,7 +596,12 @@ static int pg_case(int vcpufd, struct kvm_run *run, unsigned int off,
 	s.tr.selector = 0x28;
 	s.tr.base = PG_TSS;
 	s.tr.limit = 0x67;
-	s.tr.type = 11;		/* 32-bit TSS, busy */
+	/*
+	 * A 32-bit TSS, "available" in the cached type: QEMU's TCG reads
+	 * SS0:ESP0 only from type 1 or 9 (get_ss_esp_from_tss()) and
+	 * aborts on the busy type that LTR would leave in memory.
+	 */
+	s.tr.type = 9;
 	s.tr.present = 1;
 	s.gdt.base = PG_GDT;
 	s.gdt.limit = 0x2f;
