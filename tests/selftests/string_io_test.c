@@ -33,7 +33,9 @@
  * supervisor page is #PF 7 after the port read, the page unchanged; OUTSB
  * from one is #PF 5 with no OUT exit; INSB into a page that is not present
  * is #PF 6, not an internal error; INSW into a user page whose PTE is
- * clean leaves A and D set in it.
+ * clean leaves A and D set in it. The same for the RAM side of a string
+ * MMIO element: MOVSB from a device page into a supervisor page is #PF 7
+ * after the load exit; into a clean user page it sets A and D.
  *
  * Runs against stock kvm_amd (the control) and kvmmu alike, with nested
  * paging and with the shadow MMU; TAP on stdout.
@@ -66,7 +68,7 @@
 #define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
 #define WRAP_DI		0xff00
 #define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
-#define NR_CHECKS	46
+#define NR_CHECKS	48
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -519,9 +521,13 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 #define PG_SUP		0xa000	/* supervisor data */
 #define PG_NP		0xb000	/* not present */
 #define PG_USER		0xc000	/* user data, PTE without A and D */
+#define PG_MMIO_VA	0xd000	/* user, at GPA PG_MMIO_GPA: no memslot */
+#define PG_MMIO_GPA	0x30000
+#define PG_USER2	0xe000	/* user data, PTE without A and D */
 #define PG_INSB		0x00	/* snippet offsets in the code page */
 #define PG_OUTSB	0x10
 #define PG_INSW		0x20
+#define PG_MOVSB	0x30
 #define PG_HANDLER	0x40
 #define PG_PORT_PF	0x11
 #define PG_PORT_DONE	0x12
@@ -541,6 +547,9 @@ static const unsigned char pg_code[] = {
 	[PG_INSW] = 0x66, 0x6d,		/* insw (%dx), %es:(%edi) */
 	0xe6, PG_PORT_DONE,
 	0xeb, 0xfe,
+	[PG_MOVSB] = 0xa4,		/* movsb %ds:(%esi), %es:(%edi) */
+	0xe6, PG_PORT_DONE,
+	0xeb, 0xfe,
 	/* #PF, CPL 0: EDX = error code, ESI = CR2 */
 	[PG_HANDLER] = 0x5a,		/* pop %edx */
 	0x0f, 0x20, 0xd6,		/* mov %cr2, %esi */
@@ -552,6 +561,7 @@ static const unsigned char pg_code[] = {
 struct pg_result {
 	int port;		/* PG_PORT_*, or -1: another exit */
 	unsigned int ins, outs;	/* exits for the data port on the way */
+	unsigned int loads;	/* MMIO load exits on the way */
 	uint32_t reason;
 	struct kvm_regs regs;
 };
@@ -571,7 +581,8 @@ static void pg_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 
 /*
  * Run the snippet at @off at CPL 3 with IOPL 3, EDI/ESI = @edi/@esi and
- * DX = PORT, answering IN exits on PORT with 0xee bytes, until the guest
+ * DX = PORT, answering IN exits on PORT with 0xee bytes and MMIO loads
+ * with 0xcd bytes, until the guest
  * reports on PG_PORT_PF or PG_PORT_DONE (or anything else happens).
  */
 static int pg_case(int vcpufd, struct kvm_run *run, unsigned int off,
@@ -627,6 +638,12 @@ static int pg_case(int vcpufd, struct kvm_run *run, unsigned int off,
 		if (r)
 			return -1;
 		res->reason = run->exit_reason;
+		if (run->exit_reason == KVM_EXIT_MMIO &&
+		    !run->mmio.is_write) {
+			res->loads++;
+			memset(run->mmio.data, 0xcd, sizeof(run->mmio.data));
+			continue;
+		}
 		if (run->exit_reason != KVM_EXIT_IO)
 			return 0;
 		if (run->io.port == PORT) {
@@ -674,6 +691,9 @@ static void pg_setup(unsigned char *mem)
 	pt[(PG_USTACK >> 12) - 1] |= PTE_US;
 	pt[PG_NP >> 12] = 0;
 	pt[PG_USER >> 12] = PG_USER | PTE_P | PTE_RW | PTE_US;
+	pt[PG_MMIO_VA >> 12] = PG_MMIO_GPA | PTE_P | PTE_RW | PTE_US | PTE_A |
+			       PTE_D;
+	pt[PG_USER2 >> 12] = PG_USER2 | PTE_P | PTE_RW | PTE_US;
 	memset(mem + PG_SUP, 0x5a, 4096);
 }
 
@@ -761,6 +781,28 @@ static void run_cpl3(int devfd)
 	      (pte & (PTE_A | PTE_D)) == PTE_A,
 	      "CPL 3 OUTSB from a user page: done, the PTE gets A but not D (port %#x, %u OUT exits, pte %#x)",
 	      res.port, res.outs, pte);
+
+	/*
+	 * String MMIO: a CPL 3 MOVSB from a device page into a supervisor
+	 * page loads from the VMM, then the store is #PF 7 (KVM's emulator:
+	 * the source read, then the destination's write faults).
+	 */
+	r = pg_case(vcpufd, run, PG_MOVSB, PG_SUP + 0x50, PG_MMIO_VA + 0x10,
+		    &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 7 &&
+	      res.regs.rsi == PG_SUP + 0x50 && mem[PG_SUP + 0x50] == 0x5a,
+	      "CPL 3 MOVSB from MMIO into a supervisor page: #PF, error 7, CR2 the destination, the page unchanged (port %#x exit %u error %#llx cr2 %#llx)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi);
+	/* ...and into a user page with a clean PTE: stored, A and D set. */
+	r = pg_case(vcpufd, run, PG_MOVSB, PG_USER2 + 0x60, PG_MMIO_VA + 0x20,
+		    &res);
+	pte = ((uint32_t *)(mem + PG_PT))[PG_USER2 >> 12];
+	check(!r && res.port == PG_PORT_DONE && res.loads == 1 &&
+	      mem[PG_USER2 + 0x60] == 0xcd &&
+	      (pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
+	      "CPL 3 MOVSB from MMIO into a user page: the byte stored, A and D set in its PTE (port %#x exit %u, %u loads, pte %#x)",
+	      res.port, res.reason, res.loads, pte);
 
 	munmap(run, sz);
 	close(vcpufd);
