@@ -292,9 +292,11 @@ int kvmmu_guest_fill(struct kvmmu_vm *vm, u64 gpa, u64 val, unsigned int size,
  *          the walk takes them from here, not from memory at CR3, as the
  *          CPU does from its PDPTE registers.
  *
- * The vCPU path (kvmmu_gva_to_gpa()) reads through memslots and sets no
- * A/D bits (the CPU has set them for whatever it walked); KUnit tests
- * and, later, the shadow MMU may supply their own callbacks.
+ * The vCPU paths read through memslots; kvmmu_gva_to_gpa() sets no A/D
+ * bits (KVM_TRANSLATE, the fetch behind an exit: nothing or the CPU
+ * itself made the access), kvmmu_shadow_walk() sets them (the shadow
+ * MMU's faults and every access kvmmu emulates). KUnit tests supply
+ * their own callbacks.
  */
 struct kvmmu_walk_env {
 	u64 cr0;

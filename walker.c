@@ -22,9 +22,12 @@
  *
  * The walk reads each entry once. It sets accessed and dirty bits only
  * when its environment gives it a cmpxchg on guest memory: a shadow MMU
- * must, since no CPU walks the guest's tables for it; the vCPU paths of
- * today (an instruction fetch, KVM_TRANSLATE) do not, since the CPU has
- * just walked the same tables and set them, or (a debugger) must not.
+ * must, since no CPU walks the guest's tables for it, and so must every
+ * access kvmmu emulates (a string I/O or string MMIO operand, a store to
+ * a page table), as KVM's emulator does through FNAME(walk_addr_generic):
+ * kvmmu_shadow_walk(). kvmmu_gva_to_gpa() does not: an instruction fetch
+ * behind an exit (the CPU has just walked the same tables and set them)
+ * and KVM_TRANSLATE (a debugger must not).
  * An entry that changed between the read and the update restarts the
  * walk, a bounded number of times.
  *
@@ -258,7 +261,7 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->gbpages = vcpu->walk_gbpages;
 	env->amd = vcpu->walk_amd;
 	env->read_gpa = read_gpa_memslot;
-	env->cmpxchg_gpa = NULL;	/* see the top: the CPU set A/D */
+	env->cmpxchg_gpa = NULL;	/* see the top */
 	env->opaque = vcpu->vm;
 	/*
 	 * PAE's PDPTEs: the shadow MMU's loaded copy (KVM's get_pdptr() is
@@ -490,17 +493,20 @@ static int cmpxchg_gpa_memslot(void *opaque, u64 gpa, u64 old, u64 new,
 }
 
 /**
- * kvmmu_shadow_walk - the shadow MMU's walk of the guest's tables.
+ * kvmmu_shadow_walk - a walk of the guest's tables for an access it made.
  * @vcpu: the vCPU, state in vcpu->sregs and vcpu->regs.
- * @gva: the faulting linear address.
+ * @gva: the faulting or emulated linear address.
  * @access: KVMMU_PFERR_WRITE, _USER and _FETCH of the access.
  * @walk: the result.
  *
  * As kvmmu_gva_to_gpa(), but A and D are set in the guest's entries as
- * the CPU would have (no CPU walks the guest's tables under shadow
- * paging). Process context, in the VMM's mm; may sleep. The caller holds
- * vm->srcu (KVM's vCPU holds it across its faults): the entries are read
- * and swapped without a section of their own.
+ * the CPU would have: for the shadow MMU's faults (no CPU walks the
+ * guest's tables under shadow paging) and, with either MMU, for the
+ * accesses kvmmu emulates (KVM's emulator walks with
+ * FNAME(walk_addr_generic), which sets them). Process context, in the
+ * VMM's mm; may sleep. The caller holds vm->srcu (KVM's vCPU holds it
+ * across its faults): the entries are read and swapped without a
+ * section of their own.
  *
  * Return: as kvmmu_walk().
  */

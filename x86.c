@@ -778,25 +778,78 @@ static int guest_rw(struct kvmmu_vcpu *vcpu, u64 gpa, void *buf,
 }
 
 /*
- * Copy @len bytes between @buf and guest linear address @la, translating
- * once per guest page (a string I/O chunk spans at most two).
+ * Translate the linear address of an access the CPU left to kvmmu, as
+ * KVM's vcpu_mmio_gva_to_gpa() does: U at CPL 3, and A (D for a store)
+ * set in the guest's entries (FNAME(update_accessed_dirty_bits)), since no
+ * CPU walked them for this operand. 0 with *@gpa, 1 when the guest's
+ * #PF was queued instead (CR2 = @la, the walker's error code, as
+ * kvm_inject_emulated_page_fault()), -EFAULT when the walk met no memory
+ * (or a non-canonical address).
+ */
+static int translate_la(struct kvmmu_vcpu *vcpu, u64 la, bool write,
+			u64 *gpa)
+{
+	u32 access = write ? KVMMU_PFERR_WRITE : 0;
+	struct kvmmu_walk walk;
+	int idx, r;
+
+	if (kvmmu_vcpu_cpl(vcpu) == 3)
+		access |= KVMMU_PFERR_USER;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = kvmmu_shadow_walk(vcpu, la, access, &walk);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	if (r == KVMMU_WALK_PAGE_FAULT) {
+		/*
+		 * A #PF on a present entry drops what the TLB holds for @la:
+		 * __kvm_inject_emulated_page_fault()'s
+		 * kvm_mmu_invalidate_addr(), a shadow SPTE synced as for
+		 * INVLPG and (no single-address flush) the ASID flushed.
+		 */
+		if ((walk.error_code & (KVMMU_PFERR_PRESENT |
+					KVMMU_PFERR_RSVD)) ==
+		    KVMMU_PFERR_PRESENT) {
+			if (vcpu->vm->mmu && vcpu->vm->mmu->shadow)
+				kvmmu_shadow_invlpg(vcpu, la);
+			kvmmu_make_request(vcpu, KVMMU_REQ_TLB_FLUSH);
+		}
+		vcpu->sregs.cr2 = la;
+		kvmmu_queue_exception(vcpu, X86_TRAP_PF, true, walk.error_code);
+		return 1;
+	}
+	if (r)
+		return -EFAULT;
+	*gpa = walk.gpa;
+	return 0;
+}
+
+/*
+ * Copy @len bytes between @buf and guest linear address @la, where the
+ * access starts @first bytes in (the top element when EFLAGS.DF is set:
+ * CR2 is the address of what faults first). A string I/O chunk spans at
+ * most two guest pages; both are translated before either is touched, so
+ * a #PF leaves memory as it was. Return 0, 1 when a #PF was queued,
+ * -EFAULT when it cannot be emulated.
  */
 static int guest_linear_rw(struct kvmmu_vcpu *vcpu, u64 la, u8 *buf,
-			   unsigned int len, bool write)
+			   unsigned int len, unsigned int first, bool write)
 {
-	unsigned int n;
-	u64 gpa;
+	unsigned int n = min_t(u64, len, PAGE_SIZE - offset_in_page(la));
+	u64 gpa, gpa2 = 0, la2 = la + n;
+	int r;
 
-	while (len) {
-		n = min_t(u64, len, PAGE_SIZE - offset_in_page(la));
-		if (kvmmu_gva_to_gpa(vcpu, la, write ? KVMMU_PFERR_WRITE : 0,
-				     &gpa, NULL) ||
-		    guest_rw(vcpu, gpa, buf, n, write))
-			return -EFAULT;
-		la += n;
-		buf += n;
-		len -= n;
-	}
+	if (len > PAGE_SIZE || first >= n)
+		return -EFAULT;
+	if (cpu_mode(vcpu) != 64)
+		la2 = (u32)la2;
+	r = translate_la(vcpu, la + first, write, &gpa);
+	if (!r && n < len)
+		r = translate_la(vcpu, la2, write, &gpa2);
+	if (r)
+		return r;
+	gpa -= first;
+	if (guest_rw(vcpu, gpa, buf, n, write) ||
+	    (n < len && guest_rw(vcpu, gpa2, buf + n, len - n, write)))
+		return -EFAULT;
 	return 0;
 }
 
@@ -823,12 +876,15 @@ static int string_rw(struct kvmmu_vcpu *vcpu, u64 la, unsigned int count,
 	int r;
 
 	if (!down)
-		return guest_linear_rw(vcpu, la, data, count * size, write);
+		return guest_linear_rw(vcpu, la, data, count * size, 0, write);
 	/* Downwards: memory holds the elements in reverse order. */
 	la -= (u64)(count - 1) * size;
+	if (cpu_mode(vcpu) != 64)
+		la = (u32)la;
 	if (write)
 		reverse_elements(data, count, size);
-	r = guest_linear_rw(vcpu, la, data, count * size, write);
+	r = guest_linear_rw(vcpu, la, data, count * size,
+			    (count - 1) * size, write);
 	if (!write)
 		reverse_elements(data, count, size);
 	return r;
@@ -897,7 +953,8 @@ static int string_addr_bytes(struct kvmmu_vcpu *vcpu, bool asize_prefix)
 
 /*
  * Linear address of a string operand: the segment base (none in 64-bit
- * mode, but for FS and GS) plus the index register cut to the address size.
+ * mode, but for FS and GS) plus the index register cut to the address
+ * size, cut to 32 bits outside 64-bit mode.
  */
 static u64 string_la(struct kvmmu_vcpu *vcpu, const struct kvm_segment *seg,
 		     u64 index)
@@ -905,7 +962,9 @@ static u64 string_la(struct kvmmu_vcpu *vcpu, const struct kvm_segment *seg,
 	bool long64 = (vcpu->sregs.efer & EFER_LMA) && vcpu->sregs.cs.l;
 	u64 base = seg->base;
 
-	if (long64 && seg != &vcpu->sregs.fs && seg != &vcpu->sregs.gs)
+	if (!long64)	/* linear addresses wrap at 4G */
+		return (u32)(base + (index & vcpu->pending_amask));
+	if (seg != &vcpu->sregs.fs && seg != &vcpu->sregs.gs)
 		base = 0;
 	return base + (index & vcpu->pending_amask);
 }
@@ -981,10 +1040,18 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 	vcpu->pending_string = true;
 	vcpu->pending_rep = rep;
 	vcpu->pending_count = count;
-	if (!in && string_rw(vcpu, la, count, size, false)) {
-		vcpu->pending = KVMMU_PENDING_NONE;
-		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
-					    la);
+	if (!in) {
+		/* OUTS reads its operand before the port (KVM: decode). */
+		int r = string_rw(vcpu, la, count, size, false);
+
+		if (r) {
+			vcpu->pending = KVMMU_PENDING_NONE;
+			if (r > 0)
+				return 1;	/* #PF queued: no port access */
+			return kvmmu_internal_error(vcpu,
+						    KVM_INTERNAL_ERROR_EMULATION,
+						    la);
+		}
 	}
 	return 0;
 }
@@ -1003,9 +1070,17 @@ static int complete_string_pio(struct kvmmu_vcpu *vcpu)
 		delta = -delta;
 	if (vcpu->pending_in) {
 		u64 la = string_la(vcpu, &vcpu->sregs.es, r->rdi);
+		int ret = string_rw(vcpu, la, vcpu->pending_count,
+				    vcpu->pending_size, true);
 
-		if (string_rw(vcpu, la, vcpu->pending_count,
-			      vcpu->pending_size, true))
+		/*
+		 * A #PF on the store: the port was read, as with KVM's
+		 * emulator (pio_in_emulated(), then writeback faults), and
+		 * its data is dropped; registers and RIP stay.
+		 */
+		if (ret > 0)
+			return 1;
+		if (ret)
 			return kvmmu_internal_error(vcpu,
 						    KVM_INTERNAL_ERROR_EMULATION,
 						    la);
@@ -1068,25 +1143,30 @@ static int string_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa,
 	return 0;
 }
 
+/* string_mem(): the element's GPA has no memslot; a #PF was queued. */
+#define STRING_MMIO	1
+#define STRING_FAULT	2
+
 /*
  * One element at linear address @la: read into or written from @val in
- * guest RAM. Return 0 when done, 1 when the GPA in *@gpa has no memslot
- * that allows the access (MMIO: the VMM must do it), -EFAULT when the
- * element cannot be emulated (a page crossing, or the guest's translation
- * changed since the fault and now fails).
+ * guest RAM, translated as translate_la() does (the operand that did not
+ * fault is the CPU's no more than the one that did). Return 0 when done,
+ * STRING_MMIO when the GPA in *@gpa has no memslot that allows the access
+ * (the VMM must do it), STRING_FAULT when the guest's tables refuse it (a
+ * #PF queued), -EFAULT when the element cannot be emulated (a page
+ * crossing, or a walk that met no memory).
  */
 static int string_mem(struct kvmmu_vcpu *vcpu, u64 la, unsigned int size,
 		      bool write, u64 *val, u64 *gpa)
 {
-	u32 access = write ? KVMMU_PFERR_WRITE : 0;
+	int r;
 
 	if (offset_in_page(la) + size > PAGE_SIZE)
 		return -EFAULT;
-	if (vcpu->sregs.ss.dpl == 3)
-		access |= KVMMU_PFERR_USER;
-	if (kvmmu_gva_to_gpa(vcpu, la, access, gpa, NULL))
-		return -EFAULT;
-	return guest_rw(vcpu, *gpa, val, size, write) ? 1 : 0;
+	r = translate_la(vcpu, la, write, gpa);
+	if (r)
+		return r > 0 ? STRING_FAULT : r;
+	return guest_rw(vcpu, *gpa, val, size, write) ? STRING_MMIO : 0;
 }
 
 /* The string instruction is over: RIP moves past it. */
@@ -1147,6 +1227,8 @@ static int string_mmio_store(struct kvmmu_vcpu *vcpu,
 	if (ret < 0)
 		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					    la);
+	if (ret == STRING_FAULT)
+		return 1;
 	if (ret)
 		return string_mmio_exit(vcpu, gpa, s, true, val);
 	return string_mmio_advance(vcpu, s);
@@ -1186,6 +1268,8 @@ static int handle_string_mmio(struct kvmmu_vcpu *vcpu,
 	if (ret < 0)
 		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
 					    la);
+	if (ret == STRING_FAULT)
+		return 1;
 	if (ret)
 		return string_mmio_exit(vcpu, gpa, s, false, 0);
 	return string_mmio_store(vcpu, s, val);
@@ -1594,34 +1678,6 @@ static u64 operand_la(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		      s64 extra)
 {
 	return kvmmu_operand_la(vcpu, &pt->ea, pt->mov.len, pt->mov.mode, extra);
-}
-
-/*
- * Translate the linear address of an access as the CPU would (A/D set in
- * the guest's entries). 0 with *@gpa, 1 when a #PF was queued instead,
- * -EFAULT when the walk met no memory (or a non-canonical address).
- */
-static int translate_la(struct kvmmu_vcpu *vcpu, u64 la, bool write,
-			u64 *gpa)
-{
-	u32 access = write ? KVMMU_PFERR_WRITE : 0;
-	struct kvmmu_walk walk;
-	int idx, r;
-
-	if (kvmmu_vcpu_cpl(vcpu) == 3)
-		access |= KVMMU_PFERR_USER;
-	idx = srcu_read_lock(&vcpu->vm->srcu);
-	r = kvmmu_shadow_walk(vcpu, la, access, &walk);
-	srcu_read_unlock(&vcpu->vm->srcu, idx);
-	if (r == KVMMU_WALK_PAGE_FAULT) {
-		vcpu->sregs.cr2 = la;
-		kvmmu_queue_exception(vcpu, X86_TRAP_PF, true, walk.error_code);
-		return 1;
-	}
-	if (r)
-		return -EFAULT;
-	*gpa = walk.gpa;
-	return 0;
 }
 
 /* The translation of a store. */

@@ -24,8 +24,21 @@
  * every MMIO load with bytes that depend only on the address, and counts
  * every byte stored, so the checks hold however the exits are split: each
  * byte written exactly once with the right value, RAM holding what was
- * read, SI/DI/CX/AX as the instructions define. Runs against stock kvm_amd
- * (the control) and kvmmu alike; TAP on stdout.
+ * read, SI/DI/CX/AX as the instructions define.
+ *
+ * A fourth part runs a CPL 3 guest with 32-bit paging and IOPL 3, in a VM
+ * of its own, as KVM's emulator treats the memory operand of INS and OUTS
+ * (vcpu_mmio_gva_to_gpa(): a user access at CPL 3; A/D set by the walk; a
+ * refused translation is the guest's #PF, CR2 its address): INSB into a
+ * supervisor page is #PF 7 after the port read, the page unchanged; OUTSB
+ * from one is #PF 5 with no OUT exit; INSB into a page that is not present
+ * is #PF 6, not an internal error; INSW into a user page whose PTE is
+ * clean leaves A and D set in it. The same for the RAM side of a string
+ * MMIO element: MOVSB from a device page into a supervisor page is #PF 7
+ * after the load exit; into a clean user page it sets A and D.
+ *
+ * Runs against stock kvm_amd (the control) and kvmmu alike, with nested
+ * paging and with the shadow MMU; TAP on stdout.
  */
 #include <errno.h>
 #include <signal.h>
@@ -55,7 +68,7 @@
 #define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
 #define WRAP_DI		0xff00
 #define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
-#define NR_CHECKS	36
+#define NR_CHECKS	48
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -495,6 +508,308 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 	      r, mmio_total(), (unsigned long long)regs.rdi);
 }
 
+/* The CPL 3 guest: 32-bit paging, its own VM. */
+#define PG_MEM		0x20000
+#define PG_CODE		0x1000	/* user page: the snippets, then the handler */
+#define PG_GDT		0x2000
+#define PG_IDT		0x3000
+#define PG_TSS		0x4000
+#define PG_PD		0x5000
+#define PG_PT		0x6000
+#define PG_KSTACK	0x8000	/* top of the supervisor page 0x7000 */
+#define PG_USTACK	0x9000	/* top of the user page 0x8000 */
+#define PG_SUP		0xa000	/* supervisor data */
+#define PG_NP		0xb000	/* not present */
+#define PG_USER		0xc000	/* user data, PTE without A and D */
+#define PG_MMIO_VA	0xd000	/* user, at GPA PG_MMIO_GPA: no memslot */
+#define PG_MMIO_GPA	0x30000
+#define PG_USER2	0xe000	/* user data, PTE without A and D */
+#define PG_INSB		0x00	/* snippet offsets in the code page */
+#define PG_OUTSB	0x10
+#define PG_INSW		0x20
+#define PG_MOVSB	0x30
+#define PG_HANDLER	0x40
+#define PG_PORT_PF	0x11
+#define PG_PORT_DONE	0x12
+#define PTE_P		0x1u
+#define PTE_RW		0x2u
+#define PTE_US		0x4u
+#define PTE_A		0x20u
+#define PTE_D		0x40u
+
+static const unsigned char pg_code[] = {
+	[PG_INSB] = 0x6c,		/* insb (%dx), %es:(%edi) */
+	0xe6, PG_PORT_DONE,		/* out %al, $PG_PORT_DONE */
+	0xeb, 0xfe,			/* jmp . */
+	[PG_OUTSB] = 0x6e,		/* outsb %ds:(%esi), (%dx) */
+	0xe6, PG_PORT_DONE,
+	0xeb, 0xfe,
+	[PG_INSW] = 0x66, 0x6d,		/* insw (%dx), %es:(%edi) */
+	0xe6, PG_PORT_DONE,
+	0xeb, 0xfe,
+	[PG_MOVSB] = 0xa4,		/* movsb %ds:(%esi), %es:(%edi) */
+	0xe6, PG_PORT_DONE,
+	0xeb, 0xfe,
+	/* #PF, CPL 0: EDX = error code, ESI = CR2 */
+	[PG_HANDLER] = 0x5a,		/* pop %edx */
+	0x0f, 0x20, 0xd6,		/* mov %cr2, %esi */
+	0xe6, PG_PORT_PF,		/* out %al, $PG_PORT_PF */
+	0xeb, 0xfe,
+};
+
+/* What one CPL 3 case ended with. */
+struct pg_result {
+	int port;		/* PG_PORT_*, or -1: another exit */
+	unsigned int ins, outs;	/* exits for the data port on the way */
+	unsigned int loads;	/* MMIO load exits on the way */
+	uint32_t reason;
+	struct kvm_regs regs;
+};
+
+static void pg_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = type;
+	s->present = 1;
+	s->s = 1;
+	s->db = 1;
+	s->g = 1;
+	s->dpl = sel & 3;
+}
+
+/*
+ * Run the snippet at @off at CPL 3 with IOPL 3, EDI/ESI = @edi/@esi and
+ * DX = PORT, answering IN exits on PORT with 0xee bytes and MMIO loads
+ * with 0xcd bytes, until the guest
+ * reports on PG_PORT_PF or PG_PORT_DONE (or anything else happens).
+ */
+static int pg_case(int vcpufd, struct kvm_run *run, unsigned int off,
+		   uint32_t edi, uint32_t esi, struct pg_result *res)
+{
+	struct kvm_sregs s;
+	struct kvm_regs regs;
+	unsigned int i;
+	long r;
+
+	memset(res, 0, sizeof(*res));
+	res->port = -1;
+	if (kvmmu_ioctl(vcpufd, KVM_GET_SREGS, (unsigned long)&s))
+		return -1;
+	pg_seg(&s.cs, 0x1b, 11);
+	pg_seg(&s.ds, 0x23, 3);
+	s.es = s.ds;
+	s.fs = s.ds;
+	s.gs = s.ds;
+	s.ss = s.ds;
+	memset(&s.tr, 0, sizeof(s.tr));
+	s.tr.selector = 0x28;
+	s.tr.base = PG_TSS;
+	s.tr.limit = 0x67;
+	/*
+	 * A 32-bit TSS, "available" in the cached type: QEMU's TCG reads
+	 * SS0:ESP0 only from type 1 or 9 (get_ss_esp_from_tss()) and
+	 * aborts on the busy type that LTR would leave in memory.
+	 */
+	s.tr.type = 9;
+	s.tr.present = 1;
+	s.gdt.base = PG_GDT;
+	s.gdt.limit = 0x2f;
+	s.idt.base = PG_IDT;
+	s.idt.limit = 0x7ff;
+	s.cr0 = 0x80010011;	/* PG WP ET PE */
+	s.cr3 = PG_PD;
+	s.cr4 = 0;
+	s.efer = 0;
+	if (kvmmu_ioctl(vcpufd, KVM_SET_SREGS, (unsigned long)&s))
+		return -1;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = PG_CODE + off;
+	regs.rsp = PG_USTACK;
+	regs.rflags = 0x3002;	/* IOPL 3 */
+	regs.rdx = PORT;
+	regs.rdi = edi;
+	regs.rsi = esi;
+	if (kvmmu_ioctl(vcpufd, KVM_SET_REGS, (unsigned long)&regs))
+		return -1;
+	for (i = 0; i < 16; i++) {
+		r = kvmmu_ioctl(vcpufd, KVM_RUN, 0);
+		if (r)
+			return -1;
+		res->reason = run->exit_reason;
+		if (run->exit_reason == KVM_EXIT_MMIO &&
+		    !run->mmio.is_write) {
+			res->loads++;
+			memset(run->mmio.data, 0xcd, sizeof(run->mmio.data));
+			continue;
+		}
+		if (run->exit_reason != KVM_EXIT_IO)
+			return 0;
+		if (run->io.port == PORT) {
+			if (run->io.direction == KVM_EXIT_IO_IN) {
+				res->ins++;
+				memset((unsigned char *)run +
+				       run->io.data_offset, 0xee,
+				       run->io.size * run->io.count);
+			} else {
+				res->outs++;
+			}
+			continue;
+		}
+		res->port = run->io.port;
+		return kvmmu_ioctl(vcpufd, KVM_GET_REGS,
+				   (unsigned long)&res->regs) ? -1 : 0;
+	}
+	return 0;
+}
+
+static void pg_setup(unsigned char *mem)
+{
+	uint32_t *pt = (uint32_t *)(mem + PG_PT), *w;
+	uint64_t *gdt = (uint64_t *)(mem + PG_GDT);
+	uint32_t handler = PG_CODE + PG_HANDLER;
+	unsigned int i;
+
+	memcpy(mem + PG_CODE, pg_code, sizeof(pg_code));
+	gdt[1] = 0x00cf9a000000ffffULL;	/* 0x08 code32 DPL 0 */
+	gdt[2] = 0x00cf92000000ffffULL;	/* 0x10 data32 DPL 0 */
+	gdt[3] = 0x00cffa000000ffffULL;	/* 0x18 code32 DPL 3 */
+	gdt[4] = 0x00cff2000000ffffULL;	/* 0x20 data32 DPL 3 */
+	/* Only #PF has a gate: any other exception ends in a shutdown. */
+	w = (uint32_t *)(mem + PG_IDT + 14 * 8);
+	w[0] = (handler & 0xffff) | (0x08 << 16);
+	w[1] = (handler & 0xffff0000) | 0x8e00;	/* P, DPL 0, interrupt gate */
+	w = (uint32_t *)(mem + PG_TSS);
+	w[1] = PG_KSTACK;			/* ESP0 */
+	w[2] = 0x10;				/* SS0 */
+	*(uint32_t *)(mem + PG_PD) = PG_PT | PTE_P | PTE_RW | PTE_US;
+	/* Identity, supervisor, A and D already set but where a test looks. */
+	for (i = 1; i < PG_MEM / 4096; i++)
+		pt[i] = (i << 12) | PTE_P | PTE_RW | PTE_A | PTE_D;
+	pt[PG_CODE >> 12] |= PTE_US;
+	pt[(PG_USTACK >> 12) - 1] |= PTE_US;
+	pt[PG_NP >> 12] = 0;
+	pt[PG_USER >> 12] = PG_USER | PTE_P | PTE_RW | PTE_US;
+	pt[PG_MMIO_VA >> 12] = PG_MMIO_GPA | PTE_P | PTE_RW | PTE_US | PTE_A |
+			       PTE_D;
+	pt[PG_USER2 >> 12] = PG_USER2 | PTE_P | PTE_RW | PTE_US;
+	memset(mem + PG_SUP, 0x5a, 4096);
+}
+
+static void run_cpl3(int devfd)
+{
+	struct kvm_run *run;
+	struct pg_result res;
+	unsigned char *mem;
+	int vmfd, vcpufd, r;
+	uint32_t pte;
+	long sz;
+
+	vmfd = kvmmu_create_vm(devfd, 0);
+	if (vmfd < 0)
+		bail("KVM_CREATE_VM", vmfd);
+	mem = kvmmu_alloc(PG_MEM);
+	if (!mem)
+		bail("mmap", -ENOMEM);
+	pg_setup(mem);
+	r = kvmmu_set_region(vmfd, 0, 0, 0, PG_MEM, (unsigned long)mem);
+	if (r)
+		bail("KVM_SET_USER_MEMORY_REGION", r);
+	vcpufd = kvmmu_ioctl(vmfd, KVM_CREATE_VCPU, 0);
+	if (vcpufd < 0)
+		bail("KVM_CREATE_VCPU", vcpufd);
+	sz = kvmmu_ioctl(devfd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
+	if (run == MAP_FAILED)
+		bail("mmap kvm_run", -errno);
+
+	/* INSB at CPL 3 into a supervisor page. */
+	r = pg_case(vcpufd, run, PG_INSB, PG_SUP + 0x10, 0, &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 7 &&
+	      res.regs.rsi == PG_SUP + 0x10,
+	      "CPL 3 INSB into a supervisor page: #PF, error 7, CR2 its address (port %#x exit %u error %#llx cr2 %#llx)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi);
+	check(mem[PG_SUP + 0x10] == 0x5a && res.regs.rdi == PG_SUP + 0x10,
+	      "...the page unchanged (0x%02x), EDI not advanced (%#llx)",
+	      mem[PG_SUP + 0x10], (unsigned long long)res.regs.rdi);
+	check(res.ins <= 1 && !res.outs,
+	      "...at most the one port read before it (%u IN, %u OUT exits)",
+	      res.ins, res.outs);
+
+	/* OUTSB at CPL 3 from a supervisor page. */
+	r = pg_case(vcpufd, run, PG_OUTSB, 0, PG_SUP + 0x20, &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 5 &&
+	      res.regs.rsi == PG_SUP + 0x20,
+	      "CPL 3 OUTSB from a supervisor page: #PF, error 5, CR2 its address (port %#x exit %u error %#llx cr2 %#llx)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi);
+	check(!res.outs && !res.ins,
+	      "...and no OUT exit: the byte never reaches the VMM (%u OUT exits)",
+	      res.outs);
+
+	/* INSB at CPL 3 into a page that is not present. */
+	r = pg_case(vcpufd, run, PG_INSB, PG_NP + 0x30, 0, &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 6 &&
+	      res.regs.rsi == PG_NP + 0x30,
+	      "CPL 3 INSB into a page not present: #PF, error 6, CR2 its address, no internal error (port %#x exit %u error %#llx cr2 %#llx)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi);
+	check(!mem[PG_NP + 0x30], "...nothing written behind it (0x%02x)",
+	      mem[PG_NP + 0x30]);
+
+	/* INSW at CPL 3 into a user page whose PTE has neither A nor D. */
+	r = pg_case(vcpufd, run, PG_INSW, PG_USER + 0x40, 0, &res);
+	check(!r && res.port == PG_PORT_DONE && res.ins == 1 &&
+	      mem[PG_USER + 0x40] == 0xee && mem[PG_USER + 0x41] == 0xee &&
+	      res.regs.rdi == PG_USER + 0x42,
+	      "CPL 3 INSW into a user page: the word stored, EDI + 2 (port %#x exit %u, %u IN exits, edi %#llx)",
+	      res.port, res.reason, res.ins,
+	      (unsigned long long)res.regs.rdi);
+	pte = ((uint32_t *)(mem + PG_PT))[PG_USER >> 12];
+	check((pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
+	      "...and the guest PTE has A and D set, as the CPU would (pte %#x)",
+	      pte);
+
+	/* The same user page read by OUTSB: A kept, a clean D stays clean. */
+	((uint32_t *)(mem + PG_PT))[PG_USER >> 12] =
+		PG_USER | PTE_P | PTE_RW | PTE_US;
+	r = pg_case(vcpufd, run, PG_OUTSB, 0, PG_USER + 0x40, &res);
+	pte = ((uint32_t *)(mem + PG_PT))[PG_USER >> 12];
+	check(!r && res.port == PG_PORT_DONE && res.outs == 1 &&
+	      (pte & (PTE_A | PTE_D)) == PTE_A,
+	      "CPL 3 OUTSB from a user page: done, the PTE gets A but not D (port %#x, %u OUT exits, pte %#x)",
+	      res.port, res.outs, pte);
+
+	/*
+	 * String MMIO: a CPL 3 MOVSB from a device page into a supervisor
+	 * page loads from the VMM, then the store is #PF 7 (KVM's emulator:
+	 * the source read, then the destination's write faults).
+	 */
+	r = pg_case(vcpufd, run, PG_MOVSB, PG_SUP + 0x50, PG_MMIO_VA + 0x10,
+		    &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 7 &&
+	      res.regs.rsi == PG_SUP + 0x50 && mem[PG_SUP + 0x50] == 0x5a,
+	      "CPL 3 MOVSB from MMIO into a supervisor page: #PF, error 7, CR2 the destination, the page unchanged (port %#x exit %u error %#llx cr2 %#llx)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi);
+	/* ...and into a user page with a clean PTE: stored, A and D set. */
+	r = pg_case(vcpufd, run, PG_MOVSB, PG_USER2 + 0x60, PG_MMIO_VA + 0x20,
+		    &res);
+	pte = ((uint32_t *)(mem + PG_PT))[PG_USER2 >> 12];
+	check(!r && res.port == PG_PORT_DONE && res.loads == 1 &&
+	      mem[PG_USER2 + 0x60] == 0xcd &&
+	      (pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
+	      "CPL 3 MOVSB from MMIO into a user page: the byte stored, A and D set in its PTE (port %#x exit %u, %u loads, pte %#x)",
+	      res.port, res.reason, res.loads, pte);
+
+	munmap(run, sz);
+	close(vcpufd);
+	close(vmfd);
+	munmap(mem, PG_MEM);
+}
+
 int main(void)
 {
 	struct kvm_sregs sregs;
@@ -591,5 +906,6 @@ int main(void)
 
 	run_rep(vcpufd, run, mem);
 	run_mmio_strings(vcpufd, run, mem);
+	run_cpl3(devfd);
 	return failed;
 }
