@@ -1649,6 +1649,23 @@ out:
 	return r;
 }
 
+/*
+ * The root page of @c that translates *@gva and its level: the 4-level
+ * root, or under the PAE root the page of *@gva's GB (*@gva truncated to
+ * 32 bits there). NULL when that PAE entry has no page.
+ */
+static struct kvmmu_mmu_page *
+sh_vcpu_root_of(struct kvmmu_mmu_vcpu *c, u64 *gva, int *level)
+{
+	if (c->root) {
+		*level = KVMMU_ROOT_LEVEL;
+		return c->root;
+	}
+	*gva = (u32)*gva;
+	*level = PG_LEVEL_2M;
+	return c->pae[*gva >> 30];
+}
+
 /**
  * kvmmu_shadow_invlpg - a guest INVLPG: sync what maps one address.
  * @vcpu: the vCPU, in its thread, before its next entry (may sleep).
@@ -1678,14 +1695,7 @@ void kvmmu_shadow_invlpg(struct kvmmu_vcpu *vcpu, u64 gva)
 	idx = srcu_read_lock(&vcpu->vm->srcu);
 	write_lock(&mmu->lock);
 	/* The roots the vCPU ran with: INVLPG never changes them. */
-	if (c->root) {
-		sp = c->root;
-		level = KVMMU_ROOT_LEVEL;
-	} else {
-		gva = (u32)gva;
-		sp = c->pae[gva >> 30];
-		level = PG_LEVEL_2M;
-	}
+	sp = sh_vcpu_root_of(c, &gva, &level);
 	while (sp && !sp->role.invalid) {
 		i = kvmmu_spte_index(gva >> PAGE_SHIFT, level);
 		if (sp->unsync) {
@@ -2236,14 +2246,7 @@ void kvmmu_shadow_clear_flood(struct kvmmu_vcpu *vcpu, u64 gva)
 	u64 spte;
 
 	shadow_assert_write_locked(vcpu->vm->mmu);
-	if (c->root) {
-		sp = c->root;
-		level = KVMMU_ROOT_LEVEL;
-	} else {
-		gva = (u32)gva;
-		sp = c->pae[gva >> 30];
-		level = PG_LEVEL_2M;
-	}
+	sp = sh_vcpu_root_of(c, &gva, &level);
 	for (; sp && !sp->role.invalid; level--) {
 		sp->write_flooding_count = 0;
 		if (level == PG_LEVEL_4K)

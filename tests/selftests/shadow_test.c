@@ -1819,8 +1819,8 @@ TEST_F(sh, live_top_level)
 	EXPECT_EQ(PDPT_A | P | RW | US, *pte(self, PML4_A) & ~ACC);
 }
 
-/* The vendor of the supported CPUID (the fixture's vCPU takes it) is AMD. */
-static int cpuid_vendor_amd(int devfd)
+/* Leaf @fn (index 0) of the supported CPUID into *@e; 0 if absent. */
+static int supported_leaf(int devfd, uint32_t fn, struct kvm_cpuid_entry2 *e)
 {
 	struct kvm_cpuid2 *cpuid = kvmmu_supported_cpuid(devfd);
 	unsigned int i;
@@ -1828,13 +1828,23 @@ static int cpuid_vendor_amd(int devfd)
 
 	if (!cpuid)
 		return 0;
-	for (i = 0; i < cpuid->nent; i++)
-		if (cpuid->entries[i].function == 0)
-			r = cpuid->entries[i].ebx == 0x68747541 &&
-			    cpuid->entries[i].edx == 0x69746e65 &&
-			    cpuid->entries[i].ecx == 0x444d4163;
+	for (i = 0; i < cpuid->nent && !r; i++) {
+		if (cpuid->entries[i].function == fn) {
+			*e = cpuid->entries[i];
+			r = 1;
+		}
+	}
 	free(cpuid);
 	return r;
+}
+
+/* The vendor of the supported CPUID (the fixture's vCPU takes it) is AMD. */
+static int cpuid_vendor_amd(int devfd)
+{
+	struct kvm_cpuid_entry2 e;
+
+	return supported_leaf(devfd, 0, &e) && e.ebx == 0x68747541 &&
+	       e.edx == 0x69746e65 && e.ecx == 0x444d4163;
 }
 
 /*
@@ -1973,17 +1983,9 @@ static uint64_t perm_error(int acc, uint64_t flags, int wp, int nxe)
 
 static int has_1g_pages(int devfd)
 {
-	struct kvm_cpuid2 *cpuid = kvmmu_supported_cpuid(devfd);
-	unsigned int i;
-	int r = 0;
+	struct kvm_cpuid_entry2 e;
 
-	if (!cpuid)
-		return 0;
-	for (i = 0; i < cpuid->nent; i++)
-		if (cpuid->entries[i].function == 0x80000001)
-			r = !!(cpuid->entries[i].edx & (1U << 26));
-	free(cpuid);
-	return r;
+	return supported_leaf(devfd, 0x80000001, &e) && (e.edx & (1U << 26));
 }
 
 TEST_F(sh, permission_matrix)
