@@ -972,12 +972,22 @@ static bool walk_uses_gfn(const struct kvmmu_walk *walk, gfn_t gfn)
 	return false;
 }
 
+/* An event whose delivery an exit cut short (kvm_event_needs_reinjection()). */
+static bool shadow_event_needs_reinjection(const struct kvmmu_vcpu *vcpu)
+{
+	return vcpu->ev.exc_injected || vcpu->ev.nmi_injected ||
+	       vcpu->ev.irq_injected;
+}
+
 /*
  * A write fault on @fault->gfn, which an indirect shadow page shadows;
  * mmu->lock held for write. Return: true for a table shadowed only as a
  * leaf table (kvmmu_shadow_map() makes its shadow pages unsync and maps
- * it writable); false with *@r the fault's result: KVMMU_PF_WRITE_PT to
- * emulate the store, or 0 once the gfn's shadow pages are zapped (KVM's
+ * it writable); false with *@r the fault's result: the store emulated
+ * first, as KVM's kvm_mmu_write_protect_fault() does, with
+ * KVMMU_PF_WRITE_PT_RETRY (the caller may unprotect and retry instead:
+ * kvmmu_shadow_unprotect_retry()) or KVMMU_PF_WRITE_PT (emulation is the
+ * only way on), or 0 once the gfn's shadow pages are zapped (KVM's
  * kvm_mmu_unprotect_page(); *@flush set if a flush must precede the
  * unlock) for the guest to retry.
  */
@@ -996,21 +1006,60 @@ static bool shadow_write_protected(struct kvmmu_vcpu *vcpu, u64 gva,
 	 */
 	bool again = c->last_retry_rip == vcpu->regs.rip &&
 		     c->last_retry_addr == gva;
+	bool own = walk_uses_gfn(walk, fault->gfn);
 
 	c->last_retry_rip = 0;
 	c->last_retry_addr = 0;
-	if (again || walk_uses_gfn(walk, fault->gfn)) {
-		kvmmu_shadow_clear_flood(vcpu, gva);
-		*r = KVMMU_PF_WRITE_PT;
+	if (!again && !own && kvmmu_shadow_can_unsync(mmu, fault->gfn))
+		return true;
+	/*
+	 * An event cut short by this fault is delivered first: RIP is not
+	 * the store's, so unprotect and retry (kvm_event_needs_reinjection()
+	 * in kvm_mmu_write_protect_fault()).
+	 */
+	if (!again && shadow_event_needs_reinjection(vcpu)) {
+		*flush = kvmmu_shadow_zap_gfn(mmu, fault->gfn);
+		c->last_retry_rip = vcpu->regs.rip;
+		c->last_retry_addr = gva;
+		*r = 0;
 		return false;
 	}
-	if (kvmmu_shadow_can_unsync(mmu, fault->gfn))
-		return true;
-	*flush = kvmmu_shadow_zap_gfn(mmu, fault->gfn);
-	c->last_retry_rip = vcpu->regs.rip;
-	c->last_retry_addr = gva;
-	*r = 0;
+	/*
+	 * Emulated first; when the store's walk used the table or a retry
+	 * came back, emulation is the only way on.
+	 */
+	kvmmu_shadow_clear_flood(vcpu, gva);
+	*r = again || own ? KVMMU_PF_WRITE_PT : KVMMU_PF_WRITE_PT_RETRY;
 	return false;
+}
+
+/**
+ * kvmmu_shadow_unprotect_retry - let the guest redo a store to a guest table.
+ * @vcpu: the vCPU whose store kvmmu_shadow_page_fault() gave back as
+ *        KVMMU_PF_WRITE_PT_RETRY, not emulated; its own thread.
+ * @gva: the store's linear address (CR2).
+ * @gpa: its translation (the table).
+ *
+ * KVM's __kvm_mmu_unprotect_gfn_and_retry(): the table's shadow pages are
+ * zapped (flushed before the lock goes), so the retried store maps the
+ * page writable; RIP and @gva are kept so that a store that faults there
+ * again is emulated instead (no loop).
+ */
+void kvmmu_shadow_unprotect_retry(struct kvmmu_vcpu *vcpu, u64 gva, u64 gpa)
+{
+	struct kvmmu_vm *vm = vcpu->vm;
+	struct kvmmu_mmu *mmu = vm->mmu;
+	LIST_HEAD(freed);
+	bool flush;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	write_lock(&mmu->lock);
+	flush = kvmmu_shadow_zap_gfn(mmu, gpa >> PAGE_SHIFT);
+	kvmmu_mmu_zap_unlock(mmu, flush, &freed);
+	srcu_read_unlock(&vm->srcu, idx);
+	vcpu->mmu->last_retry_rip = vcpu->regs.rip;
+	vcpu->mmu->last_retry_addr = gva;
 }
 
 /**
@@ -1026,17 +1075,21 @@ static bool shadow_write_protected(struct kvmmu_vcpu *vcpu, u64 gva,
  * GPA is mapped as kvmmu_mmu_page_fault() maps one (memslot, GUP, the
  * invalidation retry) through shadow pages (shadow_mmu.c). A write to a
  * guest leaf table makes its shadow pages unsync and maps it writable; to
- * any other guest page table it zaps its shadow pages and is retried
- * (KVM's kvm_mmu_unprotect_page()); when the walk itself used that table or
- * the same RIP and address faulted again after such a retry (the table
- * maps the store's own code), is left to the caller to emulate.
+ * any other guest page table it is left to the caller to emulate, as KVM's
+ * kvm_mmu_write_protect_fault() does: KVMMU_PF_WRITE_PT_RETRY when the
+ * caller may instead unprotect and retry (kvmmu_shadow_unprotect_retry()),
+ * KVMMU_PF_WRITE_PT when the walk itself used that table or the same RIP
+ * and address faulted again after a retry (the table maps the store's own
+ * code). With an event cut short by the fault, the table's shadow pages
+ * are zapped and the store retried after the event's delivery.
  *
  * Context: as kvmmu_mmu_page_fault().
  *
  * Return: 0 (enter again), KVMMU_PF_INJECT (inject #PF with
  * *@inject_error, CR2 = @gva), KVMMU_PF_EMULATE (MMIO at *@gpa),
- * KVMMU_PF_WRITE_PT (emulate the store to the page table at *@gpa), or
- * an errno as kvmmu_mmu_page_fault().
+ * KVMMU_PF_WRITE_PT (emulate the store to the page table at *@gpa),
+ * KVMMU_PF_WRITE_PT_RETRY (the same, or unprotect and retry), or an errno
+ * as kvmmu_mmu_page_fault().
  */
 int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 			    u64 *gpa, u32 *inject_error)

@@ -35,6 +35,8 @@ struct dentry;
 #define KVMMU_PF_INJECT		2
 /* ...: a write to a guest page table that the walk itself used: emulate. */
 #define KVMMU_PF_WRITE_PT	3
+/* ...: a write to a guest page table: emulate, else unprotect and retry. */
+#define KVMMU_PF_WRITE_PT_RETRY	4
 
 /* Module parameter "tdp": NPT (true) or the shadow MMU. */
 extern bool kvmmu_tdp;
@@ -44,6 +46,7 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 int kvmmu_shadow_load_root(struct kvmmu_vcpu *vcpu, u64 *root_pa);
 void kvmmu_shadow_track_write(struct kvmmu_vm *vm, u64 gpa, unsigned int bytes);
 void kvmmu_shadow_clear_flood(struct kvmmu_vcpu *vcpu, u64 gva);
+void kvmmu_shadow_unprotect_retry(struct kvmmu_vcpu *vcpu, u64 gva, u64 gpa);
 void kvmmu_shadow_invlpg(struct kvmmu_vcpu *vcpu, u64 gva);
 int kvmmu_mmu_set_nr_mmu_pages(struct kvmmu_vm *vm, unsigned long nr);
 

@@ -2005,21 +2005,50 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
 	return string_done(vcpu, s);
 }
 
+/* A write fault on a guest table: CR2, its GPA, whether a retry may do. */
+struct pt_fault {
+	u64 gva;
+	u64 gpa;
+	bool retry;
+};
+
 /*
- * A store to a guest page table that the store's own translation went
- * through (tdp=0): retrying would rebuild the table's shadow page and
- * fault again, forever. Do the store here at the instruction's own
- * operand, then zap the SPTEs of the entry written, as KVM's emulator and
- * kvm_mmu_track_write() do: MOV (any form; split at a page boundary, a
- * part with no writable memslot an MMIO exit: emulated_store()),
- * XCHG, CMPXCHG, CMPXCHG8B, OR/AND/XOR and BTS/BTR/BTC, locked or not,
- * each atomic on the host page (KVM's em_xchg(), em_cmpxchg(),
- * em_cmpxchg8b(), em_or(), em_and(), em_bts()..., written back through
- * emulator_cmpxchg_emulated()), and STOS (clear_page(): REP STOSQ) a
- * page-bounded chunk at a time. A read-modify-write operand that crosses
- * a page is refused, as is anything else.
+ * What a page-table store that emulate_pt_write() cannot emulate becomes:
+ * with @f->retry, the table is unprotected and the instruction retried
+ * (KVM's kvm_unprotect_and_retry_on_failure()), else an emulation error.
  */
-static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
+static int pt_write_failed(struct kvmmu_vcpu *vcpu, const struct pt_fault *f,
+			   const u8 *bytes, int len)
+{
+	if (!f->retry)
+		return emulation_failed(vcpu, bytes, len);
+	kvmmu_shadow_unprotect_retry(vcpu, f->gva, f->gpa);
+	return 1;
+}
+
+/*
+ * A store to a guest page table that cannot go unsync (tdp=0), emulated
+ * first as KVM's kvm_mmu_write_protect_fault() does: do the store here at
+ * the instruction's own operand, then zap the SPTEs of the entry written
+ * (kvm_mmu_track_write()), so the table's other entries stay shadowed.
+ * MOV (any form; split at a page boundary, a part with no writable
+ * memslot an MMIO exit: emulated_store()), XCHG, CMPXCHG, CMPXCHG8B,
+ * OR/AND/XOR and BTS/BTR/BTC, locked or not, each atomic on the host
+ * page (KVM's em_xchg(), em_cmpxchg(), em_cmpxchg8b(), em_or(), em_and(),
+ * em_bts()..., written back through emulator_cmpxchg_emulated()), and
+ * STOS (clear_page(): REP STOSQ) a page-bounded chunk at a time. A
+ * read-modify-write operand that crosses a page is refused, as is
+ * anything else.
+ *
+ * With @f->retry (the store's own walk did not use the table: a retry
+ * does not loop), what is refused, and an instruction KVM's emulator does
+ * not mark PageTable (XOR, BTR, STOS: x86_page_table_writing_insn(), a
+ * sign that the page is a table no more), unprotects the table and
+ * retries instead (x86_emulate_instruction()). Without it, the store's
+ * translation went through the table it writes, or a retry came back:
+ * retrying would rebuild the table's shadow page and fault again.
+ */
+static int emulate_pt_write(struct kvmmu_vcpu *vcpu, const struct pt_fault *f)
 {
 	struct kvm_regs *regs = &vcpu->regs;
 	struct kvmmu_string_insn str;
@@ -2033,15 +2062,17 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
 
 	len = kvmmu_fetch_insn(vcpu, bytes, sizeof(bytes));
 	if (len < 0)
-		return emulation_failed(vcpu, NULL, 0);
+		return pt_write_failed(vcpu, f, NULL, 0);
 	if (kvmmu_decode_pt_store(bytes, len, cpu_mode(vcpu), &pt)) {
-		if (!kvmmu_decode_string(bytes, len, cpu_mode(vcpu), &str) &&
+		if (!f->retry &&
+		    !kvmmu_decode_string(bytes, len, cpu_mode(vcpu), &str) &&
 		    str.op == KVMMU_STR_STOS)
 			return emulate_pt_stos(vcpu, &str, bytes, len);
-		return emulation_failed(vcpu, bytes, len);
+		return pt_write_failed(vcpu, f, bytes, len);
 	}
-	if (!pt.mov.is_write)
-		return emulation_failed(vcpu, bytes, len);
+	if (!pt.mov.is_write ||
+	    (f->retry && (pt.op == KVMMU_OP_XOR || pt.op == KVMMU_OP_BTR)))
+		return pt_write_failed(vcpu, f, bytes, len);
 	size = pt.mov.mem_size;
 	src = pt.op == KVMMU_OP_CMPXCHG8B ? 0 :
 	      kvmmu_mmio_store_value(vcpu, &pt.mov);
@@ -2061,18 +2092,18 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu)
 	la = operand_la(vcpu, &pt, extra);
 	if (pt.op == KVMMU_OP_MOV) {
 		r = emulated_store(vcpu, la, src, size, &pt.mov);
-		return r < 0 ? emulation_failed(vcpu, bytes, len) : r;
+		return r < 0 ? pt_write_failed(vcpu, f, bytes, len) : r;
 	}
 	r = pt_translate(vcpu, la, &gpa);
 	if (r < 0)
-		return emulation_failed(vcpu, bytes, len);
+		return pt_write_failed(vcpu, f, bytes, len);
 	if (r)
 		return 1;
 	if (offset_in_page(la) + size > PAGE_SIZE)
-		return emulation_failed(vcpu, bytes, len);
+		return pt_write_failed(vcpu, f, bytes, len);
 	r = pt_rmw(vcpu, &pt, gpa, src, bit, &old, &stored);
 	if (r < 0)
-		return emulation_failed(vcpu, bytes, len);
+		return pt_write_failed(vcpu, f, bytes, len);
 	if (r)
 		return 1;	/* contended: the guest executes it again */
 
@@ -2147,7 +2178,14 @@ int kvmmu_handle_shadow_pf(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code)
 				      vcpu->sregs.cr0 & X86_CR0_PE, 0);
 		return 1;
 	case KVMMU_PF_WRITE_PT:
-		return emulate_pt_write(vcpu);
+	case KVMMU_PF_WRITE_PT_RETRY: {
+		struct pt_fault f = {
+			.gva = gva, .gpa = gpa,
+			.retry = r == KVMMU_PF_WRITE_PT_RETRY,
+		};
+
+		return emulate_pt_write(vcpu, &f);
+	}
 	default:
 		return r < 0 ? r : 1;
 	}

@@ -98,6 +98,11 @@
  *                         old after INVLPG; 8 sibling entries read after
  *                         without a #PF exit (vCPU "exits"); no flood
  *                         ("mmu_flooded" 0, "mmu_pde_zapped" >= 4)
+ *   pt_entry_write_by_alias  an entry of that directory rewritten by MOV
+ *                         through the identity map (not the store's own
+ *                         walk): emulated, 8 sibling entries read after
+ *                         without a #PF exit, "mmu_pde_zapped" +1; LOCK
+ *                         BTR $0 there is retried (the siblings refault)
  *   live_top_level        entries of the live PML4 added, used, repointed
  *                         and removed by the guest, CR3 unchanged
  *   two_vcpus_share_tables  a page vCPU 1 maps writable becomes a PT of
@@ -1779,6 +1784,57 @@ TEST_F(sh, pt_entry_write_keeps_siblings)
 	EXPECT_EQ(0x1003ULL, must(_metadata, self, OP_R64,
 				  VA_PDX(2) + 0x3000, 0));
 	expect_pf(_metadata, self, OP_R64, VA_PDX(2) + 0x50000, 0);
+}
+
+/*
+ * The same directory's entry rewritten through an ordinary data mapping of
+ * its page (the 0-2M identity map), which the store's own walk does not
+ * use: the store is emulated first (KVM's kvm_mmu_write_protect_fault()),
+ * only that entry's SPTE goes ("mmu_pde_zapped" counts it) and the 8
+ * sibling entries read after take no #PF exit. Unprotecting the directory
+ * and retrying the store zaps its shadow page: a fault per sibling. LOCK
+ * BTR, which KVM's emulator does not count as a page-table store
+ * (x86_page_table_writing_insn()), is unprotected and retried instead:
+ * its bit clear, CF set, the siblings fault again.
+ */
+TEST_F(sh, pt_entry_write_by_alias)
+{
+	uint64_t alias = PD_X + 2 * 8;
+	struct sh_result res;
+	long long exits, pde;
+	int k;
+
+	build_self_pd(self);
+	*pte(self, PD_X + 2 * 8) = PT_A1 | P | RW;
+	for (k = 3; k < 3 + SIBLINGS; k++)
+		*pte(self, PD_X + k * 8) = PT_A0 | P | RW;
+	EXPECT_EQ(0x1003ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(2) + 0x3000, 0));
+	sibling_read_exits(_metadata, self);
+	pde = vm_stat(_metadata, self->vmfd, "mmu_pde_zapped");
+	ASSERT_LE(0, pde);
+
+	/* Entry 2: the window's PT -> the identity PT, seen at once. */
+	must(_metadata, self, OP_W64, alias, PT_A0 | P | RW);
+	EXPECT_EQ(PT_A0 | P | RW, pd_x(self, 2));
+	EXPECT_LE(1, vm_stat(_metadata, self->vmfd, "mmu_pde_zapped") - pde);
+	EXPECT_EQ(0x5050ULL, must(_metadata, self, OP_R64,
+				  VA_PDX(2) + 0x50000, 0));
+	exits = sibling_read_exits(_metadata, self);
+	TH_LOG("%d sibling reads after a MOV by the alias: %lld exits",
+	       SIBLINGS, exits);
+	EXPECT_GT(SIBLINGS + SIBLINGS / 2, exits);
+
+	/* LOCK BTR $0 (P) by the alias: retried by the guest. */
+	res = must_rdx(_metadata, self, OP_BTR0, alias, 0, 0);
+	EXPECT_EQ(~0ULL, res.rdx);
+	EXPECT_EQ(PT_A0 | RW, pd_x(self, 2));
+	must(_metadata, self, OP_INVLPG, VA_PDX(2) + 0x50000, 0);
+	expect_pf(_metadata, self, OP_R64, VA_PDX(2) + 0x50000, 0);
+	exits = sibling_read_exits(_metadata, self);
+	TH_LOG("%d sibling reads after a BTR by the alias: %lld exits",
+	       SIBLINGS, exits);
+	EXPECT_LE(SIBLINGS + SIBLINGS / 2, exits);
 }
 
 /*
