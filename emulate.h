@@ -275,7 +275,7 @@ int kvmmu_guest_fill(struct kvmmu_vm *vm, u64 gpa, u64 val, unsigned int size,
  * @cr3: guest CR3: the root table.
  * @cr4: guest CR4 (PSE, PAE, SMEP, SMAP, LA57).
  * @efer: guest EFER (LMA, NXE).
- * @rflags: guest RFLAGS (AC, for SMAP).
+ * @rflags: guest RFLAGS (AC, for SMAP; the vCPU paths clear it at CPL 3).
  * @maxphyaddr: guest physical address width; PTE bits above are reserved.
  * @gbpages: 1 GiB pages are allowed (PS in a 4-level PDPTE).
  * @amd: the guest is an AMD one: bit 8 of a PML4E (PML5E) is reserved.

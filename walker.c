@@ -242,6 +242,13 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	env->efer = vcpu->sregs.efer;
 	env->rflags = vcpu->regs.rflags;
 	/*
+	 * permission_fault(): at CPL 3 a supervisor access is an implicit
+	 * one (descriptor tables, TSS, a stack switch), which SMAP stops
+	 * whatever EFLAGS.AC says.
+	 */
+	if (kvmmu_vcpu_cpl(vcpu) == 3)
+		env->rflags &= ~X86_EFLAGS_AC;
+	/*
 	 * Looked up once per KVM_SET_CPUID2 (a linear search of the
 	 * entries), as KVM keeps vcpu->arch.maxphyaddr from
 	 * kvm_vcpu_after_set_cpuid(), not per walk.

@@ -108,8 +108,8 @@ static bool guest_has(const struct kvmmu_vcpu *vcpu, u32 func, int reg,
 			 BIT(12) | BIT(13) | BIT(14) | BIT(15) | BIT(16) | \
 			 BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | \
 			 BIT(26))
-#define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(8) | BIT(9) | BIT(18) | \
-			 BIT(19) | BIT(29))
+#define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(7) | BIT(8) | BIT(9) | \
+			 BIT(18) | BIT(19) | BIT(20) | BIT(29))
 #define LEAF7_ECX	(BIT(2) | BIT(3) | BIT(16))	/* UMIP, PKU, LA57 */
 #define EXT1_ECX	(BIT(0) | BIT(5) | BIT(6) | BIT(8))
 #define EXT1_EDX	(BIT(11) | BIT(20) | BIT(26) | BIT(27) | BIT(29))
@@ -138,6 +138,15 @@ static int build_supported_cpuid(struct kvm_cpuid_entry2 *e)
 		} else {
 			e[n].eax = 0;
 			e[n].ebx &= LEAF7_EBX;
+			/*
+			 * kvm_set_cpu_caps(): SMEP and SMAP with either MMU
+			 * (the walker checks both; the shadow MMU runs the
+			 * guest's CR4 bits), when the kernel uses them.
+			 */
+			if (!boot_cpu_has(X86_FEATURE_SMEP))
+				e[n].ebx &= ~BIT(7);
+			if (!boot_cpu_has(X86_FEATURE_SMAP))
+				e[n].ebx &= ~BIT(20);
 			/* The CR4 bits valid_cr4() allows, as KVM offers them. */
 			e[n].ecx &= LEAF7_ECX;
 			if (!boot_cpu_has(X86_FEATURE_UMIP))
