@@ -2373,8 +2373,12 @@ TEST_F(sh, smap_implicit_cpl3)
 	*pte(self, PT_A0 + (GDT_SPLIT_VA - 0x1000) / 0x1000 * 8) =
 		GDT_GPA | P | RW;
 	*pte(self, PT_A0 + GDT_SPLIT_VA / 0x1000 * 8) = user_gdt | P | RW | US;
+	/*
+	 * AC=1 on kvmmu only: stock kvm_amd npt=0 loops there under QEMU
+	 * TCG (the #PF exit repeats, nothing is injected).
+	 */
 	for (smap = 0; smap < 2; smap++)
-	for (ac = 0; ac < 1; ac++) {
+	for (ac = 0; ac < (kvmmu_is_stock() ? 1 : 2); ac++) {
 		struct kvm_sregs s = self->sregs0;
 		struct kvm_regs regs = {
 			.rax = OP_USER_LDS, .rcx = 0x3b,
