@@ -1912,7 +1912,8 @@ static int supported_leaf(int devfd, uint32_t fn, struct kvm_cpuid_entry2 *e)
 	if (!cpuid)
 		return 0;
 	for (i = 0; i < cpuid->nent && !r; i++) {
-		if (cpuid->entries[i].function == fn) {
+		if (cpuid->entries[i].function == fn &&
+		    !cpuid->entries[i].index) {
 			*e = cpuid->entries[i];
 			r = 1;
 		}
@@ -2071,40 +2072,44 @@ static int has_1g_pages(int devfd)
 	return supported_leaf(devfd, 0x80000001, &e) && (e.edx & (1U << 26));
 }
 
+/* The matrices' accesses, by ACC_*, and their page layouts. */
+static const int perm_ops[NR_ACC] = {
+	[ACC_R] = OP_R64, [ACC_W] = OP_W64, [ACC_X] = OP_CALL,
+	[ACC_UR] = OP_USER_R64,
+};
+
+static const char * const perm_names[] = {
+	"4K leaf", "4K under a PDE", "2M page", "1G page",
+};
+
+/* Per layout: the entry's GPA, its value without flags, the VA, data. */
+static const struct {
+	uint64_t entry, base, va, data;
+} perm_lay[] = {
+	{ PT_A1 + 6 * 8, DATA_GPA + 0x6000, WINDOW + 0x6000,
+	  DATA_GPA + 0x6000 },
+	{ PD_A + 8, PT_A1, WINDOW + 0x7000, DATA_GPA + 0x7000 },
+	{ PD_A + 16, HUGE_VA | PS, HUGE_VA + 0x3000, HUGE_VA + 0x3000 },
+	{ PDPT_A + 8, PS, (1ULL << 30) + DATA_GPA + 0x8000,
+	  DATA_GPA + 0x8000 },
+};
+
 TEST_F(sh, permission_matrix)
 {
-	static const int ops[NR_ACC] = {
-		[ACC_R] = OP_R64, [ACC_W] = OP_W64, [ACC_X] = OP_CALL,
-		[ACC_UR] = OP_USER_R64,
-	};
-	static const char * const names[] = {
-		"4K leaf", "4K under a PDE", "2M page", "1G page",
-	};
-	/* Per layout: the entry's GPA, its value without flags, the VA. */
-	const struct {
-		uint64_t entry, base, va, data;
-	} lay[] = {
-		{ PT_A1 + 6 * 8, DATA_GPA + 0x6000, WINDOW + 0x6000,
-		  DATA_GPA + 0x6000 },
-		{ PD_A + 8, PT_A1, WINDOW + 0x7000, DATA_GPA + 0x7000 },
-		{ PD_A + 16, HUGE_VA | PS, HUGE_VA + 0x3000, HUGE_VA + 0x3000 },
-		{ PDPT_A + 8, PS, (1ULL << 30) + DATA_GPA + 0x8000,
-		  DATA_GPA + 0x8000 },
-	};
 	int nlay = has_1g_pages(self->devfd) ? 4 : 3;
 	int l, f, wp, nxe, acc, checked = 0;
 
 	*pte(self, PT_A1 + 7 * 8) = (DATA_GPA + 0x7000) | P | RW | US;
 	for (l = 0; l < nlay; l++) {
 		/* RET for the fetch at va, the data at va + 8. */
-		*(uint64_t *)(self->mem + lay[l].data) = 0xc3;
+		*(uint64_t *)(self->mem + perm_lay[l].data) = 0xc3;
 		for (f = 0; f < 8; f++) {
 			uint64_t flags = (f & 1 ? RW : 0) | (f & 2 ? US : 0) |
 					 (f & 4 ? XD : 0);
 
-			must(_metadata, self, OP_W64, lay[l].entry,
-			     lay[l].base | P | flags);
-			must(_metadata, self, OP_INVLPG, lay[l].va, 0);
+			must(_metadata, self, OP_W64, perm_lay[l].entry,
+			     perm_lay[l].base | P | flags);
+			must(_metadata, self, OP_INVLPG, perm_lay[l].va, 0);
 			for (wp = 0; wp < 2; wp++)
 			for (nxe = 0; nxe < 2; nxe++) {
 				struct kvm_sregs s = self->sregs0;
@@ -2118,15 +2123,15 @@ TEST_F(sh, permission_matrix)
 				for (acc = 0; acc < NR_ACC; acc++) {
 					uint64_t want = perm_error(acc, flags,
 								   wp, nxe);
-					uint64_t va = lay[l].va +
+					uint64_t va = perm_lay[l].va +
 						      (acc == ACC_X ? 0 : 8);
 					uint64_t mark = 0x5a00 + checked;
 					uint64_t *host = (uint64_t *)(self->mem +
-						lay[l].data + 8);
+						perm_lay[l].data + 8);
 					struct sh_result res;
 
 					*host = 0x77;
-					ASSERT_EQ(0, sh_do(self, ops[acc], va,
+					ASSERT_EQ(0, sh_do(self, perm_ops[acc], va,
 							   mark, &res));
 					checked++;
 					if (want) {
@@ -2146,7 +2151,7 @@ TEST_F(sh, permission_matrix)
 					if (_metadata->exit_code ==
 					    KSFT_FAIL) {
 						TH_LOG("%s flags %#llx wp %d nxe %d access %d: port %#x error %#llx cr2 %#llx, want %#llx",
-						       names[l],
+						       perm_names[l],
 						       (unsigned long long)flags,
 						       wp, nxe, acc, res.port,
 						       (unsigned long long)res.rdx,
@@ -2208,38 +2213,13 @@ static uint64_t smx_error(int acc, uint64_t flags, int wp, int nxe, int smep,
 
 static uint32_t leaf7_ebx(int devfd)
 {
-	struct kvm_cpuid2 *cpuid = kvmmu_supported_cpuid(devfd);
-	uint32_t ebx = 0;
-	unsigned int i;
+	struct kvm_cpuid_entry2 e;
 
-	if (!cpuid)
-		return 0;
-	for (i = 0; i < cpuid->nent; i++)
-		if (cpuid->entries[i].function == 7 && !cpuid->entries[i].index)
-			ebx = cpuid->entries[i].ebx;
-	free(cpuid);
-	return ebx;
+	return supported_leaf(devfd, 7, &e) ? e.ebx : 0;
 }
 
 TEST_F(sh, smep_smap_matrix)
 {
-	static const int ops[NR_ACC] = {
-		[ACC_R] = OP_R64, [ACC_W] = OP_W64, [ACC_X] = OP_CALL,
-		[ACC_UR] = OP_USER_R64,
-	};
-	static const char * const names[] = {
-		"4K leaf", "4K under a PDE", "2M page", "1G page",
-	};
-	const struct {
-		uint64_t entry, base, va, data;
-	} lay[] = {
-		{ PT_A1 + 6 * 8, DATA_GPA + 0x6000, WINDOW + 0x6000,
-		  DATA_GPA + 0x6000 },
-		{ PD_A + 8, PT_A1, WINDOW + 0x7000, DATA_GPA + 0x7000 },
-		{ PD_A + 16, HUGE_VA | PS, HUGE_VA + 0x3000, HUGE_VA + 0x3000 },
-		{ PDPT_A + 8, PS, (1ULL << 30) + DATA_GPA + 0x8000,
-		  DATA_GPA + 0x8000 },
-	};
 	int nlay = has_1g_pages(self->devfd) ? 4 : 3;
 	uint32_t ebx = leaf7_ebx(self->devfd);
 	int l, f, wp, nxe, sm, ac, acc, checked = 0, want_checked = 0;
@@ -2251,14 +2231,14 @@ TEST_F(sh, smep_smap_matrix)
 	*pte(self, PT_A0 + (USER_ALIAS >> 12) * 8) = CODE_GPA | P | US;
 	*pte(self, PT_A1 + 7 * 8) = (DATA_GPA + 0x7000) | P | RW | US;
 	for (l = 0; l < nlay; l++) {
-		*(uint64_t *)(self->mem + lay[l].data) = 0xc3;	/* RET */
+		*(uint64_t *)(self->mem + perm_lay[l].data) = 0xc3;	/* RET */
 		for (f = 0; f < 8; f++) {
 			uint64_t flags = (f & 1 ? RW : 0) | (f & 2 ? US : 0) |
 					 (f & 4 ? XD : 0);
 
-			must(_metadata, self, OP_W64, lay[l].entry,
-			     lay[l].base | P | flags);
-			must(_metadata, self, OP_INVLPG, lay[l].va, 0);
+			must(_metadata, self, OP_W64, perm_lay[l].entry,
+			     perm_lay[l].base | P | flags);
+			must(_metadata, self, OP_INVLPG, perm_lay[l].va, 0);
 			for (wp = 0; wp < 2; wp++)
 			for (nxe = 0; nxe < 2; nxe++)
 			for (sm = 1; sm < 4; sm++) {
@@ -2282,19 +2262,19 @@ TEST_F(sh, smep_smap_matrix)
 				 * (role) may still hold the entry's previous
 				 * flags, see the comment above.
 				 */
-				must(_metadata, self, OP_W64, lay[l].entry,
-				     lay[l].base | P | flags);
-				must(_metadata, self, OP_INVLPG, lay[l].va, 0);
+				must(_metadata, self, OP_W64, perm_lay[l].entry,
+				     perm_lay[l].base | P | flags);
+				must(_metadata, self, OP_INVLPG, perm_lay[l].va, 0);
 				for (ac = 0; ac < 2; ac++)
 				for (acc = 0; acc < NR_ACC; acc++) {
 					uint64_t want;
-					uint64_t va = lay[l].va +
+					uint64_t va = perm_lay[l].va +
 						      (acc == ACC_X ? 0 : 8);
 					uint64_t mark = 0x6a00 + checked;
 					uint64_t *host = (uint64_t *)(self->mem +
-						lay[l].data + 8);
+						perm_lay[l].data + 8);
 					struct kvm_regs regs = {
-						.rax = ops[acc], .rbx = va,
+						.rax = perm_ops[acc], .rbx = va,
 						.rcx = mark,
 						.r8 = USER_ALIAS - CODE_GPA,
 						.rflags = ac ? AC_FLAG : 0,
@@ -2328,7 +2308,7 @@ TEST_F(sh, smep_smap_matrix)
 					if (_metadata->exit_code ==
 					    KSFT_FAIL) {
 						TH_LOG("%s flags %#llx wp %d nxe %d smep %d smap %d ac %d access %d: port %#x error %#llx cr2 %#llx, want %#llx",
-						       names[l],
+						       perm_names[l],
 						       (unsigned long long)flags,
 						       wp, nxe, smep, smap, ac,
 						       acc, res.port,
