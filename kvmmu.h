@@ -348,7 +348,11 @@ struct kvmmu_events {
  * @pdptrs: tdp=0, PAE paging: the PDPTEs loaded at the last CR0/CR3/CR4
  *          change or KVM_SET_SREGS (kvmmu_load_pdptrs(), KVM's
  *          mmu->pdptrs); walks and the shadow roots use them, never the
- *          PDPT in memory. Unused with NPT (the CPU loads its own).
+ *          PDPT in memory. With NPT (the CPU loads its own) only while
+ *          @pdptrs_cached.
+ * @pdptrs_cached: NPT: @pdptrs hold what KVM_SET_SREGS2 gave or
+ *          KVM_GET_SREGS2 read, until the next KVM_RUN (KVM's
+ *          VCPU_EXREG_PDPTR available); walks use them meanwhile.
  * @ev: interrupts, NMIs and exceptions to deliver (events.c).
  *
  * @regs and @sregs are the architectural state while the vCPU is outside
@@ -394,6 +398,7 @@ struct kvmmu_vcpu {
 	bool singlestep_pending;	/* kvmmu_insn_done() with EFLAGS.TF */
 	struct kvmmu_vcpu_stat stat;
 	u64 pdptrs[4];
+	bool pdptrs_cached;
 	struct kvmmu_events ev;
 };
 

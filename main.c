@@ -99,6 +99,7 @@ static const struct {
 	{ KVM_CAP_MCE,				KVMMU_MAX_MCE_BANKS },
 	{ KVM_CAP_USER_NMI,			1 },
 	{ KVM_CAP_VCPU_EVENTS,			1 },
+	{ KVM_CAP_SREGS2,			1 },
 	/*
 	 * KVM's answer (KVM_MAX_IRQ_ROUTES) with or without an irqchip; QEMU
 	 * refuses to start without it. KVM_SET_GSI_ROUTING itself needs an

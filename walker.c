@@ -273,9 +273,9 @@ static void vcpu_walk_env(struct kvmmu_vcpu *vcpu, struct kvmmu_walk_env *env)
 	/*
 	 * PAE's PDPTEs: the shadow MMU's loaded copy (KVM's get_pdptr() is
 	 * mmu->pdptrs without NPT); with NPT they are read at CR3, as the
-	 * CPU has just done.
+	 * CPU has just done, unless an ioctl cached them since the last run.
 	 */
-	env->pdptrs = kvmmu_tdp ? NULL : vcpu->pdptrs;
+	env->pdptrs = kvmmu_tdp && !vcpu->pdptrs_cached ? NULL : vcpu->pdptrs;
 }
 
 /* The user address of @len bytes at @gpa, in a writable slot *@slot. */

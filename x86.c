@@ -2280,11 +2280,20 @@ static void set_regs(struct kvmmu_vcpu *vcpu, const struct kvm_regs *regs)
 	vcpu->regs.rflags |= X86_EFLAGS_FIXED;
 }
 
+static bool pae_paging(const struct kvm_sregs *s)
+{
+	return (s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) &&
+	       !(s->efer & EFER_LMA);
+}
+
 /*
- * __set_sregs(): all or nothing. A CR8 with reserved bits is ignored, not
- * refused, as kvm_set_cr8()'s failure is there.
+ * __set_sregs_common(): all or nothing. A CR8 with reserved bits is
+ * ignored, not refused, as kvm_set_cr8()'s failure is there. @pdptrs:
+ * KVM_SET_SREGS2's PDPTEs, taken as they are (kvm_pdptr_write()), or NULL
+ * to load them at CR3 under PAE paging, a failure ignored.
  */
-static int set_sregs_checked(struct kvmmu_vcpu *vcpu, struct kvm_sregs *s)
+static int set_sregs_checked(struct kvmmu_vcpu *vcpu, struct kvm_sregs *s,
+			     const u64 *pdptrs)
 {
 	if (!valid_sregs(vcpu, s))
 		return -EINVAL;
@@ -2295,10 +2304,13 @@ static int set_sregs_checked(struct kvmmu_vcpu *vcpu, struct kvm_sregs *s)
 	/* tdp=0: as kvm_mmu_reset_context(), the next entry syncs. */
 	if (!kvmmu_tdp)
 		kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
-	/* PAE paging: the PDPTEs at CR3, a failure ignored (__set_sregs()). */
-	if (!kvmmu_tdp && (s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) &&
-	    !(s->efer & EFER_LMA))
+	vcpu->pdptrs_cached = false;
+	if (pdptrs) {
+		memcpy(vcpu->pdptrs, pdptrs, sizeof(vcpu->pdptrs));
+		vcpu->pdptrs_cached = true;
+	} else if (!kvmmu_tdp && pae_paging(s)) {
 		kvmmu_load_pdptrs(vcpu, s->cr3);
+	}
 	return 0;
 }
 
@@ -2322,7 +2334,7 @@ static int sync_regs(struct kvmmu_vcpu *vcpu)
 		s = kmemdup(&run->s.regs.sregs, sizeof(*s), GFP_KERNEL_ACCOUNT);
 		if (!s)
 			return -ENOMEM;
-		r = set_sregs_checked(vcpu, s);
+		r = set_sregs_checked(vcpu, s, NULL);
 		kfree(s);
 		if (r)
 			return r;
@@ -2427,7 +2439,12 @@ static int __vcpu_run(struct kvmmu_vcpu *vcpu)
  */
 static int vcpu_run(struct kvmmu_vcpu *vcpu)
 {
-	int r = run_prepare(vcpu);
+	int r;
+
+	/* NPT: the CPU reloads the PDPTEs; those of an ioctl are gone. */
+	if (kvmmu_tdp)
+		vcpu->pdptrs_cached = false;
+	r = run_prepare(vcpu);
 
 	if (r > 0)
 		r = __vcpu_run(vcpu);
@@ -2460,8 +2477,76 @@ static long set_sregs(struct kvmmu_vcpu *vcpu, void __user *argp)
 	s = memdup_user(argp, sizeof(*s));
 	if (IS_ERR(s))
 		return PTR_ERR(s);
-	r = set_sregs_checked(vcpu, s);
+	r = set_sregs_checked(vcpu, s, NULL);
 	kfree(s);
+	return r;
+}
+
+/* The head kvm_sregs and kvm_sregs2 share (__get_sregs_common()). */
+#define SREGS_COMMON	offsetof(struct kvm_sregs, interrupt_bitmap)
+static_assert(offsetof(struct kvm_sregs2, flags) == SREGS_COMMON);
+
+/*
+ * KVM_GET_SREGS2: the sregs without interrupt_bitmap, and under PAE
+ * paging the PDPTEs in use (kvm_vcpu_ioctl_x86_get_sregs2()): the shadow
+ * MMU's copy; with NPT, what KVM_SET_SREGS2 gave since the last KVM_RUN,
+ * else the PDPT at CR3 (kvm_pdptr_read() -> svm_cache_reg()), the last
+ * copy if that cannot be read.
+ */
+static long get_sregs2(struct kvmmu_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_sregs2 *s2;
+	long r = 0;
+
+	s2 = kzalloc(sizeof(*s2), GFP_KERNEL);
+	if (!s2)
+		return -ENOMEM;
+	memcpy(s2, &vcpu->sregs, SREGS_COMMON);
+	if (pae_paging(&vcpu->sregs)) {
+		if (kvmmu_tdp && !vcpu->pdptrs_cached)
+			vcpu->pdptrs_cached =
+				kvmmu_load_pdptrs(vcpu, vcpu->sregs.cr3);
+		memcpy(s2->pdptrs, vcpu->pdptrs, sizeof(s2->pdptrs));
+		s2->flags |= KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	}
+	if (copy_to_user(argp, s2, sizeof(*s2)))
+		r = -EFAULT;
+	kfree(s2);
+	return r;
+}
+
+/*
+ * KVM_SET_SREGS2 (kvm_vcpu_ioctl_x86_set_sregs2()): as KVM_SET_SREGS, no
+ * interrupt_bitmap (a queued interrupt stays); with
+ * KVM_SREGS2_FLAGS_PDPTRS_VALID, which only PAE paging may carry, the
+ * PDPTEs are the ones given, not those in memory at CR3. Other flags:
+ * -EINVAL.
+ */
+static long set_sregs2(struct kvmmu_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_sregs2 *s2;
+	struct kvm_sregs *s;
+	bool valid;
+	long r;
+
+	s2 = memdup_user(argp, sizeof(*s2));
+	if (IS_ERR(s2))
+		return PTR_ERR(s2);
+	r = -EINVAL;
+	valid = s2->flags & KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	if (s2->flags & ~KVM_SREGS2_FLAGS_PDPTRS_VALID)
+		goto out;
+	r = -ENOMEM;
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		goto out;
+	memcpy(s, s2, SREGS_COMMON);
+	r = -EINVAL;
+	if (!valid || pae_paging(s))
+		r = set_sregs_checked(vcpu, s, valid ? s2->pdptrs : NULL);
+	kfree(s);
+out:
+	kfree(s2);
 	return r;
 }
 
@@ -2513,6 +2598,10 @@ static long vcpu_ioctl_locked(struct kvmmu_vcpu *vcpu, unsigned int ioctl,
 		return get_sregs(vcpu, argp);
 	case KVM_SET_SREGS:
 		return set_sregs(vcpu, argp);
+	case KVM_GET_SREGS2:
+		return get_sregs2(vcpu, argp);
+	case KVM_SET_SREGS2:
+		return set_sregs2(vcpu, argp);
 	case KVM_SET_CPUID2:
 		return set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:

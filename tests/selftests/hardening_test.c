@@ -1428,18 +1428,7 @@ TEST(pkru_unchanged)
 
 static bool stock_without_npt(void)
 {
-	char c = 0;
-	int fd;
-
-	if (!kvmmu_is_stock())
-		return false;
-	fd = open("/sys/module/kvm_amd/parameters/npt", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'N' || c == '0';
+	return kvmmu_is_stock() && kvmmu_shadow_mode() == 1;
 }
 
 TEST(pkru_guest_value_isolated)

@@ -404,23 +404,6 @@ static uint64_t *pte(FIXTURE_DATA(sh) *self, uint64_t gpa)
 	return (uint64_t *)(self->mem + gpa);
 }
 
-/* Is the MMU under test the shadow one? */
-static int shadow_mode(void)
-{
-	const char *path = kvmmu_is_stock() ?
-		"/sys/module/kvm_amd/parameters/npt" :
-		"/sys/module/kvmmu/parameters/tdp";
-	char c = 0;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'N' || c == '0';
-}
-
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int l)
 {
 	memset(s, 0, sizeof(*s));
@@ -475,7 +458,7 @@ FIXTURE_SETUP(sh)
 	struct kvm_sregs *s = &self->sregs0;
 	int i, m;
 
-	m = shadow_mode();
+	m = kvmmu_shadow_mode();
 	ASSERT_EQ(1, m) TH_LOG("the MMU under test is not the shadow one (tdp/npt)");
 	self->devfd = kvmmu_open_dev();
 	ASSERT_LE(0, self->devfd);
@@ -2812,7 +2795,7 @@ FIXTURE_SETUP(sh32)
 	uint64_t *gdt;
 	int i;
 
-	ASSERT_EQ(1, shadow_mode()) TH_LOG("the MMU under test is not the shadow one (tdp/npt)");
+	ASSERT_EQ(1, kvmmu_shadow_mode()) TH_LOG("the MMU under test is not the shadow one (tdp/npt)");
 	self->pae = variant->pae;
 	self->esize = self->pae ? 8 : 4;
 	self->win = self->pae ? 0x200000 : 0x400000;

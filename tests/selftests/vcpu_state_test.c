@@ -82,11 +82,25 @@
  *	physical_address all ones): a non-present entry, a reserved bit,
  *	an empty PDPT slot, a table outside every memslot. A bad pointer:
  *	EFAULT.
+ *
+ *   sregs2
+ *	KVM_CAP_SREGS2 is 1. In real mode KVM_GET_SREGS2 is KVM_GET_SREGS
+ *	without interrupt_bitmap, flags 0, PDPTEs 0; KVM_SET_SREGS2 with an
+ *	unknown flag, or PDPTRS_VALID outside PAE paging: EINVAL; bad
+ *	pointers: EFAULT. Under PAE paging (KVM_SET_SREGS, PDPT in memory
+ *	naming PD A) the PDPTEs read back valid and name A; KVM_SET_SREGS2
+ *	with PDPTE 0 naming PD B (memory unchanged): read back as B, and
+ *	KVM_TRANSLATE walks B. Then the guest reads a GVA that A and B map
+ *	to different pages: through B on the shadow MMU (the PDPTEs are
+ *	its copy, kvm_pdptr_write()), through A with NPT (the CPU loads
+ *	them from memory; KVM reads them again after the run), and
+ *	KVM_GET_SREGS2 then says the same.
  */
 #include <cpuid.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,16 +135,20 @@
 #define OUT_MXCSR	0x5124
 #define OUT_XCR0	0x5128
 #define OUT_DR		0x5200		/* DR0-3, DR7: u32 each */
+#define OUT_PAE		0x5300		/* u32: what vs_pae_read read */
 
 #define PORT		0x10
 #define DONE_LOAD	0xa1
 #define DONE_STORE	0xb2
 #define DONE_DR		0xc3
 #define DONE_HLT	0xd4
+#define DONE_PAE	0xe5
 
 #define CR0_PE		(1u << 0)
 #define CR0_MP		(1u << 1)
 #define CR0_ET		(1u << 4)
+#define CR0_PG		(1u << 31)
+#define CR4_PAE		(1u << 5)
 #define CR4_OSFXSR	(1u << 9)
 #define CR4_OSXMMEXCPT	(1u << 10)
 #define CR4_OSXSAVE	(1u << 18)
@@ -230,6 +248,13 @@ asm(".pushsection .rodata.vcpu_state, \"a\"\n"
 	"	hlt\n"
 	DONE(DONE_HLT)
 
+	/* Read the dword at GVA 0x10000 (PAE paging; test sregs2). */
+	".globl vs_pae_read\n"
+	"vs_pae_read:\n"
+	"	mov 0x10000, %eax\n"
+	"	mov %eax, " S(OUT_PAE) "\n"
+	DONE(DONE_PAE)
+
 	".globl vs_guest_end\n"
 	"vs_guest_end:\n"
 	".code64\n"
@@ -238,6 +263,7 @@ asm(".pushsection .rodata.vcpu_state, \"a\"\n"
 extern const uint8_t vs_guest_start[], vs_guest_end[];
 extern const uint8_t vs_load_avx[], vs_load_sse[], vs_store_avx[];
 extern const uint8_t vs_store_sse[], vs_dr_guest[], vs_hlt_guest[];
+extern const uint8_t vs_pae_read[];
 
 static uint32_t gpa_of(const uint8_t *label)
 {
@@ -1169,6 +1195,122 @@ TEST(translate)
 	EXPECT_EQ(0, tr.valid);
 
 	EXPECT_EQ(-EFAULT, kvmmu_ioctl(vm.fd, KVM_TRANSLATE, 8));
+	vm_close(&vm);
+}
+
+/*
+ * sregs2's PAE tables: PDPTE 0 names PD A in memory, PD B by
+ * KVM_SET_SREGS2; each maps GVA 0-0xffff to itself through its own PT and
+ * GVA 0x10000 to its own data page.
+ */
+#define S2_DATA_A	0x6000
+#define S2_PDPT		0xa000
+#define S2_PD_A		0xb000
+#define S2_PT_A		0xc000
+#define S2_PD_B		0xd000
+#define S2_PT_B		0xe000
+#define S2_DATA_B	0xf000
+#define S2_MAGIC_A	0xaaaa0001u
+#define S2_MAGIC_B	0xbbbb0002u
+
+static void s2_tables(uint8_t *mem, uint64_t pd, uint64_t pt, uint64_t data)
+{
+	uint64_t *t = (uint64_t *)(mem + pt);
+	int i;
+
+	for (i = 0; i < 16; i++)
+		t[i] = (uint64_t)i << 12 | PT_P | PT_W;
+	t[16] = data | PT_P | PT_W;
+	*(uint64_t *)(mem + pd) = pt | PT_P | PT_W;
+}
+
+static void get_sregs2(struct __test_metadata *_metadata, struct svm_ *vm,
+		       struct kvm_sregs2 *s2)
+{
+	long r;
+
+	memset(s2, 0xa5, sizeof(*s2));
+	r = kvmmu_ioctl(vm->fd, KVM_GET_SREGS2, (unsigned long)s2);
+	ASSERT_EQ(0, r) TH_LOG("KVM_GET_SREGS2: %s", strerror((int)-r));
+}
+
+TEST(sregs2)
+{
+	int i, shadow = kvmmu_shadow_mode();
+	struct kvm_translation tr;
+	struct kvm_sregs2 s2, g2;
+	struct kvm_sregs sregs;
+	struct svm_ vm;
+	long r;
+
+	ASSERT_NE(-1, shadow) TH_LOG("cannot read the npt/tdp parameter");
+	vm_open(_metadata, &vm);
+	EXPECT_EQ(1, kvmmu_check_extension(vm.devfd, KVM_CAP_SREGS2));
+	vcpu_open(_metadata, &vm, NULL);
+
+	/* Real mode: the sregs without interrupt_bitmap, no PDPTEs. */
+	r = kvmmu_ioctl(vm.fd, KVM_GET_SREGS, (unsigned long)&sregs);
+	ASSERT_EQ(0, r);
+	get_sregs2(_metadata, &vm, &g2);
+	EXPECT_EQ(0, memcmp(&g2, &sregs,
+			    offsetof(struct kvm_sregs, interrupt_bitmap)));
+	EXPECT_EQ(0, g2.flags);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, g2.pdptrs[i]);
+
+	s2 = g2;
+	s2.flags = 2;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(vm.fd, KVM_SET_SREGS2,
+				       (unsigned long)&s2));
+	s2.flags = KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	EXPECT_EQ(-EINVAL, kvmmu_ioctl(vm.fd, KVM_SET_SREGS2,
+				       (unsigned long)&s2));
+	EXPECT_EQ(-EFAULT, kvmmu_ioctl(vm.fd, KVM_SET_SREGS2, 8));
+	EXPECT_EQ(-EFAULT, kvmmu_ioctl(vm.fd, KVM_GET_SREGS2, 8));
+
+	/* PAE paging by KVM_SET_SREGS: the PDPTEs come from memory. */
+	s2_tables(vm.mem, S2_PD_A, S2_PT_A, S2_DATA_A);
+	s2_tables(vm.mem, S2_PD_B, S2_PT_B, S2_DATA_B);
+	*(uint64_t *)(vm.mem + S2_PDPT) = S2_PD_A | PT_P;
+	*(uint32_t *)(vm.mem + S2_DATA_A) = S2_MAGIC_A;
+	*(uint32_t *)(vm.mem + S2_DATA_B) = S2_MAGIC_B;
+	pmode(_metadata, &vm, vs_pae_read, false);
+	r = kvmmu_ioctl(vm.fd, KVM_GET_SREGS, (unsigned long)&sregs);
+	ASSERT_EQ(0, r);
+	sregs.cr0 |= CR0_PG;
+	sregs.cr4 |= CR4_PAE;
+	sregs.cr3 = S2_PDPT;
+	r = kvmmu_ioctl(vm.fd, KVM_SET_SREGS, (unsigned long)&sregs);
+	ASSERT_EQ(0, r) TH_LOG("KVM_SET_SREGS: %s", strerror((int)-r));
+	get_sregs2(_metadata, &vm, &g2);
+	EXPECT_EQ(KVM_SREGS2_FLAGS_PDPTRS_VALID, g2.flags);
+	EXPECT_EQ(S2_PD_A | PT_P, g2.pdptrs[0]);
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(0, g2.pdptrs[i]);
+	ASSERT_EQ(0, do_translate(&vm, 0x10000, &tr));
+	EXPECT_EQ(1, tr.valid);
+	EXPECT_EQ(S2_DATA_A, tr.physical_address);
+
+	/* The VMM's PDPTEs, not memory's, until the CPU loads its own. */
+	s2 = g2;
+	s2.pdptrs[0] = S2_PD_B | PT_P;
+	r = kvmmu_ioctl(vm.fd, KVM_SET_SREGS2, (unsigned long)&s2);
+	ASSERT_EQ(0, r) TH_LOG("KVM_SET_SREGS2: %s", strerror((int)-r));
+	get_sregs2(_metadata, &vm, &g2);
+	EXPECT_EQ(KVM_SREGS2_FLAGS_PDPTRS_VALID, g2.flags);
+	EXPECT_EQ(S2_PD_B | PT_P, g2.pdptrs[0]);
+	EXPECT_EQ(S2_PDPT, g2.cr3);
+	ASSERT_EQ(0, do_translate(&vm, 0x10000, &tr));
+	EXPECT_EQ(1, tr.valid);
+	EXPECT_EQ(S2_DATA_B, tr.physical_address);
+
+	ASSERT_RUN_DONE(&vm, DONE_PAE);
+	EXPECT_EQ(shadow ? S2_MAGIC_B : S2_MAGIC_A,
+		  *(uint32_t *)(vm.mem + OUT_PAE))
+		TH_LOG("%s MMU: the guest read through the wrong PD",
+		       shadow ? "shadow" : "NPT");
+	get_sregs2(_metadata, &vm, &g2);
+	EXPECT_EQ(shadow ? S2_PD_B | PT_P : S2_PD_A | PT_P, g2.pdptrs[0]);
 	vm_close(&vm);
 }
 

@@ -397,6 +397,25 @@ long kvmmu_read_long(const char *path)
 	return s[0] ? strtol(s, NULL, 10) : -1;
 }
 
+int kvmmu_shadow_mode(void)
+{
+	char path[128], c = 0;
+	int fd;
+
+	if (kvmmu_is_stock())
+		snprintf(path, sizeof(path), "/sys/module/kvm_amd/parameters/npt");
+	else
+		snprintf(path, sizeof(path), "/sys/module/%s/parameters/tdp",
+			 kvmmu_module_name());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'N' || c == '0';
+}
+
 long kvmmu_module_refcnt(void)
 {
 	char path[128];

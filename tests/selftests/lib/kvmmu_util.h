@@ -139,6 +139,13 @@ int kvmmu_write_file(const char *path, const char *v);
 /* The decimal number at the start of file @path, or -1. */
 long kvmmu_read_long(const char *path);
 
+/*
+ * Whether the MMU under test is the shadow one: 1 when stock kvm_amd's
+ * npt or the module's tdp parameter says N or 0, 0 when it says otherwise,
+ * -1 when it cannot be read.
+ */
+int kvmmu_shadow_mode(void);
+
 /* /sys/module/<kvmmu_module_name()>/refcnt, or -1. */
 long kvmmu_module_refcnt(void);
 /*
