@@ -93,8 +93,8 @@
  *	KVM_TRANSLATE walks B. Then the guest reads a GVA that A and B map
  *	to different pages: through B on the shadow MMU (the PDPTEs are
  *	its copy, kvm_pdptr_write()), through A with NPT (the CPU loads
- *	them from memory; KVM reads them again after the run), and
- *	KVM_GET_SREGS2 then says the same.
+ *	them from memory), and on the shadow MMU KVM_GET_SREGS2 still
+ *	reports B after the run.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -1309,8 +1309,15 @@ TEST(sregs2)
 		  *(uint32_t *)(vm.mem + OUT_PAE))
 		TH_LOG("%s MMU: the guest read through the wrong PD",
 		       shadow ? "shadow" : "NPT");
+	/*
+	 * The shadow MMU's copy outlives the run. With NPT, stock kvm_amd
+	 * still reports the VMM's copy here (though svm_vcpu_run() drops
+	 * VCPU_EXREG_PDPTR, whose next read loads the PDPT at CR3); kvmmu
+	 * reads memory. The CPU uses neither: not asserted.
+	 */
 	get_sregs2(_metadata, &vm, &g2);
-	EXPECT_EQ(shadow ? S2_PD_B | PT_P : S2_PD_A | PT_P, g2.pdptrs[0]);
+	if (shadow)
+		EXPECT_EQ(S2_PD_B | PT_P, g2.pdptrs[0]);
 	vm_close(&vm);
 }
 
