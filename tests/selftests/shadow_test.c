@@ -145,6 +145,10 @@
  *                         one address INVLPGed in one run: that address
  *                         sees its new page, both tables stay unsync
  *                         ("mmu_unsync" 2) until a MOV CR3
+ *   unsync_pf_drops_entry  a PTE of an unsync table repointed to a
+ *                         read-only page without INVLPG: the store
+ *                         through it faults (#PF 3), and the next read
+ *                         sees the new page (the #PF synced the entry)
  *   unsync_pt_becomes_directory  a written (unsync) leaf table then
  *                         also used as a page directory: a store to it
  *                         is seen after INVLPG (protected again)
@@ -2583,6 +2587,33 @@ TEST_F(sh, unsync_invlpg_one_address)
 	EXPECT_EQ(0x2121ULL, must(_metadata, self, OP_R64, VA_6M, 0));
 	EXPECT_EQ(0x1a1aULL, must(_metadata, self, OP_R64, WINDOW, 0));
 	EXPECT_EQ(0, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+}
+
+/*
+ * A #PF the guest gets for a present entry drops what maps its address
+ * (KVM's __kvm_inject_emulated_page_fault() -> kvm_mmu_invalidate_addr()).
+ * PT_A1 goes unsync; the guest repoints a PTE it read through just
+ * before to another page, read-only, without INVLPG; its store there
+ * faults, and its next read sees the new page, not the old SPTE.
+ */
+TEST_F(sh, unsync_pf_drops_entry)
+{
+	uint64_t va = WINDOW + 7 * 0x1000UL, ptep = PT_A1 + 7 * 8;
+	uint64_t old = DATA_GPA + 7 * 0x1000UL, new = old + 0x1000;
+
+	*(uint64_t *)(self->mem + old) = 0x0707;
+	*(uint64_t *)(self->mem + new) = 0x0808;
+	EXPECT_EQ(0x0707ULL, must(_metadata, self, OP_R64, va, 0));
+	/* A store to another entry of PT_A1 makes it unsync. */
+	must(_metadata, self, OP_W64, PT_A1 + 15 * 8,
+	     (DATA_GPA + 0xf000) | P | RW);
+	EXPECT_EQ(1, vm_stat(_metadata, self->vmfd, "mmu_unsync"));
+	must(_metadata, self, OP_W64, ptep, new | P);
+	expect_pf(_metadata, self, OP_W64, va, 3);
+	EXPECT_EQ(0x0808ULL, must(_metadata, self, OP_R64, va, 0))
+		TH_LOG("read through the SPTE of before the #PF");
+	EXPECT_EQ(0x0707ULL, *(uint64_t *)(self->mem + old));
+	EXPECT_EQ(0x0808ULL, *(uint64_t *)(self->mem + new));
 }
 
 /*
