@@ -2175,6 +2175,17 @@ int kvmmu_handle_shadow_pf(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code)
 	r = kvmmu_shadow_page_fault(vcpu, gva, error_code, &gpa, &inject_error);
 	switch (r) {
 	case KVMMU_PF_INJECT:
+		/*
+		 * A #PF for a present entry drops what maps @gva
+		 * (__kvm_inject_emulated_page_fault() ->
+		 * kvm_mmu_invalidate_addr()): an unsync SPTE that still
+		 * grants what the guest's entry took away is synced, and
+		 * every vCPU flushed if it changed. No other flush: the TLB
+		 * holds nothing the SPTEs do not say.
+		 */
+		if ((inject_error & (KVMMU_PFERR_PRESENT | KVMMU_PFERR_RSVD)) ==
+		    KVMMU_PFERR_PRESENT)
+			kvmmu_shadow_invlpg(vcpu, gva);
 		vcpu->sregs.cr2 = gva;
 		kvmmu_queue_exception(vcpu, X86_TRAP_PF, true, inject_error);
 		return 1;
