@@ -41,6 +41,9 @@
  *                         guest cycling through 150 address spaces keeps
  *                         running, and on kvmmu its shadow pages (stats
  *                         table_pages) stay within the budget of 64
+ *   sec_pagetables_counted  a new address space's shadow pages add to
+ *                         /proc/vmstat nr_secondary_pagetables (memcg
+ *                         sec_pagetables), as KVM's do
  *   shrinker_reclaims     drop_caches (every shrinker) takes shadow pages
  *                         of 150 address spaces a large budget kept
  *                         (kvmmu: table_pages halves; KVM: mmu_recycled
@@ -1029,6 +1032,47 @@ TEST_F(sh, page_budget)
 	EXPECT_LE(1, tables);
 	/* KVM's check is soft too: a fault may pass it by a few pages. */
 	EXPECT_GE(64 + 8, tables);
+}
+
+/* /proc/vmstat's nr_secondary_pagetables, per-CPU deltas folded first. */
+static long long vmstat_sec_pagetables(void)
+{
+	long long v = -1;
+	char line[128];
+	FILE *f;
+
+	kvmmu_write_file("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/vmstat", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "nr_secondary_pagetables %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Shadow pages are the VMM's secondary page tables (KVM's
+ * kvm_account_mmu_page()): a second address space, whose PML4, PDPT and
+ * PD are new to the MMU, adds at least three to /proc/vmstat's count.
+ */
+TEST_F(sh, sec_pagetables_counted)
+{
+	uint64_t base = SPACES_GPA;
+	long long before, after;
+
+	*pte(self, base) = (base + 0x1000) | P | RW | US;
+	*pte(self, base + 0x1000) = (base + 0x2000) | P | RW | US;
+	*pte(self, base + 0x2000) = PT_A0 | P | RW | US;
+	must(_metadata, self, OP_GETCR3, 0, 0);
+	before = vmstat_sec_pagetables();
+	ASSERT_LE(0, before) TH_LOG("no nr_secondary_pagetables in /proc/vmstat");
+	must(_metadata, self, OP_SETCR3, base, 0);
+	ASSERT_EQ(base, must(_metadata, self, OP_GETCR3, 0, 0));
+	after = vmstat_sec_pagetables();
+	EXPECT_LE(before + 3, after) TH_LOG("nr_secondary_pagetables %lld -> %lld",
+					    before, after);
 }
 
 /*
