@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Shadow pages: the bookkeeping of the shadow MMU (groundwork, not yet
- * used by a guest).
+ * Shadow pages: the bookkeeping of the shadow MMU (shadow_mmu.c uses it
+ * for the walks, faults, syncs and zaps).
  *
  * In the vocabulary of KVM's MMU document
  * (Documentation/virt/kvm/x86/mmu.rst):
@@ -34,8 +34,13 @@
  * What is here: find, allocate and hash, parent pointers, and a delete in
  * two steps as KVM's prepare/commit zap: prepare unlinks the page from its
  * parents (their SPTEs cleared) and from the hash; the caller flushes the
- * TLBs; commit frees. Not here yet: zapping a page's own SPTEs (children
- * and GFN rmaps), guest table walks, write protection, unsync, reclaim.
+ * TLBs; commit frees. Zapping a page's own SPTEs (children and GFN
+ * rmaps), the guest table walks, write protection, unsync and reclaim
+ * are shadow_mmu.c's.
+ *
+ * A page's spt counts as a secondary page table of the memcg it is
+ * charged to, the VMM's (memory.stat sec_pagetables), from allocation to
+ * free, as KVM's kvm_account_mmu_page().
  *
  * Memory: a page's header, spt and parent descriptors come from the
  * caller's struct kvmmu_shadow_caches, topped up before the MMU lock is
@@ -153,6 +158,8 @@ static void shadow_free_page(struct kvmmu_shadow *s, struct kvmmu_mmu_page *sp)
 	/* Whoever pointed at it is gone: the chain only needs freeing. */
 	kvmmu_rmap_clear(&sp->parent_ptes);
 	set_page_private(virt_to_page(sp->spt), 0);
+	mod_lruvec_page_state(virt_to_page(sp->spt), NR_SECONDARY_PAGETABLE,
+			      -1);
 	free_page((unsigned long)sp->spt);
 	free_page((unsigned long)sp->gfns);
 	kfree(sp);
@@ -231,6 +238,7 @@ struct kvmmu_mmu_page *kvmmu_shadow_alloc(struct kvmmu_shadow *s,
 	sp = kvmmu_memory_cache_alloc(&c->header);
 	sp->spt = kvmmu_memory_cache_alloc(&c->spt);
 	set_page_private(virt_to_page(sp->spt), (unsigned long)sp);
+	mod_lruvec_page_state(virt_to_page(sp->spt), NR_SECONDARY_PAGETABLE, 1);
 	sp->gfn = gfn;
 	sp->role = role;
 	sp->unsync = false;
