@@ -2138,10 +2138,21 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu, const struct pt_fault *f)
 		r = emulated_store(vcpu, la, src, size, &pt.mov);
 		return r < 0 ? pt_write_failed(vcpu, f, bytes, len) : r;
 	}
-	/* Both pages of a crossing operand translated before any write. */
+	/*
+	 * Both pages of a crossing operand translated before any write: for
+	 * a read first, as KVM's emulator reads the operand (a page the
+	 * guest does not map is a #PF without W), then for the write.
+	 */
 	first = min_t(unsigned int, size, PAGE_SIZE - offset_in_page(la));
 	la2 = pt.mov.mode == 64 ? la + first : (u32)(la + first);
-	r = pt_translate(vcpu, la, &gpa);
+	r = 0;
+	if (first < size) {
+		r = translate_la(vcpu, la, false, &gpa);
+		if (!r)
+			r = translate_la(vcpu, la2, false, &gpa2);
+	}
+	if (!r)
+		r = pt_translate(vcpu, la, &gpa);
 	if (!r && first < size)
 		r = pt_translate(vcpu, la2, &gpa2);
 	if (r < 0)

@@ -93,11 +93,12 @@
  *   pt_mov_cross_to_mmio  a MOV crossing from that directory into a
  *                         page with no memslot: the directory's half
  *                         stored, the rest an MMIO exit with its bytes
- *   pt_cross_not_present  MOV, XCHG, CMPXCHG, BTS crossing from that
- *                         directory into a page the guest does not map:
- *                         #PF 2 with CR2 the second page; kvmmu leaves
- *                         the directory as it was (stock KVM's MOV: the
- *                         first part stored, logged)
+ *   pt_cross_fault        MOV, XCHG, CMPXCHG, BTS crossing from that
+ *                         directory into a page the guest does not map
+ *                         (#PF 2, the RMWs 0), then maps read-only (#PF
+ *                         3), CR2 the second page; kvmmu leaves the
+ *                         directory as it was (stock KVM stores the
+ *                         first part: logged, not checked)
  *   pt_cross_rmw          XCHG, CMPXCHG (unequal and equal) and LOCK BTS
  *                         crossing from the directory into RAM: both
  *                         parts written (or neither), old value and flags
@@ -1765,22 +1766,25 @@ TEST_F(sh, pt_mov_cross_to_mmio)
 #define E511_HI		0x7ff0000000000000ULL	/* not present */
 
 /*
- * The second page not mapped by the guest: #PF, error 2, CR2 the second
- * page's address (the fragment emulator_read_write() failed on). kvmmu
- * translates both pages before writing either, so the directory keeps
- * its entry. KVM's emulator_read_write_onepage() has stored the first
- * page's part of a MOV by then (logged for the control, not checked);
- * XCHG, CMPXCHG and BTS read the operand first, which faults: nothing
- * written on either.
+ * The second page not mapped by the guest, then read-only: #PF with CR2
+ * the second page's address (the fragment emulator_read_write() failed
+ * on). A MOV faults with error 2, then 3. XCHG, CMPXCHG and BTS read the
+ * operand first (KVM's emulator, and the CPU here): error 0, then 3 when
+ * the write finds the page read-only. kvmmu translates both pages before
+ * writing either, so the directory keeps its entry. KVM's
+ * emulator_read_write_onepage() stores the first page's part before it
+ * translates the second: on the control what is left there is logged,
+ * not checked.
  */
-TEST_F(sh, pt_cross_not_present)
+static void cross_fault(struct __test_metadata *_metadata,
+			FIXTURE_DATA(sh) *self, uint64_t err_store,
+			uint64_t err_rmw)
 {
 	static const int ops[] = { OP_W64, OP_XCHG, OP_CMPXCHG, OP_BTS };
+	uint64_t e2 = *pte(self, PD_X + 2 * 8), e511;
 	struct sh_result res;
 	unsigned int i;
 
-	build_self_pd(self);
-	*pte(self, PD_X + 2 * 8) = 0;
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		*pte(self, PD_X + 511 * 8) = E511_HI;
 		ASSERT_EQ(0, sh_do_rdx(self, ops[i], CROSS, ops[i] == OP_BTS ?
@@ -1790,17 +1794,32 @@ TEST_F(sh, pt_cross_not_present)
 			TH_LOG("op %d: port %#x exit %d", ops[i], res.port,
 			       self->run->exit_reason);
 		}
-		EXPECT_EQ(2ULL, res.rdx);
+		EXPECT_EQ(ops[i] == OP_W64 ? err_store : err_rmw, res.rdx) {
+			TH_LOG("op %d", ops[i]);
+		}
 		EXPECT_EQ(SELF + 0x1000, res.rsi);
-		if (kvmmu_is_stock() && ops[i] == OP_W64)
-			TH_LOG("stock MOV: PD_X[511] %#llx after the #PF",
-			       (unsigned long long)*pte(self, PD_X + 511 * 8));
+		e511 = *pte(self, PD_X + 511 * 8);
+		if (kvmmu_is_stock())
+			TH_LOG("stock, op %d, #PF %#llx: PD_X[511] %#llx",
+			       ops[i], (unsigned long long)res.rdx,
+			       (unsigned long long)e511);
 		else
-			EXPECT_EQ(E511_HI, *pte(self, PD_X + 511 * 8)) {
+			EXPECT_EQ(E511_HI, e511) {
 				TH_LOG("op %d wrote the first page", ops[i]);
 			}
-		EXPECT_EQ(0ULL, *pte(self, PD_X + 2 * 8));
+		EXPECT_EQ(e2, *pte(self, PD_X + 2 * 8));
+		EXPECT_EQ(0x1009U,
+			  *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
 	}
+}
+
+TEST_F(sh, pt_cross_fault)
+{
+	build_self_pd(self);
+	*pte(self, PD_X + 2 * 8) = 0;
+	cross_fault(_metadata, self, 2, 0);
+	*pte(self, PD_X + 2 * 8) = (DATA_GPA + 0x9000) | P;
+	cross_fault(_metadata, self, 3, 3);
 }
 
 /*
