@@ -1781,7 +1781,7 @@ static void cross_fault(struct __test_metadata *_metadata,
 			uint64_t err_rmw)
 {
 	static const int ops[] = { OP_W64, OP_XCHG, OP_CMPXCHG, OP_BTS };
-	uint64_t e2 = *pte(self, PD_X + 2 * 8), e511;
+	uint64_t e2 = pd_x(self, 2), e511;
 	struct sh_result res;
 	unsigned int i;
 
@@ -1807,7 +1807,7 @@ static void cross_fault(struct __test_metadata *_metadata,
 			EXPECT_EQ(E511_HI, e511) {
 				TH_LOG("op %d wrote the first page", ops[i]);
 			}
-		EXPECT_EQ(e2, *pte(self, PD_X + 2 * 8));
+		EXPECT_EQ(e2, pd_x(self, 2));	/* A set by the walk */
 		EXPECT_EQ(0x1009U,
 			  *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
 	}
