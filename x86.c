@@ -1868,6 +1868,46 @@ bool kvmmu_sys_mem_read(struct kvmmu_vcpu *vcpu,
 }
 
 /*
+ * The value the read-modify-write of @pt leaves in an operand that held
+ * @cur; *@stored is false when it is @cur itself (a CMPXCHG or CMPXCHG8B
+ * that compared unequal).
+ */
+static u64 pt_rmw_value(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_pt_insn *pt, u64 cur, u64 src,
+			unsigned int bit, bool *stored)
+{
+	u64 m = size_mask(pt->mov.mem_size);
+
+	*stored = true;
+	switch (pt->op) {
+	case KVMMU_OP_XCHG:
+		return src & m;
+	case KVMMU_OP_OR:
+		return (cur | src) & m;
+	case KVMMU_OP_AND:
+		return (cur & src) & m;
+	case KVMMU_OP_XOR:
+		return (cur ^ src) & m;
+	case KVMMU_OP_BTS:
+		return (cur | BIT_ULL(bit)) & m;
+	case KVMMU_OP_BTR:
+		return (cur & ~BIT_ULL(bit)) & m;
+	case KVMMU_OP_BTC:
+		return (cur ^ BIT_ULL(bit)) & m;
+	case KVMMU_OP_CMPXCHG8B:
+		if (cur == ((vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax))
+			return (vcpu->regs.rcx << 32) | (u32)vcpu->regs.rbx;
+		break;
+	default:	/* CMPXCHG */
+		if (cur == (vcpu->regs.rax & m))
+			return src & m;
+		break;
+	}
+	*stored = false;
+	return cur;
+}
+
+/*
  * The read-modify-write of @pt at @gpa: compute the new value from the
  * one in memory and swap it in with a cmpxchg on the host page, again if
  * another vCPU changed the operand in between (KVM's emulator writes a
@@ -1892,47 +1932,7 @@ static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 	cur &= m;
 	for (tries = 0; tries < 16; tries++) {
 		*old = cur;
-		*stored = true;
-		switch (pt->op) {
-		case KVMMU_OP_XCHG:
-			new = src;
-			break;
-		case KVMMU_OP_OR:
-			new = cur | src;
-			break;
-		case KVMMU_OP_AND:
-			new = cur & src;
-			break;
-		case KVMMU_OP_XOR:
-			new = cur ^ src;
-			break;
-		case KVMMU_OP_BTS:
-			new = cur | BIT_ULL(bit);
-			break;
-		case KVMMU_OP_BTR:
-			new = cur & ~BIT_ULL(bit);
-			break;
-		case KVMMU_OP_BTC:
-			new = cur ^ BIT_ULL(bit);
-			break;
-		case KVMMU_OP_CMPXCHG8B:
-			if (cur != ((vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax)) {
-				*stored = false;
-				new = cur;
-				break;
-			}
-			new = (vcpu->regs.rcx << 32) | (u32)vcpu->regs.rbx;
-			break;
-		default:	/* CMPXCHG */
-			if (cur != (vcpu->regs.rax & m)) {
-				*stored = false;
-				new = cur;
-				break;
-			}
-			new = src;
-			break;
-		}
-		new &= m;
+		new = pt_rmw_value(vcpu, pt, cur, src, bit, stored);
 		r = kvmmu_guest_cmpxchg(vcpu->vm, gpa, &cur, new, size);
 		if (r == -EINVAL) {
 			/* The same value back: no plain write over another's. */
@@ -1955,6 +1955,40 @@ static int pt_rmw(struct kvmmu_vcpu *vcpu, const struct kvmmu_pt_insn *pt,
 		cur &= m;
 	}
 	return 1;
+}
+
+/*
+ * pt_rmw() for an operand whose first @first bytes are at @gpa and the
+ * rest at @gpa2, the start of the next guest page; both translated before
+ * this. KVM reads such an operand page by page and writes it back with
+ * emulator_cmpxchg_emulated(), which falls back to a plain
+ * emulator_write_emulated() for a page-crossing operand: not atomic, and
+ * so it is here. The second part is written first and put back if the
+ * first cannot be, so a failure leaves memory as it was. A part outside
+ * writable RAM is refused (KVM: an MMIO fragment). Return 0 or -EFAULT.
+ */
+static int pt_rmw_split(struct kvmmu_vcpu *vcpu,
+			const struct kvmmu_pt_insn *pt, u64 gpa, u64 gpa2,
+			unsigned int first, u64 src, unsigned int bit,
+			u64 *old, bool *stored)
+{
+	unsigned int rest = pt->mov.mem_size - first;
+	u64 cur = 0, new;
+
+	if (guest_rw(vcpu, gpa, &cur, first, false) ||
+	    guest_rw(vcpu, gpa2, (u8 *)&cur + first, rest, false))
+		return -EFAULT;
+	*old = cur;
+	new = pt_rmw_value(vcpu, pt, cur, src, bit, stored);
+	if (!*stored)
+		return 0;	/* an unequal CMPXCHG: nothing to put back */
+	if (guest_rw(vcpu, gpa2, (u8 *)&new + first, rest, true))
+		return -EFAULT;
+	if (guest_rw(vcpu, gpa, &new, first, true)) {
+		guest_rw(vcpu, gpa2, (u8 *)&cur + first, rest, true);
+		return -EFAULT;
+	}
+	return 0;
 }
 
 /*
@@ -2046,8 +2080,9 @@ static int pt_write_failed(struct kvmmu_vcpu *vcpu, const struct pt_fault *f,
  * page (KVM's em_xchg(), em_cmpxchg(), em_cmpxchg8b(), em_or(), em_and(),
  * em_bts()..., written back through emulator_cmpxchg_emulated()), and
  * STOS (clear_page(): REP STOSQ) a page-bounded chunk at a time. A
- * read-modify-write operand that crosses a page is refused, as is
- * anything else.
+ * read-modify-write operand that crosses a page has both pages
+ * translated first (a #PF on either writes nothing) and is then written
+ * part by part (pt_rmw_split()). Anything else is refused.
  *
  * With @f->retry (the store's own walk did not use the table: a retry
  * does not loop), what is refused, and an instruction KVM's emulator does
@@ -2062,8 +2097,8 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu, const struct pt_fault *f)
 	struct kvm_regs *regs = &vcpu->regs;
 	struct kvmmu_string_insn str;
 	struct kvmmu_pt_insn pt;
-	unsigned int size, bit = 0;
-	u64 la, gpa, src, old = 0;
+	unsigned int size, first, bit = 0;
+	u64 la, la2, gpa, gpa2 = 0, src, old = 0;
 	bool stored;
 	s64 extra = 0;
 	u8 bytes[15];
@@ -2103,14 +2138,32 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu, const struct pt_fault *f)
 		r = emulated_store(vcpu, la, src, size, &pt.mov);
 		return r < 0 ? pt_write_failed(vcpu, f, bytes, len) : r;
 	}
-	r = pt_translate(vcpu, la, &gpa);
+	/*
+	 * Both pages of a crossing operand translated before any write: for
+	 * a read first, as KVM's emulator reads the operand (a page the
+	 * guest does not map is a #PF without W), then for the write.
+	 */
+	first = min_t(unsigned int, size, PAGE_SIZE - offset_in_page(la));
+	la2 = pt.mov.mode == 64 ? la + first : (u32)(la + first);
+	r = 0;
+	if (first < size) {
+		r = translate_la(vcpu, la, false, &gpa);
+		if (!r)
+			r = translate_la(vcpu, la2, false, &gpa2);
+	}
+	if (!r)
+		r = pt_translate(vcpu, la, &gpa);
+	if (!r && first < size)
+		r = pt_translate(vcpu, la2, &gpa2);
 	if (r < 0)
 		return pt_write_failed(vcpu, f, bytes, len);
 	if (r)
 		return 1;
-	if (offset_in_page(la) + size > PAGE_SIZE)
-		return pt_write_failed(vcpu, f, bytes, len);
-	r = pt_rmw(vcpu, &pt, gpa, src, bit, &old, &stored);
+	if (first < size)
+		r = pt_rmw_split(vcpu, &pt, gpa, gpa2, first, src, bit, &old,
+				 &stored);
+	else
+		r = pt_rmw(vcpu, &pt, gpa, src, bit, &old, &stored);
 	if (r < 0)
 		return pt_write_failed(vcpu, f, bytes, len);
 	if (r)

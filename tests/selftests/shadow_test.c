@@ -96,6 +96,19 @@
  *   pt_mov_cross_to_mmio  a MOV crossing from that directory into a
  *                         page with no memslot: the directory's half
  *                         stored, the rest an MMIO exit with its bytes
+ *   pt_cross_fault        MOV, XCHG, CMPXCHG, BTS crossing from that
+ *                         directory into a page the guest does not map
+ *                         (#PF 2, the RMWs 0), then maps read-only (#PF
+ *                         3), CR2 the second page; kvmmu leaves the
+ *                         directory as it was (stock KVM stores the
+ *                         first part: logged, not checked)
+ *   pt_cross_rmw          XCHG, CMPXCHG (unequal and equal) and LOCK BTS
+ *                         crossing from the directory into RAM: both
+ *                         parts written (or neither), old value and flags
+ *                         right, the guest reads the new value
+ *   pt_cross_into_table   MOV and XCHG crossing from RAM into the
+ *                         directory's first entry: both parts written,
+ *                         the new mapping seen at once
  *   pt_entry_write_keeps_siblings  one entry of that directory rewritten
  *                         four times: the new mapping seen at once, the
  *                         old after INVLPG; 8 sibling entries read after
@@ -1773,6 +1786,148 @@ TEST_F(sh, pt_mov_cross_to_mmio)
 	EXPECT_EQ(0ULL, *pte(self, PD_X + 511 * 8));
 	ASSERT_EQ(0, sh_run(self, &res));
 	EXPECT_EQ(PORT_DONE, res.port);
+}
+
+/*
+ * Page-crossing stores from the self-mapped directory: its last entry
+ * (PD_X[511], not present) holds the first 4 bytes of an operand at
+ * SELF + 0xffc, SELF + 0x1000 (PD_X[2] as a PTE) the other 4.
+ */
+#define CROSS		(SELF + 0xffc)
+#define E511_HI		0x7ff0000000000000ULL	/* not present */
+
+/*
+ * The second page not mapped by the guest, then read-only: #PF with CR2
+ * the second page's address (the fragment emulator_read_write() failed
+ * on). A MOV faults with error 2, then 3. XCHG, CMPXCHG and BTS read the
+ * operand first (KVM's emulator, and the CPU here): error 0, then 3 when
+ * the write finds the page read-only. kvmmu translates both pages before
+ * writing either, so the directory keeps its entry. KVM's
+ * emulator_read_write_onepage() stores the first page's part before it
+ * translates the second: on the control what is left there is logged,
+ * not checked.
+ */
+static void cross_fault(struct __test_metadata *_metadata,
+			FIXTURE_DATA(sh) *self, uint64_t err_store,
+			uint64_t err_rmw)
+{
+	static const int ops[] = { OP_W64, OP_XCHG, OP_CMPXCHG, OP_BTS };
+	uint64_t e2 = pd_x(self, 2), e511;
+	struct sh_result res;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		*pte(self, PD_X + 511 * 8) = E511_HI;
+		ASSERT_EQ(0, sh_do_rdx(self, ops[i], CROSS, ops[i] == OP_BTS ?
+				       0 : 0xdeadbeef00000000ULL,
+				       E511_HI >> 32, &res));
+		ASSERT_EQ(PORT_PF, res.port) {
+			TH_LOG("op %d: port %#x exit %d", ops[i], res.port,
+			       self->run->exit_reason);
+		}
+		EXPECT_EQ(ops[i] == OP_W64 ? err_store : err_rmw, res.rdx) {
+			TH_LOG("op %d", ops[i]);
+		}
+		EXPECT_EQ(SELF + 0x1000, res.rsi);
+		e511 = *pte(self, PD_X + 511 * 8);
+		if (kvmmu_is_stock())
+			TH_LOG("stock, op %d, #PF %#llx: PD_X[511] %#llx",
+			       ops[i], (unsigned long long)res.rdx,
+			       (unsigned long long)e511);
+		else
+			EXPECT_EQ(E511_HI, e511) {
+				TH_LOG("op %d wrote the first page", ops[i]);
+			}
+		EXPECT_EQ(e2, pd_x(self, 2));	/* A set by the walk */
+		EXPECT_EQ(0x1009U,
+			  *(uint32_t *)(self->mem + DATA_GPA + 0x9000));
+	}
+}
+
+TEST_F(sh, pt_cross_fault)
+{
+	build_self_pd(self);
+	*pte(self, PD_X + 2 * 8) = 0;
+	cross_fault(_metadata, self, 2, 0);
+	*pte(self, PD_X + 2 * 8) = (DATA_GPA + 0x9000) | P;
+	cross_fault(_metadata, self, 3, 3);
+}
+
+/*
+ * Read-modify-write operands crossing from the directory into RAM (data
+ * page 9): KVM reads them page by page and writes them back with
+ * emulator_cmpxchg_emulated(), which falls back to a plain split write
+ * for a page-crossing operand. Both parts written, the old value
+ * returned, the guest reads the new one back; an unequal CMPXCHG writes
+ * neither part.
+ */
+TEST_F(sh, pt_cross_rmw)
+{
+	uint32_t *d9 = (uint32_t *)(self->mem + DATA_GPA + 0x9000);
+	uint64_t *e511 = pte(self, PD_X + 511 * 8);
+	struct sh_result res;
+
+	build_self_pd(self);
+	*pte(self, PD_X + 2 * 8) = (DATA_GPA + 0x9000) | P | RW;
+	*e511 = E511_HI;
+	EXPECT_EQ(0x000010097ff00000ULL, must(_metadata, self, OP_XCHG, CROSS,
+					      0xdeadbeef00000000ULL));
+	EXPECT_EQ(0ULL, *e511);
+	EXPECT_EQ(0xdeadbeefU, *d9);
+	EXPECT_EQ(0xdeadbeef00000000ULL, must(_metadata, self, OP_R64, CROSS,
+					      0));
+
+	/* CMPXCHG expecting another value: RAX gets the operand. */
+	res = must_rdx(_metadata, self, OP_CMPXCHG, CROSS, 0x1234, 1);
+	EXPECT_EQ(0ULL, res.rdx);
+	EXPECT_EQ(0xdeadbeef00000000ULL, res.rcx);
+	EXPECT_EQ(0ULL, *e511);
+	EXPECT_EQ(0xdeadbeefU, *d9);
+	/* Expecting the operand: both parts swapped in, RAX kept. */
+	res = must_rdx(_metadata, self, OP_CMPXCHG, CROSS,
+		       0x0000100a7ff00000ULL, 0xdeadbeef00000000ULL);
+	EXPECT_EQ(1ULL, res.rdx);
+	EXPECT_EQ(0xdeadbeef00000000ULL, res.rcx);
+	EXPECT_EQ(E511_HI, *e511);
+	EXPECT_EQ(0x100aU, *d9);
+
+	/* LOCK BTS of bit 63: the second page's part; CF clear. */
+	res = must_rdx(_metadata, self, OP_BTS, CROSS, 63, 0);
+	EXPECT_EQ(0ULL, res.rdx);
+	EXPECT_EQ(E511_HI, *e511);
+	EXPECT_EQ(0x8000100aU, *d9);
+	EXPECT_EQ(0x8000100a7ff00000ULL, must(_metadata, self, OP_R64, CROSS,
+					      0));
+}
+
+/*
+ * The other way round: MOV and XCHG at SELF - 4, whose first 4 bytes are
+ * in data page 10 (PD_X[0] as a PTE maps SELF - 0x1000) and the other 4
+ * PD_X[0]'s low half. Both parts written; the SPTE of the entry goes
+ * (kvm_mmu_track_write()), so the guest sees the new page at once.
+ */
+TEST_F(sh, pt_cross_into_table)
+{
+	uint64_t va = SELF - 0x1000, pa = DATA_GPA + 0xa000;
+	uint64_t pb = DATA_GPA + 0xb000;
+
+	build_self_pd(self);
+	*pte(self, PD_X) = pa | P | RW;
+	EXPECT_EQ(0x100aULL, must(_metadata, self, OP_R64, va, 0));
+	must(_metadata, self, OP_W64, SELF - 4,
+	     (pb | P | RW) << 32 | 0x11223344);
+	EXPECT_EQ(0x11223344U, *(uint32_t *)(self->mem + pa + 0xffc));
+	EXPECT_EQ(pb | P | RW, pd_x(self, 0));
+	EXPECT_EQ(0x100bULL, must(_metadata, self, OP_R64, va, 0));
+
+	/* Back, by XCHG: its first part now lands in data page 11. */
+	EXPECT_EQ((pb | P | RW) << 32,
+		  must(_metadata, self, OP_XCHG, SELF - 4,
+		       (pa | P | RW) << 32 | 0x55667788) &
+		  ~((ACC | DIRTY) << 32));
+	EXPECT_EQ(0x55667788U, *(uint32_t *)(self->mem + pb + 0xffc));
+	EXPECT_EQ(pa | P | RW, pd_x(self, 0));
+	EXPECT_EQ(0x100aULL, must(_metadata, self, OP_R64, va, 0));
 }
 
 /*
