@@ -792,8 +792,9 @@ static int guest_rw(struct kvmmu_vcpu *vcpu, u64 gpa, void *buf,
  * set in the guest's entries (FNAME(update_accessed_dirty_bits)), since no
  * CPU walked them for this operand. 0 with *@gpa, 1 when the guest's
  * #PF was queued instead (CR2 = @la, the walker's error code, as
- * kvm_inject_emulated_page_fault()), -EFAULT when the walk met no memory
- * (or a non-canonical address).
+ * kvm_inject_emulated_page_fault(); a table outside guest memory too, as
+ * not present), -EFAULT for a non-canonical address or a walk whose
+ * entries kept changing.
  */
 static int translate_la(struct kvmmu_vcpu *vcpu, u64 la, bool write,
 			u64 *gpa)
@@ -1163,7 +1164,7 @@ static int string_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa,
  * STRING_MMIO when the GPA in *@gpa has no memslot that allows the access
  * (the VMM must do it), STRING_FAULT when the guest's tables refuse it (a
  * #PF queued), -EFAULT when the element cannot be emulated (a page
- * crossing, or a walk that met no memory).
+ * crossing).
  */
 static int string_mem(struct kvmmu_vcpu *vcpu, u64 la, unsigned int size,
 		      bool write, u64 *val, u64 *gpa)

@@ -35,7 +35,10 @@
  * is #PF 6, not an internal error; INSW into a user page whose PTE is
  * clean leaves A and D set in it. The same for the RAM side of a string
  * MMIO element: MOVSB from a device page into a supervisor page is #PF 7
- * after the load exit; into a clean user page it sets A and D.
+ * after the load exit; into a clean user page it sets A and D. Under a
+ * PDE whose page table is in no memslot (FNAME(walk_addr_generic)'s error
+ * path: not present), INSB is #PF 6, OUTSB #PF 4 with no OUT exit, and
+ * MOVSB from a device page #PF 6 after the load exit: no internal error.
  *
  * Runs against stock kvm_amd (the control) and kvmmu alike, with nested
  * paging and with the shadow MMU; TAP on stdout.
@@ -68,7 +71,7 @@
 #define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
 #define WRAP_DI		0xff00
 #define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
-#define NR_CHECKS	48
+#define NR_CHECKS	51
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -524,6 +527,8 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 #define PG_MMIO_VA	0xd000	/* user, at GPA PG_MMIO_GPA: no memslot */
 #define PG_MMIO_GPA	0x30000
 #define PG_USER2	0xe000	/* user data, PTE without A and D */
+#define PG_NOTABLE	0x400000 /* user, under a PDE whose PT has no memslot */
+#define PG_NOTABLE_PT	0x50000
 #define PG_INSB		0x00	/* snippet offsets in the code page */
 #define PG_OUTSB	0x10
 #define PG_INSW		0x20
@@ -694,6 +699,8 @@ static void pg_setup(unsigned char *mem)
 	pt[PG_MMIO_VA >> 12] = PG_MMIO_GPA | PTE_P | PTE_RW | PTE_US | PTE_A |
 			       PTE_D;
 	pt[PG_USER2 >> 12] = PG_USER2 | PTE_P | PTE_RW | PTE_US;
+	((uint32_t *)(mem + PG_PD))[PG_NOTABLE >> 22] =
+		PG_NOTABLE_PT | PTE_P | PTE_RW | PTE_US;
 	memset(mem + PG_SUP, 0x5a, 4096);
 }
 
@@ -803,6 +810,27 @@ static void run_cpl3(int devfd)
 	      (pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
 	      "CPL 3 MOVSB from MMIO into a user page: the byte stored, A and D set in its PTE (port %#x exit %u, %u loads, pte %#x)",
 	      res.port, res.reason, res.loads, pte);
+
+	/* The guest's page table is in no memslot: not present. */
+	r = pg_case(vcpufd, run, PG_INSB, PG_NOTABLE + 0x10, 0, &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 6 &&
+	      res.regs.rsi == PG_NOTABLE + 0x10 && res.ins <= 1,
+	      "CPL 3 INSB under a page table in no memslot: #PF, error 6, CR2 its address (port %#x exit %u error %#llx cr2 %#llx)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi);
+	r = pg_case(vcpufd, run, PG_OUTSB, 0, PG_NOTABLE + 0x20, &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 4 &&
+	      res.regs.rsi == PG_NOTABLE + 0x20 && !res.outs,
+	      "CPL 3 OUTSB under a page table in no memslot: #PF, error 4, no OUT exit (port %#x exit %u error %#llx cr2 %#llx)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi);
+	r = pg_case(vcpufd, run, PG_MOVSB, PG_NOTABLE + 0x30, PG_MMIO_VA + 0x30,
+		    &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 6 &&
+	      res.regs.rsi == PG_NOTABLE + 0x30 && res.loads == 1,
+	      "CPL 3 MOVSB from MMIO under a page table in no memslot: #PF, error 6 after the load exit (port %#x exit %u error %#llx cr2 %#llx, %u loads)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi, res.loads);
 
 	munmap(run, sz);
 	close(vcpufd);
