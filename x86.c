@@ -1182,23 +1182,36 @@ static int string_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa,
 /*
  * One element at linear address @la: read into or written from @val in
  * guest RAM, translated as translate_la() does (the operand that did not
- * fault is the CPU's no more than the one that did). Return 0 when done,
- * STRING_MMIO when the GPA in *@gpa has no memslot that allows the access
- * (the VMM must do it), STRING_FAULT when the guest's tables refuse it (a
- * #PF queued), -EFAULT when the element cannot be emulated (a page
- * crossing).
+ * fault is the CPU's no more than the one that did). An element across a
+ * page has both pages translated before either is touched, as
+ * guest_linear_rw(). Return 0 when done, STRING_MMIO when the GPA in
+ * *@gpa has no memslot that allows the access (the VMM must do it),
+ * STRING_FAULT when the guest's tables refuse it (a #PF queued), -EFAULT
+ * when the element cannot be emulated (across a page, a half with no
+ * memslot).
  */
 static int string_mem(struct kvmmu_vcpu *vcpu, u64 la, unsigned int size,
 		      bool write, u64 *val, u64 *gpa)
 {
+	unsigned int n = min_t(unsigned int, size,
+			       PAGE_SIZE - offset_in_page(la));
+	u64 la2 = la + n, gpa2 = 0;
 	int r;
 
-	if (offset_in_page(la) + size > PAGE_SIZE)
-		return -EFAULT;
+	if (cpu_mode(vcpu) != 64)
+		la2 = (u32)la2;
 	r = translate_la(vcpu, la, write, gpa);
+	if (!r && n < size)
+		r = translate_la(vcpu, la2, write, &gpa2);
 	if (r)
 		return r > 0 ? STRING_FAULT : r;
-	return guest_rw(vcpu, *gpa, val, size, write) ? STRING_MMIO : 0;
+	if (n == size)
+		return guest_rw(vcpu, *gpa, val, size, write) ? STRING_MMIO : 0;
+	/* KVM's emulator_read_write() splits it into MMIO fragments. */
+	if (guest_rw(vcpu, *gpa, val, n, write) ||
+	    guest_rw(vcpu, gpa2, (u8 *)val + n, size - n, write))
+		return -EFAULT;
+	return 0;
 }
 
 /* The string instruction is over: RIP moves past it. */

@@ -71,7 +71,7 @@
 #define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
 #define WRAP_DI		0xff00
 #define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
-#define NR_CHECKS	51
+#define NR_CHECKS	53
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -390,6 +390,7 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 		0xf4 };
 	static const unsigned char movsb[] = { 0xa4, 0xf4 };
 	static const unsigned char rep_movsb[] = { 0xf3, 0xa4, 0xf4 };
+	static const unsigned char movsd1[] = { 0x66, 0xa5, 0xf4 };
 	unsigned char want[16];
 	struct kvm_regs regs;
 	unsigned int i, bad;
@@ -509,6 +510,20 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 	      mmio_total() == 2 && regs.rcx == 0 && regs.rdi == 0x12,
 	      "...and the last 2 to the VMM, CX 0 (r %d, %u stored, di 0x%llx)",
 	      r, mmio_total(), (unsigned long long)regs.rdi);
+
+	/* MOVSD from MMIO 0x3000:0x300 to RAM at 0x6ffe, across a page. */
+	memset(mem + 0x6ffc, 0, 8);
+	memset(&regs, 0, sizeof(regs));
+	regs.rsi = 0x300;
+	regs.rdi = 0x6ffe;
+	r = mmio_case(vcpufd, run, mem, movsd1, sizeof(movsd1), &regs, 0x3000,
+		      0, 0);
+	for (bad = 0, i = 0; i < 4; i++)
+		bad += mem[0x6ffe + i] != mmio_byte(0x30300 + i);
+	check(!r && !bad && !mem[0x6ffd] && !mem[0x7002] &&
+	      regs.rdi == 0x7002,
+	      "MOVSD MMIO -> RAM across a page: the 4 bytes at 0x6ffe-0x7001, no internal error (r %d, %u wrong, di 0x%llx)",
+	      r, bad, (unsigned long long)regs.rdi);
 }
 
 /* The CPL 3 guest: 32-bit paging, its own VM. */
@@ -534,6 +549,7 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 #define PG_INSW		0x20
 #define PG_MOVSB	0x30
 #define PG_HANDLER	0x40
+#define PG_MOVSW	0x50
 #define PG_PORT_PF	0x11
 #define PG_PORT_DONE	0x12
 #define PTE_P		0x1u
@@ -559,6 +575,9 @@ static const unsigned char pg_code[] = {
 	[PG_HANDLER] = 0x5a,		/* pop %edx */
 	0x0f, 0x20, 0xd6,		/* mov %cr2, %esi */
 	0xe6, PG_PORT_PF,		/* out %al, $PG_PORT_PF */
+	0xeb, 0xfe,
+	[PG_MOVSW] = 0x66, 0xa5,	/* movsw %ds:(%esi), %es:(%edi) */
+	0xe6, PG_PORT_DONE,
 	0xeb, 0xfe,
 };
 
@@ -810,6 +829,23 @@ static void run_cpl3(int devfd)
 	      (pte & (PTE_A | PTE_D)) == (PTE_A | PTE_D),
 	      "CPL 3 MOVSB from MMIO into a user page: the byte stored, A and D set in its PTE (port %#x exit %u, %u loads, pte %#x)",
 	      res.port, res.reason, res.loads, pte);
+
+	/*
+	 * MOVSW from a device page to the last byte of a user page, the
+	 * next one supervisor: #PF 7, CR2 the second page, after the load.
+	 * kvmmu translates both pages first, so the first byte stays as it
+	 * was; KVM's emulator_read_write() has written it by then.
+	 */
+	mem[PG_USER2 + 0xfff] = 0x11;
+	r = pg_case(vcpufd, run, PG_MOVSW, PG_USER2 + 0xfff, PG_MMIO_VA + 0x40,
+		    &res);
+	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 7 &&
+	      res.regs.rsi == PG_USER2 + 0x1000 && res.loads == 1 &&
+	      (kvmmu_is_stock() || mem[PG_USER2 + 0xfff] == 0x11),
+	      "CPL 3 MOVSW from MMIO across into a supervisor page: #PF, error 7, CR2 the second page, the first byte kept (port %#x exit %u error %#llx cr2 %#llx, %u loads, byte 0x%02x)",
+	      res.port, res.reason, (unsigned long long)res.regs.rdx,
+	      (unsigned long long)res.regs.rsi, res.loads,
+	      mem[PG_USER2 + 0xfff]);
 
 	/* The guest's page table is in no memslot: not present. */
 	r = pg_case(vcpufd, run, PG_INSB, PG_NOTABLE + 0x10, 0, &res);
