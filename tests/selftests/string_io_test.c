@@ -38,7 +38,8 @@
  * MMIO element: MOVSB from a device page into a supervisor page is #PF 7
  * after the load exit; into a clean user page it sets A and D; MOVSW to
  * the last byte of a user page whose next page is supervisor is #PF 7,
- * CR2 the second page (kvmmu: the first byte kept). Under a
+ * CR2 the second page (kvmmu: the first byte kept), and so is INSW after
+ * its IN exit. Under a
  * PDE whose page table is in no memslot (FNAME(walk_addr_generic)'s error
  * path: not present), INSB is #PF 6, OUTSB #PF 4 with no OUT exit, and
  * MOVSB from a device page #PF 6 after the load exit: no internal error.
@@ -74,7 +75,7 @@
 #define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
 #define WRAP_DI		0xff00
 #define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
-#define NR_CHECKS	53
+#define NR_CHECKS	54
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -866,6 +867,12 @@ static void run_cpl3(int devfd)
 	check_pf(r, &res, 7, PG_USER2 + 0x1000, res.loads == 1 &&
 		 (kvmmu_is_stock() || mem[PG_USER2 + 0xfff] == 0x11),
 		 "MOVSW from MMIO across into a supervisor page, after the load, the first byte kept");
+
+	/* INSW the same way: the port read, then #PF 7 on the second page. */
+	r = pg_case(vcpufd, run, PG_INSW, PG_USER2 + 0xfff, 0, &res);
+	check_pf(r, &res, 7, PG_USER2 + 0x1000, res.ins == 1 &&
+		 (kvmmu_is_stock() || mem[PG_USER2 + 0xfff] == 0x11),
+		 "INSW across into a supervisor page, after the IN exit, the first byte kept");
 
 	/* The guest's page table is in no memslot: not present. */
 	r = pg_case(vcpufd, run, PG_INSB, PG_NOTABLE + 0x10, 0, &res);
