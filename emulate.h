@@ -353,11 +353,12 @@ struct kvmmu_walk {
  * update_accessed_dirty_bits()); a walk that faults sets nothing.
  *
  * Return: 0 with @walk->gpa set; KVMMU_WALK_PAGE_FAULT with
- * @walk->error_code set as the guest's #PF would have it; -EFAULT if
+ * @walk->error_code set as the guest's #PF would have it, also when
  * @env->read_gpa or @env->cmpxchg_gpa failed (a table outside guest
- * memory, or read-only) or @gva is not canonical in long mode (a #GP, not
- * a #PF); -EAGAIN if the entries kept changing under the A/D update (a
- * guest rewriting them from another vCPU: let it fault again).
+ * memory reads as not present: FNAME(walk_addr_generic)'s error path);
+ * -EFAULT if @gva is not canonical in long mode (a #GP, not a #PF: the
+ * caller's to check); -EAGAIN if the entries kept changing under the A/D
+ * update (a guest rewriting them from another vCPU: let it fault again).
  */
 int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
 	       struct kvmmu_walk *walk);
@@ -374,9 +375,10 @@ int kvmmu_walk(const struct kvmmu_walk_env *env, u64 gva, u32 access,
  * with copy_from_user(): the caller runs in the VMM's process (current->mm
  * == vm->mm) and may sleep.
  *
- * Return: 0 with *@gpa set; KVMMU_WALK_PAGE_FAULT with *@error_code set;
- * -EFAULT if a page table is in no memslot (or an invalid one), cannot be
- * copied, the caller is not in the VM's mm, or @gva is not canonical.
+ * Return: 0 with *@gpa set; KVMMU_WALK_PAGE_FAULT with *@error_code set
+ * (also for a page table in no memslot, an invalid one, or one that
+ * cannot be copied); -EFAULT if @gva is not canonical; -EAGAIN as
+ * kvmmu_walk().
  */
 int kvmmu_gva_to_gpa(struct kvmmu_vcpu *vcpu, u64 gva, u32 access, u64 *gpa,
 		     u32 *error_code);

@@ -952,15 +952,6 @@ out:
 	return r;
 }
 
-/* Whether the guest's #PF error codes have I/D (NX usable, or SMEP). */
-static bool shadow_pf_has_id(const struct kvmmu_vcpu *vcpu)
-{
-	const struct kvm_sregs *s = &vcpu->sregs;
-
-	return ((s->efer & EFER_NX) && (s->cr4 & X86_CR4_PAE)) ||
-	       (s->cr4 & X86_CR4_SMEP);
-}
-
 /* Whether the walk read one of its entries from the frame @gfn. */
 static bool walk_uses_gfn(const struct kvmmu_walk *walk, gfn_t gfn)
 {
@@ -1123,19 +1114,8 @@ int kvmmu_shadow_page_fault(struct kvmmu_vcpu *vcpu, u64 gva, u64 error_code,
 		r = KVMMU_PF_INJECT;
 		goto out;
 	}
-	if (r) {
-		/*
-		 * A table outside guest memory reads as not present, with
-		 * the walker's error code (FNAME(walk_addr_generic)'s error
-		 * path), not the CPU's: it saw our EFER.NX and set I/D for a
-		 * fetch, which the guest has only with NX usable or SMEP.
-		 */
-		*inject_error = access & ~KVMMU_PFERR_FETCH;
-		if ((access & KVMMU_PFERR_FETCH) && shadow_pf_has_id(vcpu))
-			*inject_error |= KVMMU_PFERR_FETCH;
-		r = KVMMU_PF_INJECT;
+	if (r)
 		goto out;
-	}
 	*gpa = walk.gpa;
 	fault.addr = walk.gpa;
 	fault.gfn = walk.gpa >> PAGE_SHIFT;

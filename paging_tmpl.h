@@ -174,8 +174,10 @@ static int FNAME(update_ad)(const struct kvmmu_walk_env *env,
 		/* ROM page tables: no A/D, as FNAME(update_accessed_dirty_bits). */
 		if (r == -EROFS)
 			continue;
+		/* An entry that cannot be swapped: as one not present. */
 		if (r)
-			return r > 0 ? WALK_RETRY : r;
+			return r > 0 ? WALK_RETRY :
+				       walk_fault(env, walk, access, 0);
 		walk->pte[level - 1] = new;
 	}
 	return 0;
@@ -212,11 +214,12 @@ static int FNAME(walk)(const struct kvmmu_walk_env *env, u64 addr,
 		u64 index = (addr >> shift) & (BIT_ULL(PT_INDEX_BITS) - 1);
 
 		pte_gpa = table + index * sizeof(pte);
-		if (FNAME(read_pte)(env, level, index, pte_gpa, &pte))
-			return -EFAULT;
 		walk->level = level;
-		walk->pte[level - 1] = pte;
 		walk->pte_gpa[level - 1] = pte_gpa;
+		/* A table outside guest memory reads as not present. */
+		if (FNAME(read_pte)(env, level, index, pte_gpa, &pte))
+			return walk_fault(env, walk, access, 0);
+		walk->pte[level - 1] = pte;
 
 		if (!(pte & PT_PRESENT))
 			return walk_fault(env, walk, access, 0);

@@ -792,8 +792,9 @@ static int guest_rw(struct kvmmu_vcpu *vcpu, u64 gpa, void *buf,
  * set in the guest's entries (FNAME(update_accessed_dirty_bits)), since no
  * CPU walked them for this operand. 0 with *@gpa, 1 when the guest's
  * #PF was queued instead (CR2 = @la, the walker's error code, as
- * kvm_inject_emulated_page_fault()), -EFAULT when the walk met no memory
- * (or a non-canonical address).
+ * kvm_inject_emulated_page_fault(); a table outside guest memory too, as
+ * not present), -EFAULT for a non-canonical address or a walk whose
+ * entries kept changing.
  */
 static int translate_la(struct kvmmu_vcpu *vcpu, u64 la, bool write,
 			u64 *gpa)
@@ -978,6 +979,23 @@ static u64 string_la(struct kvmmu_vcpu *vcpu, const struct kvm_segment *seg,
 	return base + (index & vcpu->pending_amask);
 }
 
+/*
+ * linearize() in 64-bit mode: a non-canonical @la of an operand based on
+ * @seg is #SS(0) for SS, else #GP(0), before any walk. Return true with
+ * the exception queued.
+ */
+static bool la_noncanonical(struct kvmmu_vcpu *vcpu,
+			    const struct kvm_segment *seg, u64 la)
+{
+	unsigned int bits = (vcpu->sregs.cr4 & X86_CR4_LA57) ? 57 : 48;
+
+	if (cpu_mode(vcpu) != 64 || sign_extend64(la, bits - 1) == la)
+		return false;
+	kvmmu_queue_exception(vcpu, seg == &vcpu->sregs.ss ? X86_TRAP_SS :
+			      X86_TRAP_GP, true, 0);
+	return true;
+}
+
 /* Move an index register by @delta within the address size, as x86 does. */
 static u64 string_step(u64 reg, s64 delta, u64 amask)
 {
@@ -1030,11 +1048,15 @@ int kvmmu_handle_string_pio(struct kvmmu_vcpu *vcpu, bool in, u16 port,
 	/* The index register: ES:RDI for INS, seg:RSI (DS default) for OUTS. */
 	vcpu->pending_amask = amask;
 	idx = (in ? vcpu->regs.rdi : vcpu->regs.rsi) & amask;
-	if (in)
+	if (in) {
 		la = string_la(vcpu, &vcpu->sregs.es, vcpu->regs.rdi);
-	else
-		la = string_la(vcpu, seg ? seg : &vcpu->sregs.ds,
-			       vcpu->regs.rsi);
+	} else {
+		seg = seg ? seg : &vcpu->sregs.ds;
+		la = string_la(vcpu, seg, vcpu->regs.rsi);
+		/* OUTS: before the port exit; INS: at its store, after. */
+		if (la_noncanonical(vcpu, seg, la))
+			return 1;
+	}
 	off = offset_in_page(la);
 	room = down ? off / size + 1 : (PAGE_SIZE - off) / size;
 	count = min3(count, (u64)max(room, 1U), (u64)(PAGE_SIZE / size));
@@ -1079,7 +1101,8 @@ static int complete_string_pio(struct kvmmu_vcpu *vcpu)
 		delta = -delta;
 	if (vcpu->pending_in) {
 		u64 la = string_la(vcpu, &vcpu->sregs.es, r->rdi);
-		int ret = string_rw(vcpu, la, vcpu->pending_count,
+		int ret = la_noncanonical(vcpu, &vcpu->sregs.es, la) ? 1 :
+			  string_rw(vcpu, la, vcpu->pending_count,
 				    vcpu->pending_size, true);
 
 		/*
@@ -1159,23 +1182,36 @@ static int string_mmio_exit(struct kvmmu_vcpu *vcpu, u64 gpa,
 /*
  * One element at linear address @la: read into or written from @val in
  * guest RAM, translated as translate_la() does (the operand that did not
- * fault is the CPU's no more than the one that did). Return 0 when done,
- * STRING_MMIO when the GPA in *@gpa has no memslot that allows the access
- * (the VMM must do it), STRING_FAULT when the guest's tables refuse it (a
- * #PF queued), -EFAULT when the element cannot be emulated (a page
- * crossing, or a walk that met no memory).
+ * fault is the CPU's no more than the one that did). An element across a
+ * page has both pages translated before either is touched, as
+ * guest_linear_rw(). Return 0 when done, STRING_MMIO when the GPA in
+ * *@gpa has no memslot that allows the access (the VMM must do it),
+ * STRING_FAULT when the guest's tables refuse it (a #PF queued), -EFAULT
+ * when the element cannot be emulated (across a page, a half with no
+ * memslot).
  */
 static int string_mem(struct kvmmu_vcpu *vcpu, u64 la, unsigned int size,
 		      bool write, u64 *val, u64 *gpa)
 {
+	unsigned int n = min_t(unsigned int, size,
+			       PAGE_SIZE - offset_in_page(la));
+	u64 la2 = la + n, gpa2 = 0;
 	int r;
 
-	if (offset_in_page(la) + size > PAGE_SIZE)
-		return -EFAULT;
+	if (cpu_mode(vcpu) != 64)
+		la2 = (u32)la2;
 	r = translate_la(vcpu, la, write, gpa);
+	if (!r && n < size)
+		r = translate_la(vcpu, la2, write, &gpa2);
 	if (r)
 		return r > 0 ? STRING_FAULT : r;
-	return guest_rw(vcpu, *gpa, val, size, write) ? STRING_MMIO : 0;
+	if (n == size)
+		return guest_rw(vcpu, *gpa, val, size, write) ? STRING_MMIO : 0;
+	/* KVM's emulator_read_write() splits it into MMIO fragments. */
+	if (guest_rw(vcpu, *gpa, val, n, write) ||
+	    guest_rw(vcpu, gpa2, (u8 *)val + n, size - n, write))
+		return -EFAULT;
+	return 0;
 }
 
 /* The string instruction is over: RIP moves past it. */
@@ -1232,6 +1268,8 @@ static int string_mmio_store(struct kvmmu_vcpu *vcpu,
 		return string_mmio_advance(vcpu, s);
 	}
 	la = string_la(vcpu, &vcpu->sregs.es, r->rdi);
+	if (la_noncanonical(vcpu, &vcpu->sregs.es, la))
+		return 1;
 	ret = string_mem(vcpu, la, s->size, true, &val, &gpa);
 	if (ret < 0)
 		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
@@ -1255,6 +1293,7 @@ static int handle_string_mmio(struct kvmmu_vcpu *vcpu,
 			      const struct kvmmu_string_insn *s)
 {
 	u64 amask = s->addr_size == 8 ? ~0ULL : BIT_ULL(s->addr_size * 8) - 1;
+	const struct kvm_segment *seg;
 	struct kvm_regs *r = &vcpu->regs;
 	u64 la, gpa, val = 0;
 	int ret;
@@ -1271,8 +1310,10 @@ static int handle_string_mmio(struct kvmmu_vcpu *vcpu,
 		memcpy(&val, &r->rax, s->size);
 		return string_mmio_store(vcpu, s, val);
 	}
-	la = string_la(vcpu, sreg(vcpu, s->seg == KVMMU_SREG_NONE ?
-				  KVMMU_SREG_DS : s->seg), r->rsi);
+	seg = sreg(vcpu, s->seg == KVMMU_SREG_NONE ? KVMMU_SREG_DS : s->seg);
+	la = string_la(vcpu, seg, r->rsi);
+	if (la_noncanonical(vcpu, seg, la))
+		return 1;
 	ret = string_mem(vcpu, la, s->size, false, &val, &gpa);
 	if (ret < 0)
 		return kvmmu_internal_error(vcpu, KVM_INTERNAL_ERROR_EMULATION,
@@ -1658,8 +1699,8 @@ static void set_flags(struct kvmmu_vcpu *vcpu, u64 mask, u64 flags)
  * @mode: 16, 32 or 64, as it was decoded in.
  * @extra: bytes to add to the effective address.
  *
- * KVM's linearize(), without its limit and canonical checks: the walk
- * refuses a non-canonical address.
+ * KVM's linearize(), without its limit and canonical checks; the
+ * page-table store emulation checks the latter (la_noncanonical()).
  *
  * Return: the linear address.
  */
@@ -2015,6 +2056,8 @@ static int emulate_pt_stos(struct kvmmu_vcpu *vcpu,
 		return string_done(vcpu, s);
 	idx = regs->rdi & amask;
 	la = string_la(vcpu, &vcpu->sregs.es, regs->rdi);
+	if (la_noncanonical(vcpu, &vcpu->sregs.es, la))
+		return 1;
 	off = offset_in_page(la);
 	if (off + s->size > PAGE_SIZE)
 		return emulation_failed(vcpu, bytes, len);
@@ -2134,6 +2177,8 @@ static int emulate_pt_write(struct kvmmu_vcpu *vcpu, const struct pt_fault *f)
 	}
 
 	la = operand_la(vcpu, &pt, extra);
+	if (la_noncanonical(vcpu, sreg(vcpu, pt.ea.seg), la))
+		return 1;
 	if (pt.op == KVMMU_OP_MOV) {
 		r = emulated_store(vcpu, la, src, size, &pt.mov);
 		return r < 0 ? pt_write_failed(vcpu, f, bytes, len) : r;

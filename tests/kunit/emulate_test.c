@@ -873,15 +873,20 @@ static void walker_4level(struct kunit *test)
 	expect_pf(test, &env, 0xc00000, WR, EC_P | EC_R | EC_W);
 	expect_pf(test, &env, 0xe00000, RD, EC_P | EC_R);
 	env.maxphyaddr = 48;
-	KUNIT_EXPECT_EQ(test, kvmmu_walk(&env, 0xe00000, RD, &walk), -EFAULT);
+	expect_pf(test, &env, 0xe00000, RD, 0);	/* its table: no memory */
 	env.maxphyaddr = 40;
 	/* Without 1G pages PS in a PDPTE is reserved. */
 	env.gbpages = false;
 	expect_pf(test, &env, 0x40000000, RD, EC_P | EC_R);
 	env.gbpages = true;
 
-	/* A table outside guest memory, a non-canonical address. */
-	KUNIT_EXPECT_EQ(test, kvmmu_walk(&env, 0xa00000, RD, &walk), -EFAULT);
+	/*
+	 * A table outside guest memory is not present (W/U of the access,
+	 * I/D with NX); a non-canonical address is no #PF.
+	 */
+	expect_pf(test, &env, 0xa00000, RD, 0);
+	expect_pf(test, &env, 0xa00000, WR | US, EC_W | EC_U);
+	expect_pf(test, &env, 0xa00000, FE, EC_F);
 	KUNIT_EXPECT_EQ(test, kvmmu_walk(&env, BIT_ULL(47), RD, &walk), -EFAULT);
 	expect_pf(test, &env, 0xffff800000000000ULL, RD, 0);	/* PML4[256] */
 }
@@ -1014,7 +1019,7 @@ static void walker_32bit(struct kunit *test)
 	expect_pf(test, &env, 0x1400000, RD, EC_P | EC_R);
 	/* Without CR4.PSE, PS is ignored: 0xc00000 is read as a table. */
 	env.cr4 = 0;
-	KUNIT_EXPECT_EQ(test, kvmmu_walk(&env, 0x812345, RD, &walk), -EFAULT);
+	expect_pf(test, &env, 0x812345, RD, 0);
 
 	/* No NX in 32-bit paging, so no I/D bit without SMEP. */
 	expect_pf(test, &env, 0x402000, FE, 0);
@@ -1120,8 +1125,8 @@ static void walker_vcpu(struct kunit *test)
 	vcpu->sregs.efer = EFER_LME | EFER_LMA;
 	vcpu->sregs.cs.l = 1;
 	KUNIT_EXPECT_EQ(test, kvmmu_gva_to_gpa(vcpu, 0x1234, 0, &gpa, &ec),
-			-EFAULT);
-	KUNIT_EXPECT_EQ(test, ec, 0xdead);
+			KVMMU_WALK_PAGE_FAULT);
+	KUNIT_EXPECT_EQ(test, ec, 0);
 	KUNIT_EXPECT_EQ(test, kvmmu_fetch_insn(vcpu, buf, sizeof(buf)), -EFAULT);
 
 	kvmmu_memslots_destroy(vm);
@@ -1328,7 +1333,7 @@ static void walker_accessed_dirty(struct kunit *test)
 	m->conflicts = 0;
 	/* Tables the update may not write. */
 	m->readonly = true;
-	KUNIT_EXPECT_EQ(test, kvmmu_walk(&env, 0x800000, RD, &walk), -EFAULT);
+	expect_pf(test, &env, 0x800000, RD, 0);
 	m->readonly = false;
 
 	/* PAE: no A in the PDPTE. */

@@ -79,6 +79,10 @@
  *                         read-only user page works, a supervisor call
  *                         into it is a #PF (fetch), not executed
  *                         (skipped where SMEP is not offered)
+ *   string_noncanonical   OUTSB, SS: OUTSB, INSB and MOVSB from MMIO
+ *                         with a non-canonical operand: #GP(0) or #SS(0)
+ *                         (OUTSB before its port exit, the others after
+ *                         their port read or MMIO load exit)
  *   string_in_to_pt       INSL (emulated in the kernel) rewrites a PTE of
  *                         a shadowed table: INVLPG, the new page is seen
  *   pt_xchg, pt_lock_cmpxchg, pt_lock_cmpxchg8b, pt_lock_bts_btr,
@@ -281,6 +285,10 @@
 #define OP_EDIT2_INVLPG	28
 #define OP_R2		29
 #define OP_USER_LDS	30
+#define OP_OUTSB	31
+#define OP_OUTSB_SS	32
+#define OP_INSB		33
+#define OP_MOVSB	34
 
 #define PORT_DONE	0x10
 #define PORT_PF		0x11
@@ -303,7 +311,8 @@
 /* 64-bit code, only RIP-relative references: it runs at CODE_GPA. */
 asm(".pushsection .rodata.sh, \"a\"\n"
 	".balign 16\n"
-	".globl sh_code_start, sh_loop, sh_user, sh_pf, sh_bad, sh_code_end\n"
+	".globl sh_code_start, sh_loop, sh_user, sh_pf, sh_gp, sh_ss, sh_bad\n"
+	".globl sh_code_end\n"
 	"sh_code_start:\n"
 	"sh_loop:\n"
 	OP(OP_R64, "mov (%rbx), %rcx")
@@ -349,6 +358,12 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 			"dec %rcx\n\tjnz 5b")
 	OP(OP_SMSW_M, "smsw (%rbx)")
 	OP(OP_LMSW_M, "lmsw (%rbx)\n\tmov %cr0, %rcx")
+	/* String operands at RBX (MOVSB: from RCX); the port is 0x20. */
+	OP(OP_OUTSB, "mov %rbx, %rsi\n\tmov $0x20, %edx\n\toutsb")
+	OP(OP_OUTSB_SS, "mov %rbx, %rsi\n\tmov $0x20, %edx\n\t"
+			".byte 0x36\n\toutsb")
+	OP(OP_INSB, "mov %rbx, %rdi\n\tmov $0x20, %edx\n\tinsb")
+	OP(OP_MOVSB, "mov %rbx, %rdi\n\tmov %rcx, %rsi\n\tmovsb")
 	/* One run: store RCX to RBX, then 0 to RDX. */
 	OP(OP_W64_CLEAR, "mov %rcx, (%rbx)\n\tmovq $0, (%rdx)")
 	/* One run: read RDX (into RSI), then RBX (into RCX). */
@@ -393,6 +408,14 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	"	mov %cr2, %rsi\n"
 	"	out %al, $" S(PORT_PF) "\n"
 	"3:	jmp 3b\n"
+	/* #GP and #SS: RDX = error code, RSI = vector, then as sh_bad */
+	"sh_gp:\n"
+	"	pop %rdx\n"
+	"	mov $13, %esi\n"
+	"	jmp sh_bad\n"
+	"sh_ss:\n"
+	"	pop %rdx\n"
+	"	mov $12, %esi\n"
 	"sh_bad:\n"
 	"	out %al, $" S(PORT_BAD) "\n"
 	"4:	jmp 4b\n"
@@ -400,7 +423,7 @@ asm(".pushsection .rodata.sh, \"a\"\n"
 	".popsection\n");
 
 extern const unsigned char sh_code_start[], sh_loop[], sh_user[], sh_pf[],
-	sh_bad[], sh_code_end[];
+	sh_gp[], sh_ss[], sh_bad[], sh_code_end[];
 
 #define OFF(sym)	(CODE_GPA + (uint64_t)((sym) - sh_code_start))
 
@@ -512,6 +535,8 @@ FIXTURE_SETUP(sh)
 	for (i = 0; i < 32; i++)
 		put_gate(self, i, OFF(sh_bad));
 	put_gate(self, 14, OFF(sh_pf));
+	put_gate(self, 12, OFF(sh_ss));
+	put_gate(self, 13, OFF(sh_gp));
 	*(uint64_t *)(self->mem + TSS_GPA + 4) = STACK_TOP;	/* RSP0 */
 	build_space_a(self);
 
@@ -1583,6 +1608,47 @@ TEST_F(sh, string_in_to_pt)
 	EXPECT_EQ(newpte, (uint32_t)*pte(self, PT_A1 + 5 * 8));
 	must(_metadata, self, OP_INVLPG, va, 0);
 	EXPECT_EQ(0x6666ULL, must(_metadata, self, OP_R64, va, 0));
+}
+
+/* The guest took #GP or #SS (@vector) with error code 0. */
+static void expect_gp_ss(struct __test_metadata *_metadata,
+			 const struct sh_result *res, uint64_t vector)
+{
+	EXPECT_EQ(PORT_BAD, res->port);
+	EXPECT_EQ(vector, res->rsi);
+	EXPECT_EQ(0, res->rdx);
+}
+
+/*
+ * A string operand at a non-canonical address: linearize()'s #GP(0), or
+ * #SS(0) for an SS-based one, not an internal error. OUTSB faults before
+ * its port exit, INSB after it (the store follows the port read), MOVSB
+ * from MMIO after the load exit.
+ */
+TEST_F(sh, string_noncanonical)
+{
+	uint64_t nc = 1ULL << 47, mmio = WINDOW + 12 * 0x1000 + 8;
+	struct sh_result res;
+
+	ASSERT_EQ(0, sh_do(self, OP_OUTSB, nc, 0, &res));
+	expect_gp_ss(_metadata, &res, 13);
+	ASSERT_EQ(0, sh_do(self, OP_OUTSB_SS, nc, 0, &res));
+	expect_gp_ss(_metadata, &res, 12);
+
+	ASSERT_EQ(0, sh_do(self, OP_INSB, nc, 0, &res));
+	ASSERT_EQ(0x20, res.port);
+	ASSERT_EQ(KVM_EXIT_IO_IN, self->run->io.direction);
+	ASSERT_EQ(0, sh_run(self, &res));
+	expect_gp_ss(_metadata, &res, 13);
+
+	*pte(self, PT_A1 + 12 * 8) = MMIO_GPA | P | RW;
+	ASSERT_EQ(0, sh_do(self, OP_MOVSB, nc, mmio, &res));
+	ASSERT_EQ(0, res.port);
+	ASSERT_EQ(KVM_EXIT_MMIO, res.mmio.exit_reason);
+	EXPECT_EQ(MMIO_GPA + 8, res.mmio.mmio.phys_addr);
+	EXPECT_EQ(0, res.mmio.mmio.is_write);
+	ASSERT_EQ(0, sh_run(self, &res));
+	expect_gp_ss(_metadata, &res, 13);
 }
 
 /*

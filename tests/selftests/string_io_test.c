@@ -20,7 +20,8 @@
  * the one memslot), as memcpy_toio(), memset_io() and firmware do: REP STOSB
  * and, with DF=1, REP STOSD; REP MOVSW from RAM to MMIO and REP MOVSD from
  * MMIO to RAM; LODSB/LODSD with an FS override; MOVSB from MMIO to MMIO; a
- * REP MOVSB whose destination runs from RAM into MMIO. The VMM answers
+ * REP MOVSB whose destination runs from RAM into MMIO; a MOVSD from MMIO
+ * to RAM across a page. The VMM answers
  * every MMIO load with bytes that depend only on the address, and counts
  * every byte stored, so the checks hold however the exits are split: each
  * byte written exactly once with the right value, RAM holding what was
@@ -35,7 +36,13 @@
  * is #PF 6, not an internal error; INSW into a user page whose PTE is
  * clean leaves A and D set in it. The same for the RAM side of a string
  * MMIO element: MOVSB from a device page into a supervisor page is #PF 7
- * after the load exit; into a clean user page it sets A and D.
+ * after the load exit; into a clean user page it sets A and D; MOVSW to
+ * the last byte of a user page whose next page is supervisor is #PF 7,
+ * CR2 the second page (kvmmu: the first byte kept), and so is INSW after
+ * its IN exit. Under a
+ * PDE whose page table is in no memslot (FNAME(walk_addr_generic)'s error
+ * path: not present), INSB is #PF 6, OUTSB #PF 4 with no OUT exit, and
+ * MOVSB from a device page #PF 6 after the load exit: no internal error.
  *
  * Runs against stock kvm_amd (the control) and kvmmu alike, with nested
  * paging and with the shadow MMU; TAP on stdout.
@@ -68,7 +75,7 @@
 #define WRAP_ES		0x7c0	/* base 0x7c00: not page aligned */
 #define WRAP_DI		0xff00
 #define WRAP_N		0x200	/* DI wraps to 0 after 0x100 bytes */
-#define NR_CHECKS	48
+#define NR_CHECKS	54
 
 static const unsigned char guest_code[] = {
 	0xbe, 0x00, 0x20,	/* mov $0x2000, %si */
@@ -132,6 +139,38 @@ static void bail(const char *what, long r)
 {
 	printf("Bail out! %s: %s\n", what, strerror((int)-r));
 	exit(1);
+}
+
+/* A VM with @size bytes of RAM at GPA 0 and one vCPU. */
+struct test_vm {
+	int vmfd, vcpufd;
+	unsigned char *mem;
+	struct kvm_run *run;
+	long run_size;
+};
+
+static void vm_create(int devfd, size_t size, struct test_vm *vm)
+{
+	long r;
+
+	vm->vmfd = kvmmu_create_vm(devfd, 0);
+	if (vm->vmfd < 0)
+		bail("KVM_CREATE_VM", vm->vmfd);
+	vm->mem = kvmmu_alloc(size);
+	if (!vm->mem)
+		bail("mmap", -ENOMEM);
+	r = kvmmu_set_region(vm->vmfd, 0, 0, 0, size,
+			     (unsigned long)vm->mem);
+	if (r)
+		bail("KVM_SET_USER_MEMORY_REGION", r);
+	vm->vcpufd = kvmmu_ioctl(vm->vmfd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpufd < 0)
+		bail("KVM_CREATE_VCPU", vm->vcpufd);
+	vm->run_size = kvmmu_ioctl(devfd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       vm->vcpufd, 0);
+	if (vm->run == MAP_FAILED)
+		bail("mmap kvm_run", -errno);
 }
 
 static int is_io(const struct kvm_run *run, int dir)
@@ -387,6 +426,7 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 		0xf4 };
 	static const unsigned char movsb[] = { 0xa4, 0xf4 };
 	static const unsigned char rep_movsb[] = { 0xf3, 0xa4, 0xf4 };
+	static const unsigned char movsd1[] = { 0x66, 0xa5, 0xf4 };
 	unsigned char want[16];
 	struct kvm_regs regs;
 	unsigned int i, bad;
@@ -506,6 +546,20 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 	      mmio_total() == 2 && regs.rcx == 0 && regs.rdi == 0x12,
 	      "...and the last 2 to the VMM, CX 0 (r %d, %u stored, di 0x%llx)",
 	      r, mmio_total(), (unsigned long long)regs.rdi);
+
+	/* MOVSD from MMIO 0x3000:0x300 to RAM at 0x6ffe, across a page. */
+	memset(mem + 0x6ffc, 0, 8);
+	memset(&regs, 0, sizeof(regs));
+	regs.rsi = 0x300;
+	regs.rdi = 0x6ffe;
+	r = mmio_case(vcpufd, run, mem, movsd1, sizeof(movsd1), &regs, 0x3000,
+		      0, 0);
+	for (bad = 0, i = 0; i < 4; i++)
+		bad += mem[0x6ffe + i] != mmio_byte(0x30300 + i);
+	check(!r && !bad && !mem[0x6ffd] && !mem[0x7002] &&
+	      regs.rdi == 0x7002,
+	      "MOVSD MMIO -> RAM across a page: the 4 bytes at 0x6ffe-0x7001, no internal error (r %d, %u wrong, di 0x%llx)",
+	      r, bad, (unsigned long long)regs.rdi);
 }
 
 /* The CPL 3 guest: 32-bit paging, its own VM. */
@@ -524,11 +578,14 @@ static void run_mmio_strings(int vcpufd, struct kvm_run *run,
 #define PG_MMIO_VA	0xd000	/* user, at GPA PG_MMIO_GPA: no memslot */
 #define PG_MMIO_GPA	0x30000
 #define PG_USER2	0xe000	/* user data, PTE without A and D */
+#define PG_NOTABLE	0x400000 /* user, under a PDE whose PT has no memslot */
+#define PG_NOTABLE_PT	0x50000
 #define PG_INSB		0x00	/* snippet offsets in the code page */
 #define PG_OUTSB	0x10
 #define PG_INSW		0x20
 #define PG_MOVSB	0x30
 #define PG_HANDLER	0x40
+#define PG_MOVSW	0x50
 #define PG_PORT_PF	0x11
 #define PG_PORT_DONE	0x12
 #define PTE_P		0x1u
@@ -554,6 +611,9 @@ static const unsigned char pg_code[] = {
 	[PG_HANDLER] = 0x5a,		/* pop %edx */
 	0x0f, 0x20, 0xd6,		/* mov %cr2, %esi */
 	0xe6, PG_PORT_PF,		/* out %al, $PG_PORT_PF */
+	0xeb, 0xfe,
+	[PG_MOVSW] = 0x66, 0xa5,	/* movsw %ds:(%esi), %es:(%edi) */
+	0xe6, PG_PORT_DONE,
 	0xeb, 0xfe,
 };
 
@@ -664,6 +724,22 @@ static int pg_case(int vcpufd, struct kvm_run *run, unsigned int off,
 	return 0;
 }
 
+/*
+ * A CPL 3 case (@what) ended in the guest's #PF with @error and CR2 @cr2,
+ * and @ok holds; the trailer says where it went instead.
+ */
+static void check_pf(int r, const struct pg_result *res, uint32_t error,
+		     uint32_t cr2, int ok, const char *what)
+{
+	check(ok && !r && res->port == PG_PORT_PF && res->regs.rdx == error &&
+	      res->regs.rsi == cr2,
+	      "CPL 3 %s: #PF, error %u, CR2 %#x (port %#x exit %u error %#llx cr2 %#llx; %u IN, %u OUT, %u loads)",
+	      what, error, cr2, res->port, res->reason,
+	      (unsigned long long)res->regs.rdx,
+	      (unsigned long long)res->regs.rsi, res->ins, res->outs,
+	      res->loads);
+}
+
 static void pg_setup(unsigned char *mem)
 {
 	uint32_t *pt = (uint32_t *)(mem + PG_PT), *w;
@@ -694,43 +770,29 @@ static void pg_setup(unsigned char *mem)
 	pt[PG_MMIO_VA >> 12] = PG_MMIO_GPA | PTE_P | PTE_RW | PTE_US | PTE_A |
 			       PTE_D;
 	pt[PG_USER2 >> 12] = PG_USER2 | PTE_P | PTE_RW | PTE_US;
+	((uint32_t *)(mem + PG_PD))[PG_NOTABLE >> 22] =
+		PG_NOTABLE_PT | PTE_P | PTE_RW | PTE_US;
 	memset(mem + PG_SUP, 0x5a, 4096);
 }
 
 static void run_cpl3(int devfd)
 {
-	struct kvm_run *run;
 	struct pg_result res;
+	struct test_vm vm;
+	struct kvm_run *run;
 	unsigned char *mem;
-	int vmfd, vcpufd, r;
+	int vcpufd, r;
 	uint32_t pte;
-	long sz;
 
-	vmfd = kvmmu_create_vm(devfd, 0);
-	if (vmfd < 0)
-		bail("KVM_CREATE_VM", vmfd);
-	mem = kvmmu_alloc(PG_MEM);
-	if (!mem)
-		bail("mmap", -ENOMEM);
+	vm_create(devfd, PG_MEM, &vm);
+	vcpufd = vm.vcpufd;
+	run = vm.run;
+	mem = vm.mem;
 	pg_setup(mem);
-	r = kvmmu_set_region(vmfd, 0, 0, 0, PG_MEM, (unsigned long)mem);
-	if (r)
-		bail("KVM_SET_USER_MEMORY_REGION", r);
-	vcpufd = kvmmu_ioctl(vmfd, KVM_CREATE_VCPU, 0);
-	if (vcpufd < 0)
-		bail("KVM_CREATE_VCPU", vcpufd);
-	sz = kvmmu_ioctl(devfd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
-	if (run == MAP_FAILED)
-		bail("mmap kvm_run", -errno);
 
 	/* INSB at CPL 3 into a supervisor page. */
 	r = pg_case(vcpufd, run, PG_INSB, PG_SUP + 0x10, 0, &res);
-	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 7 &&
-	      res.regs.rsi == PG_SUP + 0x10,
-	      "CPL 3 INSB into a supervisor page: #PF, error 7, CR2 its address (port %#x exit %u error %#llx cr2 %#llx)",
-	      res.port, res.reason, (unsigned long long)res.regs.rdx,
-	      (unsigned long long)res.regs.rsi);
+	check_pf(r, &res, 7, PG_SUP + 0x10, 1, "INSB into a supervisor page");
 	check(mem[PG_SUP + 0x10] == 0x5a && res.regs.rdi == PG_SUP + 0x10,
 	      "...the page unchanged (0x%02x), EDI not advanced (%#llx)",
 	      mem[PG_SUP + 0x10], (unsigned long long)res.regs.rdi);
@@ -740,22 +802,14 @@ static void run_cpl3(int devfd)
 
 	/* OUTSB at CPL 3 from a supervisor page. */
 	r = pg_case(vcpufd, run, PG_OUTSB, 0, PG_SUP + 0x20, &res);
-	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 5 &&
-	      res.regs.rsi == PG_SUP + 0x20,
-	      "CPL 3 OUTSB from a supervisor page: #PF, error 5, CR2 its address (port %#x exit %u error %#llx cr2 %#llx)",
-	      res.port, res.reason, (unsigned long long)res.regs.rdx,
-	      (unsigned long long)res.regs.rsi);
+	check_pf(r, &res, 5, PG_SUP + 0x20, 1, "OUTSB from a supervisor page");
 	check(!res.outs && !res.ins,
 	      "...and no OUT exit: the byte never reaches the VMM (%u OUT exits)",
 	      res.outs);
 
 	/* INSB at CPL 3 into a page that is not present. */
 	r = pg_case(vcpufd, run, PG_INSB, PG_NP + 0x30, 0, &res);
-	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 6 &&
-	      res.regs.rsi == PG_NP + 0x30,
-	      "CPL 3 INSB into a page not present: #PF, error 6, CR2 its address, no internal error (port %#x exit %u error %#llx cr2 %#llx)",
-	      res.port, res.reason, (unsigned long long)res.regs.rdx,
-	      (unsigned long long)res.regs.rsi);
+	check_pf(r, &res, 6, PG_NP + 0x30, 1, "INSB into a page not present");
 	check(!mem[PG_NP + 0x30], "...nothing written behind it (0x%02x)",
 	      mem[PG_NP + 0x30]);
 
@@ -789,11 +843,8 @@ static void run_cpl3(int devfd)
 	 */
 	r = pg_case(vcpufd, run, PG_MOVSB, PG_SUP + 0x50, PG_MMIO_VA + 0x10,
 		    &res);
-	check(!r && res.port == PG_PORT_PF && res.regs.rdx == 7 &&
-	      res.regs.rsi == PG_SUP + 0x50 && mem[PG_SUP + 0x50] == 0x5a,
-	      "CPL 3 MOVSB from MMIO into a supervisor page: #PF, error 7, CR2 the destination, the page unchanged (port %#x exit %u error %#llx cr2 %#llx)",
-	      res.port, res.reason, (unsigned long long)res.regs.rdx,
-	      (unsigned long long)res.regs.rsi);
+	check_pf(r, &res, 7, PG_SUP + 0x50, mem[PG_SUP + 0x50] == 0x5a,
+		 "MOVSB from MMIO into a supervisor page, the page unchanged");
 	/* ...and into a user page with a clean PTE: stored, A and D set. */
 	r = pg_case(vcpufd, run, PG_MOVSB, PG_USER2 + 0x60, PG_MMIO_VA + 0x20,
 		    &res);
@@ -804,9 +855,40 @@ static void run_cpl3(int devfd)
 	      "CPL 3 MOVSB from MMIO into a user page: the byte stored, A and D set in its PTE (port %#x exit %u, %u loads, pte %#x)",
 	      res.port, res.reason, res.loads, pte);
 
-	munmap(run, sz);
+	/*
+	 * MOVSW from a device page to the last byte of a user page, the
+	 * next one supervisor: #PF 7, CR2 the second page, after the load.
+	 * kvmmu translates both pages first, so the first byte stays as it
+	 * was; KVM's emulator_read_write() has written it by then.
+	 */
+	mem[PG_USER2 + 0xfff] = 0x11;
+	r = pg_case(vcpufd, run, PG_MOVSW, PG_USER2 + 0xfff, PG_MMIO_VA + 0x40,
+		    &res);
+	check_pf(r, &res, 7, PG_USER2 + 0x1000, res.loads == 1 &&
+		 (kvmmu_is_stock() || mem[PG_USER2 + 0xfff] == 0x11),
+		 "MOVSW from MMIO across into a supervisor page, after the load, the first byte kept");
+
+	/* INSW the same way: the port read, then #PF 7 on the second page. */
+	r = pg_case(vcpufd, run, PG_INSW, PG_USER2 + 0xfff, 0, &res);
+	check_pf(r, &res, 7, PG_USER2 + 0x1000, res.ins == 1 &&
+		 (kvmmu_is_stock() || mem[PG_USER2 + 0xfff] == 0x11),
+		 "INSW across into a supervisor page, after the IN exit, the first byte kept");
+
+	/* The guest's page table is in no memslot: not present. */
+	r = pg_case(vcpufd, run, PG_INSB, PG_NOTABLE + 0x10, 0, &res);
+	check_pf(r, &res, 6, PG_NOTABLE + 0x10, res.ins <= 1,
+		 "INSB under a page table in no memslot");
+	r = pg_case(vcpufd, run, PG_OUTSB, 0, PG_NOTABLE + 0x20, &res);
+	check_pf(r, &res, 4, PG_NOTABLE + 0x20, !res.outs,
+		 "OUTSB under a page table in no memslot, no OUT exit");
+	r = pg_case(vcpufd, run, PG_MOVSB, PG_NOTABLE + 0x30, PG_MMIO_VA + 0x30,
+		    &res);
+	check_pf(r, &res, 6, PG_NOTABLE + 0x30, res.loads == 1,
+		 "MOVSB from MMIO under a page table in no memslot, after the load");
+
+	munmap(run, vm.run_size);
 	close(vcpufd);
-	close(vmfd);
+	close(vm.vmfd);
 	munmap(mem, PG_MEM);
 }
 
@@ -814,10 +896,11 @@ int main(void)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
+	struct test_vm vm;
 	struct kvm_run *run;
-	int devfd, vmfd, vcpufd;
+	int devfd, vcpufd;
 	unsigned char *mem, *data;
-	long r, sz;
+	long r;
 
 	signal(SIGALRM, on_alarm);
 	alarm(60);
@@ -827,25 +910,13 @@ int main(void)
 	devfd = kvmmu_open_dev();
 	if (devfd < 0)
 		bail("open", devfd);
-	vmfd = kvmmu_create_vm(devfd, 0);
-	if (vmfd < 0)
-		bail("KVM_CREATE_VM", vmfd);
-	mem = kvmmu_alloc(MEM_SIZE);
-	if (!mem)
-		bail("mmap", -ENOMEM);
+	vm_create(devfd, MEM_SIZE, &vm);
+	vcpufd = vm.vcpufd;
+	run = vm.run;
+	mem = vm.mem;
 	memcpy(mem + CODE_GPA, guest_code, sizeof(guest_code));
 	mem[SRC_GPA] = 0x11;
 	mem[SRC_GPA + 1] = 0x22;
-	r = kvmmu_set_region(vmfd, 0, 0, 0, MEM_SIZE, (unsigned long)mem);
-	if (r)
-		bail("KVM_SET_USER_MEMORY_REGION", r);
-	vcpufd = kvmmu_ioctl(vmfd, KVM_CREATE_VCPU, 0);
-	if (vcpufd < 0)
-		bail("KVM_CREATE_VCPU", vcpufd);
-	sz = kvmmu_ioctl(devfd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, vcpufd, 0);
-	if (run == MAP_FAILED)
-		bail("mmap kvm_run", -errno);
 
 	r = kvmmu_ioctl(vcpufd, KVM_GET_SREGS, (unsigned long)&sregs);
 	if (r)
