@@ -60,6 +60,7 @@
 #include <asm/pkru.h>
 #include <asm/reboot.h>
 #include <asm/svm.h>
+#include <asm/tlbflush.h>
 #include <asm/kvm_vcpu_regs.h>
 #include <asm/traps.h>
 /* smp_send_reschedule() traces with it since 6.4. */
@@ -422,6 +423,8 @@ static void init_vmcb(struct svm_vcpu *svm)
 	if (kvmmu_tdp) {
 		vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 		vmcb->control.nested_cr3 = kvmmu_mmu_root_pa(svm->vcpu.vm);
+		/* The VMCB's CR4 has the host's MCE: see load_guest_state(). */
+		set_intercept(vmcb, INTERCEPT_CR4_READ);
 	} else {
 		/* init_vmcb() with !npt_enabled. */
 		set_intercept(vmcb, INTERCEPT_CR0_READ);
@@ -560,6 +563,13 @@ static void load_guest_state(struct svm_vcpu *svm)
 	save->efer = s->efer | EFER_SVME;
 	if (!kvmmu_tdp)
 		shadow_cr_to_vmcb(svm);
+	/*
+	 * The host's CR4.MCE stays on while the guest runs, whatever the
+	 * guest's (svm_set_cr4()): a machine check then raises #MC, which
+	 * exits to the host's handler, instead of shutting the CPU down.
+	 * CR4 reads are intercepted: the guest sees its own value.
+	 */
+	save->cr4 |= cr4_read_shadow() & X86_CR4_MCE;
 	save->g_pat = svm->vcpu.msr.pat;
 	svm->vmcb->control.tsc_offset = svm->vcpu.msr.tsc_offset;
 	/* No in-kernel LAPIC: CR8 is V_TPR (sync_lapic_to_cr8()). */
@@ -616,11 +626,14 @@ static void save_guest_state(struct svm_vcpu *svm)
 	s->idt.limit = save->idtr.limit;
 
 	s->cr2 = save->cr2;
-	/* Shadow MMU: every change of these exits, and the VMCB's are ours. */
+	/*
+	 * Shadow MMU: every change of these exits, and the VMCB's are ours.
+	 * CR4 likewise with NPT (every write exits; the VMCB's has the
+	 * host's MCE).
+	 */
 	if (kvmmu_tdp) {
 		s->cr0 = save->cr0;
 		s->cr3 = save->cr3;
-		s->cr4 = save->cr4;
 		s->efer = save->efer & ~EFER_SVME;
 	}
 	s->cr8 = svm->vmcb->control.int_ctl & V_TPR_MASK;
@@ -989,8 +1002,9 @@ static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
 }
 
 /*
- * Shadow MMU: MOV to and from CR0/CR3/CR4, CLTS, LMSW (the CR0 write
- * intercept takes them all) and SMSW (the CR0 read intercept), as
+ * With NPT: MOV from CR4 (its read intercept). Shadow MMU: MOV to and
+ * from CR0/CR3/CR4, CLTS, LMSW (the CR0 write intercept takes them all)
+ * and SMSW (the CR0 read intercept), as
  * cr_interception(), which without decode assists hands them all to the
  * emulator: kvm_lmsw(), em_lmsw() and em_smsw(); the guest reads its own
  * values, never the VMCB's. The memory forms (SMSW m16, LMSW m16) access
@@ -1007,6 +1021,9 @@ static int handle_cr(struct svm_vcpu *svm)
 	if (!kvmmu_decode_at_rip(vcpu, &insn, &mode))
 		return 0;
 	if (!insn.two_byte)
+		goto bad;
+	/* With NPT only a CR4 read exits: nothing else is emulated. */
+	if (kvmmu_tdp && (insn.opcode != 0x20 || insn.reg != 4))
 		goto bad;
 	/* SMSW (0F 01 /4): any CPL unless UMIP (em_smsw()). */
 	if (insn.opcode == 0x01 && ((insn.reg >> 3) & 7) == 4) {
@@ -1573,6 +1590,10 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	 * VMRUN takes the host's RFLAGS.IF as the mask for physical
 	 * interrupts (V_INTR_MASKING): set it, GIF=0 keeps them held here.
 	 */
+	/* Debug kernels: never a guest run with the host's MCE off. */
+	if (KVMMU_DEBUG)
+		WARN_ON_ONCE((cr4_read_shadow() & X86_CR4_MCE) &&
+			     !(svm->vmcb->save.cr4 & X86_CR4_MCE));
 	raw_local_irq_enable();
 	__kvmmu_svm_run(svm->vmcb_pa, svm->gprs, page_to_phys(sd->host_save));
 	raw_local_irq_disable();

@@ -59,7 +59,7 @@
  *	and the reserved bits 15 and 31, a fresh real-mode vCPU executes
  *	MOV to CR4 with CR4 | bit.  Asserts: exactly one exception, #GP,
  *	at the write, and CR4 without the bit both as the guest reads it
- *	and in KVM_GET_SREGS.  Positive cases: PGE and OSFXSR, and
+ *	and in KVM_GET_SREGS.  Positive cases: PGE, OSFXSR and MCE, and
  *	FSGSBASE, SMEP, SMAP when KVM offers them (full supported
  *	CPUID), are set without exception and show in KVM_GET_SREGS.
  *	UMIP, PKE and LA57 are also tried with the full CPUID plus the
@@ -69,7 +69,9 @@
  *	Why: the guest may only enable what its CPUID offers (KVM's
  *	cr4_guest_rsvd_bits), not whatever the host CPU supports.  None of
  *	these bits has another #GP condition in real mode (PCIDE, the
- *	only one, is not tested).
+ *	only one, is not tested).  No case may show CR4.MCE unless it set
+ *	it: the host's MCE stays on in the CPU's CR4 while a guest runs
+ *	(svm_set_cr4()), and CR4 reads are intercepted to hide it.
  *
  *   sregs_kvm_rules
  *	Three vCPUs, each with KVM's supported CPUID changed: every
@@ -297,6 +299,7 @@
 
 #define CR0_ET		(1u << 4)
 #define CR0_MP		(1u << 1)
+#define CR4_MCE		(1u << 6)
 #define CR4_PGE		(1u << 7)
 #define CR4_OSFXSR	(1u << 9)
 #define CR4_OSXMMEXCPT	(1u << 10)
@@ -1884,6 +1887,9 @@ static bool cr4_try(struct __test_metadata *_metadata, struct hvm *vm,
 	else
 		pass = vec == NO_VEC && cnt == 0 && ok && (guest_cr4 & bit) &&
 		       (sregs.cr4 & bit);
+	/* The host's MCE, on while the guest runs, is not the guest's. */
+	if ((guest_cr4 | sregs.cr4) & CR4_MCE & ~bit)
+		pass = false;
 	TH_LOG("%s CR4.%s (0x%08x)%s: vector 0x%x, %u exceptions, write %s, "
 	       "guest CR4 0x%x, KVM_GET_SREGS CR4 0x%llx", pass ? "ok" : "FAIL",
 	       name, bit, expect_gp ? " must #GP" : " must be set", vec, cnt,
@@ -1948,6 +1954,8 @@ TEST(cr4_unoffered_bits_gp)
 			   false);
 	failed += !cr4_try(_metadata, &vm, id++, stripped, "OSFXSR",
 			   CR4_OSFXSR, false);
+	failed += !cr4_try(_metadata, &vm, id++, stripped, "MCE", CR4_MCE,
+			   false);
 	TH_LOG("%u offered features also set with the full CPUID", offered);
 	EXPECT_EQ(0, failed) TH_LOG("%u CR4 cases failed", failed);
 
