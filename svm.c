@@ -917,6 +917,8 @@ static int handle_cr4_write(struct svm_vcpu *svm)
 		return 1;
 	}
 	vcpu->regs.rip += insn.len;
+	if (mode != 64)
+		vcpu->regs.rip = (u32)vcpu->regs.rip;
 	kvmmu_insn_done(vcpu);
 	return 1;
 }
@@ -949,6 +951,10 @@ static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
 		return 1;
 	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
 		return 1;
+	/* Paging off: not from 64-bit code, nor with PCIDE (kvm_set_cr0()). */
+	if (!(cr0 & X86_CR0_PG) &&
+	    (((s->efer & EFER_LMA) && s->cs.l) || (s->cr4 & X86_CR4_PCIDE)))
+		return 1;
 	/* PAE paging turned on, or CD/NW changed under it: the PDPTEs. */
 	if (!(s->efer & EFER_LME) && (cr0 & X86_CR0_PG) &&
 	    (s->cr4 & X86_CR4_PAE) && ((cr0 ^ old) & CR0_PDPTR_BITS) &&
@@ -960,13 +966,8 @@ static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
 			return 1;
 		s->efer |= EFER_LMA;
 	}
-	if ((old & X86_CR0_PG) && !(cr0 & X86_CR0_PG)) {
-		/* Not from 64-bit code, nor with PCIDE (kvm_is_valid_cr0()). */
-		if (((s->efer & EFER_LMA) && s->cs.l) ||
-		    (s->cr4 & X86_CR4_PCIDE))
-			return 1;
+	if ((old & X86_CR0_PG) && !(cr0 & X86_CR0_PG))
 		s->efer &= ~EFER_LMA;
-	}
 	s->cr0 = cr0;
 	if ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_WP)) {
 		kvmmu_make_request(vcpu, KVMMU_REQ_MMU_SYNC);
@@ -977,7 +978,7 @@ static int shadow_set_cr0(struct kvmmu_vcpu *vcpu, u64 cr0)
 
 /*
  * Shadow MMU: a guest write to CR3 (kvm_set_cr3()): a GPA beyond
- * MAXPHYADDR is #GP in long mode; with PCIDE bit 63 (no flush) is
+ * MAXPHYADDR is #GP; with PCIDE bit 63 (no flush) is
  * dropped, and every write flushes the whole ASID all the same (no
  * PCID-tagged roots). Under PAE paging every write loads the PDPTEs at
  * the new CR3, #GP if that fails (load_pdptrs()).
@@ -988,7 +989,8 @@ static int shadow_set_cr3(struct kvmmu_vcpu *vcpu, u64 cr3)
 
 	if (s->cr4 & X86_CR4_PCIDE)
 		cr3 &= ~BIT_ULL(63);
-	if ((s->efer & EFER_LMA) && !kvmmu_legal_gpa(vcpu, cr3 & PAGE_MASK))
+	/* In any mode, as kvm_set_cr3(): MAXPHYADDR may be below 32. */
+	if (!kvmmu_legal_gpa(vcpu, cr3 & PAGE_MASK))
 		return 1;
 	if ((s->cr0 & X86_CR0_PG) && (s->cr4 & X86_CR4_PAE) &&
 	    !(s->efer & EFER_LMA) && !kvmmu_load_pdptrs(vcpu, cr3))
