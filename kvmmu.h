@@ -351,7 +351,7 @@ struct kvmmu_events {
  *          PDPT in memory. With NPT (the CPU loads its own) only while
  *          @pdptrs_cached.
  * @pdptrs_cached: NPT: @pdptrs hold what KVM_SET_SREGS2 gave or
- *          KVM_GET_SREGS2 read, until the next KVM_RUN (KVM's
+ *          KVM_GET_SREGS2 read, until the next VMRUN (KVM's
  *          VCPU_EXREG_PDPTR available); walks use them meanwhile.
  * @ev: interrupts, NMIs and exceptions to deliver (events.c).
  *

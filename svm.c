@@ -1600,6 +1600,9 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	__kvmmu_svm_run(svm->vmcb_pa, svm->gprs, page_to_phys(sd->host_save));
 	raw_local_irq_disable();
 	vcpu->has_run = true;
+	/* NPT: the CPU used the PDPT in memory (SVM_REGS_LAZY_LOAD_SET). */
+	if (kvmmu_tdp)
+		vcpu->pdptrs_cached = false;
 	/*
 	 * kvm_load_host_xsave_state(): the guest's PKRU saved, then the
 	 * host's XCR0 and PKRU back before GIF is set, so that no NMI or

@@ -2548,12 +2548,7 @@ static int __vcpu_run(struct kvmmu_vcpu *vcpu)
  */
 static int vcpu_run(struct kvmmu_vcpu *vcpu)
 {
-	int r;
-
-	/* NPT: the CPU reloads the PDPTEs; those of an ioctl are gone. */
-	if (kvmmu_tdp)
-		vcpu->pdptrs_cached = false;
-	r = run_prepare(vcpu);
+	int r = run_prepare(vcpu);
 
 	if (r > 0)
 		r = __vcpu_run(vcpu);
@@ -2598,7 +2593,7 @@ static_assert(offsetof(struct kvm_sregs2, flags) == SREGS_COMMON);
 /*
  * KVM_GET_SREGS2: the sregs without interrupt_bitmap, and under PAE
  * paging the PDPTEs in use (kvm_vcpu_ioctl_x86_get_sregs2()): the shadow
- * MMU's copy; with NPT, what KVM_SET_SREGS2 gave since the last KVM_RUN,
+ * MMU's copy; with NPT, what KVM_SET_SREGS2 gave since the last VMRUN,
  * else the PDPT at CR3 (kvm_pdptr_read() -> svm_cache_reg()), the last
  * copy if that cannot be read.
  */
