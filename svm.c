@@ -1592,10 +1592,12 @@ static int svm_vcpu_run(struct kvmmu_vcpu *vcpu)
 	 * VMRUN takes the host's RFLAGS.IF as the mask for physical
 	 * interrupts (V_INTR_MASKING): set it, GIF=0 keeps them held here.
 	 */
-	/* Debug kernels: never a guest run with the host's MCE off. */
-	if (KVMMU_DEBUG)
-		WARN_ON_ONCE((cr4_read_shadow() & X86_CR4_MCE) &&
-			     !(svm->vmcb->save.cr4 & X86_CR4_MCE));
+	/*
+	 * Never a guest run with the host's MCE off: checked on every
+	 * kernel (two loads), since the debug one has no MCE support.
+	 */
+	WARN_ON_ONCE((cr4_read_shadow() & X86_CR4_MCE) &&
+		     !(svm->vmcb->save.cr4 & X86_CR4_MCE));
 	raw_local_irq_enable();
 	__kvmmu_svm_run(svm->vmcb_pa, svm->gprs, page_to_phys(sd->host_save));
 	raw_local_irq_disable();
